@@ -1,0 +1,163 @@
+/**
+ * `npm run bench`: Sealtrail against pino on the same ~1 KB AI records, in one run on one machine.
+ * Reports durable sealed events/s (worker and inline), pino sync and async to a file (fsynced at
+ * the end), their ratio, emit() caller-side p50/p99, the caller's event-loop time per event,
+ * `sealtrail append` vs pino ingesting the same JSON lines, verify entries/s, and inclusion-proof
+ * time on the large trail. BENCH_N sets the event count (default 1,000,000).
+ * `--write` also rewrites docs/benchmarks.md with the results.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { AuditTrail, proveInclusion, verifyDir } from '../src/index.js';
+import { aiEvent } from './records.js';
+
+const N = Number(process.env.BENCH_N ?? 1_000_000);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));
+const results: Array<[string, string]> = [];
+const record = (name: string, value: string) => {
+  results.push([name, value]);
+  console.log(`${name.padEnd(58)} ${value}`);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const events = Array.from({ length: 1000 }, (_, i) => aiEvent(i));
+const recordBytes = JSON.stringify(events[0]).length;
+
+/** Emits N events in slices, letting the event loop run between slices as an application would. */
+async function emitAll(emit: (i: number) => void, n: number): Promise<void> {
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + 2000);
+    for (; i < end; i++) emit(i);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+async function benchSealtrail(worker: boolean, n: number): Promise<{ rate: number; loopUsPerEvent: number; dir: string }> {
+  const dir = path.join(tmp, `sealtrail-${worker ? 'worker' : 'inline'}`);
+  const trail = await AuditTrail.open({ dir, worker, handleExit: false });
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await emitAll((i) => trail.emit(events[i % 1000]!), n);
+  await trail.flush();
+  const t1 = performance.now();
+  const elu = performance.eventLoopUtilization(elu0);
+  await trail.close();
+  return { rate: n / ((t1 - t0) / 1000), loopUsPerEvent: (elu.active * 1000) / n, dir };
+}
+
+async function benchPino(sync: boolean, n: number): Promise<number> {
+  const file = path.join(tmp, `pino-${sync ? 'sync' : 'async'}.log`);
+  const dest = pino.destination({ dest: file, sync, minLength: sync ? 0 : 64 * 1024 });
+  const logger = pino(dest);
+  const t0 = performance.now();
+  await emitAll((i) => logger.info(events[i % 1000]!), n);
+  await new Promise<void>((resolve) => {
+    if (sync) {
+      dest.flushSync();
+      resolve();
+    } else dest.flush(() => resolve());
+  });
+  const fd = fs.openSync(file, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  const t1 = performance.now();
+  dest.end();
+  return n / ((t1 - t0) / 1000);
+}
+
+async function benchEmitLatency(): Promise<{ p50: number; p99: number }> {
+  const trail = await AuditTrail.open({ dir: path.join(tmp, 'latency'), handleExit: false });
+  const samples = new Float64Array(200_000);
+  let k = 0;
+  await emitAll((i) => {
+    const t = process.hrtime.bigint();
+    trail.emit(events[i % 1000]!);
+    samples[k++] = Number(process.hrtime.bigint() - t) / 1000;
+  }, samples.length);
+  await trail.close();
+  const sorted = Array.from(samples).slice(20_000).sort((a, b) => a - b); // after warm-up
+  return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p99: sorted[Math.floor(sorted.length * 0.99)]! };
+}
+
+function benchAppend(n: number): { sealtrail: number; pino: number } {
+  const input = path.join(tmp, 'events.jsonl');
+  const fd = fs.openSync(input, 'w');
+  for (let i = 0; i < n; i += 1000) {
+    fs.writeSync(fd, `${events.slice(0, Math.min(1000, n - i)).map((e) => JSON.stringify(e)).join('\n')}\n`);
+  }
+  fs.closeSync(fd);
+  const dir = path.join(tmp, 'append');
+  const bin = path.join(here, '..', 'dist', 'cli', 'bin.js');
+  spawnSync(process.execPath, [bin, 'init', '--dir', dir], { encoding: 'utf8' });
+  let t0 = performance.now();
+  const a = spawnSync(process.execPath, [bin, 'append', '--dir', dir], {
+    stdio: [fs.openSync(input, 'r'), 'ignore', 'inherit'],
+  });
+  const sealtrailRate = n / ((performance.now() - t0) / 1000);
+  if (a.status !== 0) throw new Error('sealtrail append failed');
+  t0 = performance.now();
+  const p = spawnSync(process.execPath, [path.join(here, 'pino-ingest.mjs'), path.join(tmp, 'pino-ingest.log')], {
+    stdio: [fs.openSync(input, 'r'), 'ignore', 'inherit'],
+  });
+  const pinoRate = n / ((performance.now() - t0) / 1000);
+  if (p.status !== 0) throw new Error('pino ingest failed');
+  return { sealtrail: sealtrailRate, pino: pinoRate };
+}
+
+async function main(): Promise<void> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  console.log(`machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(`records: ${fmt(N)} AI events of ~${recordBytes} bytes (JSON)\n`);
+  const worker = await benchSealtrail(true, N);
+  record('sealtrail emit+flush, durable, worker thread (events/s)', fmt(worker.rate));
+  const inline = await benchSealtrail(false, N);
+  record('sealtrail emit+flush, durable, inline (events/s)', fmt(inline.rate));
+  const pinoSync = await benchPino(true, N);
+  record('pino sync destination to file, fsynced (events/s)', fmt(pinoSync));
+  const pinoAsync = await benchPino(false, N);
+  record('pino async destination to file, fsynced (events/s)', fmt(pinoAsync));
+  const best = Math.max(worker.rate, inline.rate);
+  record('ratio sealtrail (best mode) / faster pino mode', `${(best / Math.max(pinoSync, pinoAsync)).toFixed(2)}x`);
+  record('caller event-loop time per event, worker (µs)', worker.loopUsPerEvent.toFixed(2));
+  record('caller event-loop time per event, inline (µs)', inline.loopUsPerEvent.toFixed(2));
+  const lat = await benchEmitLatency();
+  record('emit() caller-side p50 (µs)', lat.p50.toFixed(2));
+  record('emit() caller-side p99 (µs)', lat.p99.toFixed(2));
+  const appendN = Math.min(N, 200_000);
+  const ap = benchAppend(appendN);
+  record(`sealtrail append from stdin, ${fmt(appendN)} lines (events/s)`, fmt(ap.sealtrail));
+  record(`pino ingest of the same lines: parse + log (events/s)`, fmt(ap.pino));
+  record('ratio append / pino ingest', `${(ap.sealtrail / ap.pino).toFixed(2)}x`);
+  const v0 = performance.now();
+  const report = verifyDir(worker.dir);
+  const vRate = report.entries / ((performance.now() - v0) / 1000);
+  if (!report.ok) throw new Error(`verify failed: ${report.failure?.message}`);
+  record(`verify, ${fmt(report.entries)} entries (entries/s)`, fmt(vRate));
+  const times: number[] = [];
+  for (let k = 0; k < 200; k++) {
+    const seq = Math.floor(Math.random() * report.entries);
+    const t = performance.now();
+    proveInclusion(worker.dir, { seq });
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  record(
+    `inclusion proof in a ${fmt(report.entries)}-entry trail, p50 / max (ms)`,
+    `${times[100]!.toFixed(2)} / ${times.at(-1)!.toFixed(2)}`,
+  );
+  if (process.argv.includes('--write')) {
+    const table = results.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
+    const doc = fs.readFileSync(path.join(here, '..', 'docs', 'benchmarks.md'), 'utf8');
+    const marker = /<!-- results -->[\s\S]*<!-- \/results -->/;
+    const block = `<!-- results -->\nMachine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ${fmt(N)} records of ~${recordBytes} bytes.\n\n| measure | result |\n|---|---|\n${table}\n<!-- /results -->`;
+    fs.writeFileSync(path.join(here, '..', 'docs', 'benchmarks.md'), doc.replace(marker, block));
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+await main();

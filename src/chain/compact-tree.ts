@@ -1,0 +1,48 @@
+/**
+ * A Merkle tree that keeps only its right border: the roots of the complete subtrees that make up
+ * the current size (one per set bit), so appending and computing the RFC 6962 root cost O(log n)
+ * memory and time and nothing grows with the log. It serves the verifier (root at every
+ * checkpoint size while streaming the log) and trails that keep no node hashes (stdout sink).
+ */
+import { AuditError } from '../errors.js';
+import { EMPTY_TREE_ROOT, hashChildren } from './rfc6962.js';
+import type { TreeWriter } from './tree.js';
+
+/** The right border of an RFC 6962 tree built leaf by leaf. */
+export class CompactTree implements TreeWriter {
+  private readonly border: Buffer[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leafHash: Buffer): void {
+    let hash = leafHash;
+    // Each trailing 1 bit of the old size is a complete subtree that the new leaf completes.
+    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2)) hash = hashChildren(this.border.pop()!, hash);
+    this.border.push(hash);
+    this.count++;
+  }
+
+  root(): Buffer {
+    if (this.count === 0) return EMPTY_TREE_ROOT;
+    let hash = this.border[this.border.length - 1]!;
+    for (let i = this.border.length - 2; i >= 0; i--) hash = hashChildren(this.border[i]!, hash);
+    return hash;
+  }
+
+  /** @throws AuditError USAGE: a compact tree keeps no interior node hashes. */
+  nodeHash(): Buffer {
+    throw new AuditError('USAGE', 'compact tree: node hashes are not kept (no proofs from this store)');
+  }
+
+  /** @throws AuditError USAGE: the border of a smaller size is gone. */
+  truncate(size: number): void {
+    if (size !== this.count) throw new AuditError('USAGE', 'compact tree: cannot be truncated');
+  }
+
+  flush(): void {}
+  sync(): void {}
+  close(): void {}
+}

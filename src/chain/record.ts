@@ -1,0 +1,139 @@
+/**
+ * The byte format of one stored entry (see docs/format.md), shared by the writer that builds
+ * lines and the verifier that checks them. Pure: no I/O.
+ *
+ * A segment line is `<committed>` or `<committed>\t<payloads>`, then `\n`.
+ * - `<committed>` is canonical JSON `{"content":{name:digest,...},"event":{...},"prev":"..","seq":N,"v":1}`
+ *   (`content` only when the event had content). The RFC 6962 leaf is exactly these bytes.
+ * - `<payloads>` is JSON `{name:{"salt":"..","value":<canonical JSON>},...}`: the content payloads,
+ *   outside the leaf, each bound to the leaf by its salted digest, so a payload can be erased later
+ *   and the log still verifies. The salt keeps a short erased payload from being guessed from its digest.
+ * Neither part can contain a raw TAB or newline: canonical JSON escapes every control character.
+ */
+import { createHash } from 'node:crypto';
+import { AuditError } from '../errors.js';
+
+/** Format version written as `"v"` in every committed record. */
+export const RECORD_VERSION = 1;
+/** Domain-separation prefix of content digests. */
+export const CONTENT_DIGEST_PREFIX = 'sealtrail content v1\n';
+/** `prev` of the first entry: 32 zero bytes. */
+export const GENESIS_PREV = Buffer.alloc(32);
+/** Bytes of random salt per content field. */
+export const CONTENT_SALT_BYTES = 16;
+
+/**
+ * Salted digest that commits a content payload: SHA-256(prefix || name || "\n" || salt || valueJson).
+ * Binding the field name keeps payloads from being swapped between fields.
+ */
+export function digestContent(name: string, salt: Uint8Array, valueJson: string): Buffer {
+  return createHash('sha256').update(CONTENT_DIGEST_PREFIX).update(name).update('\n').update(salt).update(valueJson).digest();
+}
+
+/** One content field as the writer holds it. */
+export interface ContentPart {
+  name: string;
+  valueJson: string;
+  salt: Uint8Array;
+  digest: Buffer;
+}
+
+/**
+ * Builds the committed bytes and the payload part of one entry.
+ * `eventJson` must be canonical JSON of an object; content parts must be sorted by name.
+ */
+export function formatRecord(
+  eventJson: string,
+  content: readonly ContentPart[],
+  prev: Uint8Array,
+  seq: number,
+): { committed: string; payloads: string | undefined } {
+  const tail = `"event":${eventJson},"prev":"${Buffer.from(prev).toString('base64')}","seq":${seq},"v":${RECORD_VERSION}}`;
+  if (content.length === 0) return { committed: `{${tail}`, payloads: undefined };
+  let digests = '';
+  let payloads = '';
+  for (const part of content) {
+    const sep = digests === '' ? '' : ',';
+    const key = JSON.stringify(part.name);
+    digests += `${sep}${key}:"${part.digest.toString('base64')}"`;
+    payloads += `${sep}${key}:{"salt":"${Buffer.from(part.salt).toString('base64')}","value":${part.valueJson}}`;
+  }
+  return { committed: `{"content":{${digests}},${tail}`, payloads: `{${payloads}}` };
+}
+
+/** The chain fields at the end of a committed record, read without parsing the whole line. */
+export interface RecordTail {
+  seq: number;
+  prev: Buffer;
+}
+
+// The writer always ends a record with exactly this shape; anything else is malformed.
+const TAIL_RE = /,"prev":"([A-Za-z0-9+/]{43}=)","seq":(0|[1-9]\d{0,15}),"v":1\}$/;
+
+/**
+ * Reads `prev` and `seq` from the end of a committed record.
+ * @throws AuditError ENTRY_MALFORMED when the record does not end as the writer writes it.
+ */
+export function parseRecordTail(committed: string): RecordTail {
+  const m = TAIL_RE.exec(committed.length > 200 ? committed.slice(-200) : committed);
+  if (m === null) throw new AuditError('ENTRY_MALFORMED', 'record does not end with prev, seq and v');
+  return { prev: Buffer.from(m[1]!, 'base64'), seq: Number(m[2]) };
+}
+
+/** Splits a stored line (without its newline) into the committed part and the payload part. */
+export function splitLine(line: string): { committed: string; payloads: string | undefined } {
+  const tab = line.indexOf('\t');
+  return tab < 0 ? { committed: line, payloads: undefined } : { committed: line.slice(0, tab), payloads: line.slice(tab + 1) };
+}
+
+/** A committed record, parsed. */
+export interface CommittedRecord {
+  content?: Record<string, string>;
+  event: Record<string, unknown>;
+  prev: string;
+  seq: number;
+  v: number;
+}
+
+/** A stored payload: present, or erased (the digest in the record stays). */
+export type StoredPayload = { salt: string; value: unknown } | { erased: { at: string; reason?: string } };
+
+/**
+ * Parses a committed record and checks its shape.
+ * @throws AuditError ENTRY_MALFORMED when it is not JSON or lacks the record fields.
+ */
+export function parseCommitted(committed: string): CommittedRecord {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(committed);
+  } catch {
+    throw new AuditError('ENTRY_MALFORMED', 'record is not valid JSON');
+  }
+  if (
+    typeof rec !== 'object' ||
+    rec === null ||
+    typeof (rec as CommittedRecord).event !== 'object' ||
+    (rec as CommittedRecord).event === null ||
+    (rec as CommittedRecord).v !== RECORD_VERSION
+  ) {
+    throw new AuditError('ENTRY_MALFORMED', 'record lacks event or has an unknown version');
+  }
+  return rec as CommittedRecord;
+}
+
+/**
+ * Parses the payload part of a line.
+ * @throws AuditError ENTRY_MALFORMED when it is not a JSON object of payloads.
+ */
+export function parsePayloads(payloads: string): Record<string, StoredPayload> {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(payloads);
+  } catch {
+    throw new AuditError('ENTRY_MALFORMED', 'content payloads are not valid JSON');
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new AuditError('ENTRY_MALFORMED', 'content payloads are not an object');
+  }
+  return obj as Record<string, StoredPayload>;
+}

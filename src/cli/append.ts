@@ -1,0 +1,65 @@
+/**
+ * `sealtrail append`: events as JSON lines on stdin, one id per line on stdout. With `--durable`
+ * an id is printed only once its entry is on disk (each stdin chunk is one group commit).
+ * A bad line stops the command with exit 2 naming the line; entries before it stay recorded.
+ */
+import { AuditError } from '../errors.js';
+import type { AuditEventInput } from '../event/index.js';
+import { AuditTrail } from '../writer/index.js';
+import { DIR_OPTION, parseVerbArgs, trailDir } from './common.js';
+
+export async function runAppend(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('append', args, { ...DIR_OPTION, durable: { type: 'boolean' } });
+  const trail = await AuditTrail.open({ dir: trailDir(values.dir), create: false });
+  let lineNo = 0;
+  let carry = '';
+  try {
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      const text = carry + chunk.toString('utf8');
+      const end = text.lastIndexOf('\n');
+      carry = end < 0 ? text : text.slice(end + 1);
+      if (end < 0) continue;
+      const ids = emitLines(trail, text.slice(0, end).split('\n'), () => ++lineNo);
+      if (values.durable === true) await trail.flush();
+      if (ids !== '') await write(ids);
+    }
+    if (carry.trim() !== '') {
+      const ids = emitLines(trail, [carry], () => ++lineNo);
+      if (values.durable === true) await trail.flush();
+      if (ids !== '') await write(ids);
+    }
+  } finally {
+    await trail.close();
+  }
+  return 0;
+}
+
+function emitLines(trail: AuditTrail, lines: string[], nextLine: () => number): string {
+  let ids = '';
+  for (const line of lines) {
+    const n = nextLine();
+    if (line.trim() === '') continue;
+    let event: AuditEventInput;
+    try {
+      event = JSON.parse(line) as AuditEventInput;
+    } catch {
+      throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid JSON`, { line: n });
+    }
+    try {
+      ids += `${trail.emit(event)}\n`;
+    } catch (err) {
+      if (err instanceof AuditError && err.code === 'EVENT_INVALID') {
+        throw new AuditError('EVENT_INVALID', `stdin line ${n}: ${err.message}`, { ...err.detail, line: n });
+      }
+      throw err;
+    }
+  }
+  return ids;
+}
+
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}

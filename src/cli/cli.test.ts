@@ -1,0 +1,253 @@
+/**
+ * The `sealtrail` command as users run it: the built executable, spawned with real stdin/stdout.
+ * Proofs it prints are checked by an independent verifier (sigstore-js).
+ */
+import { spawnSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyConsistency } from '../chain/index.js';
+import { decodeLine } from '../read/index.js';
+import { tempDir } from '../test-support/fixtures.js';
+
+const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function run(args: string[], input?: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, SEALTRAIL_QUIET: '1', ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const HOSTILE = 'esc\x1b[2J cr\r nul\0 rlo\u202e zw\u200b bom\ufeff ls\u2028 del\x7f c1\x85';
+
+describe('sealtrail', () => {
+  const dir = path.join(root, 'audit');
+  let created: { origin: string; verifierKey: string; sealSeed: string };
+
+  beforeAll(() => {
+    const r = run(['init', '--dir', dir, '--origin', 'example.test/trail', '--json']);
+    expect(r.stderr).toBe('');
+    created = JSON.parse(r.stdout);
+    const events = [
+      { type: 'model.request', actor: { id: 'u1' }, content: { prompt: 'hello' } },
+      { type: 'tool.call', actor: { id: 'u1' }, content: { toolArgs: { q: 1 } } },
+      { type: 'guardrail.decision', outcome: 'blocked', guardrails: [{ name: 'pii', decision: 'block' }] },
+      { type: 'x.probe', actor: { id: `evil${HOSTILE}` }, content: { prompt: HOSTILE }, meta: { note: HOSTILE } },
+    ];
+    const a = run(['append', '--dir', dir, '--durable'], `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    expect(a.stderr).toBe('');
+    expect(a.code).toBe(0);
+    expect(a.stdout.trim().split('\n')).toHaveLength(4);
+  });
+
+  describe('init', () => {
+    it('prints origin, verifier key and seal seed as JSON', () => {
+      expect(created.origin).toBe('example.test/trail');
+      expect(created.verifierKey).toMatch(/^example\.test\/trail\+[0-9a-f]{8}\+/);
+      expect(created.sealSeed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it('refuses to overwrite a trail: one line on stderr, exit 2', () => {
+      const r = run(['init', '--dir', dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/already exists/);
+    });
+  });
+
+  describe('append', () => {
+    it('stops at a line that is not JSON, naming it, and keeps the lines before', () => {
+      const d = path.join(root, 'append-bad');
+      run(['init', '--dir', d]);
+      const r = run(['append', '--dir', d], '{"type":"x.ok"}\n{"type":\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sealtrail: stdin line 2: not valid JSON\n$/);
+      expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+    });
+
+    it('names the invalid field of an event', () => {
+      const d = path.join(root, 'append-field');
+      run(['init', '--dir', d]);
+      const r = run(['append', '--dir', d], '{"type":"model.completion","usage":{"inputTokens":"many"}}\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/stdin line 1: .*usage\.inputTokens/);
+    });
+
+    it('fails with exit 2 when the directory holds no trail', () => {
+      const r = run(['append', '--dir', path.join(root, 'nothing')], '{"type":"x.a"}\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no trail/);
+    });
+  });
+
+  describe('verify', () => {
+    it('exits 0 with the seal seed and the verifier key', () => {
+      const r = run(['verify', '--dir', dir, '--seal-seed', created.sealSeed, '--key', created.verifierKey, '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, entries: 4 });
+    });
+
+    it('exits 1 naming the first failing seq when an entry was changed', () => {
+      const d = path.join(root, 'tampered');
+      fs.cpSync(dir, d, { recursive: true });
+      const seg = path.join(d, 'segments', fs.readdirSync(path.join(d, 'segments'))[0]!);
+      fs.writeFileSync(seg, fs.readFileSync(seg, 'utf8').replace('"tool.call"', '"tool.cull"'));
+      const r = run(['verify', '--dir', d]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/integrity failure at seq 2 .*CHAIN_LINK_MISMATCH/);
+    });
+
+    it('rejects an unknown option with exit 2', () => {
+      const r = run(['verify', '--dir', dir, '--bogus']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--bogus/);
+    });
+  });
+
+  describe('checkpoint', () => {
+    it('prints a C2SP signed note for the whole trail', () => {
+      const r = run(['checkpoint', '--dir', dir]);
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).toBe('example.test/trail');
+      expect(lines[1]).toBe('4');
+      expect(lines[4]).toMatch(/^\u2014 example\.test\/trail [A-Za-z0-9+/=]+$/);
+    });
+  });
+
+  describe('prove', () => {
+    function sigstoreCheck(doc: { index: number; treeSize: number; leaf: string; hashes: string[]; checkpoint: string }) {
+      const b64 = created.verifierKey.split('+')[2]!;
+      const raw = Buffer.from(b64, 'base64');
+      const publicKey = createPublicKey({
+        key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]),
+        format: 'der',
+        type: 'spki',
+      });
+      const hint = Buffer.from(created.verifierKey.split('+')[1]!, 'hex');
+      const authority = {
+        logID: Buffer.concat([hint, Buffer.alloc(28)]),
+        publicKey,
+        baseURL: created.origin,
+        validFor: { start: new Date(0), end: new Date(8.64e15) },
+      };
+      const entry = {
+        logIndex: String(doc.index),
+        canonicalizedBody: Buffer.from(doc.leaf, 'base64'),
+        inclusionProof: {
+          logIndex: String(doc.index),
+          treeSize: String(doc.treeSize),
+          rootHash: Buffer.from(doc.checkpoint.split('\n')[2]!, 'base64'),
+          hashes: doc.hashes.map((h) => Buffer.from(h, 'base64')),
+          checkpoint: { envelope: doc.checkpoint },
+        },
+      };
+      verifyTLogInclusion(entry as never, [authority as never]);
+    }
+
+    it('prints a proof that sigstore-js accepts for every entry', () => {
+      for (let seq = 0; seq < 4; seq++) {
+        const r = run(['prove', '--dir', dir, '--seq', String(seq), '--json']);
+        expect(r.code).toBe(0);
+        const doc = JSON.parse(r.stdout);
+        expect(doc).toMatchObject({ origin: 'example.test/trail', index: seq, treeSize: 4 });
+        expect(() => sigstoreCheck(doc)).not.toThrow();
+      }
+    });
+
+    it('gives proofs that sigstore-js rejects once tampered', () => {
+      const doc = JSON.parse(run(['prove', '--dir', dir, '--seq', '1', '--json']).stdout);
+      const leaf = Buffer.from(doc.leaf, 'base64');
+      leaf[10] = leaf[10]! ^ 1;
+      expect(() => sigstoreCheck({ ...doc, leaf: leaf.toString('base64') })).toThrow();
+      const h = Buffer.from(doc.hashes[0], 'base64');
+      h[0] = h[0]! ^ 1;
+      expect(() => sigstoreCheck({ ...doc, hashes: [h.toString('base64'), ...doc.hashes.slice(1)] })).toThrow();
+      const cp = doc.checkpoint.replace('\n4\n', '\n5\n');
+      expect(() => sigstoreCheck({ ...doc, checkpoint: cp })).toThrow();
+    });
+
+    it('finds an entry by id', () => {
+      const id = decodeLine(
+        fs.readFileSync(path.join(dir, 'segments', fs.readdirSync(path.join(dir, 'segments'))[0]!), 'utf8').split('\n')[2]!,
+      ).id;
+      const doc = JSON.parse(run(['prove', '--dir', dir, '--id', id, '--json']).stdout);
+      expect(doc.index).toBe(2);
+    });
+
+    it('fails with exit 2 for an entry that does not exist', () => {
+      const r = run(['prove', '--dir', dir, '--seq', '99']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+
+  describe('consistency', () => {
+    it('prints a proof that the earlier tree is a prefix of the later one', () => {
+      const r = run(['consistency', '--dir', dir, '--from', '2', '--json']);
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc).toMatchObject({ size1: 2, size2: 4 });
+      const b = (s: string) => Buffer.from(s, 'base64');
+      expect(() =>
+        verifyConsistency(2, 4, doc.hashes.map(b), b(doc.root1), b(doc.root2)),
+      ).not.toThrow();
+    });
+  });
+
+  describe('hostile values', () => {
+    it('are stored escaped: no raw control, bidi or zero-width code point in any segment file', () => {
+      const segDir = path.join(dir, 'segments');
+      for (const f of fs.readdirSync(segDir)) {
+        const text = fs.readFileSync(path.join(segDir, f), 'utf8');
+        const lines = text.split('\n');
+        expect(lines.at(-1)).toBe('');
+        for (const line of lines) {
+          expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]/);
+        }
+      }
+    });
+
+    it('read back exactly as given', () => {
+      const seg = path.join(dir, 'segments', fs.readdirSync(path.join(dir, 'segments'))[0]!);
+      const entry = decodeLine(fs.readFileSync(seg, 'utf8').split('\n')[3]!);
+      expect(entry.content?.prompt).toBe(HOSTILE);
+      expect((entry.meta as { note: string }).note).toBe(HOSTILE);
+      expect((entry.actor as { id: string }).id).toBe(`evil${HOSTILE}`);
+      expect(entry.flagged).toContain('actor.id');
+    });
+
+    it('are rendered visibly by tail, never raw', () => {
+      const r = run(['tail', '--dir', dir, '-n', '1']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('\\x1b');
+      expect(r.stdout).not.toMatch(/[\x1b\r\0\u202e\u200b\ufeff\u2028]/);
+    });
+  });
+
+  describe('demo', () => {
+    it('records a conversation, verifies it and prints the checkpoint', () => {
+      const d = path.join(root, 'demo');
+      const r = run(['demo', '--dir', d]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/verify: ok, 7 entries/);
+      expect(r.stdout).toMatch(/\u2014 /);
+    });
+  });
+
+  describe('with no verb', () => {
+    it('prints usage and exits 2', () => {
+      const r = run([]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toMatch(/usage: sealtrail/);
+    });
+  });
+});

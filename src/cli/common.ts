@@ -1,0 +1,64 @@
+/**
+ * What every verb shares: option parsing (node:util parseArgs, strict), the trail directory
+ * default (`--dir`, then $SEALTRAIL_DIR, then ./audit), output helpers and the progress line.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AuditError } from '../errors.js';
+
+/** Options every trail verb takes. */
+export const DIR_OPTION = { dir: { type: 'string' } } as const;
+
+/** Parses argv for one verb; a bad option becomes a USAGE error naming it. */
+export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  verb: string,
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new AuditError('USAGE', `${verb}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The trail directory: --dir, then $SEALTRAIL_DIR, then ./audit. */
+export function trailDir(dir: string | undefined): string {
+  return dir ?? (process.env.SEALTRAIL_DIR || './audit');
+}
+
+/** Parses a non-negative integer option. */
+export function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new AuditError('USAGE', `--${name}: expected a non-negative integer`);
+  return Number(value);
+}
+
+/** Writes to stdout, respecting back-pressure at exit. */
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** A one-line progress indicator on stderr, only on a TTY. */
+export function progress(label: string, total?: number): { update(n: number): void; done(): void } {
+  if (process.stderr.isTTY !== true) return { update() {}, done() {} };
+  let last = 0;
+  return {
+    update(n: number) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      let line = `${label} ${n.toLocaleString('en-US')}`;
+      if (total !== undefined && total > 0) {
+        const frac = Math.min(1, n / total);
+        const width = 30;
+        const filled = Math.round(frac * width);
+        line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0)}% ${n.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`;
+      }
+      process.stderr.write(`\r${line}\x1b[K`);
+    },
+    done() {
+      if (last !== 0) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The `sealtrail` command: dispatches to one verb per file. Errors become one line on stderr and
+ * the exit code of the error table (1 integrity failure, 2 usage, input or I/O), never a stack.
+ */
+import { AuditError } from '../errors.js';
+import { runAppend } from './append.js';
+import { runCheckpoint } from './checkpoint.js';
+import { runDemo } from './demo.js';
+import { runInit } from './init.js';
+import { runConsistency, runProve } from './prove.js';
+import { runTail } from './tail.js';
+import { runVerify } from './verify.js';
+
+const VERBS: Record<string, (args: string[]) => Promise<number>> = {
+  init: runInit,
+  append: runAppend,
+  verify: runVerify,
+  checkpoint: runCheckpoint,
+  prove: runProve,
+  consistency: runConsistency,
+  tail: runTail,
+  demo: runDemo,
+};
+
+const USAGE = `usage: sealtrail <verb> [options]
+  init [--dir D] [--origin NAME] [--content hash|encrypt|plain] [--json]
+  append [--dir D] [--durable]             events as JSON lines on stdin; one id per line
+  verify [--dir D] [--against FILE]... [--key VKEY] [--seal-seed SEED] [--json]
+  checkpoint [--dir D]                     latest signed checkpoint (C2SP note)
+  prove (--seq N | --id ID) [--dir D] [--json]
+  consistency --from N [--to M] [--dir D] [--json]
+  tail [--dir D] [-n N] [-f] [--json]
+  demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
+--dir defaults to $SEALTRAIL_DIR, then ./audit.`;
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return verb === undefined ? 2 : 0;
+  }
+  const run = VERBS[verb];
+  if (run === undefined) {
+    process.stderr.write(`sealtrail: unknown verb ${JSON.stringify(verb)} (see sealtrail --help)\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof AuditError) {
+      process.stderr.write(`sealtrail: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    process.stderr.write(`sealtrail: ${code === undefined ? (err as Error).message : `${code}: ${(err as Error).message}`}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,43 @@
+/** `sealtrail prove` and `sealtrail consistency`: proofs against the latest signed checkpoint. */
+import { AuditError } from '../errors.js';
+import { proveConsistency, proveInclusion } from '../read/index.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+
+export async function runProve(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('prove', args, {
+    ...DIR_OPTION,
+    seq: { type: 'string' },
+    id: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const seq = intOption('seq', values.seq);
+  if ((seq === undefined) === (values.id === undefined)) throw new AuditError('USAGE', 'prove: give --seq N or --id ID');
+  const doc = proveInclusion(trailDir(values.dir), seq !== undefined ? { seq } : { id: values.id! });
+  if (values.json === true) out(JSON.stringify(doc));
+  else {
+    out(`entry ${doc.index} of ${doc.treeSize} in ${doc.origin}`);
+    out(`leaf hash ${doc.leafHash}`);
+    doc.hashes.forEach((h, i) => out(`  ${i}: ${h}`));
+    out('checkpoint:');
+    process.stdout.write(doc.checkpoint);
+  }
+  return 0;
+}
+
+export async function runConsistency(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('consistency', args, {
+    ...DIR_OPTION,
+    from: { type: 'string' },
+    to: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const from = intOption('from', values.from);
+  if (from === undefined) throw new AuditError('USAGE', 'consistency: --from N is required');
+  const doc = proveConsistency(trailDir(values.dir), from, intOption('to', values.to));
+  if (values.json === true) out(JSON.stringify(doc));
+  else {
+    out(`tree ${doc.size1} (${doc.root1}) is a prefix of tree ${doc.size2} (${doc.root2}) in ${doc.origin}`);
+    doc.hashes.forEach((h, i) => out(`  ${i}: ${h}`));
+  }
+  return 0;
+}

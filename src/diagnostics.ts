@@ -1,0 +1,26 @@
+/**
+ * The library's own warnings (write failures, overflow, recovery): published on the
+ * `sealtrail:diagnostics` diagnostics channel and written to stderr once per kind, so they never
+ * mix with the application's logs and never repeat endlessly. Never carries a key or a payload.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+
+export const DIAGNOSTICS_CHANNEL = 'sealtrail:diagnostics';
+const channel = diagnosticsChannel.channel(DIAGNOSTICS_CHANNEL);
+const seen = new Set<string>();
+
+/** A warning from the library about itself. */
+export interface Diagnostic {
+  kind: 'write-failed' | 'overflow' | 'recovered' | 'exit-flush-timeout' | 'worker-failed';
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Publishes a diagnostic; the first of each kind also goes to stderr unless SEALTRAIL_QUIET=1. */
+export function reportDiagnostic(d: Diagnostic): void {
+  if (channel.hasSubscribers) channel.publish(d);
+  if (!seen.has(d.kind)) {
+    seen.add(d.kind);
+    if (process.env.SEALTRAIL_QUIET !== '1') process.stderr.write(`sealtrail: ${d.message}\n`);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './entry.js';
+export * from './prove.js';
+export * from './verify-dir.js';

@@ -1,0 +1,113 @@
+/**
+ * Inclusion and consistency proofs from a trail directory, against its latest signed checkpoint,
+ * in the shape of the CLI contract: hashes base64, `leaf` the committed bytes (without the RFC 6962
+ * 0x00 prefix), `checkpoint` the C2SP signed note. Reads O(log n) persisted node hashes.
+ */
+import {
+  buildConsistencyProof,
+  buildInclusionProof,
+  Checkpoint,
+  hashLeaf,
+  openCheckpoint,
+  NoteVerifier,
+  rootAt,
+  splitLine,
+  TileTree,
+} from '../chain/index.js';
+import { AuditError } from '../errors.js';
+import { DirSource } from '../store/index.js';
+
+/** An inclusion proof as `sealtrail prove --json` prints it. */
+export interface InclusionProofDoc {
+  origin: string;
+  index: number;
+  treeSize: number;
+  leaf: string;
+  leafHash: string;
+  hashes: string[];
+  checkpoint: string;
+}
+
+/** A consistency proof as `sealtrail consistency --json` prints it. */
+export interface ConsistencyProofDoc {
+  origin: string;
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  hashes: string[];
+}
+
+function latestSigned(source: DirSource): { note: string; cp: Checkpoint } {
+  const note = source.latestCheckpoint();
+  if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
+  return { note, cp: openCheckpoint(note, NoteVerifier.fromVkey(source.meta.verifierKey)) };
+}
+
+/** Finds the seq of the entry with this id (scans the trail). */
+export function findSeqById(source: DirSource, id: string): number {
+  const needle = `"id":${JSON.stringify(id)}`;
+  for (const line of source.lines()) {
+    if (line.text.includes(needle)) return line.seq;
+  }
+  throw new AuditError('NOT_FOUND', `no entry with id ${id}`, { field: 'id' });
+}
+
+/**
+ * The inclusion proof of entry `seq` in the tree of the latest checkpoint.
+ * @throws AuditError NOT_FOUND (no such entry, or not yet covered by a checkpoint), CHECKPOINT_MISSING.
+ */
+export function proveInclusion(dir: string, target: { seq: number } | { id: string }): InclusionProofDoc {
+  const source = new DirSource(dir);
+  const seq = 'seq' in target ? target.seq : findSeqById(source, target.id);
+  const { note, cp } = latestSigned(source);
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.size) {
+    throw new AuditError('NOT_FOUND', `entry ${seq} is not covered by the latest checkpoint (size ${cp.size})`, {
+      field: 'seq',
+    });
+  }
+  const first = source.lines(seq).next();
+  if (first.done === true) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });
+  const committed = splitLine(first.value.text).committed;
+  const tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+  try {
+    const hashes = buildInclusionProof(tree, seq, cp.size);
+    return {
+      origin: cp.origin,
+      index: seq,
+      treeSize: cp.size,
+      leaf: Buffer.from(committed).toString('base64'),
+      leafHash: hashLeaf(committed).toString('base64'),
+      hashes: hashes.map((h) => h.toString('base64')),
+      checkpoint: note,
+    };
+  } finally {
+    tree.close();
+  }
+}
+
+/**
+ * The consistency proof between tree sizes `size1` and `size2` (default: the latest checkpoint).
+ * @throws AuditError USAGE when the sizes are out of range, CHECKPOINT_MISSING.
+ */
+export function proveConsistency(dir: string, size1: number, size2?: number): ConsistencyProofDoc {
+  const source = new DirSource(dir);
+  const { cp } = latestSigned(source);
+  const to = size2 ?? cp.size;
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(to) || size1 < 1 || size1 > to || to > cp.size) {
+    throw new AuditError('USAGE', `--from and --to: need 1 <= from <= to <= ${cp.size}`, { field: 'from' });
+  }
+  const tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+  try {
+    return {
+      origin: cp.origin,
+      size1,
+      size2: to,
+      root1: rootAt(tree, size1).toString('base64'),
+      root2: rootAt(tree, to).toString('base64'),
+      hashes: buildConsistencyProof(tree, size1, to).map((h) => h.toString('base64')),
+    };
+  } finally {
+    tree.close();
+  }
+}

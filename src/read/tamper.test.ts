@@ -1,0 +1,221 @@
+/**
+ * Every tamper class of the integrity model, each detected by verify on its own.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashLeaf } from '../chain/index.js';
+import { readSegmentLines, sampleEvent, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
+import { AuditTrail } from '../writer/index.js';
+import { verifyDir } from './verify-dir.js';
+
+const ENTRIES = 12;
+let base: string;
+let root: string;
+let seed: string;
+let vkey: string;
+let oldCheckpoint: string;
+
+beforeAll(async () => {
+  root = tempDir();
+  base = path.join(root, 'base');
+  const trail = await AuditTrail.open({ dir: base });
+  seed = trail.sealSeed!;
+  vkey = trail.verifierKey;
+  for (let i = 0; i < ENTRIES - 2; i++) trail.emit(sampleEvent(i));
+  await trail.checkpoint();
+  oldCheckpoint = path.join(root, 'exported-checkpoint');
+  fs.copyFileSync(path.join(base, 'checkpoint'), oldCheckpoint);
+  trail.emit(sampleEvent(100));
+  trail.emit({ type: 'auth.failure', actor: { id: 'mallory', ip: '198.51.100.9' }, outcome: 'failure' });
+  await trail.close();
+});
+
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+let copies = 0;
+function copy(): string {
+  const d = path.join(root, `copy-${copies++}`);
+  fs.cpSync(base, d, { recursive: true });
+  return d;
+}
+
+function segment(dir: string): string {
+  return segmentFiles(dir)[0]!;
+}
+
+describe('verify', () => {
+  describe('on an intact trail', () => {
+    it('passes with the seal seed, the original key and an older exported checkpoint', () => {
+      const report = verifyDir(base, { sealSeed: seed, verifierKey: vkey, against: [oldCheckpoint] });
+      expect(report.failure).toBeUndefined();
+      expect(report.entries).toBe(ENTRIES);
+      expect(report.contentFields.verified).toBeGreaterThan(0);
+    });
+  });
+
+  describe('when any single byte of an entry line is flipped', () => {
+    it('fails for every byte position', () => {
+      const dir = copy();
+      const file = segment(dir);
+      const original = fs.readFileSync(file);
+      const lines = original.toString('utf8').split('\n');
+      const start = Buffer.byteLength(`${lines.slice(0, 5).join('\n')}\n`);
+      const end = start + Buffer.byteLength(lines[5]!) + 1; // through its newline
+      const passed: number[] = [];
+      for (let pos = start; pos < end; pos++) {
+        const bytes = Buffer.from(original);
+        bytes[pos] = bytes[pos]! ^ 0x01;
+        fs.writeFileSync(file, bytes);
+        if (verifyDir(dir).ok) passed.push(pos - start);
+      }
+      expect(passed).toEqual([]);
+    });
+  });
+
+  describe('when the last entry is changed', () => {
+    it('fails with ROOT_MISMATCH against the signed checkpoint', () => {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      lines[ENTRIES - 1] = lines[ENTRIES - 1]!.replace('mallory', 'mallorx');
+      writeSegmentLines(segment(dir), lines);
+      const r = verifyDir(dir);
+      expect(r.failure?.code).toBe('ROOT_MISMATCH');
+    });
+  });
+
+  describe('when entries are deleted', () => {
+    for (const [name, index, code] of [
+      ['first', 0, 'CHAIN_SEQ_GAP'],
+      ['middle', 5, 'CHAIN_SEQ_GAP'],
+      ['last', ENTRIES - 1, 'TREE_SIZE_MISMATCH'],
+    ] as const) {
+      it(`detects the ${name} entry missing (${code})`, () => {
+        const dir = copy();
+        const lines = readSegmentLines(segment(dir));
+        lines.splice(index, 1);
+        writeSegmentLines(segment(dir), lines);
+        const r = verifyDir(dir);
+        expect(r.failure?.code).toBe(code);
+        if (index < ENTRIES - 1) expect(r.failure?.seq).toBe(index);
+      });
+    }
+  });
+
+  describe('when two entries are swapped', () => {
+    it('fails with CHAIN_SEQ_GAP at the first of them', () => {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      [lines[3], lines[4]] = [lines[4]!, lines[3]!];
+      writeSegmentLines(segment(dir), lines);
+      const r = verifyDir(dir);
+      expect(r.failure?.code).toBe('CHAIN_SEQ_GAP');
+      expect(r.failure?.seq).toBe(3);
+    });
+  });
+
+  describe('when an entry is inserted and the chain after it recomputed', () => {
+    it('fails with ROOT_MISMATCH against the signed checkpoints', () => {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      const forged = lines[4]!.replace('user-4', 'user-9');
+      lines.splice(5, 0, forged);
+      // Re-link every entry: seq and prev as an attacker without the signing key would.
+      let prev = Buffer.alloc(32);
+      const relinked = lines.map((line, seq) => {
+        const [committed, payloads] = line.split('\t');
+        const fixed = committed!.replace(
+          /,"prev":"[^"]+","seq":\d+,"v":1\}$/,
+          `,"prev":"${prev.toString('base64')}","seq":${seq},"v":1}`,
+        );
+        prev = hashLeaf(fixed);
+        return payloads === undefined ? fixed : `${fixed}\t${payloads}`;
+      });
+      writeSegmentLines(segment(dir), relinked);
+      fs.rmSync(path.join(dir, 'tree'), { recursive: true });
+      const r = verifyDir(dir);
+      expect(r.failure?.code).toBe('ROOT_MISMATCH');
+    });
+  });
+
+  describe('when the whole trail is rewritten and re-signed with a new key', () => {
+    let forged: string;
+    beforeAll(async () => {
+      forged = copy();
+      fs.rmSync(forged, { recursive: true });
+      const meta = JSON.parse(fs.readFileSync(path.join(base, 'trail.json'), 'utf8')) as { origin: string };
+      const trail = await AuditTrail.open({ dir: forged, origin: meta.origin });
+      for (let i = 0; i < ENTRIES; i++) trail.emit(sampleEvent(i + 1000));
+      await trail.close();
+    });
+
+    it('passes on its own (nothing outside the host to compare with)', () => {
+      expect(verifyDir(forged).ok).toBe(true);
+    });
+
+    it('fails with CHECKPOINT_SIGNATURE_INVALID given the original verifier key', () => {
+      expect(verifyDir(forged, { verifierKey: vkey }).failure?.code).toBe('CHECKPOINT_SIGNATURE_INVALID');
+    });
+
+    it('fails given an older exported checkpoint (--against)', () => {
+      expect(verifyDir(forged, { against: [oldCheckpoint] }).ok).toBe(false);
+    });
+  });
+
+  describe('when the log and its checkpoint files are truncated together', () => {
+    it('fails with TREE_SIZE_MISMATCH against an older exported checkpoint', () => {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      writeSegmentLines(segment(dir), lines.slice(0, 4));
+      // Keep only checkpoints that the truncated log still satisfies.
+      const cps = fs
+        .readFileSync(path.join(dir, 'checkpoints.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '' && (JSON.parse(l) as { size: number }).size <= 4);
+      fs.writeFileSync(path.join(dir, 'checkpoints.jsonl'), cps.length === 0 ? '' : `${cps.join('\n')}\n`);
+      fs.rmSync(path.join(dir, 'seals.jsonl'));
+      fs.rmSync(path.join(dir, 'tree'), { recursive: true });
+      const alone = verifyDir(dir);
+      expect(alone.failure?.code).toBe('CHECKPOINT_MISSING');
+      const r = verifyDir(dir, { against: [oldCheckpoint] });
+      expect(r.failure?.code).toBe('TREE_SIZE_MISMATCH');
+      expect(r.failure?.source).toBe(oldCheckpoint);
+    });
+  });
+
+  describe('when a seal is forged', () => {
+    it('fails with SEAL_INVALID', () => {
+      const dir = copy();
+      const file = path.join(dir, 'seals.jsonl');
+      const seals = fs.readFileSync(file, 'utf8').trim().split('\n');
+      const last = JSON.parse(seals.at(-1)!) as { tag: string };
+      const tag = Buffer.from(last.tag, 'base64');
+      tag[0] = tag[0]! ^ 1;
+      last.tag = tag.toString('base64');
+      seals[seals.length - 1] = JSON.stringify(last);
+      fs.writeFileSync(file, `${seals.join('\n')}\n`);
+      expect(verifyDir(dir, { sealSeed: seed }).failure?.code).toBe('SEAL_INVALID');
+    });
+  });
+
+  describe('when a seal is missing', () => {
+    it('fails with SEAL_MISSING', () => {
+      const dir = copy();
+      fs.writeFileSync(path.join(dir, 'seals.jsonl'), '');
+      expect(verifyDir(dir, { sealSeed: seed }).failure?.code).toBe('SEAL_MISSING');
+    });
+  });
+
+  describe('when the persisted Merkle leaves are altered', () => {
+    it('fails with ROOT_MISMATCH naming the entry', () => {
+      const dir = copy();
+      const file = path.join(dir, 'tree', 'level-00.hashes');
+      const bytes = fs.readFileSync(file);
+      bytes[32 * 3] = bytes[32 * 3]! ^ 0xff;
+      fs.writeFileSync(file, bytes);
+      const r = verifyDir(dir);
+      expect(r.failure?.code).toBe('ROOT_MISMATCH');
+      expect(r.failure?.seq).toBe(3);
+    });
+  });
+});

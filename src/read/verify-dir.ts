@@ -1,0 +1,58 @@
+/**
+ * Verification of a trail directory: the store's lines, checkpoints and seals fed to the chain
+ * verifier, with the checkpoints kept elsewhere and the keys an auditor brings.
+ */
+import fs from 'node:fs';
+import { type CheckpointInput, type VerifyReport, verifyTrail } from '../chain/index.js';
+import { AuditError } from '../errors.js';
+import { DirSource } from '../store/index.js';
+
+/** Options of {@link verifyDir}. */
+export interface VerifyDirOptions {
+  /** Files holding checkpoints (C2SP signed notes) kept elsewhere. */
+  against?: string[];
+  /** Verifier key to trust instead of the one in trail.json. */
+  verifierKey?: string;
+  /** The forward-seal seed given at init: checks every seal. */
+  sealSeed?: string;
+  onProgress?: (entries: number) => void;
+  now?: number;
+}
+
+/**
+ * Verifies the trail in `dir`.
+ * @throws AuditError TRAIL_NOT_FOUND, STORE_IO (an `--against` file cannot be read), KEY_INVALID.
+ */
+export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport & { entriesTotal?: number } {
+  const source = new DirSource(dir);
+  const against: CheckpointInput[] = (options.against ?? []).map((file) => {
+    try {
+      return { note: fs.readFileSync(file, 'utf8'), source: file };
+    } catch (err) {
+      throw new AuditError('STORE_IO', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`, {
+        file,
+      });
+    }
+  });
+  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
+  const input: Parameters<typeof verifyTrail>[0] = {
+    origin: source.meta.origin,
+    verifierKey: options.verifierKey ?? source.meta.verifierKey,
+    lines: source.lines(),
+    checkpoints,
+    against,
+    live: source.live(),
+    storedLeaf: source.storedLeaves(),
+  };
+  if (options.onProgress !== undefined) input.onProgress = options.onProgress;
+  if (options.sealSeed !== undefined) {
+    input.seals = {
+      records: source.seals(),
+      seed: options.sealSeed,
+      t0: source.meta.createdAt,
+      epochMs: source.meta.sealEpochMs,
+      now: options.now ?? Date.now(),
+    };
+  }
+  return verifyTrail(input);
+}

@@ -1,0 +1,111 @@
+/**
+ * Read access to a trail directory for verification, proofs and queries: stored lines in seq
+ * order (checking sealed segments against their summaries on the way), checkpoints, seals, the
+ * persisted leaf hashes, and whether a writer holds the trail now.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditError } from '../errors.js';
+import { trailLayout, type TrailLayout } from './layout.js';
+import { readLines } from './line-reader.js';
+import { lockHolder } from './lock.js';
+import { readCheckpoints, readSeals } from './sealed-files.js';
+import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
+import { readTrailMeta, type TrailMeta } from './trail-meta.js';
+
+/** One stored line and where it is. */
+export interface StoredLine {
+  text: string;
+  file: string;
+  seq: number;
+}
+
+/** A trail directory opened for reading. */
+export class DirSource {
+  readonly layout: TrailLayout;
+  readonly meta: TrailMeta;
+
+  constructor(dir: string) {
+    this.layout = trailLayout(dir);
+    this.meta = readTrailMeta(this.layout);
+  }
+
+  /** True while a live process holds the writer lock. */
+  live(): boolean {
+    return lockHolder(this.layout.lock) !== undefined;
+  }
+
+  segments(): Array<{ ref: SegmentRef; summary: SegmentSummary | undefined }> {
+    return listSegments(this.layout.segmentsDir).map((ref) => ({ ref, summary: readSummary(ref) }));
+  }
+
+  /**
+   * Stored lines from seq `from` on, in order. Sealed segments are checked against their
+   * summary's checksum when read whole.
+   * @throws AuditError SEGMENT_CHECKSUM_MISMATCH when a sealed segment's bytes changed.
+   */
+  *lines(from = 0): Generator<StoredLine> {
+    const segments = this.segments();
+    for (let i = 0; i < segments.length; i++) {
+      const { ref, summary } = segments[i]!;
+      const next = segments[i + 1];
+      if (next !== undefined && next.ref.firstSeq <= from) continue;
+      const whole = from <= ref.firstSeq && summary !== undefined;
+      const hash = whole ? createHash('sha256') : undefined;
+      const file = path.basename(ref.file);
+      let seq = ref.firstSeq;
+      for (const line of readLines(ref.file)) {
+        hash?.update(line.text).update('\n');
+        if (seq >= from) yield { text: line.text, file, seq };
+        seq++;
+      }
+      if (hash !== undefined && hash.digest('hex') !== summary!.sha256) {
+        throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: bytes differ from its sealed summary`, { file });
+      }
+    }
+  }
+
+  checkpoints() {
+    return readCheckpoints(this.layout);
+  }
+
+  seals() {
+    return readSeals(this.layout);
+  }
+
+  /** The latest signed checkpoint note, or undefined before the first. */
+  latestCheckpoint(): string | undefined {
+    try {
+      return fs.readFileSync(this.layout.latestCheckpoint, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sequential reader of persisted leaf hashes (tree/level-00.hashes), for verify. */
+  storedLeaves(): (seq: number) => Buffer | undefined {
+    const file = path.join(this.layout.treeDir, 'level-00.hashes');
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return () => undefined;
+    }
+    const chunk = Buffer.alloc(32 * 65536);
+    let base = -1;
+    let have = 0;
+    return (seq) => {
+      if (base < 0 || seq < base || seq >= base + have) {
+        base = seq;
+        have = Math.floor(fs.readSync(fd, chunk, 0, chunk.length, seq * 32) / 32);
+        if (have === 0) {
+          fs.closeSync(fd);
+          return undefined;
+        }
+      }
+      const off = (seq - base) * 32;
+      return chunk.subarray(off, off + 32);
+    };
+  }
+}

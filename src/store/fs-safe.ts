@@ -1,0 +1,71 @@
+/**
+ * File-system helpers that apply the house rules: directories 0700, files 0600, durable
+ * replace-by-rename, and I/O errors turned into AuditError STORE_IO naming the file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditError } from '../errors.js';
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+/** Creates a directory (and parents) with mode 0700. */
+export function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+}
+
+/** fsyncs a directory so that a created or renamed entry in it is durable. */
+export function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes a whole file durably: temp file (0600), fsync, rename, fsync of the directory. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', FILE_MODE);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  syncDir(path.dirname(file));
+}
+
+/** Appends bytes to a file (created 0600) and fsyncs it. */
+export function appendFileDurable(file: string, data: string): void {
+  const fd = fs.openSync(file, 'a', FILE_MODE);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs `fn`, turning a Node I/O error into AuditError STORE_IO that names the file. */
+export function withFile<T>(file: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof AuditError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new AuditError('STORE_IO', `cannot ${what} ${file}: ${code}`, { file, errno: code }, err);
+  }
+}
+
+/** Reads a file as UTF-8, or undefined when it does not exist. */
+export function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

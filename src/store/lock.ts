@@ -1,0 +1,70 @@
+/**
+ * The writer lock: one appending process per trail. The lock file holds the owner's pid; a lock
+ * left by a process that no longer runs is taken over (after a crash), a live one is refused.
+ * Hosts sharing a directory over a network file system are not covered: use one writer host.
+ */
+import fs from 'node:fs';
+import { AuditError } from '../errors.js';
+import { FILE_MODE } from './fs-safe.js';
+
+/** True when a process with this pid exists (signal 0 probes without signalling). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid holding the lock when that process is alive, else undefined. */
+export function lockHolder(lockFile: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * Takes the writer lock or fails.
+ * @throws AuditError TRAIL_LOCKED when another live process holds it.
+ */
+export function acquireLock(lockFile: string): () => void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx', FILE_MODE);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => releaseLock(lockFile);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolder(lockFile);
+      if (holder !== undefined && holder !== process.pid) {
+        throw new AuditError('TRAIL_LOCKED', `trail is being written by process ${holder} (lock file ${lockFile})`, {
+          file: lockFile,
+          pid: holder,
+        });
+      }
+      if (holder === process.pid) {
+        throw new AuditError('TRAIL_LOCKED', `trail is already open for writing in this process (lock file ${lockFile})`, {
+          file: lockFile,
+        });
+      }
+      fs.rmSync(lockFile, { force: true }); // stale: its writer is gone
+    }
+  }
+  throw new AuditError('TRAIL_LOCKED', `cannot take the writer lock ${lockFile}`, { file: lockFile });
+}
+
+function releaseLock(lockFile: string): void {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
+    if (pid === process.pid) fs.rmSync(lockFile, { force: true });
+  } catch {
+    // already gone
+  }
+}

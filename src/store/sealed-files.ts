@@ -1,0 +1,61 @@
+/**
+ * Checkpoints and seals of a trail directory: `checkpoints.jsonl` (every signed checkpoint, with
+ * why it was issued), `checkpoint` (the latest signed note, C2SP text) and `seals.jsonl`.
+ */
+import type { SealRecord } from '../chain/seal.js';
+import { withFile, writeFileAtomic } from './fs-safe.js';
+import { appendJsonLine, readJsonLines, readLastJsonLine, repairJsonLines } from './json-lines.js';
+import type { TrailLayout } from './layout.js';
+
+/** Why a checkpoint was issued. */
+export type CheckpointReason = 'interval' | 'rotation' | 'close' | 'open' | 'request';
+
+/** A stored checkpoint: the signed note and why it was issued. */
+export interface StoredCheckpoint {
+  size: number;
+  time: string;
+  reason: CheckpointReason;
+  note: string;
+}
+
+/** Checkpoints and seals kept as files. */
+export class SealedFiles {
+  private latest: StoredCheckpoint | undefined;
+  private last: SealRecord | undefined;
+
+  constructor(private readonly layout: TrailLayout) {
+    repairJsonLines(layout.checkpoints);
+    repairJsonLines(layout.seals);
+    this.latest = readLastJsonLine<StoredCheckpoint>(layout.checkpoints);
+    this.last = readLastJsonLine<SealRecord>(layout.seals);
+  }
+
+  appendCheckpoint(cp: StoredCheckpoint): void {
+    appendJsonLine(this.layout.checkpoints, cp);
+    withFile(this.layout.latestCheckpoint, 'write', () => writeFileAtomic(this.layout.latestCheckpoint, cp.note));
+    this.latest = cp;
+  }
+
+  latestCheckpoint(): StoredCheckpoint | undefined {
+    return this.latest;
+  }
+
+  appendSeal(seal: SealRecord): void {
+    appendJsonLine(this.layout.seals, seal);
+    this.last = seal;
+  }
+
+  lastSeal(): SealRecord | undefined {
+    return this.last;
+  }
+}
+
+/** Every stored checkpoint of a trail directory, oldest first. */
+export function readCheckpoints(layout: TrailLayout): StoredCheckpoint[] {
+  return readJsonLines<StoredCheckpoint>(layout.checkpoints);
+}
+
+/** Every stored seal of a trail directory, in epoch order as written. */
+export function readSeals(layout: TrailLayout): SealRecord[] {
+  return readJsonLines<SealRecord>(layout.seals);
+}

@@ -1,0 +1,315 @@
+/**
+ * The append-only segment files of a trail directory: listing, appending with group commit,
+ * rotation by size and by UTC day with a sealed-segment summary, and torn-tail recovery on open.
+ * Runs in the writer (worker thread or inline); readers use {@link listSegments} and readLines.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseRecordTail, splitLine } from '../chain/record.js';
+import { AuditError } from '../errors.js';
+import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
+import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
+import { readLines } from './line-reader.js';
+
+/** A segment file and the first sequence number it holds. */
+export interface SegmentRef {
+  firstSeq: number;
+  file: string;
+  summaryFile: string;
+}
+
+/** The summary written when a segment is sealed (rotated). */
+export interface SegmentSummary {
+  file: string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  bytes: number;
+  /** SHA-256 (hex) of the segment file's bytes as sealed. */
+  sha256: string;
+  /** Earliest and latest event time (ISO) in the segment. */
+  minTs: string;
+  maxTs: string;
+  sealedAt: string;
+  /** Tree size and root (base64) after the segment's last entry. */
+  treeSize: number;
+  root: string;
+}
+
+/** Segment files of a trail in sequence order. */
+export function listSegments(segmentsDir: string): SegmentRef[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(segmentsDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const refs: SegmentRef[] = [];
+  for (const name of names) {
+    const firstSeq = parseSegmentFileName(name);
+    if (firstSeq !== undefined) {
+      refs.push({
+        firstSeq,
+        file: path.join(segmentsDir, name),
+        summaryFile: path.join(segmentsDir, summaryFileName(firstSeq)),
+      });
+    }
+  }
+  return refs.sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+/** Reads a sealed segment's summary, or undefined while the segment is open. */
+export function readSummary(ref: SegmentRef): SegmentSummary | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(ref.summaryFile, 'utf8')) as SegmentSummary;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The event time (ISO) in a committed record: the last `"ts":"` is the event's own (keys are sorted). */
+export function recordTs(committed: string): string {
+  const i = committed.lastIndexOf('"ts":"');
+  return i < 0 ? '' : committed.slice(i + 6, committed.indexOf('"', i + 6));
+}
+
+/** What torn-tail recovery moved aside. */
+export interface Recovery {
+  file: string;
+  quarantineFile: string;
+  bytes: number;
+  /** Complete lines that did not end as the writer writes them. */
+  lines: number;
+}
+
+/** Options of {@link SegmentLog.open}. */
+export interface SegmentLogOptions {
+  /** Rotate when the current segment reaches this many bytes; default 64 MiB. */
+  maxSegmentBytes?: number;
+}
+
+const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The appender's view of the segment files. */
+export class SegmentLog {
+  /** Number of entries in all segments (= next seq). */
+  size = 0;
+  /** Committed bytes of the last entry, or undefined for an empty log. */
+  lastCommitted: string | undefined;
+  /** Set when opening moved a torn tail aside. */
+  recovery: Recovery | undefined;
+
+  private fd = -1;
+  private current: SegmentRef | undefined;
+  private bytes = 0;
+  private hash: Hash = createHash('sha256');
+  private minTs = '';
+  private maxTs = '';
+  private day = '';
+  private readonly maxBytes: number;
+
+  private constructor(
+    private readonly layout: TrailLayout,
+    options: SegmentLogOptions,
+  ) {
+    this.maxBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+  }
+
+  /**
+   * Opens the segments for appending, recovering a torn tail of the last segment.
+   * @throws AuditError STORE_IO when a file cannot be read or written.
+   */
+  static open(layout: TrailLayout, options: SegmentLogOptions = {}): SegmentLog {
+    const log = new SegmentLog(layout, options);
+    ensureDir(layout.segmentsDir);
+    const segments = listSegments(layout.segmentsDir);
+    const last = segments.at(-1);
+    if (last !== undefined) withFile(last.file, 'recover', () => log.resume(last));
+    return log;
+  }
+
+  /** Scans the open segment: checksum, times, last entry; quarantines a torn or garbled tail. */
+  private resume(ref: SegmentRef): void {
+    const tail = { bytes: 0 };
+    let good = 0;
+    let bad = 0;
+    let lastCommitted: string | undefined;
+    let lastSeq = ref.firstSeq - 1;
+    const hash = createHash('sha256');
+    let minTs = '';
+    let maxTs = '';
+    for (const line of readLines(ref.file, tail)) {
+      if (bad > 0) {
+        bad++;
+        continue;
+      }
+      const { committed } = splitLine(line.text);
+      let seq: number;
+      try {
+        seq = parseRecordTail(committed).seq;
+      } catch {
+        seq = -1;
+      }
+      if (seq !== lastSeq + 1) {
+        // A line the writer did not finish (e.g. zeros after a power loss): it and all after go aside.
+        bad = 1;
+        continue;
+      }
+      lastSeq = seq;
+      lastCommitted = committed;
+      good = line.offset + line.bytes;
+      hash.update(line.text).update('\n');
+      const ts = recordTs(committed);
+      if (minTs === '' || ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
+    }
+    const total = fs.statSync(ref.file).size;
+    if (good < total) {
+      ensureDir(this.layout.quarantineDir);
+      const quarantineFile = path.join(
+        this.layout.quarantineDir,
+        `${path.basename(ref.file)}.${new Date().toISOString().replace(/[:.]/g, '-')}.torn`,
+      );
+      const fd = fs.openSync(ref.file, 'r');
+      const torn = Buffer.alloc(total - good);
+      fs.readSync(fd, torn, 0, torn.length, good);
+      fs.closeSync(fd);
+      writeFileAtomic(quarantineFile, torn);
+      fs.truncateSync(ref.file, good);
+      this.recovery = { file: ref.file, quarantineFile, bytes: torn.length, lines: bad };
+    }
+    if (lastCommitted === undefined && ref.firstSeq > 0) {
+      // An empty newest segment: the chain ends in the segment before it.
+      fs.rmSync(ref.file);
+      const prev = listSegments(this.layout.segmentsDir).at(-1);
+      if (prev !== undefined) {
+        fs.rmSync(prev.summaryFile, { force: true });
+        this.resume(prev);
+      }
+      return;
+    }
+    this.current = ref;
+    this.size = lastSeq + 1;
+    this.lastCommitted = lastCommitted;
+    this.bytes = good;
+    this.hash = hash;
+    this.minTs = minTs;
+    this.maxTs = maxTs;
+    this.day = utcDay(fs.statSync(ref.file).mtimeMs);
+    this.fd = fs.openSync(ref.file, 'a', FILE_MODE);
+  }
+
+  /** True when the next batch must start a new segment (size reached, or a new UTC day). */
+  needsRotation(now: number): boolean {
+    return this.current !== undefined && this.bytes > 0 && (this.bytes >= this.maxBytes || utcDay(now) !== this.day);
+  }
+
+  /**
+   * Appends complete lines (each ending in `\n`) holding `count` entries. Not durable until {@link sync}.
+   * @throws AuditError STORE_IO on a write error (the partial write is cut back first).
+   */
+  append(text: string, count: number, minTs: string, maxTs: string, now: number): void {
+    if (this.current === undefined) this.startSegment(this.size, now);
+    const file = this.current!.file;
+    const data = Buffer.from(text);
+    try {
+      fs.writeSync(this.fd, data);
+    } catch (err) {
+      // Cut a partial write back so the file ends on a whole entry.
+      try {
+        fs.ftruncateSync(this.fd, this.bytes);
+      } catch {
+        // the next open recovers the tail
+      }
+      throw new AuditError('STORE_IO', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`, {
+        file,
+      });
+    }
+    this.hash.update(data);
+    this.bytes += data.length;
+    this.size += count;
+    if (this.minTs === '' || minTs < this.minTs) this.minTs = minTs;
+    if (maxTs > this.maxTs) this.maxTs = maxTs;
+  }
+
+  /** Remembers the last entry's committed bytes (for the chain after a restart). */
+  setLast(committed: string): void {
+    this.lastCommitted = committed;
+  }
+
+  /** fdatasync of the open segment: one per batch (group commit). */
+  sync(): void {
+    if (this.fd >= 0) withFile(this.current!.file, 'sync', () => fs.fdatasyncSync(this.fd));
+  }
+
+  /** Seals the open segment: writes its summary; the next append opens a new one. */
+  rotate(treeSize: number, root: Buffer): SegmentSummary | undefined {
+    const ref = this.current;
+    if (ref === undefined || this.bytes === 0) return undefined;
+    this.sync();
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    const summary: SegmentSummary = {
+      file: path.basename(ref.file),
+      firstSeq: ref.firstSeq,
+      lastSeq: this.size - 1,
+      count: this.size - ref.firstSeq,
+      bytes: this.bytes,
+      sha256: this.hash.digest('hex'),
+      minTs: this.minTs,
+      maxTs: this.maxTs,
+      sealedAt: new Date().toISOString(),
+      treeSize,
+      root: root.toString('base64'),
+    };
+    withFile(ref.summaryFile, 'write', () => writeFileAtomic(ref.summaryFile, `${JSON.stringify(summary)}\n`));
+    this.current = undefined;
+    return summary;
+  }
+
+  private startSegment(firstSeq: number, now: number): void {
+    const file = path.join(this.layout.segmentsDir, segmentFileName(firstSeq));
+    withFile(file, 'create', () => {
+      this.fd = fs.openSync(file, 'a', FILE_MODE);
+      syncDir(this.layout.segmentsDir);
+    });
+    this.current = { firstSeq, file, summaryFile: path.join(this.layout.segmentsDir, summaryFileName(firstSeq)) };
+    this.bytes = 0;
+    this.hash = createHash('sha256');
+    this.minTs = '';
+    this.maxTs = '';
+    this.day = utcDay(now);
+  }
+
+  /** Closes the open segment file (it stays open for appending at the next start). */
+  close(): void {
+    if (this.fd >= 0) {
+      this.sync();
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+/** Reads committed bytes of entries with seq in [from, to) from the segment files, in order. */
+export function* readCommitted(segmentsDir: string, from: number, to: number): Generator<string> {
+  if (from >= to) return;
+  const segments = listSegments(segmentsDir);
+  for (let i = 0; i < segments.length; i++) {
+    const ref = segments[i]!;
+    const next = segments[i + 1];
+    if (next !== undefined && next.firstSeq <= from) continue;
+    let seq = ref.firstSeq;
+    for (const line of readLines(ref.file)) {
+      if (seq >= to) return;
+      if (seq >= from) yield splitLine(line.text).committed;
+      seq++;
+    }
+  }
+}

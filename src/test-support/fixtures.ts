@@ -1,0 +1,52 @@
+/**
+ * Test helpers: throwaway trail directories, sample AI events, and line-level file surgery used
+ * by the tamper tests. Not part of the package.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AuditEventInput } from '../event/index.js';
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'sealtrail-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A realistic AI event of about 1 KB. */
+export function sampleEvent(i: number): AuditEventInput {
+  return {
+    type: 'model.completion',
+    actor: { id: `user-${i % 17}`, type: 'user', sessionId: `sess-${i % 5}`, ip: '203.0.113.7' },
+    conversation: { id: `conv-${i % 3}`, turn: i },
+    model: { provider: 'openai', name: 'gpt-4o' },
+    usage: { inputTokens: 312, outputTokens: 128, totalTokens: 440 },
+    latencyMs: 842,
+    outcome: 'success',
+    content: {
+      prompt: `Summarize the quarterly report for ACME (${i}) and list the three main risks. `.repeat(5),
+      response: 'Revenue grew 12%; the risks are supply chain, currency and regulation. '.repeat(5),
+    },
+    meta: { app: 'assistant', region: 'eu-west-1' },
+  };
+}
+
+/** The path of the only (or first) segment file of a trail. */
+export function segmentFiles(dir: string): string[] {
+  const seg = path.join(dir, 'segments');
+  return fs
+    .readdirSync(seg)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+    .map((f) => path.join(seg, f));
+}
+
+/** Reads a segment's lines (without the final newline). */
+export function readSegmentLines(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return text.slice(0, -1).split('\n');
+}
+
+/** Writes lines back to a segment file. */
+export function writeSegmentLines(file: string, lines: string[]): void {
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}

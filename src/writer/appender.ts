@@ -1,0 +1,233 @@
+/**
+ * The appender: turns framed events into sealed entries. For each entry it salts and digests the
+ * content payloads, links `prev`, assigns the gap-free `seq`, hashes the RFC 6962 leaf and extends
+ * the Merkle tree; per batch it writes once and syncs once (group commit). It issues signed
+ * checkpoints on an interval, on segment rotation and on close, and seals each forward-secure
+ * epoch. It owns the store, and runs in the writer's worker thread or inline (memory store).
+ */
+import { randomFillSync } from 'node:crypto';
+import { Checkpoint, signCheckpoint } from '../chain/checkpoint.js';
+import type { NoteSigner } from '../chain/note.js';
+import { type ContentPart, digestContent, formatRecord, GENESIS_PREV } from '../chain/record.js';
+import { hashLeaf } from '../chain/rfc6962.js';
+import type { SealRecord } from '../chain/seal.js';
+import type { TreeWriter } from '../chain/tree.js';
+import { prepareEvent } from '../event/prepare.js';
+import type { CheckpointReason, StoredCheckpoint } from '../store/index.js';
+import { FIELD_SEPARATOR, frameEvent, RECORD_SEPARATOR } from './framing.js';
+
+/** The entries, as the appender needs them from a store. */
+export interface EntryLog {
+  readonly size: number;
+  readonly lastCommitted: string | undefined;
+  append(text: string, count: number, minTs: string, maxTs: string, now: number): void;
+  setLast(committed: string): void;
+  sync(): void;
+  needsRotation(now: number): boolean;
+  rotate(treeSize: number, root: Buffer): unknown;
+  close(): void;
+}
+
+/** Where checkpoints and seals are kept. */
+export interface SealedState {
+  appendCheckpoint(cp: StoredCheckpoint): void;
+  latestCheckpoint(): StoredCheckpoint | undefined;
+  appendSeal(seal: SealRecord): void;
+  lastSeal(): SealRecord | undefined;
+}
+
+/** The writer's current forward-seal key. */
+export interface SealKey {
+  readonly epoch: number;
+  seal(record: Omit<SealRecord, 'tag'>): SealRecord;
+  evolve(): void;
+}
+
+/** Everything the appender works on. */
+export interface AppenderParts {
+  origin: string;
+  /** Trail creation time (ms): start of seal epoch 0. */
+  t0: number;
+  sealEpochMs: number;
+  log: EntryLog;
+  tree: TreeWriter;
+  signer: NoteSigner;
+  sealKey: SealKey;
+  state: SealedState;
+  /** Receives each batch of stored lines after it is durable (stdout sink). */
+  mirror?: (lines: string) => void;
+  now?: () => number;
+}
+
+/** Appender tuning. */
+export interface AppenderOptions {
+  /** Checkpoint at most this often when entries were added; default 10 s. */
+  checkpointIntervalMs?: number;
+  maxStringBytes?: number;
+}
+
+const SALT_POOL_BYTES = 64 * 1024;
+
+/** The sealing engine of one trail. */
+export class Appender {
+  private prev: Buffer;
+  private readonly now: () => number;
+  private lastCheckpointSize = -1;
+  private lastCheckpointAt = 0;
+  private readonly checkpointIntervalMs: number;
+  private saltPool = Buffer.alloc(0);
+  private saltOffset = 0;
+  private closed = false;
+
+  constructor(
+    private readonly parts: AppenderParts,
+    private readonly options: AppenderOptions = {},
+  ) {
+    this.now = parts.now ?? Date.now;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 10_000;
+    const last = parts.log.lastCommitted;
+    this.prev = last === undefined ? GENESIS_PREV : hashLeaf(last);
+    const latest = parts.state.latestCheckpoint();
+    if (latest !== undefined) this.lastCheckpointSize = latest.size;
+  }
+
+  /** Number of entries in the trail (= next seq). */
+  get size(): number {
+    return this.parts.log.size;
+  }
+
+  /**
+   * Appends a batch of framed events and makes it durable (one write, one sync).
+   * Returns the seq of the last entry.
+   * @throws AuditError STORE_IO when the batch cannot be written; nothing of it is then counted.
+   */
+  appendBatch(batch: string): number {
+    const { log, tree } = this.parts;
+    const now = this.now();
+    if (log.needsRotation(now)) this.rotate();
+    const records = batch.split(RECORD_SEPARATOR);
+    const startSize = tree.size;
+    const startPrev = this.prev;
+    let seq = log.size;
+    let prev = this.prev;
+    let out = '';
+    let minTs = '';
+    let maxTs = '';
+    let lastCommitted = '';
+    for (const record of records) {
+      const fields = record.split(FIELD_SEPARATOR);
+      const ts = fields[0]!;
+      const content: ContentPart[] = [];
+      for (let i = 2; i + 1 < fields.length; i += 2) {
+        const name = fields[i]!;
+        const valueJson = fields[i + 1]!;
+        const salt = this.nextSalt();
+        content.push({ name, valueJson, salt, digest: digestContent(name, salt, valueJson) });
+      }
+      const { committed, payloads } = formatRecord(fields[1]!, content, prev, seq);
+      prev = hashLeaf(committed);
+      tree.append(prev);
+      out += payloads === undefined ? `${committed}\n` : `${committed}\t${payloads}\n`;
+      if (minTs === '' || ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
+      lastCommitted = committed;
+      seq++;
+    }
+    try {
+      log.append(out, records.length, minTs, maxTs, now);
+    } catch (err) {
+      tree.truncate(startSize);
+      this.prev = startPrev;
+      throw err;
+    }
+    tree.flush();
+    log.sync();
+    log.setLast(lastCommitted);
+    this.prev = prev;
+    this.parts.mirror?.(out);
+    return seq - 1;
+  }
+
+  /** Appends one event built here (recovery, overflow records) through the same path. */
+  appendEvent(input: Record<string, unknown>): number {
+    const opts = this.options.maxStringBytes === undefined ? {} : { maxStringBytes: this.options.maxStringBytes };
+    return this.appendBatch(frameEvent(prepareEvent(input, opts)));
+  }
+
+  /** Signs and stores a checkpoint of the current tree, unless one of this size exists. */
+  checkpoint(reason: CheckpointReason, force = false): StoredCheckpoint | undefined {
+    const { tree, state, signer, origin } = this.parts;
+    if (!force && tree.size === this.lastCheckpointSize) return undefined;
+    const note = signCheckpoint(new Checkpoint(origin, tree.size, tree.root()), signer);
+    const cp: StoredCheckpoint = { size: tree.size, time: new Date(this.now()).toISOString(), reason, note };
+    state.appendCheckpoint(cp);
+    this.lastCheckpointSize = tree.size;
+    this.lastCheckpointAt = this.now();
+    return cp;
+  }
+
+  /** Periodic work: interval checkpoints and the seals of finished epochs. */
+  tick(): void {
+    if (this.closed) return;
+    const now = this.now();
+    if (now - this.lastCheckpointAt >= this.checkpointIntervalMs) this.checkpoint('interval');
+    this.sealFinishedEpochs(now);
+  }
+
+  /** Seals every epoch whose scheduled end has passed (empty ones too), evolving the key each time. */
+  sealFinishedEpochs(now: number): void {
+    const { sealKey, t0, sealEpochMs } = this.parts;
+    this.resumeSealKey();
+    while (t0 + (sealKey.epoch + 1) * sealEpochMs <= now) this.sealCurrentEpoch();
+  }
+
+  /** Seals the current epoch with the current tree and erases its key (evolves). */
+  private sealCurrentEpoch(): void {
+    const { sealKey, t0, sealEpochMs, tree, state } = this.parts;
+    const e = sealKey.epoch;
+    const seal = sealKey.seal({
+      epoch: e,
+      start: t0 + e * sealEpochMs,
+      end: t0 + (e + 1) * sealEpochMs,
+      size: tree.size,
+      root: tree.root().toString('base64'),
+    });
+    state.appendSeal(seal); // durable before the key that made it is erased
+    sealKey.evolve();
+  }
+
+  /** After a crash between storing a seal and evolving its key, finish the evolve. */
+  private resumeSealKey(): void {
+    const last = this.parts.state.lastSeal();
+    if (last !== undefined && last.epoch === this.parts.sealKey.epoch) this.parts.sealKey.evolve();
+  }
+
+  /** Seals the current segment and starts a new one, with a checkpoint. */
+  rotate(): void {
+    const { log, tree } = this.parts;
+    log.rotate(tree.size, tree.root());
+    this.checkpoint('rotation', true);
+  }
+
+  /** Final checkpoint and the seal of the final partial epoch. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sealFinishedEpochs(this.now());
+    this.checkpoint('close');
+    this.sealCurrentEpoch();
+    this.parts.tree.sync();
+    this.parts.tree.close();
+    this.parts.log.close();
+  }
+
+  private nextSalt(): Buffer {
+    if (this.saltOffset + 16 > this.saltPool.length) {
+      this.saltPool = randomFillSync(Buffer.allocUnsafe(SALT_POOL_BYTES));
+      this.saltOffset = 0;
+    }
+    const salt = this.saltPool.subarray(this.saltOffset, this.saltOffset + 16);
+    this.saltOffset += 16;
+    return salt;
+  }
+}

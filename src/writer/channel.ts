@@ -1,0 +1,243 @@
+/**
+ * The link between the caller-side trail and its appender: a worker thread (file trails, the
+ * default) or the same thread (memory trails, or `worker: false`). Both count durable entries in
+ * a SharedArrayBuffer so that the caller can also wait synchronously (process exit, `block` policy).
+ */
+import { Worker } from 'node:worker_threads';
+import { AuditError, type AuditErrorCode } from '../errors.js';
+import type { TrailMeta } from '../store/index.js';
+import type { Appender } from './appender.js';
+import type { OpenFileOptions } from './open-file.js';
+
+/** Slots of the shared counters. */
+export const SHARED = { durable: 0, closed: 1 } as const;
+
+/** What the worker is started with. */
+export interface WorkerInit {
+  options: OpenFileOptions;
+  shared: SharedArrayBuffer;
+}
+
+export type ToWorker =
+  | { type: 'batch'; data: string; count: number }
+  | { type: 'checkpoint'; id: number }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready'; size: number; meta: TrailMeta; sealSeed?: string }
+  | { type: 'durable'; total: number }
+  | { type: 'checkpointed'; id: number }
+  | { type: 'closed' }
+  | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
+
+/** What the caller-side trail needs from wherever its appender runs. */
+export interface Channel {
+  /** Hands a batch of framed events to the appender. */
+  send(data: string, count: number): void;
+  /** Entries made durable so far (this session). */
+  durable(): number;
+  /** Blocks the calling thread until `target` entries are durable or the timeout passes. */
+  waitDurableSync(target: number, timeoutMs: number): boolean;
+  /** Asks for a checkpoint of everything sent so far. */
+  checkpoint(): Promise<void>;
+  close(): Promise<void>;
+  /** Closes from a synchronous context (process exit). */
+  closeSync(timeoutMs: number): void;
+  /** Keep the process alive while the caller awaits durability. */
+  hold(on: boolean): void;
+}
+
+/** Called with the durable total after every batch, and with errors. */
+export interface ChannelEvents {
+  onDurable(total: number): void;
+  onError(code: string, message: string, retrying: boolean): void;
+}
+
+function toAuditError(code: string, message: string): AuditError {
+  return new AuditError(code as AuditErrorCode, message);
+}
+
+/** The appender in a worker thread. */
+export class WorkerChannel implements Channel {
+  private readonly shared: BigInt64Array;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private closing: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+  private holds = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    shared: SharedArrayBuffer,
+  ) {
+    this.shared = new BigInt64Array(shared);
+  }
+
+  /**
+   * Starts the worker and opens the trail in it.
+   * @throws the AuditError the worker met while opening (TRAIL_LOCKED, TRAIL_NOT_FOUND, ...).
+   */
+  static async start(
+    options: OpenFileOptions,
+    events: ChannelEvents,
+  ): Promise<{ channel: WorkerChannel; meta: TrailMeta; size: number; sealSeed?: string }> {
+    const here = import.meta.url;
+    const fromSource = here.endsWith('.ts');
+    const shared = new SharedArrayBuffer(16);
+    const init: WorkerInit = { options, shared };
+    // From TypeScript sources (tests), a small loader registers tsx before loading worker.ts.
+    const worker = fromSource
+      ? new Worker(new URL('./worker-from-source.mjs', here), {
+          workerData: { ...init, entry: new URL('./worker.ts', here).href },
+        })
+      : new Worker(new URL('./worker.js', here), { workerData: init });
+    const channel = new WorkerChannel(worker, shared);
+    return new Promise((resolve, reject) => {
+      worker.on('error', (err) => {
+        events.onError('STORE_IO', `writer thread failed: ${err.message}`, false);
+        reject(err);
+      });
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready': {
+            worker.unref();
+            const out: { channel: WorkerChannel; meta: TrailMeta; size: number; sealSeed?: string } = {
+              channel,
+              meta: msg.meta,
+              size: msg.size,
+            };
+            if (msg.sealSeed !== undefined) out.sealSeed = msg.sealSeed;
+            resolve(out);
+            break;
+          }
+          case 'durable':
+            events.onDurable(msg.total);
+            break;
+          case 'checkpointed':
+            channel.settle(msg.id);
+            break;
+          case 'closed':
+            channel.resolveClosed?.();
+            void worker.terminate();
+            break;
+          case 'error':
+            if (msg.fatal === true) {
+              void worker.terminate();
+              reject(toAuditError(msg.code, msg.message));
+            } else if (msg.id !== undefined) {
+              channel.settle(msg.id, toAuditError(msg.code, msg.message));
+            } else {
+              events.onError(msg.code, msg.message, msg.retrying);
+            }
+            break;
+        }
+      });
+    });
+  }
+
+  private settle(id: number, err?: Error): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (err === undefined) p?.resolve();
+    else p?.reject(err);
+    this.hold(false);
+  }
+
+  send(data: string, count: number): void {
+    this.worker.postMessage({ type: 'batch', data, count } satisfies ToWorker);
+  }
+
+  durable(): number {
+    return Number(Atomics.load(this.shared, SHARED.durable));
+  }
+
+  waitDurableSync(target: number, timeoutMs: number): boolean {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = this.durable();
+      if (now >= target) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.shared, SHARED.durable, BigInt(now), Math.min(left, 100));
+    }
+  }
+
+  checkpoint(): Promise<void> {
+    const id = this.nextId++;
+    this.hold(true);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'checkpoint', id } satisfies ToWorker);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+      this.hold(true);
+      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    });
+    return this.closing;
+  }
+
+  closeSync(timeoutMs: number): void {
+    if (Atomics.load(this.shared, SHARED.closed) === 1n) return;
+    if (this.closing === undefined) {
+      this.closing = Promise.resolve();
+      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    }
+    Atomics.wait(this.shared, SHARED.closed, 0n, timeoutMs);
+  }
+
+  hold(on: boolean): void {
+    this.holds += on ? 1 : -1;
+    if (this.holds > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+}
+
+/** The appender on the caller's thread (memory trails, `worker: false`). */
+export class InlineChannel implements Channel {
+  private total = 0;
+  private closed = false;
+
+  constructor(
+    private readonly appender: Appender,
+    private readonly events: ChannelEvents,
+    private readonly release: () => void = () => {},
+  ) {}
+
+  send(data: string, count: number): void {
+    this.appender.appendBatch(data);
+    this.total += count;
+    this.events.onDurable(this.total);
+  }
+
+  durable(): number {
+    return this.total;
+  }
+
+  waitDurableSync(target: number): boolean {
+    return this.total >= target;
+  }
+
+  async checkpoint(): Promise<void> {
+    this.appender.checkpoint('request');
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.appender.close();
+    } finally {
+      this.release();
+    }
+  }
+
+  hold(): void {}
+}

@@ -1,0 +1,53 @@
+/**
+ * The stdout sink: a process that writes its trail to stdout as JSON lines, and exits without
+ * calling close(). The collected stream holds every entry, a checkpoint and a seal, and the
+ * entries verify against them with the announced key.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { verifyTrail } from '../chain/index.js';
+import { canonicalJson } from '../event/index.js';
+
+const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+
+describe('AuditTrail with store "stdout"', () => {
+  it('writes entries, checkpoints and seals as JSON lines that verify', () => {
+    const program = `
+      import { AuditTrail } from ${JSON.stringify(dist)};
+      const trail = await AuditTrail.open({ store: 'stdout', origin: 'example.test/container' });
+      process.stderr.write(trail.sealSeed + '\\n');
+      for (let i = 0; i < 25; i++) {
+        trail.emit({ type: 'tool.call', actor: { id: 'u' + i }, content: { toolArgs: { q: 'line\\u2028two\\x1b[2J', i } } });
+      }
+      trail.emit({ type: 'auth.failure', actor: { id: 'mallory' } });
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8' });
+    const docs = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(docs.every((d) => d.sealtrail === 1)).toBe(true);
+    const header = docs[0]!.trail as { origin: string; verifierKey: string };
+    expect(header.origin).toBe('example.test/container');
+    const records = docs.filter((d) => 'record' in d);
+    expect(records).toHaveLength(26);
+    expect(out).not.toMatch(/[\x1b\u2028]/);
+    const lines = records.map((d) => {
+      // The record was embedded unchanged; its canonical form gives back the exact leaf bytes.
+      const committed = canonicalJson(d.record);
+      return { text: 'content' in d ? `${committed}\t${JSON.stringify(d.content)}` : committed, file: 'stdout' };
+    });
+    const checkpoints = docs.filter((d) => 'checkpoint' in d).map((d) => ({ note: d.checkpoint as string, source: 'stdout' }));
+    expect(docs.some((d) => 'seal' in d)).toBe(true);
+    const report = verifyTrail({
+      origin: header.origin,
+      verifierKey: header.verifierKey,
+      lines,
+      checkpoints,
+      live: false,
+    });
+    expect(report.failure).toBeUndefined();
+    expect(report).toMatchObject({ ok: true, entries: 26 });
+  });
+});

@@ -1,0 +1,223 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyTrail } from '../chain/index.js';
+import { isAuditError } from '../errors.js';
+import { decodeLine, verifyDir } from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { sampleEvent, segmentFiles, tempDir } from '../test-support/fixtures.js';
+import { MemoryTrailStore } from './open-memory.js';
+import { AuditTrail } from './trail.js';
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const d = path.join(tempDir(), 'audit');
+  dirs.push(path.dirname(d));
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function readAll(dir: string) {
+  return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+}
+
+describe('AuditTrail', () => {
+  for (const worker of [true, false]) {
+    describe(`on a directory (${worker ? 'worker thread' : 'inline'})`, () => {
+      it('records emitted events in order, gap-free, and they verify after close', async () => {
+        const dir = freshDir();
+        const trail = await AuditTrail.open({ dir, worker });
+        const ids = Array.from({ length: 250 }, (_, i) => trail.emit(sampleEvent(i)));
+        await trail.close();
+        const entries = readAll(dir);
+        expect(entries.map((e) => e.id)).toEqual(ids);
+        expect(entries.map((e) => e.seq)).toEqual(ids.map((_, i) => i));
+        expect(entries[3]!.content).toEqual(sampleEvent(3).content);
+        const report = verifyDir(dir, { sealSeed: trail.sealSeed! });
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(250);
+        expect(report.seals?.epochs).toBeGreaterThanOrEqual(1);
+      });
+    });
+  }
+
+  describe('when reopened after a close', () => {
+    it('continues the same chain with the next seq', async () => {
+      const dir = freshDir();
+      const first = await AuditTrail.open({ dir });
+      const seed = first.sealSeed!;
+      for (let i = 0; i < 10; i++) first.emit(sampleEvent(i));
+      await first.close();
+      for (let round = 0; round < 3; round++) {
+        const again = await AuditTrail.open({ dir });
+        expect(again.sealSeed).toBeUndefined();
+        for (let i = 0; i < 5; i++) again.emit(sampleEvent(i));
+        await again.close();
+      }
+      const entries = readAll(dir);
+      expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+      expect(verifyDir(dir, { sealSeed: seed }).failure).toBeUndefined();
+    });
+  });
+
+  describe('when segments rotate by size', () => {
+    it('writes summaries and the trail still verifies across segments', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 8 * 1024, batchSize: 5 });
+      for (let i = 0; i < 60; i++) {
+        trail.emit(sampleEvent(i));
+        if (i % 5 === 4) await trail.flush();
+      }
+      await trail.close();
+      const source = new DirSource(dir);
+      const segments = source.segments();
+      expect(segments.length).toBeGreaterThan(3);
+      const sealed = segments.filter((s) => s.summary !== undefined);
+      expect(sealed.length).toBe(segments.length - 1);
+      expect(sealed[1]!.summary!.firstSeq).toBe(sealed[0]!.summary!.lastSeq + 1);
+      expect(verifyDir(dir, { sealSeed: trail.sealSeed! }).failure).toBeUndefined();
+    });
+
+    it('detects a sealed segment whose bytes changed', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 4 * 1024, batchSize: 3 });
+      for (let i = 0; i < 12; i++) {
+        trail.emit(sampleEvent(i));
+        if (i % 3 === 2) await trail.flush();
+      }
+      await trail.close();
+      const file = segmentFiles(dir)[0]!;
+      const text = fs.readFileSync(file, 'utf8');
+      fs.writeFileSync(file, text.replace('eu-west-1', 'eu-west-2'));
+      const report = verifyDir(dir);
+      expect(report.ok).toBe(false);
+    });
+  });
+
+  describe('when a second writer opens the same directory', () => {
+    it('fails with TRAIL_LOCKED', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir });
+      await expect(AuditTrail.open({ dir })).rejects.toSatisfy((e) => isAuditError(e, 'TRAIL_LOCKED'));
+      await trail.close();
+    });
+  });
+
+  describe('files and directories', () => {
+    it('are created 0600 and 0700', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir });
+      trail.emit(sampleEvent(1));
+      await trail.close();
+      const walk = (p: string): void => {
+        const st = fs.statSync(p);
+        if (st.isDirectory()) {
+          expect((st.mode & 0o777).toString(8), p).toBe('700');
+          for (const f of fs.readdirSync(p)) walk(path.join(p, f));
+        } else {
+          expect((st.mode & 0o777).toString(8), p).toBe('600');
+        }
+      };
+      walk(dir);
+    });
+  });
+
+  describe('emit', () => {
+    it('throws EVENT_INVALID naming the field and records nothing for it', async () => {
+      const trail = await AuditTrail.open({ store: 'memory' });
+      expect(() => trail.emit({ type: 'model.completion', latencyMs: -1 } as never)).toThrow(/latencyMs/);
+      trail.emit(sampleEvent(0));
+      await trail.close();
+    });
+
+    it('throws TRAIL_CLOSED after close', async () => {
+      const trail = await AuditTrail.open({ store: 'memory' });
+      await trail.close();
+      expect(() => trail.emit(sampleEvent(0))).toThrow(expect.objectContaining({ code: 'TRAIL_CLOSED' }));
+    });
+  });
+
+  describe('emitDurable', () => {
+    it('resolves only when the entry is in the segment file', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir });
+      const id = await trail.emitDurable(sampleEvent(7));
+      expect(fs.readFileSync(segmentFiles(dir)[0]!, 'utf8')).toContain(id);
+      await trail.close();
+    });
+  });
+
+  describe('when the queue is full', () => {
+    it('with policy reject, throws BUFFER_FULL and keeps what was accepted', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxQueue: 10, batchSize: 10, overflow: 'reject' });
+      let accepted = 0;
+      let rejected = 0;
+      for (let i = 0; i < 25; i++) {
+        try {
+          trail.emit(sampleEvent(i));
+          accepted++;
+        } catch (err) {
+          expect(isAuditError(err, 'BUFFER_FULL')).toBe(true);
+          rejected++;
+        }
+      }
+      await trail.close();
+      expect(rejected).toBeGreaterThan(0);
+      expect(readAll(dir).length).toBe(accepted);
+    });
+
+    it('with policy count, records the number dropped as a system.overflow entry', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxQueue: 10, batchSize: 10, overflow: 'count' });
+      for (let i = 0; i < 25; i++) trail.emit(sampleEvent(i));
+      await trail.flush();
+      await trail.close();
+      const entries = readAll(dir);
+      const overflow = entries.filter((e) => e.type === 'system.overflow');
+      const recorded = entries.filter((e) => e.type === 'model.completion').length;
+      expect(overflow.length).toBe(1);
+      expect((overflow[0]!.meta as { lost: number }).lost).toBe(25 - recorded);
+      expect(verifyDir(dir).failure).toBeUndefined();
+    });
+
+    it('with policy block, waits and loses nothing', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxQueue: 20, batchSize: 10, overflow: 'block' });
+      for (let i = 0; i < 500; i++) trail.emit(sampleEvent(i));
+      await trail.close();
+      expect(readAll(dir).length).toBe(500);
+    });
+  });
+
+  describe('on a memory store', () => {
+    it('keeps entries, checkpoints and seals that verify with the same verifier, across a reopen', async () => {
+      const store = new MemoryTrailStore('example.test/memory');
+      const first = await AuditTrail.open({ store });
+      for (let i = 0; i < 20; i++) first.emit(sampleEvent(i));
+      await first.close();
+      const second = await AuditTrail.open({ store });
+      second.emit(sampleEvent(20));
+      await second.close();
+      const report = verifyTrail({
+        origin: store.origin,
+        verifierKey: store.verifierKey,
+        lines: store.log.lines.map((text) => ({ text, file: 'memory' })),
+        checkpoints: store.state.checkpoints.map((c) => ({ note: c.note, source: 'memory' })),
+        live: false,
+        seals: { records: store.state.seals, seed: store.sealSeed, t0: store.createdAt, epochMs: store.sealEpochMs, now: Date.now() },
+      });
+      expect(report.failure).toBeUndefined();
+      expect(report).toMatchObject({ ok: true, entries: 21, seals: { epochs: 2, lastSealedSize: 21 } });
+    });
+
+    it('refuses a second writer while one has the store open', async () => {
+      const store = new MemoryTrailStore();
+      const trail = await AuditTrail.open({ store });
+      await expect(AuditTrail.open({ store })).rejects.toMatchObject({ code: 'TRAIL_LOCKED' });
+      await trail.close();
+    });
+  });
+});

@@ -1,0 +1,344 @@
+/**
+ * `AuditTrail`: the library API. `emit()` validates and serializes on the caller's thread and
+ * returns the entry id at once; batches go to the appender (a worker thread for file trails), which
+ * seals, writes and syncs them. The queue is bounded; what happens when it is full is a policy
+ * (`block`, `reject` or `count`), never a silent drop. Normal exit, SIGINT and SIGTERM flush and
+ * close every open trail.
+ */
+import { AuditError } from '../errors.js';
+import { type PreparedEvent, prepareEvent } from '../event/prepare.js';
+import type { AuditEventInput } from '../event/types.js';
+import { reportDiagnostic } from '../diagnostics.js';
+import type { ContentMode } from '../store/index.js';
+import type { Appender } from './appender.js';
+import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
+import { registerForExit, unregisterForExit } from './exit-hooks.js';
+import { frameEvent, RECORD_SEPARATOR } from './framing.js';
+import { openFileAppender } from './open-file.js';
+import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
+
+/** What to do when the queue is full. */
+export type OverflowPolicy = 'block' | 'reject' | 'count';
+
+/** Options of {@link AuditTrail.open}. */
+export interface AuditTrailOptions {
+  /** Trail directory (segment files). One of `dir` or `store: 'memory'`. */
+  dir?: string;
+  /**
+   * `'memory'` keeps the trail in memory (tests); a {@link MemoryTrailStore} reopens one;
+   * `'stdout'` writes entries, checkpoints and seals to stdout as JSON lines (containers).
+   */
+  store?: 'memory' | 'stdout' | MemoryTrailStore;
+  /** Create the trail when missing (default true). */
+  create?: boolean;
+  origin?: string;
+  content?: ContentMode;
+  /** Seal the appender in a worker thread (default true for directories). */
+  worker?: boolean;
+  /** Events per batch handed to the appender; default 1000. */
+  batchSize?: number;
+  /** Events accepted but not yet durable before the overflow policy applies; default 100,000. */
+  maxQueue?: number;
+  /** Default `block`: emit waits (synchronously) for room; `reject` throws BUFFER_FULL; `count` drops and records how many. */
+  overflow?: OverflowPolicy;
+  /** Longest time (ms) a lone event waits before its batch is sent; default 0 (next turn of the event loop). */
+  flushIntervalMs?: number;
+  checkpointIntervalMs?: number;
+  sealEpochMs?: number;
+  maxSegmentBytes?: number;
+  /** Longest string kept whole, in UTF-8 bytes; longer ones are truncated with a marker. Default 65536. */
+  maxStringBytes?: number;
+  /** Mirror every stored line to stdout as JSON lines (containers). */
+  stdout?: boolean;
+  /** Flush and close on SIGINT/SIGTERM and normal exit (default true). */
+  handleExit?: boolean;
+}
+
+const EXIT_TIMEOUT_MS = 10_000;
+
+/** A tamper-evident audit trail open for writing. */
+export class AuditTrail {
+  /** The trail's origin (checkpoint key name). */
+  readonly origin: string;
+  /** The C2SP verifier key of the trail's checkpoints. */
+  readonly verifierKey: string;
+  /** The forward-seal seed, only when this open created the trail: keep it offline. */
+  readonly sealSeed: string | undefined;
+
+  private channel!: Channel;
+  private pending: string[] = [];
+  private emitted = 0;
+  private durableCount = 0;
+  private lost = 0;
+  private lostSince = '';
+  private scheduled = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private waiters: Array<{ target: number; resolve: () => void }> = [];
+  private readonly batchSize: number;
+  private readonly maxQueue: number;
+  private readonly overflow: OverflowPolicy;
+  private readonly flushIntervalMs: number;
+  private readonly prepareOptions: { maxStringBytes?: number };
+  private retryBacklog: Array<{ data: string; count: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(init: { origin: string; verifierKey: string; sealSeed?: string }, options: AuditTrailOptions) {
+    this.origin = init.origin;
+    this.verifierKey = init.verifierKey;
+    this.sealSeed = init.sealSeed;
+    this.batchSize = options.batchSize ?? 1000;
+    this.maxQueue = options.maxQueue ?? 100_000;
+    this.overflow = options.overflow ?? 'block';
+    this.flushIntervalMs = options.flushIntervalMs ?? 0;
+    this.prepareOptions = options.maxStringBytes === undefined ? {} : { maxStringBytes: options.maxStringBytes };
+    if (this.maxQueue < this.batchSize) {
+      throw new AuditError('CONFIG_INVALID', 'maxQueue: must be at least batchSize', { field: 'maxQueue' });
+    }
+  }
+
+  /**
+   * Opens (creating when missing) a trail for writing.
+   * @throws AuditError CONFIG_INVALID, TRAIL_LOCKED, TRAIL_NOT_FOUND, STORE_IO, KEY_INVALID.
+   */
+  static async open(options: AuditTrailOptions): Promise<AuditTrail> {
+    const events: ChannelEvents = {
+      onDurable: (total) => trail?.onDurable(total),
+      onError: (code, message, retrying) =>
+        reportDiagnostic({ kind: 'write-failed', message: `${message}${retrying ? ' (retrying)' : ''}`, detail: { code } }),
+    };
+    let trail: AuditTrail | undefined;
+    if (options.store !== undefined) {
+      if (options.dir !== undefined) {
+        throw new AuditError('CONFIG_INVALID', 'dir and store: give one, not both', { field: 'store' });
+      }
+      const opened =
+        options.store === 'stdout'
+          ? openStdoutAppender(options)
+          : openMemoryAppender(options.store === 'memory' ? undefined : options.store, options);
+      trail = new AuditTrail(opened.init, options);
+      trail.channel = new InlineChannel(opened.appender, events, opened.release);
+    } else {
+      if (options.dir === undefined || options.dir === '') {
+        throw new AuditError('CONFIG_INVALID', 'dir: a trail directory (or store: "memory") is required', {
+          field: 'dir',
+        });
+      }
+      const fileOptions = { ...options, dir: options.dir };
+      if (options.worker === false) {
+        const opened = openFileAppender(fileOptions);
+        const init = { origin: opened.meta.origin, verifierKey: opened.meta.verifierKey, ...seedOf(opened.sealSeed) };
+        trail = new AuditTrail(init, options);
+        trail.channel = new InlineChannel(opened.appender, events, opened.release);
+      } else {
+        const started = await WorkerChannel.start(stripUnclonable(fileOptions), events);
+        const init = {
+          origin: started.meta.origin,
+          verifierKey: started.meta.verifierKey,
+          ...seedOf(started.sealSeed),
+        };
+        trail = new AuditTrail(init, options);
+        trail.channel = started.channel;
+      }
+    }
+    if (options.handleExit !== false) registerForExit(trail);
+    return trail;
+  }
+
+  /**
+   * Records an event. Synchronous: validates, serializes and queues it, and returns its id.
+   * Never throws for I/O; durability is `flush()`'s or `emitDurable()`'s business.
+   * @throws AuditError EVENT_INVALID (names the field), TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
+   */
+  emit(event: AuditEventInput): string {
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    const prepared = prepareEvent(event, this.prepareOptions);
+    if (this.emitted - this.durableCount >= this.maxQueue && !this.makeRoom()) return prepared.id;
+    this.enqueue(prepared);
+    return prepared.id;
+  }
+
+  /**
+   * Records an event and resolves with its id once it is durable (synced to disk).
+   * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL.
+   */
+  async emitDurable(event: AuditEventInput): Promise<string> {
+    const id = this.emit(event);
+    await this.flush();
+    return id;
+  }
+
+  /** Resolves when every event emitted before the call is durable. */
+  flush(): Promise<void> {
+    this.sendPending();
+    const target = this.emitted;
+    if (this.durableCount >= target) return Promise.resolve();
+    this.channel.hold(true);
+    return new Promise((resolve) => {
+      this.waiters.push({
+        target,
+        resolve: () => {
+          this.channel.hold(false);
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** Issues a signed checkpoint now (after everything emitted so far). */
+  async checkpoint(): Promise<void> {
+    await this.flush();
+    await this.channel.checkpoint();
+  }
+
+  /** Flushes, writes the final checkpoint and seal, and releases the trail. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.flush();
+      this.closed = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      await this.channel.close();
+      unregisterForExit(this);
+    })();
+    return this.closing;
+  }
+
+  /** Flush and close from a synchronous context (process exit, signals). */
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sendPending();
+    if (!this.channel.waitDurableSync(this.emitted, EXIT_TIMEOUT_MS)) {
+      reportDiagnostic({
+        kind: 'exit-flush-timeout',
+        message: `exit: ${this.emitted - this.channel.durable()} events not durable after ${EXIT_TIMEOUT_MS} ms`,
+      });
+    }
+    this.channel.closeSync(EXIT_TIMEOUT_MS);
+    unregisterForExit(this);
+  }
+
+  /** Events accepted and not yet durable. */
+  get queueDepth(): number {
+    return this.emitted - this.durableCount;
+  }
+
+  /** Events dropped under the `count` policy and not yet recorded as a `system.overflow` entry. */
+  get droppedPending(): number {
+    return this.lost;
+  }
+
+  private enqueue(prepared: PreparedEvent): void {
+    this.pending.push(frameEvent(prepared));
+    this.emitted++;
+    if (prepared.critical || this.pending.length >= this.batchSize) this.sendPending();
+    else this.schedule();
+  }
+
+  /** The queue is full: apply the policy. Returns false when the event must not be queued. */
+  private makeRoom(): boolean {
+    switch (this.overflow) {
+      case 'reject':
+        throw new AuditError('BUFFER_FULL', `queue full: ${this.maxQueue} events are waiting to be written`, {
+          maxQueue: this.maxQueue,
+        });
+      case 'count':
+        if (this.lost === 0) this.lostSince = new Date().toISOString();
+        this.lost++;
+        reportDiagnostic({ kind: 'overflow', message: 'queue full: events are being dropped and counted (policy count)' });
+        return false;
+      case 'block':
+        this.sendPending();
+        this.channel.waitDurableSync(this.emitted - this.maxQueue + this.batchSize, EXIT_TIMEOUT_MS * 6);
+        this.durableCount = Math.max(this.durableCount, this.channel.durable());
+        return true;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (this.flushIntervalMs > 0) {
+      this.timer = setTimeout(() => this.sendPending(), this.flushIntervalMs);
+    } else {
+      setImmediate(() => this.sendPending());
+    }
+  }
+
+  private sendPending(): void {
+    this.scheduled = false;
+    if (this.retryBacklog.length > 0) this.retry();
+    if (this.pending.length === 0) return;
+    const count = this.pending.length;
+    const data = this.pending.join(RECORD_SEPARATOR);
+    this.pending = [];
+    this.send(data, count);
+  }
+
+  private send(data: string, count: number): void {
+    if (this.retryBacklog.length > 0) {
+      this.retryBacklog.push({ data, count });
+      return;
+    }
+    try {
+      this.channel.send(data, count);
+    } catch (err) {
+      // Inline appender: keep the batch and retry; emit never throws for I/O.
+      this.retryBacklog.push({ data, count });
+      reportDiagnostic({
+        kind: 'write-failed',
+        message: `${(err as Error).message} (retrying)`,
+        detail: { code: (err as AuditError).code },
+      });
+      setTimeout(() => this.sendPending(), 200).unref();
+    }
+  }
+
+  private retry(): void {
+    while (this.retryBacklog.length > 0) {
+      const batch = this.retryBacklog[0]!;
+      try {
+        this.channel.send(batch.data, batch.count);
+      } catch {
+        setTimeout(() => this.sendPending(), 1000).unref();
+        return;
+      }
+      this.retryBacklog.shift();
+    }
+  }
+
+  private onDurable(total: number): void {
+    this.durableCount = total;
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => w.target <= total);
+      this.waiters = this.waiters.filter((w) => w.target > total);
+      for (const w of ready) w.resolve();
+    }
+    if (this.lost > 0 && this.emitted - this.durableCount < this.maxQueue) this.recordOverflow();
+  }
+
+  /** Records how many events the `count` policy dropped, as soon as there is room. */
+  private recordOverflow(): void {
+    const lost = this.lost;
+    this.lost = 0;
+    this.enqueue(
+      prepareEvent({
+        type: 'system.overflow',
+        severity: 'critical',
+        outcome: 'failure',
+        meta: { lost, since: this.lostSince, until: new Date().toISOString() },
+      }),
+    );
+  }
+}
+
+function seedOf(seed: string | undefined): { sealSeed?: string } {
+  return seed === undefined ? {} : { sealSeed: seed };
+}
+
+/** Worker data must be cloneable: keep plain option values only. */
+function stripUnclonable<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function' && typeof v !== 'object')) as T;
+}
+
+export type { Appender };

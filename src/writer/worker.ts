@@ -1,0 +1,108 @@
+/**
+ * The writer's worker thread: hosts the appender of a trail directory so that hashing, Merkle
+ * updates, writes and fsyncs stay off the application's event loop. Protocol in channel.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AuditError } from '../errors.js';
+import type { Appender } from './appender.js';
+import { type FromWorker, SHARED, type ToWorker, type WorkerInit } from './channel.js';
+import { openFileAppender } from './open-file.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const shared = new BigInt64Array(init.shared);
+let appender: Appender | undefined;
+let timer: NodeJS.Timeout | undefined;
+const backlog: Array<{ data: string; count: number }> = [];
+let retryDelay = 0;
+let release: (() => void) | undefined;
+
+function post(msg: FromWorker): void {
+  port.postMessage(msg);
+}
+
+function errorOf(err: unknown): { code: string; message: string } {
+  return err instanceof AuditError
+    ? { code: err.code, message: err.message }
+    : { code: 'STORE_IO', message: (err as Error).message };
+}
+
+/** Writes queued batches; on an I/O error keeps them and retries with backoff (nothing is dropped). */
+function drain(): void {
+  while (appender !== undefined && backlog.length > 0) {
+    const batch = backlog[0]!;
+    try {
+      appender.appendBatch(batch.data);
+    } catch (err) {
+      retryDelay = Math.min(Math.max(retryDelay * 2, 50), 5000);
+      post({ type: 'error', ...errorOf(err), retrying: true });
+      setTimeout(drain, retryDelay).unref();
+      return;
+    }
+    retryDelay = 0;
+    backlog.shift();
+    Atomics.add(shared, SHARED.durable, BigInt(batch.count));
+    Atomics.notify(shared, SHARED.durable);
+    post({ type: 'durable', total: Number(Atomics.load(shared, SHARED.durable)) });
+  }
+}
+
+function close(): void {
+  if (timer !== undefined) clearInterval(timer);
+  try {
+    drain();
+    appender?.close();
+  } finally {
+    appender = undefined;
+    release?.();
+    release = undefined;
+    Atomics.store(shared, SHARED.closed, 1n);
+    Atomics.notify(shared, SHARED.closed);
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'batch':
+      backlog.push({ data: msg.data, count: msg.count });
+      if (backlog.length === 1) drain();
+      break;
+    case 'checkpoint':
+      try {
+        drain();
+        appender?.checkpoint('request');
+        post({ type: 'checkpointed', id: msg.id });
+      } catch (err) {
+        post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
+      }
+      break;
+    case 'close':
+      try {
+        close();
+        post({ type: 'closed' });
+      } catch (err) {
+        post({ type: 'error', ...errorOf(err), retrying: false });
+        post({ type: 'closed' });
+      }
+      break;
+  }
+});
+
+try {
+  const opened = openFileAppender(init.options);
+  appender = opened.appender;
+  release = opened.release;
+  timer = setInterval(() => {
+    try {
+      appender?.tick();
+    } catch (err) {
+      post({ type: 'error', ...errorOf(err), retrying: true });
+    }
+  }, 1000);
+  timer.unref();
+  const ready: FromWorker = { type: 'ready', size: appender.size, meta: opened.meta };
+  if (opened.sealSeed !== undefined) ready.sealSeed = opened.sealSeed;
+  post(ready);
+} catch (err) {
+  post({ type: 'error', ...errorOf(err), retrying: false, fatal: true });
+}
