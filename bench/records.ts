@@ -11,8 +11,14 @@ export function aiEvent(i: number): AuditEventInput {
     latencyMs: 842,
     outcome: 'success',
     content: {
-      prompt: `Summarize the quarterly report for customer ${i} and list the three main risks with mitigations. `.repeat(4),
-      response: 'Revenue grew 12% year over year; the main risks are supply chain, currency and regulation. '.repeat(4),
+      prompt:
+        `Summarize the quarterly report for customer ${i} and list the three main risks with mitigations. `.repeat(
+          4,
+        ),
+      response:
+        'Revenue grew 12% year over year; the main risks are supply chain, currency and regulation. '.repeat(
+          4,
+        ),
     },
     meta: { app: 'assistant', region: 'eu-west-1' },
   };

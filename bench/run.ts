@@ -37,7 +37,10 @@ async function emitAll(emit: (i: number) => void, n: number): Promise<void> {
   }
 }
 
-async function benchSealtrail(worker: boolean, n: number): Promise<{ rate: number; loopUsPerEvent: number; dir: string }> {
+async function benchSealtrail(
+  worker: boolean,
+  n: number,
+): Promise<{ rate: number; loopUsPerEvent: number; dir: string }> {
   const dir = path.join(tmp, `sealtrail-${worker ? 'worker' : 'inline'}`);
   const trail = await AuditTrail.open({ dir, worker, handleExit: false });
   const elu0 = performance.eventLoopUtilization();
@@ -80,7 +83,9 @@ async function benchEmitLatency(): Promise<{ p50: number; p99: number }> {
     samples[k++] = Number(process.hrtime.bigint() - t) / 1000;
   }, samples.length);
   await trail.close();
-  const sorted = Array.from(samples).slice(20_000).sort((a, b) => a - b); // after warm-up
+  const sorted = Array.from(samples)
+    .slice(20_000)
+    .sort((a, b) => a - b); // after warm-up
   return { p50: sorted[Math.floor(sorted.length * 0.5)]!, p99: sorted[Math.floor(sorted.length * 0.99)]! };
 }
 
@@ -88,7 +93,13 @@ function benchAppend(n: number): { sealtrail: number; pino: number } {
   const input = path.join(tmp, 'events.jsonl');
   const fd = fs.openSync(input, 'w');
   for (let i = 0; i < n; i += 1000) {
-    fs.writeSync(fd, `${events.slice(0, Math.min(1000, n - i)).map((e) => JSON.stringify(e)).join('\n')}\n`);
+    fs.writeSync(
+      fd,
+      `${events
+        .slice(0, Math.min(1000, n - i))
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+    );
   }
   fs.closeSync(fd);
   const dir = path.join(tmp, 'append');
@@ -101,9 +112,13 @@ function benchAppend(n: number): { sealtrail: number; pino: number } {
   const sealtrailRate = n / ((performance.now() - t0) / 1000);
   if (a.status !== 0) throw new Error('sealtrail append failed');
   t0 = performance.now();
-  const p = spawnSync(process.execPath, [path.join(here, 'pino-ingest.mjs'), path.join(tmp, 'pino-ingest.log')], {
-    stdio: [fs.openSync(input, 'r'), 'ignore', 'inherit'],
-  });
+  const p = spawnSync(
+    process.execPath,
+    [path.join(here, 'pino-ingest.mjs'), path.join(tmp, 'pino-ingest.log')],
+    {
+      stdio: [fs.openSync(input, 'r'), 'ignore', 'inherit'],
+    },
+  );
   const pinoRate = n / ((performance.now() - t0) / 1000);
   if (p.status !== 0) throw new Error('pino ingest failed');
   return { sealtrail: sealtrailRate, pino: pinoRate };
@@ -111,7 +126,9 @@ function benchAppend(n: number): { sealtrail: number; pino: number } {
 
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
-  console.log(`machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
   console.log(`records: ${fmt(N)} AI events of ~${recordBytes} bytes (JSON)\n`);
   const worker = await benchSealtrail(true, N);
   record('sealtrail emit+flush, durable, worker thread (events/s)', fmt(worker.rate));
@@ -122,7 +139,10 @@ async function main(): Promise<void> {
   const pinoAsync = await benchPino(false, N);
   record('pino async destination to file, fsynced (events/s)', fmt(pinoAsync));
   const best = Math.max(worker.rate, inline.rate);
-  record('ratio sealtrail (best mode) / faster pino mode', `${(best / Math.max(pinoSync, pinoAsync)).toFixed(2)}x`);
+  record(
+    'ratio sealtrail (best mode) / faster pino mode',
+    `${(best / Math.max(pinoSync, pinoAsync)).toFixed(2)}x`,
+  );
   record('caller event-loop time per event, worker (µs)', worker.loopUsPerEvent.toFixed(2));
   record('caller event-loop time per event, inline (µs)', inline.loopUsPerEvent.toFixed(2));
   const lat = await benchEmitLatency();

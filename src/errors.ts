@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ENTRY_MALFORMED: { exit: 1, http: 409 },
   CONTENT_COMMITMENT_MISMATCH: { exit: 1, http: 409 },
   ROOT_MISMATCH: { exit: 1, http: 409 },
+  LEAF_HASH_MISMATCH: { exit: 1, http: 409 },
   TREE_SIZE_MISMATCH: { exit: 1, http: 409 },
   CHECKPOINT_MALFORMED: { exit: 1, http: 409 },
   CHECKPOINT_SIGNATURE_INVALID: { exit: 1, http: 409 },

@@ -20,9 +20,12 @@ export class Checkpoint {
     readonly rootHash: Buffer,
     readonly extensions: readonly string[] = [],
   ) {
-    if (origin === '' || origin.includes('\n')) throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: empty origin');
-    if (!Number.isSafeInteger(size) || size < 0) throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: bad tree size');
-    if (rootHash.length !== 32) throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: root hash is not 32 bytes');
+    if (origin === '' || origin.includes('\n'))
+      throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: empty origin');
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: bad tree size');
+    if (rootHash.length !== 32)
+      throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: root hash is not 32 bytes');
     if (extensions.some((e) => e === '' || e.includes('\n'))) {
       throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: empty extension line');
     }
@@ -33,7 +36,8 @@ export class Checkpoint {
    * @throws AuditError CHECKPOINT_MALFORMED when it is not a tlog-checkpoint.
    */
   static parse(text: string): Checkpoint {
-    if (!text.endsWith('\n')) throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: does not end with a newline');
+    if (!text.endsWith('\n'))
+      throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: does not end with a newline');
     const lines = text.slice(0, -1).split('\n');
     if (lines.length < 3) throw new AuditError('CHECKPOINT_MALFORMED', 'checkpoint: fewer than three lines');
     const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
@@ -66,7 +70,10 @@ export function signCheckpoint(checkpoint: Checkpoint, signer: NoteSigner): stri
 export function openCheckpoint(note: string, verifier: NoteVerifier): Checkpoint {
   const checkpoint = Checkpoint.parse(openNote(note, verifier));
   if (checkpoint.origin !== verifier.name) {
-    throw new AuditError('CHECKPOINT_SIGNATURE_INVALID', `checkpoint origin is not the key name ${verifier.name}`);
+    throw new AuditError(
+      'CHECKPOINT_SIGNATURE_INVALID',
+      `checkpoint origin is not the key name ${verifier.name}`,
+    );
   }
   return checkpoint;
 }

@@ -20,7 +20,8 @@ export class CompactTree implements TreeWriter {
   append(leafHash: Buffer): void {
     let hash = leafHash;
     // Each trailing 1 bit of the old size is a complete subtree that the new leaf completes.
-    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2)) hash = hashChildren(this.border.pop()!, hash);
+    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2))
+      hash = hashChildren(this.border.pop()!, hash);
     this.border.push(hash);
     this.count++;
   }

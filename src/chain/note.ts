@@ -4,7 +4,15 @@
  * Note text is attacker-controlled when read back: every parse failure is an AuditError, never a
  * SyntaxError.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { AuditError } from '../errors.js';
 
 /** C2SP signed-note signature type byte for Ed25519. */
@@ -86,9 +94,15 @@ export class NoteSigner {
   static fromSkey(skey: string): NoteSigner {
     if (!skey.startsWith('PRIVATE+KEY+')) invalidKey('signing key');
     const { name, hash, key } = parseKeyText(skey.slice('PRIVATE+KEY+'.length), 'signing key');
-    const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, key]), format: 'der', type: 'pkcs8' });
+    const privateKey = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519_PREFIX, key]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     key.fill(0);
-    const pub = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
+    const pub = createPublicKey(privateKey)
+      .export({ format: 'der', type: 'spki' })
+      .subarray(SPKI_ED25519_PREFIX.length);
     if (!noteKeyHash(name, pub).equals(hash)) invalidKey('signing key');
     return new NoteSigner(name, hash, privateKey);
   }
@@ -114,7 +128,11 @@ export class NoteVerifier {
   static fromVkey(vkey: string): NoteVerifier {
     const { name, hash, key } = parseKeyText(vkey.trim(), 'verifier key');
     if (!noteKeyHash(name, key).equals(hash)) invalidKey('verifier key');
-    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, key]), format: 'der', type: 'spki' });
+    const publicKey = createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_PREFIX, key]),
+      format: 'der',
+      type: 'spki',
+    });
     return new NoteVerifier(name, hash, publicKey);
   }
 

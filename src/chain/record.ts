@@ -27,7 +27,13 @@ export const CONTENT_SALT_BYTES = 16;
  * Binding the field name keeps payloads from being swapped between fields.
  */
 export function digestContent(name: string, salt: Uint8Array, valueJson: string): Buffer {
-  return createHash('sha256').update(CONTENT_DIGEST_PREFIX).update(name).update('\n').update(salt).update(valueJson).digest();
+  return createHash('sha256')
+    .update(CONTENT_DIGEST_PREFIX)
+    .update(name)
+    .update('\n')
+    .update(salt)
+    .update(valueJson)
+    .digest();
 }
 
 /** One content field as the writer holds it. */
@@ -83,7 +89,9 @@ export function parseRecordTail(committed: string): RecordTail {
 /** Splits a stored line (without its newline) into the committed part and the payload part. */
 export function splitLine(line: string): { committed: string; payloads: string | undefined } {
   const tab = line.indexOf('\t');
-  return tab < 0 ? { committed: line, payloads: undefined } : { committed: line.slice(0, tab), payloads: line.slice(tab + 1) };
+  return tab < 0
+    ? { committed: line, payloads: undefined }
+    : { committed: line.slice(0, tab), payloads: line.slice(tab + 1) };
 }
 
 /** A committed record, parsed. */

@@ -4,7 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMPTY_TREE_ROOT } from './rfc6962.js';
-import { deriveSealKey, evolveSealKey, type SealContext, SealKeyChain, SealKeyFile, type SealRecord, verifySeals } from './seal.js';
+import {
+  deriveSealKey,
+  evolveSealKey,
+  type SealContext,
+  SealKeyChain,
+  SealKeyFile,
+  type SealRecord,
+  verifySeals,
+} from './seal.js';
 
 const ORIGIN = 'example.test/seals';
 const D = 60_000;
@@ -32,7 +40,15 @@ function sealEpochs(seed: Buffer, sizes: number[]): SealRecord[] {
 }
 
 function ctx(over: Partial<SealContext> = {}): SealContext {
-  return { t0: T0, epochMs: D, now: T0 + 3 * D + 1, rootAt: (n) => roots.get(n), treeSize: 9, closed: true, ...over };
+  return {
+    t0: T0,
+    epochMs: D,
+    now: T0 + 3 * D + 1,
+    rootAt: (n) => roots.get(n),
+    treeSize: 9,
+    closed: true,
+    ...over,
+  };
 }
 
 describe('verifySeals', () => {
@@ -49,8 +65,14 @@ describe('verifySeals', () => {
       // The host compromised in epoch 2 holds k_2 only; it re-seals epoch 1 with it.
       const k2 = evolveSealKey(evolveSealKey(deriveSealKey(seed, ORIGIN)));
       const forged = [...good];
-      forged[1] = new SealKeyChain(ORIGIN, 1, k2).seal({ ...good[1]!, size: 9, root: roots.get(9)!.toString('base64') });
-      expect(() => verifySeals(forged, seedText, ORIGIN, ctx())).toThrow(expect.objectContaining({ code: 'SEAL_INVALID' }));
+      forged[1] = new SealKeyChain(ORIGIN, 1, k2).seal({
+        ...good[1]!,
+        size: 9,
+        root: roots.get(9)!.toString('base64'),
+      });
+      expect(() => verifySeals(forged, seedText, ORIGIN, ctx())).toThrow(
+        expect.objectContaining({ code: 'SEAL_INVALID' }),
+      );
     });
   });
 
@@ -73,14 +95,18 @@ describe('verifySeals', () => {
   describe('when a running writer has not sealed an epoch that ended long ago', () => {
     it('fails with SEAL_MISSING', () => {
       const c = ctx({ closed: false, treeSize: 9, now: T0 + 10 * D });
-      expect(() => verifySeals(good, seedText, ORIGIN, c)).toThrow(expect.objectContaining({ code: 'SEAL_MISSING' }));
+      expect(() => verifySeals(good, seedText, ORIGIN, c)).toThrow(
+        expect.objectContaining({ code: 'SEAL_MISSING' }),
+      );
     });
   });
 
   describe('when the sealed root is not the log root at that size', () => {
     it('fails with ROOT_MISMATCH', () => {
       const c = ctx({ rootAt: (n) => (n === 5 ? Buffer.alloc(32, 6) : roots.get(n)) });
-      expect(() => verifySeals(good, seedText, ORIGIN, c)).toThrow(expect.objectContaining({ code: 'ROOT_MISMATCH' }));
+      expect(() => verifySeals(good, seedText, ORIGIN, c)).toThrow(
+        expect.objectContaining({ code: 'ROOT_MISMATCH' }),
+      );
     });
   });
 
@@ -93,7 +119,9 @@ describe('verifySeals', () => {
   });
 
   it('rejects a malformed seed with KEY_INVALID', () => {
-    expect(() => verifySeals(good, 'not-a-seed', ORIGIN, ctx())).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+    expect(() => verifySeals(good, 'not-a-seed', ORIGIN, ctx())).toThrow(
+      expect.objectContaining({ code: 'KEY_INVALID' }),
+    );
   });
 });
 
@@ -121,6 +149,8 @@ describe('SealKeyFile', () => {
     const file = path.join(dir, 'bad.key');
     fs.writeFileSync(file, 'garbage\n');
     expect(() => SealKeyFile.open(file)).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
-    expect(() => SealKeyFile.open(path.join(dir, 'none'))).toThrow(expect.objectContaining({ code: 'KEY_NOT_FOUND' }));
+    expect(() => SealKeyFile.open(path.join(dir, 'none'))).toThrow(
+      expect.objectContaining({ code: 'KEY_NOT_FOUND' }),
+    );
   });
 });

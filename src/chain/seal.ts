@@ -72,7 +72,10 @@ export class SealKeyChain {
    */
   seal(record: Omit<SealRecord, 'tag'>): SealRecord {
     if (record.epoch !== this.currentEpoch) {
-      throw new AuditError('SEAL_INVALID', `seal: epoch ${record.epoch} is not the key's epoch ${this.currentEpoch}`);
+      throw new AuditError(
+        'SEAL_INVALID',
+        `seal: epoch ${record.epoch} is not the key's epoch ${this.currentEpoch}`,
+      );
     }
     const { end, epoch, root, size, start } = record;
     return { end, epoch, root, size, start, tag: sealTag(this.key, this.origin, record).toString('base64') };
@@ -127,9 +130,13 @@ export class SealKeyFile extends SealKeyChain {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      throw new AuditError('KEY_NOT_FOUND', `seal key ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
-        file,
-      });
+      throw new AuditError(
+        'KEY_NOT_FOUND',
+        `seal key ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+        {
+          file,
+        },
+      );
     }
     const m = /^sealtrail-seal-key\/1 (\d{16}) ([A-Za-z0-9+/]{43}=) (\S+)\n$/.exec(text);
     if (m === null) throw new AuditError('KEY_INVALID', `seal key ${file}: damaged`, { file });
@@ -155,9 +162,13 @@ export class SealKeyFile extends SealKeyChain {
         fs.closeSync(fd);
       }
     } catch (err) {
-      throw new AuditError('STORE_IO', `seal key ${this.file}: ${(err as NodeJS.ErrnoException).code ?? 'write failed'}`, {
-        file: this.file,
-      });
+      throw new AuditError(
+        'STORE_IO',
+        `seal key ${this.file}: ${(err as NodeJS.ErrnoException).code ?? 'write failed'}`,
+        {
+          file: this.file,
+        },
+      );
     }
   }
 }
@@ -196,9 +207,13 @@ export function verifySeals(
     const r = records[e]!;
     const where = `seal of epoch ${e}`;
     if (r.epoch !== e) {
-      throw new AuditError(r.epoch > e ? 'SEAL_MISSING' : 'SEAL_INVALID', `${where}: found epoch ${r.epoch} instead`, {
-        epoch: e,
-      });
+      throw new AuditError(
+        r.epoch > e ? 'SEAL_MISSING' : 'SEAL_INVALID',
+        `${where}: found epoch ${r.epoch} instead`,
+        {
+          epoch: e,
+        },
+      );
     }
     if (r.start !== ctx.t0 + e * ctx.epochMs || r.end !== r.start + ctx.epochMs) {
       throw new AuditError('SEAL_INVALID', `${where}: start or end is off the schedule`, { epoch: e });
@@ -213,12 +228,18 @@ export function verifySeals(
     }
     const root = r.size <= ctx.treeSize ? ctx.rootAt(r.size) : undefined;
     if (root === undefined) {
-      throw new AuditError('TREE_SIZE_MISMATCH', `${where} covers ${r.size} entries but the log has ${ctx.treeSize}`, {
-        epoch: e,
-      });
+      throw new AuditError(
+        'TREE_SIZE_MISMATCH',
+        `${where} covers ${r.size} entries but the log has ${ctx.treeSize}`,
+        {
+          epoch: e,
+        },
+      );
     }
     if (root.toString('base64') !== r.root) {
-      throw new AuditError('ROOT_MISMATCH', `${where}: root at size ${r.size} differs from the log`, { epoch: e });
+      throw new AuditError('ROOT_MISMATCH', `${where}: root at size ${r.size} differs from the log`, {
+        epoch: e,
+      });
     }
     lastSize = r.size;
     const next = evolveSealKey(key);
@@ -230,9 +251,13 @@ export function verifySeals(
   // partial epoch over the whole log (epochs after the close have no writer to seal them).
   const due = Math.floor((ctx.now - SEAL_GRACE_MS - ctx.t0) / ctx.epochMs);
   if (!ctx.closed && records.length < due) {
-    throw new AuditError('SEAL_MISSING', `seal of epoch ${records.length}: missing (epochs up to ${due - 1} have ended)`, {
-      epoch: records.length,
-    });
+    throw new AuditError(
+      'SEAL_MISSING',
+      `seal of epoch ${records.length}: missing (epochs up to ${due - 1} have ended)`,
+      {
+        epoch: records.length,
+      },
+    );
   }
   if (ctx.closed && lastSize !== ctx.treeSize) {
     throw new AuditError('SEAL_MISSING', `no seal covers entries ${lastSize}..${ctx.treeSize - 1}`, {

@@ -4,12 +4,20 @@
  * elsewhere (`--against`), and, given the seed, every forward-secure seal. Pure logic over
  * {@link VerifyInput}; the store supplies the lines. Stops at the first failure and names its seq.
  */
-import { canonicalJson } from '../event/canonical.js';
+
 import { AuditError, type AuditErrorCode } from '../errors.js';
+import { canonicalJson } from '../event/canonical.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
-import { NoteVerifier } from './note.js';
-import { digestContent, GENESIS_PREV, parseCommitted, parsePayloads, parseRecordTail, splitLine } from './record.js';
 import { CompactTree } from './compact-tree.js';
+import { NoteVerifier } from './note.js';
+import {
+  digestContent,
+  GENESIS_PREV,
+  parseCommitted,
+  parsePayloads,
+  parseRecordTail,
+  splitLine,
+} from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
 import { type SealRecord, verifySeals } from './seal.js';
 
@@ -62,9 +70,14 @@ function fail(code: AuditErrorCode, message: string, extra: Record<string, unkno
 const SALT_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /** Checks the content payloads of one entry against the digests in its committed record. */
-function verifyContent(committed: string, payloads: string | undefined, counts: VerifyReport['contentFields']): void {
+function verifyContent(
+  committed: string,
+  payloads: string | undefined,
+  counts: VerifyReport['contentFields'],
+): void {
   if (!committed.startsWith('{"content":{')) {
-    if (payloads !== undefined) fail('CONTENT_COMMITMENT_MISMATCH', 'payloads present but no content digests');
+    if (payloads !== undefined)
+      fail('CONTENT_COMMITMENT_MISMATCH', 'payloads present but no content digests');
     return;
   }
   const digests = parseCommitted(committed).content ?? {};
@@ -79,7 +92,8 @@ function verifyContent(committed: string, payloads: string | undefined, counts: 
       counts.erased++;
       continue;
     }
-    if (typeof p.salt !== 'string' || !SALT_RE.test(p.salt)) fail('ENTRY_MALFORMED', `content.${name}: malformed salt`);
+    if (typeof p.salt !== 'string' || !SALT_RE.test(p.salt))
+      fail('ENTRY_MALFORMED', `content.${name}: malformed salt`);
     const salt = Buffer.from(p.salt, 'base64');
     if (digestContent(name, salt, canonicalJson(p.value)).toString('base64') !== digest) {
       fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload does not match its digest`);
@@ -89,11 +103,16 @@ function verifyContent(committed: string, payloads: string | undefined, counts: 
 }
 
 /** Opens every checkpoint with the trusted key; returns them by size. */
-function openAll(inputs: readonly CheckpointInput[], verifier: NoteVerifier, origin: string): Array<[Checkpoint, string]> {
+function openAll(
+  inputs: readonly CheckpointInput[],
+  verifier: NoteVerifier,
+  origin: string,
+): Array<[Checkpoint, string]> {
   return inputs.map((c) => {
     try {
       const cp = openCheckpoint(c.note, verifier);
-      if (cp.origin !== origin) fail('CHECKPOINT_SIGNATURE_INVALID', `${c.source}: origin ${cp.origin} is not ${origin}`);
+      if (cp.origin !== origin)
+        fail('CHECKPOINT_SIGNATURE_INVALID', `${c.source}: origin ${cp.origin} is not ${origin}`);
       return [cp, c.source] as [Checkpoint, string];
     } catch (err) {
       if (err instanceof AuditError) {
@@ -140,13 +159,17 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       if (tail.seq !== seq) {
         fail('CHAIN_SEQ_GAP', `expected seq ${seq}, found ${tail.seq}`, { expected: seq, found: tail.seq });
       }
-      if (!tail.prev.equals(prev)) fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
+      if (!tail.prev.equals(prev))
+        fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
       parseCommitted(committed);
       verifyContent(committed, payloads, report.contentFields);
       const leaf = hashLeaf(committed);
       const stored = input.storedLeaf?.(seq);
       if (stored !== undefined && !stored.equals(leaf)) {
-        fail('ROOT_MISMATCH', `stored Merkle leaf of entry ${seq} does not match the entry`);
+        fail(
+          'LEAF_HASH_MISMATCH',
+          `entry ${seq} does not match its persisted leaf hash (entry or tree file changed)`,
+        );
       }
       tree.append(leaf);
       prev = leaf;
@@ -161,20 +184,28 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     file = '';
     const checkRoot = ([cp, source]: [Checkpoint, string]): void => {
       if (cp.size > seq) {
-        fail('TREE_SIZE_MISMATCH', `${source} covers ${cp.size} entries but the log has ${seq} (entries removed)`, {
-          source,
-          checkpointSize: cp.size,
-          entries: seq,
-        });
+        fail(
+          'TREE_SIZE_MISMATCH',
+          `${source} covers ${cp.size} entries but the log has ${seq} (entries removed)`,
+          {
+            source,
+            checkpointSize: cp.size,
+            entries: seq,
+          },
+        );
       }
       const computed = wanted.get(cp.size)!;
       if (!computed.equals(cp.rootHash)) {
-        fail('ROOT_MISMATCH', `${source}: root at size ${cp.size} differs from the log (rewritten or forked)`, {
-          source,
-          size: cp.size,
-          expected: cp.rootHash.toString('base64'),
-          computed: computed.toString('base64'),
-        });
+        fail(
+          'ROOT_MISMATCH',
+          `${source}: root at size ${cp.size} differs from the log (rewritten or forked)`,
+          {
+            source,
+            size: cp.size,
+            expected: cp.rootHash.toString('base64'),
+            computed: computed.toString('base64'),
+          },
+        );
       }
     };
     let latest: Checkpoint | undefined;
@@ -182,7 +213,8 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       checkRoot(c);
       if (latest === undefined || c[0].size >= latest.size) latest = c[0];
     }
-    if (latest !== undefined) report.latestCheckpoint = { size: latest.size, root: latest.rootHash.toString('base64') };
+    if (latest !== undefined)
+      report.latestCheckpoint = { size: latest.size, root: latest.rootHash.toString('base64') };
     for (const c of external) {
       checkRoot(c);
       report.against.push({ source: c[1], size: c[0].size, ok: true });

@@ -7,7 +7,8 @@ export async function runCheckpoint(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('checkpoint', args, { ...DIR_OPTION });
   const source = new DirSource(trailDir(values.dir));
   const note = source.latestCheckpoint();
-  if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
+  if (note === undefined)
+    throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
   process.stdout.write(note);
   return 0;
 }

@@ -40,9 +40,17 @@ describe('sealtrail', () => {
       { type: 'model.request', actor: { id: 'u1' }, content: { prompt: 'hello' } },
       { type: 'tool.call', actor: { id: 'u1' }, content: { toolArgs: { q: 1 } } },
       { type: 'guardrail.decision', outcome: 'blocked', guardrails: [{ name: 'pii', decision: 'block' }] },
-      { type: 'x.probe', actor: { id: `evil${HOSTILE}` }, content: { prompt: HOSTILE }, meta: { note: HOSTILE } },
+      {
+        type: 'x.probe',
+        actor: { id: `evil${HOSTILE}` },
+        content: { prompt: HOSTILE },
+        meta: { note: HOSTILE },
+      },
     ];
-    const a = run(['append', '--dir', dir, '--durable'], `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const a = run(
+      ['append', '--dir', dir, '--durable'],
+      `${events.map((e) => JSON.stringify(e)).join('\n')}\n`,
+    );
     expect(a.stderr).toBe('');
     expect(a.code).toBe(0);
     expect(a.stdout.trim().split('\n')).toHaveLength(4);
@@ -90,7 +98,16 @@ describe('sealtrail', () => {
 
   describe('verify', () => {
     it('exits 0 with the seal seed and the verifier key', () => {
-      const r = run(['verify', '--dir', dir, '--seal-seed', created.sealSeed, '--key', created.verifierKey, '--json']);
+      const r = run([
+        'verify',
+        '--dir',
+        dir,
+        '--seal-seed',
+        created.sealSeed,
+        '--key',
+        created.verifierKey,
+        '--json',
+      ]);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, entries: 4 });
     });
@@ -102,7 +119,7 @@ describe('sealtrail', () => {
       fs.writeFileSync(seg, fs.readFileSync(seg, 'utf8').replace('"tool.call"', '"tool.cull"'));
       const r = run(['verify', '--dir', d]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/integrity failure at seq 2 .*CHAIN_LINK_MISMATCH/);
+      expect(r.stderr).toMatch(/integrity failure at seq 1 .*LEAF_HASH_MISMATCH/);
     });
 
     it('rejects an unknown option with exit 2', () => {
@@ -123,15 +140,22 @@ describe('sealtrail', () => {
   });
 
   describe('prove', () => {
-    function sigstoreCheck(doc: { index: number; treeSize: number; leaf: string; hashes: string[]; checkpoint: string }) {
-      const b64 = created.verifierKey.split('+')[2]!;
-      const raw = Buffer.from(b64, 'base64');
+    function sigstoreCheck(doc: {
+      index: number;
+      treeSize: number;
+      leaf: string;
+      hashes: string[];
+      checkpoint: string;
+    }) {
+      // vkey = name+hash+base64(0x01 || key); the base64 part may itself contain '+'.
+      const [, hintHex, b64] = /^[^+]+\+([0-9a-f]{8})\+(.+)$/.exec(created.verifierKey)!;
+      const raw = Buffer.from(b64!, 'base64');
       const publicKey = createPublicKey({
         key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]),
         format: 'der',
         type: 'spki',
       });
-      const hint = Buffer.from(created.verifierKey.split('+')[1]!, 'hex');
+      const hint = Buffer.from(hintHex!, 'hex');
       const authority = {
         logID: Buffer.concat([hint, Buffer.alloc(28)]),
         publicKey,
@@ -169,14 +193,18 @@ describe('sealtrail', () => {
       expect(() => sigstoreCheck({ ...doc, leaf: leaf.toString('base64') })).toThrow();
       const h = Buffer.from(doc.hashes[0], 'base64');
       h[0] = h[0]! ^ 1;
-      expect(() => sigstoreCheck({ ...doc, hashes: [h.toString('base64'), ...doc.hashes.slice(1)] })).toThrow();
+      expect(() =>
+        sigstoreCheck({ ...doc, hashes: [h.toString('base64'), ...doc.hashes.slice(1)] }),
+      ).toThrow();
       const cp = doc.checkpoint.replace('\n4\n', '\n5\n');
       expect(() => sigstoreCheck({ ...doc, checkpoint: cp })).toThrow();
     });
 
     it('finds an entry by id', () => {
       const id = decodeLine(
-        fs.readFileSync(path.join(dir, 'segments', fs.readdirSync(path.join(dir, 'segments'))[0]!), 'utf8').split('\n')[2]!,
+        fs
+          .readFileSync(path.join(dir, 'segments', fs.readdirSync(path.join(dir, 'segments'))[0]!), 'utf8')
+          .split('\n')[2]!,
       ).id;
       const doc = JSON.parse(run(['prove', '--dir', dir, '--id', id, '--json']).stdout);
       expect(doc.index).toBe(2);
@@ -196,9 +224,7 @@ describe('sealtrail', () => {
       const doc = JSON.parse(r.stdout);
       expect(doc).toMatchObject({ size1: 2, size2: 4 });
       const b = (s: string) => Buffer.from(s, 'base64');
-      expect(() =>
-        verifyConsistency(2, 4, doc.hashes.map(b), b(doc.root1), b(doc.root2)),
-      ).not.toThrow();
+      expect(() => verifyConsistency(2, 4, doc.hashes.map(b), b(doc.root1), b(doc.root2))).not.toThrow();
     });
   });
 
@@ -210,7 +236,9 @@ describe('sealtrail', () => {
         const lines = text.split('\n');
         expect(lines.at(-1)).toBe('');
         for (const line of lines) {
-          expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]/);
+          expect(line).not.toMatch(
+            /[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]/,
+          );
         }
       }
     });

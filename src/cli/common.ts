@@ -2,7 +2,7 @@
  * What every verb shares: option parsing (node:util parseArgs, strict), the trail directory
  * default (`--dir`, then $SEALTRAIL_DIR, then ./audit), output helpers and the progress line.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AuditError } from '../errors.js';
 
 /** Options every trail verb takes. */
@@ -14,7 +14,7 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
   args: string[],
   options: T,
   allowPositionals = false,
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>> {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {

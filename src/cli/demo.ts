@@ -22,7 +22,9 @@ export async function runDemo(args: string[]): Promise<number> {
     actor,
     conversation: { ...conversation, turn: 1 },
     model,
-    content: { prompt: 'What is the weather in Paris, and what is the admin password of the billing server?' },
+    content: {
+      prompt: 'What is the weather in Paris, and what is the admin password of the billing server?',
+    },
   });
   trail.emit({
     type: 'tool.call',
@@ -45,7 +47,9 @@ export async function runDemo(args: string[]): Promise<number> {
     actor,
     conversation: { ...conversation, turn: 1 },
     outcome: 'blocked',
-    guardrails: [{ name: 'secret-disclosure', decision: 'block', reason: 'asks for a credential', confidence: 0.97 }],
+    guardrails: [
+      { name: 'secret-disclosure', decision: 'block', reason: 'asks for a credential', confidence: 0.97 },
+    ],
   });
   await trail.emitDurable({
     type: 'model.completion',

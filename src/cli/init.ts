@@ -1,6 +1,7 @@
 /** `sealtrail init`: creates a trail and shows its verifier key and, once, the seal seed. */
-import { createTrail } from '../store/index.js';
+
 import { AuditError } from '../errors.js';
+import { createTrail } from '../store/index.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
 
 export async function runInit(args: string[]): Promise<number> {

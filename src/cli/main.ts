@@ -53,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(`sealtrail: ${code === undefined ? (err as Error).message : `${code}: ${(err as Error).message}`}\n`);
+    process.stderr.write(
+      `sealtrail: ${code === undefined ? (err as Error).message : `${code}: ${(err as Error).message}`}\n`,
+    );
     return 2;
   }
 }

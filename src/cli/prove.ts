@@ -11,13 +11,14 @@ export async function runProve(args: string[]): Promise<number> {
     json: { type: 'boolean' },
   });
   const seq = intOption('seq', values.seq);
-  if ((seq === undefined) === (values.id === undefined)) throw new AuditError('USAGE', 'prove: give --seq N or --id ID');
+  if ((seq === undefined) === (values.id === undefined))
+    throw new AuditError('USAGE', 'prove: give --seq N or --id ID');
   const doc = proveInclusion(trailDir(values.dir), seq !== undefined ? { seq } : { id: values.id! });
   if (values.json === true) out(JSON.stringify(doc));
   else {
     out(`entry ${doc.index} of ${doc.treeSize} in ${doc.origin}`);
     out(`leaf hash ${doc.leafHash}`);
-    doc.hashes.forEach((h, i) => out(`  ${i}: ${h}`));
+    for (const [i, h] of doc.hashes.entries()) out(`  ${i}: ${h}`);
     out('checkpoint:');
     process.stdout.write(doc.checkpoint);
   }
@@ -37,7 +38,7 @@ export async function runConsistency(args: string[]): Promise<number> {
   if (values.json === true) out(JSON.stringify(doc));
   else {
     out(`tree ${doc.size1} (${doc.root1}) is a prefix of tree ${doc.size2} (${doc.root2}) in ${doc.origin}`);
-    doc.hashes.forEach((h, i) => out(`  ${i}: ${h}`));
+    for (const [i, h] of doc.hashes.entries()) out(`  ${i}: ${h}`);
   }
   return 0;
 }

@@ -35,8 +35,10 @@ export async function runVerify(args: string[]): Promise<number> {
     out(JSON.stringify(report));
   } else if (report.ok) {
     const parts = [`ok: ${report.entries} entries`, `root ${report.root}`];
-    if (report.latestCheckpoint !== undefined) parts.push(`latest checkpoint size ${report.latestCheckpoint.size}`);
-    if (report.unsignedTail > 0) parts.push(`${report.unsignedTail} newest entries not yet checkpointed (writer running)`);
+    if (report.latestCheckpoint !== undefined)
+      parts.push(`latest checkpoint size ${report.latestCheckpoint.size}`);
+    if (report.unsignedTail > 0)
+      parts.push(`${report.unsignedTail} newest entries not yet checkpointed (writer running)`);
     for (const a of report.against) parts.push(`consistent with ${a.source} (size ${a.size})`);
     if (report.seals !== undefined) parts.push(`${report.seals.epochs} seal epochs verified`);
     else parts.push('seals not checked (no --seal-seed)');

@@ -6,10 +6,10 @@
 import {
   buildConsistencyProof,
   buildInclusionProof,
-  Checkpoint,
+  type Checkpoint,
   hashLeaf,
-  openCheckpoint,
   NoteVerifier,
+  openCheckpoint,
   rootAt,
   splitLine,
   TileTree,
@@ -40,7 +40,8 @@ export interface ConsistencyProofDoc {
 
 function latestSigned(source: DirSource): { note: string; cp: Checkpoint } {
   const note = source.latestCheckpoint();
-  if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
+  if (note === undefined)
+    throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
   return { note, cp: openCheckpoint(note, NoteVerifier.fromVkey(source.meta.verifierKey)) };
 }
 
@@ -62,9 +63,13 @@ export function proveInclusion(dir: string, target: { seq: number } | { id: stri
   const seq = 'seq' in target ? target.seq : findSeqById(source, target.id);
   const { note, cp } = latestSigned(source);
   if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.size) {
-    throw new AuditError('NOT_FOUND', `entry ${seq} is not covered by the latest checkpoint (size ${cp.size})`, {
-      field: 'seq',
-    });
+    throw new AuditError(
+      'NOT_FOUND',
+      `entry ${seq} is not covered by the latest checkpoint (size ${cp.size})`,
+      {
+        field: 'seq',
+      },
+    );
   }
   const first = source.lines(seq).next();
   if (first.done === true) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });

@@ -4,8 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashLeaf } from '../chain/index.js';
-import { readSegmentLines, sampleEvent, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
+import { Checkpoint, CompactTree, hashLeaf, NoteSigner, signCheckpoint } from '../chain/index.js';
+import {
+  readSegmentLines,
+  sampleEvent,
+  segmentFiles,
+  tempDir,
+  writeSegmentLines,
+} from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import { verifyDir } from './verify-dir.js';
 
@@ -38,6 +44,16 @@ function copy(): string {
   const d = path.join(root, `copy-${copies++}`);
   fs.cpSync(base, d, { recursive: true });
   return d;
+}
+
+function origin(dir: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(dir, 'trail.json'), 'utf8')) as { origin: string }).origin;
+}
+
+function rootOf(committed: string[]): Buffer {
+  const tree = new CompactTree();
+  for (const c of committed) tree.append(hashLeaf(c));
+  return tree.root();
 }
 
 function segment(dir: string): string {
@@ -74,13 +90,15 @@ describe('verify', () => {
   });
 
   describe('when the last entry is changed', () => {
-    it('fails with ROOT_MISMATCH against the signed checkpoint', () => {
+    it('fails at that entry, and with ROOT_MISMATCH against the signed checkpoint without the tree files', () => {
       const dir = copy();
       const lines = readSegmentLines(segment(dir));
       lines[ENTRIES - 1] = lines[ENTRIES - 1]!.replace('mallory', 'mallorx');
       writeSegmentLines(segment(dir), lines);
-      const r = verifyDir(dir);
-      expect(r.failure?.code).toBe('ROOT_MISMATCH');
+      expect(verifyDir(dir).failure).toMatchObject({ code: 'LEAF_HASH_MISMATCH', seq: ENTRIES - 1 });
+      // Without the persisted tree (a cache the intruder can delete), the signed root still catches it.
+      fs.rmSync(path.join(dir, 'tree'), { recursive: true });
+      expect(verifyDir(dir).failure?.code).toBe('ROOT_MISMATCH');
     });
   });
 
@@ -121,7 +139,7 @@ describe('verify', () => {
       const forged = lines[4]!.replace('user-4', 'user-9');
       lines.splice(5, 0, forged);
       // Re-link every entry: seq and prev as an attacker without the signing key would.
-      let prev = Buffer.alloc(32);
+      let prev: Buffer = Buffer.alloc(32);
       const relinked = lines.map((line, seq) => {
         const [committed, payloads] = line.split('\t');
         const fixed = committed!.replace(
@@ -163,23 +181,37 @@ describe('verify', () => {
   });
 
   describe('when the log and its checkpoint files are truncated together', () => {
-    it('fails with TREE_SIZE_MISMATCH against an older exported checkpoint', () => {
+    // The intruder holds the host's signing key: the shortened trail gets a fresh, valid checkpoint.
+    function truncate(): string {
       const dir = copy();
       const lines = readSegmentLines(segment(dir));
       writeSegmentLines(segment(dir), lines.slice(0, 4));
-      // Keep only checkpoints that the truncated log still satisfies.
-      const cps = fs
-        .readFileSync(path.join(dir, 'checkpoints.jsonl'), 'utf8')
-        .split('\n')
-        .filter((l) => l !== '' && (JSON.parse(l) as { size: number }).size <= 4);
-      fs.writeFileSync(path.join(dir, 'checkpoints.jsonl'), cps.length === 0 ? '' : `${cps.join('\n')}\n`);
-      fs.rmSync(path.join(dir, 'seals.jsonl'));
       fs.rmSync(path.join(dir, 'tree'), { recursive: true });
-      const alone = verifyDir(dir);
-      expect(alone.failure?.code).toBe('CHECKPOINT_MISSING');
-      const r = verifyDir(dir, { against: [oldCheckpoint] });
+      fs.rmSync(path.join(dir, 'seals.jsonl'));
+      const skey = fs.readFileSync(path.join(dir, 'keys', 'checkpoint.skey'), 'utf8').trim();
+      const root = rootOf(lines.slice(0, 4).map((l) => l.split('\t')[0]!));
+      const note = signCheckpoint(new Checkpoint(origin(dir), 4, root), NoteSigner.fromSkey(skey));
+      const time = new Date().toISOString();
+      fs.writeFileSync(
+        path.join(dir, 'checkpoints.jsonl'),
+        `${JSON.stringify({ note, reason: 'close', size: 4, time })}\n`,
+      );
+      fs.writeFileSync(path.join(dir, 'checkpoint'), note);
+      return dir;
+    }
+
+    it('passes on its own (nothing outside the host to compare with)', () => {
+      expect(verifyDir(truncate()).failure).toBeUndefined();
+    });
+
+    it('fails with TREE_SIZE_MISMATCH against an older exported checkpoint', () => {
+      const r = verifyDir(truncate(), { against: [oldCheckpoint] });
       expect(r.failure?.code).toBe('TREE_SIZE_MISMATCH');
       expect(r.failure?.source).toBe(oldCheckpoint);
+    });
+
+    it('fails with SEAL_MISSING given the seal seed, even with the seals file removed', () => {
+      expect(verifyDir(truncate(), { sealSeed: seed }).failure?.code).toBe('SEAL_MISSING');
     });
   });
 
@@ -214,7 +246,7 @@ describe('verify', () => {
       bytes[32 * 3] = bytes[32 * 3]! ^ 0xff;
       fs.writeFileSync(file, bytes);
       const r = verifyDir(dir);
-      expect(r.failure?.code).toBe('ROOT_MISMATCH');
+      expect(r.failure?.code).toBe('LEAF_HASH_MISMATCH');
       expect(r.failure?.seq).toBe(3);
     });
   });

@@ -23,18 +23,24 @@ export interface VerifyDirOptions {
  * Verifies the trail in `dir`.
  * @throws AuditError TRAIL_NOT_FOUND, STORE_IO (an `--against` file cannot be read), KEY_INVALID.
  */
-export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport & { entriesTotal?: number } {
+export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport {
   const source = new DirSource(dir);
   const against: CheckpointInput[] = (options.against ?? []).map((file) => {
     try {
       return { note: fs.readFileSync(file, 'utf8'), source: file };
     } catch (err) {
-      throw new AuditError('STORE_IO', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`, {
-        file,
-      });
+      throw new AuditError(
+        'STORE_IO',
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`,
+        {
+          file,
+        },
+      );
     }
   });
-  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
+  const checkpoints = source
+    .checkpoints()
+    .map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
@@ -42,8 +48,9 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
     checkpoints,
     against,
     live: source.live(),
-    storedLeaf: source.storedLeaves(),
   };
+  const leaves = source.storedLeaves();
+  input.storedLeaf = leaves.leaf;
   if (options.onProgress !== undefined) input.onProgress = options.onProgress;
   if (options.sealSeed !== undefined) {
     input.seals = {
@@ -54,5 +61,9 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
       now: options.now ?? Date.now(),
     };
   }
-  return verifyTrail(input);
+  try {
+    return verifyTrail(input);
+  } finally {
+    leaves.close();
+  }
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditError } from '../errors.js';
-import { trailLayout, type TrailLayout } from './layout.js';
+import { type TrailLayout, trailLayout } from './layout.js';
 import { readLines } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
@@ -61,7 +61,9 @@ export class DirSource {
         seq++;
       }
       if (hash !== undefined && hash.digest('hex') !== summary!.sha256) {
-        throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: bytes differ from its sealed summary`, { file });
+        throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: bytes differ from its sealed summary`, {
+          file,
+        });
       }
     }
   }
@@ -83,29 +85,36 @@ export class DirSource {
     }
   }
 
-  /** Sequential reader of persisted leaf hashes (tree/level-00.hashes), for verify. */
-  storedLeaves(): (seq: number) => Buffer | undefined {
+  /**
+   * Reader of the persisted leaf hashes (tree/level-00.hashes), read in chunks, for verify.
+   * `leaf(seq)` is undefined past the end or when the tree files are absent (they are a cache).
+   * Call `close()` when done.
+   */
+  storedLeaves(): { leaf: (seq: number) => Buffer | undefined; close: () => void } {
     const file = path.join(this.layout.treeDir, 'level-00.hashes');
-    let fd: number;
+    let fd: number | undefined;
     try {
       fd = fs.openSync(file, 'r');
     } catch {
-      return () => undefined;
+      return { leaf: () => undefined, close: () => {} };
     }
     const chunk = Buffer.alloc(32 * 65536);
     let base = -1;
     let have = 0;
-    return (seq) => {
+    const leaf = (seq: number): Buffer | undefined => {
       if (base < 0 || seq < base || seq >= base + have) {
+        if (fd === undefined) return undefined;
         base = seq;
         have = Math.floor(fs.readSync(fd, chunk, 0, chunk.length, seq * 32) / 32);
-        if (have === 0) {
-          fs.closeSync(fd);
-          return undefined;
-        }
+        if (have === 0) return undefined;
       }
       const off = (seq - base) * 32;
       return chunk.subarray(off, off + 32);
     };
+    const close = (): void => {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+    };
+    return { leaf, close };
   }
 }

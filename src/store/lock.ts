@@ -44,15 +44,23 @@ export function acquireLock(lockFile: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = lockHolder(lockFile);
       if (holder !== undefined && holder !== process.pid) {
-        throw new AuditError('TRAIL_LOCKED', `trail is being written by process ${holder} (lock file ${lockFile})`, {
-          file: lockFile,
-          pid: holder,
-        });
+        throw new AuditError(
+          'TRAIL_LOCKED',
+          `trail is being written by process ${holder} (lock file ${lockFile})`,
+          {
+            file: lockFile,
+            pid: holder,
+          },
+        );
       }
       if (holder === process.pid) {
-        throw new AuditError('TRAIL_LOCKED', `trail is already open for writing in this process (lock file ${lockFile})`, {
-          file: lockFile,
-        });
+        throw new AuditError(
+          'TRAIL_LOCKED',
+          `trail is already open for writing in this process (lock file ${lockFile})`,
+          {
+            file: lockFile,
+          },
+        );
       }
       fs.rmSync(lockFile, { force: true }); // stale: its writer is gone
     }

@@ -32,7 +32,9 @@ export class SealedFiles {
 
   appendCheckpoint(cp: StoredCheckpoint): void {
     appendJsonLine(this.layout.checkpoints, cp);
-    withFile(this.layout.latestCheckpoint, 'write', () => writeFileAtomic(this.layout.latestCheckpoint, cp.note));
+    withFile(this.layout.latestCheckpoint, 'write', () =>
+      writeFileAtomic(this.layout.latestCheckpoint, cp.note),
+    );
     this.latest = cp;
   }
 

@@ -207,7 +207,11 @@ export class SegmentLog {
 
   /** True when the next batch must start a new segment (size reached, or a new UTC day). */
   needsRotation(now: number): boolean {
-    return this.current !== undefined && this.bytes > 0 && (this.bytes >= this.maxBytes || utcDay(now) !== this.day);
+    return (
+      this.current !== undefined &&
+      this.bytes > 0 &&
+      (this.bytes >= this.maxBytes || utcDay(now) !== this.day)
+    );
   }
 
   /**
@@ -227,9 +231,13 @@ export class SegmentLog {
       } catch {
         // the next open recovers the tail
       }
-      throw new AuditError('STORE_IO', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`, {
-        file,
-      });
+      throw new AuditError(
+        'STORE_IO',
+        `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`,
+        {
+          file,
+        },
+      );
     }
     this.hash.update(data);
     this.bytes += data.length;
@@ -268,7 +276,9 @@ export class SegmentLog {
       treeSize,
       root: root.toString('base64'),
     };
-    withFile(ref.summaryFile, 'write', () => writeFileAtomic(ref.summaryFile, `${JSON.stringify(summary)}\n`));
+    withFile(ref.summaryFile, 'write', () =>
+      writeFileAtomic(ref.summaryFile, `${JSON.stringify(summary)}\n`),
+    );
     this.current = undefined;
     return summary;
   }
@@ -279,7 +289,11 @@ export class SegmentLog {
       this.fd = fs.openSync(file, 'a', FILE_MODE);
       syncDir(this.layout.segmentsDir);
     });
-    this.current = { firstSeq, file, summaryFile: path.join(this.layout.segmentsDir, summaryFileName(firstSeq)) };
+    this.current = {
+      firstSeq,
+      file,
+      summaryFile: path.join(this.layout.segmentsDir, summaryFileName(firstSeq)),
+    };
     this.bytes = 0;
     this.hash = createHash('sha256');
     this.minTs = '';

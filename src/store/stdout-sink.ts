@@ -23,7 +23,8 @@ export function writeAllSync(fd: number, text: string): void {
       buf = buf.subarray(fs.writeSync(fd, buf));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAGAIN') throw new AuditError('STORE_IO', `cannot write to fd ${fd}: ${code ?? 'EIO'}`, { fd });
+      if (code !== 'EAGAIN')
+        throw new AuditError('STORE_IO', `cannot write to fd ${fd}: ${code ?? 'EIO'}`, { fd });
       Atomics.wait(PAUSE, 0, 0, 5);
     }
   }

@@ -67,7 +67,9 @@ export function createTrail(dir: string, options: CreateTrailOptions = {}): Crea
   }
   const sealEpochMs = options.sealEpochMs ?? DEFAULT_SEAL_EPOCH_MS;
   if (!Number.isSafeInteger(sealEpochMs) || sealEpochMs < 1000) {
-    throw new AuditError('CONFIG_INVALID', 'sealEpochMs: expected an integer of at least 1000', { field: 'sealEpochMs' });
+    throw new AuditError('CONFIG_INVALID', 'sealEpochMs: expected an integer of at least 1000', {
+      field: 'sealEpochMs',
+    });
   }
   if (fs.existsSync(layout.meta)) {
     throw new AuditError('TRAIL_EXISTS', `a trail already exists in ${layout.dir}`, { file: layout.meta });
@@ -104,7 +106,9 @@ export function readTrailMeta(layoutOrDir: TrailLayout | string): TrailMeta {
   const layout = typeof layoutOrDir === 'string' ? trailLayout(layoutOrDir) : layoutOrDir;
   const text = withFile(layout.meta, 'read', () => readIfExists(layout.meta));
   if (text === undefined) {
-    throw new AuditError('TRAIL_NOT_FOUND', `no trail in ${layout.dir} (run sealtrail init)`, { file: layout.meta });
+    throw new AuditError('TRAIL_NOT_FOUND', `no trail in ${layout.dir} (run sealtrail init)`, {
+      file: layout.meta,
+    });
   }
   let meta: TrailMeta;
   try {
@@ -112,8 +116,14 @@ export function readTrailMeta(layoutOrDir: TrailLayout | string): TrailMeta {
   } catch {
     throw new AuditError('CONFIG_INVALID', `${layout.meta} is not valid JSON`, { file: layout.meta });
   }
-  if (meta.format !== 'sealtrail-trail/1' || typeof meta.origin !== 'string' || typeof meta.verifierKey !== 'string') {
-    throw new AuditError('CONFIG_INVALID', `${layout.meta} is not a sealtrail trail description`, { file: layout.meta });
+  if (
+    meta.format !== 'sealtrail-trail/1' ||
+    typeof meta.origin !== 'string' ||
+    typeof meta.verifierKey !== 'string'
+  ) {
+    throw new AuditError('CONFIG_INVALID', `${layout.meta} is not a sealtrail trail description`, {
+      file: layout.meta,
+    });
   }
   return meta;
 }

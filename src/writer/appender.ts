@@ -150,7 +150,8 @@ export class Appender {
 
   /** Appends one event built here (recovery, overflow records) through the same path. */
   appendEvent(input: Record<string, unknown>): number {
-    const opts = this.options.maxStringBytes === undefined ? {} : { maxStringBytes: this.options.maxStringBytes };
+    const opts =
+      this.options.maxStringBytes === undefined ? {} : { maxStringBytes: this.options.maxStringBytes };
     return this.appendBatch(frameEvent(prepareEvent(input, opts)));
   }
 

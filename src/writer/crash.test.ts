@@ -19,7 +19,9 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function runAndKill(dir: string, start: number, afterMs: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, dir, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, dir, String(start)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -35,7 +37,13 @@ function runAndKill(dir: string, start: number, afterMs: number): Promise<number
     });
     child.on('exit', (_code, signal) => {
       if (signal !== 'SIGKILL' || !started) reject(new Error(`writer ended without being killed: ${err}`));
-      else resolve(out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number));
+      else
+        resolve(
+          out
+            .split('\n')
+            .filter((l) => /^\d+$/.test(l))
+            .map(Number),
+        );
     });
   });
 }

@@ -16,8 +16,8 @@ import {
   readTrailMeta,
   SealedFiles,
   SegmentLog,
-  toJsonLines,
   type TrailMeta,
+  toJsonLines,
   trailLayout,
   withFile,
   writeAllSync,
@@ -70,7 +70,8 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
     const tree = TileTree.open(layout.treeDir);
     if (tree.size > log.size) tree.truncate(log.size);
     if (tree.size < log.size) {
-      for (const committed of readCommitted(layout.segmentsDir, tree.size, log.size)) tree.append(hashLeaf(committed));
+      for (const committed of readCommitted(layout.segmentsDir, tree.size, log.size))
+        tree.append(hashLeaf(committed));
       tree.flush();
       tree.sync();
     }

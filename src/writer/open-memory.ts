@@ -67,7 +67,10 @@ export interface OpenedMemory {
  * Opens an appender on `store`, or on a new memory trail when `store` is undefined.
  * @throws AuditError TRAIL_LOCKED when another appender has the store open.
  */
-export function openMemoryAppender(store: MemoryTrailStore | undefined, options: OpenMemoryOptions = {}): OpenedMemory {
+export function openMemoryAppender(
+  store: MemoryTrailStore | undefined,
+  options: OpenMemoryOptions = {},
+): OpenedMemory {
   const s = store ?? new MemoryTrailStore(options.origin, options.sealEpochMs);
   if (s.inUse) throw new AuditError('TRAIL_LOCKED', 'memory trail is already open for writing');
   s.inUse = true;
@@ -85,7 +88,11 @@ export function openMemoryAppender(store: MemoryTrailStore | undefined, options:
     options,
   );
   appender.sealFinishedEpochs(Date.now());
-  const init = { origin: s.origin, verifierKey: s.verifierKey, ...(store === undefined ? { sealSeed: s.sealSeed } : {}) };
+  const init = {
+    origin: s.origin,
+    verifierKey: s.verifierKey,
+    ...(store === undefined ? { sealSeed: s.sealSeed } : {}),
+  };
   return {
     appender,
     store: s,
@@ -106,7 +113,10 @@ export function openStdoutAppender(options: OpenMemoryOptions & { fd?: number } 
   const fd = options.fd ?? 1;
   const s = new MemoryTrailStore(options.origin, options.sealEpochMs);
   const { origin, verifierKey, createdAt, sealEpochMs } = s;
-  writeAllSync(fd, `{"sealtrail":1,"trail":${JSON.stringify({ createdAt, origin, sealEpochMs, verifierKey })}}\n`);
+  writeAllSync(
+    fd,
+    `{"sealtrail":1,"trail":${JSON.stringify({ createdAt, origin, sealEpochMs, verifierKey })}}\n`,
+  );
   const appender = new Appender(
     {
       origin,

@@ -16,7 +16,6 @@ describe('AuditTrail with store "stdout"', () => {
     const program = `
       import { AuditTrail } from ${JSON.stringify(dist)};
       const trail = await AuditTrail.open({ store: 'stdout', origin: 'example.test/container' });
-      process.stderr.write(trail.sealSeed + '\\n');
       for (let i = 0; i < 25; i++) {
         trail.emit({ type: 'tool.call', actor: { id: 'u' + i }, content: { toolArgs: { q: 'line\\u2028two\\x1b[2J', i } } });
       }
@@ -36,9 +35,14 @@ describe('AuditTrail with store "stdout"', () => {
     const lines = records.map((d) => {
       // The record was embedded unchanged; its canonical form gives back the exact leaf bytes.
       const committed = canonicalJson(d.record);
-      return { text: 'content' in d ? `${committed}\t${JSON.stringify(d.content)}` : committed, file: 'stdout' };
+      return {
+        text: 'content' in d ? `${committed}\t${JSON.stringify(d.content)}` : committed,
+        file: 'stdout',
+      };
     });
-    const checkpoints = docs.filter((d) => 'checkpoint' in d).map((d) => ({ note: d.checkpoint as string, source: 'stdout' }));
+    const checkpoints = docs
+      .filter((d) => 'checkpoint' in d)
+      .map((d) => ({ note: d.checkpoint as string, source: 'stdout' }));
     expect(docs.some((d) => 'seal' in d)).toBe(true);
     const report = verifyTrail({
       origin: header.origin,

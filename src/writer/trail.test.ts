@@ -207,7 +207,13 @@ describe('AuditTrail', () => {
         lines: store.log.lines.map((text) => ({ text, file: 'memory' })),
         checkpoints: store.state.checkpoints.map((c) => ({ note: c.note, source: 'memory' })),
         live: false,
-        seals: { records: store.state.seals, seed: store.sealSeed, t0: store.createdAt, epochMs: store.sealEpochMs, now: Date.now() },
+        seals: {
+          records: store.state.seals,
+          seed: store.sealSeed,
+          t0: store.createdAt,
+          epochMs: store.sealEpochMs,
+          now: Date.now(),
+        },
       });
       expect(report.failure).toBeUndefined();
       expect(report).toMatchObject({ ok: true, entries: 21, seals: { epochs: 2, lastSealedSize: 21 } });

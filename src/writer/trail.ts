@@ -5,10 +5,11 @@
  * (`block`, `reject` or `count`), never a silent drop. Normal exit, SIGINT and SIGTERM flush and
  * close every open trail.
  */
+
+import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { type PreparedEvent, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
-import { reportDiagnostic } from '../diagnostics.js';
 import type { ContentMode } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
@@ -83,7 +84,10 @@ export class AuditTrail {
   private retryBacklog: Array<{ data: string; count: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(init: { origin: string; verifierKey: string; sealSeed?: string }, options: AuditTrailOptions) {
+  private constructor(
+    init: { origin: string; verifierKey: string; sealSeed?: string },
+    options: AuditTrailOptions,
+  ) {
     this.origin = init.origin;
     this.verifierKey = init.verifierKey;
     this.sealSeed = init.sealSeed;
@@ -91,7 +95,8 @@ export class AuditTrail {
     this.maxQueue = options.maxQueue ?? 100_000;
     this.overflow = options.overflow ?? 'block';
     this.flushIntervalMs = options.flushIntervalMs ?? 0;
-    this.prepareOptions = options.maxStringBytes === undefined ? {} : { maxStringBytes: options.maxStringBytes };
+    this.prepareOptions =
+      options.maxStringBytes === undefined ? {} : { maxStringBytes: options.maxStringBytes };
     if (this.maxQueue < this.batchSize) {
       throw new AuditError('CONFIG_INVALID', 'maxQueue: must be at least batchSize', { field: 'maxQueue' });
     }
@@ -105,7 +110,11 @@ export class AuditTrail {
     const events: ChannelEvents = {
       onDurable: (total) => trail?.onDurable(total),
       onError: (code, message, retrying) =>
-        reportDiagnostic({ kind: 'write-failed', message: `${message}${retrying ? ' (retrying)' : ''}`, detail: { code } }),
+        reportDiagnostic({
+          kind: 'write-failed',
+          message: `${message}${retrying ? ' (retrying)' : ''}`,
+          detail: { code },
+        }),
     };
     let trail: AuditTrail | undefined;
     if (options.store !== undefined) {
@@ -127,7 +136,11 @@ export class AuditTrail {
       const fileOptions = { ...options, dir: options.dir };
       if (options.worker === false) {
         const opened = openFileAppender(fileOptions);
-        const init = { origin: opened.meta.origin, verifierKey: opened.meta.verifierKey, ...seedOf(opened.sealSeed) };
+        const init = {
+          origin: opened.meta.origin,
+          verifierKey: opened.meta.verifierKey,
+          ...seedOf(opened.sealSeed),
+        };
         trail = new AuditTrail(init, options);
         trail.channel = new InlineChannel(opened.appender, events, opened.release);
       } else {
@@ -245,7 +258,10 @@ export class AuditTrail {
       case 'count':
         if (this.lost === 0) this.lostSince = new Date().toISOString();
         this.lost++;
-        reportDiagnostic({ kind: 'overflow', message: 'queue full: events are being dropped and counted (policy count)' });
+        reportDiagnostic({
+          kind: 'overflow',
+          message: 'queue full: events are being dropped and counted (policy count)',
+        });
         return false;
       case 'block':
         this.sendPending();
@@ -338,7 +354,9 @@ function seedOf(seed: string | undefined): { sealSeed?: string } {
 
 /** Worker data must be cloneable: keep plain option values only. */
 function stripUnclonable<T extends object>(options: T): T {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function' && typeof v !== 'object')) as T;
+  return Object.fromEntries(
+    Object.entries(options).filter(([, v]) => typeof v !== 'function' && typeof v !== 'object'),
+  ) as T;
 }
 
 export type { Appender };

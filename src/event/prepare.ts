@@ -1,0 +1,588 @@
+/**
+ * Turns an application's event input into what the writer commits: validates every field,
+ * assigns the id and time, fills the category and severity from the catalogue, flags identifier
+ * fields holding control, bidi or zero-width code points, truncates over-long strings (recording
+ * the original length and hash), and serializes the event and each content payload in canonical
+ * form (docs/format.md §2–§3).
+ *
+ * Only wrong types are rejected. A hostile value (escape sequences, CR, NUL, bidi overrides, lone
+ * surrogates, U+2028) is kept exactly, because the attacker's payload is the evidence; canonical
+ * JSON makes it harmless on disk and on a terminal.
+ *
+ * Runs synchronously in `emit` for every event, so it is written for speed: one pass per field,
+ * no closures or regex compilation per call, paths built only when an error or truncation needs
+ * one, and UTF-8 lengths measured only when a string could be too long.
+ */
+import { createHash } from 'node:crypto';
+import { AuditError } from '../errors.js';
+import { canonicalJson, escapeHostile, hasHostile, quoteJsonString, sortKeys } from './canonical.js';
+import { describeEventType, type EventCategory } from './catalogue.js';
+import { newEventId } from './id.js';
+import type { Severity } from './types.js';
+
+/** Longest string, in UTF-8 bytes, kept whole; longer strings are cut and marked. */
+export const DEFAULT_MAX_STRING_BYTES = 65536;
+/** Appended to a string cut to `maxStringBytes`. */
+export const TRUNCATION_MARKER = '…[truncated]';
+/** Deepest nesting of arrays and objects accepted in a content value. */
+export const MAX_CONTENT_DEPTH = 64;
+/**
+ * Content field names: they travel in the writer's framing (which separates with `\n` and
+ * U+001F) and go into the content digest, so they are kept to a plain identifier.
+ */
+export const CONTENT_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** Options of `prepareEvent`. */
+export interface PrepareOptions {
+  /** Longest string kept whole, in UTF-8 bytes (default 65536). */
+  maxStringBytes?: number;
+  /** The clock, in epoch milliseconds (default `Date.now`). */
+  now?: () => number;
+}
+
+/** A string cut to the size limit: where, its original UTF-8 length, and the hex SHA-256 of the original. */
+export interface TruncationRecord {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** A validated event, serialized and ready to be committed. */
+export interface PreparedEvent {
+  /** UUIDv7 of the entry. */
+  id: string;
+  /** Event time, ISO 8601 UTC with milliseconds. */
+  ts: string;
+  /** Event time in epoch milliseconds. */
+  tsMs: number;
+  type: string;
+  category: EventCategory;
+  severity: Severity;
+  /** Flush at once: the type is critical in the catalogue or the severity is `critical`. */
+  critical: boolean;
+  /** The event object (everything but `content`) in canonical JSON. */
+  eventJson: string;
+  /** Content payloads sorted by name, each value in canonical JSON; `[]` when there are none. */
+  content: Array<[name: string, valueJson: string]>;
+}
+
+// Dates ISO 8601 / RFC 3339 can write with four-digit years, as epoch milliseconds.
+const MIN_TS_MS = -62167219200000; // 0000-01-01T00:00:00.000Z
+const MAX_TS_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
+/** 400 Gregorian years are exactly 146097 days; used to keep Date.UTC away from its 0–99 → 1900s rule. */
+const MS_PER_400_YEARS = 146097 * 86400000;
+// A date, or a date-time with seconds optional and a zone required (a zone-less time is ambiguous).
+const ISO_TS_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:[Zz]|([+-])(\d{2}):(\d{2})))?$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+// Property names that read well in a path as `.name`; others are written `["..."]`.
+const PATH_IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+const OUTCOMES: ReadonlySet<string> = new Set([
+  'success',
+  'failure',
+  'blocked',
+  'allowed',
+  'warned',
+  'error',
+]);
+const OUTCOMES_TEXT = 'expected one of success, failure, blocked, allowed, warned, error';
+const SEVERITIES: ReadonlySet<string> = new Set(['info', 'notice', 'warning', 'critical']);
+const SEVERITIES_TEXT = 'expected one of info, notice, warning, critical';
+const DECISIONS: ReadonlySet<string> = new Set(['block', 'allow', 'warn', 'redact']);
+const DECISIONS_TEXT = 'expected one of block, allow, warn, redact';
+
+const ENCODER = new TextEncoder();
+/** The last time formatted: events emitted in the same millisecond reuse it (toISOString is ~0.3 µs, measured). */
+let lastTsMs = Number.NaN;
+let lastTs = '';
+/** Reused target of `encodeInto` when cutting a string; grown to the largest limit seen. */
+let cutScratch = new Uint8Array(0);
+
+/** Per-call state: the limit and what was flagged or truncated. */
+interface Ctx {
+  readonly max: number;
+  flagged: string[] | undefined;
+  truncated: TruncationRecord[] | undefined;
+  /** Containers being serialized, for cycle detection in content. */
+  stack: object[] | undefined;
+}
+
+function fail(path: string, problem: string): never {
+  throw new AuditError('EVENT_INVALID', `${path}: ${problem}`, { field: path });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A property name as it appears in a path. Attacker-controlled: escaped and shortened. */
+function pathKey(key: string): string {
+  if (PATH_IDENT_RE.test(key)) return key;
+  return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
+}
+
+function childPath(parent: string, key: string | number): string {
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  const k = pathKey(key);
+  return k.charCodeAt(0) === 0x5b /* [ */ ? `${parent}${k}` : `${parent}.${k}`;
+}
+
+/** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** `s`, or its longest prefix of at most `max` UTF-8 bytes plus the marker, recording the cut. */
+function limit(ctx: Ctx, s: string, parent: string, key: string | number | undefined): string {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit, so most strings need no measuring.
+  if (s.length * 3 <= ctx.max) return s;
+  const bytes = Buffer.byteLength(s, 'utf8');
+  if (bytes <= ctx.max) return s;
+  if (cutScratch.length < ctx.max) cutScratch = new Uint8Array(ctx.max);
+  // encodeInto writes whole code points only, so `read` ends on a code point boundary and a
+  // surrogate pair is never split.
+  const { read } = ENCODER.encodeInto(s, cutScratch.subarray(0, ctx.max));
+  const sha256 = createHash('sha256').update(s, 'utf8').digest('hex');
+  const record = { path: key === undefined ? parent : childPath(parent, key), bytes, sha256 };
+  if (ctx.truncated === undefined) ctx.truncated = [record];
+  else ctx.truncated.push(record);
+  return `${s.slice(0, read)}${TRUNCATION_MARKER}`;
+}
+
+function readString(ctx: Ctx, v: unknown, path: string): string {
+  if (typeof v !== 'string') fail(path, 'expected a string');
+  return limit(ctx, v, path, undefined);
+}
+
+/** An identifier field: a string, flagged when it holds a hostile code point (and kept as it is). */
+function readId(ctx: Ctx, v: unknown, path: string): string {
+  if (typeof v !== 'string') fail(path, 'expected a string');
+  if (hasHostile(v)) {
+    if (ctx.flagged === undefined) ctx.flagged = [path];
+    else ctx.flagged.push(path);
+  }
+  return limit(ctx, v, path, undefined);
+}
+
+function readCount(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail(path, 'expected a non-negative integer');
+  return v;
+}
+
+function readEnum(v: unknown, path: string, allowed: ReadonlySet<string>, text: string): string {
+  if (typeof v !== 'string' || !allowed.has(v)) fail(path, text);
+  return v;
+}
+
+/** A value allowed in `meta` and the extra fields of `resource`. */
+function readScalar(ctx: Ctx, v: unknown, parent: string, key: string): unknown {
+  switch (typeof v) {
+    case 'string':
+      return limit(ctx, v, parent, key);
+    case 'number':
+      if (Number.isFinite(v)) return v;
+      return fail(childPath(parent, key), 'expected a finite number');
+    case 'boolean':
+      return v;
+    default:
+      if (v === null) return null;
+      return fail(childPath(parent, key), 'expected a string, number, boolean or null');
+  }
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
+  return DAYS_IN_MONTH[month - 1] ?? 0;
+}
+
+/** Epoch ms of an ISO 8601 date or date-time with zone, or NaN. Parsed by hand: Date.parse rolls 02-30 over to 03-01. */
+function parseIsoTime(s: string): number {
+  const m = ISO_TS_RE.exec(s);
+  if (m === null) return Number.NaN;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4] ?? 0);
+  const minute = Number(m[5] ?? 0);
+  const second = Number(m[6] ?? 0);
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const offset = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10]));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return Number.NaN;
+  if (hour > 23 || minute > 59 || second > 59 || Number(m[9] ?? 0) > 23 || Number(m[10] ?? 0) > 59)
+    return Number.NaN;
+  return Date.UTC(year + 400, month - 1, day, hour, minute, second, ms) - MS_PER_400_YEARS - offset * 60000;
+}
+
+function readTs(v: unknown): number {
+  let ms: number;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) fail('ts', 'expected a finite number of milliseconds');
+    ms = Math.trunc(v); // as the Date constructor does
+  } else if (typeof v === 'string') {
+    ms = parseIsoTime(v);
+    if (Number.isNaN(ms)) fail('ts', 'expected an iso-8601 date, or date-time with a zone');
+  } else if (v instanceof Date) {
+    ms = v.getTime();
+    if (Number.isNaN(ms)) fail('ts', 'invalid date');
+  } else {
+    return fail('ts', 'expected a date, an iso-8601 string or epoch milliseconds');
+  }
+  if (ms < MIN_TS_MS || ms > MAX_TS_MS) fail('ts', 'out of range (years 0000 to 9999)');
+  return ms;
+}
+
+function readActor(ctx: Ctx, v: unknown): Record<string, string> {
+  if (!isPlainObject(v)) fail('actor', 'expected an object');
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    switch (k) {
+      case 'id':
+        out.id = readId(ctx, x, 'actor.id');
+        break;
+      case 'type':
+        out.type = readString(ctx, x, 'actor.type');
+        break;
+      case 'sessionId':
+        out.sessionId = readId(ctx, x, 'actor.sessionId');
+        break;
+      case 'ip':
+        out.ip = readId(ctx, x, 'actor.ip');
+        break;
+      case 'userAgent':
+        out.userAgent = readId(ctx, x, 'actor.userAgent');
+        break;
+      case 'authMethod':
+        out.authMethod = readId(ctx, x, 'actor.authMethod');
+        break;
+      default:
+        fail(childPath('actor', k), 'unknown field');
+    }
+  }
+  return out;
+}
+
+function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
+  if (!isPlainObject(v)) fail('conversation', 'expected an object');
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === 'id') out.id = readId(ctx, x, 'conversation.id');
+    else if (k === 'turn') out.turn = readCount(x, 'conversation.turn');
+    else fail(childPath('conversation', k), 'unknown field');
+  }
+  if (out.id === undefined) fail('conversation.id', 'required');
+  return out;
+}
+
+function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
+  if (!isPlainObject(v)) fail('resource', 'expected an object');
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === 'type') out.type = readId(ctx, x, 'resource.type');
+    else if (k === 'id') out.id = readId(ctx, x, 'resource.id');
+    else setOwn(out, k, readScalar(ctx, x, 'resource', k));
+  }
+  if (out.type === undefined) fail('resource.type', 'required');
+  if (out.id === undefined) fail('resource.id', 'required');
+  return out;
+}
+
+function readModel(ctx: Ctx, v: unknown): Record<string, string> {
+  if (!isPlainObject(v)) fail('model', 'expected an object');
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === 'provider') out.provider = readId(ctx, x, 'model.provider');
+    else if (k === 'name') out.name = readId(ctx, x, 'model.name');
+    else fail(childPath('model', k), 'unknown field');
+  }
+  return out;
+}
+
+function readUsage(v: unknown): Record<string, number> {
+  if (!isPlainObject(v)) fail('usage', 'expected an object');
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === 'inputTokens') out.inputTokens = readCount(x, 'usage.inputTokens');
+    else if (k === 'outputTokens') out.outputTokens = readCount(x, 'usage.outputTokens');
+    else if (k === 'totalTokens') out.totalTokens = readCount(x, 'usage.totalTokens');
+    else fail(childPath('usage', k), 'unknown field');
+  }
+  return out;
+}
+
+function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
+  if (!Array.isArray(v)) fail('guardrails', 'expected an array');
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < v.length; i++) {
+    const g: unknown = v[i];
+    const base = `guardrails[${i}]`;
+    if (!isPlainObject(g)) fail(base, 'expected an object');
+    const r: Record<string, unknown> = {};
+    for (const k of Object.keys(g)) {
+      const x = g[k];
+      if (x === undefined) continue;
+      switch (k) {
+        case 'name':
+          r.name = readId(ctx, x, `${base}.name`);
+          break;
+        case 'decision':
+          r.decision = readEnum(x, `${base}.decision`, DECISIONS, DECISIONS_TEXT);
+          break;
+        case 'reason':
+          r.reason = readString(ctx, x, `${base}.reason`);
+          break;
+        case 'confidence':
+          if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+            fail(`${base}.confidence`, 'expected a number from 0 to 1');
+          r.confidence = x;
+          break;
+        case 'rule':
+          r.rule = readId(ctx, x, `${base}.rule`);
+          break;
+        default:
+          fail(childPath(base, k), 'unknown field');
+      }
+    }
+    if (r.name === undefined) fail(`${base}.name`, 'required');
+    if (r.decision === undefined) fail(`${base}.decision`, 'required');
+    out.push(r);
+  }
+  return out;
+}
+
+function readMeta(ctx: Ctx, v: unknown): Record<string, unknown> {
+  if (!isPlainObject(v)) fail('meta', 'expected an object');
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    setOwn(out, k, readScalar(ctx, x, 'meta', k));
+  }
+  return out;
+}
+
+/**
+ * Validates a content value and writes it in canonical form in one pass (the same text
+ * `canonicalJson` gives for the value after truncation).
+ */
+function serializeContent(
+  ctx: Ctx,
+  v: unknown,
+  parent: string,
+  key: string | number | undefined,
+  depth: number,
+): string {
+  switch (typeof v) {
+    case 'string':
+      return quoteJsonString(limit(ctx, v, parent, key));
+    case 'number':
+      if (Number.isFinite(v)) return String(v);
+      return fail(key === undefined ? parent : childPath(parent, key), 'expected a finite number');
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      const path = key === undefined ? parent : childPath(parent, key);
+      if (depth >= MAX_CONTENT_DEPTH) fail(path, `nested deeper than ${MAX_CONTENT_DEPTH} levels`);
+      if (ctx.stack === undefined) ctx.stack = [];
+      const stack = ctx.stack;
+      if (stack.includes(v)) fail(path, 'circular reference');
+      let s: string;
+      if (Array.isArray(v)) {
+        stack.push(v);
+        s = '[';
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) s += ',';
+          s += serializeContent(ctx, v[i], path, i, depth + 1);
+        }
+        s += ']';
+      } else if (isPlainObject(v)) {
+        stack.push(v);
+        const keys = sortKeys(Object.keys(v));
+        s = '{';
+        let first = true;
+        for (const k of keys) {
+          const x = v[k];
+          if (x === undefined) continue; // absent, as in JSON
+          s += `${first ? '' : ','}${quoteJsonString(k)}:${serializeContent(ctx, x, path, k, depth + 1)}`;
+          first = false;
+        }
+        s += '}';
+      } else {
+        return fail(path, 'expected plain data (string, number, boolean, null, array or object)');
+      }
+      stack.pop();
+      return s;
+    }
+    default:
+      // undefined (in an array), function, symbol, bigint
+      return fail(key === undefined ? parent : childPath(parent, key), 'expected a json value');
+  }
+}
+
+function readContent(ctx: Ctx, v: unknown): Array<[string, string]> {
+  if (!isPlainObject(v)) fail('content', 'expected an object');
+  // Sorted by name, as the committed `content` object is (docs/format.md §2).
+  const names = Object.keys(v).sort();
+  const out: Array<[string, string]> = [];
+  for (const name of names) {
+    if (!CONTENT_NAME_RE.test(name))
+      fail(childPath('content', name), 'invalid content name (expected [A-Za-z][A-Za-z0-9_]{0,63})');
+    const x = v[name];
+    if (x === undefined) continue;
+    out.push([name, serializeContent(ctx, x, `content.${name}`, undefined, 0)]);
+  }
+  return out;
+}
+
+function byPath(a: TruncationRecord, b: TruncationRecord): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/**
+ * Validates an event input and prepares it for the writer: the id (UUIDv7), the time, the
+ * category and default severity from the catalogue, `subject` defaulting to `actor.id`,
+ * `flagged` identifier paths, `truncated` records, the canonical event JSON and the canonical
+ * content payloads. Never mutates `input`; reads only its own enumerable properties. A property
+ * whose value is `undefined` counts as absent.
+ *
+ * @throws AuditError `EVENT_INVALID` when a field has the wrong type or value range, a required
+ *   field is missing, a field is unknown, or content is not plain JSON data (cycles, more than
+ *   64 levels of nesting); `detail.field` is the path and the message never holds the value.
+ * @throws AuditError `CONFIG_INVALID` when `maxStringBytes` is not a positive integer or the
+ *   `now` clock returns something that is not a time.
+ */
+export function prepareEvent(input: unknown, options?: PrepareOptions): PreparedEvent {
+  const max = options?.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES;
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new AuditError('CONFIG_INVALID', 'maxStringBytes: expected a positive integer', {
+      field: 'maxStringBytes',
+    });
+  }
+  if (!isPlainObject(input)) fail('event', 'expected an object');
+  const ctx: Ctx = { max, flagged: undefined, truncated: undefined, stack: undefined };
+  const ev: Record<string, unknown> = {};
+  let type: string | undefined;
+  let traits: ReturnType<typeof describeEventType>;
+  let tsMs: number | undefined;
+  let severity: Severity | undefined;
+  let content: Array<[string, string]> | undefined;
+
+  for (const key of Object.keys(input)) {
+    const v = input[key];
+    if (v === undefined) continue;
+    switch (key) {
+      case 'type':
+        if (typeof v !== 'string') fail('type', 'expected a string');
+        traits = describeEventType(v);
+        if (traits === undefined) fail('type', 'unknown event type (expected a catalogue name or x.<name>)');
+        type = v;
+        break;
+      case 'ts':
+        tsMs = readTs(v);
+        break;
+      case 'actor':
+        ev.actor = readActor(ctx, v);
+        break;
+      case 'subject':
+      case 'requestId':
+      case 'traceId':
+      case 'action':
+        ev[key] = readId(ctx, v, key);
+        break;
+      case 'conversation':
+        ev.conversation = readConversation(ctx, v);
+        break;
+      case 'resource':
+        ev.resource = readResource(ctx, v);
+        break;
+      case 'outcome':
+        ev.outcome = readEnum(v, 'outcome', OUTCOMES, OUTCOMES_TEXT);
+        break;
+      case 'model':
+        ev.model = readModel(ctx, v);
+        break;
+      case 'usage':
+        ev.usage = readUsage(v);
+        break;
+      case 'latencyMs':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+          fail('latencyMs', 'expected a finite number >= 0');
+        ev.latencyMs = v;
+        break;
+      case 'content':
+        content = readContent(ctx, v);
+        break;
+      case 'guardrails':
+        ev.guardrails = readGuardrails(ctx, v);
+        break;
+      case 'severity':
+        severity = readEnum(v, 'severity', SEVERITIES, SEVERITIES_TEXT) as Severity;
+        break;
+      case 'meta':
+        ev.meta = readMeta(ctx, v);
+        break;
+      default:
+        // `id`, `category`, `flagged` and `truncated` are set here, never taken from input.
+        fail(pathKey(key), 'unknown field');
+    }
+  }
+  if (type === undefined || traits === undefined) return fail('type', 'required');
+
+  const nowMs = options?.now === undefined ? Date.now() : options.now();
+  if (!(nowMs >= MIN_TS_MS && nowMs <= MAX_TS_MS)) {
+    throw new AuditError('CONFIG_INVALID', 'now: the clock returned no valid time', { field: 'now' });
+  }
+  if (tsMs === undefined) tsMs = Math.trunc(nowMs);
+  const id = newEventId(nowMs);
+  if (tsMs !== lastTsMs) {
+    lastTs = new Date(tsMs).toISOString();
+    lastTsMs = tsMs;
+  }
+  const ts = lastTs;
+  severity ??= traits.severity;
+
+  if (ev.subject === undefined) {
+    const actorId = (ev.actor as Record<string, string> | undefined)?.id;
+    if (actorId !== undefined) {
+      ev.subject = actorId;
+      // The stored subject holds what actor.id held, so it is flagged alike.
+      if (ctx.flagged?.includes('actor.id') === true) ctx.flagged.push('subject');
+    }
+  }
+  ev.type = type;
+  ev.id = id;
+  ev.ts = ts;
+  ev.category = traits.category;
+  ev.severity = severity;
+  if (ctx.flagged !== undefined) ev.flagged = ctx.flagged.sort();
+  if (ctx.truncated !== undefined) ev.truncated = ctx.truncated.sort(byPath);
+
+  return {
+    id,
+    ts,
+    tsMs,
+    type,
+    category: traits.category,
+    severity,
+    critical: traits.critical || severity === 'critical',
+    eventJson: canonicalJson(ev),
+    content: content ?? [],
+  };
+}
