@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import pino from 'pino';
 
 const file = process.argv[2];
-const dest = pino.destination({ dest: file, sync: false, minLength: 64 * 1024 });
+const dest = pino.destination({ dest: file, sync: false, minLength: 4096 });
 const logger = pino(dest);
 let carry = '';
 for await (const chunk of process.stdin) {

@@ -55,7 +55,7 @@ async function benchSealtrail(
 
 async function benchPino(sync: boolean, n: number): Promise<number> {
   const file = path.join(tmp, `pino-${sync ? 'sync' : 'async'}.log`);
-  const dest = pino.destination({ dest: file, sync, minLength: sync ? 0 : 64 * 1024 });
+  const dest = pino.destination({ dest: file, sync, minLength: sync ? 0 : 4096 });
   const logger = pino(dest);
   const t0 = performance.now();
   await emitAll((i) => logger.info(events[i % 1000]!), n);

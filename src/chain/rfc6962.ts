@@ -14,7 +14,8 @@ export const RFC6962_NODE_PREFIX = 0x01;
 // One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash for one 600-byte
 // leaf (measured); older Node 20 releases fall back to createHash. A namespace import, because a
 // named import of a missing builtin export would fail at link time.
-const sha256: (data: string | Uint8Array) => Buffer =
+/** SHA-256 of a string (UTF-8) or bytes, one-shot where Node has it. */
+export const sha256: (data: string | Uint8Array) => Buffer =
   typeof crypto.hash === 'function'
     ? (data) => crypto.hash('sha256', data, 'buffer')
     : (data) => crypto.createHash('sha256').update(data).digest();

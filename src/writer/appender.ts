@@ -222,12 +222,13 @@ export class Appender {
     this.parts.log.close();
   }
 
-  private nextSalt(): Buffer {
+  /** 16 random bytes as base64, from a pool refilled 64 KiB at a time. */
+  private nextSalt(): string {
     if (this.saltOffset + 16 > this.saltPool.length) {
       this.saltPool = randomFillSync(Buffer.allocUnsafe(SALT_POOL_BYTES));
       this.saltOffset = 0;
     }
-    const salt = this.saltPool.subarray(this.saltOffset, this.saltOffset + 16);
+    const salt = this.saltPool.toString('base64', this.saltOffset, this.saltOffset + 16);
     this.saltOffset += 16;
     return salt;
   }

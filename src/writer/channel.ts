@@ -12,6 +12,10 @@ import type { OpenFileOptions } from './open-file.js';
 /** Slots of the shared counters. */
 export const SHARED = { durable: 0, closed: 1 } as const;
 
+// The worker turns megabyte batches into megabyte writes: a larger young generation lets those
+// strings die young instead of being promoted and collected again (measured: GC time halved).
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 64 };
+
 /** What the worker is started with. */
 export interface WorkerInit {
   options: OpenFileOptions;
@@ -89,8 +93,9 @@ export class WorkerChannel implements Channel {
     const worker = fromSource
       ? new Worker(new URL('./worker-from-source.mjs', here), {
           workerData: { ...init, entry: new URL('./worker.ts', here).href },
+          resourceLimits: WORKER_LIMITS,
         })
-      : new Worker(new URL('./worker.js', here), { workerData: init });
+      : new Worker(new URL('./worker.js', here), { workerData: init, resourceLimits: WORKER_LIMITS });
     const channel = new WorkerChannel(worker, shared);
     return new Promise((resolve, reject) => {
       worker.on('error', (err) => {
