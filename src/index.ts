@@ -7,13 +7,23 @@ export {
   Checkpoint,
   NoteVerifier,
   openCheckpoint,
+  type VerifyReport,
   verifyConsistency,
   verifyInclusion,
+  verifyTrail,
 } from './chain/index.js';
 export { DIAGNOSTICS_CHANNEL, type Diagnostic } from './diagnostics.js';
 export { AuditError, type AuditErrorCode, ERROR_CODES, isAuditError } from './errors.js';
-export type { AuditEventInput, EventType } from './event/index.js';
-export { EVENT_TYPES } from './event/index.js';
+export type {
+  Actor,
+  AuditEventInput,
+  EventCategory,
+  EventType,
+  GuardrailResult,
+  Outcome,
+  Severity,
+} from './event/index.js';
+export { describeEventType, EVENT_TYPES, renderVisible } from './event/index.js';
 export { type AuditEntry, decodeLine, proveConsistency, proveInclusion, verifyDir } from './read/index.js';
 export { createTrail } from './store/index.js';
-export { AuditTrail, type AuditTrailOptions, type OverflowPolicy } from './writer/index.js';
+export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';

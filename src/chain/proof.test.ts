@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditErrorCode, isAuditError } from '../errors.js';
+import { REFERENCE_LEAVES_HEX } from '../test-support/reference-tree.js';
 import { buildConsistencyProof, buildInclusionProof, rootAt } from './proof-build.js';
 import {
   bitLength,
@@ -86,16 +87,7 @@ function filled<T extends TreeWriter>(tree: T, n: number): T {
 
 // ---- reference tree of transparency-dev/merkle testonly/constants.go and proof/verify_test.go ----
 
-const REF_LEAVES = [
-  '',
-  '00',
-  '10',
-  '2021',
-  '3031',
-  '40414243',
-  '5051525354555657',
-  '606162636465666768696a6b6c6d6e6f',
-];
+const REF_LEAVES = REFERENCE_LEAVES_HEX;
 /** testonly.RootHashes() for sizes 1..8. */
 const REF_ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { REFERENCE_LEAVES_HEX } from '../test-support/reference-tree.js';
 import {
   EMPTY_TREE_ROOT,
   hashChildren,
@@ -49,16 +50,7 @@ describe('rfc6962', () => {
   });
 
   describe('known answers of transparency-dev/merkle testonly/constants.go', () => {
-    const leaves = [
-      '',
-      '00',
-      '10',
-      '2021',
-      '3031',
-      '40414243',
-      '5051525354555657',
-      '606162636465666768696a6b6c6d6e6f',
-    ];
+    const leaves = REFERENCE_LEAVES_HEX;
     const level0 = [
       '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
       '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',

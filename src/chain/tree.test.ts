@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditErrorCode, isAuditError } from '../errors.js';
+import { REFERENCE_LEAVES_HEX } from '../test-support/reference-tree.js';
 import { buildConsistencyProof, buildInclusionProof, rootAt } from './proof-build.js';
 import { verifyConsistency, verifyInclusion } from './proof-verify.js';
 import { EMPTY_TREE_ROOT, hashChildren, hashLeaf } from './rfc6962.js';
@@ -77,16 +78,7 @@ describe('MemoryTree', () => {
 
   it('serves the node hashes of the reference tree of testonly/constants.go', () => {
     const t = new MemoryTree();
-    const inputs = [
-      '',
-      '00',
-      '10',
-      '2021',
-      '3031',
-      '40414243',
-      '5051525354555657',
-      '606162636465666768696a6b6c6d6e6f',
-    ];
+    const inputs = REFERENCE_LEAVES_HEX;
     for (const x of inputs) t.append(hashLeaf(Buffer.from(x, 'hex')));
     const levels = [1, 2, 3].map((level) =>
       Array.from({ length: 8 / 2 ** level }, (_, i) => t.nodeHash(level, i).toString('hex')),

@@ -73,7 +73,7 @@ describe('a writer killed with SIGKILL', () => {
       if (e.type === 'x.crash.durable') recorded.add((e.meta as { i: number }).i);
     }
     const missing = [...confirmed].filter((i) => !recorded.has(i));
-    expect(confirmed.size).toBeGreaterThan(rounds);
+    expect(confirmed.size).toBeGreaterThanOrEqual(rounds); // each round printed at least one
     expect(missing).toEqual([]);
   });
 });
