@@ -15,6 +15,9 @@ export const SHARED = { durable: 0, closed: 1 } as const;
 // The worker turns megabyte batches into megabyte writes: a larger young generation lets those
 // strings die young instead of being promoted and collected again (measured: GC time halved).
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 64 };
+// A worker inherits the process's flags, but `--input-type` (for `node -e`) is refused in a
+// worker loaded from a file.
+const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
 
 /** What the worker is started with. */
 export interface WorkerInit {
@@ -94,8 +97,13 @@ export class WorkerChannel implements Channel {
       ? new Worker(new URL('./worker-from-source.mjs', here), {
           workerData: { ...init, entry: new URL('./worker.ts', here).href },
           resourceLimits: WORKER_LIMITS,
+          execArgv: WORKER_EXEC_ARGV,
         })
-      : new Worker(new URL('./worker.js', here), { workerData: init, resourceLimits: WORKER_LIMITS });
+      : new Worker(new URL('./worker.js', here), {
+          workerData: init,
+          resourceLimits: WORKER_LIMITS,
+          execArgv: WORKER_EXEC_ARGV,
+        });
     const channel = new WorkerChannel(worker, shared);
     return new Promise((resolve, reject) => {
       worker.on('error', (err) => {

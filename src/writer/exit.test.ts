@@ -1,0 +1,66 @@
+/**
+ * A process that emits and ends without calling close() loses nothing: on a normal end, on
+ * process.exit() and on SIGTERM the trail is flushed, checkpointed and sealed. And a torn tail
+ * left by a crash is quarantined, recorded and the same chain continues.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeLine, verifyDir } from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { sampleEvent, segmentFiles, tempDir } from '../test-support/fixtures.js';
+import { AuditTrail } from './trail.js';
+
+const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function entries(dir: string) {
+  return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+}
+
+describe('a process that never calls close()', () => {
+  it.each([
+    ['ends normally', ''],
+    ['calls process.exit()', 'process.exit(0);'],
+    ['receives SIGTERM', "setTimeout(() => {}, 60_000); process.kill(process.pid, 'SIGTERM');"],
+  ])('keeps every emitted event when it %s', (name, ending) => {
+    const dir = path.join(root, name.replace(/\W+/g, '-'));
+    const program = `
+      import { AuditTrail } from ${JSON.stringify(dist)};
+      const trail = await AuditTrail.open({ dir: ${JSON.stringify(dir)} });
+      for (let i = 0; i < 3000; i++) trail.emit({ type: 'x.exit.test', meta: { i } });
+      ${ending}
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const got = entries(dir).filter((e) => e.type === 'x.exit.test');
+    expect(got.map((e) => (e.meta as { i: number }).i)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
+
+describe('a trail with a torn tail', () => {
+  it('moves the partial line to quarantine, records a system.recovery entry and continues the chain', async () => {
+    const dir = path.join(root, 'torn');
+    const trail = await AuditTrail.open({ dir });
+    for (let i = 0; i < 5; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    const seg = segmentFiles(dir)[0]!;
+    const before = fs.readFileSync(seg);
+    fs.appendFileSync(seg, '{"content":{"prompt":"half a line');
+    const again = await AuditTrail.open({ dir });
+    again.emit(sampleEvent(5));
+    await again.close();
+    expect(fs.readFileSync(seg).subarray(0, before.length).equals(before)).toBe(true);
+    const quarantined = fs.readdirSync(path.join(dir, 'quarantine'));
+    expect(quarantined).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, 'quarantine', quarantined[0]!), 'utf8')).toContain('half a line');
+    const all = entries(dir);
+    expect(all.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(all[5]).toMatchObject({ type: 'system.recovery', meta: { bytes: 33 } });
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
