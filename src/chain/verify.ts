@@ -11,6 +11,7 @@ import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
 import { NoteVerifier } from './note.js';
 import {
+  type CommittedRecord,
   digestContent,
   GENESIS_PREV,
   parseCommitted,
@@ -71,16 +72,16 @@ const SALT_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /** Checks the content payloads of one entry against the digests in its committed record. */
 function verifyContent(
-  committed: string,
+  record: CommittedRecord,
   payloads: string | undefined,
   counts: VerifyReport['contentFields'],
 ): void {
-  if (!committed.startsWith('{"content":{')) {
+  if (record.content === undefined) {
     if (payloads !== undefined)
       fail('CONTENT_COMMITMENT_MISMATCH', 'payloads present but no content digests');
     return;
   }
-  const digests = parseCommitted(committed).content ?? {};
+  const digests = record.content ?? {};
   const stored = payloads === undefined ? {} : parsePayloads(payloads);
   for (const name of Object.keys(stored)) {
     if (!(name in digests)) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload without a digest`);
@@ -160,8 +161,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       }
       if (!tail.prev.equals(prev))
         fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-      parseCommitted(committed);
-      verifyContent(committed, payloads, report.contentFields);
+      verifyContent(parseCommitted(committed), payloads, report.contentFields);
       const leaf = hashLeaf(committed);
       const stored = input.storedLeaf?.(seq);
       if (stored !== undefined && !stored.equals(leaf)) {

@@ -71,9 +71,9 @@ export function proveInclusion(dir: string, target: { seq: number } | { id: stri
       },
     );
   }
-  const first = source.lines(seq).next();
-  if (first.done === true) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });
-  const committed = splitLine(first.value.text).committed;
+  const line = source.lineAt(seq);
+  if (line === undefined) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });
+  const committed = splitLine(line).committed;
   const tree = TileTree.open(source.layout.treeDir, { readOnly: true });
   try {
     const hashes = buildInclusionProof(tree, seq, cp.size);

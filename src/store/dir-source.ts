@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseRecordTail, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
 import { type TrailLayout, trailLayout } from './layout.js';
-import { readLines } from './line-reader.js';
+import { findLineBySeq, readLines } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
 import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
@@ -66,6 +67,19 @@ export class DirSource {
         });
       }
     }
+  }
+
+  /**
+   * The stored line of entry `seq`, found without reading the trail up to it (segment by its
+   * first seq, then bisection within the segment), or undefined when there is none.
+   * @throws AuditError ENTRY_MALFORMED when a line met on the way is not a record.
+   */
+  lineAt(seq: number): string | undefined {
+    const segments = listSegments(this.layout.segmentsDir);
+    let ref: SegmentRef | undefined;
+    for (const s of segments) if (s.firstSeq <= seq) ref = s;
+    if (ref === undefined) return undefined;
+    return findLineBySeq(ref.file, seq, (text) => parseRecordTail(splitLine(text).committed).seq);
   }
 
   checkpoints() {

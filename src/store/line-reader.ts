@@ -45,3 +45,60 @@ export function* readLines(file: string, tail: { bytes: number } = { bytes: 0 })
     fs.closeSync(fd);
   }
 }
+
+/** Reads the line that starts at byte `start` (without its newline), or undefined at the end. */
+function readLineAt(fd: number, start: number, size: number): { text: string; end: number } | undefined {
+  let want = 16 * 1024;
+  for (;;) {
+    const len = Math.min(want, size - start);
+    if (len <= 0) return undefined;
+    const buf = Buffer.allocUnsafe(len);
+    const n = fs.readSync(fd, buf, 0, len, start);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl >= 0) return { text: buf.toString('utf8', 0, nl), end: start + nl + 1 };
+    if (start + n >= size) return undefined; // a torn tail, not a line
+    want *= 4;
+  }
+}
+
+/** The offset of the first line that starts at or after `pos` (`pos` itself when it follows a newline). */
+function nextLineStart(fd: number, pos: number, size: number): number {
+  if (pos === 0) return 0;
+  const prev = readLineAt(fd, pos - 1, size);
+  return prev === undefined ? size : prev.end;
+}
+
+/**
+ * The line of the entry with sequence number `seq` in one segment, found by bisecting byte offsets:
+ * O(log n) small reads instead of reading the segment up to it. `seqOf` reads the seq of a line.
+ */
+export function findLineBySeq(
+  file: string,
+  seq: number,
+  seqOf: (line: string) => number,
+): string | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    let lo = 0; // a line start whose seq is <= seq (or the first line)
+    let hi = size; // no line starting at or after hi has a seq <= seq... until proven otherwise
+    while (hi - lo > 64 * 1024) {
+      const start = nextLineStart(fd, Math.floor((lo + hi) / 2), size);
+      const line = start < hi ? readLineAt(fd, start, size) : undefined;
+      if (line === undefined) hi = Math.floor((lo + hi) / 2);
+      else if (seqOf(line.text) <= seq) lo = start;
+      else hi = start;
+    }
+    for (let pos = lo; pos < size; ) {
+      const line = readLineAt(fd, pos, size);
+      if (line === undefined) return undefined;
+      const s = seqOf(line.text);
+      if (s === seq) return line.text;
+      if (s > seq) return undefined;
+      pos = line.end;
+    }
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
