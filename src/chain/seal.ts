@@ -201,7 +201,8 @@ export function verifySeals(
   ctx: SealContext,
 ): { sealedEpochs: number; lastSealedSize: number } {
   if (!SEED_RE.test(seed)) throw new AuditError('KEY_INVALID', 'seal seed: expected 43 base64url characters');
-  let key = deriveSealKey(Buffer.from(seed, 'base64url'), origin);
+  // The auditor's copy of the writer's key chain, evolved in step with the records.
+  const chain = SealKeyChain.fromSeed(Buffer.from(seed, 'base64url'), origin);
   let lastSize = 0;
   for (let e = 0; e < records.length; e++) {
     const r = records[e]!;
@@ -218,7 +219,7 @@ export function verifySeals(
     if (r.start !== ctx.t0 + e * ctx.epochMs || r.end !== r.start + ctx.epochMs) {
       throw new AuditError('SEAL_INVALID', `${where}: start or end is off the schedule`, { epoch: e });
     }
-    const expected = sealTag(key, origin, r);
+    const expected = Buffer.from(chain.seal(r).tag, 'base64');
     const tag = typeof r.tag === 'string' ? Buffer.from(r.tag, 'base64') : Buffer.alloc(0);
     if (tag.length !== expected.length || !timingSafeEqual(tag, expected)) {
       throw new AuditError('SEAL_INVALID', `${where}: tag does not verify`, { epoch: e });
@@ -242,11 +243,8 @@ export function verifySeals(
       });
     }
     lastSize = r.size;
-    const next = evolveSealKey(key);
-    key.fill(0);
-    key = next;
+    chain.evolve();
   }
-  key.fill(0);
   // A running writer must have sealed every ended epoch; a closed trail must have sealed its final
   // partial epoch over the whole log (epochs after the close have no writer to seal them).
   const due = Math.floor((ctx.now - SEAL_GRACE_MS - ctx.t0) / ctx.epochMs);

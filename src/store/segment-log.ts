@@ -201,7 +201,9 @@ export class SegmentLog {
     this.hash = hash;
     this.minTs = minTs;
     this.maxTs = maxTs;
-    this.day = utcDay(fs.statSync(ref.file).mtimeMs);
+    // The day the segment was started (as startSegment records it), not of its last write.
+    const stat = fs.statSync(ref.file);
+    this.day = utcDay(stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs);
     this.fd = fs.openSync(ref.file, 'a', FILE_MODE);
   }
 

@@ -39,13 +39,32 @@ export class MemoryTrailStore {
     readonly origin: string = defaultOrigin(),
     readonly sealEpochMs: number = DEFAULT_SEAL_EPOCH_MS,
   ) {
-    const { skey, vkey } = generateNoteKey(origin);
-    this.signer = NoteSigner.fromSkey(skey);
-    this.verifierKey = vkey;
-    const seed = randomBytes(32);
-    this.sealSeed = seed.toString('base64url');
-    this.sealKey = SealKeyChain.fromSeed(seed, origin);
+    ({
+      signer: this.signer,
+      verifierKey: this.verifierKey,
+      sealSeed: this.sealSeed,
+      sealKey: this.sealKey,
+    } = newEphemeralKeys(origin));
   }
+}
+
+/** A fresh checkpoint key and seal key chain held in memory (trails without a key directory). */
+function newEphemeralKeys(origin: string): {
+  signer: NoteSigner;
+  verifierKey: string;
+  sealSeed: string;
+  sealKey: SealKeyChain;
+} {
+  const { skey, vkey } = generateNoteKey(origin);
+  const seed = randomBytes(32);
+  const keys = {
+    signer: NoteSigner.fromSkey(skey),
+    verifierKey: vkey,
+    sealSeed: seed.toString('base64url'),
+    sealKey: SealKeyChain.fromSeed(seed, origin),
+  };
+  seed.fill(0);
+  return keys;
 }
 
 /** Options of {@link openMemoryAppender}. */
@@ -109,10 +128,14 @@ export function openMemoryAppender(
  * `{"sealtrail":1,"trail":{"createdAt","origin","sealEpochMs","verifierKey"}}`.
  * Pin that verifier key elsewhere (or forward checkpoints off-host) to detect a rewritten stream.
  */
-export function openStdoutAppender(options: OpenMemoryOptions & { fd?: number } = {}): OpenedMemory {
+export function openStdoutAppender(
+  options: OpenMemoryOptions & { fd?: number } = {},
+): Omit<OpenedMemory, 'store'> {
   const fd = options.fd ?? 1;
-  const s = new MemoryTrailStore(options.origin, options.sealEpochMs);
-  const { origin, verifierKey, createdAt, sealEpochMs } = s;
+  const origin = options.origin ?? defaultOrigin();
+  const sealEpochMs = options.sealEpochMs ?? DEFAULT_SEAL_EPOCH_MS;
+  const createdAt = Date.now();
+  const { signer, verifierKey, sealSeed, sealKey } = newEphemeralKeys(origin);
   writeAllSync(
     fd,
     `{"sealtrail":1,"trail":${JSON.stringify({ createdAt, origin, sealEpochMs, verifierKey })}}\n`,
@@ -124,11 +147,11 @@ export function openStdoutAppender(options: OpenMemoryOptions & { fd?: number } 
       sealEpochMs,
       log: new StdoutLog(fd),
       tree: new CompactTree(),
-      signer: s.signer,
-      sealKey: s.sealKey,
+      signer,
+      sealKey,
       state: new StdoutSealedState(fd),
     },
     options,
   );
-  return { appender, store: s, init: { origin, verifierKey, sealSeed: s.sealSeed }, release: () => {} };
+  return { appender, init: { origin, verifierKey, sealSeed }, release: () => {} };
 }
