@@ -1,6 +1,6 @@
 /**
- * The byte format of one stored entry (see docs/format.md), shared by the writer that builds
- * lines and the verifier that checks them. Pure: no I/O.
+ * The byte format of one stored entry (see docs/format.md), shared by the writer (whose hot loop
+ * builds lines as bytes in writer/line-builder.ts) and the verifier that checks them. Pure: no I/O.
  *
  * A segment line is `<committed>` or `<committed>\t<payloads>`, then `\n`.
  * - `<committed>` is canonical JSON `{"content":{name:digest,...},"event":{...},"prev":"..","seq":N,"v":1}`
@@ -11,7 +11,7 @@
  * Neither part can contain a raw TAB or newline: canonical JSON escapes every control character.
  */
 import { AuditError } from '../errors.js';
-import { sha256 } from './rfc6962.js';
+import { sha256Base64 } from './rfc6962.js';
 
 /** Format version written as `"v"` in every committed record. */
 export const RECORD_VERSION = 1;
@@ -27,42 +27,10 @@ export const CONTENT_SALT_BYTES = 16;
  * SHA-256(prefix || name || "\n" || salt || "\n" || valueJson), `salt` as its base64 text.
  * Binding the field name keeps payloads from being swapped between fields. One string, one
  * one-shot hash: this runs for every content field of every entry (measured: createHash with
- * several updates cost about three times as much).
+ * several updates cost about three times as much). Base64, as the record holds it.
  */
-export function digestContent(name: string, salt: string, valueJson: string): Buffer {
-  return sha256(`${CONTENT_DIGEST_PREFIX}${name}\n${salt}\n${valueJson}`);
-}
-
-/** One content field as the writer holds it. */
-export interface ContentPart {
-  name: string;
-  valueJson: string;
-  /** 16 random bytes, base64. */
-  salt: string;
-  digest: Buffer;
-}
-
-/**
- * Builds the committed bytes and the payload part of one entry.
- * `eventJson` must be canonical JSON of an object; content parts must be sorted by name.
- */
-export function formatRecord(
-  eventJson: string,
-  content: readonly ContentPart[],
-  prev: Uint8Array,
-  seq: number,
-): { committed: string; payloads: string | undefined } {
-  const tail = `"event":${eventJson},"prev":"${Buffer.from(prev).toString('base64')}","seq":${seq},"v":${RECORD_VERSION}}`;
-  if (content.length === 0) return { committed: `{${tail}`, payloads: undefined };
-  let digests = '';
-  let payloads = '';
-  for (const part of content) {
-    const sep = digests === '' ? '' : ',';
-    const key = JSON.stringify(part.name);
-    digests += `${sep}${key}:"${part.digest.toString('base64')}"`;
-    payloads += `${sep}${key}:{"salt":"${part.salt}","value":${part.valueJson}}`;
-  }
-  return { committed: `{"content":{${digests}},${tail}`, payloads: `{${payloads}}` };
+export function digestContent(name: string, salt: string, valueJson: string): string {
+  return sha256Base64(`${CONTENT_DIGEST_PREFIX}${name}\n${salt}\n${valueJson}`);
 }
 
 /** The chain fields at the end of a committed record, read without parsing the whole line. */

@@ -12,13 +12,21 @@ export const RFC6962_LEAF_PREFIX = 0x00;
 export const RFC6962_NODE_PREFIX = 0x01;
 
 // One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash for one 600-byte
-// leaf (measured); older Node 20 releases fall back to createHash. A namespace import, because a
-// named import of a missing builtin export would fail at link time.
+// leaf, and on Node 20 asking it for a latin1 string and copying that into a pooled Buffer costs
+// half of asking it for a Buffer (measured: 0.6 vs 1.2 µs for a node hash). Older Node 20 releases
+// fall back to createHash. A namespace import, because a named import of a missing builtin export
+// would fail at link time.
+const oneShot = typeof crypto.hash === 'function';
+
 /** SHA-256 of a string (UTF-8) or bytes, one-shot where Node has it. */
-export const sha256: (data: string | Uint8Array) => Buffer =
-  typeof crypto.hash === 'function'
-    ? (data) => crypto.hash('sha256', data, 'buffer')
-    : (data) => crypto.createHash('sha256').update(data).digest();
+export const sha256: (data: string | Uint8Array) => Buffer = oneShot
+  ? (data) => Buffer.from(crypto.hash('sha256', data, 'binary'), 'latin1')
+  : (data) => crypto.createHash('sha256').update(data).digest();
+
+/** SHA-256 of a string (UTF-8) or bytes, as base64 text. */
+export const sha256Base64: (data: string | Uint8Array) => string = oneShot
+  ? (data) => crypto.hash('sha256', data, 'base64')
+  : (data) => crypto.createHash('sha256').update(data).digest('base64');
 
 /** RFC 6962 §2.1: MTH of the empty tree, SHA-256 of the empty string. Shared: do not mutate. */
 export const EMPTY_TREE_ROOT: Buffer = sha256(new Uint8Array(0));

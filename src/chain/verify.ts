@@ -95,7 +95,7 @@ function verifyContent(
     }
     if (typeof p.salt !== 'string' || !SALT_RE.test(p.salt))
       fail('ENTRY_MALFORMED', `content.${name}: malformed salt`);
-    if (digestContent(name, p.salt, canonicalJson(p.value)).toString('base64') !== digest) {
+    if (digestContent(name, p.salt, canonicalJson(p.value)) !== digest) {
       fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload does not match its digest`);
     }
     counts.verified++;

@@ -130,6 +130,16 @@ describe('canonicalJson', () => {
       expect(canonicalJson({ 2: 'b', 10: 'a', b: 1, a: 2 })).toBe('{"10":"a","2":"b","a":2,"b":1}');
     });
 
+    it('orders integer-like keys as strings inside sorted parents too', () => {
+      expect(canonicalJson({ a: [{ x: { 9: 1, 10: 2 } }], b: 0 })).toBe('{"a":[{"x":{"10":2,"9":1}}],"b":0}');
+    });
+
+    it('keeps an own __proto__ key as data, in its place, when reordering', () => {
+      const v = JSON.parse('{"b":{"d":1,"c":2},"__proto__":{"y":1,"x":2},"a":2}');
+      expect(canonicalJson(v)).toBe('{"__proto__":{"x":2,"y":1},"a":2,"b":{"c":2,"d":1}}');
+      expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    });
+
     it('sorts nested objects inside arrays', () => {
       expect(canonicalJson([{ z: 1, y: [{ b: 1, a: 0 }] }])).toBe('[{"y":[{"a":0,"b":1}],"z":1}]');
     });

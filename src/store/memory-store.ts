@@ -15,8 +15,8 @@ export class MemoryLog {
     return this.lines.length;
   }
 
-  append(text: string): void {
-    const lines = text.split('\n');
+  append(bytes: Buffer): void {
+    const lines = bytes.toString('utf8').split('\n');
     lines.pop(); // text ends with a newline
     for (const line of lines) this.lines.push(line);
   }

@@ -220,10 +220,9 @@ export class SegmentLog {
    * Appends complete lines (each ending in `\n`) holding `count` entries. Not durable until {@link sync}.
    * @throws AuditError STORE_IO on a write error (the partial write is cut back first).
    */
-  append(text: string, count: number, minTs: string, maxTs: string, now: number): void {
+  append(data: Uint8Array, count: number, minTs: string, maxTs: string, now: number): void {
     if (this.current === undefined) this.startSegment(this.size, now);
     const file = this.current!.file;
-    const data = Buffer.from(text);
     try {
       fs.writeSync(this.fd, data);
     } catch (err) {
@@ -256,6 +255,28 @@ export class SegmentLog {
   /** fdatasync of the open segment: one per batch (group commit). */
   sync(): void {
     if (this.fd >= 0) withFile(this.current!.file, 'sync', () => fs.fdatasyncSync(this.fd));
+  }
+
+  /**
+   * fdatasync of the open segment on libuv's thread pool, so that the writer builds the next batch
+   * while the disk works. It syncs through a descriptor of its own (fsync applies to the file,
+   * not the descriptor), so rotation may close the segment meanwhile: rotation syncs it itself.
+   * `done` gets an AuditError STORE_IO on failure.
+   */
+  syncAsync(done: (err: AuditError | undefined) => void): void {
+    if (this.fd < 0) {
+      done(undefined);
+      return;
+    }
+    const file = this.current!.file;
+    const fail = (err: NodeJS.ErrnoException) =>
+      done(new AuditError('STORE_IO', `cannot sync ${file}: ${err.code ?? 'EIO'}`, { file }));
+    fs.open(file, 'r', (err, fd) => {
+      if (err !== null) return fail(err);
+      fs.fdatasync(fd, (syncErr) => {
+        fs.close(fd, () => (syncErr === null ? done(undefined) : fail(syncErr)));
+      });
+    });
   }
 
   /** Seals the open segment: writes its summary; the next append opens a new one. */

@@ -54,8 +54,8 @@ export class StdoutLog {
 
   constructor(private readonly fd = 1) {}
 
-  append(text: string, count: number): void {
-    writeAllSync(this.fd, toJsonLines(text));
+  append(lines: Buffer, count: number): void {
+    writeAllSync(this.fd, toJsonLines(lines.toString('utf8')));
     this.size += count;
   }
 

@@ -5,24 +5,26 @@
  * checkpoints on an interval, on segment rotation and on close, and seals each forward-secure
  * epoch. It owns the store, and runs in the writer's worker thread or inline (memory store).
  */
-import { randomFillSync } from 'node:crypto';
 import { Checkpoint, signCheckpoint } from '../chain/checkpoint.js';
 import type { NoteSigner } from '../chain/note.js';
-import { type ContentPart, digestContent, formatRecord, GENESIS_PREV } from '../chain/record.js';
+import { GENESIS_PREV } from '../chain/record.js';
 import { hashLeaf } from '../chain/rfc6962.js';
 import type { SealRecord } from '../chain/seal.js';
 import type { TreeWriter } from '../chain/tree.js';
 import { prepareEvent } from '../event/prepare.js';
 import type { CheckpointReason, StoredCheckpoint } from '../store/index.js';
-import { FIELD_SEPARATOR, frameEvent, RECORD_SEPARATOR } from './framing.js';
+import { frameEvent } from './framing.js';
+import { forEachFramed, LineBuilder } from './line-builder.js';
 
 /** The entries, as the appender needs them from a store. */
 export interface EntryLog {
   readonly size: number;
   readonly lastCommitted: string | undefined;
-  append(text: string, count: number, minTs: string, maxTs: string, now: number): void;
+  append(lines: Buffer, count: number, minTs: string, maxTs: string, now: number): void;
   setLast(committed: string): void;
   sync(): void;
+  /** Syncs off the calling thread where the store can (segment files); absent otherwise. */
+  syncAsync?(done: (err: Error | undefined) => void): void;
   needsRotation(now: number): boolean;
   rotate(treeSize: number, root: Buffer): unknown;
   close(): void;
@@ -55,7 +57,7 @@ export interface AppenderParts {
   sealKey: SealKey;
   state: SealedState;
   /** Receives each batch of stored lines after it is durable (stdout sink). */
-  mirror?: (lines: string) => void;
+  mirror?: (lines: Buffer) => void;
   now?: () => number;
 }
 
@@ -66,8 +68,6 @@ export interface AppenderOptions {
   maxStringBytes?: number;
 }
 
-const SALT_POOL_BYTES = 64 * 1024;
-
 /** The sealing engine of one trail. */
 export class Appender {
   private prev: Buffer;
@@ -75,8 +75,7 @@ export class Appender {
   private lastCheckpointSize = -1;
   private lastCheckpointAt = 0;
   private readonly checkpointIntervalMs: number;
-  private saltPool = Buffer.alloc(0);
-  private saltOffset = 0;
+  private readonly lines = new LineBuilder();
   private closed = false;
 
   constructor(
@@ -97,68 +96,75 @@ export class Appender {
   }
 
   /**
-   * Appends a batch of framed events and makes it durable (one write, one sync).
+   * Appends batches of framed events (framing.ts): one write, then one sync (group commit) unless
+   * `sync` is false, in which case the caller makes them durable with {@link syncAsync}.
    * Returns the seq of the last entry.
    * @throws AuditError STORE_IO when the batch cannot be written; nothing of it is then counted.
    */
-  appendBatch(batch: string): number {
+  appendBatch(batches: readonly Uint8Array[], sync = true): number {
     const { log, tree } = this.parts;
     const now = this.now();
     if (log.needsRotation(now)) this.rotate();
-    const records = batch.split(RECORD_SEPARATOR);
+    const lines = this.lines;
+    lines.reset();
     const startSize = tree.size;
-    const startPrev = this.prev;
     let seq = log.size;
     let prev = this.prev;
-    let out = '';
+    let prevB64 = prev.toString('base64');
+    let count = 0;
     let minTs = '';
     let maxTs = '';
-    let lastCommitted = '';
-    for (const record of records) {
-      const fields = record.split(FIELD_SEPARATOR);
-      const ts = fields[0]!;
-      const content: ContentPart[] = [];
-      for (let i = 2; i + 1 < fields.length; i += 2) {
-        const name = fields[i]!;
-        const valueJson = fields[i + 1]!;
-        const salt = this.nextSalt();
-        content.push({ name, valueJson, salt, digest: digestContent(name, salt, valueJson) });
-      }
-      const { committed, payloads } = formatRecord(fields[1]!, content, prev, seq);
-      prev = hashLeaf(committed);
-      tree.append(prev);
-      out += payloads === undefined ? `${committed}\n` : `${committed}\t${payloads}\n`;
-      if (minTs === '' || ts < minTs) minTs = ts;
-      if (ts > maxTs) maxTs = ts;
-      lastCommitted = committed;
-      seq++;
+    let last = { start: 0, end: 0, leaf: prev };
+    for (const batch of batches) {
+      const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+      forEachFramed(src, (ev) => {
+        last = lines.appendLine(src, ev, prevB64, seq);
+        prev = last.leaf;
+        prevB64 = prev.toString('base64');
+        tree.append(prev);
+        if (minTs === '' || ev.ts < minTs) minTs = ev.ts;
+        if (ev.ts > maxTs) maxTs = ev.ts;
+        seq++;
+        count++;
+      });
     }
+    if (count === 0) return seq - 1;
+    const out = lines.bytes();
     try {
-      log.append(out, records.length, minTs, maxTs, now);
+      log.append(out, count, minTs, maxTs, now);
     } catch (err) {
       tree.truncate(startSize);
-      this.prev = startPrev;
       throw err;
     }
     tree.flush();
-    log.sync();
-    log.setLast(lastCommitted);
+    if (sync) log.sync();
+    log.setLast(lines.text(last.start, last.end));
     this.prev = prev;
     this.parts.mirror?.(out);
     return seq - 1;
+  }
+
+  /** Makes every appended entry durable, off the calling thread where the store allows. */
+  syncAsync(done: (err: Error | undefined) => void): void {
+    const { log } = this.parts;
+    if (log.syncAsync === undefined) {
+      log.sync();
+      done(undefined);
+    } else log.syncAsync(done);
   }
 
   /** Appends one event built here (recovery, overflow records) through the same path. */
   appendEvent(input: Record<string, unknown>): number {
     const opts =
       this.options.maxStringBytes === undefined ? {} : { maxStringBytes: this.options.maxStringBytes };
-    return this.appendBatch(frameEvent(prepareEvent(input, opts)));
+    return this.appendBatch([frameEvent(prepareEvent(input, opts))]);
   }
 
   /** Signs and stores a checkpoint of the current tree, unless one of this size exists. */
   checkpoint(reason: CheckpointReason, force = false): StoredCheckpoint | undefined {
     const { tree, state, signer, origin } = this.parts;
     if (!force && tree.size === this.lastCheckpointSize) return undefined;
+    this.parts.log.sync(); // a signed checkpoint never covers an entry a power cut could still lose
     const note = signCheckpoint(new Checkpoint(origin, tree.size, tree.root()), signer);
     const cp: StoredCheckpoint = { size: tree.size, time: new Date(this.now()).toISOString(), reason, note };
     state.appendCheckpoint(cp);
@@ -186,6 +192,7 @@ export class Appender {
   private sealCurrentEpoch(): void {
     const { sealKey, t0, sealEpochMs, tree, state } = this.parts;
     const e = sealKey.epoch;
+    this.parts.log.sync(); // as for checkpoints: the seal covers durable entries only
     const seal = sealKey.seal({
       epoch: e,
       start: t0 + e * sealEpochMs,
@@ -220,16 +227,5 @@ export class Appender {
     this.parts.tree.sync();
     this.parts.tree.close();
     this.parts.log.close();
-  }
-
-  /** 16 random bytes as base64, from a pool refilled 64 KiB at a time. */
-  private nextSalt(): string {
-    if (this.saltOffset + 16 > this.saltPool.length) {
-      this.saltPool = randomFillSync(Buffer.allocUnsafe(SALT_POOL_BYTES));
-      this.saltOffset = 0;
-    }
-    const salt = this.saltPool.toString('base64', this.saltOffset, this.saltOffset + 16);
-    this.saltOffset += 16;
-    return salt;
   }
 }

@@ -26,7 +26,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'batch'; data: string; count: number }
+  | { type: 'batch'; data: Uint8Array; count: number }
   | { type: 'checkpoint'; id: number }
   | { type: 'close' };
 
@@ -39,8 +39,8 @@ export type FromWorker =
 
 /** What the caller-side trail needs from wherever its appender runs. */
 export interface Channel {
-  /** Hands a batch of framed events to the appender. */
-  send(data: string, count: number): void;
+  /** Hands a batch of framed events to the appender (which may take ownership of its buffer). */
+  send(data: Uint8Array, count: number): void;
   /** Entries made durable so far (this session). */
   durable(): number;
   /** Blocks the calling thread until `target` entries are durable or the timeout passes. */
@@ -156,8 +156,9 @@ export class WorkerChannel implements Channel {
     this.hold(false);
   }
 
-  send(data: string, count: number): void {
-    this.worker.postMessage({ type: 'batch', data, count } satisfies ToWorker);
+  send(data: Uint8Array, count: number): void {
+    // Transferred, not copied: the batch's buffer belongs to the worker from here on.
+    this.worker.postMessage({ type: 'batch', data, count } satisfies ToWorker, [data.buffer as ArrayBuffer]);
   }
 
   durable(): number {
@@ -220,8 +221,8 @@ export class InlineChannel implements Channel {
     private readonly release: () => void = () => {},
   ) {}
 
-  send(data: string, count: number): void {
-    this.appender.appendBatch(data);
+  send(data: Uint8Array, count: number): void {
+    this.appender.appendBatch([data]);
     this.total += count;
     this.events.onDurable(this.total);
   }

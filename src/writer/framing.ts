@@ -1,18 +1,73 @@
 /**
- * How prepared events travel from the caller's thread to the appender: one string per batch,
- * records separated by `\n`, fields by U+001F. Neither separator can occur raw inside the
- * fields: canonical JSON escapes every control character, and content names are validated.
- * Strings cross to a worker much cheaper than objects (measured: ≈1.1 µs vs ≈2.7 µs each),
- * and one string per batch cheaper still.
+ * How prepared events travel from the caller's thread to the appender: bytes, one buffer per
+ * batch, handed to the worker thread without copying (a transferred ArrayBuffer costs ≈0.04 µs,
+ * a string ≈1.1 µs per event and an object ≈2.7 µs, measured). Each event is
+ * `ts US eventJson (US name US valueJson)* LF` in UTF-8, US being U+001F. Neither separator can
+ * occur raw inside the fields: canonical JSON escapes every control character, content names are
+ * validated, and UTF-8 never uses a byte below 0x80 inside a multi-byte sequence.
  */
 import type { PreparedEvent } from '../event/prepare.js';
 
-export const RECORD_SEPARATOR = '\n';
-export const FIELD_SEPARATOR = '\x1f';
+/** Ends each framed event. */
+export const RECORD_SEPARATOR = 0x0a;
+/** Separates the fields of a framed event. */
+export const FIELD_SEPARATOR = 0x1f;
 
-/** Frames one prepared event: `ts US eventJson (US name US valueJson)*`. */
-export function frameEvent(p: PreparedEvent): string {
-  let s = `${p.ts}${FIELD_SEPARATOR}${p.eventJson}`;
-  for (const [name, valueJson] of p.content) s += `${FIELD_SEPARATOR}${name}${FIELD_SEPARATOR}${valueJson}`;
-  return s;
+const INITIAL_BYTES = 64 * 1024;
+
+/** Builds one batch of framed events as bytes. */
+export class BatchBuilder {
+  /** Events in the batch being built. */
+  count = 0;
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(private readonly initialBytes = INITIAL_BYTES) {
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  /** Frames one prepared event into the batch. */
+  add(p: PreparedEvent): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: room for the worst case, then exact writes.
+    let most = p.ts.length + 3 * p.eventJson.length + 2;
+    for (const [name, value] of p.content) most += name.length + 3 * value.length + 2;
+    this.reserve(most);
+    const buf = this.buf;
+    let at = this.len;
+    at += buf.write(p.ts, at, 'latin1');
+    buf[at++] = FIELD_SEPARATOR;
+    at += buf.write(p.eventJson, at);
+    for (const [name, value] of p.content) {
+      buf[at++] = FIELD_SEPARATOR;
+      at += buf.write(name, at, 'latin1');
+      buf[at++] = FIELD_SEPARATOR;
+      at += buf.write(value, at);
+    }
+    buf[at++] = RECORD_SEPARATOR;
+    this.len = at;
+    this.count++;
+  }
+
+  /** The batch's bytes (a view of its own ArrayBuffer, safe to transfer); starts a new batch. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len);
+    this.buf = Buffer.allocUnsafeSlow(Math.max(this.initialBytes, this.len));
+    this.len = 0;
+    this.count = 0;
+    return out;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.len + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.len + bytes));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
+  }
+}
+
+/** One prepared event framed on its own (recovery and overflow entries). */
+export function frameEvent(p: PreparedEvent): Uint8Array {
+  const b = new BatchBuilder(1024);
+  b.add(p);
+  return b.take();
 }

@@ -90,7 +90,8 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
       sealKey,
       state,
     };
-    if (options.stdout === true) parts.mirror = (lines) => writeAllSync(1, toJsonLines(lines));
+    if (options.stdout === true)
+      parts.mirror = (lines) => writeAllSync(1, toJsonLines(lines.toString('utf8')));
     const appender = new Appender(parts, options);
     appender.sealFinishedEpochs(Date.now());
     if (log.recovery !== undefined) {

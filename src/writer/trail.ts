@@ -14,7 +14,7 @@ import type { ContentMode } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
-import { frameEvent, RECORD_SEPARATOR } from './framing.js';
+import { BatchBuilder } from './framing.js';
 import { openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
 
@@ -67,7 +67,7 @@ export class AuditTrail {
   readonly sealSeed: string | undefined;
 
   private channel!: Channel;
-  private pending: string[] = [];
+  private readonly pending = new BatchBuilder();
   private emitted = 0;
   private durableCount = 0;
   private lost = 0;
@@ -81,7 +81,7 @@ export class AuditTrail {
   private readonly overflow: OverflowPolicy;
   private readonly flushIntervalMs: number;
   private readonly prepareOptions: { maxStringBytes?: number };
-  private retryBacklog: Array<{ data: string; count: number }> = [];
+  private retryBacklog: Array<{ data: Uint8Array; count: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -242,9 +242,9 @@ export class AuditTrail {
   }
 
   private enqueue(prepared: PreparedEvent): void {
-    this.pending.push(frameEvent(prepared));
+    this.pending.add(prepared);
     this.emitted++;
-    if (prepared.critical || this.pending.length >= this.batchSize) this.sendPending();
+    if (prepared.critical || this.pending.count >= this.batchSize) this.sendPending();
     else this.schedule();
   }
 
@@ -284,14 +284,12 @@ export class AuditTrail {
   private sendPending(): void {
     this.scheduled = false;
     if (this.retryBacklog.length > 0) this.retry();
-    if (this.pending.length === 0) return;
-    const count = this.pending.length;
-    const data = this.pending.join(RECORD_SEPARATOR);
-    this.pending = [];
-    this.send(data, count);
+    if (this.pending.count === 0) return;
+    const count = this.pending.count;
+    this.send(this.pending.take(), count);
   }
 
-  private send(data: string, count: number): void {
+  private send(data: Uint8Array, count: number): void {
     if (this.retryBacklog.length > 0) {
       this.retryBacklog.push({ data, count });
       return;
