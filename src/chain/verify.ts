@@ -11,7 +11,6 @@ import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
 import { NoteVerifier } from './note.js';
 import {
-  type CommittedRecord,
   digestContent,
   GENESIS_PREV,
   parseCommitted,
@@ -70,24 +69,80 @@ function fail(code: AuditErrorCode, message: string, extra: Record<string, unkno
 // 16 bytes in canonical base64: a lenient decoder would ignore a damaged padding character.
 const SALT_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
+// The start of a committed record as the writer writes it: the content digests (names sorted),
+// then the event. Read with one regex instead of parsing the whole record (measured: the parse was
+// a quarter of verify's time); anything else takes the full parse.
+const NAME = '[A-Za-z][A-Za-z0-9_]{0,63}';
+const DIGEST = '[A-Za-z0-9+/]{43}=';
+const RECORD_HEAD_RE = new RegExp(
+  `^\\{(?:"content":\\{("${NAME}":"${DIGEST}"(?:,"${NAME}":"${DIGEST}")*)\\},)?"event":\\{`,
+);
+const DIGEST_ENTRY_RE = new RegExp(`"(${NAME})":"(${DIGEST})"`, 'g');
+const SALT_CHARS = 24;
+
+/** The content digests of a committed record, by name in stored order; undefined when it has none. */
+function contentDigests(committed: string): Array<[string, string]> | undefined {
+  const m = RECORD_HEAD_RE.exec(committed.length > 4096 ? committed.slice(0, 4096) : committed);
+  if (m === null) {
+    const content = parseCommitted(committed).content;
+    return content === undefined ? undefined : Object.entries(content);
+  }
+  if (m[1] === undefined) return undefined;
+  return Array.from(m[1].matchAll(DIGEST_ENTRY_RE), (d) => [d[1]!, d[2]!]);
+}
+
+/**
+ * The common case, checked without parsing: the payloads are exactly
+ * `{"name":{"salt":"..","value":V},...}` for the committed names in order, and every V, as
+ * stored, hashes to its digest. Then the stored bytes are those committed. False means "not
+ * shown here" (an erased payload, a value holding the next field's header, or a real mismatch),
+ * and the full check decides.
+ */
+function payloadsMatchFast(digests: Array<[string, string]>, payloads: string): boolean {
+  let at = 0;
+  for (let i = 0; i < digests.length; i++) {
+    const [name, digest] = digests[i]!;
+    const head = `${i === 0 ? '{' : ','}"${name}":{"salt":"`;
+    if (!payloads.startsWith(head, at)) return false;
+    at += head.length;
+    const salt = payloads.slice(at, at + SALT_CHARS);
+    at += SALT_CHARS;
+    if (!payloads.startsWith('","value":', at)) return false;
+    at += 10;
+    const end =
+      i + 1 < digests.length
+        ? payloads.indexOf(`},"${digests[i + 1]![0]}":{"salt":"`, at)
+        : payloads.length - 2;
+    if (end < at || payloads.charCodeAt(end) !== 0x7d || !SALT_RE.test(salt)) return false;
+    if (digestContent(name, salt, payloads.slice(at, end)) !== digest) return false;
+    at = end + 1;
+  }
+  return at === payloads.length - 1 && payloads.charCodeAt(at) === 0x7d; // the closing } of the object
+}
+
 /** Checks the content payloads of one entry against the digests in its committed record. */
 function verifyContent(
-  record: CommittedRecord,
+  committed: string,
   payloads: string | undefined,
   counts: VerifyReport['contentFields'],
 ): void {
-  if (record.content === undefined) {
+  const list = contentDigests(committed);
+  if (list === undefined) {
     if (payloads !== undefined)
       fail('CONTENT_COMMITMENT_MISMATCH', 'payloads present but no content digests');
     return;
   }
-  const digests = record.content ?? {};
+  if (payloads !== undefined && payloadsMatchFast(list, payloads)) {
+    counts.verified += list.length;
+    return;
+  }
+  const digests = new Map(list);
   const stored = payloads === undefined ? {} : parsePayloads(payloads);
   for (const name of Object.keys(stored)) {
-    if (!(name in digests)) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload without a digest`);
+    if (!digests.has(name)) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload without a digest`);
   }
-  for (const [name, digest] of Object.entries(digests)) {
-    const p = stored[name];
+  for (const [name, digest] of digests) {
+    const p = Object.hasOwn(stored, name) ? stored[name] : undefined;
     if (p === undefined) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload missing`);
     if ('erased' in p) {
       counts.erased++;
@@ -100,6 +155,9 @@ function verifyContent(
     }
     counts.verified++;
   }
+  // The writer's payload text is canonical JSON: anything else (even added whitespace) was edited.
+  if (payloads !== undefined && canonicalJson(stored) !== payloads)
+    fail('ENTRY_MALFORMED', 'content payloads are not in canonical form');
 }
 
 /** Opens every checkpoint with the trusted key; returns them by size. */
@@ -161,7 +219,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       }
       if (!tail.prev.equals(prev))
         fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-      verifyContent(parseCommitted(committed), payloads, report.contentFields);
+      verifyContent(committed, payloads, report.contentFields);
       const leaf = hashLeaf(committed);
       const stored = input.storedLeaf?.(seq);
       if (stored !== undefined && !stored.equals(leaf)) {

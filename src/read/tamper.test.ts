@@ -250,4 +250,49 @@ describe('verify', () => {
       expect(r.failure?.seq).toBe(3);
     });
   });
+
+  describe('when content payloads are altered', () => {
+    /** Rewrites the payload part of entry 2 with `edit`. */
+    function editPayloads(edit: (payloads: string) => string): string {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      const [committed, payloads] = lines[2]!.split('\t');
+      lines[2] = `${committed}\t${edit(payloads!)}`;
+      writeSegmentLines(segment(dir), lines);
+      return dir;
+    }
+
+    it('detects a payload added under the name __proto__', () => {
+      const dir = editPayloads(
+        (p) => `${p.slice(0, -1)},"__proto__":{"salt":"AAAAAAAAAAAAAAAAAAAAAA==","value":1}}`,
+      );
+      expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 2 });
+    });
+
+    it('detects bytes slipped in after the last value', () => {
+      const dir = editPayloads((p) => `${p.slice(0, -2)} }}`);
+      expect(verifyDir(dir).failure?.seq).toBe(2);
+    });
+
+    it('detects the two payloads of an entry swapped', () => {
+      const dir = editPayloads((p) => {
+        const stored = JSON.parse(p) as Record<string, unknown>;
+        return JSON.stringify({ prompt: stored.response, response: stored.prompt });
+      });
+      expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 2 });
+    });
+  });
+
+  describe('on content whose value holds the text of the next payload header', () => {
+    it('passes', async () => {
+      const dir = path.join(root, 'header-like');
+      const trail = await AuditTrail.open({ dir });
+      // {"a":{},"b":{"salt":"x"}} holds `},"b":{"salt":"`, what the next field's header looks like.
+      trail.emit({ type: 'tool.result', content: { a: { a: {}, b: { salt: 'x' } }, b: 'second' } });
+      await trail.close();
+      const report = verifyDir(dir);
+      expect(report.failure).toBeUndefined();
+      expect(report.contentFields.verified).toBe(2);
+    });
+  });
 });
