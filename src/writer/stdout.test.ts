@@ -33,10 +33,10 @@ describe('AuditTrail with store "stdout"', () => {
     expect(records).toHaveLength(26);
     expect(out).not.toMatch(/[\x1b\u2028]/);
     const lines = records.map((d) => {
-      // The record was embedded unchanged; its canonical form gives back the exact leaf bytes.
+      // Record and payloads were embedded unchanged; their canonical form gives back the stored bytes.
       const committed = canonicalJson(d.record);
       return {
-        text: 'content' in d ? `${committed}\t${JSON.stringify(d.content)}` : committed,
+        text: 'content' in d ? `${committed}\t${canonicalJson(d.content)}` : committed,
         file: 'stdout',
       };
     });

@@ -67,7 +67,9 @@ export class AuditTrail {
   readonly sealSeed: string | undefined;
 
   private channel!: Channel;
-  private readonly pending = new BatchBuilder();
+  /** Prepared, not yet framed: framing waits for the batch, keeping emit() itself short. */
+  private pending: PreparedEvent[] = [];
+  private readonly framer = new BatchBuilder();
   private emitted = 0;
   private durableCount = 0;
   private lost = 0;
@@ -242,9 +244,9 @@ export class AuditTrail {
   }
 
   private enqueue(prepared: PreparedEvent): void {
-    this.pending.add(prepared);
+    this.pending.push(prepared);
     this.emitted++;
-    if (prepared.critical || this.pending.count >= this.batchSize) this.sendPending();
+    if (prepared.critical || this.pending.length >= this.batchSize) this.sendPending();
     else this.schedule();
   }
 
@@ -284,9 +286,11 @@ export class AuditTrail {
   private sendPending(): void {
     this.scheduled = false;
     if (this.retryBacklog.length > 0) this.retry();
-    if (this.pending.count === 0) return;
-    const count = this.pending.count;
-    this.send(this.pending.take(), count);
+    if (this.pending.length === 0) return;
+    const count = this.pending.length;
+    for (const p of this.pending) this.framer.add(p);
+    this.pending = [];
+    this.send(this.framer.take(), count);
   }
 
   private send(data: Uint8Array, count: number): void {
