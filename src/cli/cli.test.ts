@@ -271,6 +271,34 @@ describe('sealtrail', () => {
     });
   });
 
+  describe('erase', () => {
+    it("erases a subject's payloads, keeps the trail verifiable and records the erasure", () => {
+      const d = path.join(root, 'erase');
+      expect(run(['init', '--dir', d]).code).toBe(0);
+      const events = [
+        { type: 'model.request', actor: { id: 'alice' }, content: { prompt: 'alice private words' } },
+        { type: 'model.request', actor: { id: 'bob' }, content: { prompt: 'bob words' } },
+      ];
+      expect(
+        run(['append', '--dir', d, '--durable'], events.map((e) => JSON.stringify(e)).join('\n')).code,
+      ).toBe(0);
+      const r = run(['erase', '--dir', d, '--subject', 'alice', '--reason', 'request 42', '--json']);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ entries: 1, fields: 1 });
+      expect(run(['verify', '--dir', d]).code).toBe(0);
+      const segments = path.join(d, 'segments');
+      for (const f of fs.readdirSync(segments))
+        expect(fs.readFileSync(path.join(segments, f), 'utf8')).not.toContain('alice private words');
+      expect(run(['tail', '--dir', d, '-n', '1', '--json']).stdout).toContain('"audit.erasure"');
+    });
+
+    it('needs --subject (one line on stderr, exit 2)', () => {
+      const r = run(['erase', '--dir', dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('sealtrail: erase: --subject is required\n');
+    });
+  });
+
   describe('with no verb', () => {
     it('prints usage and exits 2', () => {
       const r = run([]);

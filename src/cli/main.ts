@@ -6,6 +6,7 @@ import { AuditError } from '../errors.js';
 import { runAppend } from './append.js';
 import { runCheckpoint } from './checkpoint.js';
 import { runDemo } from './demo.js';
+import { runErase } from './erase.js';
 import { runInit } from './init.js';
 import { runConsistency, runProve } from './prove.js';
 import { runTail } from './tail.js';
@@ -20,6 +21,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   consistency: runConsistency,
   tail: runTail,
   demo: runDemo,
+  erase: runErase,
 };
 
 const USAGE = `usage: sealtrail <verb> [options]
@@ -31,6 +33,7 @@ const USAGE = `usage: sealtrail <verb> [options]
   consistency --from N [--to M] [--dir D] [--json]
   tail [--dir D] [-n N] [-f] [--json]
   demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
+  erase --subject S [--reason R] [--dir D] [--json]   erase a data subject's content payloads
 --dir defaults to $SEALTRAIL_DIR, then ./audit.`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */

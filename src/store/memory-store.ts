@@ -25,6 +25,18 @@ export class MemoryLog {
     this.lastCommitted = committed;
   }
 
+  rewriteLines(transform: (line: string) => string | undefined): number {
+    let changed = 0;
+    for (let i = 0; i < this.lines.length; i++) {
+      const next = transform(this.lines[i]!);
+      if (next !== undefined) {
+        this.lines[i] = next;
+        changed++;
+      }
+    }
+    return changed;
+  }
+
   sync(): void {}
 
   needsRotation(): boolean {

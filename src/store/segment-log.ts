@@ -11,6 +11,7 @@ import { AuditError } from '../errors.js';
 import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
 import { readLines } from './line-reader.js';
+import { finishRewrites, rewriteSealedSegments } from './segment-rewrite.js';
 
 /** A segment file and the first sequence number it holds. */
 export interface SegmentRef {
@@ -128,6 +129,7 @@ export class SegmentLog {
   static open(layout: TrailLayout, options: SegmentLogOptions = {}): SegmentLog {
     const log = new SegmentLog(layout, options);
     ensureDir(layout.segmentsDir);
+    finishRewrites(layout);
     const segments = listSegments(layout.segmentsDir);
     const last = segments.at(-1);
     if (last !== undefined) withFile(last.file, 'recover', () => log.resume(last));
@@ -250,6 +252,11 @@ export class SegmentLog {
   /** Remembers the last entry's committed bytes (for the chain after a restart). */
   setLast(committed: string): void {
     this.lastCommitted = committed;
+  }
+
+  /** Rewrites lines of the sealed segments (erasure); see segment-rewrite.ts. */
+  rewriteLines(transform: (line: string) => string | undefined): number {
+    return rewriteSealedSegments(this.layout, transform);
   }
 
   /** fdatasync of the open segment: one per batch (group commit). */

@@ -11,7 +11,9 @@ import { GENESIS_PREV } from '../chain/record.js';
 import { hashLeaf } from '../chain/rfc6962.js';
 import type { SealRecord } from '../chain/seal.js';
 import type { TreeWriter } from '../chain/tree.js';
+import { AuditError } from '../errors.js';
 import { prepareEvent } from '../event/prepare.js';
+import { type ErasureCount, type ErasureTarget, eraseLine } from '../retention/erase.js';
 import type { CheckpointReason, StoredCheckpoint } from '../store/index.js';
 import { frameEvent } from './framing.js';
 import { forEachFramed, LineBuilder } from './line-builder.js';
@@ -26,6 +28,11 @@ export interface EntryLog {
   /** Syncs off the calling thread where the store can (segment files); absent otherwise. */
   syncAsync?(done: (err: Error | undefined) => void): void;
   needsRotation(now: number): boolean;
+  /**
+   * Rewrites stored lines of sealed segments (erasure); `transform` returns a new line or
+   * undefined. Absent where entries are not kept (stdout).
+   */
+  rewriteLines?(transform: (line: string) => string | undefined): number;
   rotate(treeSize: number, root: Buffer): unknown;
   close(): void;
 }
@@ -158,6 +165,31 @@ export class Appender {
     const opts =
       this.options.maxStringBytes === undefined ? {} : { maxStringBytes: this.options.maxStringBytes };
     return this.appendBatch([frameEvent(prepareEvent(input, opts))]);
+  }
+
+  /**
+   * Erases the content payloads of every entry whose subject is `subject` (retention/erase.ts) and
+   * records the erasure as an `audit.erasure` entry. The open segment is sealed first, so that
+   * only sealed segments are rewritten and appending goes on in a fresh one.
+   * @throws AuditError USAGE when the store keeps no entries (stdout); STORE_IO on an I/O error.
+   */
+  eraseSubject(subject: string, reason: string | undefined): ErasureCount {
+    const { log } = this.parts;
+    if (log.rewriteLines === undefined) {
+      throw new AuditError('USAGE', 'erase: this trail writes to stdout and keeps no entries to erase');
+    }
+    this.rotate();
+    const count: ErasureCount = { entries: 0, fields: 0 };
+    const target: ErasureTarget = { subject, at: new Date(this.now()).toISOString() };
+    if (reason !== undefined) target.reason = reason;
+    log.rewriteLines((line) => eraseLine(line, target, count));
+    this.appendEvent({
+      type: 'audit.erasure',
+      subject,
+      outcome: 'success',
+      meta: { entries: count.entries, fields: count.fields, ...(reason === undefined ? {} : { reason }) },
+    });
+    return count;
   }
 
   /** Signs and stores a checkpoint of the current tree, unless one of this size exists. */

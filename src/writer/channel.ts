@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../errors.js';
+import type { ErasureCount } from '../retention/erase.js';
 import type { TrailMeta } from '../store/index.js';
 import type { Appender } from './appender.js';
 import type { OpenFileOptions } from './open-file.js';
@@ -28,12 +29,13 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'batch'; data: Uint8Array; count: number }
   | { type: 'checkpoint'; id: number }
+  | { type: 'erase'; id: number; subject: string; reason?: string }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; size: number; meta: TrailMeta; sealSeed?: string }
   | { type: 'durable'; total: number }
-  | { type: 'checkpointed'; id: number }
+  | { type: 'done'; id: number; result?: ErasureCount }
   | { type: 'closed' }
   | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
 
@@ -47,6 +49,8 @@ export interface Channel {
   waitDurableSync(target: number, timeoutMs: number): boolean;
   /** Asks for a checkpoint of everything sent so far. */
   checkpoint(): Promise<void>;
+  /** Erases a subject's content payloads (after everything sent so far). */
+  erase(subject: string, reason: string | undefined): Promise<ErasureCount>;
   close(): Promise<void>;
   /** Closes from a synchronous context (process exit). */
   closeSync(timeoutMs: number): void;
@@ -68,7 +72,7 @@ function toAuditError(code: string, message: string): AuditError {
 export class WorkerChannel implements Channel {
   private readonly shared: BigInt64Array;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
   private holds = 0;
@@ -126,8 +130,8 @@ export class WorkerChannel implements Channel {
           case 'durable':
             events.onDurable(msg.total);
             break;
-          case 'checkpointed':
-            channel.settle(msg.id);
+          case 'done':
+            channel.settle(msg.id, undefined, msg.result);
             break;
           case 'closed':
             channel.resolveClosed?.();
@@ -148,12 +152,22 @@ export class WorkerChannel implements Channel {
     });
   }
 
-  private settle(id: number, err?: Error): void {
+  private settle(id: number, err?: Error, result?: unknown): void {
     const p = this.pending.get(id);
     this.pending.delete(id);
-    if (err === undefined) p?.resolve();
+    if (err === undefined) p?.resolve(result);
     else p?.reject(err);
     this.hold(false);
+  }
+
+  /** Sends a request the worker answers with `done` (or `error`) carrying the same id. */
+  private request<T>(msg: (id: number) => ToWorker): Promise<T> {
+    const id = this.nextId++;
+    this.hold(true);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage(msg(id));
+    });
   }
 
   send(data: Uint8Array, count: number): void {
@@ -177,12 +191,16 @@ export class WorkerChannel implements Channel {
   }
 
   checkpoint(): Promise<void> {
-    const id = this.nextId++;
-    this.hold(true);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'checkpoint', id } satisfies ToWorker);
-    });
+    return this.request((id) => ({ type: 'checkpoint', id }));
+  }
+
+  erase(subject: string, reason: string | undefined): Promise<ErasureCount> {
+    return this.request((id) => ({
+      type: 'erase',
+      id,
+      subject,
+      ...(reason === undefined ? {} : { reason }),
+    }));
   }
 
   close(): Promise<void> {
@@ -237,6 +255,10 @@ export class InlineChannel implements Channel {
 
   async checkpoint(): Promise<void> {
     this.appender.checkpoint('request');
+  }
+
+  async erase(subject: string, reason: string | undefined): Promise<ErasureCount> {
+    return this.appender.eraseSubject(subject, reason);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,14 @@
  * the same chain. Stdout (containers): everything written as JSON lines, nothing kept.
  */
 import { randomBytes } from 'node:crypto';
-import { CompactTree, generateNoteKey, MemoryTree, NoteSigner, SealKeyChain } from '../chain/index.js';
+import {
+  CompactTree,
+  generateNoteKey,
+  MemoryTree,
+  NoteSigner,
+  SealKeyChain,
+  type VerifyInput,
+} from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import {
   DEFAULT_SEAL_EPOCH_MS,
@@ -45,6 +52,24 @@ export class MemoryTrailStore {
       sealSeed: this.sealSeed,
       sealKey: this.sealKey,
     } = newEphemeralKeys(origin));
+  }
+
+  /** Everything `verifyTrail` needs to check this trail, seals included. */
+  verifyInput(): VerifyInput {
+    return {
+      origin: this.origin,
+      verifierKey: this.verifierKey,
+      lines: this.log.lines.map((text) => ({ text, file: 'memory' })),
+      checkpoints: this.state.checkpoints.map((c) => ({ note: c.note, source: 'memory' })),
+      live: this.inUse,
+      seals: {
+        records: this.state.seals,
+        seed: this.sealSeed,
+        t0: this.createdAt,
+        epochMs: this.sealEpochMs,
+        now: Date.now(),
+      },
+    };
   }
 }
 

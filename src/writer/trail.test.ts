@@ -201,20 +201,7 @@ describe('AuditTrail', () => {
       const second = await AuditTrail.open({ store });
       second.emit(sampleEvent(20));
       await second.close();
-      const report = verifyTrail({
-        origin: store.origin,
-        verifierKey: store.verifierKey,
-        lines: store.log.lines.map((text) => ({ text, file: 'memory' })),
-        checkpoints: store.state.checkpoints.map((c) => ({ note: c.note, source: 'memory' })),
-        live: false,
-        seals: {
-          records: store.state.seals,
-          seed: store.sealSeed,
-          t0: store.createdAt,
-          epochMs: store.sealEpochMs,
-          now: Date.now(),
-        },
-      });
+      const report = verifyTrail(store.verifyInput());
       expect(report.failure).toBeUndefined();
       expect(report).toMatchObject({ ok: true, entries: 21, seals: { epochs: 2, lastSealedSize: 21 } });
     });

@@ -10,6 +10,7 @@ import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { type PreparedEvent, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
+import type { ErasureCount } from '../retention/erase.js';
 import type { ContentMode } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
@@ -204,6 +205,23 @@ export class AuditTrail {
   async checkpoint(): Promise<void> {
     await this.flush();
     await this.channel.checkpoint();
+  }
+
+  /**
+   * Erases the content payloads of every entry whose `subject` is `subject` (GDPR Art. 17) and
+   * records the erasure as an `audit.erasure` entry. Commitments stay, so the trail still
+   * verifies and proves; reading shows those fields as erased. Runs after everything emitted
+   * before the call is durable.
+   * @throws AuditError USAGE when `subject` is empty or the trail keeps no entries (stdout); STORE_IO.
+   */
+  async eraseSubject(subject: string, options: { reason?: string } = {}): Promise<ErasureCount> {
+    if (typeof subject !== 'string' || subject === '')
+      throw new AuditError('USAGE', 'subject: expected a non-empty string', { field: 'subject' });
+    if (options.reason !== undefined && typeof options.reason !== 'string')
+      throw new AuditError('USAGE', 'reason: expected a string', { field: 'reason' });
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    await this.flush();
+    return this.channel.erase(subject, options.reason);
   }
 
   /** Flushes, writes the final checkpoint and seal, and releases the trail. Idempotent. */

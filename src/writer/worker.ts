@@ -125,7 +125,16 @@ port.on('message', (msg: ToWorker) => {
       try {
         drain();
         appender?.checkpoint('request');
-        post({ type: 'checkpointed', id: msg.id });
+        post({ type: 'done', id: msg.id });
+      } catch (err) {
+        post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
+      }
+      break;
+    case 'erase':
+      try {
+        drain();
+        const result = appender!.eraseSubject(msg.subject, msg.reason);
+        post({ type: 'done', id: msg.id, result });
       } catch (err) {
         post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
       }

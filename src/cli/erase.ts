@@ -1,0 +1,34 @@
+/**
+ * `sealtrail erase --subject S [--reason R]`: erases the content payloads of every entry about a
+ * data subject (GDPR Art. 17) and records the erasure in the trail; the trail still verifies.
+ * Takes the writer lock: with a running writer, call `trail.eraseSubject()` in that process.
+ */
+import { AuditError } from '../errors.js';
+import { AuditTrail } from '../writer/index.js';
+import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+
+export async function runErase(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('erase', args, {
+    ...DIR_OPTION,
+    subject: { type: 'string' },
+    reason: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.subject === undefined || values.subject === '')
+    throw new AuditError('USAGE', 'erase: --subject is required');
+  const trail = await AuditTrail.open({ dir: trailDir(values.dir), create: false, handleExit: false });
+  try {
+    const count = await trail.eraseSubject(
+      values.subject,
+      values.reason === undefined ? {} : { reason: values.reason },
+    );
+    out(
+      values.json === true
+        ? JSON.stringify(count)
+        : `erased ${count.fields} content fields in ${count.entries} entries; the erasure is recorded in the trail`,
+    );
+  } finally {
+    await trail.close();
+  }
+  return 0;
+}

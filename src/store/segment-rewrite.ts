@@ -1,0 +1,102 @@
+/**
+ * Rewriting sealed segments line by line (erasure of payloads), each one atomically with its
+ * summary. The steps for one segment, and what a crash between them leaves:
+ *  1. the new bytes go to `<segment>.rewrite` (0600, fsynced)        → old segment and summary stand;
+ *  2. the new summary goes to `<summary>.rewrite` (0600, fsynced)    → same;
+ *  3. `<segment>.rewrite` is renamed over the segment (dir fsynced)  → new segment, old summary;
+ *  4. `<summary>.rewrite` is renamed over the summary (dir fsynced)  → done.
+ * `finishRewrites` (run when a writer opens the trail) completes step 4 when the segment on disk
+ * is exactly the one the pending summary describes, and otherwise drops the leftovers, so that a
+ * crash never leaves a summary that disagrees with its segment and nothing is ever "healed" to a
+ * checksum the rewrite did not compute itself.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
+import type { TrailLayout } from './layout.js';
+import { readLines } from './line-reader.js';
+import { listSegments, readSummary, type SegmentSummary } from './segment-log.js';
+
+const PENDING = '.rewrite';
+
+/**
+ * Applies `transform` to every line of every sealed segment; a segment is rewritten only when a
+ * line changed. `transform` returns the new line (no newline), or undefined to keep it.
+ * Returns the number of segments rewritten.
+ * @throws AuditError STORE_IO naming the file on an I/O error (segments done so far stay done).
+ */
+export function rewriteSealedSegments(
+  layout: TrailLayout,
+  transform: (line: string) => string | undefined,
+): number {
+  let rewritten = 0;
+  for (const ref of listSegments(layout.segmentsDir)) {
+    const summary = readSummary(ref);
+    if (summary === undefined) continue; // the open segment: the writer rotates before erasing
+    const tmp = `${ref.file}${PENDING}`;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let changed = false;
+    withFile(tmp, 'write', () => {
+      const fd = fs.openSync(tmp, 'w', FILE_MODE);
+      try {
+        for (const line of readLines(ref.file)) {
+          const next = transform(line.text);
+          if (next !== undefined) changed = true;
+          const data = Buffer.from(`${next ?? line.text}\n`);
+          fs.writeSync(fd, data);
+          hash.update(data);
+          bytes += data.length;
+        }
+        if (changed) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+    if (!changed) {
+      fs.rmSync(tmp, { force: true });
+      continue;
+    }
+    const next: SegmentSummary = { ...summary, bytes, sha256: hash.digest('hex') };
+    const summaryTmp = `${ref.summaryFile}${PENDING}`;
+    withFile(summaryTmp, 'write', () => writeFileAtomic(summaryTmp, `${JSON.stringify(next)}\n`));
+    withFile(ref.file, 'replace', () => {
+      fs.renameSync(tmp, ref.file);
+      syncDir(layout.segmentsDir);
+    });
+    withFile(ref.summaryFile, 'replace', () => {
+      fs.renameSync(summaryTmp, ref.summaryFile);
+      syncDir(layout.segmentsDir);
+    });
+    rewritten++;
+  }
+  return rewritten;
+}
+
+/** Completes or drops rewrites a crash interrupted (see the file comment). */
+export function finishRewrites(layout: TrailLayout): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(layout.segmentsDir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.endsWith(PENDING))) {
+    const pending = path.join(layout.segmentsDir, name);
+    const target = pending.slice(0, -PENDING.length);
+    if (target.endsWith('.summary.json')) {
+      const summary = JSON.parse(fs.readFileSync(pending, 'utf8')) as SegmentSummary;
+      const segment = path.join(layout.segmentsDir, summary.file);
+      const onDisk = fs.existsSync(segment)
+        ? createHash('sha256').update(fs.readFileSync(segment)).digest('hex')
+        : '';
+      if (onDisk === summary.sha256 && !fs.existsSync(`${segment}${PENDING}`)) {
+        fs.renameSync(pending, target);
+        syncDir(layout.segmentsDir);
+        continue;
+      }
+    }
+    fs.rmSync(pending, { force: true });
+  }
+}
