@@ -10,6 +10,7 @@
  *   and the log still verifies. The salt keeps a short erased payload from being guessed from its digest.
  * Neither part can contain a raw TAB or newline: canonical JSON escapes every control character.
  */
+import { createHash } from 'node:crypto';
 import { AuditError } from '../errors.js';
 import { sha256Base64 } from './rfc6962.js';
 
@@ -31,6 +32,25 @@ export const CONTENT_SALT_BYTES = 16;
  */
 export function digestContent(name: string, salt: string, valueJson: string): string {
   return sha256Base64(`${CONTENT_DIGEST_PREFIX}${name}\n${salt}\n${valueJson}`);
+}
+
+/** Values up to this size are digested from a scratch copy; larger ones are streamed. */
+const DIGEST_SCRATCH_MAX = 1024 * 1024;
+let digestScratch = Buffer.allocUnsafeSlow(4096);
+
+/**
+ * {@link digestContent} over the value's UTF-8 bytes as stored (writer and verifier hold bytes,
+ * not strings). `name` and `salt` are ASCII: a validated content name and base64.
+ */
+export function digestContentBytes(name: string, salt: string, value: Uint8Array): string {
+  const head = `${CONTENT_DIGEST_PREFIX}${name}\n${salt}\n`;
+  const total = head.length + value.length;
+  if (total > DIGEST_SCRATCH_MAX) return createHash('sha256').update(head).update(value).digest('base64');
+  if (total > digestScratch.length)
+    digestScratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * digestScratch.length));
+  const n = digestScratch.write(head, 0, 'latin1');
+  digestScratch.set(value, n);
+  return sha256Base64(digestScratch.subarray(0, total));
 }
 
 /** The chain fields at the end of a committed record, read without parsing the whole line. */

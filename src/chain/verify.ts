@@ -12,11 +12,11 @@ import { CompactTree } from './compact-tree.js';
 import { NoteVerifier } from './note.js';
 import {
   digestContent,
+  digestContentBytes,
   GENESIS_PREV,
   parseCommitted,
   parsePayloads,
   parseRecordTail,
-  splitLine,
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
 import { type SealRecord, verifySeals } from './seal.js';
@@ -32,8 +32,8 @@ export interface VerifyInput {
   origin: string;
   /** The verifier key trusted for checkpoints (the trail's own, or one given by the auditor). */
   verifierKey: string;
-  /** Stored lines in seq order from seq 0, with the file each came from. */
-  lines: Iterable<{ text: string; file: string }>;
+  /** Stored lines (without newline, as text or as stored bytes) in seq order from seq 0, with their file. */
+  lines: Iterable<{ file: string } & ({ text: string } | { bytes: Buffer })>;
   /** The trail's own checkpoints, oldest first. */
   checkpoints: readonly CheckpointInput[];
   /** Checkpoints kept elsewhere: each must be consistent with the log. */
@@ -69,26 +69,42 @@ function fail(code: AuditErrorCode, message: string, extra: Record<string, unkno
 // 16 bytes in canonical base64: a lenient decoder would ignore a damaged padding character.
 const SALT_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
-// The start of a committed record as the writer writes it: the content digests (names sorted),
-// then the event. Read with one regex instead of parsing the whole record (measured: the parse was
-// a quarter of verify's time); anything else takes the full parse.
-const NAME = '[A-Za-z][A-Za-z0-9_]{0,63}';
-const DIGEST = '[A-Za-z0-9+/]{43}=';
-const RECORD_HEAD_RE = new RegExp(
-  `^\\{(?:"content":\\{("${NAME}":"${DIGEST}"(?:,"${NAME}":"${DIGEST}")*)\\},)?"event":\\{`,
-);
-const DIGEST_ENTRY_RE = new RegExp(`"(${NAME})":"(${DIGEST})"`, 'g');
 const SALT_CHARS = 24;
+const DIGEST_CHARS = 44;
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const DIGEST_RE = /^[A-Za-z0-9+/]{43}=$/;
+const CONTENT_HEAD = '{"content":{';
+const EVENT_HEAD = '{"event":{';
 
-/** The content digests of a committed record, by name in stored order; undefined when it has none. */
-function contentDigests(committed: string): Array<[string, string]> | undefined {
-  const m = RECORD_HEAD_RE.exec(committed.length > 4096 ? committed.slice(0, 4096) : committed);
-  if (m === null) {
-    const content = parseCommitted(committed).content;
-    return content === undefined ? undefined : Object.entries(content);
+/**
+ * The content digests of a committed record, by name in stored order; undefined when it has none.
+ * The writer puts them at the head (`{"content":{"name":"digest",...},"event":{`), so they are read
+ * there by hand instead of parsing the whole record (measured: the parse was a quarter of
+ * verify's time); a record of any other shape takes the full parse.
+ */
+function contentDigests(committed: Buffer): Array<[string, string]> | undefined {
+  // The head is ASCII: latin1 decoding is exact there, and the cheapest.
+  const head = committed.toString('latin1', 0, Math.min(committed.length, 512));
+  if (head.startsWith(EVENT_HEAD)) return undefined;
+  const out: Array<[string, string]> = [];
+  if (head.startsWith(CONTENT_HEAD)) {
+    let at = CONTENT_HEAD.length;
+    for (;;) {
+      const nameEnd = head.indexOf('"', at + 1);
+      if (head.charCodeAt(at) !== 0x22 || nameEnd < 0) break;
+      const name = head.slice(at + 1, nameEnd);
+      const digest = head.slice(nameEnd + 3, nameEnd + 3 + DIGEST_CHARS);
+      const after = nameEnd + 3 + DIGEST_CHARS;
+      if (head.slice(nameEnd, nameEnd + 3) !== '":"' || head.charCodeAt(after) !== 0x22) break;
+      if (!NAME_RE.test(name) || !DIGEST_RE.test(digest)) break;
+      out.push([name, digest]);
+      if (head.startsWith('},"event":{', after + 1)) return out;
+      if (head.charCodeAt(after + 1) !== 0x2c) break;
+      at = after + 2;
+    }
   }
-  if (m[1] === undefined) return undefined;
-  return Array.from(m[1].matchAll(DIGEST_ENTRY_RE), (d) => [d[1]!, d[2]!]);
+  const content = parseCommitted(committed.toString('utf8')).content;
+  return content === undefined ? undefined : Object.entries(content);
 }
 
 /**
@@ -98,44 +114,73 @@ function contentDigests(committed: string): Array<[string, string]> | undefined 
  * shown here" (an erased payload, a value holding the next field's header, or a real mismatch),
  * and the full check decides.
  */
-function payloadsMatchFast(digests: Array<[string, string]>, payloads: string): boolean {
+function payloadsMatchFast(digests: Array<[string, string]>, payloads: Buffer): boolean {
   let at = 0;
   for (let i = 0; i < digests.length; i++) {
     const [name, digest] = digests[i]!;
-    const head = `${i === 0 ? '{' : ','}"${name}":{"salt":"`;
-    if (!payloads.startsWith(head, at)) return false;
+    const heads = headsOf(name);
+    const head = i === 0 ? heads.first : heads.next;
+    if (!startsWithAt(payloads, head, at)) return false;
     at += head.length;
-    const salt = payloads.slice(at, at + SALT_CHARS);
+    const salt = payloads.toString('latin1', at, at + SALT_CHARS);
     at += SALT_CHARS;
-    if (!payloads.startsWith('","value":', at)) return false;
-    at += 10;
+    if (!startsWithAt(payloads, VALUE_OPEN, at)) return false;
+    at += VALUE_OPEN.length;
     const end =
-      i + 1 < digests.length
-        ? payloads.indexOf(`},"${digests[i + 1]![0]}":{"salt":"`, at)
-        : payloads.length - 2;
-    if (end < at || payloads.charCodeAt(end) !== 0x7d || !SALT_RE.test(salt)) return false;
-    if (digestContent(name, salt, payloads.slice(at, end)) !== digest) return false;
+      i + 1 < digests.length ? payloads.indexOf(headsOf(digests[i + 1]![0]).after, at) : payloads.length - 2;
+    if (end < at || payloads[end] !== 0x7d || !SALT_RE.test(salt)) return false;
+    if (digestContentBytes(name, salt, payloads.subarray(at, end)) !== digest) return false;
     at = end + 1;
   }
-  return at === payloads.length - 1 && payloads.charCodeAt(at) === 0x7d; // the closing } of the object
+  return at === payloads.length - 1 && payloads[at] === 0x7d; // the closing } of the object
+}
+
+const VALUE_OPEN = Buffer.from('","value":', 'latin1');
+
+/** The bytes of the payload headers of one field name, kept: names repeat from entry to entry. */
+interface Heads {
+  first: Buffer;
+  next: Buffer;
+  /** What ends the previous value when this field follows it. */
+  after: Buffer;
+}
+const headsByName = new Map<string, Heads>();
+function headsOf(name: string): Heads {
+  let h = headsByName.get(name);
+  if (h === undefined) {
+    h = {
+      first: Buffer.from(`{"${name}":{"salt":"`, 'latin1'),
+      next: Buffer.from(`,"${name}":{"salt":"`, 'latin1'),
+      after: Buffer.from(`},"${name}":{"salt":"`, 'latin1'),
+    };
+    if (headsByName.size < 1024) headsByName.set(name, h);
+  }
+  return h;
+}
+
+function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
+  return (
+    at + prefix.length <= buf.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0
+  );
 }
 
 /** Checks the content payloads of one entry against the digests in its committed record. */
 function verifyContent(
-  committed: string,
-  payloads: string | undefined,
+  committed: Buffer,
+  payloadBytes: Buffer | undefined,
   counts: VerifyReport['contentFields'],
 ): void {
   const list = contentDigests(committed);
   if (list === undefined) {
-    if (payloads !== undefined)
+    if (payloadBytes !== undefined)
       fail('CONTENT_COMMITMENT_MISMATCH', 'payloads present but no content digests');
     return;
   }
-  if (payloads !== undefined && payloadsMatchFast(list, payloads)) {
+  if (payloadBytes !== undefined && payloadsMatchFast(list, payloadBytes)) {
     counts.verified += list.length;
     return;
   }
+  const payloads = payloadBytes?.toString('utf8');
   const digests = new Map(list);
   const stored = payloads === undefined ? {} : parsePayloads(payloads);
   for (const name of Object.keys(stored)) {
@@ -212,14 +257,17 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     let prev: Buffer = GENESIS_PREV;
     for (const line of input.lines) {
       file = line.file;
-      const { committed, payloads } = splitLine(line.text);
-      const tail = parseRecordTail(committed);
+      const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
+      const tab = bytes.indexOf(0x09);
+      const committed = tab < 0 ? bytes : bytes.subarray(0, tab);
+      // The tail is ASCII (docs/format.md §2): latin1 decoding of the last bytes is exact.
+      const tail = parseRecordTail(committed.toString('latin1', Math.max(0, committed.length - 200)));
       if (tail.seq !== seq) {
         fail('CHAIN_SEQ_GAP', `expected seq ${seq}, found ${tail.seq}`, { expected: seq, found: tail.seq });
       }
       if (!tail.prev.equals(prev))
         fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-      verifyContent(committed, payloads, report.contentFields);
+      verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields);
       const leaf = hashLeaf(committed);
       const stored = input.storedLeaf?.(seq);
       if (stored !== undefined && !stored.equals(leaf)) {

@@ -44,7 +44,7 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
-    lines: source.lines(),
+    lines: source.lineBytes(),
     checkpoints,
     against,
     live: source.live(),

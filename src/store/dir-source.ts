@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseRecordTail, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
 import { type TrailLayout, trailLayout } from './layout.js';
-import { findLineBySeq, readLines } from './line-reader.js';
+import { findLineBySeq, readLineBytes } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
 import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
@@ -47,6 +47,16 @@ export class DirSource {
    * @throws AuditError SEGMENT_CHECKSUM_MISMATCH when a sealed segment's bytes changed.
    */
   *lines(from = 0): Generator<StoredLine> {
+    for (const line of this.lineBytes(from)) {
+      yield { text: line.bytes.toString('utf8'), file: line.file, seq: line.seq };
+    }
+  }
+
+  /**
+   * {@link lines} as bytes (without the newline; a view valid until the next line), for the
+   * verifier, which hashes them as stored.
+   */
+  *lineBytes(from = 0): Generator<{ bytes: Buffer; file: string; seq: number }> {
     const segments = this.segments();
     for (let i = 0; i < segments.length; i++) {
       const { ref, summary } = segments[i]!;
@@ -56,9 +66,9 @@ export class DirSource {
       const hash = whole ? createHash('sha256') : undefined;
       const file = path.basename(ref.file);
       let seq = ref.firstSeq;
-      for (const line of readLines(ref.file)) {
-        hash?.update(line.text).update('\n');
-        if (seq >= from) yield { text: line.text, file, seq };
+      for (const { data } of readLineBytes(ref.file)) {
+        hash?.update(data);
+        if (seq >= from) yield { bytes: data.subarray(0, data.length - 1), file, seq };
         seq++;
       }
       if (hash !== undefined && hash.digest('hex') !== summary!.sha256) {

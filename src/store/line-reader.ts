@@ -13,11 +13,25 @@ export interface Line {
   bytes: number;
 }
 
+/** One complete line as bytes. */
+export interface LineBytes {
+  /** The line and its newline: a view into the reader's buffer, valid until the next line is read. */
+  data: Buffer;
+  offset: number;
+}
+
 /**
  * Yields every complete (newline-terminated) line of `file`. A trailing fragment without a newline
  * is not yielded; `tail.bytes` tells how long it is, for torn-tail recovery.
  */
 export function* readLines(file: string, tail: { bytes: number } = { bytes: 0 }): Generator<Line> {
+  for (const { data, offset } of readLineBytes(file, tail)) {
+    yield { text: data.toString('utf8', 0, data.length - 1), offset, bytes: data.length };
+  }
+}
+
+/** {@link readLines} without decoding: for hashing and verifying stored bytes as they are. */
+export function* readLineBytes(file: string, tail: { bytes: number } = { bytes: 0 }): Generator<LineBytes> {
   const fd = fs.openSync(file, 'r');
   try {
     let pos = 0;
@@ -34,7 +48,7 @@ export function* readLines(file: string, tail: { bytes: number } = { bytes: 0 })
       for (;;) {
         const nl = chunk.indexOf(10, start);
         if (nl < 0) break;
-        yield { text: chunk.toString('utf8', start, nl), offset: base + start, bytes: nl - start + 1 };
+        yield { data: chunk.subarray(start, nl + 1), offset: base + start };
         start = nl + 1;
       }
       carry = Buffer.from(chunk.subarray(start));
