@@ -9,6 +9,7 @@ import { runDemo } from './demo.js';
 import { runErase } from './erase.js';
 import { runInit } from './init.js';
 import { runConsistency, runProve } from './prove.js';
+import { READ_USAGE, READ_VERBS } from './read-verbs.js';
 import { runTail } from './tail.js';
 import { runVerify } from './verify.js';
 
@@ -22,6 +23,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   tail: runTail,
   demo: runDemo,
   erase: runErase,
+  ...READ_VERBS,
 };
 
 const USAGE = `usage: sealtrail <verb> [options]
@@ -34,6 +36,7 @@ const USAGE = `usage: sealtrail <verb> [options]
   tail [--dir D] [-n N] [-f] [--json]
   demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
   erase --subject S [--reason R] [--dir D] [--json]   erase a data subject's content payloads
+${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit.`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */

@@ -5,6 +5,7 @@ export * from './layout.js';
 export * from './line-reader.js';
 export * from './lock.js';
 export * from './memory-store.js';
+export * from './pending-reads.js';
 export * from './sealed-files.js';
 export * from './segment-log.js';
 export * from './stdout-sink.js';

@@ -11,7 +11,7 @@ import { AuditError } from '../errors.js';
 import { type PreparedEvent, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
 import type { ErasureCount } from '../retention/erase.js';
-import type { ContentMode } from '../store/index.js';
+import { type ContentMode, ingestPendingReads, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
@@ -158,6 +158,8 @@ export class AuditTrail {
       }
     }
     if (options.handleExit !== false) registerForExit(trail);
+    // Reads of the trail recorded while another process held it (see store/pending-reads.ts).
+    if (options.dir !== undefined) await ingestPendingReads(trail, trailLayout(options.dir));
     return trail;
   }
 

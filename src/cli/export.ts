@@ -1,0 +1,87 @@
+/**
+ * `sealtrail export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--json]`: the
+ * selected entries, oldest first, streamed with bounded memory. With `--out`, the manifest goes
+ * to `F.manifest.json` (or `--manifest`); to stdout, the manifest is written only with
+ * `--manifest`. Progress is shown on stderr when it is a terminal. The export is recorded in the
+ * trail as `audit.read`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditError } from '../errors.js';
+import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
+import { DirSource, FILE_MODE } from '../store/index.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, progress, trailDir } from './common.js';
+import {
+  AS_OPTION,
+  FILTER_OPTIONS,
+  filterFromOptions,
+  formatOption,
+  issueLine,
+  orderOption,
+  withOptionNames,
+  writeOut,
+} from './read-options.js';
+import { auditRead } from './record-read.js';
+
+export async function runExport(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('export', args, {
+    ...DIR_OPTION,
+    ...FILTER_OPTIONS,
+    ...AS_OPTION,
+    format: { type: 'string' },
+    out: { type: 'string' },
+    manifest: { type: 'string' },
+    limit: { type: 'string' },
+    order: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.format === undefined)
+    throw new AuditError('USAGE', 'export: --format jsonl|json|csv is required');
+  const format = formatOption<EntryFormat>(values.format, ['jsonl', 'json', 'csv'], 'jsonl');
+  const dir = trailDir(values.dir);
+  const source = new DirSource(dir);
+  const limit = intOption('limit', values.limit);
+  const total = Number(source.latestCheckpoint()?.split('\n')[1]) || undefined;
+  const bar = progress('exporting', total);
+  const options = {
+    format,
+    order: orderOption(values.order, 'oldest'),
+    ...(limit === undefined ? {} : { limit }),
+    onIssue: (issue: { seq?: number; file: string; reason: string }) =>
+      process.stderr.write(`${issueLine(issue)}\n`),
+    onProgress: (n: number) => bar.update(n),
+  };
+  const filter = filterFromOptions(values);
+  let manifest: ExportManifest;
+  if (values.out !== undefined) {
+    const file = values.out;
+    const manifestFile = values.manifest ?? `${file}.manifest.json`;
+    manifest = await withOptionNames(() => exportToFile(source, filter, file, { ...options, manifestFile }));
+    bar.done();
+    if (values.json === true) out(JSON.stringify(manifest));
+    else {
+      out(
+        `exported ${manifest.entries} entries to ${file} (${manifest.bytes} bytes, sha256 ${manifest.sha256}); manifest ${manifestFile}`,
+      );
+    }
+  } else {
+    manifest = await withOptionNames(() =>
+      exportEntries(source, filter, (chunk) => writeOut(chunk), options),
+    );
+    bar.done();
+    if (values.manifest !== undefined) {
+      fs.writeFileSync(values.manifest, `${JSON.stringify({ ...manifest, file: null }, null, 2)}\n`, {
+        mode: FILE_MODE,
+      });
+    }
+  }
+  await auditRead(dir, {
+    verb: 'export',
+    as: values.as,
+    filter: manifest.filter,
+    count: manifest.entries,
+    format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
+    issues: manifest.issueCount,
+  });
+  return manifest.issueCount > 0 ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+/**
+ * `sealtrail query [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest]`:
+ * matching entries, newest first by default (table: 50 unless --limit). Unreadable lines are
+ * reported on stderr (seq, file, reason) and skipped; then the exit code is 1. The read is
+ * recorded in the trail as `audit.read`.
+ */
+import { type EntryFormat, entryWriter, query } from '../read/index.js';
+import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
+import {
+  AS_OPTION,
+  FILTER_OPTIONS,
+  filterFromOptions,
+  formatOption,
+  issueLine,
+  orderOption,
+  TABLE_HEADER,
+  tableRow,
+  withOptionNames,
+  writeOut,
+} from './read-options.js';
+import { auditRead } from './record-read.js';
+
+const FORMATS = ['table', 'jsonl', 'json', 'csv'] as const;
+
+export async function runQuery(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('query', args, {
+    ...DIR_OPTION,
+    ...FILTER_OPTIONS,
+    ...AS_OPTION,
+    format: { type: 'string' },
+    limit: { type: 'string' },
+    order: { type: 'string' },
+  });
+  const dir = trailDir(values.dir);
+  const format = formatOption(values.format, FORMATS, 'table');
+  const limit = intOption('limit', values.limit) ?? (format === 'table' ? 50 : undefined);
+  const order = orderOption(values.order, 'newest');
+  const filter = filterFromOptions(values);
+  const q = withOptionNames(() =>
+    query(dir, filter, {
+      order,
+      ...(limit === undefined ? {} : { limit }),
+      onIssue: (issue) => process.stderr.write(`${issueLine(issue)}\n`),
+    }),
+  );
+  let count = 0;
+  if (format === 'table') {
+    await writeOut(`${TABLE_HEADER}\n`);
+    for await (const e of q) {
+      count++;
+      await writeOut(`${tableRow(e)}\n`);
+    }
+  } else {
+    const w = entryWriter(format as EntryFormat);
+    await writeOut(w.start());
+    for await (const e of q) {
+      count++;
+      await writeOut(w.entry(e));
+    }
+    await writeOut(w.end());
+  }
+  await auditRead(dir, {
+    verb: 'query',
+    as: values.as,
+    filter: q.filter.normalized,
+    count,
+    format,
+    issues: q.stats.issues,
+  });
+  return q.stats.issues > 0 ? 1 : 0;
+}

@@ -1,0 +1,189 @@
+/**
+ * What the reading verbs share: the filter options (turned into a QueryFilter, errors naming the
+ * option), the table row for a terminal (every string rendered visibly, erased payloads shown as
+ * `[erased]`), and writing to stdout with back-pressure.
+ */
+import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
+import { type AuditEntry, ERASED_MARKER, type QueryFilter } from '../read/index.js';
+import { intOption } from './common.js';
+
+/** The filter options of query, export, report, timeline and anomalies. */
+export const FILTER_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  since: { type: 'string' },
+  type: { type: 'string', multiple: true },
+  category: { type: 'string', multiple: true },
+  severity: { type: 'string', multiple: true },
+  'min-severity': { type: 'string' },
+  actor: { type: 'string', multiple: true },
+  'actor-type': { type: 'string', multiple: true },
+  subject: { type: 'string', multiple: true },
+  session: { type: 'string', multiple: true },
+  ip: { type: 'string', multiple: true },
+  conversation: { type: 'string', multiple: true },
+  'request-id': { type: 'string', multiple: true },
+  'trace-id': { type: 'string', multiple: true },
+  resource: { type: 'string', multiple: true },
+  action: { type: 'string', multiple: true },
+  outcome: { type: 'string', multiple: true },
+  guardrail: { type: 'string', multiple: true },
+  model: { type: 'string', multiple: true },
+  text: { type: 'string' },
+  id: { type: 'string' },
+  'seq-from': { type: 'string' },
+  'seq-to': { type: 'string' },
+} as const;
+
+/** `--as WHO`: who is reading, for the audit record (default: the OS user). */
+export const AS_OPTION = { as: { type: 'string' } } as const;
+
+// Option name → filter field; enumerated fields also take comma-separated lists.
+const FIELD_OF: Record<string, keyof QueryFilter> = {
+  from: 'from',
+  to: 'to',
+  since: 'since',
+  type: 'type',
+  category: 'category',
+  severity: 'severity',
+  'min-severity': 'minSeverity',
+  actor: 'actor',
+  'actor-type': 'actorType',
+  subject: 'subject',
+  session: 'session',
+  ip: 'ip',
+  conversation: 'conversation',
+  'request-id': 'requestId',
+  'trace-id': 'traceId',
+  resource: 'resource',
+  action: 'action',
+  outcome: 'outcome',
+  guardrail: 'guardrail',
+  model: 'model',
+  text: 'text',
+  id: 'id',
+  'seq-from': 'seqFrom',
+  'seq-to': 'seqTo',
+};
+const COMMA_LISTS = new Set(['type', 'category', 'severity', 'outcome', 'guardrail']);
+const OPTION_OF = Object.fromEntries(Object.entries(FIELD_OF).map(([o, f]) => [f, o]));
+
+/** The QueryFilter of the parsed filter options. */
+export function filterFromOptions(values: Record<string, unknown>): QueryFilter {
+  const filter: Record<string, unknown> = {};
+  for (const [option, field] of Object.entries(FIELD_OF)) {
+    const v = values[option];
+    if (v === undefined) continue;
+    if (field === 'seqFrom' || field === 'seqTo') filter[field] = intOption(option, v as string);
+    else if (Array.isArray(v))
+      filter[field] = COMMA_LISTS.has(option) ? v.flatMap((s: string) => s.split(',')) : v;
+    else filter[field] = v;
+  }
+  return filter as QueryFilter;
+}
+
+function renamed(err: unknown): unknown {
+  if (err instanceof AuditError && err.code === 'USAGE' && typeof err.detail.field === 'string') {
+    const field = err.detail.field;
+    const option = OPTION_OF[field] ?? field;
+    if (err.message.startsWith(`${field}:`)) {
+      return new AuditError('USAGE', `--${option}${err.message.slice(field.length)}`, { field: option });
+    }
+  }
+  return err;
+}
+
+/** Runs `fn` (sync or async), renaming a filter field in a USAGE message to its option (`from:` → `--from:`). */
+export function withOptionNames<T>(fn: () => T): T {
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      return r.catch((err: unknown) => {
+        throw renamed(err);
+      }) as T;
+    }
+    return r;
+  } catch (err) {
+    throw renamed(err);
+  }
+}
+
+/** `--order`: newest or oldest. */
+export function orderOption(value: string | undefined, fallback: 'newest' | 'oldest'): 'newest' | 'oldest' {
+  if (value === undefined) return fallback;
+  if (value !== 'newest' && value !== 'oldest')
+    throw new AuditError('USAGE', '--order: expected newest or oldest');
+  return value;
+}
+
+/** `--format` checked against the allowed values. */
+export function formatOption<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new AuditError('USAGE', `--format: expected ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function group(e: AuditEntry, name: string): Record<string, unknown> | undefined {
+  const g = e[name];
+  return typeof g === 'object' && g !== null ? (g as Record<string, unknown>) : undefined;
+}
+
+function preview(v: unknown, max = 60): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+}
+
+/** The details column: outcome, resource, model, guardrails and content previews. */
+export function entryDetails(e: AuditEntry): string {
+  const parts: string[] = [];
+  if (e.outcome !== undefined) parts.push(`outcome=${String(e.outcome)}`);
+  const resource = group(e, 'resource');
+  if (resource !== undefined) parts.push(`resource=${String(resource.type)}:${String(resource.id)}`);
+  const model = group(e, 'model');
+  if (model?.name !== undefined) parts.push(`model=${String(model.name)}`);
+  const conversation = group(e, 'conversation');
+  if (conversation?.id !== undefined)
+    parts.push(
+      `conv=${String(conversation.id)}${conversation.turn === undefined ? '' : `#${String(conversation.turn)}`}`,
+    );
+  if (Array.isArray(e.guardrails)) {
+    for (const g of e.guardrails as Array<Record<string, unknown>>) {
+      parts.push(
+        `guardrail=${String(g.name)}:${String(g.decision)}${g.reason === undefined ? '' : ` (${String(g.reason)})`}`,
+      );
+    }
+  }
+  for (const [name, v] of Object.entries(e.content ?? {})) parts.push(`${name}=${preview(v)}`);
+  for (const name of e.erased ?? []) parts.push(`${name}=${ERASED_MARKER}`);
+  return parts.join(' ');
+}
+
+/** The header of the table format. */
+export const TABLE_HEADER = `${'SEQ'.padStart(7)}  ${'TIME'.padEnd(24)}  ${'SEVERITY'.padEnd(8)}  ${'TYPE'.padEnd(22)}  ${'ACTOR'.padEnd(14)}  DETAILS`;
+
+/** One entry as a table row; hostile characters are shown as escapes, never raw. */
+export function tableRow(e: AuditEntry): string {
+  const actor = group(e, 'actor')?.id;
+  return renderVisible(
+    `${String(e.seq).padStart(7)}  ${String(e.ts).padEnd(24)}  ${String(e.severity).padEnd(8)}  ${String(e.type).padEnd(22)}  ${String(actor ?? '-').padEnd(14)}  ${entryDetails(e)}`,
+  );
+}
+
+/** Writes to stdout, waiting for the pipe to drain when it is full (bounded memory). */
+export function writeOut(text: string): Promise<void> | undefined {
+  if (text === '' || process.stdout.write(text)) return undefined;
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+/** A read issue as one visible stderr line. */
+export function issueLine(issue: { seq?: number; file: string; reason: string }): string {
+  const where = issue.seq === undefined ? issue.file : `seq ${issue.seq} (${issue.file})`;
+  return renderVisible(`sealtrail: skipped unreadable line at ${where}: ${issue.reason}`);
+}

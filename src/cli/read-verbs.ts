@@ -1,0 +1,16 @@
+/** The reading verbs, registered by main.ts in one place, and their usage lines. */
+import { runExport } from './export.js';
+import { runQuery } from './query.js';
+
+export const READ_VERBS: Record<string, (args: string[]) => Promise<number>> = {
+  query: runQuery,
+  export: runExport,
+};
+
+export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest] [--as WHO]
+  export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--order oldest|newest] [--json]
+  filters: --from T --to T --since 1h|lastHour --type T --category C --severity S --min-severity S
+           --actor A --actor-type T --subject S --session S --ip IP --conversation ID --request-id R
+           --trace-id T --resource [TYPE:]ID --action A --outcome O --guardrail block|allow|warn|redact
+           --model [PROVIDER/]NAME --text TEXT --id ID --seq-from N --seq-to N
+           (times: ISO 8601 with a zone, a bare date = UTC midnight, epoch ms, or a duration ago)`;

@@ -1,0 +1,296 @@
+/**
+ * The reading verbs as users run them: the built executable on a real trail. Formats, errors
+ * naming the option, hostile characters in tables, erased payloads, a corrupt line, exports with
+ * their manifest, and every read recorded in the trail (also while another process writes).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSegmentLines, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
+import { FIXTURE_ENTRIES, fixtureEvent, parseCsv, writeFixtureTrail } from '../test-support/read-fixtures.js';
+import { AuditTrail } from '../writer/index.js';
+
+const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const holder = fileURLToPath(new URL('../test-support/hold-writer.mjs', import.meta.url));
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SEALTRAIL_QUIET: '1', ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const HOSTILE = 'esc\x1b[2J cr\r rlo\u202e zw\u200b ls\u2028 del\x7f';
+
+/** A copy of the fixture trail (each test group reads its own: reads append audit.read entries). */
+let base: string;
+let copies = 0;
+function trailCopy(): string {
+  const d = path.join(root, `copy-${copies++}`);
+  fs.cpSync(base, d, { recursive: true });
+  return d;
+}
+
+function jsonl(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+beforeAll(async () => {
+  base = path.join(root, 'base');
+  await writeFixtureTrail(base);
+});
+
+describe('sealtrail query', () => {
+  it('prints matching entries as JSON lines, newest first', () => {
+    const d = trailCopy();
+    const r = run(['query', '--dir', d, '--type', 'tool.call', '--format', 'jsonl']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const seqs = jsonl(r.stdout).map((e) => e.seq);
+    const want = Array.from({ length: FIXTURE_ENTRIES }, (_, h) => h)
+      .filter((h) => fixtureEvent(h).type === 'tool.call')
+      .reverse();
+    expect(seqs).toEqual(want);
+  });
+  it('honours --from and --to in different zones, oldest first on request', () => {
+    const d = trailCopy();
+    const r = run([
+      'query',
+      '--dir',
+      d,
+      '--from',
+      '2026-03-01T05:00:00+02:00',
+      '--to',
+      '2026-02-28T22:00:00-08:00',
+      '--order',
+      'oldest',
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ seq: number }>).map((e) => e.seq)).toEqual([3, 4, 5]);
+  });
+  it('prints CSV with a header and one record per entry', () => {
+    const d = trailCopy();
+    const r = run(['query', '--dir', d, '--outcome', 'blocked,failure', '--format', 'csv']);
+    const rows = parseCsv(r.stdout);
+    expect(rows[0]![0]).toBe('seq');
+    expect(rows.slice(1).map((row) => row[20])).toEqual(
+      Array.from({ length: FIXTURE_ENTRIES }, (_, h) => fixtureEvent(h).outcome)
+        .filter((o) => o === 'blocked' || o === 'failure')
+        .reverse(),
+    );
+  });
+  it('names the bad option on one stderr line with exit 2', () => {
+    const d = trailCopy();
+    for (const [args, option] of [
+      [['--from', '2026-03-01T10:00'], '--from'],
+      [['--outcome', 'maybe'], '--outcome'],
+      [['--seq-from', 'x'], '--seq-from'],
+      [['--format', 'xml'], '--format'],
+      [['--order', 'random'], '--order'],
+    ] as const) {
+      const r = run(['query', '--dir', d, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^sealtrail: ${option}: `));
+    }
+  });
+  it('renders hostile characters visibly in the table and shows erased payloads as [erased]', async () => {
+    const d = path.join(root, 'hostile');
+    const trail = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+    trail.emit({ type: 'x.probe', actor: { id: `evil${HOSTILE}` }, content: { prompt: HOSTILE } });
+    trail.emit({
+      type: 'model.request',
+      actor: { id: 'u1' },
+      content: { prompt: 'secret', response: 'kept' },
+    });
+    await trail.close();
+    const file = segmentFiles(d)[0]!;
+    const lines = readSegmentLines(file);
+    const [committed, payloads] = lines[1]!.split('\t');
+    const p = JSON.parse(payloads!) as Record<string, unknown>;
+    p.prompt = { erased: { at: '2026-04-01T00:00:00.000Z', reason: 'gdpr' } };
+    lines[1] = `${committed}\t${JSON.stringify(p)}`;
+    writeSegmentLines(file, lines);
+    const r = run(['query', '--dir', d, '--type', 'x.probe,model.request']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\\x1b[2J');
+    expect(r.stdout).toContain('\\u{202e}');
+    expect(r.stdout).not.toMatch(/[\x1b\r\u202e\u200b\u2028\x7f]/);
+    expect(r.stdout).toMatch(/prompt=\[erased\]/);
+    expect(r.stdout).toMatch(/response="kept"/);
+    expect(r.stdout).not.toContain('secret');
+  });
+  it('reports a corrupt line (seq, file, reason), prints the rest and exits 1', () => {
+    const d = trailCopy();
+    const file = segmentFiles(d)[1]!;
+    const lines = readSegmentLines(file);
+    lines[0] = 'not a record';
+    writeSegmentLines(file, lines);
+    const seq = Number(path.basename(file).slice(0, 20));
+    const r = run([
+      'query',
+      '--dir',
+      d,
+      '--format',
+      'jsonl',
+      '--type',
+      'model.*,tool.call,guardrail.decision,auth.failure,data.access',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): record is not valid JSON\n`,
+    );
+    expect(jsonl(r.stdout)).toHaveLength(FIXTURE_ENTRIES - 1);
+  });
+});
+
+describe('sealtrail export', () => {
+  it('writes the file and a manifest whose count and sha256 match it', () => {
+    const d = trailCopy();
+    const file = path.join(root, 'export.csv');
+    const r = run([
+      'export',
+      '--dir',
+      d,
+      '--format',
+      'csv',
+      '--out',
+      file,
+      '--type',
+      'auth.failure',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(`${file}.manifest.json`, 'utf8'));
+    expect(JSON.parse(r.stdout)).toEqual(manifest);
+    const bytes = fs.readFileSync(file);
+    expect(manifest).toMatchObject({
+      format: 'sealtrail-export/1',
+      entryFormat: 'csv',
+      file: 'export.csv',
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      filter: { type: ['auth.failure'] },
+      order: 'oldest',
+      uncoveredEntries: 0,
+      issueCount: 0,
+    });
+    expect(manifest.checkpoint).toMatchObject({ size: FIXTURE_ENTRIES, signatureVerified: true });
+    const rows = parseCsv(bytes.toString('utf8'));
+    expect(rows.length - 1).toBe(manifest.entries);
+    expect(manifest.entries).toBe(8);
+    expect(rows.slice(1).map((row) => Number(row[0]))).toEqual([4, 10, 16, 22, 28, 34, 40, 46]);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+  it('escapes every dangerous first character in every field of a CSV export', async () => {
+    const d = path.join(root, 'formulas');
+    const trail = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+    for (const p of ['=', '+', '-', '@', '\t', '\r']) {
+      trail.emit({
+        type: 'x.formula',
+        actor: { id: `${p}1+1`, ip: `${p}cmd|' /C calc'!A0` },
+        subject: `${p}SUM(A1:A9)`,
+        action: `${p}HYPERLINK("http://evil.example")`,
+        meta: { note: `${p}2` },
+        content: { prompt: `${p}1` },
+      });
+    }
+    await trail.close();
+    const file = path.join(root, 'formulas.csv');
+    expect(run(['export', '--dir', d, '--format', 'csv', '--out', file, '--type', 'x.formula']).code).toBe(0);
+    const rows = parseCsv(fs.readFileSync(file, 'utf8')).slice(1);
+    expect(rows).toHaveLength(6);
+    for (const row of rows) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    expect(rows.map((row) => row[6])).toEqual(["'=1+1", "'+1+1", "'-1+1", "'@1+1", "'\t1+1", "'\r1+1"]);
+  });
+  it('streams JSON to stdout and fails without --format', () => {
+    const d = trailCopy();
+    const r = run(['export', '--dir', d, '--format', 'json', '--seq-to', '10']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ seq: number }>).map((e) => e.seq)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    const bad = run(['export', '--dir', d]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--format/);
+  });
+});
+
+describe('reads are audited', () => {
+  it('records who read, the verb, the filter and the count as audit.read', () => {
+    const d = trailCopy();
+    expect(
+      run(['query', '--dir', d, '--actor', 'user-1', '--format', 'jsonl', '--as', 'auditor-ann']).code,
+    ).toBe(0);
+    const r = run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl', '--as', 'auditor-bob']);
+    const reads = jsonl(r.stdout);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatchObject({
+      type: 'audit.read',
+      category: 'compliance',
+      action: 'query',
+      actor: { id: 'auditor-ann' },
+      meta: { verb: 'query', count: 12, format: 'jsonl', filter: JSON.stringify({ actor: ['user-1'] }) },
+    });
+    const v = run(['verify', '--dir', d, '--json']);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).entries).toBe(FIXTURE_ENTRIES + 2);
+  });
+  describe('while another process holds the writer lock', () => {
+    let child: ChildProcess;
+    let d: string;
+    beforeAll(async () => {
+      d = trailCopy();
+      child = spawn(process.execPath, [holder, d], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+      });
+    });
+    afterAll(() => child.kill());
+    it('leaves the read in pending-reads/, and the next writer appends it', async () => {
+      const r = run(['query', '--dir', d, '--type', 'tool.call', '--as', 'late-reader'], {
+        SEALTRAIL_QUIET: '0',
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/pending-reads/);
+      expect(fs.readdirSync(path.join(d, 'pending-reads'))).toHaveLength(1);
+      child.stdin!.end();
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect(fs.readdirSync(path.join(d, 'pending-reads'))).toHaveLength(1);
+      // The next process to open the trail for writing appends it.
+      const writer = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+      await writer.close();
+      const after = run([
+        'query',
+        '--dir',
+        d,
+        '--type',
+        'audit.read',
+        '--format',
+        'jsonl',
+        '--order',
+        'oldest',
+      ]);
+      const reads = jsonl(after.stdout);
+      expect(reads[0]).toMatchObject({
+        actor: { id: 'late-reader' },
+        meta: { verb: 'query', recordedLate: true },
+      });
+      expect(fs.readdirSync(path.join(d, 'pending-reads'))).toHaveLength(0);
+      expect(run(['verify', '--dir', d]).code).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * Streaming queries over a trail directory: `query(dir, filter)` is an async iterator of decoded
+ * entries, newest first by default, that skips whole segments from their summaries, passes over
+ * lines outside the window without parsing them, and reports a corrupt or unreadable line (seq,
+ * file, reason) instead of failing. Reading never writes to the trail.
+ *
+ * Content payloads are shown as stored unless a reveal hook maps them (the hook that will decrypt
+ * encrypted content plugs in here); erased payloads are listed in `erased` and never revealed.
+ */
+import { AuditError } from '../errors.js';
+import { canonicalJson } from '../event/index.js';
+import { DirSource } from '../store/index.js';
+import { type AuditEntry, decodeLine } from './entry.js';
+import { type CompiledFilter, compileFilter, type QueryFilter } from './query-filter.js';
+import {
+  emptyStats,
+  type LinePrecheck,
+  type ReadIssue,
+  rejectsLine,
+  type ScanBounds,
+  type ScannedLine,
+  type ScanStats,
+  scanLines,
+} from './query-scan.js';
+
+/**
+ * Maps a stored content payload to the value shown (for example, decrypts it). Called once per
+ * present (not erased) payload; may return a promise. What it throws becomes a read issue.
+ */
+export type ContentReveal = (value: unknown, context: { field: string; entry: AuditEntry }) => unknown;
+
+/** How to read. */
+export interface QueryOptions {
+  /** `newest` (default) or `oldest` first. */
+  order?: 'newest' | 'oldest';
+  /** Stop after this many matches. */
+  limit?: number;
+  /** Maps stored payloads to shown values (decryption). */
+  reveal?: ContentReveal;
+  /** Called for every corrupt or unreadable line, as it is met. */
+  onIssue?: (issue: ReadIssue) => void;
+  /** The clock for relative times (`since: '1h'`), epoch ms. */
+  now?: number;
+}
+
+/** One matching entry and the stored line it came from (for integrity checks and exports). */
+export interface QueryRecord {
+  entry: AuditEntry;
+  line: ScannedLine;
+}
+
+/** A running query: iterate it; `stats` and `issues` fill as it goes. */
+export class TrailQuery implements AsyncIterable<AuditEntry> {
+  readonly stats: ScanStats = emptyStats();
+  readonly issues: ReadIssue[] = [];
+  readonly filter: CompiledFilter;
+  readonly order: 'newest' | 'oldest';
+  readonly limit: number | undefined;
+
+  constructor(
+    readonly source: DirSource,
+    filter: QueryFilter,
+    private readonly options: QueryOptions,
+  ) {
+    this.filter = compileFilter(filter, options.now ?? Date.now());
+    const order = options.order ?? 'newest';
+    if (order !== 'newest' && order !== 'oldest') {
+      throw new AuditError('USAGE', 'order: expected newest or oldest', { field: 'order' });
+    }
+    this.order = order;
+    const limit = options.limit;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new AuditError('USAGE', 'limit: expected a non-negative integer', { field: 'limit' });
+    }
+    this.limit = limit;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<AuditEntry> {
+    for await (const r of this.records()) yield r.entry;
+  }
+
+  /** Matching entries with their stored lines. */
+  async *records(): AsyncGenerator<QueryRecord> {
+    if (this.limit === 0) return;
+    const f = this.filter;
+    const bounds: ScanBounds = {
+      fromMs: f.fromMs,
+      toMs: f.toMs,
+      seqFrom: f.seqFrom,
+      seqTo: f.seqTo,
+      order: this.order,
+    };
+    const check = precheckOf(f);
+    const reveal = this.options.reveal;
+    const searchContent = this.source.meta.content === 'plain' || reveal !== undefined;
+    const onIssue = (issue: ReadIssue) => this.report(issue);
+    for (const line of scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue)) {
+      if (check !== undefined && rejectsLine(line.text, check)) {
+        this.stats.linesPrefiltered++;
+        continue;
+      }
+      let entry: AuditEntry;
+      try {
+        entry = decodeChecked(line.text);
+        if (reveal !== undefined && entry.content !== undefined) await revealContent(entry, reveal);
+      } catch (err) {
+        this.report({ seq: line.seq, file: line.file, reason: reasonOf(err) });
+        continue;
+      }
+      this.stats.entriesDecoded++;
+      if (!f.matches(entry, searchContent)) continue;
+      this.stats.matched++;
+      yield { entry, line };
+      if (this.limit !== undefined && this.stats.matched >= this.limit) return;
+    }
+  }
+
+  /** Every matching entry in an array (for small results; prefer iterating). */
+  async toArray(): Promise<AuditEntry[]> {
+    const all: AuditEntry[] = [];
+    for await (const e of this) all.push(e);
+    return all;
+  }
+
+  private report(issue: ReadIssue): void {
+    this.stats.issues++;
+    if (this.issues.length < 1000) this.issues.push(issue);
+    this.options.onIssue?.(issue);
+  }
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof AuditError) return err.message;
+  return `not a sealtrail record (${(err as Error).name})`;
+}
+
+/** decodeLine plus the fields every reader relies on. */
+function decodeChecked(text: string): AuditEntry {
+  const entry = decodeLine(text);
+  if (typeof entry.seq !== 'number') throw new AuditError('ENTRY_MALFORMED', 'record has no seq');
+  for (const k of ['id', 'ts', 'type', 'category', 'severity'] as const) {
+    if (typeof entry[k] !== 'string') throw new AuditError('ENTRY_MALFORMED', `event has no ${k}`);
+  }
+  return entry;
+}
+
+async function revealContent(entry: AuditEntry, reveal: ContentReveal): Promise<void> {
+  const content = entry.content!;
+  for (const field of Object.keys(content)) {
+    content[field] = await reveal(content[field], { field, entry });
+  }
+}
+
+/** Substrings a line must hold for exact-match filters, as canonical JSON writes them. */
+function precheckOf(f: CompiledFilter): LinePrecheck | undefined {
+  const n = f.normalized as Record<string, string[] | undefined>;
+  const needles: string[][] = [];
+  const add = (key: string, values: string[] | undefined) => {
+    if (values !== undefined) needles.push(values.map((v) => `"${key}":${canonicalJson(v)}`));
+  };
+  const exactTypes = n.type?.every((t) => !t.endsWith('.*')) ? n.type : undefined;
+  add('type', exactTypes);
+  add('id', n.actor);
+  add('sessionId', n.session);
+  add('ip', n.ip);
+  add('id', n.conversation);
+  add('requestId', n.requestId);
+  add('traceId', n.traceId);
+  add('subject', n.subject);
+  if (f.id !== undefined) add('id', [f.id]);
+  const fromIso = Number.isFinite(f.fromMs) ? new Date(f.fromMs).toISOString() : undefined;
+  const toIso = Number.isFinite(f.toMs) ? new Date(f.toMs).toISOString() : undefined;
+  if (needles.length === 0 && fromIso === undefined && toIso === undefined) return undefined;
+  return { fromIso, toIso, needles };
+}
+
+function sourceOf(dirOrSource: string | DirSource): DirSource {
+  return typeof dirOrSource === 'string' ? new DirSource(dirOrSource) : dirOrSource;
+}
+
+/**
+ * Reads the entries of a trail that match `filter`, newest first unless `order: 'oldest'`.
+ * ```ts
+ * for await (const e of query('./audit', { type: 'auth.failure', since: '1h' })) console.log(e.actor);
+ * ```
+ * @throws AuditError USAGE (a bad filter field, named), TRAIL_NOT_FOUND.
+ */
+export function query(
+  dirOrSource: string | DirSource,
+  filter: QueryFilter = {},
+  options: QueryOptions = {},
+): TrailQuery {
+  return new TrailQuery(sourceOf(dirOrSource), filter, options);
+}
+
+/**
+ * The entry with this id, or undefined. Looks first in the segments sealed after the time in the
+ * id (ids are UUIDv7, made when the event was emitted), then everywhere.
+ * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
+ */
+export async function getEntry(
+  dirOrSource: string | DirSource,
+  id: string,
+  options: Pick<QueryOptions, 'reveal' | 'onIssue'> = {},
+): Promise<AuditEntry | undefined> {
+  const source = sourceOf(dirOrSource);
+  if (typeof id !== 'string' || id === '')
+    throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
+  const idMs = uuid7Ms(id);
+  if (idMs !== undefined) {
+    // A segment sealed before the id was made cannot hold it (5 minutes of slack for clocks).
+    let seqFrom = 0;
+    for (const { summary } of source.segments()) {
+      const sealed = summary === undefined ? Number.NaN : Date.parse(summary.sealedAt);
+      if (sealed < idMs - 300_000) seqFrom = summary!.lastSeq + 1;
+    }
+    if (seqFrom > 0) {
+      const near = await first(query(source, { id, seqFrom }, { ...options, order: 'oldest', limit: 1 }));
+      if (near !== undefined) return near;
+      return first(query(source, { id, seqTo: seqFrom }, { ...options, order: 'newest', limit: 1 }));
+    }
+  }
+  return first(query(source, { id }, { ...options, order: 'newest', limit: 1 }));
+}
+
+async function first(q: TrailQuery): Promise<AuditEntry | undefined> {
+  for await (const e of q) return e;
+  return undefined;
+}
+
+/** The creation time (ms) of a UUIDv7, or undefined for another kind of id. */
+function uuid7Ms(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.exec(id);
+  return m === null ? undefined : Number.parseInt(m[1]! + m[2]!, 16);
+}
+
+/** A trail directory opened for reading: queries, lookups by id. Never writes. */
+export class TrailReader {
+  readonly source: DirSource;
+
+  /** @throws AuditError TRAIL_NOT_FOUND. */
+  constructor(dir: string) {
+    this.source = new DirSource(dir);
+  }
+
+  /** See {@link query}. */
+  query(filter: QueryFilter = {}, options: QueryOptions = {}): TrailQuery {
+    return query(this.source, filter, options);
+  }
+
+  /** See {@link getEntry}. */
+  get(id: string, options: Pick<QueryOptions, 'reveal' | 'onIssue'> = {}): Promise<AuditEntry | undefined> {
+    return getEntry(this.source, id, options);
+  }
+}

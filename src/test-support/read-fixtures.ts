@@ -1,0 +1,130 @@
+/**
+ * A small trail with known events for the reading tests: 48 hours of hourly events from
+ * 2026-03-01T00:00Z, in several sealed segments, of every kind a query can ask for.
+ */
+import type { AuditEventInput } from '../event/index.js';
+import { AuditTrail } from '../writer/index.js';
+
+export const T0 = Date.UTC(2026, 2, 1);
+export const HOUR = 3_600_000;
+export const FIXTURE_ENTRIES = 48;
+
+/** The event recorded at hour `h`. */
+export function fixtureEvent(h: number): AuditEventInput {
+  const ts = new Date(T0 + h * HOUR).toISOString();
+  const actor = {
+    id: `user-${h % 4}`,
+    type: h % 8 === 7 ? 'service' : 'user',
+    sessionId: `sess-${h % 3}`,
+    ip: `203.0.113.${h % 5}`,
+  };
+  const conversation = { id: `conv-${h % 6}`, turn: Math.floor(h / 6) };
+  switch (h % 6) {
+    case 0:
+      return {
+        type: 'model.request',
+        ts,
+        actor,
+        conversation,
+        requestId: `req-${h}`,
+        traceId: `trace-${h % 4}`,
+        model: { provider: 'openai', name: 'gpt-4o' },
+        content: { prompt: `Question number ${h} about the Zebra project` },
+      };
+    case 1:
+      return {
+        type: 'model.completion',
+        ts,
+        actor,
+        conversation,
+        requestId: `req-${h - 1}`,
+        model: { provider: 'anthropic', name: 'claude' },
+        usage: { inputTokens: 10, outputTokens: 20, totalTokens: 30 },
+        outcome: 'success',
+        content: { response: `Answer ${h}` },
+      };
+    case 2:
+      return {
+        type: 'tool.call',
+        ts,
+        actor,
+        conversation,
+        resource: { type: 'tool', id: 'search' },
+        content: { toolArgs: { q: `query ${h}` } },
+      };
+    case 3:
+      return {
+        type: 'guardrail.decision',
+        ts,
+        actor,
+        conversation,
+        outcome: h % 12 === 3 ? 'blocked' : 'allowed',
+        guardrails: [
+          { name: 'pii', decision: h % 12 === 3 ? 'block' : 'allow', reason: 'contains an email' },
+        ],
+      };
+    case 4:
+      return {
+        type: 'auth.failure',
+        ts,
+        actor: { ...actor, id: 'mallory', ip: '198.51.100.9' },
+        outcome: 'failure',
+        meta: { reason: 'bad password' },
+      };
+    default:
+      return {
+        type: 'data.access',
+        ts,
+        actor,
+        subject: `subject-${h % 7}`,
+        resource: { type: 'record', id: `rec-${h}` },
+        action: 'read',
+        outcome: 'success',
+      };
+  }
+}
+
+/** Writes the fixture trail into `dir` (small segments, so that several are sealed). */
+export async function writeFixtureTrail(
+  dir: string,
+): Promise<{ sealSeed: string | undefined; ids: string[] }> {
+  const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 2048, handleExit: false });
+  const ids: string[] = [];
+  for (let h = 0; h < FIXTURE_ENTRIES; h++) {
+    ids.push(trail.emit(fixtureEvent(h)));
+    await trail.flush();
+  }
+  const sealSeed = trail.sealSeed;
+  await trail.close();
+  return { sealSeed, ids };
+}
+
+/** A naive RFC 4180 reader: the reference the writer is checked against. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  if (cell !== '' || row.length > 0) throw new Error('csv does not end with CRLF');
+  return rows;
+}
