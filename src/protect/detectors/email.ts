@@ -1,0 +1,36 @@
+/**
+ * Email addresses, found from each `@`: a local part of letters, digits and `._%+-` before it and
+ * a dotted domain with an alphabetic top-level label after it. Scanning outward from the `@`
+ * (local part at most 64 characters) keeps 100 KB of `@` or of dotted labels linear.
+ * Not matched: `@mentions`, `user@localhost`, `pkg@1.2.3`, asset names like `icon@2x.png`.
+ * Addresses written out ("alice at example dot com") and non-ASCII addresses are not detected.
+ */
+import { isAsciiLetter, isDigit } from './number-shape.js';
+
+// Labels of letters, digits and inner hyphens, then a top-level label of letters only.
+const DOMAIN_RE = /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
+const ASSET_SCALE_RE = /^\d+(?:\.\d+)?x\./;
+
+function isLocalChar(c: number): boolean {
+  return isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
+
+/**
+ * The email address around the `@` at `at` as `[start, end]`, or `[-1, -1]`.
+ */
+export function matchEmail(text: string, at: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  let s = at;
+  while (s > 0 && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+  // The local part neither starts nor ends with a dot.
+  while (s < at && text.charCodeAt(s) === 46) s++;
+  if (s === at || text.charCodeAt(at - 1) === 46) return;
+  if (s > 0 && isLocalChar(text.charCodeAt(s - 1))) return; // longer than 64: not an address
+  DOMAIN_RE.lastIndex = at + 1;
+  if (!DOMAIN_RE.test(text)) return;
+  const end = DOMAIN_RE.lastIndex;
+  if (ASSET_SCALE_RE.test(text.slice(at + 1, Math.min(end, at + 12)))) return;
+  out[0] = s;
+  out[1] = end;
+}

@@ -1,0 +1,222 @@
+/**
+ * The numeric pass: finds every run of digits once and hands its shape to the IBAN, IPv4, SSN,
+ * card and phone detectors. Digits are found with one `indexOf` per digit character, which V8
+ * runs with SIMD: over a 600-character text about 40 ns for all ten, where a regex or a character
+ * loop over the same text costs 0.8–3 µs on the development machine (measured).
+ */
+import { K } from '../detector-names.js';
+import type { SensitiveNames } from '../sensitive-names.js';
+import { isCard } from './card.js';
+import { ibanEnd } from './iban.js';
+import { ipv4End } from './ip.js';
+import { isTokenChar, judgeToken, MIN_SECRET_TOKEN, tokenAround } from './keyword-secrets.js';
+import {
+  C_CLOSE,
+  C_DASH,
+  C_DOT,
+  C_OPEN,
+  C_SLASH,
+  C_SPACE,
+  isAsciiLetter,
+  isAttached,
+  isDigit,
+  isSpace,
+  isWordChar,
+  NumberShape,
+} from './number-shape.js';
+import { isPhone } from './phone.js';
+import { isSsn } from './ssn.js';
+
+const DIGIT_CHARS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+/** Next position of each digit character; scratch reused by every scan (scans never nest here). */
+const nextPos = new Int32Array(10);
+const shape = new NumberShape();
+
+/** Longest window of groups tried inside a long run of numbers: keeps a run of 100 KB linear. */
+const MAX_WINDOW_GROUPS = 8;
+
+/** True when the digits ending at `j` (followed by `after`) go on: a separator, then a digit or `(` within two characters. */
+function continues(text: string, j: number, after: number): boolean {
+  if (
+    !(
+      after === C_DASH ||
+      after === C_DOT ||
+      after === C_SLASH ||
+      after === C_CLOSE ||
+      after === C_OPEN ||
+      isSpace(after)
+    )
+  )
+    return false;
+  const c1 = j + 1 < text.length ? text.charCodeAt(j + 1) : 0;
+  const c2 = j + 2 < text.length ? text.charCodeAt(j + 2) : 0;
+  return isDigit(c1) || c1 === C_OPEN || isDigit(c2);
+}
+
+function isUpperLetter(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+const token: [number, number] = [-1, -1];
+
+/**
+ * Finds IBANs, IPv4 addresses, SSNs, cards and phone numbers in `text`, pushing
+ * `start, end, kind` triples to `hits`. `on[kind]` is 1 for the detectors to run. With `names`,
+ * each long token holding a digit is also judged by the keyword secret detectors
+ * (keyword-secrets.ts).
+ */
+export function scanNumbers(
+  text: string,
+  on: Uint8Array,
+  hint: number,
+  hits: number[],
+  names: SensitiveNames | null,
+): void {
+  const n = text.length;
+  let any = false;
+  for (let d = 0; d < 10; d++) {
+    const p = text.indexOf(DIGIT_CHARS[d]!);
+    nextPos[d] = p;
+    if (p >= 0) any = true;
+  }
+  if (!any) return;
+  const wantIban = on[K.iban] === 1;
+  const wantOthers = on[K.ipv4] === 1 || on[K.ssn] === 1 || on[K.card] === 1 || on[K.phone] === 1;
+  let from = 0;
+  let tokenEnd = 0;
+  for (;;) {
+    let i = -1;
+    for (let d = 0; d < 10; d++) {
+      let p = nextPos[d]!;
+      if (p !== -1 && p < from) {
+        p = text.indexOf(DIGIT_CHARS[d]!, from);
+        nextPos[d] = p;
+      }
+      if (p !== -1 && (i === -1 || p < i)) i = p;
+    }
+    if (i === -1) return;
+    let j = i + 1;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+    const after = j < n ? text.charCodeAt(j) : 32;
+    // IBAN: two upper-case letters, then the check digits.
+    if (
+      wantIban &&
+      i >= 2 &&
+      i + 13 <= n &&
+      isUpperLetter(text.charCodeAt(i - 1)) &&
+      isUpperLetter(text.charCodeAt(i - 2))
+    ) {
+      const end = ibanEnd(text, i - 2);
+      if (end > 0) {
+        hits.push(i - 2, end, K.iban);
+        from = end;
+        continue;
+      }
+    }
+    const before = i > 0 ? text.charCodeAt(i - 1) : 32;
+    if (names !== null && i >= tokenEnd && (isTokenChar(before) || isTokenChar(after))) {
+      tokenAround(text, i, token);
+      tokenEnd = token[1];
+      if (token[1] - token[0] >= MIN_SECRET_TOKEN) judgeToken(text, token[0], token[1], on, names, hits);
+    }
+    // Digits glued to a word (hashes, ids, tokens) are no number: skip the whole word, so a
+    // 64-character hex digest costs one step, not one per digit run (measured).
+    if (isWordChar(before) || isAsciiLetter(after) || after === 95) {
+      while (j < n && isWordChar(text.charCodeAt(j))) j++;
+      from = j;
+      continue;
+    }
+    // Most numbers in prose ("12%", "in 2024,") are short and stand alone: nothing here can
+    // match fewer than 7 digits unless separators and more digits follow.
+    if (!wantOthers || (j - i < 7 && !continues(text, j, after))) {
+      from = j;
+      continue;
+    }
+    const e = shape.read(text, i);
+    from = e;
+    if (e - shape.start < 7) continue;
+    classify(shape, on, hint, hits);
+  }
+}
+
+/** Judges one candidate: whole, then split at spaces, then card-sized windows. */
+function classify(sh: NumberShape, on: Uint8Array, hint: number, hits: number[]): void {
+  const last = sh.n - 1;
+  if (judge(sh, 0, last, on, hint, hits)) return;
+  if (last === 0) return;
+  // Several numbers side by side ("2024-01-15 415-555-2671", "10.0.0.1 10.0.0.2"): each chunk
+  // between spaces is judged alone when the chunks have separators of their own.
+  let spaces = false;
+  let others = false;
+  for (let k = 0; k < last; k++) {
+    if (sh.sepCode(k) === C_SPACE) spaces = true;
+    else others = true;
+  }
+  let found = false;
+  if (spaces && others) {
+    let a = 0;
+    for (let k = 0; k <= last; k++) {
+      if (k === last || sh.sepCode(k) === C_SPACE) {
+        if (k - a < MAX_WINDOW_GROUPS && judge(sh, a, k, on, hint, hits)) found = true;
+        a = k + 1;
+      }
+    }
+  }
+  if (found || on[K.card] !== 1) return;
+  // A card followed by more digits ("4111 1111 1111 1111 12/27"): windows of 13–19 digits at
+  // space boundaries, only as cards, whose Luhn and issuer checks keep this precise.
+  for (let a = 0; a <= last; a++) {
+    if (a > 0 && sh.sepCode(a - 1) !== C_SPACE) continue;
+    let digits = 0;
+    for (let b = a; b <= last && b - a < MAX_WINDOW_GROUPS; b++) {
+      digits += sh.len(b);
+      if (digits > 19) break;
+      if (b > a) {
+        const s = sh.sepCode(b - 1);
+        if (s !== C_SPACE && s !== C_DASH) break;
+      }
+      if (digits < 13) continue;
+      const next = b < last ? sh.sepCode(b) : C_SPACE;
+      if (next !== C_SPACE && next !== C_SLASH) continue;
+      const start = sh.gs[a]!;
+      const end = sh.ge[b]!;
+      if (!isAttached(sh.text, sh.spanStart(a), end) && isCard(sh, a, b)) {
+        hits.push(start, end, K.card);
+        a = b;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Judges groups `a..b` as one number; pushes a hit and returns true when a detector claims it.
+ * A phone number's span takes its `+` and parentheses; the others are digits and separators only.
+ */
+function judge(sh: NumberShape, a: number, b: number, on: Uint8Array, hint: number, hits: number[]): boolean {
+  const start = sh.spanStart(a);
+  const end = sh.spanEnd(b);
+  if (isAttached(sh.text, start, end)) return false;
+  const ds = sh.gs[a]!;
+  const de = sh.ge[b]!;
+  if (on[K.ipv4] === 1) {
+    const ipEnd = ipv4End(sh, a, b);
+    if (ipEnd > 0) {
+      hits.push(ds, ipEnd, K.ipv4);
+      return true;
+    }
+  }
+  if (on[K.ssn] === 1 && isSsn(sh, a, b, hint)) {
+    hits.push(ds, de, K.ssn);
+    return true;
+  }
+  if (on[K.card] === 1 && isCard(sh, a, b)) {
+    hits.push(ds, de, K.card);
+    return true;
+  }
+  if (on[K.phone] === 1 && isPhone(sh, a, b, hint)) {
+    hits.push(start, end, K.phone);
+    return true;
+  }
+  return false;
+}

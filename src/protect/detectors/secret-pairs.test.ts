@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { only } from '../../test-support/redaction.js';
+
+describe('sensitive name=value detector', () => {
+  it.each([
+    ['password=hunter2', 'password=[SECRET:pair]'],
+    ['PASSWORD: s3cr3t!', 'PASSWORD: [SECRET:pair]'],
+    ['db.password = "correct horse"', 'db.password = "[SECRET:pair]"'],
+    ['{"api_key": "abc123", "user": "bob"}', '{"api_key": "[SECRET:pair]", "user": "bob"}'],
+    ["{'client_secret':'xyz'}", "{'client_secret':'[SECRET:pair]'}"],
+    ['X-Api-Key: 0123abcd', 'X-Api-Key: [SECRET:pair]'],
+    ['export DB_PASS=letmein', 'export DB_PASS=[SECRET:pair]'],
+    ['GET /cb?code=1&access_token=abc.def&x=1', 'GET /cb?code=1&access_token=[SECRET:pair]&x=1'],
+    ['Authorization: Basic dXNlcjpwYXNz', 'Authorization: Basic [SECRET:pair]'],
+    ['password => "x1"', 'password => "[SECRET:pair]"'],
+    ['secret := "x1"', 'secret := "[SECRET:pair]"'],
+    ['{\\"password\\":\\"hunter2\\"}', '{\\"password\\":\\"[SECRET:pair]\\"}'],
+    ['pin: 1234.', 'pin: [SECRET:pair].'],
+    ['token=a\\"b', 'token=[SECRET:pair]\\"b'],
+  ])('replaces the value in %j', (text, want) => {
+    expect(only('secret:pair', text)).toBe(want);
+  });
+
+  it.each([
+    'monkey=banana',
+    'spinner: on',
+    'tokens: 1234',
+    'max_tokens=4096',
+    '"inputTokens": 312',
+    'tokenizer: cl100k_base',
+    'password_length=12',
+    'Password: must be at least 8 characters',
+    'password: ********',
+    'password=<your password>',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell reference is the point
+    'password=${DB_PASSWORD}',
+    'password: $DB_PASSWORD',
+    'api_key={{ secrets.API_KEY }}',
+    'secret: null',
+    'hasPassword=true',
+    'password==other',
+    'if (token != null)',
+    'password: [SECRET:pair]',
+    '[SECRET:pair]',
+    'https://example.com/token',
+    'password:',
+    '"password": {"nested": 1}',
+  ])('leaves %j alone', (text) => {
+    expect(only('secret:pair', text)).toBe(text);
+  });
+
+  it('stays linear on 100 KB of = and :', () => {
+    const eq = 'password='.repeat(11_000);
+    expect(only('secret:pair', eq).length).toBeGreaterThan(0);
+    const colons = ':'.repeat(100_000);
+    expect(only('secret:pair', colons)).toBe(colons);
+    const quote = `password="${'a'.repeat(100_000)}`;
+    expect(only('secret:pair', quote)).toMatch(/^password="\[SECRET:pair\]a+$/);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * `name=value`, `name: value`, `"name": "value"`, `name => value` and `name := value` in text,
+ * where the name is sensitive (see sensitive-names.ts): the value is replaced, the name stays.
+ * Found from each `:` and `=` with `indexOf`; the name is read backwards (at most 64 characters),
+ * the value forwards (at most 4096). An `Authorization: Basic dXNl...` value keeps its scheme word.
+ * Left alone: placeholders (`***`, `<password>`, `${DB_PASSWORD}`, `{{secret}}`, `null`, `true`),
+ * markers of an earlier redaction, and prose after a colon ("Password: must be 8 characters").
+ */
+import type { SensitiveNames } from '../sensitive-names.js';
+import { isAsciiLetter, isDigit } from './number-shape.js';
+
+const PLACEHOLDER_RE =
+  /^(?:\**|x{3,}|X{3,}|\.{3,}|<[^>]*>|\[[^\]]*\]|\{\{.*\}\}|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|%s|%\(\w+\)s|null|nil|none|None|undefined|true|false|True|False|redacted|REDACTED|hidden|masked|omitted)$/;
+const ENV_REF_RE = /^\$(?:[{(]|[A-Z_])/;
+const SCHEME_WORDS: ReadonlySet<string> = new Set([
+  'bearer',
+  'basic',
+  'token',
+  'digest',
+  'negotiate',
+  'bot',
+  'apikey',
+]);
+const MAX_NAME = 64;
+const MAX_VALUE = 4096;
+
+function isNameChar(c: number): boolean {
+  return isAsciiLetter(c) || isDigit(c) || c === 95 || c === 45 || c === 46;
+}
+
+/** Ends an unquoted value. */
+function endsValue(c: number): boolean {
+  return (
+    c <= 32 ||
+    c === 44 || // ,
+    c === 59 || // ;
+    c === 38 || // &
+    c === 34 || // "
+    c === 39 || // '
+    c === 96 || // `
+    c === 41 || // )
+    c === 93 || // ]
+    c === 125 || // }
+    c === 60 || // <
+    c === 62 || // >
+    c === 92 // \
+  );
+}
+
+/**
+ * The value of a sensitive pair whose separator (`:` or `=`) is at `sep`, as `[start, end]`, or
+ * `[-1, -1]`. `out[2]` is set to 1 when the name mentions AWS.
+ */
+export function matchSecretPair(
+  text: string,
+  sep: number,
+  names: SensitiveNames,
+  out: [number, number, number],
+): void {
+  out[0] = -1;
+  out[1] = -1;
+  out[2] = 0;
+  const n = text.length;
+  const sepChar = text.charCodeAt(sep);
+  let v = sep + 1;
+  let j = sep - 1;
+  if (sepChar === 61 /* = */) {
+    const prev = j >= 0 ? text.charCodeAt(j) : 0;
+    const next = v < n ? text.charCodeAt(v) : 0;
+    if (next === 61 || prev === 61 || prev === 33 || prev === 60 || prev === 62) return; // == != <= >=
+    if (prev === 58) j--; // :=
+    if (next === 62) v++; // =>
+  } else if (v < n && (text.charCodeAt(v) === 58 || text.charCodeAt(v) === 47 || text.charCodeAt(v) === 61)) {
+    return; // :: and :// are not pairs; := is judged at its =
+  }
+  while (j >= 0 && sep - j < 4 && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j--;
+  if (j < 0) return;
+  let nameStart: number;
+  let nameEnd: number;
+  let quoted = false;
+  const q = text.charCodeAt(j);
+  if (q === 34 || q === 39) {
+    quoted = true;
+    nameEnd = j;
+    if (nameEnd > 0 && text.charCodeAt(nameEnd - 1) === 92) nameEnd--; // \" of JSON inside a string
+    let k = nameEnd - 1;
+    while (k >= 0 && nameEnd - k <= MAX_NAME && text.charCodeAt(k) !== q) k--;
+    if (k < 0 || text.charCodeAt(k) !== q) return;
+    nameStart = k + 1;
+  } else {
+    nameEnd = j + 1;
+    let k = j;
+    while (k >= 0 && nameEnd - k <= MAX_NAME && isNameChar(text.charCodeAt(k))) k--;
+    nameStart = k + 1;
+    // "[SECRET:pair]" and other markers are not names.
+    if (k >= 0 && text.charCodeAt(k) === 91 /* [ */) return;
+  }
+  if (nameEnd - nameStart < 2 || nameEnd - nameStart > MAX_NAME) return;
+  const name = text.slice(nameStart, nameEnd);
+  if (!names.isSensitive(name)) return;
+  // the value
+  while (v < n && v - sep < 8 && (text.charCodeAt(v) === 32 || text.charCodeAt(v) === 9)) v++;
+  if (v >= n) return;
+  let c = text.charCodeAt(v);
+  let vs: number;
+  let ve: number;
+  let escapedQuote = false;
+  if (c === 92 && v + 1 < n && (text.charCodeAt(v + 1) === 34 || text.charCodeAt(v + 1) === 39)) {
+    escapedQuote = true;
+    v++;
+    c = text.charCodeAt(v);
+  }
+  if (c === 34 || c === 39 || c === 96) {
+    vs = v + 1;
+    ve = vs;
+    const limit = Math.min(n, vs + MAX_VALUE);
+    while (ve < limit) {
+      const d = text.charCodeAt(ve);
+      if (d === c) {
+        if (escapedQuote) {
+          if (text.charCodeAt(ve - 1) === 92) {
+            ve--;
+            break;
+          }
+        } else if (text.charCodeAt(ve - 1) !== 92) {
+          break;
+        }
+      }
+      if (d === 10 && !escapedQuote) break;
+      ve++;
+    }
+  } else {
+    if (c === 123 || c === 91) return; // an object or array: its own keys are judged
+    vs = v;
+    ve = v;
+    const limit = Math.min(n, vs + MAX_VALUE);
+    while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
+    // "Authorization: Basic dXNl..." — the credential is the word after the scheme.
+    if (ve < n && text.charCodeAt(ve) === 32 && SCHEME_WORDS.has(text.slice(vs, ve).toLowerCase())) {
+      let t = ve + 1;
+      while (t < n && text.charCodeAt(t) === 32) t++;
+      let te = t;
+      while (te < limit && !endsValue(text.charCodeAt(te))) te++;
+      if (te > t) {
+        vs = t;
+        ve = te;
+      }
+    } else if (!quoted && sepChar === 58 && isProse(text, vs, ve)) {
+      return;
+    }
+    // a sentence's full stop is not part of the value
+    while (ve > vs && text.charCodeAt(ve - 1) === 46) ve--;
+  }
+  if (ve <= vs) return;
+  if (ve - vs <= 40 && PLACEHOLDER_RE.test(text.slice(vs, ve))) return;
+  // an environment or template reference: $VAR, ${VAR}, $(cmd)
+  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(text.slice(vs, Math.min(ve, vs + 2)))) return;
+  out[0] = vs;
+  out[1] = ve;
+  out[2] = name.toLowerCase().includes('aws') ? 1 : 0;
+}
+
+/** A lower-case word followed by more words: "Password: must be at least 8 characters". */
+function isProse(text: string, vs: number, ve: number): boolean {
+  for (let i = vs; i < ve; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 97 || c > 122) return false;
+  }
+  return ve < text.length && text.charCodeAt(ve) === 32 && isAsciiLetter(text.charCodeAt(ve + 1));
+}

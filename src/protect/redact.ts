@@ -1,0 +1,584 @@
+/**
+ * `createRedactor`: applies the detectors to every string of an event input (content, meta,
+ * resource, guardrail reasons, error messages, identifiers), replaces values under sensitive key
+ * names whole, and records each redaction as `{path, kind, count}`, never the value.
+ *
+ * Written for the `emit` path: no work for a field class that is off, paths built only when
+ * something is found, objects copied only along changed paths (the input is never modified), key
+ * names judged once and cached. A custom detector or hook that throws never escapes: its field
+ * becomes `[REDACTION_FAILED]` and the result is flagged (fail closed).
+ */
+import { AuditError } from '../errors.js';
+import { escapeHostile } from '../event/index.js';
+import {
+  BUILTIN_DETECTORS,
+  DETECTOR_NAMES,
+  HOOK_KIND,
+  K,
+  REDACTION_FAILED,
+  REDACTION_FAILED_MARKER,
+} from './detector-names.js';
+import { HINT_PHONE, HINT_SSN } from './detectors/number-shape.js';
+import { applyHits, type CompiledCustom, findAll, makeScanConfig, type ScanConfig } from './scan.js';
+import { SensitiveNames, splitName } from './sensitive-names.js';
+import type {
+  ClassPolicy,
+  CustomDetector,
+  FieldClass,
+  Finding,
+  RedactHook,
+  Redactor,
+  RedactorOptions,
+  RedactResult,
+} from './types.js';
+
+/** Field classes in a fixed order. */
+export const FIELD_CLASSES: readonly FieldClass[] = ['content', 'meta', 'identifiers'];
+/** The policy of each field class when the options name none. */
+export const DEFAULT_CLASS_POLICY: Readonly<Record<FieldClass, ClassPolicy>> = {
+  content: 'all',
+  meta: 'all',
+  identifiers: 'secrets',
+};
+/** Nesting beyond this is not walked: the value is replaced (fail closed), which also ends cycles. */
+export const MAX_REDACT_DEPTH = 100;
+
+const CUSTOM_NAME_RE = /^(?:secret:)?[a-z][a-z0-9_-]{0,39}$/;
+const SENSITIVE_WORD_RE = /^[A-Za-z0-9]{1,40}$/;
+const PATH_IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const PHONE_WORDS: ReadonlySet<string> = new Set([
+  'phone',
+  'phones',
+  'mobile',
+  'tel',
+  'telephone',
+  'cell',
+  'cellphone',
+  'fax',
+  'msisdn',
+  'whatsapp',
+]);
+const SECRET_KEY_MARKER = BUILTIN_DETECTORS['secret:key'].marker;
+/** Numbers smaller than this cannot be a card, phone or SSN. */
+const MIN_NUMBER_SCANNED = 1_000_000;
+const KEY_CACHE_SIZE = 4096;
+
+/** How a key name is treated in one field class. */
+interface KeyInfo {
+  readonly sensitive: boolean;
+  readonly hint: number;
+  /** The key with personal data in it replaced, when it held some. */
+  readonly renamed: string | undefined;
+  readonly kinds: readonly number[] | undefined;
+}
+
+/** Everything that runs on one field class. */
+interface ClassRun {
+  readonly cls: FieldClass;
+  /** null: nothing runs on this class. */
+  readonly cfg: ScanConfig | null;
+  readonly secretKeys: boolean;
+  readonly numbers: boolean;
+  readonly hook: RedactHook | undefined;
+  readonly keyCache: Map<string, KeyInfo>;
+}
+
+/** A step of the path to a value; the string is only built when a finding needs it. */
+interface PathNode {
+  readonly parent: PathNode | null;
+  readonly key: string | number | null;
+}
+
+/** Per-call state. */
+interface Ctx {
+  findings: Finding[];
+  failed: boolean;
+}
+
+function fail(field: string, problem: string): never {
+  throw new AuditError('CONFIG_INVALID', `${field}: ${problem}`, { field });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** A property name as it appears in a path, as prepareEvent writes it. Attacker-controlled: escaped and shortened. */
+function pathKey(key: string): string {
+  if (PATH_IDENT_RE.test(key)) return key;
+  return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
+}
+
+function pathString(parent: PathNode | null, key: string | number | null): string {
+  const keys: Array<string | number> = [];
+  if (key !== null) keys.push(key);
+  for (let p = parent; p !== null; p = p.parent) if (p.key !== null) keys.push(p.key);
+  let out = '';
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i]!;
+    if (typeof k === 'number') out += `[${k}]`;
+    else {
+      const pk = pathKey(k);
+      out += out === '' || pk.charCodeAt(0) === 0x5b ? pk : `.${pk}`;
+    }
+  }
+  return out;
+}
+
+function compileCustom(d: unknown, i: number, kind: number, seen: Set<string>): CompiledCustom {
+  const at = `custom[${i}]`;
+  if (!isPlainObject(d)) fail(at, 'expected an object with name and pattern or find');
+  const { name, pattern, find } = d as Partial<CustomDetector>;
+  if (typeof name !== 'string' || !CUSTOM_NAME_RE.test(name))
+    fail(`${at}.name`, 'expected lower-case letters, digits, _ or - (max 40), optionally after "secret:"');
+  if (
+    Object.hasOwn(BUILTIN_DETECTORS, name) ||
+    name === HOOK_KIND ||
+    name === REDACTION_FAILED ||
+    seen.has(name)
+  )
+    fail(`${at}.name`, `"${name}" is already taken`);
+  seen.add(name);
+  if ((pattern === undefined) === (find === undefined)) fail(at, 'give one of pattern and find');
+  if (pattern !== undefined) {
+    if (!(pattern instanceof RegExp)) fail(`${at}.pattern`, 'expected a RegExp');
+    const flags = pattern.flags.replace('y', '');
+    const re = new RegExp(pattern.source, flags.includes('g') ? flags : `${flags}g`);
+    return {
+      kind,
+      run(text, hits) {
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+          if (m[0].length === 0) re.lastIndex++;
+          else hits.push(m.index, m.index + m[0].length, kind);
+        }
+      },
+    };
+  }
+  if (typeof find !== 'function') fail(`${at}.find`, 'expected a function');
+  return {
+    kind,
+    run(text, hits) {
+      for (const span of find(text)) {
+        const s = span[0];
+        const e = span[1];
+        if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > text.length || s >= e)
+          throw new RangeError(`custom detector ${name} returned a span outside the text`);
+        hits.push(s, e, kind);
+      }
+    },
+  };
+}
+
+/** The names a policy enables, before `options.detectors` turns some off. */
+function policyNames(
+  policy: unknown,
+  field: string,
+  customNames: readonly string[],
+  hook: boolean,
+): Set<string> {
+  if (policy === 'all') {
+    const s = new Set<string>([...DETECTOR_NAMES, ...customNames]);
+    if (hook) s.add(HOOK_KIND);
+    return s;
+  }
+  if (policy === 'secrets') {
+    return new Set<string>([
+      ...DETECTOR_NAMES.filter((d) => BUILTIN_DETECTORS[d].secret),
+      ...customNames.filter((c) => c.startsWith('secret:')),
+    ]);
+  }
+  if (policy === 'off') return new Set();
+  if (!Array.isArray(policy)) fail(field, 'expected "all", "secrets", "off" or a list of detector names');
+  const s = new Set<string>();
+  policy.forEach((name: unknown, i) => {
+    if (
+      typeof name !== 'string' ||
+      !(Object.hasOwn(BUILTIN_DETECTORS, name) || customNames.includes(name) || name === HOOK_KIND)
+    )
+      fail(`${field}[${i}]`, `unknown detector ${JSON.stringify(name)}`);
+    if (name === HOOK_KIND && !hook) fail(`${field}[${i}]`, 'names the hook, but no hook is given');
+    s.add(name);
+  });
+  return s;
+}
+
+function keyHint(key: string): number {
+  let hint = 0;
+  for (const w of splitName(key)) {
+    if (PHONE_WORDS.has(w)) hint |= HINT_PHONE;
+    else if (w === 'ssn' || w === 'social') hint |= HINT_SSN;
+  }
+  return hint;
+}
+
+/**
+ * Creates a redactor. Options are checked once, here; the redactor itself never throws for them.
+ *
+ * @throws AuditError `CONFIG_INVALID` naming the option: an unknown detector or field class, a
+ * bad policy, a custom detector without a valid name or with neither pattern nor find, a hook
+ * that is not a function, a sensitive name that is not one word.
+ */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  if (!isPlainObject(options)) fail('options', 'expected an object');
+  const { detectors = {}, classes = {}, sensitiveNames = [], custom = [], hook } = options;
+  if (!isPlainObject(detectors)) fail('detectors', 'expected an object of detector names to true or false');
+  for (const [name, on] of Object.entries(detectors)) {
+    if (!Object.hasOwn(BUILTIN_DETECTORS, name)) fail(`detectors.${name}`, 'unknown detector');
+    if (typeof on !== 'boolean') fail(`detectors.${name}`, 'expected true or false');
+  }
+  if (!isPlainObject(classes)) fail('classes', 'expected an object of field classes to policies');
+  for (const cls of Object.keys(classes)) {
+    if (!(FIELD_CLASSES as readonly string[]).includes(cls))
+      fail(`classes.${cls}`, 'unknown field class (content, meta, identifiers)');
+  }
+  if (!Array.isArray(sensitiveNames)) fail('sensitiveNames', 'expected an array of words');
+  sensitiveNames.forEach((w: unknown, i) => {
+    if (typeof w !== 'string' || !SENSITIVE_WORD_RE.test(w))
+      fail(`sensitiveNames[${i}]`, 'expected one word of letters and digits (max 40)');
+  });
+  if (!Array.isArray(custom)) fail('custom', 'expected an array of detectors');
+  if (hook !== undefined && typeof hook !== 'function') fail('hook', 'expected a function');
+
+  const names = new SensitiveNames(sensitiveNames);
+  const seen = new Set<string>();
+  const compiled = custom.map((d, i) => compileCustom(d, i, DETECTOR_NAMES.length + i, seen));
+  const customNames = custom.map((d) => d.name);
+  const customMarkers = custom.map((d, i) => {
+    if (d.marker === undefined) return `[${d.name.toUpperCase()}]`;
+    if (typeof d.marker !== 'string' || d.marker.length === 0 || d.marker.length > 64)
+      fail(`custom[${i}].marker`, 'expected a string of 1 to 64 characters');
+    return d.marker;
+  });
+  const off = new Set(Object.entries(detectors).flatMap(([n, on]) => (on ? [] : [n])));
+
+  const runs = {} as Record<FieldClass, ClassRun>;
+  for (const cls of FIELD_CLASSES) {
+    const policy = classes[cls] ?? DEFAULT_CLASS_POLICY[cls];
+    const enabled = policyNames(policy, `classes.${cls}`, customNames, hook !== undefined);
+    for (const n of off) enabled.delete(n);
+    const on = new Uint8Array(DETECTOR_NAMES.length);
+    DETECTOR_NAMES.forEach((d, i) => {
+      if (enabled.has(d)) on[i] = 1;
+    });
+    const runsCustom = compiled.filter((_, i) => enabled.has(customNames[i]!));
+    const useHook = hook !== undefined && enabled.has(HOOK_KIND);
+    const cfg =
+      enabled.size === 0 || (enabled.size === 1 && enabled.has('secret:key'))
+        ? null
+        : makeScanConfig(on, runsCustom, names, customMarkers);
+    runs[cls] = {
+      cls,
+      cfg,
+      secretKeys: enabled.has('secret:key'),
+      numbers: on[K.card] === 1 || on[K.phone] === 1 || on[K.ssn] === 1,
+      hook: useHook ? (hook as RedactHook) : undefined,
+      keyCache: new Map(),
+    };
+  }
+  const kindNames: readonly string[] = [...DETECTOR_NAMES, ...customNames];
+  const walker = new Walker(runs, names, kindNames);
+  return <T>(value: T, fieldClass?: FieldClass): RedactResult<T> => {
+    const ctx: Ctx = { findings: [], failed: false };
+    let out: unknown;
+    if (fieldClass !== undefined) {
+      const run = runs[fieldClass];
+      if (run === undefined)
+        throw new AuditError('USAGE', `fieldClass: unknown field class ${JSON.stringify(fieldClass)}`);
+      out = walker.value(ctx, value, run, null, null, 0, 0);
+    } else if (isPlainObject(value)) {
+      out = walker.event(ctx, value);
+    } else {
+      out = walker.value(ctx, value, runs.content, null, null, 0, 0);
+    }
+    return { value: out as T, findings: ctx.findings, failed: ctx.failed };
+  };
+}
+
+/** Root fields of an event input and their class; `resource`, `guardrails` and `content` are walked specially. */
+const ROOT_CLASSES: Readonly<Record<string, FieldClass>> = {
+  type: 'identifiers',
+  ts: 'identifiers',
+  actor: 'identifiers',
+  subject: 'identifiers',
+  conversation: 'identifiers',
+  requestId: 'identifiers',
+  traceId: 'identifiers',
+  action: 'identifiers',
+  outcome: 'identifiers',
+  model: 'identifiers',
+  usage: 'identifiers',
+  latencyMs: 'identifiers',
+  severity: 'identifiers',
+  content: 'content',
+  meta: 'meta',
+};
+
+class Walker {
+  constructor(
+    private readonly runs: Readonly<Record<FieldClass, ClassRun>>,
+    private readonly names: SensitiveNames,
+    private readonly kindNames: readonly string[],
+  ) {}
+
+  /** An event input: each root field in its class. */
+  event(ctx: Ctx, o: Record<string, unknown>): unknown {
+    const runs = this.runs;
+    return this.fields(ctx, o, null, null, 0, false, (k) => {
+      if (k === 'resource') return 'resource';
+      if (k === 'guardrails') return 'guardrails';
+      if (k === 'content') return 'content-root';
+      return runs[ROOT_CLASSES[k] ?? 'meta'];
+    });
+  }
+
+  /**
+   * Walks the fields of object `o`; `runOf` gives each key's class run, or a special walk.
+   * `rename`: keys holding personal data are replaced (not for fixed field names).
+   */
+  private fields(
+    ctx: Ctx,
+    o: Record<string, unknown>,
+    parent: PathNode | null,
+    key: string | number | null,
+    depth: number,
+    rename: boolean,
+    runOf: (k: string) => ClassRun | 'resource' | 'guardrails' | 'content-root',
+  ): unknown {
+    const node: PathNode = { parent, key };
+    const keys = Object.keys(o);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const x = o[k];
+      const r = runOf(k);
+      let nk = k;
+      let nx: unknown;
+      if (r === 'resource') {
+        nx = isPlainObject(x)
+          ? this.fields(ctx, x, node, k, depth + 1, false, (rk) =>
+              rk === 'type' || rk === 'id' ? this.runs.identifiers : this.runs.meta,
+            )
+          : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
+      } else if (r === 'guardrails') {
+        nx = Array.isArray(x)
+          ? this.list(ctx, x, node, k, depth + 1, (item, ip, ik, d) =>
+              isPlainObject(item)
+                ? this.fields(ctx, item, ip, ik, d, false, (gk) =>
+                    gk === 'reason' ? this.runs.meta : this.runs.identifiers,
+                  )
+                : this.value(ctx, item, this.runs.meta, ip, ik, 0, d),
+            )
+          : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
+      } else if (r === 'content-root') {
+        const content = this.runs.content;
+        nx = isPlainObject(x)
+          ? this.fields(ctx, x, node, k, depth + 1, false, () => content)
+          : this.value(ctx, x, content, node, k, 0, depth + 1);
+      } else if (r.cfg === null && !r.secretKeys) {
+        nx = x;
+      } else {
+        const info = this.keyInfo(ctx, r, k, rename);
+        if (info.renamed !== undefined) {
+          nk = info.renamed;
+          // a second key redacted to the same marker gets a number
+          for (
+            let n = 2;
+            (out !== undefined && Object.hasOwn(out, nk)) || (nk !== k && Object.hasOwn(o, nk));
+            n++
+          )
+            nk = `${info.renamed} #${n}`;
+          if (info.kinds !== undefined) this.record(ctx, pathString(node, nk), info.kinds, false);
+        }
+        if (
+          r.secretKeys &&
+          info.sensitive &&
+          holdsSecret(x) &&
+          !(k === 'token' && Object.hasOwn(o, 'logprob'))
+        ) {
+          // `token` beside `logprob` is a model's output token (OpenAI logprobs), not a credential.
+          nx = SECRET_KEY_MARKER;
+          ctx.findings.push({ path: pathString(node, nk), kind: 'secret:key', count: 1 });
+        } else {
+          nx = this.value(ctx, x, r, node, nk, info.hint, depth + 1);
+        }
+      }
+      if (out === undefined && (nx !== x || nk !== k)) {
+        out = Object.getPrototypeOf(o) === null ? Object.create(null) : {};
+        for (let j = 0; j < i; j++) setOwn(out!, keys[j]!, o[keys[j]!]);
+      }
+      if (out !== undefined) setOwn(out, nk, nx);
+    }
+    return out ?? o;
+  }
+
+  private list(
+    ctx: Ctx,
+    a: unknown[],
+    parent: PathNode | null,
+    key: string | number | null,
+    depth: number,
+    each: (item: unknown, parent: PathNode, key: number, depth: number) => unknown,
+  ): unknown {
+    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, parent, key);
+    const node: PathNode = { parent, key };
+    let out: unknown[] | undefined;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      const nx = each(x, node, i, depth + 1);
+      if (out === undefined && nx !== x) out = a.slice();
+      if (out !== undefined) out[i] = nx;
+    }
+    return out ?? a;
+  }
+
+  /** Any value in class `run`; `hint` comes from the key it sits under. */
+  value(
+    ctx: Ctx,
+    v: unknown,
+    run: ClassRun,
+    parent: PathNode | null,
+    key: string | number | null,
+    hint: number,
+    depth: number,
+  ): unknown {
+    switch (typeof v) {
+      case 'string':
+        return this.string(ctx, v, run, parent, key, hint);
+      case 'number':
+        return run.numbers && v >= MIN_NUMBER_SCANNED && Number.isSafeInteger(v)
+          ? this.number(ctx, v, run, parent, key, hint)
+          : v;
+      case 'object':
+        break;
+      default:
+        return v;
+    }
+    if (v === null || (run.cfg === null && !run.secretKeys)) return v;
+    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, parent, key);
+    if (Array.isArray(v)) {
+      return this.list(ctx, v, parent, key, depth, (item, ip, ik, d) =>
+        this.value(ctx, item, run, ip, ik, hint, d),
+      );
+    }
+    // Dates and other non-plain objects pass through; prepareEvent decides whether they are valid.
+    if (!isPlainObject(v)) return v;
+    return this.fields(ctx, v, parent, key, depth, true, () => run);
+  }
+
+  private string(
+    ctx: Ctx,
+    s: string,
+    run: ClassRun,
+    parent: PathNode | null,
+    key: string | number | null,
+    hint: number,
+  ): string {
+    const cfg = run.cfg;
+    if (cfg === null) return s;
+    try {
+      const hits: number[] = [];
+      findAll(s, cfg, hint, hits);
+      const res = hits.length === 0 ? null : applyHits(s, hits, cfg);
+      let out = res === null ? s : res.text;
+      let hooked = false;
+      if (run.hook !== undefined) {
+        const h: unknown = run.hook(out, { path: pathString(parent, key), fieldClass: run.cls });
+        if (typeof h !== 'string') throw new TypeError('the hook returned no string');
+        if (h !== out) {
+          hooked = true;
+          out = h;
+        }
+      }
+      if (res !== null || hooked) this.record(ctx, pathString(parent, key), res?.kinds, hooked);
+      return out;
+    } catch {
+      return this.failed(ctx, parent, key);
+    }
+  }
+
+  /** A large integer: a card, phone or SSN number written as a JSON number becomes its marker. */
+  private number(
+    ctx: Ctx,
+    v: number,
+    run: ClassRun,
+    parent: PathNode | null,
+    key: string | number | null,
+    hint: number,
+  ): unknown {
+    const cfg = run.cfg!;
+    const s = String(v);
+    const hits: number[] = [];
+    try {
+      findAll(s, cfg, hint, hits);
+    } catch {
+      return this.failed(ctx, parent, key);
+    }
+    const res = hits.length === 0 ? null : applyHits(s, hits, cfg);
+    if (res === null || res.kinds.length !== 1 || res.text !== cfg.markers[res.kinds[0]!]) return v;
+    this.record(ctx, pathString(parent, key), res.kinds, false);
+    return res.text;
+  }
+
+  private failed(ctx: Ctx, parent: PathNode | null, key: string | number | null): string {
+    ctx.failed = true;
+    ctx.findings.push({ path: pathString(parent, key), kind: REDACTION_FAILED, count: 1 });
+    return REDACTION_FAILED_MARKER;
+  }
+
+  private record(ctx: Ctx, path: string, kinds: readonly number[] | undefined, hooked: boolean): void {
+    if (kinds !== undefined) {
+      for (let i = 0; i < kinds.length; i++) {
+        const k = kinds[i]!;
+        if (kinds.indexOf(k) < i) continue; // counted with its first occurrence
+        let count = 0;
+        for (let j = i; j < kinds.length; j++) if (kinds[j] === k) count++;
+        ctx.findings.push({ path, kind: this.kindNames[k]!, count });
+      }
+    }
+    if (hooked) ctx.findings.push({ path, kind: HOOK_KIND, count: 1 });
+  }
+
+  /** How key `k` is treated in class `run`: sensitive, a context hint, and renamed if it holds personal data. */
+  private keyInfo(ctx: Ctx, run: ClassRun, k: string, rename: boolean): KeyInfo {
+    const cacheKey = rename ? k : `\u0000${k}`;
+    const hit = run.keyCache.get(cacheKey);
+    if (hit !== undefined) return hit;
+    let renamed: string | undefined;
+    let kinds: number[] | undefined;
+    if (rename && run.cfg !== null && k.length >= 5) {
+      const hits: number[] = [];
+      try {
+        findAll(k, run.cfg, 0, hits);
+      } catch {
+        // A key that cannot be scanned is not kept; not cached, so it is flagged every time.
+        ctx.failed = true;
+        ctx.findings.push({ path: '', kind: REDACTION_FAILED, count: 1 });
+        return { sensitive: true, hint: 0, renamed: REDACTION_FAILED_MARKER, kinds: undefined };
+      }
+      const res = hits.length === 0 ? null : applyHits(k, hits, run.cfg);
+      if (res !== null) {
+        renamed = res.text;
+        kinds = res.kinds;
+      }
+    }
+    const info: KeyInfo = { sensitive: this.names.isSensitive(k), hint: keyHint(k), renamed, kinds };
+    if (run.keyCache.size >= KEY_CACHE_SIZE) run.keyCache.clear();
+    run.keyCache.set(cacheKey, info);
+    return info;
+  }
+}
+
+/** A value worth hiding under a sensitive name: not absent, not a flag, not empty. */
+function holdsSecret(x: unknown): boolean {
+  return x !== undefined && x !== null && typeof x !== 'boolean' && x !== '';
+}

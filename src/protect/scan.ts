@@ -1,0 +1,197 @@
+/**
+ * Scans one string with a set of detectors and writes the redacted string. Each detector family
+ * is reached through a prefilter that V8 runs natively (`indexOf` of `@`, `:`, `=`, the digits,
+ * secret prefixes and keywords), so a clean text costs a few dozen native searches and no regex
+ * run over the whole text (docs/redaction.md "Performance").
+ *
+ * Overlapping matches are merged into one replaced span, named by the detector of highest
+ * priority: a value is never partly left visible because two detectors disagreed on its edges.
+ */
+import { BUILTIN_DETECTORS, DETECTOR_NAMES, K } from './detector-names.js';
+import { matchEmail } from './detectors/email.js';
+import { matchIpv6 } from './detectors/ip.js';
+import { MIN_SECRET_TOKEN } from './detectors/keyword-secrets.js';
+import { scanNumbers } from './detectors/numbers.js';
+import { matchSecretPair } from './detectors/secret-pairs.js';
+import { MIN_TOKEN_LENGTH, scanSecretTokens } from './detectors/secret-tokens.js';
+import { matchUrlCredentials } from './detectors/url-credentials.js';
+import type { SensitiveNames } from './sensitive-names.js';
+
+/** A custom detector after validation: pushes `start, end, kind` triples; may throw. */
+export interface CompiledCustom {
+  readonly kind: number;
+  run(text: string, hits: number[]): void;
+}
+
+/** What one scanner runs. */
+export interface ScanConfig {
+  /** `on[kind]` is 1 for each built-in detector to run. */
+  readonly on: Uint8Array;
+  readonly custom: readonly CompiledCustom[];
+  readonly names: SensitiveNames;
+  /** Marker and priority per kind number: built-ins first, then custom detectors. */
+  readonly markers: readonly string[];
+  readonly priorities: readonly number[];
+}
+
+/** The redacted text and the kind number of each replaced span, or null when nothing was found. */
+export interface ScanResult {
+  text: string;
+  kinds: number[];
+}
+
+const pair: [number, number] = [-1, -1];
+const triple: [number, number, number] = [-1, -1, 0];
+
+/** Builds the tables of a scanner; `on` lists the built-in detectors to run. */
+export function makeScanConfig(
+  on: Uint8Array,
+  custom: readonly CompiledCustom[],
+  names: SensitiveNames,
+  customMarkers: readonly string[],
+): ScanConfig {
+  const markers: string[] = DETECTOR_NAMES.map((d) => BUILTIN_DETECTORS[d].marker);
+  const priorities: number[] = DETECTOR_NAMES.map((d) => BUILTIN_DETECTORS[d].priority);
+  for (const m of customMarkers) {
+    markers.push(m);
+    priorities.push(100); // the user knows their data best
+  }
+  return { on, custom, names, markers, priorities };
+}
+
+/**
+ * Pushes a `start, end, kind` triple for everything the configured detectors find in `text`.
+ * `hint` carries context from the key name (HINT_PHONE, HINT_SSN).
+ * @throws whatever a custom detector throws.
+ */
+export function findAll(text: string, cfg: ScanConfig, hint: number, hits: number[]): void {
+  const n = text.length;
+  const on = cfg.on;
+  if (n >= 5) {
+    const wantEmail = on[K.email] === 1;
+    const wantUrl = on[K['secret:url']] === 1;
+    if (wantEmail || wantUrl) {
+      let at = text.indexOf('@', 1);
+      while (at >= 0) {
+        let url = false;
+        if (wantUrl) {
+          matchUrlCredentials(text, at, pair);
+          if (pair[0] >= 0) {
+            hits.push(pair[0], pair[1], K['secret:url']);
+            url = true;
+          }
+        }
+        if (wantEmail && !url) {
+          matchEmail(text, at, pair);
+          if (pair[0] >= 0) hits.push(pair[0], pair[1], K.email);
+        }
+        at = text.indexOf('@', at + 1);
+      }
+    }
+    const wantTokens =
+      n >= MIN_SECRET_TOKEN &&
+      (on[K['secret:bearer']] === 1 || on[K['secret:aws']] === 1 || on[K['secret:entropy']] === 1);
+    if (
+      wantTokens ||
+      on[K.iban] === 1 ||
+      on[K.ipv4] === 1 ||
+      on[K.ssn] === 1 ||
+      on[K.card] === 1 ||
+      on[K.phone] === 1
+    ) {
+      scanNumbers(text, on, hint, hits, wantTokens ? cfg.names : null);
+    }
+    const wantPair = on[K['secret:pair']] === 1;
+    const wantIpv6 = on[K.ipv6] === 1;
+    if (wantPair || wantIpv6) {
+      let c = text.indexOf(':');
+      while (c >= 0) {
+        let next = c + 1;
+        if (wantIpv6) {
+          matchIpv6(text, c, pair);
+          if (pair[0] >= 0) hits.push(pair[0], pair[1], K.ipv6);
+          if (pair[1] > next) next = pair[1];
+        }
+        if (wantPair) {
+          matchSecretPair(text, c, cfg.names, triple);
+          if (triple[0] >= 0) pushPair(text, hits);
+        }
+        c = text.indexOf(':', next);
+      }
+      if (wantPair) {
+        let e = text.indexOf('=');
+        while (e >= 0) {
+          matchSecretPair(text, e, cfg.names, triple);
+          if (triple[0] >= 0) pushPair(text, hits);
+          e = text.indexOf('=', e + 1);
+        }
+      }
+    }
+  }
+  if (n >= MIN_TOKEN_LENGTH) scanSecretTokens(text, on, hits, on[K['secret:pem']] === 1);
+  for (const c of cfg.custom) c.run(text, hits);
+}
+
+/** A sensitive pair's value: an AWS-named pair holding a 40-character key is an AWS secret. */
+function pushPair(text: string, hits: number[]): void {
+  const [s, e, aws] = triple;
+  const kind =
+    aws === 1 && e - s === 40 && /^[A-Za-z0-9/+]{40}$/.test(text.slice(s, e))
+      ? K['secret:aws']
+      : K['secret:pair'];
+  hits.push(s, e, kind);
+}
+
+/**
+ * Replaces the spans in `hits` by their markers. Overlapping spans become one, named by the
+ * highest-priority kind among them. Returns null when `hits` is empty.
+ */
+export function applyHits(text: string, hits: number[], cfg: ScanConfig): ScanResult | null {
+  const m = hits.length / 3;
+  if (m === 0) return null;
+  // Insertion sort by start, longer first: hits come mostly in order and are few.
+  const order: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const s = hits[3 * i]!;
+    const e = hits[3 * i + 1]!;
+    let j = order.length;
+    while (j > 0) {
+      const o = order[j - 1]!;
+      const os = hits[3 * o]!;
+      if (os < s || (os === s && hits[3 * o + 1]! >= e)) break;
+      order[j] = o;
+      j--;
+    }
+    order[j] = i;
+  }
+  let out = '';
+  let pos = 0;
+  const kinds: number[] = [];
+  let cs = -1;
+  let ce = -1;
+  let ck = -1;
+  const flush = () => {
+    out += text.slice(pos, cs) + cfg.markers[ck]!;
+    kinds.push(ck);
+    pos = ce;
+  };
+  for (const i of order) {
+    const s = hits[3 * i]!;
+    const e = hits[3 * i + 1]!;
+    const k = hits[3 * i + 2]!;
+    if (e <= s) continue;
+    if (cs >= 0 && s < ce) {
+      if (e > ce) ce = e;
+      if (cfg.priorities[k]! > cfg.priorities[ck]!) ck = k;
+      continue;
+    }
+    if (cs >= 0) flush();
+    cs = s;
+    ce = e;
+    ck = k;
+  }
+  if (cs < 0) return null;
+  flush();
+  out += text.slice(pos);
+  return { text: out, kinds };
+}
