@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   STORE_IO: { exit: 2, http: 500 },
   KEY_NOT_FOUND: { exit: 2, http: 500 },
   KEY_INVALID: { exit: 2, http: 400 },
+  KEY_DESTROYED: { exit: 2, http: 410 },
+  KEY_PROVIDER_ERROR: { exit: 2, http: 502 },
   // integrity failures (exit 1, HTTP 409)
   CHAIN_LINK_MISMATCH: { exit: 1, http: 409 },
   CHAIN_SEQ_GAP: { exit: 1, http: 409 },
@@ -36,6 +38,7 @@ export const ERROR_CODES = {
   SEAL_INVALID: { exit: 1, http: 409 },
   SEAL_MISSING: { exit: 1, http: 409 },
   SEGMENT_CHECKSUM_MISMATCH: { exit: 1, http: 409 },
+  DECRYPT_FAILED: { exit: 1, http: 409 },
 } as const satisfies Record<string, { exit: 1 | 2; http: number }>;
 
 /** A string-literal union of every error code. */

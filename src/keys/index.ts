@@ -1,0 +1,54 @@
+/** Keys: the key ring, its providers, field encryption and keyed hashes, per-subject data keys. */
+export { envKeyProvider, KEY_ENV, parseKeyEnv } from './env-provider.js';
+export {
+  decryptField,
+  decryptFieldBytes,
+  encryptField,
+  FIELD_CIPHER_PREFIX,
+  type FieldToEncrypt,
+  fieldCipherKeyId,
+} from './field-cipher.js';
+export {
+  FIELD_HMAC_PREFIX,
+  type HmacFieldOptions,
+  type HmacPurpose,
+  hmacField,
+  verifyHmacField,
+} from './field-hmac.js';
+export {
+  FINGERPRINT_HEX_DIGITS,
+  type FingerprintOptions,
+  fingerprint,
+  fingerprintCandidates,
+  fingerprintMatches,
+} from './fingerprint.js';
+export {
+  type CreateKeyFileOptions,
+  createKeyFile,
+  KEY_FILE_FORMAT,
+  KeyFile,
+  keyFileProvider,
+  SCRYPT_DEFAULTS,
+  type ScryptParams,
+} from './key-file.js';
+export { deriveKeyId, KEY_ID_RE, nextKeyId } from './key-id.js';
+export { KEY_BYTES, parseKeyText } from './key-material.js';
+export {
+  KEY_PURPOSES,
+  type KeyInfo,
+  type KeyInput,
+  type KeyPurpose,
+  KeyRing,
+  type KeyRingExport,
+  type KeyRingOptions,
+  type KeySource,
+} from './key-ring.js';
+export {
+  type ExplicitKeys,
+  explicitKeyProvider,
+  type KeyProvider,
+  type LoadedKeys,
+  type OpenKeyRingOptions,
+  openKeyRing,
+  rotateKeys,
+} from './provider.js';
