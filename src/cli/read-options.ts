@@ -136,8 +136,8 @@ function group(e: AuditEntry, name: string): Record<string, unknown> | undefined
 }
 
 function preview(v: unknown, max = 60): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+  const cut = (s: string) => (s.length > max ? `${s.slice(0, max)}…` : s);
+  return typeof v === 'string' ? JSON.stringify(cut(v)) : cut(JSON.stringify(v));
 }
 
 /** The details column: outcome, resource, model, guardrails and content previews. */

@@ -294,3 +294,86 @@ describe('reads are audited', () => {
     });
   });
 });
+
+describe('sealtrail conversation and timeline', () => {
+  let d: string;
+  let convId: string;
+  beforeAll(() => {
+    d = path.join(root, 'demo');
+    expect(run(['demo', '--dir', d]).code).toBe(0);
+    const r = run(['query', '--dir', d, '--type', 'conversation.start', '--format', 'jsonl']);
+    convId = (jsonl(r.stdout)[0]!.conversation as { id: string }).id;
+  });
+  it('prints the turns with prompts, tool calls, guardrails and each entry verified', () => {
+    const r = run(['conversation', convId, '--dir', d]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /integrity: 7 verified against signed checkpoint \d+, 0 not yet checkpointed, 0 failed/,
+    );
+    expect(r.stdout).toMatch(
+      /turn 1\n {2}#1 .* model\.request .*\[verified: in checkpoint \d+, content ok\]/,
+    );
+    expect(r.stdout).toMatch(/prompt: What is the weather in Paris/);
+    expect(r.stdout).toMatch(/tool: get_weather\n\s+toolArgs: \{"city":"Paris"\}/);
+    expect(r.stdout).toMatch(/guardrail secret-disclosure: block 0\.97 \(asks for a credential\)/);
+    expect(r.stdout).toMatch(/response: It is 18/);
+    const json = JSON.parse(run(['conversation', convId, '--dir', d, '--json']).stdout);
+    expect(json.integrity).toEqual({ verified: 7, unsigned: 0, failed: 0 });
+  });
+  it('exits 1 and says FAILED for a changed entry', () => {
+    const t = path.join(root, 'demo-tampered');
+    fs.cpSync(d, t, { recursive: true });
+    const file = segmentFiles(t)[0]!;
+    writeSegmentLines(
+      file,
+      readSegmentLines(file).map((l) => l.replace('"tempC":18', '"tempC":25')),
+    );
+    const r = run(['conversation', convId, '--dir', t]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/tool\.result .*\[FAILED: content toolResult: does not match its commitment\]/);
+  });
+  it('needs a conversation id', () => {
+    const r = run(['conversation', '--dir', d]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/conversation id/);
+  });
+  it('prints a timeline in event-time order with quiet periods marked', () => {
+    const t = trailCopy();
+    const r = run([
+      'timeline',
+      '--dir',
+      t,
+      '--from',
+      '2026-03-01T00:00:00Z',
+      '--to',
+      '2026-03-01T04:00:00Z',
+      '--actor',
+      'user-0',
+      '--actor',
+      'user-1',
+      '--gap',
+      '120',
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    // user-0 at hour 0, user-1 at hour 1: the hour between is not marked below a 120-minute gap.
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^2026-03-01T00:00:00\.000Z .* user-0 .* model\.request/);
+    const wide = run([
+      'timeline',
+      '--dir',
+      t,
+      '--from',
+      '2026-03-01T00:00:00Z',
+      '--actor',
+      'user-0',
+      '--gap',
+      '60',
+    ]);
+    expect(wide.stdout).toMatch(/… 4h 0m without events …/);
+    const bad = run(['timeline', '--dir', t]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--from/);
+  });
+});

@@ -1,4 +1,6 @@
+export * from './conversation.js';
 export * from './entry.js';
+export * from './entry-integrity.js';
 export * from './export.js';
 export * from './export-format.js';
 export * from './prove.js';

@@ -1,0 +1,150 @@
+/**
+ * Conversation reconstruction and timelines for incident review. A conversation is every entry
+ * with that `conversation.id`, oldest first, grouped by turn (an entry without a turn belongs to
+ * the turn before it), each with its integrity status. A timeline is every entry of a window in
+ * event-time order.
+ */
+import { AuditError } from '../errors.js';
+import { DirSource } from '../store/index.js';
+import type { AuditEntry } from './entry.js';
+import { type EntryIntegrity, EntryIntegrityChecker } from './entry-integrity.js';
+import { type ContentReveal, query } from './query.js';
+import type { QueryFilter } from './query-filter.js';
+import type { ReadIssue } from './query-scan.js';
+
+/** One entry of a conversation and what was checked about it. */
+export interface ConversationEntry {
+  entry: AuditEntry;
+  integrity: EntryIntegrity;
+}
+
+/** The entries of one turn (turn null: before the first numbered turn). */
+export interface ConversationTurn {
+  turn: number | null;
+  entries: ConversationEntry[];
+}
+
+/** A reconstructed conversation. */
+export interface ConversationView {
+  id: string;
+  entries: number;
+  firstTs: string | null;
+  lastTs: string | null;
+  actors: string[];
+  models: string[];
+  turns: ConversationTurn[];
+  /** Size of the latest signed checkpoint the entries were checked against (null: none). */
+  checkpointSize: number | null;
+  integrity: { verified: number; unsigned: number; failed: number };
+  issues: ReadIssue[];
+}
+
+/** Options of {@link reconstructConversation}. */
+export interface ConversationOptions {
+  reveal?: ContentReveal;
+  /** Verifier key to trust instead of trail.json's. */
+  verifierKey?: string;
+}
+
+function strOf(e: AuditEntry, group: string, key: string): string | undefined {
+  const g = e[group];
+  const v = typeof g === 'object' && g !== null ? (g as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Every entry of conversation `id`, grouped by turn, with its integrity status.
+ * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
+ */
+export async function reconstructConversation(
+  dirOrSource: string | DirSource,
+  id: string,
+  options: ConversationOptions = {},
+): Promise<ConversationView> {
+  if (typeof id !== 'string' || id === '') {
+    throw new AuditError('USAGE', 'conversation: expected a conversation id', { field: 'conversation' });
+  }
+  const source = typeof dirOrSource === 'string' ? new DirSource(dirOrSource) : dirOrSource;
+  const checker = new EntryIntegrityChecker(source, options.verifierKey);
+  const q = query(
+    source,
+    { conversation: id },
+    { order: 'oldest', ...(options.reveal ? { reveal: options.reveal } : {}) },
+  );
+  const turns: ConversationTurn[] = [];
+  const actors = new Set<string>();
+  const models = new Set<string>();
+  const integrity = { verified: 0, unsigned: 0, failed: 0 };
+  let entries = 0;
+  let firstTs: string | null = null;
+  let lastTs: string | null = null;
+  try {
+    for await (const { entry, line } of q.records()) {
+      const status = checker.check(line.text, line.seq);
+      integrity[status.status]++;
+      entries++;
+      firstTs ??= entry.ts;
+      lastTs = entry.ts;
+      const actor = strOf(entry, 'actor', 'id');
+      if (actor !== undefined) actors.add(actor);
+      const model = strOf(entry, 'model', 'name');
+      if (model !== undefined) models.add(model);
+      const conv = entry.conversation as { turn?: unknown } | undefined;
+      const turn = typeof conv?.turn === 'number' ? conv.turn : undefined;
+      let current = turns.at(-1);
+      if (current === undefined || (turn !== undefined && turn !== current.turn)) {
+        current = turns.find((t) => t.turn === (turn ?? null)) ?? { turn: turn ?? null, entries: [] };
+        if (!turns.includes(current)) turns.push(current);
+      }
+      current.entries.push({ entry, integrity: status });
+    }
+  } finally {
+    checker.close();
+  }
+  turns.sort((a, b) => (a.turn ?? -1) - (b.turn ?? -1));
+  return {
+    id,
+    entries,
+    firstTs,
+    lastTs,
+    actors: [...actors],
+    models: [...models],
+    turns,
+    checkpointSize: checker.checkpointSize ?? null,
+    integrity,
+    issues: q.issues,
+  };
+}
+
+/** A timeline: entries of a window in event-time order. */
+export interface Timeline {
+  entries: AuditEntry[];
+  /** True when more entries matched than `limit`: the window should be narrowed. */
+  truncated: boolean;
+  issues: ReadIssue[];
+  filter: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Entries matching `filter` (typically a window and an actor) sorted by event time, then seq.
+ * At most `limit` (default 10,000) are kept: a timeline is for reading, an export for everything.
+ * @throws AuditError USAGE (bad filter), TRAIL_NOT_FOUND.
+ */
+export async function buildTimeline(
+  dirOrSource: string | DirSource,
+  filter: QueryFilter,
+  options: { limit?: number; reveal?: ContentReveal; now?: number } = {},
+): Promise<Timeline> {
+  const limit = options.limit ?? 10_000;
+  const q = query(dirOrSource, filter, {
+    order: 'oldest',
+    limit: limit + 1,
+    ...(options.reveal ? { reveal: options.reveal } : {}),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const entries = await q.toArray();
+  const truncated = entries.length > limit;
+  if (truncated) entries.length = limit;
+  entries.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.seq - b.seq));
+  return { entries, truncated, issues: q.issues, filter: q.filter.normalized };
+}
