@@ -52,3 +52,17 @@ export {
   openKeyRing,
   rotateKeys,
 } from './provider.js';
+export {
+  SUBJECT_ERASED_FORMAT,
+  type SubjectKeyOptions,
+  SubjectKeyStore,
+  type SubjectKeyStoreOptions,
+} from './subject-keys.js';
+export { SUBJECT_KEY_FORMAT, SUBJECT_RECORD_BYTES } from './subject-record.js';
+export { type KvSecret, VaultClient, type VaultConfig } from './vault-client.js';
+export {
+  type SubjectKeyWrapper,
+  vaultConfigFromEnv,
+  vaultKeyProvider,
+  vaultTransitWrapper,
+} from './vault-provider.js';
