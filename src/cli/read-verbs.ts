@@ -2,18 +2,21 @@
 import { runConversation, runTimeline } from './conversation.js';
 import { runExport } from './export.js';
 import { runQuery } from './query.js';
+import { runReport } from './report.js';
 
 export const READ_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   query: runQuery,
   export: runExport,
   conversation: runConversation,
   timeline: runTimeline,
+  report: runReport,
 };
 
 export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest] [--as WHO]
   export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--order oldest|newest] [--json]
   conversation ID [--dir D] [--key VKEY] [--json]   turns in order, each entry's integrity status
   timeline --from T [--to T] [--actor A] [filters] [--gap MINUTES] [--limit N] [--json]
+  report --from T --to T [--format html|json|md] [--out F] [--seal-seed S] [--no-verify] [--gap MINUTES] [filters]
   filters: --from T --to T --since 1h|lastHour --type T --category C --severity S --min-severity S
            --actor A --actor-type T --subject S --session S --ip IP --conversation ID --request-id R
            --trace-id T --resource [TYPE:]ID --action A --outcome O --guardrail block|allow|warn|redact

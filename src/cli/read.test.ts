@@ -377,3 +377,39 @@ describe('sealtrail conversation and timeline', () => {
     expect(bad.stderr).toMatch(/--from/);
   });
 });
+
+describe('sealtrail report', () => {
+  it('prints the JSON report of a period and records the read', () => {
+    const d = trailCopy();
+    const r = run(['report', '--dir', d, '--from', '2026-03-01', '--to', '2026-03-02', '--format', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.totals.entries).toBe(24);
+    expect(report.integrity.verify).toEqual({ ok: true, entries: FIXTURE_ENTRIES, failure: null });
+    const reads = jsonl(run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl']).stdout);
+    expect(reads[0]).toMatchObject({ action: 'report', meta: { count: 24, format: 'json' } });
+  });
+  it('writes one self-contained HTML file and Markdown', () => {
+    const d = trailCopy();
+    const file = path.join(root, 'report.html');
+    expect(run(['report', '--dir', d, '--from', '2026-03-01', '--format', 'html', '--out', file]).code).toBe(
+      0,
+    );
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    const md = run(['report', '--dir', d, '--format', 'md', '--no-verify']);
+    expect(md.stdout).toMatch(/^# Audit trail compliance report/);
+    expect(md.stdout).toContain('not verified for this report');
+  });
+  it('exits 1 when the trail fails verification', () => {
+    const d = trailCopy();
+    const file = segmentFiles(d)[0]!;
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('user-1', 'user-7'));
+    const r = run(['report', '--dir', d, '--format', 'json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).integrity.verify.ok).toBe(false);
+  });
+});

@@ -8,4 +8,7 @@ export * from './query.js';
 export * from './query-filter.js';
 export type { ReadIssue, ScanStats } from './query-scan.js';
 export * from './query-time.js';
+export * from './report.js';
+export * from './report-html.js';
+export * from './report-md.js';
 export * from './verify-dir.js';

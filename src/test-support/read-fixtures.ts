@@ -128,3 +128,21 @@ export function parseCsv(text: string): string[][] {
   if (cell !== '' || row.length > 0) throw new Error('csv does not end with CRLF');
   return rows;
 }
+
+const atHour = (h: number) => new Date(T0 + h * HOUR).toISOString();
+
+/** Writes the fixture and a few admin, compliance and system events after a 13-hour quiet period. */
+export async function writeReportTrail(d: string): Promise<void> {
+  await writeFixtureTrail(d);
+  const trail = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+  trail.emit({ type: 'admin.key_rotated', ts: atHour(60), actor: { id: 'admin-1' } });
+  trail.emit({ type: 'admin.user_created', ts: atHour(60), actor: { id: 'admin-1' } });
+  trail.emit({ type: 'compliance.gdpr_erasure', ts: atHour(61), actor: { id: 'dpo' }, subject: 'subject-3' });
+  trail.emit({ type: 'system.overflow', ts: atHour(61), meta: { lost: 5 } });
+  trail.emit({
+    type: 'auth.failure',
+    ts: atHour(62),
+    actor: { id: '<img src=x onerror=alert(1)>\u202e|', ip: '192.0.2.1' },
+  });
+  await trail.close();
+}

@@ -1,0 +1,59 @@
+/**
+ * `sealtrail report --from T --to T [--format html|json|md] [--out F] [--seal-seed S]
+ * [--no-verify] [--gap MINUTES] [filters]`: the compliance report of a period. HTML is one
+ * self-contained file. The whole trail is verified unless `--no-verify`. Exit 1 when the trail
+ * fails verification or lines were unreadable. Recorded in the trail as `audit.read`.
+ */
+import fs from 'node:fs';
+import { buildReport, renderReportHtml, renderReportMarkdown } from '../read/index.js';
+import { FILE_MODE } from '../store/index.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+import {
+  AS_OPTION,
+  FILTER_OPTIONS,
+  filterFromOptions,
+  formatOption,
+  withOptionNames,
+} from './read-options.js';
+import { auditRead } from './record-read.js';
+
+export async function runReport(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('report', args, {
+    ...DIR_OPTION,
+    ...FILTER_OPTIONS,
+    ...AS_OPTION,
+    format: { type: 'string' },
+    out: { type: 'string' },
+    'seal-seed': { type: 'string' },
+    'no-verify': { type: 'boolean' },
+    gap: { type: 'string' },
+  });
+  const format = formatOption(values.format, ['html', 'json', 'md'] as const, 'html');
+  const dir = trailDir(values.dir);
+  const gapMinutes = intOption('gap', values.gap);
+  const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
+  const report = await withOptionNames(() =>
+    buildReport(dir, filterFromOptions(values), {
+      verify: values['no-verify'] !== true,
+      ...(seed === undefined ? {} : { sealSeed: seed }),
+      ...(gapMinutes === undefined ? {} : { gapMinutes }),
+    }),
+  );
+  const text =
+    format === 'json'
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : format === 'md'
+        ? renderReportMarkdown(report)
+        : renderReportHtml(report);
+  if (values.out !== undefined) fs.writeFileSync(values.out, text, { mode: FILE_MODE });
+  else out(text);
+  await auditRead(dir, {
+    verb: 'report',
+    as: values.as,
+    filter: report.filter,
+    count: report.totals.entries,
+    format,
+    issues: report.issues.count,
+  });
+  return report.integrity.verify?.ok === false || report.issues.count > 0 ? 1 : 0;
+}

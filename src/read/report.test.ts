@@ -1,0 +1,112 @@
+/**
+ * The compliance report's numbers against the fixture's known events, its period honoured, and
+ * the Markdown rendering kept safe from hostile values.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../test-support/fixtures.js';
+import { FIXTURE_ENTRIES, fixtureEvent, HOUR, T0, writeReportTrail } from '../test-support/read-fixtures.js';
+import { buildReport, type ComplianceReport } from './report.js';
+import { renderReportMarkdown } from './report-md.js';
+
+let root: string;
+let dir: string;
+let report: ComplianceReport;
+const at = (h: number) => new Date(T0 + h * HOUR).toISOString();
+
+beforeAll(async () => {
+  root = tempDir();
+  dir = path.join(root, 'trail');
+  await writeReportTrail(dir);
+  report = await buildReport(dir, { from: at(0), to: at(72) }, { now: T0 + 80 * HOUR });
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const hoursOf = (pred: (h: number) => boolean) =>
+  Array.from({ length: FIXTURE_ENTRIES }, (_, h) => h).filter(pred).length;
+
+describe('buildReport', () => {
+  it('counts every entry of the period by category and type', () => {
+    expect(report.totals.entries).toBe(FIXTURE_ENTRIES + 5);
+    const type = (t: string) => report.totals.byType.find((r) => r.key === t)?.count;
+    expect(type('tool.call')).toBe(hoursOf((h) => fixtureEvent(h).type === 'tool.call'));
+    expect(type('auth.failure')).toBe(hoursOf((h) => fixtureEvent(h).type === 'auth.failure') + 1);
+    expect(report.totals.byCategory.reduce((a, r) => a + r.count, 0)).toBe(report.totals.entries);
+    expect(report.totals.byDay).toEqual([
+      { day: '2026-03-01', count: 24 },
+      { day: '2026-03-02', count: 24 },
+      { day: '2026-03-03', count: 5 },
+    ]);
+    expect(report.totals.byModel).toEqual([
+      { key: 'anthropic/claude', count: 8, inputTokens: 80, outputTokens: 160 },
+      { key: 'openai/gpt-4o', count: 8, inputTokens: 0, outputTokens: 0 },
+    ]);
+  });
+  it('counts guardrail blocks with their reasons', () => {
+    expect(report.guardrails).toEqual({
+      decisions: 8,
+      blocks: 4,
+      warnings: 0,
+      blockedBy: [{ key: 'pii', count: 4 }],
+      blockReasons: [{ key: 'contains an email', count: 4 }],
+    });
+  });
+  it('counts authentication failures by account and address', () => {
+    expect(report.authFailures.count).toBe(9);
+    expect(report.authFailures.byActor[0]).toEqual({ key: 'mallory', count: 8 });
+    expect(report.authFailures.byIp).toEqual([
+      { key: '198.51.100.9', count: 8 },
+      { key: '192.0.2.1', count: 1 },
+    ]);
+  });
+  it('counts data access, admin actions, erasures and key rotations', () => {
+    expect(report.dataAccess).toMatchObject({ count: 8, distinctSubjects: 7 });
+    expect(report.adminActions).toMatchObject({ count: 2, byActor: [{ key: 'admin-1', count: 2 }] });
+    expect(report.erasures.events).toBe(1);
+    expect(report.keyRotations.count).toBe(1);
+  });
+  it('lists quiet periods and dropped events', () => {
+    expect(report.gaps.droppedEvents).toBe(5);
+    expect(report.gaps.overflowRecords).toBe(1);
+    expect(report.gaps.periods).toEqual([
+      { from: at(47), to: at(60), minutes: 13 * 60 },
+      { from: at(62), to: at(72), minutes: 10 * 60 },
+    ]);
+  });
+  it('verifies the whole trail and states the latest checkpoint and seals', () => {
+    expect(report.integrity.verify).toEqual({ ok: true, entries: FIXTURE_ENTRIES + 5, failure: null });
+    expect(report.integrity.latestCheckpoint).toMatchObject({
+      size: FIXTURE_ENTRIES + 5,
+      signatureVerified: true,
+    });
+    expect(report.integrity.seals.count).toBeGreaterThan(0);
+    expect(report.retention).toMatchObject({ policy: null, oldestEntry: at(0) });
+    expect(report.retention.sealedSegments).toBeGreaterThan(0);
+  });
+  it('honours the period', async () => {
+    const r = await buildReport(dir, { from: at(3), to: at(5) }, { verify: false });
+    expect(r.totals.entries).toBe(2);
+    expect(r.integrity.verify).toBeNull();
+    expect(r.period).toEqual({ from: at(3), to: at(5) });
+  });
+  it('reports a failed verification', async () => {
+    const d = path.join(root, 'tampered');
+    fs.cpSync(dir, d, { recursive: true });
+    const seg = path.join(d, 'segments', fs.readdirSync(path.join(d, 'segments')).sort()[0]!);
+    fs.writeFileSync(seg, fs.readFileSync(seg, 'utf8').replace('user-1', 'user-9'));
+    const r = await buildReport(d, {});
+    expect(r.integrity.verify?.ok).toBe(false);
+    expect(r.integrity.verify?.failure).toMatch(/^[A-Z_]+: /);
+  });
+});
+
+describe('renderReportMarkdown', () => {
+  it('shows the numbers and keeps hostile values inside their table cell', () => {
+    const md = renderReportMarkdown(report);
+    expect(md).toContain(`| entries | ${FIXTURE_ENTRIES + 5} |`);
+    expect(md).toContain('| guardrail blocks | 4 |');
+    expect(md).not.toMatch(/[\u202e]/);
+    expect(md).toContain('\\<img src=x onerror=alert(1)\\>\\\\u{202e}\\|');
+  });
+});

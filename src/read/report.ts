@@ -1,0 +1,393 @@
+/**
+ * The compliance report over a period: volumes by category, type, severity, model and day;
+ * guardrail blocks and their reasons; authentication failures; data access and admin actions;
+ * erasures and key rotations; reads of the trail; integrity (a full verify, the latest signed
+ * checkpoint, the seals); retention state; gaps (quiet periods, dropped-event and recovery
+ * records). One streaming pass over the period; JSON is the source of truth, HTML and Markdown
+ * render it (report-html.ts, report-md.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { NoteVerifier, openCheckpoint } from '../chain/index.js';
+import { DirSource } from '../store/index.js';
+import type { AuditEntry } from './entry.js';
+import { type ContentReveal, query } from './query.js';
+import type { QueryFilter } from './query-filter.js';
+import type { ReadIssue } from './query-scan.js';
+import { verifyDir } from './verify-dir.js';
+
+/** A count per key, largest first. */
+export interface Ranked {
+  key: string;
+  count: number;
+}
+
+/** What `buildReport` returns (and `sealtrail report --format json` prints). */
+export interface ComplianceReport {
+  format: 'sealtrail-report/1';
+  origin: string;
+  generatedAt: string;
+  period: { from: string | null; to: string | null };
+  filter: Record<string, unknown>;
+  totals: {
+    entries: number;
+    byCategory: Ranked[];
+    byType: Ranked[];
+    bySeverity: Ranked[];
+    byOutcome: Ranked[];
+    byModel: Array<Ranked & { inputTokens: number; outputTokens: number }>;
+    byDay: Array<{ day: string; count: number }>;
+  };
+  guardrails: {
+    decisions: number;
+    blocks: number;
+    warnings: number;
+    blockedBy: Ranked[];
+    blockReasons: Ranked[];
+  };
+  authFailures: { count: number; byActor: Ranked[]; byIp: Ranked[] };
+  dataAccess: { count: number; byType: Ranked[]; byActor: Ranked[]; distinctSubjects: number };
+  adminActions: { count: number; byType: Ranked[]; byActor: Ranked[] };
+  erasures: { events: number; entriesWithErasedContent: number; erasedFields: number };
+  keyRotations: { count: number };
+  trailReads: { count: number; byActor: Ranked[] };
+  integrity: {
+    /** Whole-trail verification (null when skipped). */
+    verify: { ok: boolean; entries: number; failure: string | null } | null;
+    latestCheckpoint: { size: number; time: string | null; signatureVerified: boolean } | null;
+    checkpoints: number;
+    seals: {
+      count: number;
+      lastEpoch: number | null;
+      lastEnd: string | null;
+      lastSize: number | null;
+      verified: boolean | null;
+    };
+  };
+  retention: {
+    policy: unknown;
+    oldestEntry: string | null;
+    segments: number;
+    sealedSegments: number;
+    bytesOnDisk: number;
+  };
+  gaps: {
+    thresholdMinutes: number;
+    periods: Array<{ from: string; to: string; minutes: number }>;
+    droppedEvents: number;
+    overflowRecords: number;
+    recoveries: number;
+  };
+  issues: { count: number; list: ReadIssue[] };
+}
+
+/** Options of {@link buildReport}. */
+export interface ReportOptions {
+  /** Run a full verify of the trail (default true). */
+  verify?: boolean;
+  /** The forward-seal seed: the seals are verified too. */
+  sealSeed?: string;
+  /** Quiet periods longer than this are listed (default 60 minutes). */
+  gapMinutes?: number;
+  /** Top-N lists are cut to this length (default 10). */
+  top?: number;
+  reveal?: ContentReveal;
+  now?: number;
+}
+
+class Counter {
+  private readonly m = new Map<string, number>();
+  add(key: string | undefined, n = 1): void {
+    if (key === undefined) return;
+    this.m.set(key, (this.m.get(key) ?? 0) + n);
+  }
+  get(key: string): number {
+    return this.m.get(key) ?? 0;
+  }
+  get size(): number {
+    return this.m.size;
+  }
+  ranked(top = Number.POSITIVE_INFINITY): Ranked[] {
+    return [...this.m]
+      .map(([key, count]) => ({ key, count }))
+      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
+      .slice(0, top);
+  }
+}
+
+function str(e: AuditEntry, group: string, key: string): string | undefined {
+  const g = e[group];
+  const v = typeof g === 'object' && g !== null ? (g as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of fs.readdirSync(dir)) {
+    const p = path.join(dir, name);
+    const st = fs.statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+/** A growable list of epoch ms (8 bytes an entry, for the gap search). */
+class Times {
+  private a = new Float64Array(1024);
+  n = 0;
+  push(t: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = t;
+  }
+  sorted(): Float64Array {
+    return this.a.subarray(0, this.n).sort();
+  }
+}
+
+/**
+ * Builds the report for the entries matching `filter` (normally a period: `from`, `to`).
+ * @throws AuditError USAGE (bad filter), TRAIL_NOT_FOUND.
+ */
+export async function buildReport(
+  dirOrSource: string | DirSource,
+  filter: QueryFilter,
+  options: ReportOptions = {},
+): Promise<ComplianceReport> {
+  const source = typeof dirOrSource === 'string' ? new DirSource(dirOrSource) : dirOrSource;
+  const top = options.top ?? 10;
+  const gapMinutes = options.gapMinutes ?? 60;
+  const q = query(source, filter, {
+    order: 'oldest',
+    ...(options.reveal ? { reveal: options.reveal } : {}),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const byCategory = new Counter();
+  const byType = new Counter();
+  const bySeverity = new Counter();
+  const byOutcome = new Counter();
+  const byModel = new Map<string, { count: number; inputTokens: number; outputTokens: number }>();
+  const byDay = new Counter();
+  const blockedBy = new Counter();
+  const blockReasons = new Counter();
+  const authActors = new Counter();
+  const authIps = new Counter();
+  const dataTypes = new Counter();
+  const dataActors = new Counter();
+  const subjects = new Set<string>();
+  const adminTypes = new Counter();
+  const adminActors = new Counter();
+  const readers = new Counter();
+  const times = new Times();
+  let entries = 0;
+  let decisions = 0;
+  let blocks = 0;
+  let warnings = 0;
+  let erasureEvents = 0;
+  let erasedEntries = 0;
+  let erasedFields = 0;
+  let keyRotations = 0;
+  let dropped = 0;
+  let overflowRecords = 0;
+  let recoveries = 0;
+  for await (const e of q) {
+    entries++;
+    byCategory.add(e.category);
+    byType.add(e.type);
+    bySeverity.add(e.severity);
+    byOutcome.add(typeof e.outcome === 'string' ? e.outcome : undefined);
+    byDay.add(e.ts.slice(0, 10));
+    const t = Date.parse(e.ts);
+    if (!Number.isNaN(t)) times.push(t);
+    const model = str(e, 'model', 'name');
+    if (model !== undefined) {
+      const provider = str(e, 'model', 'provider');
+      const key = provider === undefined ? model : `${provider}/${model}`;
+      const m = byModel.get(key) ?? { count: 0, inputTokens: 0, outputTokens: 0 };
+      const usage = e.usage as { inputTokens?: number; outputTokens?: number } | undefined;
+      m.count++;
+      m.inputTokens += usage?.inputTokens ?? 0;
+      m.outputTokens += usage?.outputTokens ?? 0;
+      byModel.set(key, m);
+    }
+    if (Array.isArray(e.guardrails)) {
+      for (const g of e.guardrails as Array<{ name?: string; decision?: string; reason?: string }>) {
+        decisions++;
+        if (g.decision === 'block') {
+          blocks++;
+          blockedBy.add(g.name ?? '(unnamed)');
+          blockReasons.add(g.reason ?? '(no reason given)');
+        } else if (g.decision === 'warn') warnings++;
+      }
+    }
+    const actor = str(e, 'actor', 'id') ?? '(unknown)';
+    if (e.type === 'auth.failure') {
+      authActors.add(actor);
+      authIps.add(str(e, 'actor', 'ip') ?? '(unknown)');
+    }
+    if (e.category === 'data') {
+      dataTypes.add(e.type);
+      dataActors.add(actor);
+      if (typeof e.subject === 'string') subjects.add(e.subject);
+    }
+    if (e.category === 'admin') {
+      adminTypes.add(e.type);
+      adminActors.add(actor);
+    }
+    if (e.type === 'compliance.gdpr_erasure' || e.type === 'audit.erasure') erasureEvents++;
+    if (e.type === 'admin.key_rotated') keyRotations++;
+    if (e.type === 'audit.read') readers.add(actor);
+    if (e.erased !== undefined && e.erased.length > 0) {
+      erasedEntries++;
+      erasedFields += e.erased.length;
+    }
+    if (e.type === 'system.overflow') {
+      overflowRecords++;
+      const lost = (e.meta as { lost?: unknown } | undefined)?.lost;
+      if (typeof lost === 'number') dropped += lost;
+    }
+    if (e.type === 'system.recovery') recoveries++;
+  }
+
+  // Quiet periods: between consecutive event times, and from the period's bounds.
+  const f = q.filter;
+  const ts = times.sorted();
+  const gapMs = gapMinutes * 60_000;
+  const periods: Array<{ from: string; to: string; minutes: number }> = [];
+  const now = options.now ?? Date.now();
+  const edges = [
+    ...(Number.isFinite(f.fromMs) ? [f.fromMs] : []),
+    ...ts,
+    ...(Number.isFinite(f.toMs) ? [Math.min(f.toMs, now)] : []),
+  ];
+  for (let i = 1; i < edges.length; i++) {
+    const d = edges[i]! - edges[i - 1]!;
+    if (d > gapMs && periods.length < 1000) {
+      periods.push({
+        from: new Date(edges[i - 1]!).toISOString(),
+        to: new Date(edges[i]!).toISOString(),
+        minutes: Math.round(d / 60_000),
+      });
+    }
+  }
+
+  // Integrity of the whole trail.
+  let verify: ComplianceReport['integrity']['verify'] = null;
+  let sealsVerified: boolean | null = null;
+  if (options.verify !== false) {
+    const r = verifyDir(
+      source.layout.dir,
+      options.sealSeed === undefined ? {} : { sealSeed: options.sealSeed },
+    );
+    verify = {
+      ok: r.ok,
+      entries: r.entries,
+      failure: r.failure === undefined ? null : `${r.failure.code}: ${r.failure.message}`,
+    };
+    if (options.sealSeed !== undefined) {
+      sealsVerified = r.ok ? true : String(r.failure?.code).startsWith('SEAL_') ? false : null;
+    }
+  }
+  const stored = source.checkpoints();
+  const last = stored.at(-1);
+  let latestCheckpoint: ComplianceReport['integrity']['latestCheckpoint'] = null;
+  const note = source.latestCheckpoint();
+  if (note !== undefined) {
+    let signatureVerified = true;
+    let size = Number(note.split('\n')[1]) || 0;
+    try {
+      size = openCheckpoint(note, NoteVerifier.fromVkey(source.meta.verifierKey)).size;
+    } catch {
+      signatureVerified = false;
+    }
+    latestCheckpoint = { size, time: last?.size === size ? last.time : null, signatureVerified };
+  }
+  const seals = source.seals();
+  const lastSeal = seals.at(-1);
+  const segments = source.segments();
+  const sealedSegments = segments.filter((s) => s.summary !== undefined).length;
+  let oldest: string | null = null;
+  for await (const e of query(source, {}, { order: 'oldest', limit: 1 })) oldest = e.ts;
+  const retentionFile = path.join(source.layout.dir, 'retention.json');
+  let policy: unknown = null;
+  try {
+    policy = JSON.parse(fs.readFileSync(retentionFile, 'utf8'));
+  } catch {
+    policy = null;
+  }
+
+  return {
+    format: 'sealtrail-report/1',
+    origin: source.meta.origin,
+    generatedAt: new Date(now).toISOString(),
+    period: {
+      from: Number.isFinite(f.fromMs) ? new Date(f.fromMs).toISOString() : null,
+      to: Number.isFinite(f.toMs) ? new Date(f.toMs).toISOString() : null,
+    },
+    filter: { ...f.normalized },
+    totals: {
+      entries,
+      byCategory: byCategory.ranked(),
+      byType: byType.ranked(),
+      bySeverity: bySeverity.ranked(),
+      byOutcome: byOutcome.ranked(),
+      byModel: [...byModel]
+        .map(([key, m]) => ({ key, ...m }))
+        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1)),
+      byDay: byDay
+        .ranked()
+        .map((r) => ({ day: r.key, count: r.count }))
+        .sort((a, b) => (a.day < b.day ? -1 : 1)),
+    },
+    guardrails: {
+      decisions,
+      blocks,
+      warnings,
+      blockedBy: blockedBy.ranked(top),
+      blockReasons: blockReasons.ranked(top),
+    },
+    authFailures: {
+      count: byType.get('auth.failure'),
+      byActor: authActors.ranked(top),
+      byIp: authIps.ranked(top),
+    },
+    dataAccess: {
+      count: byCategory.get('data'),
+      byType: dataTypes.ranked(),
+      byActor: dataActors.ranked(top),
+      distinctSubjects: subjects.size,
+    },
+    adminActions: {
+      count: byCategory.get('admin'),
+      byType: adminTypes.ranked(),
+      byActor: adminActors.ranked(top),
+    },
+    erasures: { events: erasureEvents, entriesWithErasedContent: erasedEntries, erasedFields },
+    keyRotations: { count: keyRotations },
+    trailReads: { count: byType.get('audit.read'), byActor: readers.ranked(top) },
+    integrity: {
+      verify,
+      latestCheckpoint,
+      checkpoints: stored.length,
+      seals: {
+        count: seals.length,
+        lastEpoch: lastSeal?.epoch ?? null,
+        lastEnd: lastSeal === undefined ? null : new Date(lastSeal.end).toISOString(),
+        lastSize: lastSeal?.size ?? null,
+        verified: sealsVerified,
+      },
+    },
+    retention: {
+      policy,
+      oldestEntry: oldest,
+      segments: segments.length,
+      sealedSegments,
+      bytesOnDisk: dirBytes(source.layout.dir),
+    },
+    gaps: { thresholdMinutes: gapMinutes, periods, droppedEvents: dropped, overflowRecords, recoveries },
+    issues: { count: q.stats.issues, list: q.issues },
+  };
+}
