@@ -11,7 +11,20 @@ const seen = new Set<string>();
 
 /** A warning from the library about itself. */
 export interface Diagnostic {
-  kind: 'write-failed' | 'overflow' | 'recovered' | 'exit-flush-timeout' | 'worker-failed';
+  kind:
+    | 'write-failed'
+    | 'overflow'
+    | 'recovered'
+    | 'exit-flush-timeout'
+    | 'worker-failed'
+    /** A subject's data key could not be fetched: its events were encrypted under the master key. */
+    | 'subject-key-failed'
+    /** `audit.enable()` settings that were refused or are not yet in effect. */
+    | 'config'
+    /** An event dropped under `failure: 'continue'`. */
+    | 'emit-failed'
+    /** An event emitted through `audit` before `audit.enable()`. */
+    | 'not-enabled';
   message: string;
   detail?: Record<string, unknown>;
 }

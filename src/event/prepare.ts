@@ -45,6 +45,27 @@ export interface PrepareOptions {
   maxStringBytes?: number;
   /** The clock, in epoch milliseconds (default `Date.now`). */
   now?: () => number;
+  /**
+   * Redacts the input before it is validated (protect/redact.ts); its findings are committed as
+   * `redactions` (`{path, kind, count}`, never the value).
+   */
+  redact?: (input: unknown) => { value: unknown; findings: readonly RedactionFinding[] };
+  /**
+   * What to store for each content value (protect/content-modes.ts); non-plain modes are committed
+   * as `contentModes` so that readers know a stored string is a keyed hash or a ciphertext.
+   */
+  protect?: (
+    name: string,
+    valueJson: string,
+    entry: { id: string; subject: string | undefined },
+  ) => { valueJson: string; mode: string; later?: boolean };
+}
+
+/** One kind of thing redacted at one place. */
+export interface RedactionFinding {
+  path: string;
+  kind: string;
+  count: number;
 }
 
 /** A string cut to the size limit: where, its original UTF-8 length, and the hex SHA-256 of the original. */
@@ -71,6 +92,11 @@ export interface PreparedEvent {
   eventJson: string;
   /** Content payloads sorted by name, each value in canonical JSON; `[]` when there are none. */
   content: Array<[name: string, valueJson: string]>;
+  /**
+   * Content fields whose protection the protector left for later (the subject's key is still
+   * being fetched): their values are still plain here and must be protected before framing.
+   */
+  protectLater?: { subject: string; fields: string[] };
 }
 
 // Dates ISO 8601 / RFC 3339 can write with four-digit years, as epoch milliseconds.
@@ -482,6 +508,12 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
       field: 'maxStringBytes',
     });
   }
+  let redactions: readonly RedactionFinding[] = [];
+  if (options?.redact !== undefined) {
+    const r = options.redact(input);
+    input = r.value;
+    redactions = r.findings;
+  }
   if (!isPlainObject(input)) fail('event', 'expected an object');
   const ctx: Ctx = { max, flagged: undefined, truncated: undefined, stack: undefined };
   const ev: Record<string, unknown> = {};
@@ -546,7 +578,8 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
         ev.meta = readMeta(ctx, v);
         break;
       default:
-        // `id`, `category`, `flagged` and `truncated` are set here, never taken from input.
+        // `id`, `category`, `flagged`, `truncated`, `redactions` and `contentModes` are set here,
+        // never taken from input.
         fail(pathKey(key), 'unknown field');
     }
   }
@@ -573,6 +606,23 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
       if (ctx.flagged?.includes('actor.id') === true) ctx.flagged.push('subject');
     }
   }
+  let later: string[] | undefined;
+  if (content !== undefined && options?.protect !== undefined) {
+    const modes: Record<string, string> = {};
+    const entry = { id, subject: ev.subject as string | undefined };
+    for (const part of content) {
+      const p = options.protect(part[0], part[1], entry);
+      part[1] = p.valueJson;
+      if (p.mode !== 'plain') modes[part[0]] = p.mode;
+      if (p.later === true) {
+        later ??= [];
+        later.push(part[0]);
+      }
+    }
+    if (Object.keys(modes).length > 0) ev.contentModes = modes;
+  }
+  if (redactions.length > 0)
+    ev.redactions = redactions.map((f) => ({ path: f.path, kind: f.kind, count: f.count }));
   ev.type = type;
   ev.id = id;
   ev.ts = ts;
@@ -581,7 +631,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
   if (ctx.flagged !== undefined) ev.flagged = ctx.flagged.sort();
   if (ctx.truncated !== undefined) ev.truncated = ctx.truncated.sort(byPath);
 
-  return {
+  const prepared: PreparedEvent = {
     id,
     ts,
     tsMs,
@@ -592,4 +642,6 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     eventJson: canonicalJson(ev),
     content: content ?? [],
   };
+  if (later !== undefined) prepared.protectLater = { subject: ev.subject as string, fields: later };
+  return prepared;
 }

@@ -8,16 +8,19 @@
 
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
-import { type PreparedEvent, prepareEvent } from '../event/prepare.js';
+import { type PreparedEvent, type PrepareOptions, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
+import type { KeyRing } from '../keys/index.js';
+import type { ContentPolicy } from '../protect/content-modes.js';
 import type { ErasureCount } from '../retention/erase.js';
-import { type ContentMode, ingestPendingReads, trailLayout } from '../store/index.js';
+import { ingestPendingReads, readTrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
 import { BatchBuilder } from './framing.js';
-import { openFileAppender } from './open-file.js';
+import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
+import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */
 export type OverflowPolicy = 'block' | 'reject' | 'count';
@@ -34,7 +37,16 @@ export interface AuditTrailOptions {
   /** Create the trail when missing (default true). */
   create?: boolean;
   origin?: string;
-  content?: ContentMode;
+  /**
+   * What to store for content payloads: `plain`, `hash` or `encrypt`, or `{ default, fields }`
+   * per field name. Default the trail's own mode (`sealtrail init --content`), plain for memory
+   * and stdout trails. A new trail directory records the default mode.
+   */
+  content?: ContentPolicy;
+  /** Redact PII and secrets before anything is stored: `true` for the defaults, options, or a redactor. Default off. */
+  redact?: ProtectionOptions['redact'];
+  /** Keys for the `hash` and `encrypt` modes; default the trail's provider chain (docs/keys.md). */
+  keys?: KeyRing;
   /** Seal the appender in a worker thread (default true for directories). */
   worker?: boolean;
   /** Events per batch handed to the appender; default 1000. */
@@ -83,7 +95,11 @@ export class AuditTrail {
   private readonly maxQueue: number;
   private readonly overflow: OverflowPolicy;
   private readonly flushIntervalMs: number;
-  private readonly prepareOptions: { maxStringBytes?: number };
+  private prepareOptions: PrepareOptions;
+  private protection: TrailProtection | undefined;
+  /** Batches waiting for subject keys, in order (see protection.ts). */
+  private waiting: Array<{ events: PreparedEvent[]; sent: boolean }> = [];
+  private draining = false;
   private retryBacklog: Array<{ data: Uint8Array; count: number }> = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -136,7 +152,11 @@ export class AuditTrail {
           field: 'dir',
         });
       }
-      const fileOptions = { ...options, dir: options.dir };
+      const { content, redact: _redact, keys: _keys, ...rest } = options;
+      const fileOptions: OpenFileOptions = { ...rest, dir: options.dir };
+      // A new trail records the default content mode.
+      const mode = typeof content === 'object' ? content.default : content;
+      if (mode !== undefined) fileOptions.content = mode;
       if (options.worker === false) {
         const opened = openFileAppender(fileOptions);
         const init = {
@@ -157,6 +177,15 @@ export class AuditTrail {
         trail.channel = started.channel;
       }
     }
+    try {
+      const mode = options.dir === undefined ? 'plain' : readTrailMeta(trailLayout(options.dir)).content;
+      trail.protection = await TrailProtection.open(options, trail.origin, mode, options.dir);
+    } catch (err) {
+      await trail.channel.close();
+      throw err;
+    }
+    if (trail.protection !== undefined)
+      trail.prepareOptions = { ...trail.prepareOptions, ...trail.protection.prepare };
     if (options.handleExit !== false) registerForExit(trail);
     // Reads of the trail recorded while another process held it (see store/pending-reads.ts).
     if (options.dir !== undefined) await ingestPendingReads(trail, trailLayout(options.dir));
@@ -223,6 +252,8 @@ export class AuditTrail {
       throw new AuditError('USAGE', 'reason: expected a string', { field: 'reason' });
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     await this.flush();
+    // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
+    await this.protection?.destroySubject(subject);
     return this.channel.erase(subject, options.reason);
   }
 
@@ -243,6 +274,7 @@ export class AuditTrail {
     if (this.closed) return;
     this.closed = true;
     this.sendPending();
+    this.sendWaitingSync();
     if (!this.channel.waitDurableSync(this.emitted, EXIT_TIMEOUT_MS)) {
       reportDiagnostic({
         kind: 'exit-flush-timeout',
@@ -287,6 +319,7 @@ export class AuditTrail {
         return false;
       case 'block':
         this.sendPending();
+        this.sendWaitingSync(); // the wait below blocks the event loop: no key fetch could finish
         this.channel.waitDurableSync(this.emitted - this.maxQueue + this.batchSize, EXIT_TIMEOUT_MS * 6);
         this.durableCount = Math.max(this.durableCount, this.channel.durable());
         return true;
@@ -307,10 +340,51 @@ export class AuditTrail {
     this.scheduled = false;
     if (this.retryBacklog.length > 0) this.retry();
     if (this.pending.length === 0) return;
-    const count = this.pending.length;
-    for (const p of this.pending) this.framer.add(p);
+    const events = this.pending;
     this.pending = [];
-    this.send(this.framer.take(), count);
+    if (this.waiting.length === 0 && !events.some((e) => e.protectLater !== undefined)) {
+      this.frameAndSend(events);
+      return;
+    }
+    // Some events wait for a subject's key: this batch, and all after it, go in order once fetched.
+    this.waiting.push({ events, sent: false });
+    void this.drainWaiting();
+  }
+
+  private frameAndSend(events: readonly PreparedEvent[]): void {
+    for (const p of events) this.framer.add(p);
+    this.send(this.framer.take(), events.length);
+  }
+
+  private async drainWaiting(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting[0]!;
+        if (!batch.sent) {
+          await this.protection!.fetch(batch.events);
+          if (!batch.sent) {
+            this.protection!.protectNow(batch.events, true);
+            this.frameAndSend(batch.events);
+            batch.sent = true;
+          }
+        }
+        this.waiting.shift();
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** At a synchronous exit: batches still waiting for keys go now, under the master key where needed. */
+  private sendWaitingSync(): void {
+    for (const batch of this.waiting) {
+      if (batch.sent) continue;
+      this.protection!.protectNow(batch.events, true);
+      this.frameAndSend(batch.events);
+      batch.sent = true;
+    }
   }
 
   private send(data: Uint8Array, count: number): void {

@@ -1,0 +1,217 @@
+/**
+ * Redaction and content modes end to end: what reaches the segment files, what verify says, and
+ * what reading back with and without the keys gives.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isAuditError } from '../errors.js';
+import { KeyRing, openTrailSubjectKeys } from '../keys/index.js';
+import { matchesHashedContent, revealContent } from '../protect/content-modes.js';
+import { decodeLine, verifyDir } from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { readSegmentLines, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
+import { AuditTrail } from './trail.js';
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function freshDir(): string {
+  const root = tempDir();
+  roots.push(root);
+  return path.join(root, 'audit');
+}
+
+const ORIGIN = 'example.test/protected';
+const ring = (...ids: string[]) =>
+  KeyRing.fromKeys(
+    ids.map((id) => ({ id, key: KEYS.get(id)! })),
+    { context: ORIGIN, current: ids.at(-1)! },
+  );
+const KEYS = new Map(['k1', 'k2', 'k3'].map((id) => [id, randomBytes(32)]));
+
+const prompts = (i: number) => `confidential question ${i} about the merger`;
+const responses = (i: number) => `confidential answer ${i}: the price is 42`;
+
+async function write(dir: string, keys: KeyRing, content: 'hash' | 'encrypt', from: number, to: number) {
+  const trail = await AuditTrail.open({ dir, origin: ORIGIN, content, keys });
+  for (let i = from; i < to; i++) {
+    trail.emit({
+      type: 'model.completion',
+      actor: { id: i % 2 === 0 ? 'alice' : 'bob' },
+      content: { prompt: prompts(i), response: responses(i) },
+    });
+  }
+  await trail.close();
+  return trail;
+}
+
+function entries(dir: string) {
+  return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+}
+
+function trailBytes(dir: string): Buffer {
+  return Buffer.concat(
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => fs.readFileSync(path.join(e.parentPath, e.name))),
+  );
+}
+
+describe('content mode encrypt', () => {
+  it('stores no plaintext, verifies, and decrypts with the keys: three rotated keys included', async () => {
+    const dir = freshDir();
+    await write(dir, ring('k1'), 'encrypt', 0, 4);
+    await write(dir, ring('k1', 'k2'), 'encrypt', 4, 8);
+    await write(dir, ring('k1', 'k2', 'k3'), 'encrypt', 8, 12);
+    const bytes = trailBytes(dir);
+    for (let i = 0; i < 12; i++) {
+      expect(bytes.includes(prompts(i))).toBe(false);
+      expect(bytes.includes(responses(i))).toBe(false);
+    }
+    expect(verifyDir(dir).failure).toBeUndefined();
+
+    const keys = ring('k1', 'k2', 'k3');
+    const subjects = await openTrailSubjectKeys(dir, keys);
+    const all = entries(dir).filter((e) => e.type === 'model.completion');
+    expect(all).toHaveLength(12);
+    for (const [i, e] of all.entries()) {
+      expect(e.contentModes).toEqual({ prompt: 'encrypt', response: 'encrypt' });
+      expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({
+        prompt: prompts(i),
+        response: responses(i),
+      });
+    }
+  });
+
+  it('refuses ciphertexts swapped between two entries or two fields: verify and decryption both', async () => {
+    const dir = freshDir();
+    await write(dir, ring('k1'), 'encrypt', 0, 4);
+    const keys = ring('k1');
+    const subjects = await openTrailSubjectKeys(dir, keys);
+    const file = segmentFiles(dir)[0]!;
+    const original = readSegmentLines(file);
+    const payloadsOf = (line: string) => JSON.parse(line.split('\t')[1]!);
+    const withPayloads = (line: string, p: unknown) => `${line.split('\t')[0]}\t${JSON.stringify(p)}`;
+
+    // Entries 0 and 2 (both alice): swap their prompt ciphertexts, salts and all.
+    const a = payloadsOf(original[0]!);
+    const b = payloadsOf(original[2]!);
+    const lines = [...original];
+    lines[0] = withPayloads(original[0]!, { ...a, prompt: b.prompt });
+    lines[2] = withPayloads(original[2]!, { ...b, prompt: a.prompt });
+    writeSegmentLines(file, lines);
+    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 0 });
+    const swapped = entries(dir)[0]!;
+    await expect(revealContent(swapped, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
+      isAuditError(e, 'DECRYPT_FAILED'),
+    );
+
+    // Two fields of one entry.
+    const fields = [...original];
+    fields[1] = withPayloads(original[1]!, {
+      prompt: payloadsOf(original[1]!).response,
+      response: payloadsOf(original[1]!).prompt,
+    });
+    writeSegmentLines(file, fields);
+    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 1 });
+    await expect(revealContent(entries(dir)[1]!, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
+      isAuditError(e, 'DECRYPT_FAILED'),
+    );
+  });
+
+  it('names the missing key id when the master key is absent', async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({ dir, origin: ORIGIN, content: 'encrypt', keys: ring('k2') });
+    trail.emit({ type: 'model.request', content: { prompt: 'no subject: the master key encrypts' } });
+    await trail.close();
+    await expect(revealContent(entries(dir)[0]!, ORIGIN, { ring: ring('k1') })).rejects.toSatisfy(
+      (err) => isAuditError(err, 'KEY_NOT_FOUND') && (err as Error).message.includes('k2'),
+    );
+  });
+
+  it('erasing a subject destroys its key and payloads; the trail verifies and others still decrypt', async () => {
+    const dir = freshDir();
+    const keys = ring('k1');
+    const trail = await AuditTrail.open({
+      dir,
+      origin: ORIGIN,
+      content: 'encrypt',
+      keys,
+      maxSegmentBytes: 2048,
+    });
+    for (let i = 0; i < 8; i++) {
+      trail.emit({
+        type: 'model.completion',
+        actor: { id: i % 2 === 0 ? 'alice' : 'bob' },
+        content: { prompt: prompts(i), response: responses(i) },
+      });
+      await trail.flush();
+    }
+    const subjects = await openTrailSubjectKeys(dir, keys);
+    const aliceBefore = entries(dir).find((e) => e.subject === 'alice')!;
+    expect(await trail.eraseSubject('alice')).toEqual({ entries: 4, fields: 8 });
+    await trail.close();
+
+    expect(verifyDir(dir).failure).toBeUndefined();
+    const after = entries(dir);
+    for (const e of after.filter((x) => x.subject === 'alice' && x.type === 'model.completion'))
+      expect(e.erased?.sort()).toEqual(['prompt', 'response']);
+    // A copy of alice's ciphertext made before the erasure can no longer be read.
+    await expect(revealContent(aliceBefore, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
+      isAuditError(e, 'KEY_DESTROYED'),
+    );
+    const bob = after.find((e) => e.subject === 'bob')!;
+    expect(await revealContent(bob, ORIGIN, { ring: keys, subjects })).toEqual({
+      prompt: prompts(1),
+      response: responses(1),
+    });
+  });
+});
+
+describe('content mode hash', () => {
+  it('stores keyed hashes only, and a presented text matches the one recorded', async () => {
+    const dir = freshDir();
+    await write(dir, ring('k1'), 'hash', 0, 3);
+    const bytes = trailBytes(dir);
+    for (let i = 0; i < 3; i++) expect(bytes.includes(prompts(i))).toBe(false);
+    expect(verifyDir(dir).failure).toBeUndefined();
+    const e = entries(dir)[1]!;
+    expect(e.contentModes).toEqual({ prompt: 'hash', response: 'hash' });
+    const stored = e.content!.prompt as string;
+    expect(stored).toMatch(/^sth1:k1:/);
+    expect(matchesHashedContent(ring('k1'), 'prompt', prompts(1), stored)).toBe(true);
+    expect(matchesHashedContent(ring('k1'), 'prompt', prompts(2), stored)).toBe(false);
+    // Bound to the field: the response's text does not match under the prompt's name.
+    expect(matchesHashedContent(ring('k1'), 'response', prompts(1), stored)).toBe(false);
+  });
+});
+
+describe('redaction', () => {
+  it('replaces PII before anything is stored and commits the findings, never the values', async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({ dir, redact: true });
+    trail.emit({
+      type: 'model.request',
+      actor: { id: 'u1' },
+      content: { prompt: 'mail me at jane.doe@example.com or call +1 415 555 0132' },
+      meta: { note: 'card 4111 1111 1111 1111' },
+    });
+    await trail.close();
+    const bytes = trailBytes(dir);
+    for (const secret of ['jane.doe@example.com', '415 555 0132', '4111 1111 1111 1111'])
+      expect(bytes.includes(secret)).toBe(false);
+    const [e] = entries(dir);
+    expect(e!.content!.prompt).toContain('[EMAIL]');
+    expect(e!.redactions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'content.prompt', kind: 'email', count: 1 }),
+        expect.objectContaining({ path: 'meta.note', kind: 'card', count: 1 }),
+      ]),
+    );
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
