@@ -299,6 +299,39 @@ describe('sealtrail', () => {
     });
   });
 
+  describe('match', () => {
+    it('tells whether a presented text is the one recorded in hash mode', () => {
+      const d = path.join(root, 'hashed');
+      const env = { SEALTRAIL_KEY: Buffer.alloc(32, 7).toString('base64') };
+      expect(run(['init', '--dir', d, '--content', 'hash']).code).toBe(0);
+      const event = { type: 'model.request', content: { prompt: 'the exact words' } };
+      const a = run(['append', '--dir', d, '--durable'], JSON.stringify(event), env);
+      expect(a.stderr).toBe('');
+      const id = a.stdout.trim();
+      expect(
+        fs.readFileSync(
+          fs.readdirSync(path.join(d, 'segments')).map((f) => path.join(d, 'segments', f))[0]!,
+          'utf8',
+        ),
+      ).not.toContain('the exact words');
+      expect(
+        run(['match', '--dir', d, '--id', id, '--field', 'prompt'], 'the exact words\n', env),
+      ).toMatchObject({
+        code: 0,
+        stdout: 'match\n',
+      });
+      expect(run(['match', '--dir', d, '--id', id, '--field', 'prompt'], 'other words', env)).toMatchObject({
+        code: 1,
+        stdout: 'no match\n',
+      });
+      const noKey = run(['match', '--dir', d, '--id', id, '--field', 'prompt'], 'the exact words', {
+        SEALTRAIL_KEY: '',
+      });
+      expect(noKey.code).toBe(2);
+      expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+
   describe('with no verb', () => {
     it('prints usage and exits 2', () => {
       const r = run([]);

@@ -7,7 +7,9 @@ import { runAppend } from './append.js';
 import { runCheckpoint } from './checkpoint.js';
 import { runDemo } from './demo.js';
 import { runErase } from './erase.js';
+import { runMatch } from './match.js';
 import { runInit } from './init.js';
+import { runKeys } from './keys.js';
 import { runConsistency, runProve } from './prove.js';
 import { READ_USAGE, READ_VERBS } from './read-verbs.js';
 import { runTail } from './tail.js';
@@ -23,6 +25,8 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   tail: runTail,
   demo: runDemo,
   erase: runErase,
+  match: runMatch,
+  keys: runKeys,
   ...READ_VERBS,
 };
 
@@ -36,6 +40,10 @@ const USAGE = `usage: sealtrail <verb> [options]
   tail [--dir D] [-n N] [-f] [--json]
   demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
   erase --subject S [--reason R] [--dir D] [--json]   erase a data subject's content payloads
+  match --id ID --field NAME [--exact] [--dir D]      is the text on stdin the one recorded (hash mode)
+  keys init [--dir D] [--json]             create the passphrase key file (SEALTRAIL_PASSPHRASE)
+  keys list [--dir D] [--json]             master key ids, created, current, provider (never material)
+  keys rotate [--dir D] [--json]           add a new current master key; rewrap subject keys
 ${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit.`;
 

@@ -173,25 +173,26 @@ export interface ProtectedEntry {
   content?: Record<string, unknown>;
 }
 
+/** The keys that reveal encrypted content. */
+export interface RevealKeys {
+  ring: KeyRing;
+  subjects?: SubjectKeyStore;
+}
+
 /**
- * The entry's content as it was emitted: encrypted fields decrypted (under the subject's key
- * where the ciphertext names one), hashed fields left as their `sth1:` text, plain fields as stored.
+ * The reveal hook of the reader (read/query.ts `reveal`): an encrypted field decrypted (under the
+ * subject's key where the ciphertext names one), every other field as stored (a hashed field stays
+ * its `sth1:` text).
  * @throws AuditError KEY_NOT_FOUND naming the missing key id, KEY_DESTROYED (the subject was
  *   erased), DECRYPT_FAILED (a ciphertext that does not belong to this entry and field).
  */
-export async function revealContent(
-  entry: ProtectedEntry,
+export function contentRevealer(
   origin: string,
-  keys: { ring: KeyRing; subjects?: SubjectKeyStore },
-): Promise<Record<string, unknown> | undefined> {
-  if (entry.content === undefined) return undefined;
-  const modes = (entry.contentModes ?? {}) as Record<string, string>;
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(entry.content)) {
-    if (modes[name] !== 'encrypt' || typeof value !== 'string') {
-      out[name] = value;
-      continue;
-    }
+  keys: RevealKeys,
+): (value: unknown, context: { field: string; entry: ProtectedEntry }) => Promise<unknown> {
+  return async (value, { field, entry }) => {
+    const modes = (entry.contentModes ?? {}) as Record<string, string>;
+    if (modes[field] !== 'encrypt' || typeof value !== 'string') return value;
     const keyId = fieldCipherKeyId(value);
     let ring = keys.ring;
     if (
@@ -201,7 +202,20 @@ export async function revealContent(
     ) {
       ring = await keys.subjects.subjectKey(entry.subject, { mode: 'read', generation: keyId });
     }
-    out[name] = decryptContent(ring, origin, entry.id, name, value);
-  }
+    return decryptContent(ring, origin, entry.id, field, value);
+  };
+}
+
+/** The entry's content as it was emitted (see {@link contentRevealer}). */
+export async function revealContent(
+  entry: ProtectedEntry,
+  origin: string,
+  keys: RevealKeys,
+): Promise<Record<string, unknown> | undefined> {
+  if (entry.content === undefined) return undefined;
+  const reveal = contentRevealer(origin, keys);
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(entry.content))
+    out[field] = await reveal(value, { field, entry });
   return out;
 }
