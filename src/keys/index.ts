@@ -59,6 +59,16 @@ export {
   type SubjectKeyStoreOptions,
 } from './subject-keys.js';
 export { SUBJECT_KEY_FORMAT, SUBJECT_RECORD_BYTES } from './subject-record.js';
+export {
+  defaultKeyProviders,
+  openTrailKeyRing,
+  openTrailSubjectKeys,
+  PASSPHRASE_ENV,
+  PASSPHRASE_FILE_ENV,
+  passphraseFromEnv,
+  type TrailKeyPaths,
+  trailKeyPaths,
+} from './trail-keys.js';
 export { type KvSecret, VaultClient, type VaultConfig } from './vault-client.js';
 export {
   type SubjectKeyWrapper,

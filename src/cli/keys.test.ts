@@ -1,0 +1,182 @@
+/**
+ * `sealtrail keys init|list|rotate` as users run them: the built executable, spawned with a
+ * clean environment (no key variables inherited from the machine running the tests).
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  deriveKeyId,
+  KeyFile,
+  openTrailKeyRing,
+  openTrailSubjectKeys,
+  trailKeyPaths,
+} from '../keys/index.js';
+import { tempDir } from '../test-support/fixtures.js';
+
+const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const PASS = 'correct horse battery staple';
+const KEY_VARS = [
+  'SEALTRAIL_KEY',
+  'SEALTRAIL_PASSPHRASE',
+  'SEALTRAIL_PASSPHRASE_FILE',
+  'VAULT_ADDR',
+  'VAULT_TOKEN',
+  'SEALTRAIL_VAULT_PATH',
+  'SEALTRAIL_VAULT_TRANSIT_KEY',
+  'SEALTRAIL_DIR',
+];
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const base: NodeJS.ProcessEnv = { ...process.env, SEALTRAIL_QUIET: '1' };
+  for (const v of KEY_VARS) delete base[v];
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...base, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function newTrail(name: string): string {
+  const dir = path.join(root, name);
+  const r = run(['init', '--dir', dir, '--origin', `example.test/${name}`]);
+  expect(r.code).toBe(0);
+  return dir;
+}
+
+function expectOneErrorLine(r: { code: number | null; stderr: string; stdout: string }, message: RegExp) {
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.split('\n')).toEqual([expect.stringMatching(/^sealtrail: /), '']);
+  expect(r.stderr).toMatch(message);
+}
+
+describe('sealtrail keys', () => {
+  describe('with the passphrase key file', () => {
+    let dir: string;
+
+    beforeAll(() => {
+      dir = newTrail('file');
+    });
+
+    it('list without any key: KEY_NOT_FOUND in one line, exit 2', () => {
+      expectOneErrorLine(run(['keys', 'list', '--dir', dir]), /no master key: no key provider is configured/);
+    });
+
+    it('init without a passphrase: one line, exit 2', () => {
+      expectOneErrorLine(run(['keys', 'init', '--dir', dir]), /set SEALTRAIL_PASSPHRASE/);
+    });
+
+    it('init creates keys/master.json, 0600 in a 0700 directory, with k1', () => {
+      const r = run(['keys', 'init', '--dir', dir, '--json'], { SEALTRAIL_PASSPHRASE: PASS });
+      expect(r.stderr).toBe('');
+      const { keyFile, keysDir } = trailKeyPaths(dir);
+      expect(JSON.parse(r.stdout)).toEqual({ file: keyFile, current: 'k1' });
+      expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(keysDir).mode & 0o777).toBe(0o700);
+      expectOneErrorLine(
+        run(['keys', 'init', '--dir', dir], { SEALTRAIL_PASSPHRASE: PASS }),
+        /already exists/,
+      );
+    });
+
+    it('list --json names the provider, the ids and the current key', () => {
+      const r = run(['keys', 'list', '--dir', dir, '--json'], { SEALTRAIL_PASSPHRASE: PASS });
+      expect(r.stderr).toBe('');
+      const listed = JSON.parse(r.stdout);
+      expect(listed).toMatchObject({ provider: 'file', current: 'k1', keys: [{ id: 'k1', current: true }] });
+      expect(listed.keys[0].createdAt).toBeGreaterThan(0);
+    });
+
+    it('a wrong passphrase: one line naming the file, exit 2', () => {
+      const r = run(['keys', 'list', '--dir', dir], { SEALTRAIL_PASSPHRASE: 'wrong horse' });
+      expectOneErrorLine(r, /master\.json: wrong passphrase, or the file was changed/);
+      expect(r.stderr).not.toContain('wrong horse');
+    });
+
+    it('takes the passphrase from SEALTRAIL_PASSPHRASE_FILE', () => {
+      const file = path.join(root, 'passphrase.txt');
+      fs.writeFileSync(file, `${PASS}\n`, { mode: 0o600 });
+      expect(run(['keys', 'list', '--dir', dir], { SEALTRAIL_PASSPHRASE_FILE: file }).code).toBe(0);
+    });
+
+    it('rotate adds k2, rewraps the subject keys, and never prints key material', async () => {
+      const env = { SEALTRAIL_PASSPHRASE: PASS };
+      const ring = await openTrailKeyRing(dir, { env });
+      const subjects = await openTrailSubjectKeys(dir, ring, { env });
+      await subjects.subjectKey('alice@example.com');
+      await subjects.subjectKey('bob@example.com');
+
+      const r = run(['keys', 'rotate', '--dir', dir, '--json'], env);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        provider: 'file',
+        current: 'k2',
+        previous: 'k1',
+        subjectKeysRewrapped: 2,
+        keys: [
+          { id: 'k1', current: false },
+          { id: 'k2', current: true },
+        ],
+      });
+
+      const list = run(['keys', 'list', '--dir', dir], env);
+      expect(list.stdout.split('\n')).toEqual([
+        expect.stringMatching(/^id +created +current +provider$/),
+        expect.stringMatching(/^k1 +\d{4}-\d\d-\d\dT[\d:.]+Z +file$/),
+        expect.stringMatching(/^k2 +\d{4}-\d\d-\d\dT[\d:.]+Z +yes +file$/),
+        '',
+      ]);
+
+      const keys = (await KeyFile.open(trailKeyPaths(dir).keyFile, PASS)).loaded().keys;
+      for (const out of [r.stdout, list.stdout]) {
+        for (const k of keys) {
+          for (const s of [Buffer.from(k.key).toString('hex'), Buffer.from(k.key).toString('base64')]) {
+            expect(out).not.toContain(s);
+          }
+        }
+      }
+      const rotated = await openTrailKeyRing(dir, { env });
+      const reread = await openTrailSubjectKeys(dir, rotated, { env });
+      expect((await reread.subjectKey('alice@example.com', { mode: 'read' })).current).toMatch(/^s-/);
+    });
+  });
+
+  describe('with SEALTRAIL_KEY', () => {
+    let dir: string;
+    const key = randomBytes(32);
+
+    beforeAll(() => {
+      dir = newTrail('env');
+    });
+
+    it('list shows the derived id and the env provider', () => {
+      const r = run(['keys', 'list', '--dir', dir], { SEALTRAIL_KEY: key.toString('base64') });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(new RegExp(`^${deriveKeyId(key)} +- +yes +env$`, 'm'));
+      expect(r.stdout).not.toContain(key.toString('base64'));
+    });
+
+    it('rotate says how to put a new key in the variable', () => {
+      expectOneErrorLine(
+        run(['keys', 'rotate', '--dir', dir], { SEALTRAIL_KEY: key.toString('hex') }),
+        /SEALTRAIL_KEY=k2:<new base64>,k1:<old>/,
+      );
+    });
+
+    it('a malformed key: one line naming the variable, never its value', () => {
+      const short = randomBytes(31).toString('hex');
+      const r = run(['keys', 'list', '--dir', dir], { SEALTRAIL_KEY: `k1:${short}` });
+      expectOneErrorLine(r, /SEALTRAIL_KEY: expected 32 bytes/);
+      expect(r.stderr).not.toContain(short.slice(0, 16));
+    });
+  });
+
+  it('without a subcommand or a trail: one line, exit 2', () => {
+    expectOneErrorLine(run(['keys']), /keys: expected init, list or rotate/);
+    expectOneErrorLine(run(['keys', 'list', '--dir', path.join(root, 'nothing')]), /no trail in/);
+  });
+});
