@@ -14,7 +14,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { AuditTrail, proveInclusion, verifyDir } from '../src/index.js';
+import { AuditTrail, type AuditTrailOptions, proveInclusion, verifyDir } from '../src/index.js';
+import { KeyRing } from '../src/keys/index.js';
+import { createRedactor } from '../src/protect/redact.js';
 import { aiEvent } from './records.js';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
@@ -41,9 +43,11 @@ async function emitAll(emit: (i: number) => void, n: number): Promise<void> {
 async function benchSealtrail(
   worker: boolean,
   n: number,
+  extra: Partial<AuditTrailOptions> = {},
+  name = worker ? 'worker' : 'inline',
 ): Promise<{ rate: number; loopUsPerEvent: number; dir: string }> {
-  const dir = path.join(tmp, `sealtrail-${worker ? 'worker' : 'inline'}`);
-  const trail = await AuditTrail.open({ dir, worker, handleExit: false });
+  const dir = path.join(tmp, `sealtrail-${name}`);
+  const trail = await AuditTrail.open({ dir, worker, handleExit: false, ...extra });
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   await emitAll((i) => trail.emit(events[i % 1000]!), n);
@@ -167,6 +171,28 @@ async function main(): Promise<void> {
   record(
     'ratio sealtrail (best mode) / faster pino mode',
     `${(best / Math.max(pinoSync, pinoAsync)).toFixed(2)}x`,
+  );
+  const protectN = Math.min(N, 300_000);
+  const redacted = await benchSealtrail(true, protectN, { redact: true }, 'redact');
+  record(`sealtrail emit+flush with redaction, ${fmt(protectN)} events (events/s)`, fmt(redacted.rate));
+  const keys = KeyRing.fromKeys([{ id: 'bench', key: crypto.randomBytes(32) }]);
+  const encrypted = await benchSealtrail(
+    true,
+    protectN,
+    { redact: true, content: 'encrypt', keys },
+    'encrypt',
+  );
+  record(
+    `sealtrail emit+flush with redaction + AES-256-GCM per subject, ${fmt(protectN)} events (events/s)`,
+    fmt(encrypted.rate),
+  );
+  const redactor = createRedactor();
+  for (let i = 0; i < 20_000; i++) redactor(events[i % 1000]);
+  const r0 = performance.now();
+  for (let i = 0; i < 200_000; i++) redactor(events[i % 1000]);
+  record(
+    'redaction of one event on the caller (µs)',
+    (((performance.now() - r0) * 1000) / 200_000).toFixed(2),
   );
   const callerN = Math.min(N, 200_000);
   record(
