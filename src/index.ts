@@ -60,6 +60,22 @@ export {
   vaultTransitWrapper,
   verifyHmacField,
 } from './keys/index.js';
+export {
+  BUILTIN_DETECTORS,
+  type ClassPolicy,
+  type CustomDetector,
+  createRedactor,
+  type DetectorName,
+  type FieldClass,
+  type Finding,
+  REDACTION_FAILED,
+  REDACTION_FAILED_MARKER,
+  type RedactHook,
+  type RedactHookContext,
+  type Redactor,
+  type RedactorOptions,
+  type RedactResult,
+} from './protect/index.js';
 export { type AuditEntry, decodeLine, proveConsistency, proveInclusion, verifyDir } from './read/index.js';
 export { createTrail } from './store/index.js';
 export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';

@@ -80,7 +80,9 @@ interface ClassRun {
   readonly secretKeys: boolean;
   readonly numbers: boolean;
   readonly hook: RedactHook | undefined;
+  /** Key names judged in this class: where keys may be renamed, and where they may not (fixed field names). */
   readonly keyCache: Map<string, KeyInfo>;
+  readonly fixedKeyCache: Map<string, KeyInfo>;
 }
 
 /** A step of the path to a value; the string is only built when a finding needs it. */
@@ -283,6 +285,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       numbers: on[K.card] === 1 || on[K.phone] === 1 || on[K.ssn] === 1,
       hook: useHook ? (hook as RedactHook) : undefined,
       keyCache: new Map(),
+      fixedKeyCache: new Map(),
     };
   }
   const kindNames: readonly string[] = [...DETECTOR_NAMES, ...customNames];
@@ -323,22 +326,34 @@ const ROOT_CLASSES: Readonly<Record<string, FieldClass>> = {
   meta: 'meta',
 };
 
+type RunOf = (k: string) => ClassRun | 'resource' | 'guardrails' | 'content-root';
+
 class Walker {
+  // The class of each field of the event, its resource and its guardrails: made once, not per call.
+  private readonly rootOf: RunOf;
+  private readonly resourceOf: RunOf;
+  private readonly guardrailOf: RunOf;
+  private readonly contentOf: RunOf;
+
   constructor(
     private readonly runs: Readonly<Record<FieldClass, ClassRun>>,
     private readonly names: SensitiveNames,
     private readonly kindNames: readonly string[],
-  ) {}
+  ) {
+    const root = new Map<string, ReturnType<RunOf>>(
+      Object.entries(ROOT_CLASSES).map(([k, cls]) => [k, k === 'content' ? 'content-root' : runs[cls]]),
+    );
+    root.set('resource', 'resource');
+    root.set('guardrails', 'guardrails');
+    this.rootOf = (k) => root.get(k) ?? runs.meta;
+    this.resourceOf = (k) => (k === 'type' || k === 'id' ? runs.identifiers : runs.meta);
+    this.guardrailOf = (k) => (k === 'reason' ? runs.meta : runs.identifiers);
+    this.contentOf = () => runs.content;
+  }
 
   /** An event input: each root field in its class. */
   event(ctx: Ctx, o: Record<string, unknown>): unknown {
-    const runs = this.runs;
-    return this.fields(ctx, o, null, null, 0, false, (k) => {
-      if (k === 'resource') return 'resource';
-      if (k === 'guardrails') return 'guardrails';
-      if (k === 'content') return 'content-root';
-      return runs[ROOT_CLASSES[k] ?? 'meta'];
-    });
+    return this.fields(ctx, o, null, null, 0, false, this.rootOf);
   }
 
   /**
@@ -352,7 +367,7 @@ class Walker {
     key: string | number | null,
     depth: number,
     rename: boolean,
-    runOf: (k: string) => ClassRun | 'resource' | 'guardrails' | 'content-root',
+    runOf: RunOf,
   ): unknown {
     const node: PathNode = { parent, key };
     const keys = Object.keys(o);
@@ -365,25 +380,20 @@ class Walker {
       let nx: unknown;
       if (r === 'resource') {
         nx = isPlainObject(x)
-          ? this.fields(ctx, x, node, k, depth + 1, false, (rk) =>
-              rk === 'type' || rk === 'id' ? this.runs.identifiers : this.runs.meta,
-            )
+          ? this.fields(ctx, x, node, k, depth + 1, false, this.resourceOf)
           : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
       } else if (r === 'guardrails') {
         nx = Array.isArray(x)
           ? this.list(ctx, x, node, k, depth + 1, (item, ip, ik, d) =>
               isPlainObject(item)
-                ? this.fields(ctx, item, ip, ik, d, false, (gk) =>
-                    gk === 'reason' ? this.runs.meta : this.runs.identifiers,
-                  )
+                ? this.fields(ctx, item, ip, ik, d, false, this.guardrailOf)
                 : this.value(ctx, item, this.runs.meta, ip, ik, 0, d),
             )
           : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
       } else if (r === 'content-root') {
-        const content = this.runs.content;
         nx = isPlainObject(x)
-          ? this.fields(ctx, x, node, k, depth + 1, false, () => content)
-          : this.value(ctx, x, content, node, k, 0, depth + 1);
+          ? this.fields(ctx, x, node, k, depth + 1, false, this.contentOf)
+          : this.value(ctx, x, this.runs.content, node, k, 0, depth + 1);
       } else if (r.cfg === null && !r.secretKeys) {
         nx = x;
       } else {
@@ -550,8 +560,8 @@ class Walker {
 
   /** How key `k` is treated in class `run`: sensitive, a context hint, and renamed if it holds personal data. */
   private keyInfo(ctx: Ctx, run: ClassRun, k: string, rename: boolean): KeyInfo {
-    const cacheKey = rename ? k : `\u0000${k}`;
-    const hit = run.keyCache.get(cacheKey);
+    const cache = rename ? run.keyCache : run.fixedKeyCache;
+    const hit = cache.get(k);
     if (hit !== undefined) return hit;
     let renamed: string | undefined;
     let kinds: number[] | undefined;
@@ -572,8 +582,8 @@ class Walker {
       }
     }
     const info: KeyInfo = { sensitive: this.names.isSensitive(k), hint: keyHint(k), renamed, kinds };
-    if (run.keyCache.size >= KEY_CACHE_SIZE) run.keyCache.clear();
-    run.keyCache.set(cacheKey, info);
+    if (cache.size >= KEY_CACHE_SIZE) cache.clear();
+    cache.set(k, info);
     return info;
   }
 }

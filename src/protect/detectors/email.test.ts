@@ -10,6 +10,7 @@ describe('email detector', () => {
     ['a@b.co, d.e@f.info.', '[EMAIL], [EMAIL].'],
     ['{"email":"x.y@example.net"}', '{"email":"[EMAIL]"}'],
     ['user123@example.com', '[EMAIL]'],
+    ['Contact: alice@example.com: she knows', 'Contact: [EMAIL]: she knows'],
   ])('replaces the address in %j', (text, want) => {
     expect(only('email', text)).toBe(want);
   });
@@ -25,6 +26,8 @@ describe('email detector', () => {
     'price 2 @ $3.50',
     '@@@@',
     'x@-bad-.com',
+    'git clone git@github.com:org/repo.git',
+    'ssh://git@github.com/org/repo.git',
   ])('leaves %j alone', (text) => {
     expect(only('email', text)).toBe(text);
   });

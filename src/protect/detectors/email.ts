@@ -2,7 +2,8 @@
  * Email addresses, found from each `@`: a local part of letters, digits and `._%+-` before it and
  * a dotted domain with an alphabetic top-level label after it. Scanning outward from the `@`
  * (local part at most 64 characters) keeps 100 KB of `@` or of dotted labels linear.
- * Not matched: `@mentions`, `user@localhost`, `pkg@1.2.3`, asset names like `icon@2x.png`.
+ * Not matched: `@mentions`, `user@localhost`, `pkg@1.2.3`, asset names like `icon@2x.png`,
+ * scp-style remotes like `git@github.com:org/repo.git`, user names in URLs (`ssh://git@host/`).
  * Addresses written out ("alice at example dot com") and non-ASCII addresses are not detected.
  */
 import { isAsciiLetter, isDigit } from './number-shape.js';
@@ -27,10 +28,14 @@ export function matchEmail(text: string, at: number, out: [number, number]): voi
   while (s < at && text.charCodeAt(s) === 46) s++;
   if (s === at || text.charCodeAt(at - 1) === 46) return;
   if (s > 0 && isLocalChar(text.charCodeAt(s - 1))) return; // longer than 64: not an address
+  // a URL's user name, ssh://git@github.com/...: the url detector judges it
+  if (s >= 2 && text.charCodeAt(s - 1) === 47 && text.charCodeAt(s - 2) === 47) return;
   DOMAIN_RE.lastIndex = at + 1;
   if (!DOMAIN_RE.test(text)) return;
   const end = DOMAIN_RE.lastIndex;
   if (ASSET_SCALE_RE.test(text.slice(at + 1, Math.min(end, at + 12)))) return;
+  // an scp-style remote, git@github.com:org/repo.git, names a host, not a mailbox
+  if (text.charCodeAt(end) === 58 && end + 1 < text.length && /[A-Za-z0-9/~]/.test(text[end + 1]!)) return;
   out[0] = s;
   out[1] = end;
 }

@@ -10,6 +10,7 @@ describe('ipv4 detector', () => {
     ['0.0.0.0 and 255.255.255.255', '[IP] and [IP]'],
     ['10.0.0.1 10.0.0.2', '[IP] [IP]'],
     ['1.2.3.4', '[IP]'],
+    ['ssh admin@10.0.0.5', 'ssh admin@[IP]'],
   ])('replaces the address in %j', (text, want) => {
     expect(only('ipv4', text)).toBe(want);
   });

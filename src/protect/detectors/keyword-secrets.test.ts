@@ -48,6 +48,7 @@ describe('keyword-adjacent high-entropy detector', () => {
     [`signing key -> ${random}`, 'signing key -> [SECRET:entropy]'],
     [`password is set to ${random}`, 'password is set to [SECRET:entropy]'],
     [`apiKey ${random}`, 'apiKey [SECRET:entropy]'],
+    [`I rotated the secret, new one is ${random}`, 'I rotated the secret, new one is [SECRET:entropy]'],
   ])('replaces the string in %j', (text, want) => {
     expect(only('secret:entropy', text)).toBe(want);
   });

@@ -15,7 +15,8 @@
  * A keyword counts only as a whole word or name segment (`monkey`, `tokenizer` do not), and a
  * bare `key` only after a word that makes it a secret (`api key`, `secret key`, `access key`), so
  * `primary key`, `cache key` and `idempotency key` values are left alone. Between keyword and
- * token only separators and the words is / was / are / set / to / equals / value may stand.
+ * token only separators and up to three of the words is / was / are / be / set / to / equals /
+ * value / now / new / one / it / here / the may stand ("the secret, new one is …").
  */
 import { charClassCount, shannonEntropy } from '../checks/entropy.js';
 import { K } from '../detector-names.js';
@@ -59,6 +60,11 @@ const FILLER_WORDS: ReadonlySet<string> = new Set([
   'equals',
   'value',
   'now',
+  'new',
+  'one',
+  'it',
+  'here',
+  'the',
 ]);
 /** Shortest token judged here. */
 export const MIN_SECRET_TOKEN = 16;
@@ -126,8 +132,9 @@ function keywordBefore(text: string, s: number, out: [number, number]): void {
     const gapEnd = i;
     while (i > 0 && gapEnd - i < 6) {
       const c = text.charCodeAt(i - 1);
-      // space, tab, : = " ' ` > ( and the - of ->
+      // space, tab, : = " ' ` > ( , and the - of ->
       if (
+        c === 44 ||
         c === 32 ||
         c === 9 ||
         c === 58 ||

@@ -170,12 +170,13 @@ export class NumberShape {
 
 /**
  * True when the window `[start, end)` is glued to a word: a letter, digit or `_` right before or
- * after, or a `-` `.` `/` between it and one (`ORD-12345678`, `build/20240115`, `2024-01-15T10`).
- * Such digits belong to an identifier, a version or a timestamp.
+ * after, or a `-` `.` `/` `#` between it and one (`ORD-12345678`, `build/20240115`,
+ * `2024-01-15T10`), or an `@` after (the local part of an address). Such digits belong to an
+ * identifier, a version or a timestamp. An `@` before is allowed: `admin@10.0.0.5`.
  */
 export function isAttached(text: string, start: number, end: number): boolean {
   const b = start > 0 ? text.charCodeAt(start - 1) : 0;
-  if (isWordChar(b) || b === 64 /* @ */) return true;
+  if (isWordChar(b)) return true;
   if ((b === C_DASH || b === C_DOT || b === C_SLASH || b === 35) /* # */ && start > 1) {
     if (isWordChar(text.charCodeAt(start - 2))) return true;
   }

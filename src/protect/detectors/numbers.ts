@@ -58,6 +58,8 @@ function isUpperLetter(c: number): boolean {
 }
 
 const token: [number, number] = [-1, -1];
+/** Strings up to this length look for a digit with a loop first. */
+const SHORT = 40;
 
 /**
  * Finds IBANs, IPv4 addresses, SSNs, cards and phone numbers in `text`, pushing
@@ -73,6 +75,12 @@ export function scanNumbers(
   names: SensitiveNames | null,
 ): void {
   const n = text.length;
+  if (n <= SHORT) {
+    // A short string ("eu-west-1", "gpt-4o"): a loop is cheaper than ten searches (measured).
+    let i = 0;
+    while (i < n && !isDigit(text.charCodeAt(i))) i++;
+    if (i === n) return;
+  }
   let any = false;
   for (let d = 0; d < 10; d++) {
     const p = text.indexOf(DIGIT_CHARS[d]!);
@@ -139,6 +147,11 @@ export function scanNumbers(
   }
 }
 
+/** True when the separator after group `k` starts with a space: ` `, ` (`. */
+function startsWithSpace(sh: NumberShape, k: number): boolean {
+  return isSpace(sh.text.charCodeAt(sh.ge[k]!));
+}
+
 /** Judges one candidate: whole, then split at spaces, then card-sized windows. */
 function classify(sh: NumberShape, on: Uint8Array, hint: number, hits: number[]): void {
   const last = sh.n - 1;
@@ -149,14 +162,14 @@ function classify(sh: NumberShape, on: Uint8Array, hint: number, hits: number[])
   let spaces = false;
   let others = false;
   for (let k = 0; k < last; k++) {
-    if (sh.sepCode(k) === C_SPACE) spaces = true;
-    else others = true;
+    if (startsWithSpace(sh, k)) spaces = true;
+    if (sh.sepCode(k) !== C_SPACE) others = true;
   }
   let found = false;
   if (spaces && others) {
     let a = 0;
     for (let k = 0; k <= last; k++) {
-      if (k === last || sh.sepCode(k) === C_SPACE) {
+      if (k === last || startsWithSpace(sh, k)) {
         if (k - a < MAX_WINDOW_GROUPS && judge(sh, a, k, on, hint, hits)) found = true;
         a = k + 1;
       }

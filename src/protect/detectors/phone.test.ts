@@ -94,6 +94,10 @@ describe('phone detector', () => {
     });
   });
 
+  it('finds a phone number followed by more numbers in parentheses', () => {
+    expect(only('phone', 'hotline +1-888-555-0102 (24/7)')).toBe('hotline [PHONE] (24/7)');
+  });
+
   it('finds a phone number after a date in one run of digits', () => {
     expect(only('phone', 'on 2024-01-15 415-555-2671')).toBe('on 2024-01-15 [PHONE]');
   });

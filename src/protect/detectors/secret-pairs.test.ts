@@ -17,6 +17,9 @@ describe('sensitive name=value detector', () => {
     ['{\\"password\\":\\"hunter2\\"}', '{\\"password\\":\\"[SECRET:pair]\\"}'],
     ['pin: 1234.', 'pin: [SECRET:pair].'],
     ['token=a\\"b', 'token=[SECRET:pair]\\"b'],
+    ['Cookie: theme=dark; sid=abc\nAccept: */*', 'Cookie: [SECRET:pair]\nAccept: */*'],
+    ['<add key="ApiSecret" value="x-9f2k" />', '<add key="ApiSecret" value="[SECRET:pair]" />'],
+    ["{'Authorization': 'Bearer abc123'}", "{'Authorization': 'Bearer [SECRET:pair]'}"],
   ])('replaces the value in %j', (text, want) => {
     expect(only('secret:pair', text)).toBe(want);
   });
@@ -45,6 +48,16 @@ describe('sensitive name=value detector', () => {
     'https://example.com/token',
     'password:',
     '"password": {"nested": 1}',
+    'Authorization: required',
+    'Authorization: Bearer <token>',
+    'const apiKey = process.env.OPENAI_API_KEY;',
+    'export const token = await getToken();',
+    'password = os.getenv("DB_PASSWORD")',
+    'token expired: yes',
+    '<add key="Theme" value="dark" />',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template reference is the point
+    'headers: { Authorization: `Bearer ${token}` }',
+    'https://__token__:abc@pypi.example.com',
   ])('leaves %j alone', (text) => {
     expect(only('secret:pair', text)).toBe(text);
   });

@@ -2,9 +2,11 @@
  * `name=value`, `name: value`, `"name": "value"`, `name => value` and `name := value` in text,
  * where the name is sensitive (see sensitive-names.ts): the value is replaced, the name stays.
  * Found from each `:` and `=` with `indexOf`; the name is read backwards (at most 64 characters),
- * the value forwards (at most 4096). An `Authorization: Basic dXNl...` value keeps its scheme word.
+ * the value forwards (at most 4096). An `Authorization: Basic dXNl...` value keeps its scheme word;
+ * a `Cookie:` value runs to the end of the line (every cookie of the header).
  * Left alone: placeholders (`***`, `<password>`, `${DB_PASSWORD}`, `{{secret}}`, `null`, `true`),
- * markers of an earlier redaction, and prose after a colon ("Password: must be 8 characters").
+ * markers of an earlier redaction, prose after a colon ("Password: must be 8 characters"), state
+ * words ("Authorization: required"), and code (`apiKey = process.env.KEY`, `token = await f()`).
  */
 import type { SensitiveNames } from '../sensitive-names.js';
 import { isAsciiLetter, isDigit } from './number-shape.js';
@@ -12,6 +14,53 @@ import { isAsciiLetter, isDigit } from './number-shape.js';
 const PLACEHOLDER_RE =
   /^(?:\**|x{3,}|X{3,}|\.{3,}|<[^>]*>|\[[^\]]*\]|\{\{.*\}\}|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|%s|%\(\w+\)s|null|nil|none|None|undefined|true|false|True|False|redacted|REDACTED|hidden|masked|omitted)$/;
 const ENV_REF_RE = /^\$(?:[{(]|[A-Z_])/;
+/** Values that state something about a secret rather than hold one ("Authorization: required"). */
+const STATE_WORDS: ReadonlySet<string> = new Set([
+  'required',
+  'optional',
+  'missing',
+  'invalid',
+  'denied',
+  'failed',
+  'expired',
+  'disabled',
+  'enabled',
+  'yes',
+  'no',
+  'unknown',
+  'ok',
+  'empty',
+  'unset',
+  'pending',
+  'granted',
+  'revoked',
+  'changed',
+  'updated',
+  'rotated',
+  'provided',
+  'present',
+  'absent',
+  'valid',
+  'incorrect',
+  'wrong',
+]);
+/** Values that are code, not a secret: `apiKey = process.env.KEY;`, `token = await getToken();`. */
+const CODE_WORDS: ReadonlySet<string> = new Set([
+  'await',
+  'new',
+  'function',
+  'async',
+  'yield',
+  'typeof',
+  'require',
+  'import',
+  'lambda',
+  'getpass',
+  'input',
+]);
+const CODE_REF_RE =
+  /^(?:process\.env|import\.meta\.env|os\.environ|env|config|settings|secrets|vars|inputs|self|this|props|ctx|req|request|params|options|opts)[.[]/;
+const ATTR_NAME_RE = /\b(?:key|name)\s*=\s*["']([A-Za-z0-9_.-]{1,64})["']\s+$/;
 const SCHEME_WORDS: ReadonlySet<string> = new Set([
   'bearer',
   'basic',
@@ -94,9 +143,16 @@ export function matchSecretPair(
     nameStart = k + 1;
     // "[SECRET:pair]" and other markers are not names.
     if (k >= 0 && text.charCodeAt(k) === 91 /* [ */) return;
+    // https://user:pass@host: the url detector judges user-info
+    if (k >= 1 && text.charCodeAt(k) === 47 && text.charCodeAt(k - 1) === 47) return;
   }
   if (nameEnd - nameStart < 2 || nameEnd - nameStart > MAX_NAME) return;
-  const name = text.slice(nameStart, nameEnd);
+  let name = text.slice(nameStart, nameEnd);
+  // <add key="ApiSecret" value="..."/>: the value attribute takes its name from the key attribute
+  if (name === 'value' && sepChar === 61) {
+    const m = ATTR_NAME_RE.exec(text.slice(Math.max(0, nameStart - 100), nameStart));
+    if (m !== null) name = m[1]!;
+  }
   if (!names.isSensitive(name)) return;
   // the value
   while (v < n && v - sep < 8 && (text.charCodeAt(v) === 32 || text.charCodeAt(v) === 9)) v++;
@@ -134,6 +190,10 @@ export function matchSecretPair(
     vs = v;
     ve = v;
     const limit = Math.min(n, vs + MAX_VALUE);
+    if (/cookie/i.test(name)) {
+      // Cookie: a=1; b=2 — every cookie of the header
+      while (ve < limit && text.charCodeAt(ve) !== 10 && text.charCodeAt(ve) !== 13) ve++;
+    }
     while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
     // "Authorization: Basic dXNl..." — the credential is the word after the scheme.
     if (ve < n && text.charCodeAt(ve) === 32 && SCHEME_WORDS.has(text.slice(vs, ve).toLowerCase())) {
@@ -141,10 +201,9 @@ export function matchSecretPair(
       while (t < n && text.charCodeAt(t) === 32) t++;
       let te = t;
       while (te < limit && !endsValue(text.charCodeAt(te))) te++;
-      if (te > t) {
-        vs = t;
-        ve = te;
-      }
+      if (te === t) return; // "Bearer <token>": a placeholder, or nothing
+      vs = t;
+      ve = te;
     } else if (!quoted && sepChar === 58 && isProse(text, vs, ve)) {
       return;
     }
@@ -152,7 +211,17 @@ export function matchSecretPair(
     while (ve > vs && text.charCodeAt(ve - 1) === 46) ve--;
   }
   if (ve <= vs) return;
-  if (ve - vs <= 40 && PLACEHOLDER_RE.test(text.slice(vs, ve))) return;
+  // "Bearer xyz" inside quotes: the credential is what follows the scheme
+  const sp = text.indexOf(' ', vs);
+  if (sp > vs && sp < ve && sp - vs <= 9 && SCHEME_WORDS.has(text.slice(vs, sp).toLowerCase())) {
+    vs = sp + 1;
+    while (vs < ve && text.charCodeAt(vs) === 32) vs++;
+    if (ve <= vs) return;
+  }
+  const value = text.slice(vs, Math.min(ve, vs + 64));
+  if (ve - vs <= 40 && PLACEHOLDER_RE.test(value)) return;
+  if (STATE_WORDS.has(value.toLowerCase()) || CODE_WORDS.has(value) || CODE_REF_RE.test(value)) return;
+  if (value.includes('(')) return; // a call: getToken(), os.getenv("X")
   // an environment or template reference: $VAR, ${VAR}, $(cmd)
   if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(text.slice(vs, Math.min(ve, vs + 2)))) return;
   out[0] = vs;

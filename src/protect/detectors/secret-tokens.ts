@@ -113,7 +113,9 @@ function hasDigit(text: string, start: number, end: number): boolean {
  */
 export function scanSecretTokens(text: string, on: Uint8Array, hits: number[], pem: boolean): void {
   for (let a = 0; a < BY_ANCHOR.length; a++) {
-    const [anchor, rules] = BY_ANCHOR[a]!;
+    const group = BY_ANCHOR[a]!;
+    const anchor = group[0];
+    const rules = group[1];
     const withPem = pem && anchor === '-';
     let wanted = withPem;
     for (let j = 0; j < rules.length && !wanted; j++) if (on[rules[j]!.k] === 1) wanted = true;
