@@ -1,0 +1,500 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { verifyTrail } from '../chain/index.js';
+import { DIAGNOSTICS_CHANNEL, type Diagnostic } from '../diagnostics.js';
+import { AuditError } from '../errors.js';
+import { runWithRequestContext } from '../integrations/context/index.js';
+import { type AuditEntry, decodeLine, verifyDir } from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { tempDir } from '../test-support/fixtures.js';
+import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
+import { Audit } from './audit.js';
+
+const TEST_ENV = { NODE_ENV: 'test', SEALTRAIL_QUIET: '1' };
+const opened: Audit[] = [];
+
+function newAudit(): Audit {
+  const a = new Audit();
+  opened.push(a);
+  return a;
+}
+
+function entries(store: MemoryTrailStore): AuditEntry[] {
+  return store.log.lines.map(decodeLine);
+}
+
+afterEach(async () => {
+  for (const a of opened.splice(0)) await a.disable();
+});
+
+describe('Audit', () => {
+  describe('enable() in a test environment', () => {
+    it('writes to memory and fills id, type, category', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV });
+      const id = a.emit({ type: 'x.hello', meta: { n: 1 } });
+      await a.flush();
+      const [store] = a.memoryStores;
+      const [e] = entries(store!);
+      expect(e).toMatchObject({ id, type: 'x.hello', category: 'custom', meta: { n: 1 } });
+      expect(a.status()).toMatchObject({
+        state: 'on',
+        environment: 'test',
+        destinations: ['memory'],
+        content: 'plain',
+        redactPii: true,
+        failure: 'block',
+      });
+    });
+
+    it('holds events emitted before the trail is open and writes them in order', async () => {
+      const a = newAudit();
+      const ready = a.enable({ env: TEST_ENV });
+      expect(a.status().state).toBe('opening');
+      expect(a.emit({ type: 'x.early', meta: { i: 1 } })).toBe('');
+      a.emit({ type: 'x.early', meta: { i: 2 } });
+      await ready;
+      a.emit({ type: 'x.late', meta: { i: 3 } });
+      await a.flush();
+      expect(entries(a.memoryStores[0]!).map((e) => [e.type, (e.meta as { i: number }).i])).toEqual([
+        ['x.early', 1],
+        ['x.early', 2],
+        ['x.late', 3],
+      ]);
+    });
+
+    it('refuses a second enable() until disable()', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV });
+      expect(() => a.enable({ env: TEST_ENV })).toThrow(expect.objectContaining({ code: 'USAGE' }));
+      await a.disable();
+      await a.enable({ env: TEST_ENV });
+      expect(a.status().state).toBe('on');
+    });
+
+    it('records nothing before enable() and says so on the diagnostics channel', () => {
+      const a = newAudit();
+      const seen: Diagnostic[] = [];
+      const listener = (d: unknown) => seen.push(d as Diagnostic);
+      diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNEL, listener);
+      try {
+        expect(a.emit({ type: 'x.lost' })).toBe('');
+      } finally {
+        diagnosticsChannel.unsubscribe(DIAGNOSTICS_CHANNEL, listener);
+      }
+      expect(seen.map((d) => d.kind)).toContain('not-enabled');
+    });
+  });
+
+  describe('redaction', () => {
+    it('redacts personal data in the prompt before it reaches the trail and records the finding', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV });
+      a.modelCall({
+        provider: 'openai',
+        model: 'gpt-4o',
+        prompt: 'mail me at jane.doe@example.com',
+        response: 'ok',
+      });
+      await a.flush();
+      const [e] = entries(a.memoryStores[0]!);
+      const stored = a.memoryStores[0]!.log.lines[0]!;
+      expect(stored).not.toContain('jane.doe@example.com');
+      expect(e!.content).toEqual({ prompt: 'mail me at [EMAIL]', response: 'ok' });
+      expect(e!.redactions).toEqual([{ path: 'content.prompt', kind: 'email', count: 1 }]);
+    });
+
+    it('keeps the text when redactPii is false, and applies a custom redactor when given', async () => {
+      const plain = newAudit();
+      await plain.enable({ env: TEST_ENV, redactPii: false });
+      plain.modelCall({ prompt: 'jane.doe@example.com' });
+      await plain.flush();
+      expect(entries(plain.memoryStores[0]!)[0]!.content).toEqual({ prompt: 'jane.doe@example.com' });
+
+      const custom = newAudit();
+      await custom.enable({ env: TEST_ENV, redactor: { custom: [{ name: 'ticket', pattern: /TCK-\d+/ }] } });
+      custom.modelCall({ prompt: 'about TCK-4411' });
+      await custom.flush();
+      expect(entries(custom.memoryStores[0]!)[0]!.content).toEqual({ prompt: 'about [TICKET]' });
+    });
+  });
+
+  describe('content mode and keys', () => {
+    it('hands content hash and the SEALTRAIL_KEY key ring to a memory trail, which stores the keyed hash', async () => {
+      const a = newAudit();
+      await a.enable({
+        env: {
+          NODE_ENV: 'production',
+          SEALTRAIL_KEY: '7e'.repeat(32),
+          SEALTRAIL_ALLOW_DISABLE: '1',
+          SEALTRAIL_QUIET: '1',
+        },
+        destination: 'memory',
+      });
+      a.modelCall({ prompt: 'what is our refund policy?' });
+      await a.flush();
+      const [e] = entries(a.memoryStores[0]!);
+      expect(e!.contentModes).toEqual({ prompt: 'hash' });
+      expect(a.memoryStores[0]!.log.lines[0]).not.toContain('refund policy');
+      expect(a.status()).toMatchObject({ environment: 'production', content: 'hash', keysConfigured: true });
+    });
+
+    it('fails enable() for content hash on a memory trail without keys, naming keys', async () => {
+      const a = newAudit();
+      await expect(
+        a.enable({
+          env: { NODE_ENV: 'production', SEALTRAIL_QUIET: '1' },
+          destination: 'memory',
+          allowDisable: true,
+        }),
+      ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND', detail: { field: 'keys' } });
+    });
+  });
+
+  describe('helpers', () => {
+    it('record each catalogue event field by field', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, redactPii: false });
+      a.modelCall({
+        provider: 'anthropic',
+        model: 'claude',
+        prompt: 'p',
+        response: 'r',
+        usage: { inputTokens: 3, outputTokens: 4 },
+        latencyMs: 12,
+        finishReason: 'stop',
+        conversation: { id: 'c1', turn: 2 },
+      });
+      a.toolCall({ name: 'search', args: { q: 'x' }, result: [1], toolCallId: 'call_1', latencyMs: 5 });
+      a.toolCall({ name: 'fetch', error: new TypeError('boom') });
+      a.guardrail({ name: 'toxicity', decision: 'block', reason: 'insult', confidence: 0.9, stage: 'input' });
+      a.auth({ userId: 'u1', method: 'password' });
+      a.auth({ userId: 'u2', outcome: 'failure', reason: 'bad password' });
+      a.auth({ event: 'logout', userId: 'u1' });
+      a.dataAccess({
+        resource: { type: 'customer', id: 'c-9' },
+        action: 'export',
+        subject: 'c-9',
+        records: 12,
+      });
+      a.admin({ action: 'role_changed', actor: { id: 'admin' }, resource: { type: 'role', id: 'editor' } });
+      await a.flush();
+      const got = entries(a.memoryStores[0]!).map(({ id: _id, ts: _ts, seq: _seq, ...rest }) => rest);
+      expect(got).toEqual([
+        {
+          type: 'model.completion',
+          category: 'ai',
+          severity: 'info',
+          model: { provider: 'anthropic', name: 'claude' },
+          usage: { inputTokens: 3, outputTokens: 4 },
+          latencyMs: 12,
+          conversation: { id: 'c1', turn: 2 },
+          outcome: 'success',
+          content: { prompt: 'p', response: 'r' },
+          meta: { finishReason: 'stop' },
+        },
+        {
+          type: 'tool.call',
+          category: 'ai',
+          severity: 'info',
+          resource: { type: 'tool', id: 'search' },
+          action: 'execute',
+          latencyMs: 5,
+          outcome: 'success',
+          content: { toolArgs: { q: 'x' }, toolResult: [1] },
+          meta: { toolCallId: 'call_1' },
+        },
+        {
+          type: 'tool.call',
+          category: 'ai',
+          severity: 'info',
+          resource: { type: 'tool', id: 'fetch' },
+          action: 'execute',
+          outcome: 'error',
+          content: { error: { name: 'TypeError', message: 'boom' } },
+        },
+        {
+          type: 'guardrail.decision',
+          category: 'ai',
+          severity: 'notice',
+          guardrails: [{ name: 'toxicity', decision: 'block', reason: 'insult', confidence: 0.9 }],
+          outcome: 'blocked',
+          action: 'input',
+        },
+        {
+          type: 'auth.success',
+          category: 'authentication',
+          severity: 'info',
+          subject: 'u1',
+          actor: { id: 'u1', authMethod: 'password' },
+          outcome: 'success',
+        },
+        {
+          type: 'auth.failure',
+          category: 'authentication',
+          severity: 'warning',
+          subject: 'u2',
+          actor: { id: 'u2' },
+          outcome: 'failure',
+          meta: { reason: 'bad password' },
+        },
+        {
+          type: 'auth.logout',
+          category: 'authentication',
+          severity: 'info',
+          subject: 'u1',
+          actor: { id: 'u1' },
+          outcome: 'success',
+        },
+        {
+          type: 'data.export',
+          category: 'data',
+          severity: 'notice',
+          subject: 'c-9',
+          resource: { type: 'customer', id: 'c-9' },
+          action: 'export',
+          outcome: 'success',
+          meta: { records: 12 },
+        },
+        {
+          type: 'admin.role_changed',
+          category: 'admin',
+          severity: 'notice',
+          subject: 'admin',
+          actor: { id: 'admin' },
+          resource: { type: 'role', id: 'editor' },
+          action: 'role_changed',
+          outcome: 'success',
+        },
+      ]);
+    });
+
+    it('modelRequest writes two linked entries with the latency between them', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, redactPii: false });
+      const call = a.modelRequest({
+        provider: 'openai',
+        model: 'gpt-4o',
+        prompt: 'hi',
+        conversation: { id: 'c' },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const responseId = call.respond({
+        response: 'hello',
+        usage: { outputTokens: 1 },
+        finishReason: 'stop',
+      });
+      expect(() => call.respond({})).toThrow(expect.objectContaining({ code: 'USAGE' }));
+      const failed = a.modelRequest({ model: 'gpt-4o', prompt: 'again' });
+      failed.fail(Object.assign(new Error('rate limited'), { status: 429 }));
+      await a.flush();
+      const [req, res, req2, res2] = entries(a.memoryStores[0]!);
+      expect(req).toMatchObject({
+        id: call.id,
+        type: 'model.request',
+        model: { provider: 'openai', name: 'gpt-4o' },
+        conversation: { id: 'c' },
+        content: { prompt: 'hi' },
+        meta: { callId: call.callId },
+      });
+      expect(res).toMatchObject({
+        id: responseId,
+        type: 'model.completion',
+        model: { provider: 'openai', name: 'gpt-4o' },
+        conversation: { id: 'c' },
+        outcome: 'success',
+        usage: { outputTokens: 1 },
+        content: { response: 'hello' },
+        meta: { callId: call.callId, requestEntry: call.id, finishReason: 'stop' },
+      });
+      expect(res!.latencyMs as number).toBeGreaterThanOrEqual(15);
+      expect(res2).toMatchObject({
+        type: 'model.completion',
+        outcome: 'error',
+        content: { error: { name: 'Error', message: 'rate limited', status: 429 } },
+        meta: { callId: failed.callId, requestEntry: req2!.id },
+      });
+    });
+
+    it('a bad helper input throws EVENT_INVALID naming the field under failure block', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV });
+      const field = (fn: () => unknown) => {
+        try {
+          fn();
+        } catch (err) {
+          return [(err as AuditError).code, (err as AuditError).detail.field];
+        }
+        return undefined;
+      };
+      expect(field(() => a.guardrail({ name: 'g', decision: 'deny' as 'block' }))).toEqual([
+        'EVENT_INVALID',
+        'decision',
+      ]);
+      expect(field(() => a.toolCall({ name: '' }))).toEqual(['EVENT_INVALID', 'name']);
+      expect(field(() => a.auth({ event: 'logout', outcome: 'failure' }))).toEqual([
+        'EVENT_INVALID',
+        'outcome',
+      ]);
+      expect(field(() => a.admin({ action: 'reboot' as 'role_changed' }))).toEqual([
+        'EVENT_INVALID',
+        'action',
+      ]);
+      expect(
+        field(() => a.dataAccess({ resource: { type: 't', id: 'i' }, action: 'peek' as 'read' })),
+      ).toEqual(['EVENT_INVALID', 'action']);
+      expect(() => a.modelCall({ usage: { inputTokens: -1 } })).toThrow(/usage.inputTokens/);
+    });
+
+    it('under failure continue a bad event is reported, not thrown', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, failure: 'continue' });
+      expect(a.modelCall({ usage: { inputTokens: -1 } })).toBe('');
+      expect(a.guardrail({ name: 'g', decision: 'nope' as 'block' })).toBe('');
+      expect(a.emit({ type: 'x.ok' })).not.toBe('');
+    });
+  });
+
+  describe('request context', () => {
+    it('fills actor, request, trace and conversation from the context without overwriting the event', async () => {
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV });
+      runWithRequestContext(
+        {
+          userId: 'u-7',
+          ip: '203.0.113.9',
+          userAgent: 'curl/8',
+          requestId: 'req-1',
+          traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+          conversationId: 'conv-1',
+          turn: 3,
+        },
+        () => {
+          a.emit({ type: 'x.one' });
+          a.setUser({ id: 'u-8', authMethod: 'oidc' });
+          a.emit({ type: 'x.two', actor: { id: 'explicit' }, conversation: { id: 'other' } });
+        },
+      );
+      await a.flush();
+      const [one, two] = entries(a.memoryStores[0]!);
+      expect(one).toMatchObject({
+        actor: { id: 'u-7', ip: '203.0.113.9', userAgent: 'curl/8' },
+        requestId: 'req-1',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        conversation: { id: 'conv-1', turn: 3 },
+      });
+      expect(two).toMatchObject({
+        actor: { id: 'explicit', ip: '203.0.113.9', authMethod: 'oidc' },
+        conversation: { id: 'other' },
+      });
+      expect((two!.conversation as { turn?: number }).turn).toBeUndefined();
+    });
+  });
+
+  describe('destinations', () => {
+    it('writes a list of destinations in parallel, each sealed and verifiable on its own', async () => {
+      const dir = tempDir();
+      const store = new MemoryTrailStore();
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, destination: [dir, store] });
+      a.emit({ type: 'x.both', meta: { n: 1 } });
+      a.emit({ type: 'x.both', meta: { n: 2 } });
+      await a.disable();
+      const fromDir = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+      expect(fromDir.map((e) => e.meta)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(entries(store).map((e) => e.meta)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect((await verifyDir(dir)).ok).toBe(true);
+      expect(verifyTrail(store.verifyInput()).ok).toBe(true);
+    });
+
+    it('writes to an AuditTrail it was given and leaves it open on disable()', async () => {
+      const store = new MemoryTrailStore();
+      const trail = await AuditTrail.open({ store, handleExit: false });
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, destination: trail });
+      a.emit({ type: 'x.mine' });
+      await a.disable();
+      trail.emit({ type: 'x.still-open' });
+      await trail.close();
+      expect(entries(store).map((e) => e.type)).toEqual(['x.mine', 'x.still-open']);
+    });
+
+    it('prints one line per event for the pretty destination, without content', async () => {
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        const a = newAudit();
+        await a.enable({ env: TEST_ENV, destination: ['pretty', 'memory'] });
+        a.modelCall({
+          model: 'gpt-4o',
+          prompt: 'secret plan',
+          latencyMs: 41.6,
+          usage: { inputTokens: 5, outputTokens: 7 },
+        });
+        const line = String(
+          write.mock.calls.find((c) => String(c[0]).includes('audit model.completion'))?.[0],
+        );
+        expect(line).toMatch(/ audit model\.completion success model=gpt-4o tokens=5\/7 42ms\n$/);
+        expect(line).not.toContain('secret plan');
+      } finally {
+        write.mockRestore();
+      }
+    });
+
+    it('fails enable() with the open error under failure block, and reports it under continue', async () => {
+      const file = path.join(tempDir(), 'not-a-dir');
+      fs.writeFileSync(file, 'x');
+      const a = newAudit();
+      await expect(a.enable({ env: TEST_ENV, destination: file })).rejects.toBeInstanceOf(AuditError);
+      expect(a.status().state).toBe('failed');
+      expect(() => a.emit({ type: 'x.after' })).toThrow(AuditError);
+      const b = newAudit();
+      await b.enable({ env: TEST_ENV, destination: file, failure: 'continue' });
+      expect(b.emit({ type: 'x.after' })).toBe('');
+    });
+  });
+
+  describe('disable()', () => {
+    it('is refused in production', async () => {
+      const a = newAudit();
+      await a.enable({
+        env: { NODE_ENV: 'production', SEALTRAIL_QUIET: '1' },
+        destination: 'memory',
+        content: 'plain',
+      });
+      expect(() => a.disable()).toThrow(
+        expect.objectContaining({
+          code: 'USAGE',
+          message: expect.stringMatching(/cannot be disabled in production/),
+        }),
+      );
+      expect(a.status().state).toBe('on');
+      opened.splice(opened.indexOf(a), 1);
+    });
+
+    it('is allowed in production with the override option or variable', async () => {
+      for (const options of [
+        { allowDisable: true },
+        { env: { NODE_ENV: 'production', SEALTRAIL_ALLOW_DISABLE: '1' } },
+      ]) {
+        const a = newAudit();
+        await a.enable({
+          env: { NODE_ENV: 'production' },
+          destination: 'memory',
+          content: 'plain',
+          ...options,
+        });
+        await a.disable();
+        expect(a.status().state).toBe('off');
+      }
+    });
+
+    it('SEALTRAIL_ENABLED=false leaves the trail off outside production', async () => {
+      const a = newAudit();
+      await a.enable({ env: { ...TEST_ENV, SEALTRAIL_ENABLED: 'false' } });
+      expect(a.status()).toMatchObject({ state: 'off', disabledByEnv: true });
+      expect(a.trails).toHaveLength(0);
+    });
+  });
+});
