@@ -43,6 +43,42 @@ export type {
 } from './event/index.js';
 export { describeEventType, EVENT_TYPES, renderVisible } from './event/index.js';
 export {
+  createKeyFile,
+  decryptField,
+  decryptFieldBytes,
+  defaultKeyProviders,
+  type ExplicitKeys,
+  encryptField,
+  envKeyProvider,
+  explicitKeyProvider,
+  type FieldToEncrypt,
+  fingerprint,
+  fingerprintCandidates,
+  fingerprintMatches,
+  type HmacPurpose,
+  hmacField,
+  type KeyInfo,
+  type KeyInput,
+  type KeyProvider,
+  type KeyPurpose,
+  KeyRing,
+  type KeyRingExport,
+  type KeySource,
+  keyFileProvider,
+  type LoadedKeys,
+  openKeyRing,
+  openTrailKeyRing,
+  openTrailSubjectKeys,
+  rotateKeys,
+  SubjectKeyStore,
+  type SubjectKeyWrapper,
+  type VaultConfig,
+  vaultConfigFromEnv,
+  vaultKeyProvider,
+  vaultTransitWrapper,
+  verifyHmacField,
+} from './keys/index.js';
+export {
   getRequestContext,
   type RequestContext,
   runWithRequestContext,
@@ -51,6 +87,22 @@ export {
   TurnCounter,
   updateRequestContext,
 } from './integrations/context/index.js';
+export {
+  BUILTIN_DETECTORS,
+  type ClassPolicy,
+  type CustomDetector,
+  createRedactor,
+  type DetectorName,
+  type FieldClass,
+  type Finding,
+  REDACTION_FAILED,
+  REDACTION_FAILED_MARKER,
+  type RedactHook,
+  type RedactHookContext,
+  type Redactor,
+  type RedactorOptions,
+  type RedactResult,
+} from './protect/index.js';
 export { type AuditEntry, decodeLine, proveConsistency, proveInclusion, verifyDir } from './read/index.js';
 export { createTrail } from './store/index.js';
 export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';
