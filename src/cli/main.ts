@@ -12,6 +12,7 @@ import { runInit } from './init.js';
 import { runKeys } from './keys.js';
 import { runConsistency, runProve } from './prove.js';
 import { READ_USAGE, READ_VERBS } from './read-verbs.js';
+import { runRedact } from './redact.js';
 import { runTail } from './tail.js';
 import { runVerify } from './verify.js';
 
@@ -27,6 +28,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   erase: runErase,
   match: runMatch,
   keys: runKeys,
+  redact: runRedact,
   ...READ_VERBS,
 };
 
@@ -44,6 +46,7 @@ const USAGE = `usage: sealtrail <verb> [options]
   keys init [--dir D] [--json]             create the passphrase key file (SEALTRAIL_PASSPHRASE)
   keys list [--dir D] [--json]             master key ids, created, current, provider (never material)
   keys rotate [--dir D] [--json]           add a new current master key; rewrap subject keys
+  redact [--json] [--off NAMES]             personal data and secrets replaced by markers, stdin to stdout
 ${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit.`;
 

@@ -1,0 +1,87 @@
+/**
+ * `sealtrail redact [--json] [--off NAME,...]`: redacts personal data and secrets from stdin with
+ * the default redactor (docs/redaction.md). Text in, redacted text out. With `--json`, stdin is
+ * one JSON document or JSON lines and each document becomes one line
+ * `{"value": <redacted>, "findings": [...], "failed": false}`: the findings never hold a value.
+ */
+import { AuditError } from '../errors.js';
+import { DETECTOR_NAMES } from '../protect/detector-names.js';
+import { createRedactor, type DetectorName } from '../protect/index.js';
+import { parseVerbArgs } from './common.js';
+
+/** The verb's own help, printed by `sealtrail redact --help`. */
+export const REDACT_USAGE = `usage: sealtrail redact [--json] [--off NAME[,NAME...]]
+  Replaces personal data and secrets on stdin with typed markers ([EMAIL], [CARD], [SECRET:github], ...).
+  (no option)     text on stdin, redacted text on stdout; everything else byte for byte
+  --json          stdin is one JSON document or JSON lines; for each, one line on stdout:
+                  {"value":<redacted>,"findings":[{"path":"content.prompt","kind":"email","count":1}],"failed":false}
+                  an object is read as an event input: identifier fields (actor, subject, ids) keep
+                  personal data and lose only secrets; findings never hold a value
+  --off NAMES     turn detectors off, comma-separated: ${DETECTOR_NAMES.join(', ')}
+The whole input is read before anything is written. Exit 0, or 2 with one line on stderr.`;
+
+export async function runRedact(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('redact', args, {
+    json: { type: 'boolean' },
+    off: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) {
+    await write(`${REDACT_USAGE}\n`);
+    return 0;
+  }
+  const detectors: Partial<Record<DetectorName, boolean>> = {};
+  for (const list of values.off ?? []) {
+    for (const name of list.split(',')) {
+      if (name.trim() !== '') detectors[name.trim() as DetectorName] = false;
+    }
+  }
+  const redact = createRedactor({ detectors });
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  const input = Buffer.concat(chunks).toString('utf8');
+  if (values.json !== true) {
+    await write(redact(input, 'content').value);
+    return 0;
+  }
+  let out = '';
+  for (const doc of parseDocuments(input)) {
+    const r = redact(doc);
+    out += `${JSON.stringify({ value: r.value, findings: r.findings, failed: r.failed })}\n`;
+    if (out.length > 1 << 20) {
+      await write(out);
+      out = '';
+    }
+  }
+  if (out !== '') await write(out);
+  return 0;
+}
+
+/** One JSON document, or else JSON lines (blank lines skipped). */
+function parseDocuments(input: string): unknown[] {
+  if (input.trim() === '') return [];
+  try {
+    return [JSON.parse(input)];
+  } catch {
+    // not one document: JSON lines
+  }
+  const docs: unknown[] = [];
+  const lines = input.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    try {
+      docs.push(JSON.parse(line));
+    } catch {
+      throw new AuditError('EVENT_INVALID', `stdin line ${i + 1}: not valid JSON`, { line: i + 1 });
+    }
+  }
+  return docs;
+}
+
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (text === '' || process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
