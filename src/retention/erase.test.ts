@@ -6,18 +6,12 @@ import { isAuditError } from '../errors.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource, trailLayout } from '../store/index.js';
 import { finishRewrites } from '../store/segment-rewrite.js';
-import { tempDir } from '../test-support/fixtures.js';
+import { trailDirs } from '../test-support/fixtures.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function freshDir(): string {
-  const root = tempDir();
-  roots.push(root);
-  return path.join(root, 'audit');
-}
+const dirs = trailDirs();
+afterEach(() => dirs.cleanup());
+const freshDir = dirs.fresh;
 
 const secretOf = (i: number) => `alice-secret-${i}-${'x'.repeat(200)}`;
 

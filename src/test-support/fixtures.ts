@@ -7,9 +7,27 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuditEventInput } from '../event/index.js';
 
-/** A fresh temporary directory, removed by the returned cleanup. */
+/** A fresh temporary directory (the caller removes it). */
 export function tempDir(prefix = 'sealtrail-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Trail directories (`<temp>/audit`, not yet created) for one test file, removed by `cleanup()`
+ * (call it from `afterEach`).
+ */
+export function trailDirs(): { fresh(): string; cleanup(): void } {
+  const roots: string[] = [];
+  return {
+    fresh() {
+      const root = tempDir();
+      roots.push(root);
+      return path.join(root, 'audit');
+    },
+    cleanup() {
+      for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A realistic AI event of about 1 KB. */

@@ -11,18 +11,12 @@ import { KeyRing, openTrailSubjectKeys } from '../keys/index.js';
 import { matchesHashedContent, revealContent } from '../protect/content-modes.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
-import { readSegmentLines, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
+import { readSegmentLines, segmentFiles, trailDirs, writeSegmentLines } from '../test-support/fixtures.js';
 import { AuditTrail } from './trail.js';
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function freshDir(): string {
-  const root = tempDir();
-  roots.push(root);
-  return path.join(root, 'audit');
-}
+const dirs = trailDirs();
+afterEach(() => dirs.cleanup());
+const freshDir = dirs.fresh;
 
 const ORIGIN = 'example.test/protected';
 const ring = (...ids: string[]) =>
