@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { trailDirs } from '../test-support/fixtures.js';
+import { trailLayout } from './layout.js';
+import { listSegments, readSummary, SegmentLog } from './segment-log.js';
+
+const dirs = trailDirs();
+afterEach(() => dirs.cleanup());
+
+const DAY = 86_400_000;
+const line = (seq: number) => Buffer.from(`{"event":{},"prev":"${'A'.repeat(43)}=","seq":${seq},"v":1}\n`);
+
+describe('SegmentLog', () => {
+  it('rotates at the first batch of a new UTC day, and not before', () => {
+    const layout = trailLayout(dirs.fresh());
+    fs.mkdirSync(layout.dir, { recursive: true });
+    const log = SegmentLog.open(layout);
+    const monday = Date.UTC(2026, 10, 23, 23, 59, 0);
+    log.append(line(0), 1, '2026-11-23T23:59:00.000Z', '2026-11-23T23:59:00.000Z', monday);
+    log.sync();
+    expect(log.needsRotation(monday + 59_000)).toBe(false); // 23:59:59, same day
+    expect(log.needsRotation(monday + 60_000)).toBe(true); // 00:00:00 the next day
+    const summary = log.rotate(1, Buffer.alloc(32));
+    expect(summary).toMatchObject({ firstSeq: 0, lastSeq: 0, count: 1 });
+    log.append(line(1), 1, '2026-11-24T00:00:00.000Z', '2026-11-24T00:00:00.000Z', monday + 60_000);
+    expect(log.needsRotation(monday + 60_000 + DAY / 2)).toBe(false);
+    log.close();
+    const segments = listSegments(layout.segmentsDir);
+    expect(segments.map((s) => s.firstSeq)).toEqual([0, 1]);
+    expect(readSummary(segments[0]!)?.maxTs).toBe('2026-11-23T23:59:00.000Z');
+    expect(readSummary(segments[1]!)).toBeUndefined(); // the open segment has no summary yet
+  });
+
+  it('rotates by size once the segment reaches its limit', () => {
+    const layout = trailLayout(dirs.fresh());
+    fs.mkdirSync(layout.dir, { recursive: true });
+    const log = SegmentLog.open(layout, { maxSegmentBytes: 2 * line(0).length });
+    const now = Date.UTC(2026, 10, 23, 12);
+    log.append(line(0), 1, '', '', now);
+    expect(log.needsRotation(now)).toBe(false);
+    log.append(line(1), 1, '', '', now);
+    expect(log.needsRotation(now)).toBe(true);
+    log.close();
+  });
+});
