@@ -17,3 +17,4 @@ export {
 } from './request-context.js';
 export { parseTraceparent } from './traceparent.js';
 export { TurnCounter, type TurnCounterOptions } from './turns.js';
+export { addUser, type UserInfo } from './user.js';

@@ -1,0 +1,53 @@
+/**
+ * `sealtrail/express`: Express middleware that opens the request context (user, session, client
+ * IP, user agent, request id, trace id, conversation and turn) for everything the request's
+ * handlers emit through `audit` or an AI integration.
+ *
+ * ```ts
+ * import { audit } from 'sealtrail';
+ * import { sealtrailExpress } from 'sealtrail/express';
+ * audit.enable();
+ * app.use(sealtrailExpress({ trustProxy: ['loopback'] }));
+ * ```
+ *
+ * Before or after `express.json()` works alike (the test runs both orders). A third-party parser
+ * that resumes the chain from the request stream's own events may run it in the connection's
+ * async context instead of the request's: mount this middleware after such a parser.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  addUser,
+  createHttpContextBuilder,
+  type HttpContextOptions,
+  runWithRequestContext,
+  type UserInfo,
+} from '../context/index.js';
+
+/** Options of {@link sealtrailExpress}. */
+export interface ExpressAuditOptions<Req extends IncomingMessage = IncomingMessage>
+  extends HttpContextOptions {
+  /** The user of the request, when an earlier middleware knows it (`req.user`). Later: `audit.setUser()`. */
+  getUser?: (req: Req) => UserInfo;
+}
+
+/**
+ * Creates the middleware.
+ * @throws AuditError CONFIG_INVALID naming a bad option.
+ */
+export function sealtrailExpress<Req extends IncomingMessage = IncomingMessage>(
+  options: ExpressAuditOptions<Req> = {},
+): (req: Req, res: ServerResponse, next: (err?: unknown) => void) => void {
+  const { getUser, ...http } = options;
+  const build = createHttpContextBuilder(http);
+  return (req, _res, next) => {
+    let ctx: ReturnType<typeof build>;
+    try {
+      ctx = build({ remoteAddress: req.socket.remoteAddress, header: (name) => req.headers[name] });
+      if (getUser !== undefined) addUser(ctx, getUser(req));
+    } catch (err) {
+      next(err);
+      return;
+    }
+    runWithRequestContext(ctx, () => next());
+  };
+}

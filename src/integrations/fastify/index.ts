@@ -1,0 +1,102 @@
+/**
+ * `sealtrail/fastify`: a Fastify plugin that opens the request context (user, session, client IP,
+ * user agent, request id, trace id, conversation and turn) for everything the route emits through
+ * `audit` or an AI integration.
+ *
+ * ```ts
+ * import { audit } from 'sealtrail';
+ * import { sealtrailFastify } from 'sealtrail/fastify';
+ * audit.enable();
+ * await app.register(sealtrailFastify, { trustProxy: ['loopback'] });
+ * ```
+ *
+ * The context is opened in `onRequest` and re-entered in `preValidation`, because Fastify parses
+ * the body from the request stream's events, which run in the connection's async context. The
+ * plugin is not encapsulated (as `fastify-plugin` would mark it), so it covers every route.
+ */
+import { AsyncResource } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
+import {
+  addUser,
+  createHttpContextBuilder,
+  type HttpContextOptions,
+  runWithRequestContext,
+  type UserInfo,
+} from '../context/index.js';
+
+/** The part of a Fastify request the plugin reads. */
+export interface FastifyRequestLike {
+  raw: IncomingMessage;
+  headers: IncomingMessage['headers'];
+}
+
+/** The part of a Fastify instance the plugin uses. */
+export interface FastifyLike {
+  addHook(
+    name: 'onRequest',
+    hook: (request: never, reply: unknown, done: (err?: Error) => void) => void,
+  ): unknown;
+  addHook(
+    name: 'preValidation',
+    hook: (request: never, reply: unknown, done: (err?: Error) => void) => void,
+  ): unknown;
+}
+
+/** Options of {@link sealtrailFastify}. */
+export interface FastifyAuditOptions extends HttpContextOptions {
+  /** The user of the request, when known from the request (`request.user`). Later: `audit.setUser()`. */
+  getUser?: (request: never) => UserInfo;
+}
+
+const RESOURCE = Symbol('sealtrail.context');
+
+/**
+ * The plugin: `app.register(sealtrailFastify, options)`.
+ * @throws AuditError CONFIG_INVALID naming a bad option (when registered).
+ */
+export function sealtrailFastify(
+  fastify: FastifyLike,
+  options: FastifyAuditOptions,
+  done: (err?: Error) => void,
+): void {
+  const { getUser, ...http } = options ?? {};
+  let build: ReturnType<typeof createHttpContextBuilder>;
+  try {
+    build = createHttpContextBuilder(http);
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  fastify.addHook(
+    'onRequest',
+    (request: FastifyRequestLike & { [RESOURCE]?: AsyncResource }, _reply, next) => {
+      let ctx: ReturnType<typeof build>;
+      try {
+        ctx = build({
+          remoteAddress: request.raw.socket.remoteAddress,
+          header: (name) => request.headers[name],
+        });
+        if (getUser !== undefined) addUser(ctx, getUser(request as never));
+      } catch (err) {
+        next(err as Error);
+        return;
+      }
+      runWithRequestContext(ctx, () => {
+        request[RESOURCE] = new AsyncResource('sealtrail.request');
+        next();
+      });
+    },
+  );
+  fastify.addHook('preValidation', (request: { [RESOURCE]?: AsyncResource }, _reply, next) => {
+    const resource = request[RESOURCE];
+    if (resource === undefined) next();
+    else resource.runInAsyncScope(next, undefined);
+  });
+  done();
+}
+
+// Not encapsulated: the hooks apply to every route (what fastify-plugin's marker does).
+Object.assign(sealtrailFastify, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'sealtrail',
+});

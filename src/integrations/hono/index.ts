@@ -1,0 +1,57 @@
+/**
+ * `sealtrail/hono`: Hono middleware that opens the request context (user, session, client IP,
+ * user agent, request id, trace id, conversation and turn) for everything the handler emits
+ * through `audit` or an AI integration.
+ *
+ * ```ts
+ * import { audit } from 'sealtrail';
+ * import { sealtrailHono } from 'sealtrail/hono';
+ * audit.enable();
+ * app.use(sealtrailHono({ trustProxy: ['loopback'] }));
+ * ```
+ *
+ * The client address comes from `@hono/node-server` (`c.env.incoming`); on another adapter, pass
+ * `getRemoteAddress`.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  addUser,
+  createHttpContextBuilder,
+  type HttpContextOptions,
+  runWithRequestContext,
+  type UserInfo,
+} from '../context/index.js';
+
+/** The part of a Hono context the middleware reads. */
+export interface HonoContextLike {
+  req: { header(name: string): string | undefined };
+  env?: unknown;
+}
+
+/** Options of {@link sealtrailHono}. */
+export interface HonoAuditOptions<C extends HonoContextLike = HonoContextLike> extends HttpContextOptions {
+  /** The user, when known from the request. Later: `audit.setUser()`. */
+  getUser?: (c: C) => UserInfo;
+  /** The client's socket address; default `c.env.incoming.socket.remoteAddress` (`@hono/node-server`). */
+  getRemoteAddress?: (c: C) => string | undefined;
+}
+
+/**
+ * Creates the middleware.
+ * @throws AuditError CONFIG_INVALID naming a bad option.
+ */
+export function sealtrailHono<C extends HonoContextLike = HonoContextLike>(
+  options: HonoAuditOptions<C> = {},
+): (c: C, next: () => Promise<void>) => Promise<void> {
+  const { getUser, getRemoteAddress = nodeServerAddress, ...http } = options;
+  const build = createHttpContextBuilder(http);
+  return async (c, next) => {
+    const ctx = build({ remoteAddress: getRemoteAddress(c), header: (name) => c.req.header(name) });
+    if (getUser !== undefined) addUser(ctx, getUser(c));
+    await runWithRequestContext(ctx, () => next());
+  };
+}
+
+function nodeServerAddress(c: HonoContextLike): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
+}
