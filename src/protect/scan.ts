@@ -67,6 +67,8 @@ export function makeScanConfig(
 export function findAll(text: string, cfg: ScanConfig, hint: number, hits: number[]): void {
   const n = text.length;
   const on = cfg.on;
+  // Formatted secrets first: the numeric pass skips tokens they already claimed.
+  if (n >= MIN_TOKEN_LENGTH) scanSecretTokens(text, on, hits, on[K['secret:pem']] === 1);
   if (n >= 5) {
     const wantEmail = on[K.email] === 1;
     const wantUrl = on[K['secret:url']] === 1;
@@ -128,7 +130,6 @@ export function findAll(text: string, cfg: ScanConfig, hint: number, hits: numbe
       }
     }
   }
-  if (n >= MIN_TOKEN_LENGTH) scanSecretTokens(text, on, hits, on[K['secret:pem']] === 1);
   for (const c of cfg.custom) c.run(text, hits);
 }
 

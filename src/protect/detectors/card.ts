@@ -12,10 +12,14 @@ const MAESTRO_PREFIXES: ReadonlySet<number> = new Set([5018, 5020, 5038, 5893, 6
 
 /** True when `d` (the card's digits) starts with an issuer prefix in use for a number of its length. */
 export function hasKnownIssuerPrefix(d: string): boolean {
-  const len = d.length;
-  if (len < 6) return false;
+  if (d.length < 6) return false;
   let p6 = 0;
   for (let i = 0; i < 6; i++) p6 = p6 * 10 + (d.charCodeAt(i) - 48);
+  return isIssuerPrefix(p6, d.length);
+}
+
+/** True when `p6`, the first six digits of a card number of `len` digits, is an issuer prefix in use for that length. */
+function isIssuerPrefix(p6: number, len: number): boolean {
   const p4 = Math.floor(p6 / 100);
   const p3 = Math.floor(p6 / 1000);
   const p2 = Math.floor(p6 / 10000);
@@ -45,6 +49,11 @@ export function isCard(sh: NumberShape, a: number, b: number): boolean {
     const s = sh.sepCode(a);
     if ((s !== C_SPACE && s !== C_DASH) || !sh.allSeps(a, b, s)) return false;
   }
-  const d = sh.digits(a, b);
-  return hasKnownIssuerPrefix(d) && isLuhnValid(d);
+  // The first six digits and the Luhn sum read in place: no string is built per candidate.
+  let p6 = 0;
+  let seen = 0;
+  for (let k = a; k <= b && seen < 6; k++) {
+    for (let i = 0; i < sh.len(k) && seen < 6; i++, seen++) p6 = p6 * 10 + sh.digitAt(k, i);
+  }
+  return isIssuerPrefix(p6, total) && isLuhnValid(sh.text, sh.gs[a]!, sh.ge[b]!);
 }

@@ -10,7 +10,13 @@ import { isAsciiLetter, isDigit } from './number-shape.js';
 
 // Labels of letters, digits and inner hyphens, then a top-level label of letters only.
 const DOMAIN_RE = /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
-const ASSET_SCALE_RE = /^\d+(?:\.\d+)?x\./;
+
+/** `2x.png`, `1.5x.jpg`: the scale of an image asset, not a domain. */
+function isAssetScale(text: string, i: number): boolean {
+  let j = i;
+  while (j < text.length && (isDigit(text.charCodeAt(j)) || text.charCodeAt(j) === 46)) j++;
+  return j > i && text.charCodeAt(j) === 120 /* x */ && text.charCodeAt(j + 1) === 46;
+}
 
 function isLocalChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
@@ -33,7 +39,7 @@ export function matchEmail(text: string, at: number, out: [number, number]): voi
   DOMAIN_RE.lastIndex = at + 1;
   if (!DOMAIN_RE.test(text)) return;
   const end = DOMAIN_RE.lastIndex;
-  if (ASSET_SCALE_RE.test(text.slice(at + 1, Math.min(end, at + 12)))) return;
+  if (isAssetScale(text, at + 1)) return;
   // an scp-style remote, git@github.com:org/repo.git, names a host, not a mailbox
   if (text.charCodeAt(end) === 58 && end + 1 < text.length && /[A-Za-z0-9/~]/.test(text[end + 1]!)) return;
   out[0] = s;

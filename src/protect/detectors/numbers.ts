@@ -53,6 +53,12 @@ function continues(text: string, j: number, after: number): boolean {
   return isDigit(c1) || c1 === C_OPEN || isDigit(c2);
 }
 
+/** True when a hit already found overlaps `[s, e)` (a token a formatted-secret rule claimed). */
+function covered(hits: number[], s: number, e: number): boolean {
+  for (let i = 0; i < hits.length; i += 3) if (hits[i]! < e && hits[i + 1]! > s) return true;
+  return false;
+}
+
 function isUpperLetter(c: number): boolean {
   return c >= 65 && c <= 90;
 }
@@ -125,7 +131,9 @@ export function scanNumbers(
     if (names !== null && i >= tokenEnd && (isTokenChar(before) || isTokenChar(after))) {
       tokenAround(text, i, token);
       tokenEnd = token[1];
-      if (token[1] - token[0] >= MIN_SECRET_TOKEN) judgeToken(text, token[0], token[1], on, names, hits);
+      if (token[1] - token[0] >= MIN_SECRET_TOKEN && !covered(hits, token[0], token[1])) {
+        judgeToken(text, token[0], token[1], on, names, hits);
+      }
     }
     // Digits glued to a word (hashes, ids, tokens) are no number: skip the whole word, so a
     // 64-character hex digest costs one step, not one per digit run (measured).
