@@ -169,6 +169,7 @@ describe('Audit', () => {
       });
       a.toolCall({ name: 'search', args: { q: 'x' }, result: [1], toolCallId: 'call_1', latencyMs: 5 });
       a.toolCall({ name: 'fetch', error: new TypeError('boom') });
+      a.toolCall({ name: 'plan', args: { step: 1 } });
       a.guardrail({ name: 'toxicity', decision: 'block', reason: 'insult', confidence: 0.9, stage: 'input' });
       a.auth({ userId: 'u1', method: 'password' });
       a.auth({ userId: 'u2', outcome: 'failure', reason: 'bad password' });
@@ -196,7 +197,7 @@ describe('Audit', () => {
           meta: { finishReason: 'stop' },
         },
         {
-          type: 'tool.call',
+          type: 'tool.result',
           category: 'ai',
           severity: 'info',
           resource: { type: 'tool', id: 'search' },
@@ -207,13 +208,22 @@ describe('Audit', () => {
           meta: { toolCallId: 'call_1' },
         },
         {
-          type: 'tool.call',
+          type: 'tool.result',
           category: 'ai',
           severity: 'info',
           resource: { type: 'tool', id: 'fetch' },
           action: 'execute',
           outcome: 'error',
           content: { error: { name: 'TypeError', message: 'boom' } },
+        },
+        {
+          type: 'tool.call',
+          category: 'ai',
+          severity: 'info',
+          resource: { type: 'tool', id: 'plan' },
+          action: 'request',
+          outcome: 'success',
+          content: { toolArgs: { step: 1 } },
         },
         {
           type: 'guardrail.decision',

@@ -228,15 +228,18 @@ export function buildModelResponse(
   return event;
 }
 
-/** `audit.toolCall`: a `tool.call` entry with the tool as `resource`. */
+/**
+ * `audit.toolCall`: a `tool.result` entry (the tool ran: its result or error is given) or a
+ * `tool.call` entry (only the arguments the model asked with), the tool as `resource`.
+ */
 export function buildToolCall(input: ToolCallInput): AuditEventInput {
   const { name, args, result, error, toolCallId, ...fields } = object(input, 'toolCall');
   requireString(name, 'name');
   const event: AuditEventInput = {
     ...fields,
-    type: 'tool.call',
+    type: result !== undefined || error !== undefined ? 'tool.result' : 'tool.call',
     resource: fields.resource ?? { type: 'tool', id: name },
-    action: fields.action ?? 'execute',
+    action: fields.action ?? (result !== undefined || error !== undefined ? 'execute' : 'request'),
   };
   const content = mergeContent(fields.content, { toolArgs: args, toolResult: result, error: errorOf(error) });
   if (content !== undefined) event.content = content;

@@ -15,7 +15,7 @@
  * plugin is not encapsulated (as `fastify-plugin` would mark it), so it covers every route.
  */
 import { AsyncResource } from 'node:async_hooks';
-import type { IncomingMessage } from 'node:http';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import {
   addUser,
   createHttpContextBuilder,
@@ -24,41 +24,20 @@ import {
   type UserInfo,
 } from '../context/index.js';
 
-/** The part of a Fastify request the plugin reads. */
-export interface FastifyRequestLike {
-  raw: IncomingMessage;
-  headers: IncomingMessage['headers'];
-}
-
-/** The part of a Fastify instance the plugin uses. */
-export interface FastifyLike {
-  addHook(
-    name: 'onRequest',
-    hook: (request: never, reply: unknown, done: (err?: Error) => void) => void,
-  ): unknown;
-  addHook(
-    name: 'preValidation',
-    hook: (request: never, reply: unknown, done: (err?: Error) => void) => void,
-  ): unknown;
-}
-
 /** Options of {@link sealtrailFastify}. */
 export interface FastifyAuditOptions extends HttpContextOptions {
   /** The user of the request, when known from the request (`request.user`). Later: `audit.setUser()`. */
-  getUser?: (request: never) => UserInfo;
+  getUser?: (request: FastifyRequest) => UserInfo;
 }
 
 const RESOURCE = Symbol('sealtrail.context');
+type WithResource = { [RESOURCE]?: AsyncResource };
 
 /**
  * The plugin: `app.register(sealtrailFastify, options)`.
  * @throws AuditError CONFIG_INVALID naming a bad option (when registered).
  */
-export function sealtrailFastify(
-  fastify: FastifyLike,
-  options: FastifyAuditOptions,
-  done: (err?: Error) => void,
-): void {
+export const sealtrailFastify: FastifyPluginCallback<FastifyAuditOptions> = (fastify, options, done) => {
   const { getUser, ...http } = options ?? {};
   let build: ReturnType<typeof createHttpContextBuilder>;
   try {
@@ -67,33 +46,30 @@ export function sealtrailFastify(
     done(err as Error);
     return;
   }
-  fastify.addHook(
-    'onRequest',
-    (request: FastifyRequestLike & { [RESOURCE]?: AsyncResource }, _reply, next) => {
-      let ctx: ReturnType<typeof build>;
-      try {
-        ctx = build({
-          remoteAddress: request.raw.socket.remoteAddress,
-          header: (name) => request.headers[name],
-        });
-        if (getUser !== undefined) addUser(ctx, getUser(request as never));
-      } catch (err) {
-        next(err as Error);
-        return;
-      }
-      runWithRequestContext(ctx, () => {
-        request[RESOURCE] = new AsyncResource('sealtrail.request');
-        next();
+  fastify.addHook('onRequest', (request, _reply, next) => {
+    let ctx: ReturnType<typeof build>;
+    try {
+      ctx = build({
+        remoteAddress: request.raw.socket.remoteAddress,
+        header: (name) => request.headers[name],
       });
-    },
-  );
-  fastify.addHook('preValidation', (request: { [RESOURCE]?: AsyncResource }, _reply, next) => {
-    const resource = request[RESOURCE];
+      if (getUser !== undefined) addUser(ctx, getUser(request));
+    } catch (err) {
+      next(err as Error);
+      return;
+    }
+    runWithRequestContext(ctx, () => {
+      (request as WithResource)[RESOURCE] = new AsyncResource('sealtrail.request');
+      next();
+    });
+  });
+  fastify.addHook('preValidation', (request, _reply, next) => {
+    const resource = (request as WithResource)[RESOURCE];
     if (resource === undefined) next();
     else resource.runInAsyncScope(next, undefined);
   });
   done();
-}
+};
 
 // Not encapsulated: the hooks apply to every route (what fastify-plugin's marker does).
 Object.assign(sealtrailFastify, {

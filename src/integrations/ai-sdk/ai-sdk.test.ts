@@ -1,0 +1,300 @@
+/**
+ * The AI SDK integration with the real `ai` package and its official mock model (`ai/test`):
+ * generate, stream, a tool loop with a real tool, and a failing call; each entry checked field by
+ * field, and the prompt redacted before it reached the trail.
+ */
+import { generateText, stepCountIs, streamText, tool, wrapLanguageModel } from 'ai';
+import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Audit } from '../../config/index.js';
+import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { sealtrailMiddleware, sealtrailTelemetry } from './index.js';
+
+const usage = (input: number, output: number) => ({
+  inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
+  outputTokens: { total: output, text: output, reasoning: 0 },
+});
+const stop = { unified: 'stop' as const, raw: 'stop' };
+
+let a: Audit;
+beforeEach(async () => {
+  a = new Audit();
+  await a.enable({ env: { NODE_ENV: 'test', SEALTRAIL_QUIET: '1' } });
+});
+afterEach(() => a.disable());
+
+async function recorded(): Promise<AuditEntry[]> {
+  await a.flush();
+  return a.memoryStores[0]!.log.lines.map(decodeLine);
+}
+
+/** The entry without what varies per run; `latencyMs` checked to be a measured duration. */
+function strip(e: AuditEntry, timed = true): Record<string, unknown> {
+  const { id: _i, ts: _t, seq: _s, category: _c, severity: _v, latencyMs, ...rest } = e;
+  if (timed) expect(typeof latencyMs === 'number' && latencyMs >= 0, 'latencyMs is a duration').toBe(true);
+  else expect(latencyMs).toBeUndefined();
+  return rest;
+}
+
+describe('sealtrailMiddleware', () => {
+  it('records a generated call, redacting the prompt before it reaches the trail', async () => {
+    const model = new MockLanguageModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+      doGenerate: {
+        content: [{ type: 'text', text: 'Your order ships Monday.' }],
+        finishReason: stop,
+        usage: usage(12, 5),
+        warnings: [],
+        response: { id: 'resp-1', modelId: 'mock-model-2026', timestamp: new Date(0) },
+      },
+    });
+    const result = await generateText({
+      model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+      prompt: 'When does my order ship? Reach me at jane.doe@example.com',
+    });
+    expect(result.text).toBe('Your order ships Monday.');
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('jane.doe@example.com');
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      usage: { inputTokens: 12, outputTokens: 5, totalTokens: 17 },
+      outcome: 'success',
+      meta: {
+        operation: 'generate',
+        finishReason: 'stop',
+        responseId: 'resp-1',
+        responseModel: 'mock-model-2026',
+      },
+      content: {
+        prompt: [
+          { role: 'user', content: [{ type: 'text', text: 'When does my order ship? Reach me at [EMAIL]' }] },
+        ],
+        response: 'Your order ships Monday.',
+      },
+      redactions: [{ path: 'content.prompt[0].content[0].text', kind: 'email', count: 1 }],
+    });
+  });
+
+  it('records a streamed call with the output assembled and usage from the finish part, passing every chunk through', async () => {
+    const model = new MockLanguageModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+      doStream: {
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start', warnings: [] },
+          { type: 'response-metadata', id: 'resp-2', modelId: 'mock-model', timestamp: new Date(0) },
+          { type: 'text-start', id: 't1' },
+          { type: 'text-delta', id: 't1', delta: 'Hel' },
+          { type: 'text-delta', id: 't1', delta: 'lo, ' },
+          { type: 'text-delta', id: 't1', delta: 'world' },
+          { type: 'text-end', id: 't1' },
+          { type: 'finish', finishReason: { unified: 'length', raw: 'max_tokens' }, usage: usage(4, 3) },
+        ]),
+      },
+    });
+    const result = streamText({
+      model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+      system: 'be brief',
+      prompt: 'say hello',
+    });
+    const chunks: string[] = [];
+    for await (const delta of result.textStream) chunks.push(delta);
+    expect(chunks).toEqual(['Hel', 'lo, ', 'world']);
+    const [e] = await recorded();
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      usage: { inputTokens: 4, outputTokens: 3, totalTokens: 7 },
+      outcome: 'success',
+      meta: {
+        operation: 'stream',
+        finishReason: 'length',
+        responseId: 'resp-2',
+        responseModel: 'mock-model',
+      },
+      content: {
+        prompt: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: [{ type: 'text', text: 'say hello' }] },
+        ],
+        response: 'Hello, world',
+      },
+    });
+  });
+
+  it('records a failed call with its error and rethrows the same error', async () => {
+    const boom = Object.assign(new Error('upstream overloaded'), { status: 529 });
+    const model = new MockLanguageModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+      doGenerate: async () => {
+        throw boom;
+      },
+    });
+    await expect(
+      generateText({
+        model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+        prompt: 'hi',
+        maxRetries: 0,
+      }),
+    ).rejects.toBe(boom);
+    const [e] = await recorded();
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      outcome: 'error',
+      meta: { operation: 'generate' },
+      content: {
+        prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+        error: { name: 'Error', message: 'upstream overloaded', status: 529 },
+      },
+    });
+  });
+});
+
+describe('sealtrailMiddleware with sealtrailTelemetry in a tool loop', () => {
+  it('records the model calls, the tool call asked for, the tool run with its result, and each step', async () => {
+    const model = new MockLanguageModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+      doGenerate: [
+        {
+          content: [
+            { type: 'tool-call', toolCallId: 'call-1', toolName: 'weather', input: '{"city":"Oslo"}' },
+          ],
+          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+          usage: usage(20, 8),
+          warnings: [],
+        },
+        {
+          content: [{ type: 'text', text: 'It is 3 °C in Oslo.' }],
+          finishReason: stop,
+          usage: usage(30, 9),
+          warnings: [],
+        },
+      ],
+    });
+    const weather = tool({
+      description: 'current temperature',
+      inputSchema: z.object({ city: z.string() }),
+      execute: async ({ city }) => ({ city, celsius: 3 }),
+    });
+    const result = await generateText({
+      model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+      prompt: 'Weather in Oslo?',
+      tools: { weather },
+      stopWhen: stepCountIs(3),
+      experimental_telemetry: { isEnabled: true, integrations: sealtrailTelemetry({ audit: a }) },
+    });
+    expect(result.text).toBe('It is 3 °C in Oslo.');
+    const events = await recorded();
+    expect(events.map((e) => e.type)).toEqual([
+      'model.completion',
+      'tool.call',
+      'tool.result',
+      'agent.step',
+      'model.completion',
+      'agent.step',
+    ]);
+    const [first, asked, ran, step1, second, step2] = events;
+    expect(first).toMatchObject({
+      usage: { inputTokens: 20, outputTokens: 8, totalTokens: 28 },
+      meta: { operation: 'generate', finishReason: 'tool-calls', toolCalls: 1 },
+      content: { response: '', toolCalls: [{ id: 'call-1', name: 'weather', args: { city: 'Oslo' } }] },
+    });
+    expect(strip(asked!, false)).toEqual({
+      type: 'tool.call',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      resource: { type: 'tool', id: 'weather' },
+      action: 'request',
+      meta: { toolCallId: 'call-1', completionEntry: first!.id },
+      content: { toolArgs: { city: 'Oslo' } },
+    });
+    expect(strip(ran!)).toEqual({
+      type: 'tool.result',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      resource: { type: 'tool', id: 'weather' },
+      action: 'execute',
+      outcome: 'success',
+      meta: { toolCallId: 'call-1', step: 0 },
+      content: { toolArgs: { city: 'Oslo' }, toolResult: { city: 'Oslo', celsius: 3 } },
+    });
+    expect(step1).toMatchObject({
+      type: 'agent.step',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      usage: { inputTokens: 20, outputTokens: 8, totalTokens: 28 },
+      outcome: 'success',
+      meta: { finishReason: 'tool-calls', toolCalls: 1 },
+      content: { toolCalls: [{ id: 'call-1', name: 'weather', args: { city: 'Oslo' } }] },
+    });
+    expect(second).toMatchObject({
+      usage: { inputTokens: 30, outputTokens: 9, totalTokens: 39 },
+      content: { response: 'It is 3 °C in Oslo.' },
+    });
+    // The second call's prompt carries the tool result back to the model.
+    expect(JSON.stringify(second!.content?.prompt)).toContain('"celsius":3');
+    expect(step2).toMatchObject({
+      meta: { finishReason: 'stop', toolCalls: 0 },
+      content: { response: 'It is 3 °C in Oslo.' },
+    });
+  });
+
+  it('records a failing tool run as tool.result with outcome error', async () => {
+    const model = new MockLanguageModelV3({
+      doGenerate: [
+        {
+          content: [{ type: 'tool-call', toolCallId: 'c9', toolName: 'fail', input: '{}' }],
+          finishReason: { unified: 'tool-calls', raw: undefined },
+          usage: usage(1, 1),
+          warnings: [],
+        },
+        { content: [{ type: 'text', text: 'sorry' }], finishReason: stop, usage: usage(1, 1), warnings: [] },
+      ],
+    });
+    await generateText({
+      model,
+      prompt: 'go',
+      tools: {
+        fail: tool({
+          inputSchema: z.object({ city: z.string().optional() }),
+          execute: async (): Promise<string> => {
+            throw new RangeError('no such city');
+          },
+        }),
+      },
+      stopWhen: stepCountIs(2),
+      experimental_telemetry: { isEnabled: true, integrations: sealtrailTelemetry({ audit: a }) },
+    });
+    const ran = (await recorded()).find((e) => e.type === 'tool.result');
+    expect(ran).toMatchObject({
+      outcome: 'error',
+      resource: { type: 'tool', id: 'fail' },
+      content: { toolArgs: {}, error: { name: 'RangeError', message: 'no such city' } },
+    });
+  });
+
+  it('keeps only metadata with recordContent false', async () => {
+    const model = new MockLanguageModelV3({
+      doGenerate: {
+        content: [{ type: 'text', text: 'x' }],
+        finishReason: stop,
+        usage: usage(1, 1),
+        warnings: [],
+      },
+    });
+    await generateText({
+      model: wrapLanguageModel({
+        model,
+        middleware: sealtrailMiddleware({ audit: a, recordContent: false }),
+      }),
+      prompt: 'private',
+    });
+    const [e] = await recorded();
+    expect(e!.content).toBeUndefined();
+    expect(e!.usage).toEqual({ inputTokens: 1, outputTokens: 1, totalTokens: 2 });
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * `sealtrail/ai-sdk`: the Vercel AI SDK (`ai` 6) recorded in the audit trail.
+ *
+ * - {@link sealtrailMiddleware}, a language-model middleware (`wrapLanguageModel`): each model call,
+ *   generated or streamed, as a `model.completion` entry — prompt, response (a stream assembled),
+ *   reasoning, the tool calls the model asked for, usage, finish reason, latency, errors — plus
+ *   one `tool.call` entry per tool call requested. What the caller receives is not changed.
+ * - {@link sealtrailTelemetry}, a telemetry integration (`experimental_telemetry.integrations`, or
+ *   `registerTelemetryIntegration`): each tool execution as a `tool.result` entry (arguments,
+ *   result or error, duration) and each step as an `agent.step` entry.
+ *
+ * ```ts
+ * const model = wrapLanguageModel({ model: openai('gpt-4o'), middleware: sealtrailMiddleware() });
+ * await generateText({ model, prompt, tools, experimental_telemetry: { isEnabled: true, integrations: sealtrailTelemetry() } });
+ * ```
+ */
+import type { LanguageModelMiddleware, TelemetryIntegration } from 'ai';
+import { describeError } from '../../config/index.js';
+import type { AuditEventInput, Content, Usage } from '../../event/index.js';
+import { parseArgs, toJsonSafe } from '../json-safe.js';
+import { emitTo, type IntegrationOptions } from '../sink.js';
+
+/** Options of the AI SDK integration. */
+export type AiSdkAuditOptions = IntegrationOptions;
+
+type GenerateResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapGenerate']>>>;
+type StreamResult = Awaited<ReturnType<NonNullable<LanguageModelMiddleware['wrapStream']>>>;
+type StreamPart = StreamResult['stream'] extends ReadableStream<infer P> ? P : never;
+type V3Usage = GenerateResult['usage'];
+
+interface Collected {
+  text: string;
+  reasoning: string;
+  toolCalls: Array<{ toolCallId: string; toolName: string; input: string }>;
+  usage: V3Usage | undefined;
+  finishReason: string | undefined;
+  responseId: string | undefined;
+  responseModel: string | undefined;
+}
+
+/**
+ * The middleware for `wrapLanguageModel({ model, middleware })`. Recording never changes or
+ * delays what the caller receives; a failure to record is a diagnostic.
+ */
+export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageModelMiddleware {
+  const content = options.recordContent !== false;
+  return {
+    specificationVersion: 'v3',
+    wrapGenerate: async ({ doGenerate, params, model }) => {
+      const start = performance.now();
+      let result: GenerateResult;
+      try {
+        result = await doGenerate();
+      } catch (error) {
+        record(options, content, model, params.prompt, 'generate', start, undefined, error);
+        throw error;
+      }
+      const c: Collected = emptyCollected();
+      for (const part of result.content) {
+        if (part.type === 'text') c.text += part.text;
+        else if (part.type === 'reasoning') c.reasoning += part.text;
+        else if (part.type === 'tool-call') c.toolCalls.push(part);
+      }
+      c.usage = result.usage;
+      c.finishReason = result.finishReason.unified;
+      c.responseId = result.response?.id;
+      c.responseModel = result.response?.modelId;
+      record(options, content, model, params.prompt, 'generate', start, c, undefined);
+      return result;
+    },
+    wrapStream: async ({ doStream, params, model }) => {
+      const start = performance.now();
+      let result: StreamResult;
+      try {
+        result = await doStream();
+      } catch (error) {
+        record(options, content, model, params.prompt, 'stream', start, undefined, error);
+        throw error;
+      }
+      const c = emptyCollected();
+      let error: unknown;
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        record(options, content, model, params.prompt, 'stream', start, c, error);
+      };
+      const tap = new TransformStream<StreamPart, StreamPart>({
+        transform(part, controller) {
+          controller.enqueue(part);
+          switch (part.type) {
+            case 'text-delta':
+              c.text += part.delta;
+              break;
+            case 'reasoning-delta':
+              c.reasoning += part.delta;
+              break;
+            case 'tool-call':
+              c.toolCalls.push(part);
+              break;
+            case 'response-metadata':
+              c.responseId ??= part.id;
+              c.responseModel ??= part.modelId;
+              break;
+            case 'finish':
+              c.usage = part.usage;
+              c.finishReason = part.finishReason.unified;
+              break;
+            case 'error':
+              error = part.error;
+              break;
+          }
+        },
+        flush: finish,
+      });
+      return { ...result, stream: result.stream.pipeThrough(tap) };
+    },
+  };
+}
+
+/**
+ * The telemetry integration for `experimental_telemetry: { isEnabled: true, integrations }` (or
+ * `registerTelemetryIntegration`): tool executions and steps.
+ */
+export function sealtrailTelemetry(options: AiSdkAuditOptions = {}): TelemetryIntegration {
+  const content = options.recordContent !== false;
+  return {
+    onToolCallFinish(event) {
+      const ev: AuditEventInput = {
+        type: 'tool.result',
+        resource: { type: 'tool', id: event.toolCall.toolName },
+        action: 'execute',
+        latencyMs: round(event.durationMs),
+        outcome: event.success ? 'success' : 'error',
+        meta: {
+          toolCallId: event.toolCall.toolCallId,
+          ...(event.stepNumber === undefined ? {} : { step: event.stepNumber }),
+        },
+      };
+      if (event.model !== undefined) ev.model = { provider: event.model.provider, name: event.model.modelId };
+      if (content) {
+        const c: Content = { toolArgs: toJsonSafe(event.toolCall.input) };
+        if (event.success) c.toolResult = toJsonSafe(event.output);
+        else c.error = describeError(event.error);
+        ev.content = c;
+      } else if (!event.success) {
+        ev.content = { error: describeError(event.error) };
+      }
+      emitTo(options.audit, ev);
+    },
+    onStepFinish(step) {
+      const ev: AuditEventInput = {
+        type: 'agent.step',
+        model: { provider: step.model.provider, name: step.model.modelId },
+        outcome: step.finishReason === 'error' ? 'error' : 'success',
+        meta: {
+          finishReason: step.finishReason,
+          toolCalls: step.toolCalls.length,
+          ...(typeof step.stepNumber === 'number' ? { step: step.stepNumber } : {}),
+        },
+      };
+      const usage = usageOfTotals(step.usage);
+      if (usage !== undefined) ev.usage = usage;
+      if (content) {
+        const c: Content = {};
+        if (step.text !== '') c.response = step.text;
+        if (step.toolCalls.length > 0)
+          c.toolCalls = step.toolCalls.map((t) => ({
+            id: t.toolCallId,
+            name: t.toolName,
+            args: toJsonSafe(t.input),
+          }));
+        if (Object.keys(c).length > 0) ev.content = c;
+      }
+      emitTo(options.audit, ev);
+    },
+  };
+}
+
+function emptyCollected(): Collected {
+  return {
+    text: '',
+    reasoning: '',
+    toolCalls: [],
+    usage: undefined,
+    finishReason: undefined,
+    responseId: undefined,
+    responseModel: undefined,
+  };
+}
+
+/** One `model.completion` entry for a call, and one `tool.call` entry per tool call asked for. */
+function record(
+  options: AiSdkAuditOptions,
+  content: boolean,
+  model: { provider: string; modelId: string },
+  prompt: unknown,
+  operation: 'generate' | 'stream',
+  start: number,
+  c: Collected | undefined,
+  error: unknown,
+): void {
+  const modelInfo = { provider: model.provider, name: model.modelId };
+  const ev: AuditEventInput = {
+    type: 'model.completion',
+    model: modelInfo,
+    latencyMs: round(performance.now() - start),
+    outcome: error === undefined ? 'success' : 'error',
+    meta: { operation },
+  };
+  const body: Content = {};
+  if (content) body.prompt = toJsonSafe(prompt);
+  if (c !== undefined) {
+    const usage = usageOf(c.usage);
+    if (usage !== undefined) ev.usage = usage;
+    if (c.finishReason !== undefined) ev.meta!.finishReason = c.finishReason;
+    if (c.responseId !== undefined) ev.meta!.responseId = c.responseId;
+    if (c.responseModel !== undefined) ev.meta!.responseModel = c.responseModel;
+    if (c.toolCalls.length > 0) ev.meta!.toolCalls = c.toolCalls.length;
+    if (content) {
+      body.response = c.text;
+      if (c.reasoning !== '') body.reasoning = c.reasoning;
+      if (c.toolCalls.length > 0)
+        body.toolCalls = c.toolCalls.map((t) => ({
+          id: t.toolCallId,
+          name: t.toolName,
+          args: parseArgs(t.input),
+        }));
+    }
+  }
+  if (error !== undefined) body.error = describeError(error);
+  if (Object.keys(body).length > 0) ev.content = body;
+  const entry = emitTo(options.audit, ev);
+  for (const t of c?.toolCalls ?? []) {
+    const call: AuditEventInput = {
+      type: 'tool.call',
+      model: modelInfo,
+      resource: { type: 'tool', id: t.toolName },
+      action: 'request',
+      meta: { toolCallId: t.toolCallId, ...(entry === '' ? {} : { completionEntry: entry }) },
+    };
+    if (content) call.content = { toolArgs: parseArgs(t.input) };
+    emitTo(options.audit, call);
+  }
+}
+
+function usageOf(u: V3Usage | undefined): Usage | undefined {
+  if (u === undefined) return undefined;
+  return usageOfTotals({ inputTokens: u.inputTokens.total, outputTokens: u.outputTokens.total });
+}
+
+function usageOfTotals(u: {
+  inputTokens?: number | undefined;
+  outputTokens?: number | undefined;
+  totalTokens?: number | undefined;
+}): Usage | undefined {
+  const out: Usage = {};
+  if (u.inputTokens !== undefined) out.inputTokens = u.inputTokens;
+  if (u.outputTokens !== undefined) out.outputTokens = u.outputTokens;
+  const total =
+    u.totalTokens ??
+    (u.inputTokens !== undefined && u.outputTokens !== undefined
+      ? u.inputTokens + u.outputTokens
+      : undefined);
+  if (total !== undefined) out.totalTokens = total;
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
