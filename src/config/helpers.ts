@@ -150,7 +150,9 @@ const GUARDRAIL_OUTCOMES: Readonly<Record<GuardrailDecision, Outcome>> = {
  */
 export function describeError(error: unknown): { [k: string]: string | number } {
   if (error instanceof Error) {
-    const out: { [k: string]: string | number } = { name: error.name, message: error.message };
+    // SDK error classes often keep the inherited name 'Error': their class name says more.
+    const name = error.name === 'Error' && error.constructor?.name ? error.constructor.name : error.name;
+    const out: { [k: string]: string | number } = { name, message: error.message };
     const { code, status } = error as { code?: unknown; status?: unknown };
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
     if (typeof status === 'number') out.status = status;

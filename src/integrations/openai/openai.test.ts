@@ -1,0 +1,430 @@
+/**
+ * The OpenAI integration with the real `openai` package pointed at a loopback server that speaks
+ * the OpenAI wire format (JSON and server-sent events, with a final usage chunk). Each entry is
+ * checked field by field; the caller's results are compared with an unobserved client's.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Audit } from '../../config/index.js';
+import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { auditOpenAI } from './index.js';
+
+const CREATED = 1_767_225_600;
+
+function chatCompletion(body: Record<string, unknown>) {
+  const wantsTool = Array.isArray(body.tools);
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: CREATED,
+    model: 'gpt-4o-2024-08-06',
+    choices: [
+      {
+        index: 0,
+        logprobs: null,
+        finish_reason: wantsTool ? 'tool_calls' : 'stop',
+        message: wantsTool
+          ? {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              tool_calls: [
+                {
+                  id: 'call_a',
+                  type: 'function',
+                  function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+                },
+              ],
+            }
+          : { role: 'assistant', content: 'Paris.', refusal: null },
+      },
+    ],
+    usage: { prompt_tokens: 14, completion_tokens: 2, total_tokens: 16 },
+  };
+}
+
+function chatChunks(body: Record<string, unknown>): unknown[] {
+  const base = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: CREATED, model: 'gpt-4o-mini' };
+  const chunks: unknown[] = [
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { content: 'Bon' }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { content: 'jour' }, finish_reason: null }] },
+    {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              { index: 0, id: 'call_s', type: 'function', function: { name: 'lookup', arguments: '{"q":' } },
+            ],
+          },
+          finish_reason: null,
+        },
+      ],
+    },
+    {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { tool_calls: [{ index: 0, function: { arguments: '"x"}' } }] },
+          finish_reason: null,
+        },
+      ],
+    },
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
+  ];
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage)
+    chunks.push({
+      ...base,
+      choices: [],
+      usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
+    });
+  return chunks;
+}
+
+function response(status: 'completed') {
+  return {
+    id: 'resp_1',
+    object: 'response',
+    created_at: CREATED,
+    status,
+    model: 'gpt-4.1-2025-04-14',
+    output: [
+      {
+        type: 'message',
+        id: 'msg_1',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: 'Four.', annotations: [] }],
+      },
+      {
+        type: 'function_call',
+        id: 'fc_1',
+        call_id: 'call_r',
+        name: 'calc',
+        arguments: '{"x":2}',
+        status: 'completed',
+      },
+    ],
+    usage: {
+      input_tokens: 21,
+      output_tokens: 3,
+      total_tokens: 24,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: 0 },
+    },
+    incomplete_details: null,
+    error: null,
+  };
+}
+
+function responseEvents(): unknown[] {
+  const done = response('completed');
+  return [
+    {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { ...done, status: 'in_progress', output: [], usage: null },
+    },
+    {
+      type: 'response.output_text.delta',
+      sequence_number: 1,
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: 'Fo',
+    },
+    {
+      type: 'response.output_text.delta',
+      sequence_number: 2,
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: 'ur.',
+    },
+    { type: 'response.completed', sequence_number: 3, response: done },
+  ];
+}
+
+let server: http.Server;
+let baseURL: string;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (d) => {
+      text += d;
+    });
+    req.on('end', () => {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      if (body.model === 'overloaded') {
+        res.writeHead(429, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: 'Rate limit reached',
+              type: 'requests',
+              code: 'rate_limit_exceeded',
+              param: null,
+            },
+          }),
+        );
+        return;
+      }
+      const streamed = body.stream === true;
+      const items =
+        req.url === '/v1/chat/completions'
+          ? streamed
+            ? chatChunks(body)
+            : chatCompletion(body)
+          : streamed
+            ? responseEvents()
+            : response('completed');
+      if (!streamed) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(items));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const item of items as unknown[]) {
+        const event = (item as { type?: string }).type;
+        res.write(
+          `${req.url === '/v1/responses' && event ? `event: ${event}\n` : ''}data: ${JSON.stringify(item)}\n\n`,
+        );
+      }
+      if (req.url === '/v1/chat/completions') res.write('data: [DONE]\n\n');
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+let a: Audit;
+let plain: OpenAI;
+let observed: OpenAI;
+beforeEach(async () => {
+  a = new Audit();
+  await a.enable({ env: { NODE_ENV: 'test', SEALTRAIL_QUIET: '1' } });
+  plain = new OpenAI({ apiKey: 'sk-test', baseURL, maxRetries: 0 });
+  observed = auditOpenAI(plain, { audit: a });
+});
+afterEach(() => a.disable());
+
+async function recorded(): Promise<AuditEntry[]> {
+  await a.flush();
+  return a.memoryStores[0]!.log.lines.map(decodeLine);
+}
+
+function strip(e: AuditEntry): Record<string, unknown> {
+  const { id: _i, ts: _t, seq: _s, category: _c, severity: _v, latencyMs, ...rest } = e;
+  expect(typeof latencyMs === 'number' && latencyMs >= 0, 'latencyMs is a duration').toBe(true);
+  return rest;
+}
+
+describe('auditOpenAI', () => {
+  it('records a chat completion, redacting the prompt, and returns what the plain client returns', async () => {
+    const messages = [
+      { role: 'system' as const, content: 'answer in one word' },
+      { role: 'user' as const, content: 'Capital of France? My card is 4111 1111 1111 1111' },
+    ];
+    const got = await observed.chat.completions.create({ model: 'gpt-4o', messages });
+    expect(got).toEqual(await plain.chat.completions.create({ model: 'gpt-4o', messages }));
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('4111 1111 1111 1111');
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'openai', name: 'gpt-4o' },
+      usage: { inputTokens: 14, outputTokens: 2, totalTokens: 16 },
+      outcome: 'success',
+      meta: {
+        api: 'chat.completions',
+        stream: false,
+        finishReason: 'stop',
+        responseId: 'chatcmpl-1',
+        responseModel: 'gpt-4o-2024-08-06',
+      },
+      content: {
+        prompt: [
+          { role: 'system', content: 'answer in one word' },
+          { role: 'user', content: 'Capital of France? My card is [CARD]' },
+        ],
+        response: 'Paris.',
+      },
+      redactions: [{ path: 'content.prompt[1].content', kind: 'card', count: 1 }],
+    });
+  });
+
+  it('records the tool calls a chat completion asks for', async () => {
+    await observed.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'weather in Oslo?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
+    });
+    const [e, call] = await recorded();
+    expect(e).toMatchObject({
+      meta: { finishReason: 'tool_calls', toolCalls: 1 },
+      content: { response: '', toolCalls: [{ id: 'call_a', name: 'get_weather', args: { city: 'Oslo' } }] },
+    });
+    const { id: _i, ts: _t, seq: _s, ...rest } = call!;
+    expect(rest).toEqual({
+      type: 'tool.call',
+      category: 'ai',
+      severity: 'info',
+      model: { provider: 'openai', name: 'gpt-4o' },
+      resource: { type: 'tool', id: 'get_weather' },
+      action: 'request',
+      meta: { toolCallId: 'call_a', completionEntry: e!.id },
+      content: { toolArgs: { city: 'Oslo' } },
+    });
+  });
+
+  it('records a streamed chat completion with usage from the final chunk, passing every chunk through', async () => {
+    const params = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content: 'greet me' }],
+      stream: true as const,
+      stream_options: { include_usage: true },
+    };
+    const seen: unknown[] = [];
+    for await (const chunk of await observed.chat.completions.create(params)) seen.push(chunk);
+    const expected: unknown[] = [];
+    for await (const chunk of await plain.chat.completions.create(params)) expected.push(chunk);
+    expect(seen).toEqual(expected);
+    expect(seen).toHaveLength(7);
+    const [e, call] = await recorded();
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'openai', name: 'gpt-4o-mini' },
+      usage: { inputTokens: 9, outputTokens: 4, totalTokens: 13 },
+      outcome: 'success',
+      meta: {
+        api: 'chat.completions',
+        stream: true,
+        finishReason: 'tool_calls',
+        responseId: 'chatcmpl-2',
+        responseModel: 'gpt-4o-mini',
+        toolCalls: 1,
+      },
+      content: {
+        prompt: [{ role: 'user', content: 'greet me' }],
+        response: 'Bonjour',
+        toolCalls: [{ id: 'call_s', name: 'lookup', args: { q: 'x' } }],
+      },
+    });
+    expect(call).toMatchObject({
+      type: 'tool.call',
+      resource: { id: 'lookup' },
+      content: { toolArgs: { q: 'x' } },
+    });
+  });
+
+  it('marks a stream the caller stopped reading as incomplete', async () => {
+    const stream = await observed.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    for await (const _chunk of stream) break;
+    const [e] = await recorded();
+    expect(e).toMatchObject({ outcome: 'success', meta: { stream: true, incomplete: true } });
+    expect(e!.usage).toBeUndefined();
+  });
+
+  it('records a Responses call', async () => {
+    const got = await observed.responses.create({
+      model: 'gpt-4.1',
+      instructions: 'be exact',
+      input: 'two plus two?',
+    });
+    expect(got.output_text).toBe('Four.');
+    const [e, call] = await recorded();
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'openai', name: 'gpt-4.1' },
+      usage: { inputTokens: 21, outputTokens: 3, totalTokens: 24 },
+      outcome: 'success',
+      meta: {
+        api: 'responses',
+        stream: false,
+        finishReason: 'completed',
+        responseId: 'resp_1',
+        responseModel: 'gpt-4.1-2025-04-14',
+        toolCalls: 1,
+      },
+      content: {
+        prompt: 'two plus two?',
+        instructions: 'be exact',
+        response: 'Four.',
+        toolCalls: [{ id: 'call_r', name: 'calc', args: { x: 2 } }],
+      },
+    });
+    expect(call).toMatchObject({
+      type: 'tool.call',
+      resource: { id: 'calc' },
+      meta: { toolCallId: 'call_r' },
+    });
+  });
+
+  it('records a streamed Responses call with usage from response.completed', async () => {
+    const events: string[] = [];
+    const stream = await observed.responses.create({
+      model: 'gpt-4.1',
+      input: 'two plus two?',
+      stream: true,
+    });
+    for await (const event of stream) events.push(event.type);
+    expect(events).toEqual([
+      'response.created',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.completed',
+    ]);
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      usage: { inputTokens: 21, outputTokens: 3, totalTokens: 24 },
+      outcome: 'success',
+      meta: { api: 'responses', stream: true, finishReason: 'completed', responseId: 'resp_1' },
+      content: { prompt: 'two plus two?', response: 'Four.' },
+    });
+  });
+
+  it('records an API error with its status and code, and the caller gets the same error class', async () => {
+    const call = observed.chat.completions.create({
+      model: 'overloaded',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await expect(call).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const [e] = await recorded();
+    expect(strip(e!)).toEqual({
+      type: 'model.completion',
+      model: { provider: 'openai', name: 'overloaded' },
+      outcome: 'error',
+      meta: { api: 'chat.completions', stream: false },
+      content: {
+        prompt: [{ role: 'user', content: 'hi' }],
+        error: {
+          name: 'RateLimitError',
+          message: expect.stringContaining('Rate limit reached'),
+          code: 'rate_limit_exceeded',
+          status: 429,
+        },
+      },
+    });
+  });
+
+  it('keeps withResponse() working and leaves the original client unobserved', async () => {
+    const { data, response } = await observed.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
+      .withResponse();
+    expect(data.id).toBe('chatcmpl-1');
+    expect(response.status).toBe(200);
+    await plain.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y' }] });
+    expect(await recorded()).toHaveLength(1);
+  });
+});
