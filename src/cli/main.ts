@@ -7,13 +7,15 @@ import { runAppend } from './append.js';
 import { runCheckpoint } from './checkpoint.js';
 import { runDemo } from './demo.js';
 import { runErase } from './erase.js';
-import { runMatch } from './match.js';
 import { runInit } from './init.js';
 import { runKeys } from './keys.js';
+import { runMatch } from './match.js';
 import { runConsistency, runProve } from './prove.js';
 import { READ_USAGE, READ_VERBS } from './read-verbs.js';
 import { runRedact } from './redact.js';
+import { runServe } from './serve.js';
 import { runTail } from './tail.js';
+import { runToken } from './token.js';
 import { runVerify } from './verify.js';
 
 const VERBS: Record<string, (args: string[]) => Promise<number>> = {
@@ -29,6 +31,8 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   match: runMatch,
   keys: runKeys,
   redact: runRedact,
+  serve: runServe,
+  token: runToken,
   ...READ_VERBS,
 };
 
@@ -47,6 +51,9 @@ const USAGE = `usage: sealtrail <verb> [options]
   keys list [--dir D] [--json]             master key ids, created, current, provider (never material)
   keys rotate [--dir D] [--json]           add a new current master key; rewrap subject keys
   redact [--json] [--off NAMES]             personal data and secrets replaced by markers, stdin to stdout
+  serve [--dir D] [--host H] [--port P] [--max-batch N] [--body-limit BYTES]   the collector (HTTP API)
+  token create --scopes ingest,read[,read:content,admin] [--name N] [--dir D] [--json]   printed once
+  token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit.`;
 

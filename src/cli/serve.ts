@@ -1,0 +1,44 @@
+/**
+ * `sealtrail serve`: the collector on a trail directory (default ./audit). With no token yet, it
+ * creates a `local` token with every scope and prints it once, so one command gives a working
+ * service. Stops cleanly (flush, close) on SIGINT and SIGTERM.
+ */
+import { Collector, createToken, loadTokens, TOKEN_SCOPES } from '../server/index.js';
+import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('serve', args, {
+    ...DIR_OPTION,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'max-batch': { type: 'string' },
+    'body-limit': { type: 'string' },
+  });
+  const dir = trailDir(values.dir);
+  const maxBatch = intOption('max-batch', values['max-batch']);
+  const bodyLimit = intOption('body-limit', values['body-limit']);
+  const collector = await Collector.open({
+    dir,
+    ...(maxBatch === undefined ? {} : { maxBatch }),
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+  });
+  if (loadTokens(dir).length === 0) {
+    const { token } = createToken(dir, { name: 'local', scopes: TOKEN_SCOPES });
+    process.stderr.write(`sealtrail serve: no tokens yet; created "local" with every scope (shown once):\n`);
+    process.stdout.write(`${token}\n`);
+  }
+  const port = intOption('port', values.port) ?? 8787;
+  const address = await collector.listen({ host: values.host ?? '127.0.0.1', port });
+  process.stderr.write(`sealtrail serve: collecting into ${dir} at ${address.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await collector.close();
+  return 0;
+}

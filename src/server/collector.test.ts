@@ -1,0 +1,359 @@
+/**
+ * The collector over a real Fastify server on loopback, with real HTTP requests (fetch) and a real
+ * trail directory: authentication and scopes, producer stamping, all-or-nothing batches, limits,
+ * reads recorded as audit.read, metrics, and proofs checked with the library's own verifiers.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  hashLeaf,
+  NoteVerifier,
+  openCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from '../chain/index.js';
+import { type AuditEntry, query } from '../read/index.js';
+import { Collector } from './collector.js';
+import { createToken, TokenSet, tokenFile } from './tokens.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-collector-'));
+const dir = path.join(tmp, 'audit');
+let collector: Collector;
+let base: string;
+const tok: Record<string, string> = {};
+
+function event(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'model.request',
+    actor: { id: `user-${i}`, type: 'user' },
+    conversation: { id: 'conv-1', turn: i },
+    content: { prompt: `question number ${i}` },
+    ...extra,
+  };
+}
+
+async function post(token: string | undefined, body: string, type = 'application/json'): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': type };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return fetch(`${base}/v1/events`, { method: 'POST', headers, body });
+}
+
+async function get(token: string | undefined, url: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return fetch(`${base}${url}`, { headers });
+}
+
+async function entries(filter: Parameters<typeof query>[1] = {}): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for await (const e of query(dir, filter, { order: 'oldest' })) out.push(e);
+  return out;
+}
+
+async function producedCount(): Promise<number> {
+  return (await entries({ type: 'model.*' })).length;
+}
+
+beforeAll(async () => {
+  for (const [name, scopes] of [
+    ['producer-a', ['ingest']],
+    ['producer-b', ['ingest']],
+    ['reader', ['read']],
+    ['content-reader', ['read:content']],
+    ['ops', ['admin']],
+  ] as const) {
+    tok[name] = createToken(dir, { name, scopes }).token;
+  }
+  collector = await Collector.open({
+    dir,
+    bodyLimit: 64 * 1024,
+    maxBatch: 50,
+    trail: { checkpointIntervalMs: 3_600_000 },
+  });
+  base = (await collector.listen({ port: 0 })).url;
+});
+
+afterAll(async () => {
+  await collector.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('tokens', () => {
+  it('are stored only as hashes in a 0600 file', () => {
+    const file = tokenFile(dir);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const t of Object.values(tok)) expect(text).not.toContain(t);
+    expect(TokenSet.load(dir).find(tok.reader!)?.name).toBe('reader');
+    expect(TokenSet.load(dir).find(`${tok.reader!}x`)).toBeUndefined();
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 with no token, with a wrong one and with a malformed header, saying nothing more', async () => {
+    for (const r of [
+      await post(undefined, '[]'),
+      await post('stk_not-a-real-token', '[]'),
+      await fetch(`${base}/v1/events`, { headers: { authorization: `Basic ${tok.reader!}` } }),
+    ]) {
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="sealtrail"');
+      expect(await r.json()).toEqual({ error: 'unauthorized', message: 'a valid bearer token is required' });
+    }
+  });
+
+  it('answers 403 when the token lacks the scope', async () => {
+    const asReader = await post(tok.reader, JSON.stringify([event(1)]));
+    expect(asReader.status).toBe(403);
+    expect(await asReader.json()).toEqual({ error: 'forbidden', message: 'this token may not do that' });
+    expect((await get(tok['producer-a'], '/v1/events')).status).toBe(403);
+    expect((await get(tok.reader, '/metrics')).status).toBe(403);
+    expect((await get(tok.ops, '/v1/events')).status).toBe(403);
+  });
+
+  it('leaves /healthz open', async () => {
+    const r = await get(undefined, '/healthz');
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { ok: boolean }).ok).toBe(true);
+  });
+});
+
+describe('POST /v1/events', () => {
+  it('writes a JSON array, answers the ids, and stamps the producer from the token', async () => {
+    const r = await post(
+      tok['producer-a'],
+      JSON.stringify([event(1), event(2, { meta: { producer: 'producer-b', build: 7 } })]),
+    );
+    expect(r.status).toBe(200);
+    const { ids } = (await r.json()) as { ids: string[] };
+    expect(ids).toHaveLength(2);
+    const stored = await entries({ id: ids[1]! });
+    // The body claimed producer-b: the stamp comes from the token, and other meta is kept.
+    expect(stored[0]?.meta).toEqual({ producer: 'producer-a', build: 7 });
+    expect((await entries({ id: ids[0]! }))[0]?.meta).toEqual({ producer: 'producer-a' });
+  });
+
+  it('takes JSON lines', async () => {
+    const body = `${JSON.stringify(event(3))}\n\n${JSON.stringify(event(4))}\n`;
+    const r = await post(tok['producer-b'], body, 'application/x-ndjson');
+    expect(r.status).toBe(200);
+    const { ids } = (await r.json()) as { ids: string[] };
+    expect(ids).toHaveLength(2);
+    expect((await entries({ id: ids[1]! }))[0]?.meta).toEqual({ producer: 'producer-b' });
+  });
+
+  describe('when one event of the batch is invalid', () => {
+    it('answers 400 naming its index and field, and writes nothing of the batch', async () => {
+      const before = await producedCount();
+      const bad = event(6, { actor: { id: 42 } });
+      const r = await post(tok['producer-a'], JSON.stringify([event(5), bad, event(7)]));
+      expect(r.status).toBe(400);
+      const body = (await r.json()) as { error: string; index: number; field: string; message: string };
+      expect(body).toMatchObject({ error: 'EVENT_INVALID', index: 1, field: 'actor.id' });
+      expect(body.message).toMatch(/^events\[1\]: actor\.id: /);
+      await collector.trail.flush();
+      expect(await producedCount()).toBe(before);
+    });
+
+    it('names the line of a JSON lines body that is not JSON, without quoting it', async () => {
+      const before = await producedCount();
+      const r = await post(
+        tok['producer-a'],
+        `${JSON.stringify(event(8))}\n{"secret-value`,
+        'application/x-ndjson',
+      );
+      expect(r.status).toBe(400);
+      const text = await r.text();
+      expect(JSON.parse(text)).toMatchObject({ error: 'EVENT_INVALID', index: 1 });
+      expect(text).not.toContain('secret-value');
+      expect(await producedCount()).toBe(before);
+    });
+  });
+
+  it('answers 400 for a JSON syntax error without quoting the body', async () => {
+    const r = await post(tok['producer-a'], '[{"type": "model.request", "x": secret-value]');
+    expect(r.status).toBe(400);
+    expect(await r.text()).not.toContain('secret-value');
+  });
+
+  it('answers 400 for more events than the batch limit', async () => {
+    const r = await post(tok['producer-a'], JSON.stringify(Array.from({ length: 51 }, (_, i) => event(i))));
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: 'USAGE', field: 'events' });
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const before = await producedCount();
+    const big = JSON.stringify([event(9, { content: { prompt: 'x'.repeat(70 * 1024) } })]);
+    const r = await post(tok['producer-a'], big);
+    expect(r.status).toBe(413);
+    expect(await r.json()).toMatchObject({ error: 'BODY_TOO_LARGE' });
+    expect(await producedCount()).toBe(before);
+  });
+});
+
+describe('reading', () => {
+  it('pages through GET /v1/events with a cursor, newest first, every entry once', async () => {
+    const all = (await entries({ type: 'model.request' })).map((e) => e.id).reverse();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const url: string = `/v1/events?type=model.request&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`;
+      const r = await get(tok.reader, url);
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { events: AuditEntry[]; nextCursor: string | null };
+      expect(body.events.length).toBeLessThanOrEqual(2);
+      seen.push(...body.events.map((e) => e.id));
+      cursor = body.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(all.length).toBe(4);
+    expect(seen).toEqual(all);
+  });
+
+  it('withholds content payloads without read:content and shows them with it', async () => {
+    const [first] = await entries({ type: 'model.request' });
+    const plain = (await (await get(tok.reader, `/v1/events/${first!.id}`)).json()) as { event: AuditEntry };
+    expect(plain.event.content).toBeUndefined();
+    expect(plain.event.contentWithheld).toEqual(['prompt']);
+    const full = (await (await get(tok['content-reader'], `/v1/events/${first!.id}`)).json()) as {
+      event: AuditEntry;
+    };
+    expect(full.event.content).toEqual({ prompt: 'question number 1' });
+    expect((await get(tok.reader, '/v1/events?text=question')).status).toBe(400);
+  });
+
+  it('answers 404 for an unknown id and 400 naming an unknown filter field', async () => {
+    expect((await get(tok.reader, '/v1/events/0190a000-0000-7000-8000-000000000000')).status).toBe(404);
+    const r = await get(tok.reader, '/v1/events?colour=red');
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: 'USAGE', field: 'colour' });
+  });
+
+  it('shows a conversation in turns', async () => {
+    const r = await get(tok.reader, '/v1/conversations/conv-1');
+    expect(r.status).toBe(200);
+    const view = (await r.json()) as {
+      entries: number;
+      turns: Array<{ entries: Array<{ entry: AuditEntry }> }>;
+    };
+    expect(view.entries).toBe(4);
+    expect(view.turns.flatMap((t) => t.entries).every((e) => e.entry.content === undefined)).toBe(true);
+  });
+
+  it('records every read as audit.read with the reader identity', async () => {
+    await collector.trail.flush();
+    const before = (await entries({ type: 'audit.read', actor: 'reader' })).length;
+    expect(before).toBeGreaterThan(0);
+    await get(tok.reader, '/v1/events?limit=1');
+    await collector.trail.flush();
+    const after = await entries({ type: 'audit.read', actor: 'reader' });
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)).toMatchObject({
+      action: 'api.query',
+      actor: { id: 'reader', authMethod: 'bearer_token' },
+    });
+  });
+});
+
+describe('proofs and verification', () => {
+  it('returns an inclusion proof that verifies with verifyInclusion, and a consistency proof', async () => {
+    const r0 = await post(tok['producer-a'], JSON.stringify([event(10)]));
+    const [id] = ((await r0.json()) as { ids: string[] }).ids;
+    await collector.trail.checkpoint();
+    const cpText = await (await get(tok.reader, '/checkpoint')).text();
+    const verifier = NoteVerifier.fromVkey(collector.trail.verifierKey);
+    const size1 = openCheckpoint(cpText, verifier).size;
+
+    const r = await get(tok.reader, `/v1/proof/inclusion?id=${id!}`);
+    expect(r.status).toBe(200);
+    const proof = (await r.json()) as {
+      index: number;
+      treeSize: number;
+      leaf: string;
+      leafHash: string;
+      hashes: string[];
+      checkpoint: string;
+    };
+    const cp = openCheckpoint(proof.checkpoint, verifier);
+    const leafHash = hashLeaf(Buffer.from(proof.leaf, 'base64'));
+    const hashes = proof.hashes.map((h) => Buffer.from(h, 'base64'));
+    expect(() => verifyInclusion(proof.index, proof.treeSize, leafHash, hashes, cp.rootHash)).not.toThrow();
+    const flipped = Buffer.from(leafHash);
+    flipped[0]! ^= 1;
+    expect(() => verifyInclusion(proof.index, proof.treeSize, flipped, hashes, cp.rootHash)).toThrow();
+
+    await post(tok['producer-a'], JSON.stringify([event(11)]));
+    await collector.trail.checkpoint();
+    const c = await get(tok.reader, `/v1/proof/consistency?from=${size1}`);
+    expect(c.status).toBe(200);
+    const doc = (await c.json()) as {
+      size1: number;
+      size2: number;
+      root1: string;
+      root2: string;
+      hashes: string[];
+    };
+    expect(doc.size2).toBeGreaterThan(size1);
+    expect(() =>
+      verifyConsistency(
+        doc.size1,
+        doc.size2,
+        doc.hashes.map((h) => Buffer.from(h, 'base64')),
+        Buffer.from(doc.root1, 'base64'),
+        Buffer.from(doc.root2, 'base64'),
+      ),
+    ).not.toThrow();
+    expect(doc.root1).toBe(openCheckpoint(cpText, verifier).rootHash.toString('base64'));
+  });
+
+  it('verifies the trail through GET /v1/verify', async () => {
+    const r = await get(tok.reader, '/v1/verify');
+    expect(r.status).toBe(200);
+    const report = (await r.json()) as { ok: boolean; entries: number };
+    expect(report.ok).toBe(true);
+    expect(report.entries).toBeGreaterThan(6);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with ingested, rejected and queue depth', async () => {
+    const r = await get(tok.ops, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await r.text();
+    expect(text).toContain(`sealtrail_events_ingested_total ${collector.metrics.ingested}\n`);
+    expect(collector.metrics.ingested).toBe(6);
+    // 3 (bad event) + 2 (bad line) + 1 (syntax: not counted, never parsed) + 51 (batch limit) + 0 (413: never parsed)
+    expect(text).toMatch(/^sealtrail_events_rejected_total 56$/m);
+    expect(text).toMatch(/^sealtrail_queue_depth \d+$/m);
+    expect(text).toContain('# TYPE sealtrail_flush_seconds summary');
+  });
+});
+
+describe('when the writer queue cannot take the batch', () => {
+  it('answers 503 with Retry-After and writes nothing', async () => {
+    const dir2 = path.join(tmp, 'small');
+    const t = createToken(dir2, { name: 'p', scopes: ['ingest'] }).token;
+    const small = await Collector.open({ dir: dir2, trail: { batchSize: 1, maxQueue: 2 } });
+    try {
+      const url = (await small.listen({ port: 0 })).url;
+      const r = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+        body: JSON.stringify([event(1), event(2), event(3)]),
+      });
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(await r.json()).toMatchObject({ error: 'BUFFER_FULL' });
+      expect(small.trail.queueDepth).toBe(0);
+    } finally {
+      await small.close();
+    }
+    let n = 0;
+    for await (const _ of query(dir2, { type: 'model.*' })) n++;
+    expect(n).toBe(0);
+  });
+});

@@ -1,0 +1,408 @@
+/**
+ * The collector: one Fastify server in front of one trail directory. Producers POST batches of
+ * events with an `ingest` token; readers query, fetch entries, conversations, the checkpoint,
+ * proofs and verification with a `read` token, and every such read is recorded in the trail as an
+ * `audit.read` event naming the reader. Errors answer with the status of the AuditError table and
+ * a body `{ error: CODE, message, field? }`; a 401 or 403 says nothing more than its code. Request
+ * logging is off: bodies carry content payloads, and headers carry tokens.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from 'fastify';
+import { AuditError, isAuditError } from '../errors.js';
+import type { AuditEventInput } from '../event/index.js';
+import {
+  type AuditEntry,
+  getEntry,
+  proveConsistency,
+  proveInclusion,
+  type QueryFilter,
+  query,
+  reconstructConversation,
+  verifyDir,
+} from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
+import { parseJsonLines, stampProducer, validateBatch } from './ingest.js';
+import { CollectorMetrics } from './metrics.js';
+import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
+
+/** Options of {@link Collector.open}. */
+export interface CollectorOptions {
+  /** The trail directory (created when missing). */
+  dir: string;
+  /** Writer options; the collector sets `overflow: 'reject'` unless told otherwise. */
+  trail?: Omit<AuditTrailOptions, 'dir' | 'store'>;
+  /** Most events in one POST; default 1000. */
+  maxBatch?: number;
+  /** Largest request body in bytes; default 5 MiB. Larger bodies get 413. */
+  bodyLimit?: number;
+  /** Most entries in one page of GET /v1/events; default 1000. */
+  maxPage?: number;
+}
+
+const DEFAULT_MAX_QUEUE = 100_000;
+const TOKEN_RELOAD_MS = 1000;
+const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
+
+interface RouteScope {
+  scope?: TokenScope;
+}
+
+/** A running collector: its Fastify app and the trail it writes. */
+export class Collector {
+  readonly app: FastifyInstance;
+  readonly trail: AuditTrail;
+  readonly dir: string;
+  readonly metrics = new CollectorMetrics();
+  private tokens: TokenSet;
+  private tokensMtime = -1;
+  private tokensCheckedAt = 0;
+  private readonly maxQueue: number;
+  private readonly maxBatch: number;
+  private readonly maxPage: number;
+  private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
+
+  private constructor(dir: string, trail: AuditTrail, options: CollectorOptions) {
+    this.dir = dir;
+    this.trail = trail;
+    this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.maxPage = options.maxPage ?? 1000;
+    this.tokens = new TokenSet([]);
+    this.reloadTokens(true);
+    this.app = fastify({ logger: false, bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024 });
+    this.routes();
+  }
+
+  /**
+   * Opens the trail in `options.dir` for writing and builds the server (not yet listening).
+   * @throws AuditError TRAIL_LOCKED (another writer holds the trail), CONFIG_INVALID, STORE_IO.
+   */
+  static async open(options: CollectorOptions): Promise<Collector> {
+    const trail = await AuditTrail.open({
+      overflow: 'reject',
+      handleExit: false,
+      ...options.trail,
+      dir: options.dir,
+    });
+    return new Collector(options.dir, trail, options);
+  }
+
+  /** Starts listening; resolves with the address (port 0 picks a free port). */
+  async listen(
+    options: { host?: string; port?: number } = {},
+  ): Promise<{ host: string; port: number; url: string }> {
+    await this.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
+    const addr = this.app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+  }
+
+  /** Stops accepting requests, then flushes and closes the trail. */
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.trail.close();
+  }
+
+  /** Reloads the token file when it changed (checked at most once a second). */
+  private reloadTokens(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.tokensCheckedAt < TOKEN_RELOAD_MS) return;
+    this.tokensCheckedAt = now;
+    let mtime: number;
+    try {
+      mtime = fs.statSync(tokenFile(this.dir)).mtimeMs;
+    } catch {
+      mtime = 0;
+    }
+    if (mtime === this.tokensMtime) return;
+    this.tokensMtime = mtime;
+    this.tokens = TokenSet.load(this.dir);
+  }
+
+  private caller(req: FastifyRequest): TokenRecord {
+    const rec = this.callers.get(req);
+    if (rec === undefined) throw new Error('route without authentication');
+    return rec;
+  }
+
+  private authenticate(req: FastifyRequest, reply: FastifyReply, scope: TokenScope): boolean {
+    this.reloadTokens();
+    const header = req.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
+    const rec = m === null ? undefined : this.tokens.find(m[1]!);
+    if (rec === undefined) {
+      this.metrics.authFailures++;
+      void reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="sealtrail"')
+        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      return false;
+    }
+    // `read:content` implies `read`.
+    const has = rec.scopes.includes(scope) || (scope === 'read' && rec.scopes.includes('read:content'));
+    if (!has) {
+      this.metrics.authFailures++;
+      void reply.code(403).send({ error: 'forbidden', message: 'this token may not do that' });
+      return false;
+    }
+    this.callers.set(req, rec);
+    return true;
+  }
+
+  /** Records a read through the API as `audit.read`. A read that cannot be recorded fails. */
+  private recordRead(
+    req: FastifyRequest,
+    verb: string,
+    filter: Record<string, unknown>,
+    count: number,
+  ): void {
+    const reader = this.caller(req);
+    let text = JSON.stringify(filter);
+    if (text.length > 4000) text = `${text.slice(0, 4000)}…`;
+    const event: AuditEventInput = {
+      type: 'audit.read',
+      actor: { id: reader.name, type: 'service', authMethod: 'bearer_token', ip: req.ip },
+      action: verb,
+      outcome: 'success',
+      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id },
+    };
+    this.trail.emit(event);
+    this.metrics.reads++;
+  }
+
+  private showContent(req: FastifyRequest): boolean {
+    return this.caller(req).scopes.includes('read:content');
+  }
+
+  private routes(): void {
+    const app = this.app;
+    for (const type of CONTENT_TYPES_JSONL) {
+      app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+        const text = body as string;
+        const parsed = parseJsonLines(text);
+        if (Array.isArray(parsed)) {
+          done(null, parsed);
+          return;
+        }
+        this.metrics.rejected += text.split('\n').filter((l) => l.trim() !== '').length;
+        done(new AuditError('EVENT_INVALID', parsed.message, { index: parsed.index, field: '' }));
+      });
+    }
+    app.addHook('onRequest', async (req, reply) => {
+      const scope = (req.routeOptions.config as RouteScope | undefined)?.scope;
+      if (scope === undefined) return;
+      if (!this.authenticate(req, reply, scope)) return reply;
+      return undefined;
+    });
+    app.setErrorHandler((err, _req, reply) => this.sendError(err, reply));
+    app.setNotFoundHandler((_req, reply) => {
+      void reply.code(404).send({ error: 'NOT_FOUND', message: 'no such route' });
+    });
+
+    app.get('/healthz', async () => ({
+      ok: true,
+      origin: this.trail.origin,
+      queueDepth: this.trail.queueDepth,
+    }));
+
+    app.get('/metrics', { config: { scope: 'admin' } }, async (_req, reply) => {
+      void reply.type('text/plain; version=0.0.4; charset=utf-8');
+      return this.metrics.render(this.trail.queueDepth);
+    });
+
+    app.post('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => this.ingest(req, reply));
+
+    app.get('/v1/events', { config: { scope: 'read' } }, async (req) => this.listEvents(req));
+
+    app.get<{ Params: { id: string } }>('/v1/events/:id', { config: { scope: 'read' } }, async (req) => {
+      const entry = await getEntry(this.dir, req.params.id);
+      if (entry === undefined) throw new AuditError('NOT_FOUND', 'no entry with this id', { field: 'id' });
+      this.recordRead(req, 'api.get', { id: req.params.id }, 1);
+      return { event: this.shown(entry, this.showContent(req)) };
+    });
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/conversations/:id',
+      { config: { scope: 'read' } },
+      async (req) => {
+        const view = await reconstructConversation(this.dir, req.params.id);
+        const content = this.showContent(req);
+        for (const turn of view.turns) {
+          for (const e of turn.entries) e.entry = this.shown(e.entry, content);
+        }
+        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries);
+        return view;
+      },
+    );
+
+    app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
+      const note = new DirSource(this.dir).latestCheckpoint();
+      if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
+      this.recordRead(req, 'api.checkpoint', {}, 1);
+      void reply.type('text/plain; charset=utf-8');
+      return note;
+    });
+
+    app.get<{ Querystring: { id?: string } }>(
+      '/v1/proof/inclusion',
+      { config: { scope: 'read' } },
+      async (req) => {
+        const id = req.query.id;
+        if (typeof id !== 'string' || id === '')
+          throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
+        const proof = proveInclusion(this.dir, { id });
+        this.recordRead(req, 'api.prove', { id }, 1);
+        return proof;
+      },
+    );
+
+    app.get<{ Querystring: { from?: string; to?: string } }>(
+      '/v1/proof/consistency',
+      { config: { scope: 'read' } },
+      async (req) => {
+        const from = sizeParam('from', req.query.from);
+        const to = req.query.to === undefined ? undefined : sizeParam('to', req.query.to);
+        const proof = proveConsistency(this.dir, from, to);
+        this.recordRead(req, 'api.consistency', { from, to: proof.size2 }, 1);
+        return proof;
+      },
+    );
+
+    app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
+      const report = verifyDir(this.dir);
+      this.recordRead(req, 'api.verify', {}, report.entries);
+      return { verifiedAt: new Date().toISOString(), ...report };
+    });
+  }
+
+  private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const producer = this.caller(req).name;
+    const body = req.body;
+    const raw = Array.isArray(body) ? body : undefined;
+    if (raw === undefined) {
+      this.metrics.rejected++;
+      throw new AuditError('USAGE', 'events: expected a JSON array or JSON lines of events', {
+        field: 'events',
+      });
+    }
+    const events = raw.map((e) => stampProducer(e, producer));
+    let problem: ReturnType<typeof validateBatch>;
+    try {
+      problem = validateBatch(events, this.maxBatch);
+    } catch (err) {
+      this.metrics.rejected += raw.length;
+      throw err;
+    }
+    if (problem !== undefined) {
+      this.metrics.rejected += raw.length;
+      return reply.code(400).send({
+        error: 'EVENT_INVALID',
+        message: problem.message,
+        index: problem.index,
+        field: problem.field,
+      });
+    }
+    // All or nothing: refuse the batch before emitting any of it when the queue cannot take it whole.
+    if (this.trail.queueDepth + events.length > this.maxQueue) {
+      this.metrics.rejected += raw.length;
+      this.metrics.overloaded++;
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'BUFFER_FULL', message: 'the writer queue is full; retry later' });
+    }
+    const ids = events.map((e) => this.trail.emit(e as AuditEventInput));
+    const started = process.hrtime.bigint();
+    await this.trail.flush();
+    this.metrics.flushSecondsSum += Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.flushCount++;
+    this.metrics.ingested += ids.length;
+    this.metrics.batches++;
+    return { ids };
+  }
+
+  private async listEvents(req: FastifyRequest): Promise<unknown> {
+    const params = { ...(req.query as Record<string, string | string[]>) };
+    const one = (name: string): string | undefined => {
+      const v = params[name];
+      delete params[name];
+      if (Array.isArray(v)) throw new AuditError('USAGE', `${name}: give it once`, { field: name });
+      return v;
+    };
+    const limit = Math.min(sizeParam('limit', one('limit') ?? '100'), this.maxPage);
+    const cursorText = one('cursor');
+    const cursor = cursorText === undefined ? undefined : sizeParam('cursor', cursorText);
+    const orderText = one('order') ?? 'newest';
+    if (orderText !== 'newest' && orderText !== 'oldest') {
+      throw new AuditError('USAGE', 'order: expected newest or oldest', { field: 'order' });
+    }
+    const content = this.showContent(req);
+    if (params.text !== undefined && !content) {
+      // Free text also searches content payloads: without read:content it would reveal them.
+      throw new AuditError('USAGE', 'text: needs a token with the read:content scope', { field: 'text' });
+    }
+    const filter: Record<string, unknown> = { ...params };
+    for (const k of ['seqFrom', 'seqTo'] as const) {
+      if (typeof filter[k] === 'string') filter[k] = sizeParam(k, filter[k] as string);
+    }
+    if (cursor !== undefined) {
+      if (orderText === 'newest')
+        filter.seqTo = Math.min(cursor, (filter.seqTo as number | undefined) ?? cursor);
+      else filter.seqFrom = Math.max(cursor + 1, (filter.seqFrom as number | undefined) ?? 0);
+    }
+    const q = query(this.dir, filter as QueryFilter, { order: orderText, limit: limit + 1 });
+    const entries: AuditEntry[] = [];
+    for await (const e of q) entries.push(e);
+    const more = entries.length > limit;
+    if (more) entries.length = limit;
+    const last = entries[entries.length - 1];
+    this.recordRead(
+      req,
+      'api.query',
+      { ...params, limit, cursor: cursorText, order: orderText },
+      entries.length,
+    );
+    return {
+      events: entries.map((e) => this.shown(e, content)),
+      nextCursor: more && last !== undefined ? String(last.seq) : null,
+    };
+  }
+
+  /** The entry as this reader may see it: content payloads only with `read:content`. */
+  private shown(entry: AuditEntry, content: boolean): AuditEntry {
+    if (content || entry.content === undefined) return entry;
+    const { content: payloads, ...rest } = entry;
+    return { ...rest, contentWithheld: Object.keys(payloads) };
+  }
+
+  private sendError(err: unknown, reply: FastifyReply): void {
+    if (isAuditError(err)) {
+      const body: Record<string, unknown> = { error: err.code, message: err.message };
+      if (typeof err.detail.field === 'string') body.field = err.detail.field;
+      if (typeof err.detail.index === 'number') body.index = err.detail.index;
+      if (err.code === 'BUFFER_FULL' || err.code === 'TRAIL_CLOSED') void reply.header('retry-after', '1');
+      void reply.code(err.httpStatus).send(body);
+      return;
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 413) {
+      void reply.code(413).send({ error: 'BODY_TOO_LARGE', message: 'request body too large' });
+    } else if (status !== undefined && status >= 400 && status < 500) {
+      // Fastify's own messages can quote the body (a JSON syntax error does): keep only its code.
+      const code = (err as { code?: string }).code ?? 'BAD_REQUEST';
+      void reply.code(status).send({ error: code, message: 'bad request' });
+    } else {
+      void reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
+    }
+  }
+}
+
+/** A non-negative integer query parameter. */
+function sizeParam(name: string, value: string | undefined): number {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) {
+    throw new AuditError('USAGE', `${name}: expected a non-negative integer`, { field: name });
+  }
+  return Number(value);
+}

@@ -1,0 +1,4 @@
+export * from './collector.js';
+export * from './ingest.js';
+export * from './metrics.js';
+export * from './tokens.js';

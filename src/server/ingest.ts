@@ -1,0 +1,75 @@
+/**
+ * Ingest batches: the body (a JSON array or JSON lines) turned into events, each stamped with the
+ * producer's name from its token and validated with the writer's own rules before any is written,
+ * so a batch is all or nothing. Pure logic; the route lives in collector.ts.
+ */
+import { AuditError, isAuditError } from '../errors.js';
+import { prepareEvent } from '../event/index.js';
+
+/** A batch entry that failed: its index in the batch and the field path. */
+export interface BatchProblem {
+  index: number;
+  field: string;
+  message: string;
+}
+
+/**
+ * Splits a JSON lines body into values; blank lines are skipped. A line that is not JSON is a
+ * problem at its index (field `""`): the parser's message is not kept, since it quotes the input.
+ */
+export function parseJsonLines(text: string): unknown[] | BatchProblem {
+  const out: unknown[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      return { index: out.length, field: '', message: `events[${out.length}]: not valid JSON` };
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The event as the collector records it: `meta.producer` set to the token's name, whatever the
+ * body said (a producer cannot speak for another). A `meta` that is not an object is left as it
+ * is, for validation to name it.
+ */
+export function stampProducer(event: unknown, producer: string): unknown {
+  if (!isPlainObject(event)) return event;
+  const meta = event.meta;
+  if (meta !== undefined && !isPlainObject(meta)) return event;
+  return { ...event, meta: { ...(meta ?? {}), producer } };
+}
+
+/**
+ * Checks every event of a batch as the writer would; the first bad one is returned with its index
+ * and field path (`events[3].actor.id`).
+ * @throws AuditError USAGE when the batch is not a list, is empty or holds more than `maxBatch`.
+ */
+export function validateBatch(events: unknown, maxBatch: number): BatchProblem | undefined {
+  if (!Array.isArray(events)) {
+    throw new AuditError('USAGE', 'events: expected a JSON array or JSON lines of events', {
+      field: 'events',
+    });
+  }
+  if (events.length === 0)
+    throw new AuditError('USAGE', 'events: expected at least one event', { field: 'events' });
+  if (events.length > maxBatch) {
+    throw new AuditError('USAGE', `events: at most ${maxBatch} events per batch`, { field: 'events' });
+  }
+  for (let i = 0; i < events.length; i++) {
+    try {
+      prepareEvent(events[i]);
+    } catch (err) {
+      if (!isAuditError(err, 'EVENT_INVALID')) throw err;
+      const field = typeof err.detail.field === 'string' ? err.detail.field : '';
+      return { index: i, field, message: `events[${i}]: ${err.message}` };
+    }
+  }
+  return undefined;
+}
