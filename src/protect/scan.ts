@@ -1,8 +1,8 @@
 /**
  * Scans one string with a set of detectors and writes the redacted string. Each detector family
- * is reached through a prefilter that V8 runs natively (`indexOf` of `@`, `:`, `=`, the digits,
- * secret prefixes and keywords), so a clean text costs a few dozen native searches and no regex
- * run over the whole text (docs/redaction.md "Performance").
+ * is reached through a prefilter that V8 runs natively (`indexOf` of `@`, `:`, `=`, the ten digits,
+ * and one rare anchor character per secret prefix), so a clean text costs a few dozen native
+ * searches and no regex run over the whole text (docs/redaction.md "Performance").
  *
  * Overlapping matches are merged into one replaced span, named by the detector of highest
  * priority: a value is never partly left visible because two detectors disagreed on its edges.

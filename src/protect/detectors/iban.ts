@@ -26,7 +26,7 @@ function isUpperAlnum(c: number): boolean {
  * The end of the IBAN starting at `at` (its country code), or -1. The caller found two check
  * digits after two upper-case letters at `at`.
  */
-export function ibanEnd(text: string, at: number): number {
+export function findIbanEnd(text: string, at: number): number {
   if (at > 0 && isWordChar(text.charCodeAt(at - 1))) return -1;
   const want = IBAN_LENGTHS[text.slice(at, at + 2)];
   if (want === undefined) return -1;

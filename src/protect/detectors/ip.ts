@@ -6,14 +6,14 @@
  * `Foo::Bar`) and not a time or a MAC address.
  */
 import { isIPv6 } from 'node:net';
-import { before, C_DOT, C_SLASH, isWordChar, type NumberShape } from './number-shape.js';
+import { C_DOT, C_SLASH, isWordChar, type NumberShape, readBefore } from './number-shape.js';
 
 const VERSION_CONTEXT_RE = /\b(?:ver|version|release|build|firmware|rev|revision)\W{0,3}$/;
 
 /**
  * The end of an IPv4 address made of groups `a..b` of `sh` (before any `/prefix`), or -1.
  */
-export function ipv4End(sh: NumberShape, a: number, b: number): number {
+export function findIpv4End(sh: NumberShape, a: number, b: number): number {
   if (a === 0 && sh.plus) return -1;
   let last = b;
   if (b - a === 4) {
@@ -28,7 +28,7 @@ export function ipv4End(sh: NumberShape, a: number, b: number): number {
     const l = sh.len(k);
     if (l > 3 || (l > 1 && sh.digitAt(k, 0) === 0) || sh.value(k) > 255) return -1;
   }
-  if (VERSION_CONTEXT_RE.test(before(sh.text, sh.spanStart(a), 16))) return -1;
+  if (VERSION_CONTEXT_RE.test(readBefore(sh.text, sh.spanStart(a), 16))) return -1;
   return sh.ge[last]!;
 }
 

@@ -90,7 +90,7 @@ export function isTokenChar(c: number): boolean {
 }
 
 /** The token around position `i`: `[start, end)` written to `out`, bounded to 4096 characters each way. */
-export function tokenAround(text: string, i: number, out: [number, number]): void {
+export function findTokenAround(text: string, i: number, out: [number, number]): void {
   let s = i;
   while (s > 0 && i - s < MAX_TOKEN && isTokenChar(text.charCodeAt(s - 1))) s--;
   let e = i;

@@ -21,15 +21,19 @@ export const C_PAREN_SEP = -2;
 export const HINT_PHONE = 1;
 export const HINT_SSN = 2;
 
+/** ASCII 0-9. */
 export function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
+/** A space inside a number: ASCII space, no-break space, narrow no-break space (French grouping). */
 export function isSpace(c: number): boolean {
   return c === C_SPACE || c === C_NBSP || c === C_NNBSP;
 }
+/** ASCII A-Z, a-z. */
 export function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
+/** ASCII letter, digit or `_`. */
 export function isWordChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 95;
 }
@@ -189,7 +193,7 @@ export function isAttached(text: string, start: number, end: number): boolean {
 }
 
 /** The up to `n` characters before `start`, lower-cased, for context words. */
-export function before(text: string, start: number, n: number): string {
+export function readBefore(text: string, start: number, n: number): string {
   return text.slice(Math.max(0, start - n), start).toLowerCase();
 }
 

@@ -7,9 +7,9 @@
 import { K } from '../detector-names.js';
 import type { SensitiveNames } from '../sensitive-names.js';
 import { isCard } from './card.js';
-import { ibanEnd } from './iban.js';
-import { ipv4End } from './ip.js';
-import { isTokenChar, judgeToken, MIN_SECRET_TOKEN, tokenAround } from './keyword-secrets.js';
+import { findIbanEnd } from './iban.js';
+import { findIpv4End } from './ip.js';
+import { findTokenAround, isTokenChar, judgeToken, MIN_SECRET_TOKEN } from './keyword-secrets.js';
 import {
   C_CLOSE,
   C_DASH,
@@ -36,7 +36,7 @@ const shape = new NumberShape();
 const MAX_WINDOW_GROUPS = 8;
 
 /** True when the digits ending at `j` (followed by `after`) go on: a separator, then a digit or `(` within two characters. */
-function continues(text: string, j: number, after: number): boolean {
+function continuesNumber(text: string, j: number, after: number): boolean {
   if (
     !(
       after === C_DASH ||
@@ -54,7 +54,7 @@ function continues(text: string, j: number, after: number): boolean {
 }
 
 /** True when a hit already found overlaps `[s, e)` (a token a formatted-secret rule claimed). */
-function covered(hits: number[], s: number, e: number): boolean {
+function isCovered(hits: number[], s: number, e: number): boolean {
   for (let i = 0; i < hits.length; i += 3) if (hits[i]! < e && hits[i + 1]! > s) return true;
   return false;
 }
@@ -120,7 +120,7 @@ export function scanNumbers(
       isUpperLetter(text.charCodeAt(i - 1)) &&
       isUpperLetter(text.charCodeAt(i - 2))
     ) {
-      const end = ibanEnd(text, i - 2);
+      const end = findIbanEnd(text, i - 2);
       if (end > 0) {
         hits.push(i - 2, end, K.iban);
         from = end;
@@ -129,9 +129,9 @@ export function scanNumbers(
     }
     const before = i > 0 ? text.charCodeAt(i - 1) : 32;
     if (names !== null && i >= tokenEnd && (isTokenChar(before) || isTokenChar(after))) {
-      tokenAround(text, i, token);
+      findTokenAround(text, i, token);
       tokenEnd = token[1];
-      if (token[1] - token[0] >= MIN_SECRET_TOKEN && !covered(hits, token[0], token[1])) {
+      if (token[1] - token[0] >= MIN_SECRET_TOKEN && !isCovered(hits, token[0], token[1])) {
         judgeToken(text, token[0], token[1], on, names, hits);
       }
     }
@@ -144,7 +144,7 @@ export function scanNumbers(
     }
     // Most numbers in prose ("12%", "in 2024,") are short and stand alone: nothing here can
     // match fewer than 7 digits unless separators and more digits follow.
-    if (!wantOthers || (j - i < 7 && !continues(text, j, after))) {
+    if (!wantOthers || (j - i < 7 && !continuesNumber(text, j, after))) {
       from = j;
       continue;
     }
@@ -221,7 +221,7 @@ function judge(sh: NumberShape, a: number, b: number, on: Uint8Array, hint: numb
   const ds = sh.gs[a]!;
   const de = sh.ge[b]!;
   if (on[K.ipv4] === 1) {
-    const ipEnd = ipv4End(sh, a, b);
+    const ipEnd = findIpv4End(sh, a, b);
     if (ipEnd > 0) {
       hits.push(ds, ipEnd, K.ipv4);
       return true;

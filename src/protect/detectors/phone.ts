@@ -12,13 +12,13 @@
  * Never a date shape, and never after words like "order", "invoice", "ISBN", "tracking", "#".
  */
 import {
-  before,
   C_DOT,
   C_PAREN_SEP,
   C_SLASH,
   HINT_PHONE,
   isDateShape,
   type NumberShape,
+  readBefore,
 } from './number-shape.js';
 
 const PHONE_CONTEXT_RE =
@@ -46,7 +46,7 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
   const f1 = d > 1 ? (sh.len(a) > 1 ? sh.digitAt(a, 1) : sh.digitAt(a + 1, 0)) : -1;
   if (a === 0 && sh.plus) return d >= 8 && f0 !== 0 && !slash;
   const start = sh.spanStart(a);
-  if (NOT_PHONE_CONTEXT_RE.test(before(sh.text, start, 16))) return false;
+  if (NOT_PHONE_CONTEXT_RE.test(readBefore(sh.text, start, 16))) return false;
   // North American Numbering Plan, with an optional leading 1.
   let k = a;
   if (groups === 4 && sh.len(k) === 1 && f0 === 1) k++;
@@ -69,7 +69,7 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
     for (let g = a; g <= b; g++) if (sh.len(g) < 2) short = true;
     if (!short && (!slash || groups === 2)) return true;
   }
-  if ((hint & HINT_PHONE) !== 0 || PHONE_CONTEXT_RE.test(before(sh.text, start, 40))) {
+  if ((hint & HINT_PHONE) !== 0 || PHONE_CONTEXT_RE.test(readBefore(sh.text, start, 40))) {
     // Versions and dotted numbers stay numbers even after "call".
     return !(first === C_DOT && groups >= 3 && f0 !== 0) && !slash;
   }

@@ -3,7 +3,7 @@
  * says SSN (a key named `ssn`, or "SSN" / "social security" just before). Numbers the SSA never
  * issues are not matched: area 000, 666 or 900–999, group 00, serial 0000.
  */
-import { before, C_DASH, C_SPACE, HINT_SSN, type NumberShape } from './number-shape.js';
+import { C_DASH, C_SPACE, HINT_SSN, type NumberShape, readBefore } from './number-shape.js';
 
 const SSN_CONTEXT_RE = /\b(?:ssn|ss#|social security(?: number| no\.?)?)\W{0,4}$/;
 
@@ -25,7 +25,8 @@ export function isSsn(sh: NumberShape, a: number, b: number, hint: number): bool
     return isIssuableSsn(sh.digits(a, b));
   }
   if (b === a && sh.len(a) === 9) {
-    if ((hint & HINT_SSN) === 0 && !SSN_CONTEXT_RE.test(before(sh.text, sh.spanStart(a), 32))) return false;
+    if ((hint & HINT_SSN) === 0 && !SSN_CONTEXT_RE.test(readBefore(sh.text, sh.spanStart(a), 32)))
+      return false;
     return isIssuableSsn(sh.digits(a, b));
   }
   return false;
