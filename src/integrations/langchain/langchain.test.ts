@@ -1,0 +1,226 @@
+/**
+ * The LangChain.js handler with the real `@langchain/core`: its fake chat model and LLM, a real
+ * retriever (a BaseRetriever over documents in memory) and a real tool. Entries are checked field
+ * by field, run ids are checked to form one tree, and the prompt is redacted before the trail.
+ */
+
+import { Document } from '@langchain/core/documents';
+import { AIMessageChunk } from '@langchain/core/messages';
+import { StringOutputParser } from '@langchain/core/output_parsers';
+import { ChatPromptTemplate } from '@langchain/core/prompts';
+import { BaseRetriever } from '@langchain/core/retrievers';
+import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
+import { tool } from '@langchain/core/tools';
+import { FakeListChatModel, FakeLLM, FakeStreamingChatModel } from '@langchain/core/utils/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Audit } from '../../config/index.js';
+import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { SealtrailCallbackHandler } from './index.js';
+
+/** A real retriever: keyword match over documents held in memory. */
+class PolicyRetriever extends BaseRetriever {
+  lc_namespace = ['sealtrail', 'test'];
+  readonly docs = [
+    new Document({
+      pageContent: 'Refunds are accepted within 30 days.',
+      metadata: { source: 'refunds.md' },
+      id: 'd1',
+    }),
+    new Document({
+      pageContent: 'Shipping takes 3 to 5 days.',
+      metadata: { source: 'shipping.md' },
+      id: 'd2',
+    }),
+  ];
+  async _getRelevantDocuments(query: string): Promise<Document[]> {
+    return this.docs.filter((d) => query.toLowerCase().includes(d.pageContent.split(' ')[0]!.toLowerCase()));
+  }
+}
+
+let a: Audit;
+beforeEach(async () => {
+  a = new Audit();
+  await a.enable({ env: { NODE_ENV: 'test', SEALTRAIL_QUIET: '1' } });
+});
+afterEach(() => a.disable());
+
+async function recorded(): Promise<AuditEntry[]> {
+  await a.flush();
+  return a.memoryStores[0]!.log.lines.map(decodeLine);
+}
+
+const meta = (e: AuditEntry) => e.meta as Record<string, string | number>;
+
+describe('SealtrailCallbackHandler', () => {
+  it('records a RAG chain: retrieval, chat model and chains, linked by run ids', async () => {
+    const retriever = new PolicyRetriever();
+    const prompt = ChatPromptTemplate.fromMessages([
+      ['system', 'Answer from this context: {context}'],
+      ['human', '{question}'],
+    ]);
+    const model = new FakeListChatModel({ responses: ['Within 30 days.'] });
+    const chain = RunnableSequence.from([
+      {
+        context: RunnableLambda.from(async (input: { question: string }, config) => {
+          const docs = await retriever.invoke(input.question, config);
+          return docs.map((d) => d.pageContent).join('\n');
+        }),
+        question: (input: { question: string }) => input.question,
+      },
+      prompt,
+      model,
+      new StringOutputParser(),
+    ]);
+    const handler = new SealtrailCallbackHandler({ audit: a });
+    const answer = await chain.invoke(
+      { question: 'Refunds? I am jane.doe@example.com' },
+      { callbacks: [handler], runName: 'support-answer' },
+    );
+    expect(answer).toBe('Within 30 days.');
+    const events = await recorded();
+    expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('jane.doe@example.com');
+
+    const rag = events.filter((e) => e.type === 'rag.query');
+    expect(rag).toHaveLength(1);
+    const { id: _i, ts: _t, seq: _s, latencyMs: ragLatency, meta: ragMeta, ...ragRest } = rag[0]!;
+    expect(ragLatency).toBeGreaterThanOrEqual(0);
+    expect(ragRest).toEqual({
+      type: 'rag.query',
+      category: 'ai',
+      severity: 'info',
+      resource: { type: 'retriever', id: 'PolicyRetriever' },
+      outcome: 'success',
+      content: {
+        query: 'Refunds? I am [EMAIL]',
+        documents: [
+          {
+            pageContent: 'Refunds are accepted within 30 days.',
+            metadata: { source: 'refunds.md' },
+            id: 'd1',
+          },
+        ],
+      },
+      redactions: [{ path: 'content.query', kind: 'email', count: 1 }],
+    });
+    expect(ragMeta).toMatchObject({ framework: 'langchain', documents: 1, run: 'PolicyRetriever' });
+
+    const [completion] = events.filter((e) => e.type === 'model.completion');
+    expect(completion).toMatchObject({
+      // The fake model names no model: the provider (ls_provider) and the run name stand in.
+      model: { provider: 'FakeListChatModel', name: 'FakeListChatModel' },
+      outcome: 'success',
+      content: {
+        prompt: [
+          { role: 'system', content: 'Answer from this context: Refunds are accepted within 30 days.' },
+          { role: 'human', content: 'Refunds? I am [EMAIL]' },
+        ],
+        response: 'Within 30 days.',
+      },
+      meta: { framework: 'langchain', run: 'FakeListChatModel' },
+    });
+
+    // Every parent run id names a recorded run, and all runs hang from one root: the sequence.
+    const byRun = new Map(events.map((e) => [meta(e).runId as string, e]));
+    expect(byRun.size).toBe(events.length);
+    const roots = events.filter((e) => meta(e).parentRunId === undefined);
+    expect(roots).toHaveLength(1);
+    expect(roots[0]).toMatchObject({
+      type: 'agent.step',
+      action: 'chain',
+      resource: { type: 'chain', id: 'support-answer' },
+      content: { inputs: { question: 'Refunds? I am [EMAIL]' }, outputs: { output: 'Within 30 days.' } },
+    });
+    for (const e of events) {
+      let cursor: AuditEntry | undefined = e;
+      for (let hops = 0; meta(cursor!).parentRunId !== undefined; hops++) {
+        cursor = byRun.get(meta(cursor!).parentRunId as string);
+        expect(cursor, `parent of ${meta(e).run} was recorded`).toBeDefined();
+        expect(hops).toBeLessThan(10);
+      }
+      expect(cursor).toBe(roots[0]);
+    }
+    // Children are recorded before their parents finish.
+    expect(events.at(-1)).toBe(roots[0]);
+  });
+
+  it('records a real tool run with its arguments, result and tool call id, and a failing one', async () => {
+    const add = tool(async ({ a: x, b: y }) => x + y, {
+      name: 'add',
+      description: 'adds two numbers',
+      schema: z.object({ a: z.number(), b: z.number() }),
+    });
+    const fail = tool(
+      async (): Promise<string> => {
+        throw new Error('service down');
+      },
+      { name: 'lookup', description: 'always fails', schema: z.object({ q: z.string() }) },
+    );
+    const handler = new SealtrailCallbackHandler({ audit: a, chains: false });
+    const message = await add.invoke(
+      { type: 'tool_call', id: 'call_7', name: 'add', args: { a: 2, b: 3 } },
+      { callbacks: [handler] },
+    );
+    expect(message.content).toBe('5');
+    await expect(fail.invoke({ q: 'x' }, { callbacks: [handler] })).rejects.toThrow('service down');
+    const [ok, failed] = await recorded();
+    const { id: _i, ts: _t, seq: _s, latencyMs, meta: m, ...rest } = ok!;
+    expect(latencyMs).toBeGreaterThanOrEqual(0);
+    expect(rest).toEqual({
+      type: 'tool.result',
+      category: 'ai',
+      severity: 'info',
+      resource: { type: 'tool', id: 'add' },
+      action: 'execute',
+      outcome: 'success',
+      content: { toolArgs: { a: 2, b: 3 }, toolResult: '5' },
+    });
+    expect(m).toMatchObject({
+      framework: 'langchain',
+      run: 'add',
+      toolCallId: 'call_7',
+      runId: expect.any(String),
+    });
+    expect(failed).toMatchObject({
+      type: 'tool.result',
+      outcome: 'error',
+      resource: { id: 'lookup' },
+      content: { toolArgs: { q: 'x' }, error: { name: 'Error', message: 'service down' } },
+    });
+  });
+
+  it('records an LLM call and a chat model error', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a });
+    await new FakeLLM({ response: 'four' }).invoke('two plus two', { callbacks: [handler] });
+    const broken = new FakeStreamingChatModel({ thrownErrorString: 'quota exceeded' });
+    await expect(broken.invoke('hello', { callbacks: [handler] })).rejects.toThrow('quota exceeded');
+    const [llm, err] = await recorded();
+    expect(llm).toMatchObject({
+      type: 'model.completion',
+      outcome: 'success',
+      content: { prompt: 'two plus two', response: 'four' },
+    });
+    expect(err).toMatchObject({
+      type: 'model.completion',
+      outcome: 'error',
+      content: { prompt: [{ role: 'human', content: 'hello' }], error: { message: 'quota exceeded' } },
+    });
+  });
+
+  it('records the tool calls a chat model asks for', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a });
+    const model = new FakeStreamingChatModel({
+      chunks: [
+        new AIMessageChunk({ content: '', tool_calls: [{ id: 'tc1', name: 'add', args: { a: 1, b: 1 } }] }),
+      ],
+    });
+    await model.invoke('add one and one', { callbacks: [handler] });
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      type: 'model.completion',
+      meta: { toolCalls: 1 },
+      // This fake model echoes the prompt as its text.
+      content: { response: 'add one and one', toolCalls: [{ id: 'tc1', name: 'add', args: { a: 1, b: 1 } }] },
+    });
+  });
+});
