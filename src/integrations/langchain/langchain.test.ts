@@ -20,7 +20,7 @@ import { SealtrailCallbackHandler } from './index.js';
 
 /** A real retriever: keyword match over documents held in memory. */
 class PolicyRetriever extends BaseRetriever {
-  lc_namespace = ['sealtrail', 'test'];
+  override lc_namespace = ['sealtrail', 'test'];
   readonly docs = [
     new Document({
       pageContent: 'Refunds are accepted within 30 days.',
@@ -33,7 +33,7 @@ class PolicyRetriever extends BaseRetriever {
       id: 'd2',
     }),
   ];
-  async _getRelevantDocuments(query: string): Promise<Document[]> {
+  override async _getRelevantDocuments(query: string): Promise<Document[]> {
     return this.docs.filter((d) => query.toLowerCase().includes(d.pageContent.split(' ')[0]!.toLowerCase()));
   }
 }
