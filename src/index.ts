@@ -104,5 +104,6 @@ export {
   type RedactResult,
 } from './protect/index.js';
 export { type AuditEntry, decodeLine, proveConsistency, proveInclusion, verifyDir } from './read/index.js';
+export { RemoteSink, type RemoteSinkOptions } from './remote/index.js';
 export { createTrail } from './store/index.js';
 export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';
