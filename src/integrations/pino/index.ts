@@ -1,0 +1,146 @@
+/**
+ * `sealtrail/pino`: a pino transport that seals chosen log records into a trail, so a team keeps
+ * its pino logger and gains tamper evidence for the records that matter (by level, or those
+ * carrying a marker field).
+ *
+ * ```ts
+ * const logger = pino({ transport: { target: 'sealtrail/pino', options: { dir: './audit', minLevel: 'warn', field: 'audit' } } });
+ * logger.info({ audit: true, userId: 'u-1' }, 'role changed');   // sealed: has the field
+ * logger.error('payment failed');                                 // sealed: at or above warn
+ * ```
+ *
+ * The transport runs in pino's worker thread and owns its trail: one writer per trail directory,
+ * so give it a directory no other writer uses. Each record becomes an `x.log` entry (or the type
+ * in its `auditType` field): `ts` from `time`, severity from the level, `actor.id` from `userId`,
+ * the message and the other fields as content; the trail's redaction applies.
+ */
+import { Writable } from 'node:stream';
+import { AuditError } from '../../errors.js';
+import type { AuditEventInput, EventType, Severity } from '../../event/index.js';
+import type { RedactorOptions } from '../../protect/index.js';
+import type { ContentMode } from '../../store/index.js';
+import { AuditTrail } from '../../writer/index.js';
+
+/** pino's default level names and numbers. */
+export const PINO_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
+
+/** Options of the transport (`transport: { target: 'sealtrail/pino', options }`). */
+export interface PinoTransportOptions {
+  /** The trail directory (this transport's own). */
+  dir: string;
+  origin?: string;
+  content?: ContentMode;
+  /** Redact PII and secrets (default true). */
+  redact?: boolean | RedactorOptions;
+  /** Records at or above this level are sealed (a name or number). Default: none by level. */
+  minLevel?: keyof typeof PINO_LEVELS | number;
+  /** Records with this field set to a truthy value are sealed, whatever their level. */
+  field?: string;
+}
+
+type LogRecord = Record<string, unknown> & { level?: number; time?: number; msg?: unknown };
+
+const TYPE_RE = /^x\.[a-z0-9][a-z0-9._-]{0,99}$/;
+
+/**
+ * The transport factory pino calls in its worker.
+ * @throws AuditError CONFIG_INVALID naming the option (`dir`, `minLevel`, `field`, ...).
+ */
+export default async function sealtrailPinoTransport(options: PinoTransportOptions): Promise<Writable> {
+  const select = compileSelector(options);
+  const trail = await AuditTrail.open({
+    dir: options.dir,
+    redact: options.redact ?? true,
+    ...(options.origin === undefined ? {} : { origin: options.origin }),
+    ...(options.content === undefined ? {} : { content: options.content }),
+  });
+  let partial = '';
+  const take = (line: string): void => {
+    if (line.trim() === '') return;
+    let record: LogRecord;
+    try {
+      record = JSON.parse(line) as LogRecord;
+    } catch {
+      // Not JSON (pino always writes JSON): keep it as evidence rather than lose it.
+      trail.emit({ type: 'x.log', severity: 'warning', content: { raw: line }, meta: { parseError: true } });
+      return;
+    }
+    if (select(record)) trail.emit(toEvent(record, options.field));
+  };
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _enc, cb) {
+      const text = partial + chunk.toString();
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      try {
+        for (const line of lines) take(line);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        take(partial);
+      } catch {
+        // the trail is closed below either way
+      }
+      trail.close().then(() => cb(), cb);
+    },
+  });
+}
+
+/** Which records are sealed. */
+export function compileSelector(
+  options: Pick<PinoTransportOptions, 'minLevel' | 'field' | 'dir'>,
+): (r: LogRecord) => boolean {
+  if (typeof options?.dir !== 'string' || options.dir === '')
+    throw new AuditError('CONFIG_INVALID', 'dir: the transport needs a trail directory of its own', {
+      field: 'dir',
+    });
+  let min = Number.POSITIVE_INFINITY;
+  if (options.minLevel !== undefined) {
+    const n = typeof options.minLevel === 'number' ? options.minLevel : PINO_LEVELS[options.minLevel];
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new AuditError('CONFIG_INVALID', 'minLevel: expected a pino level name or number', {
+        field: 'minLevel',
+      });
+    min = n;
+  }
+  const field = options.field;
+  if (field !== undefined && (typeof field !== 'string' || field === ''))
+    throw new AuditError('CONFIG_INVALID', 'field: expected a field name', { field: 'field' });
+  if (field === undefined && options.minLevel === undefined)
+    throw new AuditError('CONFIG_INVALID', 'minLevel or field: say which records to seal', {
+      field: 'minLevel',
+    });
+  return (r) => (typeof r.level === 'number' && r.level >= min) || (field !== undefined && Boolean(r[field]));
+}
+
+/** One pino record as an audit event. */
+export function toEvent(record: LogRecord, markerField?: string): AuditEventInput {
+  const { level, time, msg, auditType, userId, pid, hostname, ...rest } = record;
+  if (markerField !== undefined) delete rest[markerField];
+  const event: AuditEventInput = {
+    type: typeof auditType === 'string' && TYPE_RE.test(auditType) ? (auditType as EventType) : 'x.log',
+    severity: severityOf(level),
+    meta: { level: typeof level === 'number' ? level : null },
+  };
+  if (typeof time === 'number' && Number.isFinite(time)) event.ts = time;
+  if (typeof userId === 'string' && userId !== '') event.actor = { id: userId };
+  if (typeof pid === 'number') event.meta!.pid = pid;
+  if (typeof hostname === 'string') event.meta!.hostname = hostname;
+  const content: Record<string, unknown> = {};
+  if (msg !== undefined) content.message = msg;
+  if (Object.keys(rest).length > 0) content.fields = rest;
+  if (Object.keys(content).length > 0) event.content = content;
+  return event;
+}
+
+function severityOf(level: unknown): Severity {
+  if (typeof level !== 'number') return 'info';
+  if (level >= 60) return 'critical';
+  if (level >= 40) return 'warning';
+  return 'info';
+}

@@ -1,0 +1,74 @@
+/**
+ * The pino transport run by real pino in its worker thread (the built module, as an application
+ * loads it), sealing records by level and by marker field into a trail that verifies.
+ */
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { decodeLine, verifyDir } from '../../read/index.js';
+import { DirSource } from '../../store/index.js';
+import { tempDir } from '../../test-support/fixtures.js';
+import { compileSelector, toEvent } from './index.js';
+
+const target = fileURLToPath(new URL('../../../dist/integrations/pino/index.js', import.meta.url));
+
+describe('sealtrail/pino', () => {
+  it('seals the records at or above minLevel and those with the marker field, through a real pino transport', async () => {
+    const dir = tempDir();
+    const transport = pino.transport({ target, options: { dir, minLevel: 'warn', field: 'audit' } });
+    const logger = pino({ base: { pid: 4242, hostname: 'app-1' } }, transport);
+    logger.info('routine, not sealed');
+    logger.info({ audit: true, userId: 'u-1', role: 'admin' }, 'role granted');
+    logger.warn({ card: '4111 1111 1111 1111' }, 'payment retried');
+    logger.error({ auditType: 'x.payment.failed' }, 'payment failed');
+    logger.debug({ audit: false }, 'not sealed either');
+    await new Promise<void>((resolve) => {
+      transport.on('close', () => resolve());
+      transport.end();
+    });
+    const entries = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+    expect(
+      entries.map(({ type, severity, actor, content, meta }) => ({ type, severity, actor, content, meta })),
+    ).toEqual([
+      {
+        type: 'x.log',
+        severity: 'info',
+        actor: { id: 'u-1' },
+        content: { message: 'role granted', fields: { role: 'admin' } },
+        meta: { level: 30, pid: 4242, hostname: 'app-1' },
+      },
+      {
+        type: 'x.log',
+        severity: 'warning',
+        actor: undefined,
+        content: { message: 'payment retried', fields: { card: '[CARD]' } },
+        meta: { level: 40, pid: 4242, hostname: 'app-1' },
+      },
+      {
+        type: 'x.payment.failed',
+        severity: 'warning',
+        actor: undefined,
+        content: { message: 'payment failed' },
+        meta: { level: 50, pid: 4242, hostname: 'app-1' },
+      },
+    ]);
+    expect(entries.every((e) => typeof e.ts === 'string')).toBe(true);
+    expect((await verifyDir(dir)).ok).toBe(true);
+  });
+
+  it('refuses options that seal nothing or name no directory', () => {
+    expect(() => compileSelector({ dir: '/x' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => compileSelector({ dir: '', minLevel: 'warn' })).toThrow(/^dir/);
+    expect(() => compileSelector({ dir: '/x', minLevel: 'loud' as 'warn' })).toThrow(/^minLevel/);
+  });
+
+  it('maps a fatal record to critical and keeps a bad auditType out of the type', () => {
+    expect(toEvent({ level: 60, time: 0, msg: 'down', auditType: 'auth.failure' })).toEqual({
+      type: 'x.log',
+      severity: 'critical',
+      ts: 0,
+      meta: { level: 60 },
+      content: { message: 'down' },
+    });
+  });
+});
