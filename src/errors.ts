@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   STORE_IO: { exit: 2, http: 500 },
   KEY_NOT_FOUND: { exit: 2, http: 500 },
   KEY_INVALID: { exit: 2, http: 400 },
+  ALERT_DELIVERY_FAILED: { exit: 2, http: 502 },
   KEY_DESTROYED: { exit: 2, http: 410 },
   KEY_PROVIDER_ERROR: { exit: 2, http: 502 },
   // integrity failures (exit 1, HTTP 409)

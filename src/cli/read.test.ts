@@ -6,6 +6,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -411,5 +413,92 @@ describe('sealtrail report', () => {
     const r = run(['report', '--dir', d, '--format', 'json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).integrity.verify.ok).toBe(false);
+  });
+});
+
+describe('sealtrail status', () => {
+  it('prints the state as JSON, with the last verification a report recorded', () => {
+    const d = trailCopy();
+    expect(run(['report', '--dir', d, '--format', 'json', '--as', 'auditor']).code).toBe(0);
+    const r = run(['status', '--dir', d, '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.entries).toBe(FIXTURE_ENTRIES + 1);
+    expect(s.lastVerification).toMatchObject({ result: `ok ${FIXTURE_ENTRIES} entries`, by: 'auditor' });
+    const text = run(['status', '--dir', d]);
+    expect(text.stdout).toMatch(/^trail .* in /);
+    expect(text.stdout).toMatch(/last checkpoint: size 49 /);
+  });
+});
+
+describe('sealtrail anomalies', () => {
+  it('records findings as security.anomaly, posts them to the webhook, exits 1, and not twice', async () => {
+    const d = path.join(root, 'anomalies');
+    const trail = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+    for (let i = 0; i < 5; i++) {
+      trail.emit({
+        type: 'auth.failure',
+        ts: `2026-03-04T10:0${i}:00Z`,
+        actor: { id: 'mallory', ip: '198.51.100.9' },
+      });
+    }
+    await trail.close();
+    const bodies: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+    const env = { SEALTRAIL_WEBHOOK_SECRET: 'sixteen-chars-or-more' };
+    const runAsync = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [bin, ...args], {
+          env: { ...process.env, SEALTRAIL_QUIET: '1', ...env },
+        });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (x) => {
+          stdout += x;
+        });
+        c.stderr.on('data', (x) => {
+          stderr += x;
+        });
+        c.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      const r = await runAsync(['anomalies', '--dir', d, '--from', '2026-03-04', '--webhook', url]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/critical\s+authFailureBurst .* actor:mallory\s+5\/5/);
+      expect(r.stdout).toMatch(
+        /2 findings in 5 entries; 2 recorded as security\.anomaly now, 0 recorded before/,
+      );
+      expect(bodies.map((b) => JSON.parse(b).finding.key)).toEqual(['actor:mallory', 'ip:198.51.100.9']);
+      const again = await runAsync(['anomalies', '--dir', d, '--from', '2026-03-04', '--webhook', url]);
+      expect(again.stdout).toMatch(/0 recorded as security\.anomaly now, 2 recorded before/);
+      expect(bodies).toHaveLength(2);
+      const stored = jsonl(
+        run(['query', '--dir', d, '--type', 'security.anomaly', '--format', 'jsonl']).stdout,
+      );
+      expect(stored).toHaveLength(2);
+      expect(run(['verify', '--dir', d]).code).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+  it('needs --from and a secret for the webhook', () => {
+    const d = trailCopy();
+    expect(run(['anomalies', '--dir', d]).stderr).toMatch(/--from/);
+    const r = run(['anomalies', '--dir', d, '--from', '2026-03-01', '--webhook', 'http://127.0.0.1:9/x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/SEALTRAIL_WEBHOOK_SECRET/);
   });
 });

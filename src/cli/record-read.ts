@@ -21,6 +21,8 @@ export interface ReadRecord {
   format?: string;
   /** Lines skipped as unreadable. */
   issues?: number;
+  /** More facts about the read (for example a report's verification result). */
+  extra?: Record<string, string | number | boolean>;
 }
 
 const MAX_FILTER_CHARS = 4000;
@@ -39,9 +41,10 @@ export function readerName(as: string | undefined): string {
 export function readEvent(rec: ReadRecord, now = new Date()): AuditEventInput {
   let filter = JSON.stringify(rec.filter);
   if (filter.length > MAX_FILTER_CHARS) filter = `${filter.slice(0, MAX_FILTER_CHARS)}…`;
-  const meta: Record<string, string | number> = { verb: rec.verb, filter, count: rec.count };
+  const meta: Record<string, string | number | boolean> = { verb: rec.verb, filter, count: rec.count };
   if (rec.format !== undefined) meta.format = rec.format;
   if (rec.issues !== undefined && rec.issues > 0) meta.skippedLines = rec.issues;
+  Object.assign(meta, rec.extra);
   return {
     type: 'audit.read',
     ts: now,
@@ -53,30 +56,41 @@ export function readEvent(rec: ReadRecord, now = new Date()): AuditEventInput {
 }
 
 /**
- * Records the read in the trail in `dir`. Returns `recorded`, or `pending` when a writer holds the
- * trail (the event then waits in pending-reads/).
- * @throws AuditError STORE_IO (or the writer's error) when the read cannot be recorded at all.
+ * Appends `events` to the trail in `dir`. Returns `recorded`, or `pending` when a writer holds the
+ * trail (the events then wait in pending-reads/, `meta.recordedLate` set).
+ * @throws AuditError STORE_IO (or the writer's error) when they cannot be recorded at all.
  */
-export async function recordRead(dir: string, rec: ReadRecord): Promise<'recorded' | 'pending'> {
-  const event = readEvent(rec);
+export async function recordEvents(dir: string, events: AuditEventInput[]): Promise<'recorded' | 'pending'> {
   let trail: AuditTrail;
   try {
     trail = await AuditTrail.open({ dir, create: false, worker: false, handleExit: false });
   } catch (err) {
     if (!isAuditError(err, 'TRAIL_LOCKED')) throw recordError(err);
     try {
-      writePendingRead(trailLayout(dir), { ...event, meta: { ...event.meta, recordedLate: true } });
+      for (const event of events) {
+        writePendingRead(trailLayout(dir), {
+          ...event,
+          ts: event.ts ?? new Date(),
+          meta: { ...event.meta, recordedLate: true },
+        });
+      }
     } catch (e) {
       throw recordError(e);
     }
     return 'pending';
   }
   try {
-    await trail.emitDurable(event);
+    for (const event of events) trail.emit(event);
+    await trail.flush();
   } finally {
     await trail.close();
   }
   return 'recorded';
+}
+
+/** Records one read (see {@link recordEvents}). */
+export function recordRead(dir: string, rec: ReadRecord): Promise<'recorded' | 'pending'> {
+  return recordEvents(dir, [readEvent(rec)]);
 }
 
 function recordError(err: unknown): AuditError {
@@ -84,9 +98,9 @@ function recordError(err: unknown): AuditError {
   return new AuditError('STORE_IO', `the read could not be recorded in the trail: ${why}`);
 }
 
-/** Records a read and tells on stderr (once) when it waits in pending-reads/. */
-export async function auditRead(dir: string, rec: ReadRecord): Promise<void> {
-  const how = await recordRead(dir, rec);
+/** Records a read (after `events`, if any) and tells on stderr when it waits in pending-reads/. */
+export async function auditRead(dir: string, rec: ReadRecord, events: AuditEventInput[] = []): Promise<void> {
+  const how = await recordEvents(dir, [...events, readEvent(rec)]);
   if (how === 'pending' && process.env.SEALTRAIL_QUIET !== '1') {
     process.stderr.write(
       'sealtrail: a writer holds the trail: this read is recorded in pending-reads/ and enters the trail when it is next opened for writing\n',

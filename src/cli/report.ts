@@ -47,6 +47,7 @@ export async function runReport(args: string[]): Promise<number> {
         : renderReportHtml(report);
   if (values.out !== undefined) fs.writeFileSync(values.out, text, { mode: FILE_MODE });
   else out(text);
+  const v = report.integrity.verify;
   await auditRead(dir, {
     verb: 'report',
     as: values.as,
@@ -54,6 +55,7 @@ export async function runReport(args: string[]): Promise<number> {
     count: report.totals.entries,
     format,
     issues: report.issues.count,
+    extra: { verified: v === null ? 'skipped' : v.ok ? `ok ${v.entries} entries` : `failed: ${v.failure}` },
   });
   return report.integrity.verify?.ok === false || report.issues.count > 0 ? 1 : 0;
 }

@@ -6,14 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  listSegments,
-  readLines,
-  readSummary,
-  type SegmentRef,
-  type SegmentSummary,
-} from '../store/index.js';
-import { readLinesReverse } from './query-lines-reverse.js';
+import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from '../store/index.js';
+import { type RawLine, readRawLines, readRawLinesReverse } from './query-lines.js';
 import { entryTimeMs } from './query-time.js';
 
 /** A line that could not be read or decoded: reported and skipped, never fatal. */
@@ -106,7 +100,7 @@ export function planSegments(segmentsDir: string, bounds: ScanBounds, stats: Sca
 // The stored event time: the last `"ts":"` of the committed part is the event's own (keys are
 // sorted and nothing after `ts` in an event can hold a `ts` key; a string holding `"ts":"` is
 // escaped as `\"ts\":\"`). Standard form only; anything else is decoded and checked in full.
-const TS_KEY = '"ts":"';
+const TS_KEY = Buffer.from('"ts":"');
 const ISO_UTC_MS_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A cheap check on the raw line that can only say "certainly not": time window and required substrings. */
@@ -117,24 +111,55 @@ export interface LinePrecheck {
   needles: string[][];
 }
 
-/** True when the raw line certainly does not match (so it need not be parsed). */
-export function rejectsLine(text: string, check: LinePrecheck): boolean {
-  const tab = text.indexOf('\t');
-  const end = tab < 0 ? text.length : tab;
-  if (check.fromIso !== undefined || check.toIso !== undefined) {
-    const i = text.lastIndexOf(TS_KEY, end);
-    if (i >= 0) {
-      const ts = text.slice(i + TS_KEY.length, i + TS_KEY.length + 24);
-      if (ISO_UTC_MS_RE.test(ts)) {
-        if (check.fromIso !== undefined && ts < check.fromIso) return true;
-        if (check.toIso !== undefined && ts >= check.toIso) return true;
-      }
+interface CompiledPrecheck {
+  from: Buffer | undefined;
+  to: Buffer | undefined;
+  needles: Buffer[][];
+}
+
+function compilePrecheck(check: LinePrecheck | undefined): CompiledPrecheck | undefined {
+  if (check === undefined) return undefined;
+  const iso = (s: string | undefined) =>
+    s !== undefined && ISO_UTC_MS_RE.test(s) ? Buffer.from(s, 'latin1') : undefined;
+  return {
+    from: iso(check.fromIso),
+    to: iso(check.toIso),
+    needles: check.needles.map((any) => any.map((n) => Buffer.from(n))),
+  };
+}
+
+/** True when bytes [at, at + 24) look like `YYYY-MM-DDTHH:MM:SS.mmmZ` (checked at its fixed punctuation). */
+function isIsoAt(b: Buffer, at: number): boolean {
+  return (
+    b[at + 4] === 0x2d &&
+    b[at + 7] === 0x2d &&
+    b[at + 10] === 0x54 &&
+    b[at + 13] === 0x3a &&
+    b[at + 16] === 0x3a &&
+    b[at + 19] === 0x2e &&
+    b[at + 23] === 0x5a &&
+    b[at + 24] === 0x22
+  );
+}
+
+/** True when the raw line certainly does not match (so it need not be decoded). Compares bytes, allocates nothing but the view. */
+function rejectsRaw(l: RawLine, check: CompiledPrecheck): boolean {
+  const line = l.buf.subarray(l.start, l.end);
+  const tab = line.indexOf(9);
+  const end = tab < 0 ? line.length : tab;
+  if (check.from !== undefined || check.to !== undefined) {
+    const i = line.lastIndexOf(TS_KEY, end - TS_KEY.length);
+    const at = i + TS_KEY.length;
+    if (i >= 0 && at + 25 <= end && isIsoAt(line, at)) {
+      // ISO 8601 UTC times of one form order as their bytes do.
+      if (check.from !== undefined && line.compare(check.from, 0, 24, at, at + 24) < 0) return true;
+      if (check.to !== undefined && line.compare(check.to, 0, 24, at, at + 24) >= 0) return true;
     }
   }
   for (const any of check.needles) {
     let found = false;
     for (const n of any) {
-      const at = text.indexOf(n);
+      const at = line.indexOf(n);
       if (at >= 0 && at < end) {
         found = true;
         break;
@@ -146,35 +171,44 @@ export function rejectsLine(text: string, check: LinePrecheck): boolean {
 }
 
 /**
- * Lines of the planned segments, in the scan's order, with the seq each holds by position.
- * Unreadable segments are reported through `onIssue` and passed over.
+ * Lines of the planned segments, in the scan's order, with the seq each holds by position. A line
+ * the pre-check rejects is counted in `linesPrefiltered` and not decoded. Unreadable segments are
+ * reported through `onIssue` and passed over.
  */
 export function* scanLines(
   segmentsDir: string,
   bounds: ScanBounds,
   stats: ScanStats,
   onIssue: (issue: ReadIssue) => void,
+  precheck?: LinePrecheck,
 ): Generator<ScannedLine> {
+  const check = compilePrecheck(precheck);
   for (const seg of planSegments(segmentsDir, bounds, stats)) {
     const file = path.basename(seg.ref.file);
     stats.segmentsRead++;
     try {
       if (bounds.order === 'oldest') {
         let seq = seg.ref.firstSeq;
-        for (const line of readLines(seg.ref.file)) {
+        for (const l of readRawLines(seg.ref.file)) {
           stats.linesRead++;
           if (seq >= bounds.seqTo) break;
-          if (seq >= bounds.seqFrom) yield { text: line.text, file, seq };
+          if (seq >= bounds.seqFrom) {
+            if (check !== undefined && rejectsRaw(l, check)) stats.linesPrefiltered++;
+            else yield { text: l.buf.toString('utf8', l.start, l.end), file, seq };
+          }
           seq++;
         }
       } else {
         // Newest first: the seq of the last line is the next segment's first seq - 1; for the
         // newest segment, count its lines (one pass over the bytes, no decoding).
         let seq = (seg.endSeq ?? seg.ref.firstSeq + countLines(seg.ref.file)) - 1;
-        for (const text of readLinesReverse(seg.ref.file)) {
+        for (const l of readRawLinesReverse(seg.ref.file)) {
           stats.linesRead++;
           if (seq < bounds.seqFrom) break;
-          if (seq < bounds.seqTo) yield { text, file, seq };
+          if (seq < bounds.seqTo) {
+            if (check !== undefined && rejectsRaw(l, check)) stats.linesPrefiltered++;
+            else yield { text: l.buf.toString('utf8', l.start, l.end), file, seq };
+          }
           seq--;
         }
       }

@@ -12,11 +12,11 @@ import { canonicalJson } from '../event/index.js';
 import { DirSource } from '../store/index.js';
 import { type AuditEntry, decodeLine } from './entry.js';
 import { type CompiledFilter, compileFilter, type QueryFilter } from './query-filter.js';
+import { findLinesHolding } from './query-lines.js';
 import {
   emptyStats,
   type LinePrecheck,
   type ReadIssue,
-  rejectsLine,
   type ScanBounds,
   type ScannedLine,
   type ScanStats,
@@ -94,11 +94,7 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
     const reveal = this.options.reveal;
     const searchContent = this.source.meta.content === 'plain' || reveal !== undefined;
     const onIssue = (issue: ReadIssue) => this.report(issue);
-    for (const line of scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue)) {
-      if (check !== undefined && rejectsLine(line.text, check)) {
-        this.stats.linesPrefiltered++;
-        continue;
-      }
+    for (const line of scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue, check)) {
       let entry: AuditEntry;
       try {
         entry = decodeChecked(line.text);
@@ -194,8 +190,8 @@ export function query(
 }
 
 /**
- * The entry with this id, or undefined. Looks first in the segments sealed after the time in the
- * id (ids are UUIDv7, made when the event was emitted), then everywhere.
+ * The entry with this id, or undefined. Searches the raw bytes of the segments sealed after the
+ * time in the id first (ids are UUIDv7, made when the event was emitted), then the others.
  * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
  */
 export async function getEntry(
@@ -206,21 +202,33 @@ export async function getEntry(
   const source = sourceOf(dirOrSource);
   if (typeof id !== 'string' || id === '')
     throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
+  const segments = source.segments();
+  // A segment sealed before the id was made cannot hold it (5 minutes of slack for clocks):
+  // search the others first, the rest only if needed (a clock set back).
   const idMs = uuid7Ms(id);
-  if (idMs !== undefined) {
-    // A segment sealed before the id was made cannot hold it (5 minutes of slack for clocks).
-    let seqFrom = 0;
-    for (const { summary } of source.segments()) {
-      const sealed = summary === undefined ? Number.NaN : Date.parse(summary.sealedAt);
-      if (sealed < idMs - 300_000) seqFrom = summary!.lastSeq + 1;
-    }
-    if (seqFrom > 0) {
-      const near = await first(query(source, { id, seqFrom }, { ...options, order: 'oldest', limit: 1 }));
-      if (near !== undefined) return near;
-      return first(query(source, { id, seqTo: seqFrom }, { ...options, order: 'newest', limit: 1 }));
+  const likely = segments.filter(
+    (s) =>
+      idMs === undefined || s.summary === undefined || !(Date.parse(s.summary.sealedAt) < idMs - 300_000),
+  );
+  const ordered = [...likely, ...segments.filter((s) => !likely.includes(s))];
+  const needle = `"id":${canonicalJson(id)}`;
+  for (const { ref } of ordered) {
+    for (const text of findLinesHolding(ref.file, needle)) {
+      let seq: number;
+      try {
+        const e = decodeChecked(text);
+        if (e.id !== id) continue; // the same text as another field's value
+        seq = e.seq;
+      } catch {
+        continue; // an unreadable line: query and verify report it
+      }
+      // Decode it as a query would (reveal hook, issues).
+      return first(
+        query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
+      );
     }
   }
-  return first(query(source, { id }, { ...options, order: 'newest', limit: 1 }));
+  return undefined;
 }
 
 async function first(q: TrailQuery): Promise<AuditEntry | undefined> {

@@ -1,0 +1,36 @@
+/**
+ * `sealtrail status [--json]`: entries, segments, size on disk, the last checkpoint and seal, the
+ * last verification recorded by a report, dropped-event and recovery records, pending reads,
+ * retention and key ids. Exit 0; nothing is written.
+ */
+import { renderVisible } from '../event/index.js';
+import { trailStatus } from '../read/index.js';
+import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+
+export async function runStatus(args: string[]): Promise<number> {
+  const { values } = parseVerbArgs('status', args, { ...DIR_OPTION, json: { type: 'boolean' } });
+  const s = trailStatus(trailDir(values.dir));
+  if (values.json === true) {
+    out(JSON.stringify(s));
+    return 0;
+  }
+  const cp = s.lastCheckpoint;
+  const seal = s.lastSeal;
+  const v = s.lastVerification;
+  const lines = [
+    `trail ${s.origin} in ${s.dir} (content ${s.content}, created ${s.createdAt})`,
+    `writer: ${s.writer.running ? `running (pid ${s.writer.pid})` : 'not running'}`,
+    `entries: ${s.entries.toLocaleString('en-US')}, from ${s.oldestEntry ?? '-'} to ${s.newestEntry ?? '-'}`,
+    `segments: ${s.segments.count} (${s.segments.sealed} sealed), ${s.segments.bytes.toLocaleString('en-US')} bytes; ${s.bytesOnDisk.toLocaleString('en-US')} bytes on disk in all`,
+    `last checkpoint: ${cp === null ? 'none' : `size ${cp.size} at ${cp.time} (${cp.reason}), signature ${cp.signatureVerified ? 'valid' : 'INVALID'}`}; ${s.checkpoints} checkpoints; ${s.unsignedEntries} entries after it`,
+    `last seal: ${seal === null ? 'none' : `epoch ${seal.epoch} (${seal.start} to ${seal.end}), size ${seal.size}`}; ${s.seals} seals, epoch ${s.sealEpochMs / 1000} s`,
+    `last verification: ${v === null ? 'none recorded (sealtrail report records one; sealtrail verify checks now)' : `${v.result} at ${v.at} by ${v.by}`}`,
+    `dropped events: ${s.queue.droppedEvents} in ${s.queue.overflowRecords} overflow records; crash recoveries: ${s.recoveries}; quarantined files: ${s.quarantinedFiles}`,
+    `queue: known only inside the writing process (AuditTrail.queueDepth)`,
+    `reads waiting to be recorded: ${s.pendingReads}`,
+    `retention: ${s.retention.policy === null ? 'no policy (everything is kept)' : JSON.stringify(s.retention.policy)}`,
+    `keys: checkpoint key id ${s.keys.checkpointKeyId}; key files ${s.keys.files.join(', ') || '-'}`,
+  ];
+  out(lines.map(renderVisible).join('\n'));
+  return 0;
+}

@@ -1,0 +1,198 @@
+/**
+ * The state of a trail directory at a glance, for `sealtrail status`: entries, segments, size on
+ * disk, the newest and oldest entry, the last checkpoint and seal, the last verification recorded
+ * by a report, dropped-event and recovery records, reads waiting in pending-reads/, retention and
+ * the key ids in use. Reads the newest segment and searches the raw bytes of the others for a few
+ * record types; nothing is written.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { NoteVerifier, openCheckpoint } from '../chain/index.js';
+import { DirSource, listPendingReads, lockHolder, readLines } from '../store/index.js';
+import { decodeLine } from './entry.js';
+import { findLinesHolding, readLinesReverse } from './query-lines.js';
+import { countLines } from './query-scan.js';
+
+/** What `sealtrail status --json` prints. */
+export interface TrailStatus {
+  dir: string;
+  origin: string;
+  content: string;
+  createdAt: string;
+  writer: { running: boolean; pid: number | null };
+  entries: number;
+  oldestEntry: string | null;
+  newestEntry: string | null;
+  segments: { count: number; sealed: number; bytes: number };
+  bytesOnDisk: number;
+  lastCheckpoint: { size: number; time: string; reason: string; signatureVerified: boolean } | null;
+  /** Entries after the last checkpoint (a running writer signs them on its interval). */
+  unsignedEntries: number;
+  checkpoints: number;
+  lastSeal: { epoch: number; start: string; end: string; size: number } | null;
+  seals: number;
+  sealEpochMs: number;
+  /** The last verification a `sealtrail report` recorded in the trail. */
+  lastVerification: { at: string; result: string; by: string } | null;
+  /** The queue lives in the writing process (`AuditTrail.queueDepth`); dropped events are recorded. */
+  queue: { depth: null; droppedEvents: number; overflowRecords: number };
+  recoveries: number;
+  quarantinedFiles: number;
+  pendingReads: number;
+  retention: { policy: unknown };
+  keys: { checkpointKeyId: string; files: string[] };
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const p = path.join(dir, name);
+    const st = fs.statSync(p);
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+function tsOf(line: string | undefined): string | null {
+  if (line === undefined) return null;
+  try {
+    return decodeLine(line).ts;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The status of the trail in `dir`.
+ * @throws AuditError TRAIL_NOT_FOUND.
+ */
+export function trailStatus(dir: string): TrailStatus {
+  const source = new DirSource(dir);
+  const layout = source.layout;
+  const segments = source.segments();
+  const last = segments.at(-1);
+  const entries = last === undefined ? 0 : last.ref.firstSeq + countLines(last.ref.file);
+  let oldest: string | undefined;
+  for (const line of segments.length > 0 ? readLines(segments[0]!.ref.file) : []) {
+    oldest = line.text;
+    break;
+  }
+  let newest: string | undefined;
+  for (const text of last === undefined ? [] : readLinesReverse(last.ref.file)) {
+    newest = text;
+    break;
+  }
+
+  let dropped = 0;
+  let overflowRecords = 0;
+  let recoveries = 0;
+  let lastVerification: TrailStatus['lastVerification'] = null;
+  for (const { ref } of segments) {
+    for (const text of findLinesHolding(ref.file, '"type":"system.overflow"')) {
+      try {
+        const e = decodeLine(text);
+        if (e.type !== 'system.overflow') continue;
+        overflowRecords++;
+        const lost = (e.meta as { lost?: unknown } | undefined)?.lost;
+        if (typeof lost === 'number') dropped += lost;
+      } catch {
+        // an unreadable line: `query` and `verify` report it
+      }
+    }
+    for (const text of findLinesHolding(ref.file, '"type":"system.recovery"')) {
+      if (text.includes('"type":"system.recovery"')) recoveries++;
+    }
+    for (const text of findLinesHolding(ref.file, '"verified":')) {
+      try {
+        const e = decodeLine(text);
+        const meta = e.meta as { verb?: unknown; verified?: unknown } | undefined;
+        if (e.type === 'audit.read' && meta?.verb === 'report' && typeof meta.verified === 'string') {
+          lastVerification = {
+            at: e.ts,
+            result: meta.verified,
+            by: String((e.actor as { id?: unknown } | undefined)?.id ?? 'unknown'),
+          };
+        }
+      } catch {
+        // as above
+      }
+    }
+  }
+
+  const stored = source.checkpoints();
+  const lastCp = stored.at(-1);
+  let lastCheckpoint: TrailStatus['lastCheckpoint'] = null;
+  if (lastCp !== undefined) {
+    let signatureVerified = true;
+    try {
+      openCheckpoint(lastCp.note, NoteVerifier.fromVkey(source.meta.verifierKey));
+    } catch {
+      signatureVerified = false;
+    }
+    lastCheckpoint = { size: lastCp.size, time: lastCp.time, reason: lastCp.reason, signatureVerified };
+  }
+  const seals = source.seals();
+  const lastSeal = seals.at(-1);
+  const holder = lockHolder(layout.lock);
+  let policy: unknown = null;
+  try {
+    policy = JSON.parse(fs.readFileSync(path.join(layout.dir, 'retention.json'), 'utf8'));
+  } catch {
+    policy = null;
+  }
+  let quarantined = 0;
+  try {
+    quarantined = fs.readdirSync(layout.quarantineDir).length;
+  } catch {
+    quarantined = 0;
+  }
+  let keyFiles: string[] = [];
+  try {
+    keyFiles = fs.readdirSync(layout.keysDir).sort();
+  } catch {
+    keyFiles = [];
+  }
+  return {
+    dir: layout.dir,
+    origin: source.meta.origin,
+    content: source.meta.content,
+    createdAt: new Date(source.meta.createdAt).toISOString(),
+    writer: { running: holder !== undefined, pid: holder ?? null },
+    entries,
+    oldestEntry: tsOf(oldest),
+    newestEntry: tsOf(newest),
+    segments: {
+      count: segments.length,
+      sealed: segments.filter((s) => s.summary !== undefined).length,
+      bytes: dirBytes(layout.segmentsDir),
+    },
+    bytesOnDisk: dirBytes(layout.dir),
+    lastCheckpoint,
+    unsignedEntries: Math.max(0, entries - (lastCp?.size ?? 0)),
+    checkpoints: stored.length,
+    lastSeal:
+      lastSeal === undefined
+        ? null
+        : {
+            epoch: lastSeal.epoch,
+            start: new Date(lastSeal.start).toISOString(),
+            end: new Date(lastSeal.end).toISOString(),
+            size: lastSeal.size,
+          },
+    seals: seals.length,
+    sealEpochMs: source.meta.sealEpochMs,
+    lastVerification,
+    queue: { depth: null, droppedEvents: dropped, overflowRecords },
+    recoveries,
+    quarantinedFiles: quarantined,
+    pendingReads: listPendingReads(layout).length,
+    retention: { policy },
+    keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: keyFiles },
+  };
+}
