@@ -121,6 +121,48 @@ describe('Audit', () => {
     });
   });
 
+  describe('environment variables reach the trails', () => {
+    it('SEALTRAIL_DESTINATION, SEALTRAIL_ORIGIN and SEALTRAIL_REDACT_PII', async () => {
+      const dir = tempDir();
+      const a = newAudit();
+      await a.enable({
+        env: {
+          ...TEST_ENV,
+          SEALTRAIL_DESTINATION: `memory,${dir}`,
+          SEALTRAIL_ORIGIN: 'example.org/support-bot',
+          SEALTRAIL_REDACT_PII: 'false',
+        },
+      });
+      expect(a.trails.map((t) => t.origin)).toEqual(['example.org/support-bot', 'example.org/support-bot']);
+      a.modelCall({ prompt: 'jane.doe@example.com' });
+      await a.disable();
+      expect(entries(a.memoryStores[0] ?? new MemoryTrailStore())).toEqual([]); // stores are forgotten on disable
+      const fromDir = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+      expect(fromDir.map((e) => e.content)).toEqual([{ prompt: 'jane.doe@example.com' }]);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'trail.json'), 'utf8')).origin).toBe(
+        'example.org/support-bot',
+      );
+    });
+
+    it('SEALTRAIL_CONTENT=hash with SEALTRAIL_KEY hashes content in a directory trail', async () => {
+      const dir = tempDir();
+      const a = newAudit();
+      await a.enable({
+        env: {
+          ...TEST_ENV,
+          SEALTRAIL_DESTINATION: dir,
+          SEALTRAIL_CONTENT: 'hash',
+          SEALTRAIL_KEY: '3c'.repeat(32),
+        },
+      });
+      a.modelCall({ prompt: 'private question' });
+      await a.disable();
+      const [e] = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+      expect(e!.contentModes).toEqual({ prompt: 'hash' });
+      expect(JSON.stringify(e!.content)).not.toContain('private question');
+    });
+  });
+
   describe('content mode and keys', () => {
     it('hands content hash and the SEALTRAIL_KEY key ring to a memory trail, which stores the keyed hash', async () => {
       const a = newAudit();

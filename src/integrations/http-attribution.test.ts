@@ -115,7 +115,9 @@ function checkAttribution(sent: Sent[], events: AuditEntry[]): void {
     const conv = e.conversation as { id: string; turn: number };
     expect(conv.id).toBe(`conv-${user.name}`);
     const payload =
-      e.type === 'model.completion' ? e.content?.prompt : (e.content?.toolArgs as { q: string }).q;
+      e.type === 'model.completion'
+        ? e.content?.prompt
+        : (e.content?.toolArgs as { q: string } | undefined)?.q;
     expect(payload).toMatch(new RegExp(` from ${user.name}$`));
     const set = turns.get(conv.id) ?? new Set<number>();
     set.add(conv.turn);
