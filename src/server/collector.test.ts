@@ -357,3 +357,26 @@ describe('when the writer queue cannot take the batch', () => {
     expect(n).toBe(0);
   });
 });
+
+describe('when a token goes over its rate limit', () => {
+  it('answers 429 with Retry-After to that token only', async () => {
+    const dir3 = path.join(tmp, 'limited');
+    const a = createToken(dir3, { name: 'a', scopes: ['read'] }).token;
+    const b = createToken(dir3, { name: 'b', scopes: ['read'] }).token;
+    const limited = await Collector.open({ dir: dir3, rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      const url = (await limited.listen({ port: 0 })).url;
+      const ask = (t: string): Promise<Response> =>
+        fetch(`${url}/v1/events?limit=1`, { headers: { authorization: `Bearer ${t}` } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await ask(a)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const over = await ask(a);
+      expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await over.json()).toEqual({ error: 'RATE_LIMITED', message: 'too many requests; retry later' });
+      expect((await ask(b)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});

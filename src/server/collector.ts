@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from 'fastify';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
@@ -39,6 +40,11 @@ export interface CollectorOptions {
   bodyLimit?: number;
   /** Most entries in one page of GET /v1/events; default 1000. */
   maxPage?: number;
+  /**
+   * Requests per token (per client address without a token) in a window; over it, 429 with
+   * `Retry-After`. Default 6000 a minute; `false` turns it off.
+   */
+  rateLimit?: { max: number; windowMs: number } | false;
 }
 
 const DEFAULT_MAX_QUEUE = 100_000;
@@ -47,6 +53,13 @@ const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'appli
 
 interface RouteScope {
   scope?: TokenScope;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs (collector routes). */
+    scope?: TokenScope;
+  }
 }
 
 /** A running collector: its Fastify app and the trail it writes. */
@@ -72,6 +85,22 @@ export class Collector {
     this.tokens = new TokenSet([]);
     this.reloadTokens(true);
     this.app = fastify({ logger: false, bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024 });
+  }
+
+  private async setup(limit: CollectorOptions['rateLimit']): Promise<void> {
+    if (limit !== false) {
+      await this.app.register(rateLimit, {
+        max: limit?.max ?? 6000,
+        timeWindow: limit?.windowMs ?? 60_000,
+        // After authentication (onRequest), before the body is read.
+        hook: 'preParsing',
+        keyGenerator: (req) => {
+          const rec = this.callers.get(req);
+          return rec === undefined ? `ip:${req.ip}` : `token:${rec.id}`;
+        },
+        errorResponseBuilder: () => ({ statusCode: 429, code: 'RATE_LIMITED' }),
+      });
+    }
     this.routes();
   }
 
@@ -86,7 +115,14 @@ export class Collector {
       ...options.trail,
       dir: options.dir,
     });
-    return new Collector(options.dir, trail, options);
+    const collector = new Collector(options.dir, trail, options);
+    try {
+      await collector.setup(options.rateLimit);
+    } catch (err) {
+      await trail.close();
+      throw err;
+    }
+    return collector;
   }
 
   /** Starts listening; resolves with the address (port 0 picks a free port). */
@@ -387,7 +423,9 @@ export class Collector {
       return;
     }
     const status = (err as { statusCode?: number }).statusCode;
-    if (status === 413) {
+    if (status === 429) {
+      void reply.code(429).send({ error: 'RATE_LIMITED', message: 'too many requests; retry later' });
+    } else if (status === 413) {
       void reply.code(413).send({ error: 'BODY_TOO_LARGE', message: 'request body too large' });
     } else if (status !== undefined && status >= 400 && status < 500) {
       // Fastify's own messages can quote the body (a JSON syntax error does): keep only its code.
