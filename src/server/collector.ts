@@ -27,6 +27,7 @@ import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
 import { parseJsonLines, stampProducer, validateBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
+import { VIEWER_CSP, VIEWER_HTML, VIEWER_JS } from './viewer/index.js';
 
 /** Options of {@link Collector.open}. */
 export interface CollectorOptions {
@@ -235,6 +236,16 @@ export class Collector {
     app.setErrorHandler((err, _req, reply) => this.sendError(err, reply));
     app.setNotFoundHandler((_req, reply) => {
       void reply.code(404).send({ error: 'NOT_FOUND', message: 'no such route' });
+    });
+
+    // The viewer holds no data: it signs in with a reader token and calls the API below.
+    app.get('/', async (_req, reply) => {
+      void reply.type('text/html; charset=utf-8').header('content-security-policy', VIEWER_CSP);
+      return VIEWER_HTML;
+    });
+    app.get('/viewer.js', async (_req, reply) => {
+      void reply.type('text/javascript; charset=utf-8');
+      return VIEWER_JS;
     });
 
     app.get('/healthz', async () => ({

@@ -1,0 +1,217 @@
+/**
+ * The collector's web viewer: one HTML page and one script, served as they are (no build step,
+ * no framework). The page holds no data: after sign-in with a reader token (kept in
+ * sessionStorage), the script calls the same API as any client. Every value from the trail is
+ * attacker-controlled and goes into the DOM as text, never as HTML.
+ */
+
+/** Content-Security-Policy of the viewer: its own script, the API, nothing else. */
+export const VIEWER_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The viewer page. */
+export const VIEWER_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>sealtrail viewer</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
+  header { background: #1d2330; color: #fff; padding: 10px 16px; display: flex; gap: 16px; align-items: center; }
+  header h1 { font-size: 16px; margin: 0; }
+  main { padding: 16px; display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
+  section { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: 12px; }
+  #signin { max-width: 420px; margin: 40px auto; }
+  input, select, button { font: inherit; padding: 4px 6px; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eceff3; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 220px; }
+  tbody tr { cursor: pointer; }
+  tbody tr:hover { background: #eef3ff; }
+  .sev-warning { color: #9a6700; } .sev-critical { color: #b3261e; font-weight: 600; }
+  pre { white-space: pre-wrap; word-break: break-all; background: #f6f7f9; padding: 8px; max-height: 420px; overflow: auto; }
+  .ok { color: #1a7f37; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; }
+  form.filters { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
+  [hidden] { display: none !important; }
+</style>
+</head>
+<body>
+<header><h1>sealtrail</h1><span id="origin"></span><span id="integrity"></span><button id="signout" hidden>Sign out</button></header>
+<section id="signin">
+  <h2>Sign in</h2>
+  <p>Paste a reader token (<code>sealtrail token create --scopes read</code>).</p>
+  <form id="signin-form"><input id="token" type="password" autocomplete="off" size="40" aria-label="token"> <button id="signin-button" type="submit">Sign in</button></form>
+  <p id="signin-error" class="bad" role="alert"></p>
+</section>
+<main id="app" hidden>
+  <section>
+    <form class="filters" id="filters">
+      <input name="type" placeholder="type (auth.*)" aria-label="type">
+      <input name="actor" placeholder="actor" aria-label="actor">
+      <input name="conversation" placeholder="conversation" aria-label="conversation">
+      <select name="severity" aria-label="severity"><option value="">any severity</option><option>info</option><option>notice</option><option>warning</option><option>critical</option></select>
+      <input name="since" placeholder="since (1h, 7d)" aria-label="since">
+      <button type="submit" id="apply">Filter</button>
+    </form>
+    <table><thead><tr><th>time</th><th>type</th><th>severity</th><th>actor</th><th>outcome</th><th>producer</th></tr></thead><tbody id="rows"></tbody></table>
+    <p><button id="more" hidden>More</button> <span id="count"></span></p>
+  </section>
+  <section id="detail-panel">
+    <h2>Event</h2>
+    <p id="detail-empty">Select an event.</p>
+    <div id="detail" hidden>
+      <p><button id="verify">Verify inclusion proof</button> <span id="proof"></span></p>
+      <pre id="detail-json"></pre>
+    </div>
+  </section>
+</main>
+<script src="/viewer.js"></script>
+</body>
+</html>
+`;
+
+/** The viewer script (plain ES2020, run as is by the browser). */
+export const VIEWER_JS = `'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  let token = sessionStorage.getItem('sealtrail-token') || '';
+  let cursor = null;
+  let selected = null;
+
+  async function api(path) {
+    const res = await fetch(path, { headers: { authorization: 'Bearer ' + token } });
+    if (res.status === 401) { signOut('That token was not accepted.'); throw new Error('unauthorized'); }
+    const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : await res.text();
+    if (!res.ok) throw new Error((body && body.message) || ('HTTP ' + res.status));
+    return body;
+  }
+
+  function signOut(message) {
+    token = '';
+    sessionStorage.removeItem('sealtrail-token');
+    $('app').hidden = true; $('signout').hidden = true; $('signin').hidden = false;
+    $('signin-error').textContent = message || '';
+  }
+
+  async function signIn(t) {
+    token = t;
+    try { await api('/v1/events?limit=1'); } catch (e) { if (token) $('signin-error').textContent = e.message; return; }
+    sessionStorage.setItem('sealtrail-token', token);
+    $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
+    loadHealth();
+    search(true);
+  }
+
+  async function loadHealth() {
+    try {
+      const h = await (await fetch('/healthz')).json();
+      $('origin').textContent = h.origin;
+      const v = await api('/v1/verify');
+      $('integrity').textContent = v.ok ? 'trail verified: ' + v.entries + ' entries' : 'VERIFY FAILED: ' + (v.failure && v.failure.code);
+      $('integrity').className = v.ok ? 'ok' : 'bad';
+    } catch (e) { $('integrity').textContent = ''; }
+  }
+
+  function filterQuery() {
+    const p = new URLSearchParams();
+    for (const [k, v] of new FormData($('filters'))) if (String(v).trim() !== '') p.set(k, String(v).trim());
+    return p;
+  }
+
+  async function search(reset) {
+    const p = filterQuery();
+    p.set('limit', '50');
+    if (reset) { cursor = null; $('rows').textContent = ''; }
+    else if (cursor) p.set('cursor', cursor);
+    let page;
+    try { page = await api('/v1/events?' + p.toString()); }
+    catch (e) { $('count').textContent = e.message; return; }
+    for (const ev of page.events) $('rows').appendChild(row(ev));
+    cursor = page.nextCursor;
+    $('more').hidden = cursor === null;
+    $('count').textContent = $('rows').children.length + ' events';
+  }
+
+  function cell(text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text == null ? '' : String(text);
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function row(ev) {
+    const tr = document.createElement('tr');
+    tr.dataset.id = ev.id;
+    tr.append(
+      cell(ev.ts), cell(ev.type), cell(ev.severity, 'sev-' + ev.severity),
+      cell(ev.actor && ev.actor.id), cell(ev.outcome), cell(ev.meta && ev.meta.producer),
+    );
+    tr.addEventListener('click', () => show(ev.id));
+    return tr;
+  }
+
+  async function show(id) {
+    const { event } = await api('/v1/events/' + encodeURIComponent(id));
+    selected = event;
+    $('detail-empty').hidden = true; $('detail').hidden = false;
+    $('detail-json').textContent = JSON.stringify(event, null, 2);
+    $('proof').textContent = ''; $('proof').className = '';
+  }
+
+  // RFC 6962 hashing with WebCrypto: leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || l || r).
+  const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  async function sha256(...parts) {
+    const len = parts.reduce((n, p) => n + p.length, 0);
+    const buf = new Uint8Array(len); let o = 0;
+    for (const p of parts) { buf.set(p, o); o += p.length; }
+    return new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+  }
+  const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+  // RFC 9162 section 2.1.3.2: the root from a leaf hash and its inclusion proof.
+  async function rootFromProof(index, size, leafHash, path) {
+    if (index >= size) throw new Error('index beyond tree size');
+    let fn = index, sn = size - 1, r = leafHash;
+    for (const p of path) {
+      if (sn === 0) throw new Error('proof too long');
+      if (fn % 2 === 1 || fn === sn) {
+        r = await sha256(Uint8Array.of(1), p, r);
+        if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else {
+        r = await sha256(Uint8Array.of(1), r, p);
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) throw new Error('proof too short');
+    return r;
+  }
+
+  async function verifySelected() {
+    const out = $('proof');
+    out.className = ''; out.textContent = 'checking…';
+    try {
+      const proof = await api('/v1/proof/inclusion?id=' + encodeURIComponent(selected.id));
+      const leafHash = await sha256(Uint8Array.of(0), b64(proof.leaf));
+      if (!equal(leafHash, b64(proof.leafHash))) throw new Error('leaf hash does not match the entry');
+      const lines = proof.checkpoint.split('\\n');
+      const size = Number(lines[1]);
+      const root = b64(lines[2]);
+      if (size !== proof.treeSize) throw new Error('proof is for another tree size');
+      const computed = await rootFromProof(proof.index, proof.treeSize, leafHash, proof.hashes.map(b64));
+      if (!equal(computed, root)) throw new Error('proof does not lead to the checkpoint root');
+      out.className = 'ok';
+      out.textContent = 'inclusion verified in this browser: entry ' + proof.index + ' of ' + size + ', root ' + lines[2];
+    } catch (e) {
+      out.className = 'bad';
+      out.textContent = 'not verified: ' + e.message;
+    }
+  }
+
+  $('signin-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('token').value.trim()); });
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); search(true); });
+  $('more').addEventListener('click', () => search(false));
+  $('verify').addEventListener('click', verifySelected);
+  $('signout').addEventListener('click', () => signOut(''));
+  if (token) signIn(token);
+})();
+`;
