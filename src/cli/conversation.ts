@@ -18,10 +18,12 @@ import {
 import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
 import {
   AS_OPTION,
+  DECRYPT_OPTION,
   entryDetails,
   FILTER_OPTIONS,
   filterFromOptions,
   issueLine,
+  revealOption,
   withOptionNames,
 } from './read-options.js';
 import { auditRead } from './record-read.js';
@@ -78,16 +80,16 @@ export async function runConversation(args: string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(
     'conversation',
     args,
-    { ...DIR_OPTION, ...AS_OPTION, key: { type: 'string' }, json: { type: 'boolean' } },
+    { ...DIR_OPTION, ...AS_OPTION, ...DECRYPT_OPTION, key: { type: 'string' }, json: { type: 'boolean' } },
     true,
   );
   if (positionals.length !== 1) throw new AuditError('USAGE', 'conversation: give one conversation id');
   const dir = trailDir(values.dir);
-  const view = await reconstructConversation(
-    dir,
-    positionals[0]!,
-    values.key === undefined ? {} : { verifierKey: values.key },
-  );
+  const reveal = await revealOption(dir, values.decrypt);
+  const view = await reconstructConversation(dir, positionals[0]!, {
+    ...(values.key === undefined ? {} : { verifierKey: values.key }),
+    ...(reveal === undefined ? {} : { reveal }),
+  });
   for (const issue of view.issues) process.stderr.write(`${issueLine(issue)}\n`);
   if (values.json === true) out(JSON.stringify(view));
   else if (view.entries === 0) out(renderVisible(`no entries for conversation ${view.id}`));
@@ -116,6 +118,7 @@ export async function runConversation(args: string[]): Promise<number> {
     filter: { conversation: [view.id] },
     count: view.entries,
     issues: view.issues.length,
+    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
   });
   return view.integrity.failed > 0 || view.issues.length > 0 ? 1 : 0;
 }

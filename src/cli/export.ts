@@ -13,11 +13,13 @@ import { DirSource, FILE_MODE } from '../store/index.js';
 import { DIR_OPTION, intOption, out, parseVerbArgs, progress, trailDir } from './common.js';
 import {
   AS_OPTION,
+  DECRYPT_OPTION,
   FILTER_OPTIONS,
   filterFromOptions,
   formatOption,
   issueLine,
   orderOption,
+  revealOption,
   withOptionNames,
   writeOut,
 } from './read-options.js';
@@ -28,6 +30,7 @@ export async function runExport(args: string[]): Promise<number> {
     ...DIR_OPTION,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
+    ...DECRYPT_OPTION,
     format: { type: 'string' },
     out: { type: 'string' },
     manifest: { type: 'string' },
@@ -42,8 +45,10 @@ export async function runExport(args: string[]): Promise<number> {
   const source = new DirSource(dir);
   const limit = intOption('limit', values.limit);
   const total = Number(source.latestCheckpoint()?.split('\n')[1]) || undefined;
+  const reveal = await revealOption(dir, values.decrypt);
   const bar = progress('exporting', total);
   const options = {
+    ...(reveal === undefined ? {} : { reveal }),
     format,
     order: orderOption(values.order, 'oldest'),
     ...(limit === undefined ? {} : { limit }),
@@ -82,6 +87,7 @@ export async function runExport(args: string[]): Promise<number> {
     count: manifest.entries,
     format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
     issues: manifest.issueCount,
+    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
   });
   return manifest.issueCount > 0 ? 1 : 0;
 }

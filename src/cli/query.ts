@@ -8,11 +8,13 @@ import { type EntryFormat, entryWriter, query } from '../read/index.js';
 import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
 import {
   AS_OPTION,
+  DECRYPT_OPTION,
   FILTER_OPTIONS,
   filterFromOptions,
   formatOption,
   issueLine,
   orderOption,
+  revealOption,
   TABLE_HEADER,
   tableRow,
   withOptionNames,
@@ -27,6 +29,7 @@ export async function runQuery(args: string[]): Promise<number> {
     ...DIR_OPTION,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
+    ...DECRYPT_OPTION,
     format: { type: 'string' },
     limit: { type: 'string' },
     order: { type: 'string' },
@@ -36,9 +39,11 @@ export async function runQuery(args: string[]): Promise<number> {
   const limit = intOption('limit', values.limit) ?? (format === 'table' ? 50 : undefined);
   const order = orderOption(values.order, 'newest');
   const filter = filterFromOptions(values);
+  const reveal = await revealOption(dir, values.decrypt);
   const q = withOptionNames(() =>
     query(dir, filter, {
       order,
+      ...(reveal === undefined ? {} : { reveal }),
       ...(limit === undefined ? {} : { limit }),
       onIssue: (issue) => process.stderr.write(`${issueLine(issue)}\n`),
     }),
@@ -66,6 +71,7 @@ export async function runQuery(args: string[]): Promise<number> {
     count,
     format,
     issues: q.stats.issues,
+    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
   });
   return q.stats.issues > 0 ? 1 : 0;
 }

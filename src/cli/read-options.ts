@@ -5,7 +5,11 @@
  */
 import { AuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
-import { type AuditEntry, ERASED_MARKER, type QueryFilter } from '../read/index.js';
+import { openTrailKeyRing, openTrailSubjectKeys } from '../keys/index.js';
+// The reveal hook of content protection (not re-exported by protect/index.ts).
+import { contentRevealer } from '../protect/content-modes.js';
+import { type AuditEntry, type ContentReveal, ERASED_MARKER, type QueryFilter } from '../read/index.js';
+import { readTrailMeta } from '../store/index.js';
 import { intOption } from './common.js';
 
 /** The filter options of query, export, report, timeline and anomalies. */
@@ -35,6 +39,25 @@ export const FILTER_OPTIONS = {
   'seq-from': { type: 'string' },
   'seq-to': { type: 'string' },
 } as const;
+
+/** `--decrypt`: show encrypted content payloads (keys from the trail's key providers). */
+export const DECRYPT_OPTION = { decrypt: { type: 'boolean' } } as const;
+
+/**
+ * The reveal hook for `--decrypt`: the trail's key ring and subject keys (docs/keys.md), or
+ * undefined without the option.
+ * @throws AuditError KEY_NOT_FOUND when no key provider has the trail's key.
+ */
+export async function revealOption(
+  dir: string,
+  decrypt: boolean | undefined,
+): Promise<ContentReveal | undefined> {
+  if (decrypt !== true) return undefined;
+  const ring = await openTrailKeyRing(dir);
+  const subjects = await openTrailSubjectKeys(dir, ring);
+  const reveal = contentRevealer(readTrailMeta(dir).origin, { ring, subjects });
+  return (value, context) => reveal(value, context);
+}
 
 /** `--as WHO`: who is reading, for the audit record (default: the OS user). */
 export const AS_OPTION = { as: { type: 'string' } } as const;

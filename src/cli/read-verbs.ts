@@ -16,9 +16,9 @@ export const READ_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   anomalies: runAnomalies,
 };
 
-export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest] [--as WHO]
-  export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--order oldest|newest] [--json]
-  conversation ID [--dir D] [--key VKEY] [--json]   turns in order, each entry's integrity status
+export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest] [--decrypt] [--as WHO]
+  export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--order oldest|newest] [--decrypt] [--json]
+  conversation ID [--dir D] [--key VKEY] [--decrypt] [--json]   turns in order, each entry's integrity status
   timeline --from T [--to T] [--actor A] [filters] [--gap MINUTES] [--limit N] [--json]
   report --from T --to T [--format html|json|md] [--out F] [--seal-seed S] [--no-verify] [--gap MINUTES] [filters]
   status [--dir D] [--json]                entries, segments, size, last checkpoint, seal and verification

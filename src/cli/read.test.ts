@@ -502,3 +502,32 @@ describe('sealtrail anomalies', () => {
     expect(r.stderr).toMatch(/SEALTRAIL_WEBHOOK_SECRET/);
   });
 });
+
+describe('reading encrypted content', () => {
+  it('shows ciphertext by default and the plaintext with --decrypt, recording the decryption', () => {
+    const d = path.join(root, 'encrypted');
+    const env = { SEALTRAIL_KEY: Buffer.alloc(32, 9).toString('base64') };
+    expect(run(['init', '--dir', d, '--content', 'encrypt']).code).toBe(0);
+    const event = { type: 'model.request', actor: { id: 'u1' }, content: { prompt: 'the secret words' } };
+    const appended = spawnSync(process.execPath, [bin, 'append', '--dir', d, '--durable'], {
+      input: `${JSON.stringify(event)}\n`,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    expect(appended.status).toBe(0);
+    const plain = run(['query', '--dir', d, '--type', 'model.request', '--format', 'jsonl'], env);
+    expect(plain.stdout).not.toContain('the secret words');
+    expect(plain.stdout).toMatch(/"prompt":"st1:/);
+    const shown = run(['query', '--dir', d, '--type', 'model.request', '--decrypt'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('prompt="the secret words"');
+    const reads = jsonl(
+      run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl', '--order', 'oldest'], env)
+        .stdout,
+    );
+    expect(reads.map((r) => (r.meta as { decrypted?: boolean }).decrypted)).toEqual([undefined, true]);
+    const noKey = run(['query', '--dir', d, '--decrypt'], { SEALTRAIL_KEY: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -7,7 +7,7 @@
  * Content payloads are shown as stored unless a reveal hook maps them (the hook that will decrypt
  * encrypted content plugs in here); erased payloads are listed in `erased` and never revealed.
  */
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { canonicalJson } from '../event/index.js';
 import { DirSource } from '../store/index.js';
 import { type AuditEntry, decodeLine } from './entry.js';
@@ -25,7 +25,8 @@ import {
 
 /**
  * Maps a stored content payload to the value shown (for example, decrypts it). Called once per
- * present (not erased) payload; may return a promise. What it throws becomes a read issue.
+ * present (not erased) payload; may return a promise. What it throws becomes a read issue (the
+ * entry is skipped), except KEY_DESTROYED: a crypto-shredded payload is shown as erased.
  */
 export type ContentReveal = (value: unknown, context: { field: string; entry: AuditEntry }) => unknown;
 
@@ -143,7 +144,14 @@ function decodeChecked(text: string): AuditEntry {
 async function revealContent(entry: AuditEntry, reveal: ContentReveal): Promise<void> {
   const content = entry.content!;
   for (const field of Object.keys(content)) {
-    content[field] = await reveal(content[field], { field, entry });
+    try {
+      content[field] = await reveal(content[field], { field, entry });
+    } catch (err) {
+      // A destroyed subject key (crypto-shredding) erased the payload: shown as erased, not an error.
+      if (!isAuditError(err, 'KEY_DESTROYED')) throw err;
+      delete content[field];
+      entry.erased = [...(entry.erased ?? []), field];
+    }
   }
 }
 
