@@ -12,6 +12,7 @@ import { type PreparedEvent, type PrepareOptions, prepareEvent } from '../event/
 import type { AuditEventInput } from '../event/types.js';
 import type { KeyRing } from '../keys/index.js';
 import type { ContentPolicy } from '../protect/content-modes.js';
+import { type AuditEntry, getEntry, type QueryFilter, type QueryOptions, query } from '../read/index.js';
 import type { ErasureCount } from '../retention/erase.js';
 import { ingestPendingReads, readTrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
@@ -74,6 +75,8 @@ const EXIT_TIMEOUT_MS = 10_000;
 export class AuditTrail {
   /** The trail's origin (checkpoint key name). */
   readonly origin: string;
+  /** The trail directory, for reading back (undefined for memory and stdout trails). */
+  private readonly dir: string | undefined;
   /** The C2SP verifier key of the trail's checkpoints. */
   readonly verifierKey: string;
   /** The forward-seal seed, only when this open created the trail: keep it offline. */
@@ -108,6 +111,7 @@ export class AuditTrail {
     options: AuditTrailOptions,
   ) {
     this.origin = init.origin;
+    this.dir = options.dir;
     this.verifierKey = init.verifierKey;
     this.sealSeed = init.sealSeed;
     this.batchSize = options.batchSize ?? 1000;
@@ -255,6 +259,35 @@ export class AuditTrail {
     // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
     await this.protection?.destroySubject(subject);
     return this.channel.erase(subject, options.reason);
+  }
+
+  /**
+   * Entries matching `filter`, newest first unless `order: 'oldest'` (read/query.ts), once
+   * everything emitted before the call is durable. Directory trails only.
+   * @throws AuditError USAGE for a bad filter, or for a memory or stdout trail.
+   */
+  async *query(filter: QueryFilter = {}, options: QueryOptions = {}): AsyncGenerator<AuditEntry> {
+    await this.flush();
+    yield* query(this.readableDir(), filter, options);
+  }
+
+  /** The entry with this id, or undefined, once everything emitted before is durable. */
+  async get(id: string): Promise<AuditEntry | undefined> {
+    await this.flush();
+    return getEntry(this.readableDir(), id);
+  }
+
+  private readableDir(): string {
+    if (this.dir === undefined) {
+      throw new AuditError(
+        'USAGE',
+        'query: only a directory trail is read back (use verifyTrail on a memory store)',
+        {
+          field: 'dir',
+        },
+      );
+    }
+    return this.dir;
   }
 
   /** Flushes, writes the final checkpoint and seal, and releases the trail. Idempotent. */
