@@ -3,6 +3,8 @@
  * creates a `local` token with every scope and prints it once, so one command gives a working
  * service. Stops cleanly (flush, close) on SIGINT and SIGTERM.
  */
+import fs from 'node:fs';
+import { AuditError } from '../errors.js';
 import { Collector, createToken, loadTokens, TOKEN_SCOPES } from '../server/index.js';
 import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
 
@@ -13,7 +15,16 @@ export async function runServe(args: string[]): Promise<number> {
     port: { type: 'string' },
     'max-batch': { type: 'string' },
     'body-limit': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new AuditError('USAGE', 'serve: give --tls-cert and --tls-key together');
+  }
+  const tls =
+    values['tls-cert'] === undefined || values['tls-key'] === undefined
+      ? undefined
+      : { cert: readPem(values['tls-cert']), key: readPem(values['tls-key']) };
   const dir = trailDir(values.dir);
   const maxBatch = intOption('max-batch', values['max-batch']);
   const bodyLimit = intOption('body-limit', values['body-limit']);
@@ -21,6 +32,7 @@ export async function runServe(args: string[]): Promise<number> {
     dir,
     ...(maxBatch === undefined ? {} : { maxBatch }),
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    ...(tls === undefined ? {} : { tls }),
   });
   if (loadTokens(dir).length === 0) {
     const { token } = createToken(dir, { name: 'local', scopes: TOKEN_SCOPES });
@@ -41,4 +53,12 @@ export async function runServe(args: string[]): Promise<number> {
   });
   await collector.close();
   return 0;
+}
+
+function readPem(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    throw new AuditError('STORE_IO', `${file}: cannot be read`, { file });
+  }
 }

@@ -3,7 +3,9 @@
  * trail directory: authentication and scopes, producer stamping, all-or-nothing batches, limits,
  * reads recorded as audit.read, metrics, and proofs checked with the library's own verifiers.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -377,6 +379,55 @@ describe('when a token goes over its rate limit', () => {
       expect((await ask(b)).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('with a TLS certificate', () => {
+  it('serves HTTPS only', async () => {
+    const dir4 = path.join(tmp, 'tls');
+    fs.mkdirSync(dir4, { recursive: true });
+    const key = path.join(tmp, 'tls.key');
+    const cert = path.join(tmp, 'tls.crt');
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    expect(made.status).toBe(0);
+    const secure = await Collector.open({
+      dir: dir4,
+      tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
+    });
+    try {
+      const { url, port } = await secure.listen({ port: 0 });
+      expect(url).toBe(`https://127.0.0.1:${port}`);
+      const status = await new Promise<number>((resolve, reject) => {
+        https
+          .get(`${url}/healthz`, { ca: fs.readFileSync(cert) }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+      expect(status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      await secure.close();
     }
   });
 });

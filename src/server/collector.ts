@@ -46,6 +46,8 @@ export interface CollectorOptions {
    * `Retry-After`. Default 6000 a minute; `false` turns it off.
    */
   rateLimit?: { max: number; windowMs: number } | false;
+  /** Serve HTTPS with this certificate chain and private key (PEM). Default plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const DEFAULT_MAX_QUEUE = 100_000;
@@ -76,6 +78,7 @@ export class Collector {
   private readonly maxBatch: number;
   private readonly maxPage: number;
   private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
+  private readonly tls: boolean;
 
   private constructor(dir: string, trail: AuditTrail, options: CollectorOptions) {
     this.dir = dir;
@@ -85,7 +88,17 @@ export class Collector {
     this.maxPage = options.maxPage ?? 1000;
     this.tokens = new TokenSet([]);
     this.reloadTokens(true);
-    this.app = fastify({ logger: false, bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024 });
+    const bodyLimit = options.bodyLimit ?? 5 * 1024 * 1024;
+    this.tls = options.tls !== undefined;
+    // An HTTPS instance has another server type parameter; the routes use none of its specifics.
+    this.app =
+      options.tls === undefined
+        ? fastify({ logger: false, bodyLimit })
+        : (fastify({
+            logger: false,
+            bodyLimit,
+            https: { cert: options.tls.cert, key: options.tls.key },
+          }) as unknown as FastifyInstance);
   }
 
   private async setup(limit: CollectorOptions['rateLimit']): Promise<void> {
@@ -133,7 +146,8 @@ export class Collector {
     await this.app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8787 });
     const addr = this.app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+    const scheme = this.tls ? 'https' : 'http';
+    return { host: addr.address, port: addr.port, url: `${scheme}://${host}:${addr.port}` };
   }
 
   /** Stops accepting requests, then flushes and closes the trail. */
