@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { buildReport, renderReportHtml, renderReportMarkdown } from '../read/index.js';
-import { FILE_MODE } from '../store/index.js';
+import { FILE_MODE, withFile } from '../store/index.js';
 import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
 import {
   AS_OPTION,
@@ -45,8 +45,10 @@ export async function runReport(args: string[]): Promise<number> {
       : format === 'md'
         ? renderReportMarkdown(report)
         : renderReportHtml(report);
-  if (values.out !== undefined) fs.writeFileSync(values.out, text, { mode: FILE_MODE });
-  else out(text);
+  if (values.out !== undefined) {
+    const file = values.out;
+    withFile(file, 'write', () => fs.writeFileSync(file, text, { mode: FILE_MODE }));
+  } else out(text);
   const v = report.integrity.verify;
   await auditRead(dir, {
     verb: 'report',

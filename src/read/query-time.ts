@@ -96,6 +96,13 @@ export const NAMED_WINDOWS = ['lastHour', 'lastDay', 'lastWeek', 'today'] as con
  * @throws AuditError USAGE naming `field`.
  */
 export function parseSince(field: string, value: TimeInput, now: number): number {
+  if (
+    typeof value === 'string' &&
+    !/^\d/.test(value.trim()) &&
+    !(NAMED_WINDOWS as readonly string[]).includes(value)
+  ) {
+    usage(field, `expected a duration (1h, 30m, 7d) or ${NAMED_WINDOWS.join(', ')}`);
+  }
   switch (value) {
     case 'lastHour':
       return now - UNIT_MS.h;

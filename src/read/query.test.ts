@@ -167,6 +167,7 @@ describe('query', () => {
       ['an impossible date', { to: '2026-02-30' }, 'to'],
       ['from not before to', { from: '2026-03-02', to: '2026-03-01' }, 'to'],
       ['since with from', { since: '1h', from: '2026-03-01' }, 'since'],
+      ['an unknown named window', { since: 'yesterday' }, 'since'],
       ['an unknown outcome', { outcome: 'maybe' }, 'outcome'],
       ['an unknown guardrail decision', { guardrail: 'deny' }, 'guardrail'],
       ['an unknown category', { category: 'fun' }, 'category'],
