@@ -1,11 +1,13 @@
 /**
  * `sealtrail serve`: the collector on a trail directory (default ./audit). With no token yet, it
  * creates a `local` token with every scope and prints it once, so one command gives a working
- * service. Stops cleanly (flush, close) on SIGINT and SIGTERM.
+ * service; `--demo` (what `npm start` runs) records demo events when the trail is empty. Stops
+ * cleanly (flush, close) on SIGINT and SIGTERM.
  */
 import fs from 'node:fs';
 import { AuditError } from '../errors.js';
-import { Collector, createToken, loadTokens, TOKEN_SCOPES } from '../server/index.js';
+import { query } from '../read/index.js';
+import { Collector, createToken, loadTokens, seedDemo, TOKEN_SCOPES } from '../server/index.js';
 import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
 
 export async function runServe(args: string[]): Promise<number> {
@@ -17,6 +19,7 @@ export async function runServe(args: string[]): Promise<number> {
     'body-limit': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    demo: { type: 'boolean' },
   });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new AuditError('USAGE', 'serve: give --tls-cert and --tls-key together');
@@ -34,6 +37,10 @@ export async function runServe(args: string[]): Promise<number> {
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
     ...(tls === undefined ? {} : { tls }),
   });
+  if (values.demo === true && (await trailIsEmpty(dir))) {
+    const n = await seedDemo(collector.trail);
+    process.stderr.write(`sealtrail serve: the trail was empty; recorded ${n} demo events\n`);
+  }
   if (loadTokens(dir).length === 0) {
     const { token } = createToken(dir, { name: 'local', scopes: TOKEN_SCOPES });
     process.stderr.write(`sealtrail serve: no tokens yet; created "local" with every scope (shown once):\n`);
@@ -61,4 +68,9 @@ function readPem(file: string): Buffer {
   } catch {
     throw new AuditError('STORE_IO', `${file}: cannot be read`, { file });
   }
+}
+
+async function trailIsEmpty(dir: string): Promise<boolean> {
+  for await (const _ of query(dir, {}, { limit: 1 })) return false;
+  return true;
 }

@@ -16,8 +16,9 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../chain/index.js';
-import { type AuditEntry, query } from '../read/index.js';
+import { type AuditEntry, query, verifyDir } from '../read/index.js';
 import { Collector } from './collector.js';
+import { demoEvents, seedDemo } from './demo-seed.js';
 import { createToken, TokenSet, tokenFile } from './tokens.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-collector-'));
@@ -429,5 +430,24 @@ describe('with a TLS certificate', () => {
     } finally {
       await secure.close();
     }
+  });
+});
+
+describe('the demo events', () => {
+  it('are accepted by the writer, hold a guardrail block and failed sign-ins, and verify', async () => {
+    const dir5 = path.join(tmp, 'demo');
+    const demo = await Collector.open({ dir: dir5 });
+    try {
+      expect(await seedDemo(demo.trail)).toBe(demoEvents().length);
+    } finally {
+      await demo.close();
+    }
+    const all: AuditEntry[] = [];
+    for await (const e of query(dir5, {}, { order: 'oldest' })) all.push(e);
+    expect(all.length).toBe(demoEvents().length);
+    expect(all.filter((e) => e.type === 'auth.failure')).toHaveLength(3);
+    expect(all.some((e) => e.type === 'guardrail.decision' && e.outcome === 'blocked')).toBe(true);
+    expect(all.every((e) => (e.meta as { producer?: string }).producer === 'demo')).toBe(true);
+    expect(verifyDir(dir5).ok).toBe(true);
   });
 });
