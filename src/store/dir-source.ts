@@ -66,15 +66,31 @@ export class DirSource {
       const hash = whole ? createHash('sha256') : undefined;
       const file = path.basename(ref.file);
       let seq = ref.firstSeq;
+      let minTs = '';
+      let maxTs = '';
       for (const { data } of readLineBytes(ref.file)) {
-        hash?.update(data);
+        if (hash !== undefined) {
+          hash.update(data);
+          // Readers skip segments by the summary's time range: it must be the entries' own.
+          const ts = recordTsBytes(data);
+          if (minTs === '' || ts < minTs) minTs = ts;
+          if (ts > maxTs) maxTs = ts;
+        }
         if (seq >= from) yield { bytes: data.subarray(0, data.length - 1), file, seq };
         seq++;
       }
-      if (hash !== undefined && hash.digest('hex') !== summary!.sha256) {
-        throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: bytes differ from its sealed summary`, {
-          file,
-        });
+      if (hash !== undefined) {
+        const s = summary!;
+        const problem =
+          hash.digest('hex') !== s.sha256
+            ? 'bytes differ from its sealed summary'
+            : s.lastSeq !== seq - 1 || s.count !== seq - ref.firstSeq
+              ? 'sealed summary names other entries than the segment holds'
+              : s.minTs !== minTs || s.maxTs !== maxTs
+                ? 'sealed summary gives another time range than its entries'
+                : undefined;
+        if (problem !== undefined)
+          throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: ${problem}`, { file });
       }
     }
   }
@@ -141,4 +157,16 @@ export class DirSource {
     };
     return { leaf, close };
   }
+}
+
+const TS_KEY = Buffer.from('"ts":"');
+
+/** The event time of a stored line (bytes): the last `"ts":"` of the committed record is the event's own. */
+function recordTsBytes(line: Buffer): string {
+  const tab = line.indexOf(0x09);
+  const end = tab < 0 ? line.length : tab;
+  const i = line.lastIndexOf(TS_KEY, end);
+  if (i < 0) return '';
+  const start = i + TS_KEY.length;
+  return line.toString('latin1', start, line.indexOf(0x22, start));
 }

@@ -94,6 +94,30 @@ describe('AuditTrail', () => {
       const report = verifyDir(dir);
       expect(report.ok).toBe(false);
     });
+
+    it('detects a sealed summary whose time range or entries were edited', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 4 * 1024, batchSize: 3 });
+      for (let i = 0; i < 12; i++) {
+        trail.emit(sampleEvent(i));
+        if (i % 3 === 2) await trail.flush();
+      }
+      await trail.close();
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const summaryFile = segmentFiles(dir)[0]!.replace(/\.log$/, '.summary.json');
+      const original = fs.readFileSync(summaryFile, 'utf8');
+      const summary = JSON.parse(original);
+      for (const edit of [
+        { minTs: '2000-01-01T00:00:00.000Z' },
+        { maxTs: '2099-01-01T00:00:00.000Z' },
+        { lastSeq: summary.lastSeq - 1 },
+      ]) {
+        fs.writeFileSync(summaryFile, JSON.stringify({ ...summary, ...edit }));
+        expect(verifyDir(dir).failure?.code).toBe('SEGMENT_CHECKSUM_MISMATCH');
+      }
+      fs.writeFileSync(summaryFile, original);
+      expect(verifyDir(dir).failure).toBeUndefined();
+    });
   });
 
   describe('when a second writer opens the same directory', () => {
