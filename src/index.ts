@@ -43,6 +43,15 @@ export type {
 } from './event/index.js';
 export { describeEventType, EVENT_TYPES, renderVisible } from './event/index.js';
 export {
+  getRequestContext,
+  type RequestContext,
+  runWithRequestContext,
+  startConversationTurn,
+  type TrustProxy,
+  TurnCounter,
+  updateRequestContext,
+} from './integrations/context/index.js';
+export {
   createKeyFile,
   decryptField,
   decryptFieldBytes,
@@ -78,15 +87,6 @@ export {
   vaultTransitWrapper,
   verifyHmacField,
 } from './keys/index.js';
-export {
-  getRequestContext,
-  type RequestContext,
-  runWithRequestContext,
-  startConversationTurn,
-  type TrustProxy,
-  TurnCounter,
-  updateRequestContext,
-} from './integrations/context/index.js';
 export {
   BUILTIN_DETECTORS,
   type ClassPolicy,
