@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
-import type { AuditEventInput } from '../event/index.js';
+import { type AuditEventInput, prepareEvent } from '../event/index.js';
 import {
   applyRequestContext,
   type RequestContext,
@@ -21,6 +21,7 @@ import {
 } from '../integrations/context/index.js';
 import { type KeyProvider, openKeyRing } from '../keys/index.js';
 import { createRedactor, type Redactor } from '../protect/index.js';
+import { RemoteSink } from '../remote/remote-sink.js';
 import { defaultOrigin, readTrailMeta, trailLayout } from '../store/index.js';
 import { AuditTrail, type AuditTrailOptions, MemoryTrailStore } from '../writer/index.js';
 import type { Environment } from './environment.js';
@@ -99,6 +100,8 @@ export class Audit {
   #config: ResolvedConfig | undefined;
   #trails: AuditTrail[] = [];
   #owned: AuditTrail[] = [];
+  /** Collector destinations: events are validated and redacted here, then spooled. */
+  #remotes: RemoteSink[] = [];
   #destinations: Destination[] = [];
   #held: AuditEventInput[] = [];
   #pretty = false;
@@ -157,10 +160,11 @@ export class Audit {
     this.#generation++;
     const ready = this.#ready;
     const owned = this.#owned;
+    const remotes = this.#remotes;
     this.#reset();
     return (async () => {
       await ready.catch(() => undefined);
-      await Promise.all(owned.map((t) => t.close()));
+      await Promise.all([...owned.map((t) => t.close()), ...remotes.map((r) => r.close())]);
     })();
   }
 
@@ -240,7 +244,7 @@ export class Audit {
   /** Resolves when everything emitted before is durable in every trail. */
   async flush(): Promise<void> {
     await this.#ready.catch(() => undefined);
-    await Promise.all(this.#trails.map((t) => t.flush()));
+    await Promise.all([...this.#trails.map((t) => t.flush()), ...this.#remotes.map((r) => r.flush())]);
   }
 
   /** Adds the authenticated user (or anything else known later) to the current request context. */
@@ -342,6 +346,16 @@ export class Audit {
         this.#failOrReport(err);
       }
     }
+    for (const remote of this.#remotes) {
+      try {
+        // Personal data never leaves the process unredacted; a bad event fails here, not at the collector.
+        const redacted = this.#redactor === undefined ? event : this.#redactor(event).value;
+        prepareEvent(redacted);
+        remote.emit(redacted);
+      } catch (err) {
+        this.#failOrReport(err);
+      }
+    }
     if (this.#pretty) process.stdout.write(`${formatPretty(event)}\n`);
     return id;
   }
@@ -362,6 +376,7 @@ export class Audit {
     const provider = keyProviderOf(config.keys);
     const opened: AuditTrail[] = [];
     const owned: AuditTrail[] = [];
+    const remotes: RemoteSink[] = [];
     const onExit = (): void => {
       if (this.#held.length > 0)
         reportDiagnostic({
@@ -373,6 +388,10 @@ export class Audit {
     try {
       for (const d of config.destinations) {
         if (d.kind === 'pretty') continue;
+        if (d.kind === 'collector') {
+          remotes.push(new RemoteSink({ url: d.url, token: d.token, spoolDir: d.spoolDir }));
+          continue;
+        }
         if (d.kind === 'trail') {
           opened.push(d.trail);
           continue;
@@ -400,7 +419,10 @@ export class Audit {
         opened.push(trail);
       }
     } catch (err) {
-      await Promise.all(owned.map((t) => t.close().catch(() => undefined)));
+      await Promise.all([
+        ...owned.map((t) => t.close().catch(() => undefined)),
+        ...remotes.map((r) => r.close().catch(() => undefined)),
+      ]);
       process.removeListener('exit', onExit);
       if (generation !== this.#generation) return;
       this.#state = 'failed';
@@ -416,11 +438,12 @@ export class Audit {
     }
     process.removeListener('exit', onExit);
     if (generation !== this.#generation) {
-      await Promise.all(owned.map((t) => t.close()));
+      await Promise.all([...owned.map((t) => t.close()), ...remotes.map((r) => r.close())]);
       return;
     }
     this.#trails = opened;
     this.#owned = owned;
+    this.#remotes = remotes;
     this.#state = 'on';
     const held = this.#held;
     this.#held = [];
@@ -431,6 +454,7 @@ export class Audit {
     this.#state = 'off';
     this.#trails = [];
     this.#owned = [];
+    this.#remotes = [];
     this.#destinations = [];
     this.#held = [];
     this.#pretty = false;

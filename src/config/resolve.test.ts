@@ -88,11 +88,26 @@ describe('resolveConfig', () => {
         { kind: 'memory' },
       ]);
     });
-    it('refuses a collector URL as not available yet', () => {
-      expect(() => resolve({ destination: 'https://audit.example/ingest' })).toThrow(/not available yet/);
+    it('takes a collector URL with its token and spool, and refuses one without a token', () => {
+      expect(
+        resolve({ destination: 'https://audit.example:8787', collectorToken: 'stk_x', spoolDir: '/spool' })
+          .destinations,
+      ).toEqual([
+        { kind: 'collector', url: 'https://audit.example:8787', token: 'stk_x', spoolDir: '/spool' },
+      ]);
+      expect(
+        resolve({}, { SEALTRAIL_DESTINATION: 'http://c:8080', SEALTRAIL_TOKEN: 'stk_y' }).destinations,
+      ).toEqual([
+        {
+          kind: 'collector',
+          url: 'http://c:8080',
+          token: 'stk_y',
+          spoolDir: expect.stringMatching(/audit-spool$/),
+        },
+      ]);
       expect(codeAndField(() => resolve({}, { SEALTRAIL_DESTINATION: 'http://c:8080' }))).toEqual([
         'CONFIG_INVALID',
-        'SEALTRAIL_DESTINATION',
+        'collectorToken',
       ]);
     });
     it.each([

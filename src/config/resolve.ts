@@ -21,7 +21,7 @@ import {
  * Where entries go: a directory path, `"stdout"` (JSON lines), `"memory"`, `"pretty"` (a one-line
  * human summary per event on stdout, not a trail), a {@link MemoryTrailStore}, or an
  * {@link AuditTrail} you opened yourself (not closed by `disable()`). A collector URL
- * (`https://…`) is accepted by the parser and refused with CONFIG_INVALID until the remote sink exists.
+ * (`http(s)://host:port`) goes through a spooled RemoteSink with an ingest token.
  */
 export type DestinationInput = string | MemoryTrailStore | AuditTrail;
 
@@ -31,7 +31,9 @@ export type Destination =
   | { kind: 'stdout' }
   | { kind: 'memory'; store?: MemoryTrailStore }
   | { kind: 'pretty' }
-  | { kind: 'trail'; trail: AuditTrail };
+  | { kind: 'trail'; trail: AuditTrail }
+  /** A collector (`http(s)://host:port`), reached through a disk spool (remote/remote-sink.ts). */
+  | { kind: 'collector'; url: string; token: string; spoolDir: string };
 
 /** What to do when the trail cannot take an event. */
 export type FailurePolicy = 'block' | 'continue';
@@ -59,6 +61,10 @@ export interface EnableOptions {
   failure?: FailurePolicy;
   /** Master key(s) in `SEALTRAIL_KEY` form (`hex|base64` or `id:key,id:key`), or a key provider. */
   keys?: string | KeyProvider;
+  /** The `ingest` token of a collector destination. Default from `SEALTRAIL_TOKEN`. */
+  collectorToken?: string;
+  /** Where a collector destination spools events. Default `SEALTRAIL_SPOOL_DIR`, then `./audit-spool`. */
+  spoolDir?: string;
   /** Allow `disable()` (and `SEALTRAIL_ENABLED=false`) in production. Default from `SEALTRAIL_ALLOW_DISABLE`. */
   allowDisable?: boolean;
   /** The environment variables to read (default `process.env`); for tests. */
@@ -97,6 +103,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'failure',
   'keys',
   'allowDisable',
+  'collectorToken',
+  'spoolDir',
   'env',
 ]);
 const ORIGIN_RE = /^[\x21-\x7e]{1,255}$/;
@@ -163,6 +171,20 @@ export function resolveConfig(
     destSource = dirFromEnv === undefined ? 'default' : 'env';
   }
   checkDuplicates(destinations);
+  for (const d of destinations) {
+    if (d.kind !== 'collector') continue;
+    const token = options.collectorToken ?? readString(env, 'SEALTRAIL_TOKEN');
+    if (token === undefined || token === '')
+      fail(
+        'collectorToken',
+        'a collector destination needs an ingest token (collectorToken or SEALTRAIL_TOKEN)',
+      );
+    d.token = token;
+    d.spoolDir = path.resolve(
+      cwd,
+      options.spoolDir ?? readString(env, 'SEALTRAIL_SPOOL_DIR') ?? 'audit-spool',
+    );
+  }
 
   // Content mode.
   let content: ContentMode;
@@ -306,8 +328,9 @@ export function parseDestination(input: DestinationInput, field: string, cwd: st
   if (text === '') fail(field, 'empty');
   if (text === 'stdout' || text === 'pretty' || text === 'memory') return { kind: text };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)?.[1]?.toLowerCase();
+  // The token and spool are filled in by resolve(), which knows the options and the environment.
   if (scheme === 'http' || scheme === 'https')
-    fail(field, 'collector URLs are not available yet: use a directory, "stdout" or "memory"');
+    return { kind: 'collector', url: text, token: '', spoolDir: '' };
   if (scheme === 'file') {
     try {
       return { kind: 'dir', dir: fileURLToPath(text) };
@@ -324,7 +347,13 @@ function checkDuplicates(list: readonly Destination[]): void {
   const seen = new Set<string>();
   list.forEach((d, i) => {
     const key =
-      d.kind === 'dir' ? `dir:${d.dir}` : d.kind === 'memory' || d.kind === 'trail' ? undefined : d.kind;
+      d.kind === 'dir'
+        ? `dir:${d.dir}`
+        : d.kind === 'collector'
+          ? `collector:${d.url}`
+          : d.kind === 'memory' || d.kind === 'trail'
+            ? undefined
+            : d.kind;
     if (key === undefined) return;
     if (seen.has(key)) fail(`destination[${i}]`, 'listed twice');
     seen.add(key);
