@@ -72,6 +72,12 @@ export function parseRecordTail(committed: string): RecordTail {
   return { prev: Buffer.from(m[1]!, 'base64'), seq: Number(m[2]) };
 }
 
+/** {@link parseRecordTail} of a committed record held as bytes: its tail is ASCII, so latin1 reads it exactly. */
+export function parseRecordTailBytes(committed: Uint8Array): RecordTail {
+  const b = Buffer.from(committed.buffer, committed.byteOffset, committed.byteLength);
+  return parseRecordTail(b.toString('latin1', Math.max(0, b.length - 200)));
+}
+
 /** Splits a stored line (without its newline) into the committed part and the payload part. */
 export function splitLine(line: string): { committed: string; payloads: string | undefined } {
   const tab = line.indexOf('\t');

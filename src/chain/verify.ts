@@ -16,7 +16,7 @@ import {
   GENESIS_PREV,
   parseCommitted,
   parsePayloads,
-  parseRecordTail,
+  parseRecordTailBytes,
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
 import { type SealRecord, verifySeals } from './seal.js';
@@ -260,8 +260,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
       const tab = bytes.indexOf(0x09);
       const committed = tab < 0 ? bytes : bytes.subarray(0, tab);
-      // The tail is ASCII (docs/format.md §2): latin1 decoding of the last bytes is exact.
-      const tail = parseRecordTail(committed.toString('latin1', Math.max(0, committed.length - 200)));
+      const tail = parseRecordTailBytes(committed);
       if (tail.seq !== seq) {
         fail('CHAIN_SEQ_GAP', `expected seq ${seq}, found ${tail.seq}`, { expected: seq, found: tail.seq });
       }

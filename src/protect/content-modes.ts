@@ -88,26 +88,26 @@ function hashAad(name: string): string {
 }
 
 /**
- * The protector for `policy`, or undefined when every field is plain (nothing to do).
- * @throws AuditError CONFIG_INVALID for a bad policy; KEY_NOT_FOUND when a mode needs keys and none are given.
+ * Every mode `policy` uses, validated.
+ * @throws AuditError CONFIG_INVALID naming the option.
+ */
+export function modesIn(policy: ContentPolicy): Set<ContentMode> {
+  contentModeOf(policy);
+  return new Set(
+    typeof policy === 'string' ? [policy] : [policy.default, ...Object.values(policy.fields ?? {})],
+  );
+}
+
+/**
+ * The protector for `policy` under `keys`.
+ * @throws AuditError CONFIG_INVALID for a bad policy.
  */
 export function createContentProtector(
   origin: string,
   policy: ContentPolicy,
-  keys: ContentKeys | undefined,
-): ContentProtector | undefined {
+  keys: ContentKeys,
+): ContentProtector {
   const modeOf = contentModeOf(policy);
-  const needsKeys =
-    typeof policy === 'string'
-      ? policy !== 'plain'
-      : policy.default !== 'plain' || Object.values(policy.fields ?? {}).some((m) => m !== 'plain');
-  if (!needsKeys) return undefined;
-  if (keys === undefined) {
-    throw new AuditError(
-      'KEY_NOT_FOUND',
-      'content modes hash and encrypt need a key: set SEALTRAIL_KEY, a key file or Vault (docs/keys.md)',
-    );
-  }
   return (name, valueJson, entry) => {
     const mode = modeOf(name);
     switch (mode) {

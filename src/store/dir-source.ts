@@ -12,7 +12,7 @@ import { type TrailLayout, trailLayout } from './layout.js';
 import { findLineBySeq, readLineBytes } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
-import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
+import { listSegments, readSummary, recordTs, type SegmentRef, type SegmentSummary } from './segment-log.js';
 import { readTrailMeta, type TrailMeta } from './trail-meta.js';
 
 /** One stored line and where it is. */
@@ -72,7 +72,7 @@ export class DirSource {
         if (hash !== undefined) {
           hash.update(data);
           // Readers skip segments by the summary's time range: it must be the entries' own.
-          const ts = recordTsBytes(data);
+          const ts = recordTs(data);
           if (minTs === '' || ts < minTs) minTs = ts;
           if (ts > maxTs) maxTs = ts;
         }
@@ -157,16 +157,4 @@ export class DirSource {
     };
     return { leaf, close };
   }
-}
-
-const TS_KEY = Buffer.from('"ts":"');
-
-/** The event time of a stored line (bytes): the last `"ts":"` of the committed record is the event's own. */
-function recordTsBytes(line: Buffer): string {
-  const tab = line.indexOf(0x09);
-  const end = tab < 0 ? line.length : tab;
-  const i = line.lastIndexOf(TS_KEY, end);
-  if (i < 0) return '';
-  const start = i + TS_KEY.length;
-  return line.toString('latin1', start, line.indexOf(0x22, start));
 }

@@ -6,11 +6,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseRecordTail, splitLine } from '../chain/record.js';
+import { parseRecordTailBytes, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
 import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
-import { readLines } from './line-reader.js';
+import { readLineBytes, readLines } from './line-reader.js';
 import { finishRewrites, rewriteSealedSegments } from './segment-rewrite.js';
 
 /** A segment file and the first sequence number it holds. */
@@ -70,10 +70,18 @@ export function readSummary(ref: SegmentRef): SegmentSummary | undefined {
   }
 }
 
-/** The event time (ISO) in a committed record: the last `"ts":"` is the event's own (keys are sorted). */
-export function recordTs(committed: string): string {
-  const i = committed.lastIndexOf('"ts":"');
-  return i < 0 ? '' : committed.slice(i + 6, committed.indexOf('"', i + 6));
+const TS_KEY = Buffer.from('"ts":"');
+
+/**
+ * The event time (ISO) of a stored line (bytes, payloads and newline allowed): the last `"ts":"`
+ * of the committed record is the event's own (keys are sorted).
+ */
+export function recordTs(line: Buffer): string {
+  const tab = line.indexOf(0x09);
+  const i = line.lastIndexOf(TS_KEY, tab < 0 ? line.length : tab);
+  if (i < 0) return '';
+  const start = i + TS_KEY.length;
+  return line.toString('latin1', start, line.indexOf(0x22, start));
 }
 
 /** What torn-tail recovery moved aside. */
@@ -141,20 +149,21 @@ export class SegmentLog {
     const tail = { bytes: 0 };
     let good = 0;
     let bad = 0;
-    let lastCommitted: string | undefined;
+    let lastCommitted: Buffer | undefined;
     let lastSeq = ref.firstSeq - 1;
     const hash = createHash('sha256');
     let minTs = '';
     let maxTs = '';
-    for (const line of readLines(ref.file, tail)) {
+    for (const { data, offset } of readLineBytes(ref.file, tail)) {
       if (bad > 0) {
         bad++;
         continue;
       }
-      const { committed } = splitLine(line.text);
+      const tab = data.indexOf(0x09);
+      const committed = data.subarray(0, tab < 0 ? data.length - 1 : tab);
       let seq: number;
       try {
-        seq = parseRecordTail(committed).seq;
+        seq = parseRecordTailBytes(committed).seq;
       } catch {
         seq = -1;
       }
@@ -164,10 +173,10 @@ export class SegmentLog {
         continue;
       }
       lastSeq = seq;
-      lastCommitted = committed;
-      good = line.offset + line.bytes;
-      hash.update(line.text).update('\n');
-      const ts = recordTs(committed);
+      lastCommitted = Buffer.from(committed); // the reader reuses its buffer
+      good = offset + data.length;
+      hash.update(data);
+      const ts = recordTs(data);
       if (minTs === '' || ts < minTs) minTs = ts;
       if (ts > maxTs) maxTs = ts;
     }
@@ -198,7 +207,7 @@ export class SegmentLog {
     }
     this.current = ref;
     this.size = lastSeq + 1;
-    this.lastCommitted = lastCommitted;
+    this.lastCommitted = lastCommitted?.toString('utf8');
     this.bytes = good;
     this.hash = hash;
     this.minTs = minTs;

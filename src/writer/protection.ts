@@ -13,9 +13,9 @@ import { type KeyRing, openTrailKeyRing, openTrailSubjectKeys, type SubjectKeySt
 import {
   type ContentMode,
   type ContentPolicy,
-  contentModeOf,
   createContentProtector,
   encryptContent,
+  modesIn,
 } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import type { Redactor, RedactorOptions } from '../protect/types.js';
@@ -59,12 +59,9 @@ export class TrailProtection {
     dir: string | undefined,
   ): Promise<TrailProtection | undefined> {
     const policy = options.content ?? trailMode;
-    contentModeOf(policy); // validates, naming the option
+    const modes = modesIn(policy);
     const redactor = redactorOf(options.redact);
-    const needsKeys =
-      typeof policy === 'string'
-        ? policy !== 'plain'
-        : [policy.default, ...Object.values(policy.fields ?? {})].some((m) => m !== 'plain');
+    const needsKeys = modes.has('hash') || modes.has('encrypt');
     if (!needsKeys && redactor === undefined) return undefined;
     let ring = options.keys;
     if (needsKeys && ring === undefined) {
@@ -79,20 +76,16 @@ export class TrailProtection {
       }
       ring = await openTrailKeyRing(dir);
     }
-    const encrypts =
-      typeof policy === 'string'
-        ? policy === 'encrypt'
-        : [policy.default, ...Object.values(policy.fields ?? {})].includes('encrypt');
-    const store = encrypts && dir !== undefined ? await openTrailSubjectKeys(dir, ring!) : undefined;
+    const store =
+      modes.has('encrypt') && dir !== undefined ? await openTrailSubjectKeys(dir, ring!) : undefined;
     const p = new TrailProtection(origin, ring, store);
     if (redactor !== undefined) p.prepare.redact = redactor;
     if (needsKeys) {
       const subjectRing = store === undefined ? undefined : (subject: string) => p.#subjectRing(subject);
-      const protect = createContentProtector(origin, policy, {
+      p.prepare.protect = createContentProtector(origin, policy, {
         ring: ring!,
         ...(subjectRing === undefined ? {} : { subjectRing }),
       });
-      if (protect !== undefined) p.prepare.protect = protect;
     }
     return p;
   }

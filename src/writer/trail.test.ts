@@ -19,6 +19,17 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** Writes `count` sample events in batches of `batchSize`, so that segments rotate at `maxSegmentBytes`. */
+async function writeRotated(dir: string, count: number, maxSegmentBytes: number, batchSize: number) {
+  const trail = await AuditTrail.open({ dir, maxSegmentBytes, batchSize });
+  for (let i = 0; i < count; i++) {
+    trail.emit(sampleEvent(i));
+    if (i % batchSize === batchSize - 1) await trail.flush();
+  }
+  await trail.close();
+  return trail;
+}
+
 function readAll(dir: string) {
   return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
 }
@@ -65,12 +76,7 @@ describe('AuditTrail', () => {
   describe('when segments rotate by size', () => {
     it('writes summaries and the trail still verifies across segments', async () => {
       const dir = freshDir();
-      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 8 * 1024, batchSize: 5 });
-      for (let i = 0; i < 60; i++) {
-        trail.emit(sampleEvent(i));
-        if (i % 5 === 4) await trail.flush();
-      }
-      await trail.close();
+      const trail = await writeRotated(dir, 60, 8 * 1024, 5);
       const source = new DirSource(dir);
       const segments = source.segments();
       expect(segments.length).toBeGreaterThan(3);
@@ -82,12 +88,7 @@ describe('AuditTrail', () => {
 
     it('detects a sealed segment whose bytes changed', async () => {
       const dir = freshDir();
-      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 4 * 1024, batchSize: 3 });
-      for (let i = 0; i < 12; i++) {
-        trail.emit(sampleEvent(i));
-        if (i % 3 === 2) await trail.flush();
-      }
-      await trail.close();
+      await writeRotated(dir, 12, 4 * 1024, 3);
       const file = segmentFiles(dir)[0]!;
       const text = fs.readFileSync(file, 'utf8');
       fs.writeFileSync(file, text.replace('eu-west-1', 'eu-west-2'));
@@ -97,12 +98,7 @@ describe('AuditTrail', () => {
 
     it('detects a sealed summary whose time range or entries were edited', async () => {
       const dir = freshDir();
-      const trail = await AuditTrail.open({ dir, maxSegmentBytes: 4 * 1024, batchSize: 3 });
-      for (let i = 0; i < 12; i++) {
-        trail.emit(sampleEvent(i));
-        if (i % 3 === 2) await trail.flush();
-      }
-      await trail.close();
+      await writeRotated(dir, 12, 4 * 1024, 3);
       expect(verifyDir(dir).failure).toBeUndefined();
       const summaryFile = segmentFiles(dir)[0]!.replace(/\.log$/, '.summary.json');
       const original = fs.readFileSync(summaryFile, 'utf8');

@@ -14,7 +14,7 @@ import type { KeyRing } from '../keys/index.js';
 import type { ContentPolicy } from '../protect/content-modes.js';
 import { type AuditEntry, getEntry, type QueryFilter, type QueryOptions, query } from '../read/index.js';
 import type { ErasureCount } from '../retention/erase.js';
-import { ingestPendingReads, readTrailMeta, trailLayout } from '../store/index.js';
+import { type ContentMode, ingestPendingReads, type TrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
@@ -140,6 +140,8 @@ export class AuditTrail {
         }),
     };
     let trail: AuditTrail | undefined;
+    // The content mode recorded when the trail was created (memory and stdout trails: plain).
+    let trailMode: ContentMode = 'plain';
     if (options.store !== undefined) {
       if (options.dir !== undefined) {
         throw new AuditError('CONFIG_INVALID', 'dir and store: give one, not both', { field: 'store' });
@@ -161,29 +163,24 @@ export class AuditTrail {
       // A new trail records the default content mode.
       const mode = typeof content === 'object' ? content.default : content;
       if (mode !== undefined) fileOptions.content = mode;
+      let opened: { meta: TrailMeta; sealSeed?: string; channel: Channel };
       if (options.worker === false) {
-        const opened = openFileAppender(fileOptions);
-        const init = {
-          origin: opened.meta.origin,
-          verifierKey: opened.meta.verifierKey,
-          ...seedOf(opened.sealSeed),
-        };
-        trail = new AuditTrail(init, options);
-        trail.channel = new InlineChannel(opened.appender, events, opened.release);
+        const o = openFileAppender(fileOptions);
+        opened = { ...o, channel: new InlineChannel(o.appender, events, o.release) };
       } else {
-        const started = await WorkerChannel.start(stripUnclonable(fileOptions), events);
-        const init = {
-          origin: started.meta.origin,
-          verifierKey: started.meta.verifierKey,
-          ...seedOf(started.sealSeed),
-        };
-        trail = new AuditTrail(init, options);
-        trail.channel = started.channel;
+        opened = await WorkerChannel.start(stripUnclonable(fileOptions), events);
       }
+      const init = {
+        origin: opened.meta.origin,
+        verifierKey: opened.meta.verifierKey,
+        ...seedOf(opened.sealSeed),
+      };
+      trail = new AuditTrail(init, options);
+      trail.channel = opened.channel;
+      trailMode = opened.meta.content;
     }
     try {
-      const mode = options.dir === undefined ? 'plain' : readTrailMeta(trailLayout(options.dir)).content;
-      trail.protection = await TrailProtection.open(options, trail.origin, mode, options.dir);
+      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir);
     } catch (err) {
       await trail.channel.close();
       throw err;
