@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   SEAL_INVALID: { exit: 1, http: 409 },
   SEAL_MISSING: { exit: 1, http: 409 },
   SEGMENT_CHECKSUM_MISMATCH: { exit: 1, http: 409 },
+  BOUNDARY_INVALID: { exit: 1, http: 409 },
   DECRYPT_FAILED: { exit: 1, http: 409 },
 } as const satisfies Record<string, { exit: 1 | 2; http: number }>;
 

@@ -17,6 +17,35 @@ export class CompactTree implements TreeWriter {
     return this.count;
   }
 
+  /**
+   * The tree of `size` leaves continued from its right border: the roots of its complete
+   * subtrees, largest (leftmost) first, one per set bit of `size` (a pruned trail's boundary).
+   * @throws AuditError USAGE when the border does not have one 32-byte hash per set bit.
+   */
+  static fromBorder(size: number, border: readonly Buffer[]): CompactTree {
+    let bits = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+    if (
+      !Number.isSafeInteger(size) ||
+      size < 0 ||
+      border.length !== bits ||
+      border.some((h) => h.length !== 32)
+    )
+      throw new AuditError(
+        'USAGE',
+        `compact tree: a border of size ${size} needs ${bits} hashes of 32 bytes`,
+      );
+    const tree = new CompactTree();
+    tree.border.push(...border.map((h) => Buffer.from(h)));
+    tree.count = size;
+    return tree;
+  }
+
+  /** The right border: the roots of the complete subtrees, largest first. */
+  borderHashes(): Buffer[] {
+    return this.border.map((h) => Buffer.from(h));
+  }
+
   append(leafHash: Buffer): void {
     let hash = leafHash;
     // Each trailing 1 bit of the old size is a complete subtree that the new leaf completes.
