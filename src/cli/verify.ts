@@ -35,6 +35,10 @@ export async function runVerify(args: string[]): Promise<number> {
     out(JSON.stringify(report));
   } else if (report.ok) {
     const parts = [`ok: ${report.entries} entries`, `root ${report.root}`];
+    if (report.prunedBefore > 0)
+      parts.push(
+        `entries before ${report.prunedBefore} pruned by retention (verified from the signed boundary)`,
+      );
     if (report.latestCheckpoint !== undefined)
       parts.push(`latest checkpoint size ${report.latestCheckpoint.size}`);
     if (report.unsignedTail > 0)
