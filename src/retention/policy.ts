@@ -5,7 +5,7 @@
  * needs. Pure logic: parsing with errors naming the field, and the dates that follow from a policy.
  */
 import { AuditError } from '../errors.js';
-import type { EventCategory } from '../event/index.js';
+import { EVENT_TYPES, type EventCategory } from '../event/index.js';
 
 /** A keep period: `<n>d` days, `<n>w` weeks, `<n>m` calendar months, `<n>y` calendar years, or `forever`. */
 export type Period = string;
@@ -45,18 +45,9 @@ export interface ObjectLockRetention {
   legalHold: boolean;
 }
 
-const CATEGORIES: readonly EventCategory[] = [
-  'ai',
-  'authentication',
-  'authorization',
-  'resource',
-  'task',
-  'security',
-  'data',
-  'admin',
-  'system',
-  'compliance',
-  'custom',
+// Every category of the catalogue, and `custom` for `x.*` types (as query filters accept).
+const CATEGORIES: readonly string[] = [
+  ...new Set([...Object.values(EVENT_TYPES).map((t) => t.category), 'custom']),
 ];
 const PERIOD_RE = /^([1-9][0-9]{0,4})([dwmy])$/;
 const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
@@ -130,7 +121,7 @@ export function parseRetentionPolicy(doc: unknown): RetentionPolicy {
     if (!isRecord(doc.categories)) invalid('categories', 'expected an object of category rules');
     const out: Partial<Record<EventCategory, RetentionRule>> = {};
     for (const [name, rule] of Object.entries(doc.categories)) {
-      if (!CATEGORIES.includes(name as EventCategory))
+      if (!CATEGORIES.includes(name))
         invalid(`categories.${name}`, `unknown category (one of ${CATEGORIES.join(', ')})`);
       out[name as EventCategory] = parseRule(rule, `categories.${name}`);
     }
