@@ -187,6 +187,24 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('content expiry in a trail of one segment', () => {
+    it('erases it too, though that segment is never pruned', async () => {
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false });
+      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old' } });
+      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new' } });
+      const result = await trail.applyRetention(POLICY);
+      await trail.close();
+      expect(result.prune.entries).toBe(0);
+      expect(result.blockedBy).toMatchObject({ seq: 0, reason: 'keep' });
+      expect(result.expired).toEqual({ entries: 1, fields: 1 });
+      const [old, recent] = entries(dir);
+      expect(old!.erased).toEqual(['prompt']);
+      expect(recent!.content?.prompt).toBe('new');
+      expect(verifyDir(dir).ok).toBe(true);
+    });
+  });
+
   describe('with a legal hold', () => {
     it('does not prune the held entry nor anything after it, and records the hold', async () => {
       const { dir, seed } = await oldTrail();

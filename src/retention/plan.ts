@@ -3,7 +3,8 @@
  * changing anything: the prefix of segments that may be pruned (every entry past its keep period
  * and none under a legal hold; pruning stops at the first segment that must stay, since the
  * boundary is one seq), the entries whose content expired, and the segments due for archiving.
- * The newest segment is never pruned or archived: the writer appends to it.
+ * The newest segment is never pruned or archived (the writer appends after it); its expired
+ * content is erased like any other once it is sealed.
  */
 import { parseCommitted, parsePayloads, splitLine } from '../chain/record.js';
 import {
@@ -119,7 +120,8 @@ export function planRetention(
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const summary = readSummary(ref);
-    if (summary === undefined || i === refs.length - 1) {
+    const newest = i === refs.length - 1;
+    if (summary === undefined) {
       if (pruning) plan.blockedBy = { seq: ref.firstSeq, reason: 'newest' };
       break;
     }
@@ -151,6 +153,7 @@ export function planRetention(
       }
       seq++;
     }
+    if (pruning && newest && block === undefined) block = { seq: ref.firstSeq, reason: 'newest' };
     if (pruning && block === undefined) {
       plan.prune.segments.push(planned(ref, summary));
       plan.prune.entries += summary.count;
@@ -166,6 +169,7 @@ export function planRetention(
       plan.expire.segments.push(ref.firstSeq);
     }
     if (
+      !newest &&
       policy.archiveAfter !== undefined &&
       !ref.file.endsWith('.gz') &&
       addPeriod(Date.parse(summary.maxTs), policy.archiveAfter) <= now
