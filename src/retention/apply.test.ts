@@ -101,6 +101,8 @@ describe('applyRetention', () => {
       expect(result.prune.entries).toBe(20);
       expect(result.prune.firstKept).toBe(20);
       expect(result.blockedBy).toMatchObject({ seq: 20, reason: 'keep', type: 'auth.failure' });
+      // The newest sealed segment (entries of today) is newer than every period: not read.
+      expect(result.segmentsRead).toBe(7);
 
       const report = verifyDir(dir, { sealSeed: seed });
       expect(report.failure).toBeUndefined();

@@ -51,6 +51,8 @@ export interface RetentionPlan {
   /** Entries that would be pruned or lose content but a legal hold keeps. */
   held: number;
   holds: number;
+  /** Sealed segments read to make the plan (the others are newer than every period of the policy). */
+  segmentsRead: number;
 }
 
 /** The facts of one entry a plan needs (the event fields holds match on). */
@@ -85,6 +87,32 @@ export function contentExpires(
   );
 }
 
+/** True when a sealed plain segment is old enough to be archived. */
+function archiveDue(policy: RetentionPolicy, ref: SegmentRef, s: SegmentSummary, now: number): boolean {
+  return (
+    policy.archiveAfter !== undefined &&
+    !ref.file.endsWith('.gz') &&
+    addPeriod(Date.parse(s.maxTs), policy.archiveAfter) <= now
+  );
+}
+
+/**
+ * The earliest time anything can expire for an entry of time `ts`: the shortest keep period and
+ * the shortest content period of any rule of the policy (Infinity when nothing ever expires).
+ */
+function soonestExpiry(policy: RetentionPolicy): (ts: number) => number {
+  const rules = [
+    policy.default ?? {},
+    ...Object.values(policy.categories ?? {}),
+    ...Object.values(policy.types ?? {}),
+  ];
+  // A type or category rule without `keep` falls back to the default's, which is in the list too.
+  const keeps = rules.map((r) => r.keep).filter((k): k is string => k !== undefined);
+  const days = rules.map((r) => r.contentDays).filter((d): d is number => d !== undefined);
+  if (policy.default?.keep === undefined) keeps.push('forever');
+  return (ts) => Math.min(...keeps.map((k) => addPeriod(ts, k)), ...days.map((d) => ts + d * 86_400_000));
+}
+
 function planned(ref: SegmentRef, s: SegmentSummary): PlannedSegment {
   return {
     file: ref.file.slice(ref.file.lastIndexOf('/') + 1),
@@ -114,7 +142,9 @@ export function planRetention(
     archive: { segments: [] },
     held: 0,
     holds: holds.length,
+    segmentsRead: 0,
   };
+  const soonest = soonestExpiry(policy);
   const refs = listSegments(segmentsDir);
   let pruning = true;
   for (let i = 0; i < refs.length; i++) {
@@ -125,6 +155,13 @@ export function planRetention(
       if (pruning) plan.blockedBy = { seq: ref.firstSeq, reason: 'newest' };
       break;
     }
+    // Once pruning has stopped, a segment whose oldest entry is newer than every period of the
+    // policy holds nothing to do: it is not read (a daily run then reads only the old segments).
+    if (!pruning && soonest(Date.parse(summary.minTs)) > now) {
+      if (!newest && archiveDue(policy, ref, summary, now)) plan.archive.segments.push(planned(ref, summary));
+      continue;
+    }
+    plan.segmentsRead++;
     let block: PruneBlock | undefined;
     let expiring = 0;
     let seq = ref.firstSeq;
@@ -168,14 +205,7 @@ export function planRetention(
       plan.expire.entries += expiring;
       plan.expire.segments.push(ref.firstSeq);
     }
-    if (
-      !newest &&
-      policy.archiveAfter !== undefined &&
-      !ref.file.endsWith('.gz') &&
-      addPeriod(Date.parse(summary.maxTs), policy.archiveAfter) <= now
-    ) {
-      plan.archive.segments.push(planned(ref, summary));
-    }
+    if (!newest && archiveDue(policy, ref, summary, now)) plan.archive.segments.push(planned(ref, summary));
   }
   return plan;
 }
