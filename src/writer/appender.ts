@@ -15,6 +15,7 @@ import { AuditError } from '../errors.js';
 import { prepareEvent } from '../event/prepare.js';
 import { type ErasureCount, type ErasureTarget, eraseLine } from '../retention/erase.js';
 import type { CheckpointReason, StoredCheckpoint } from '../store/index.js';
+import { ContentKeyTable } from './content-sealing.js';
 import { frameEvent } from './framing.js';
 import { forEachFramed, LineBuilder } from './line-builder.js';
 
@@ -84,6 +85,8 @@ export class Appender {
   private readonly checkpointIntervalMs: number;
   private readonly lines = new LineBuilder();
   private closed = false;
+  /** Keys of the content this appender encrypts (content-sealing.ts). */
+  readonly contentKeys = new ContentKeyTable();
 
   constructor(
     private readonly parts: AppenderParts,
@@ -125,7 +128,11 @@ export class Appender {
     for (const batch of batches) {
       const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
       forEachFramed(src, (ev) => {
-        last = lines.appendLine(src, ev, prevB64, seq);
+        if (ev.seal === undefined) last = lines.appendLine(src, ev, prevB64, seq);
+        else {
+          const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
+          last = lines.appendLine(sealed.src, sealed.ev, prevB64, seq);
+        }
         prev = last.leaf;
         prevB64 = prev.toString('base64');
         tree.append(prev);

@@ -8,6 +8,7 @@ import { AuditError, type AuditErrorCode } from '../errors.js';
 import type { ErasureCount } from '../retention/erase.js';
 import type { TrailMeta } from '../store/index.js';
 import type { Appender } from './appender.js';
+import type { ContentKeyUpdate } from './content-sealing.js';
 import type { OpenFileOptions } from './open-file.js';
 
 /** Slots of the shared counters. */
@@ -27,7 +28,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'batch'; data: Uint8Array; count: number }
+  | { type: 'batch'; data: Uint8Array; count: number; keys?: ContentKeyUpdate }
   | { type: 'checkpoint'; id: number }
   | { type: 'erase'; id: number; subject: string; reason?: string }
   | { type: 'close' };
@@ -41,8 +42,11 @@ export type FromWorker =
 
 /** What the caller-side trail needs from wherever its appender runs. */
 export interface Channel {
-  /** Hands a batch of framed events to the appender (which may take ownership of its buffer). */
-  send(data: Uint8Array, count: number): void;
+  /**
+   * Hands a batch of framed events to the appender (which may take ownership of its buffer), with
+   * the content keys to add before it and to drop after it.
+   */
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void;
   /** Entries made durable so far (this session). */
   durable(): number;
   /** Blocks the calling thread until `target` entries are durable or the timeout passes. */
@@ -170,9 +174,11 @@ export class WorkerChannel implements Channel {
     });
   }
 
-  send(data: Uint8Array, count: number): void {
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void {
     // Transferred, not copied: the batch's buffer belongs to the worker from here on.
-    this.worker.postMessage({ type: 'batch', data, count } satisfies ToWorker, [data.buffer as ArrayBuffer]);
+    const msg: ToWorker =
+      keys === undefined ? { type: 'batch', data, count } : { type: 'batch', data, count, keys };
+    this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
   }
 
   durable(): number {
@@ -239,8 +245,10 @@ export class InlineChannel implements Channel {
     private readonly release: () => void = () => {},
   ) {}
 
-  send(data: Uint8Array, count: number): void {
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void {
+    this.appender.contentKeys.add(keys?.add);
     this.appender.appendBatch([data]);
+    this.appender.contentKeys.forget(keys?.forget);
     this.total += count;
     this.events.onDurable(this.total);
   }

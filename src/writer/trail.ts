@@ -17,6 +17,7 @@ import type { ErasureCount } from '../retention/erase.js';
 import { type ContentMode, ingestPendingReads, type TrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
+import type { ContentKeyUpdate } from './content-sealing.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
 import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
@@ -103,7 +104,7 @@ export class AuditTrail {
   /** Batches waiting for subject keys, in order (see protection.ts). */
   private waiting: Array<{ events: PreparedEvent[]; sent: boolean }> = [];
   private draining = false;
-  private retryBacklog: Array<{ data: Uint8Array; count: number }> = [];
+  private retryBacklog: Array<{ data: Uint8Array; count: number; keys?: ContentKeyUpdate }> = [];
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -254,7 +255,10 @@ export class AuditTrail {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     await this.flush();
     // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
-    await this.protection?.destroySubject(subject);
+    if (this.protection !== undefined) {
+      await this.protection.destroySubject(subject);
+      this.sendKeyUpdate(); // the writer thread's copy goes too
+    }
     return this.channel.erase(subject, options.reason);
   }
 
@@ -372,7 +376,7 @@ export class AuditTrail {
     if (this.pending.length === 0) return;
     const events = this.pending;
     this.pending = [];
-    if (this.waiting.length === 0 && !events.some((e) => e.protectLater !== undefined)) {
+    if (this.waiting.length === 0 && (this.protection === undefined || this.protection.ready(events))) {
       this.frameAndSend(events);
       return;
     }
@@ -381,9 +385,16 @@ export class AuditTrail {
     void this.drainWaiting();
   }
 
+  /** Frames and sends `events`; an event still without the key of its content goes under the master key. */
   private frameAndSend(events: readonly PreparedEvent[]): void {
+    this.protection?.assignKeys(events, true);
     for (const p of events) this.framer.add(p);
-    this.send(this.framer.take(), events.length);
+    this.send(this.framer.take(), events.length, this.protection?.takeKeyUpdate());
+  }
+
+  private sendKeyUpdate(): void {
+    const keys = this.protection?.takeKeyUpdate();
+    if (keys !== undefined) this.send(new Uint8Array(0), 0, keys);
   }
 
   private async drainWaiting(): Promise<void> {
@@ -395,7 +406,6 @@ export class AuditTrail {
         if (!batch.sent) {
           await this.protection!.fetch(batch.events);
           if (!batch.sent) {
-            this.protection!.protectNow(batch.events, true);
             this.frameAndSend(batch.events);
             batch.sent = true;
           }
@@ -411,22 +421,22 @@ export class AuditTrail {
   private sendWaitingSync(): void {
     for (const batch of this.waiting) {
       if (batch.sent) continue;
-      this.protection!.protectNow(batch.events, true);
       this.frameAndSend(batch.events);
       batch.sent = true;
     }
   }
 
-  private send(data: Uint8Array, count: number): void {
+  private send(data: Uint8Array, count: number, keys: ContentKeyUpdate | undefined): void {
+    const batch = keys === undefined ? { data, count } : { data, count, keys };
     if (this.retryBacklog.length > 0) {
-      this.retryBacklog.push({ data, count });
+      this.retryBacklog.push(batch);
       return;
     }
     try {
-      this.channel.send(data, count);
+      this.channel.send(data, count, keys);
     } catch (err) {
       // Inline appender: keep the batch and retry; emit never throws for I/O.
-      this.retryBacklog.push({ data, count });
+      this.retryBacklog.push(batch);
       reportDiagnostic({
         kind: 'write-failed',
         message: `${(err as Error).message} (retrying)`,
@@ -440,7 +450,7 @@ export class AuditTrail {
     while (this.retryBacklog.length > 0) {
       const batch = this.retryBacklog[0]!;
       try {
-        this.channel.send(batch.data, batch.count);
+        this.channel.send(batch.data, batch.count, batch.keys);
       } catch {
         setTimeout(() => this.sendPending(), 1000).unref();
         return;

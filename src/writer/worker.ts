@@ -13,7 +13,8 @@ const init = workerData as WorkerInit;
 const shared = new BigInt64Array(init.shared);
 let appender: Appender | undefined;
 let timer: NodeJS.Timeout | undefined;
-const backlog: Array<{ data: Uint8Array; count: number }> = [];
+// Keys are added as their batch arrives; slots are dropped once their batch is written.
+const backlog: Array<{ data: Uint8Array; count: number; forget?: number[] }> = [];
 let retryDelay = 0;
 let release: (() => void) | undefined;
 
@@ -60,6 +61,7 @@ function drain(): void {
         backlog.slice(0, take).map((b) => b.data),
         false,
       );
+      for (let i = 0; i < take; i++) appender.contentKeys.forget(backlog[i]!.forget);
     } catch (err) {
       retryDelay = Math.min(Math.max(retryDelay * 2, 50), 5000);
       post({ type: 'error', ...errorOf(err), retrying: true });
@@ -118,7 +120,12 @@ function close(): void {
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'batch':
-      backlog.push({ data: msg.data, count: msg.count });
+      appender?.contentKeys.add(msg.keys?.add);
+      backlog.push(
+        msg.keys?.forget === undefined
+          ? { data: msg.data, count: msg.count }
+          : { data: msg.data, count: msg.count, forget: msg.keys.forget },
+      );
       if (backlog.length === 1) scheduleDrain();
       break;
     case 'checkpoint':
