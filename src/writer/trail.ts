@@ -208,6 +208,31 @@ export class AuditTrail {
   }
 
   /**
+   * Validates and serializes an event exactly as `emit()` would (with this trail's redaction and
+   * content protection), without queueing it: for callers that check a whole batch before
+   * recording any of it, then hand the result to {@link emitPrepared}.
+   * @throws AuditError EVENT_INVALID (names the field).
+   */
+  prepare(event: unknown): PreparedEvent {
+    return prepareEvent(event, this.prepareOptions);
+  }
+
+  /**
+   * Records events returned by this trail's {@link prepare}, in order. Under the `reject` policy
+   * the batch is all or nothing: when the queue cannot take every event, none is queued.
+   * @throws AuditError TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
+   */
+  emitPrepared(events: readonly PreparedEvent[]): void {
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    if (this.overflow === 'reject' && this.emitted - this.durableCount + events.length > this.maxQueue)
+      this.makeRoom();
+    for (const prepared of events) {
+      if (this.emitted - this.durableCount >= this.maxQueue && !this.makeRoom()) continue;
+      this.enqueue(prepared);
+    }
+  }
+
+  /**
    * Records an event and resolves with its id once it is durable (synced to disk).
    * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL.
    */
