@@ -24,6 +24,7 @@ import {
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
+import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { SinkSequences } from './sink-sequences.js';
@@ -81,11 +82,13 @@ export class Collector {
   private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
   private readonly tls: boolean;
   private readonly sinks: SinkSequences;
+  private readonly decryption: TrailDecryption;
 
   private constructor(dir: string, trail: AuditTrail, sinks: SinkSequences, options: CollectorOptions) {
     this.dir = dir;
     this.trail = trail;
     this.sinks = sinks;
+    this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxPage = options.maxPage ?? 1000;
@@ -213,6 +216,7 @@ export class Collector {
     verb: string,
     filter: Record<string, unknown>,
     count: number,
+    reveal?: RequestReveal,
   ): void {
     const reader = this.caller(req);
     let text = JSON.stringify(filter);
@@ -222,7 +226,7 @@ export class Collector {
       actor: { id: reader.name, type: 'service', authMethod: 'bearer_token', ip: req.ip },
       action: verb,
       outcome: 'success',
-      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id },
+      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id, ...reveal?.meta() },
     };
     this.trail.emit(event);
     this.metrics.reads++;
@@ -230,6 +234,11 @@ export class Collector {
 
   private showContent(req: FastifyRequest): boolean {
     return this.caller(req).scopes.includes('read:content');
+  }
+
+  /** The decryption hook of a request: only for `read:content` readers. */
+  private revealOf(req: FastifyRequest): RequestReveal | undefined {
+    return this.showContent(req) ? this.decryption.forRequest() : undefined;
   }
 
   private routes(): void {
@@ -296,9 +305,14 @@ export class Collector {
     app.get('/v1/events', { config: { scope: 'read' } }, async (req) => this.listEvents(req));
 
     app.get<{ Params: { id: string } }>('/v1/events/:id', { config: { scope: 'read' } }, async (req) => {
-      const entry = await getEntry(this.dir, req.params.id);
+      const reveal = this.revealOf(req);
+      const entry = await getEntry(
+        this.dir,
+        req.params.id,
+        reveal === undefined ? {} : { reveal: reveal.reveal },
+      );
       if (entry === undefined) throw new AuditError('NOT_FOUND', 'no entry with this id', { field: 'id' });
-      this.recordRead(req, 'api.get', { id: req.params.id }, 1);
+      this.recordRead(req, 'api.get', { id: req.params.id }, 1, reveal);
       return { event: this.shown(entry, this.showContent(req)) };
     });
 
@@ -306,12 +320,17 @@ export class Collector {
       '/v1/conversations/:id',
       { config: { scope: 'read' } },
       async (req) => {
-        const view = await reconstructConversation(this.dir, req.params.id);
+        const reveal = this.revealOf(req);
+        const view = await reconstructConversation(
+          this.dir,
+          req.params.id,
+          reveal === undefined ? {} : { reveal: reveal.reveal },
+        );
         const content = this.showContent(req);
         for (const turn of view.turns) {
           for (const e of turn.entries) e.entry = this.shown(e.entry, content);
         }
-        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries);
+        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries, reveal);
         return view;
       },
     );
@@ -449,7 +468,12 @@ export class Collector {
         filter.seqTo = Math.min(cursor, (filter.seqTo as number | undefined) ?? cursor);
       else filter.seqFrom = Math.max(cursor + 1, (filter.seqFrom as number | undefined) ?? 0);
     }
-    const q = query(this.dir, filter as QueryFilter, { order: orderText, limit: limit + 1 });
+    const reveal = this.revealOf(req);
+    const q = query(this.dir, filter as QueryFilter, {
+      order: orderText,
+      limit: limit + 1,
+      ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
+    });
     const entries: AuditEntry[] = [];
     for await (const e of q) entries.push(e);
     const more = entries.length > limit;
@@ -460,6 +484,7 @@ export class Collector {
       'api.query',
       { ...params, limit, cursor: cursorText, order: orderText },
       entries.length,
+      reveal,
     );
     return {
       events: entries.map((e) => this.shown(e, content)),
