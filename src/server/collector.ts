@@ -15,6 +15,7 @@ import type { AuditEventInput } from '../event/index.js';
 import {
   type AuditEntry,
   getEntry,
+  parseSince,
   proveConsistency,
   proveInclusion,
   type QueryFilter,
@@ -24,9 +25,11 @@ import {
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
+import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { SinkSequences } from './sink-sequences.js';
+import { StatsBuilder, type TrailStats } from './stats.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
 import { VIEWER_CSP, VIEWER_HTML, VIEWER_JS } from './viewer/index.js';
 
@@ -53,6 +56,9 @@ export interface CollectorOptions {
 
 const DEFAULT_MAX_QUEUE = 100_000;
 const TOKEN_RELOAD_MS = 1000;
+const TAIL_POLL_MS = 1000;
+/** A comment line every 15 idle polls keeps proxies from closing a quiet tail. */
+const TAIL_KEEPALIVE_POLLS = 15;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
 interface RouteScope {
@@ -81,11 +87,15 @@ export class Collector {
   private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
   private readonly tls: boolean;
   private readonly sinks: SinkSequences;
+  private readonly decryption: TrailDecryption;
+  /** Stops the open tails (on close: a streaming answer would keep the server open). */
+  private readonly tails = new Set<() => void>();
 
   private constructor(dir: string, trail: AuditTrail, sinks: SinkSequences, options: CollectorOptions) {
     this.dir = dir;
     this.trail = trail;
     this.sinks = sinks;
+    this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxPage = options.maxPage ?? 1000;
@@ -156,6 +166,7 @@ export class Collector {
 
   /** Stops accepting requests, flushes and closes the trail, and saves the sink sequences. */
   async close(): Promise<void> {
+    for (const stop of [...this.tails]) stop();
     await this.app.close();
     await this.trail.close();
     this.sinks.save(this.dir, this.trail.verifierKey);
@@ -213,6 +224,7 @@ export class Collector {
     verb: string,
     filter: Record<string, unknown>,
     count: number,
+    reveal?: RequestReveal,
   ): void {
     const reader = this.caller(req);
     let text = JSON.stringify(filter);
@@ -222,7 +234,7 @@ export class Collector {
       actor: { id: reader.name, type: 'service', authMethod: 'bearer_token', ip: req.ip },
       action: verb,
       outcome: 'success',
-      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id },
+      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id, ...reveal?.meta() },
     };
     this.trail.emit(event);
     this.metrics.reads++;
@@ -230,6 +242,11 @@ export class Collector {
 
   private showContent(req: FastifyRequest): boolean {
     return this.caller(req).scopes.includes('read:content');
+  }
+
+  /** The decryption hook of a request: only for `read:content` readers. */
+  private revealOf(req: FastifyRequest): RequestReveal | undefined {
+    return this.showContent(req) ? this.decryption.forRequest() : undefined;
   }
 
   private routes(): void {
@@ -283,6 +300,8 @@ export class Collector {
     app.get('/healthz', async () => ({
       ok: true,
       origin: this.trail.origin,
+      // The public key of the checkpoints (C2SP vkey); readers should compare it with their own copy.
+      verifierKey: this.trail.verifierKey,
       queueDepth: this.trail.queueDepth,
     }));
 
@@ -296,9 +315,14 @@ export class Collector {
     app.get('/v1/events', { config: { scope: 'read' } }, async (req) => this.listEvents(req));
 
     app.get<{ Params: { id: string } }>('/v1/events/:id', { config: { scope: 'read' } }, async (req) => {
-      const entry = await getEntry(this.dir, req.params.id);
+      const reveal = this.revealOf(req);
+      const entry = await getEntry(
+        this.dir,
+        req.params.id,
+        reveal === undefined ? {} : { reveal: reveal.reveal },
+      );
       if (entry === undefined) throw new AuditError('NOT_FOUND', 'no entry with this id', { field: 'id' });
-      this.recordRead(req, 'api.get', { id: req.params.id }, 1);
+      this.recordRead(req, 'api.get', { id: req.params.id }, 1, reveal);
       return { event: this.shown(entry, this.showContent(req)) };
     });
 
@@ -306,12 +330,17 @@ export class Collector {
       '/v1/conversations/:id',
       { config: { scope: 'read' } },
       async (req) => {
-        const view = await reconstructConversation(this.dir, req.params.id);
+        const reveal = this.revealOf(req);
+        const view = await reconstructConversation(
+          this.dir,
+          req.params.id,
+          reveal === undefined ? {} : { reveal: reveal.reveal },
+        );
         const content = this.showContent(req);
         for (const turn of view.turns) {
           for (const e of turn.entries) e.entry = this.shown(e.entry, content);
         }
-        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries);
+        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries, reveal);
         return view;
       },
     );
@@ -348,6 +377,10 @@ export class Collector {
         return proof;
       },
     );
+
+    app.get('/v1/stats', { config: { scope: 'read' } }, async (req) => this.stats(req));
+
+    app.get('/v1/tail', { config: { scope: 'read' } }, async (req, reply) => this.tail(req, reply));
 
     app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
       const report = verifyDir(this.dir);
@@ -436,20 +469,18 @@ export class Collector {
       throw new AuditError('USAGE', 'order: expected newest or oldest', { field: 'order' });
     }
     const content = this.showContent(req);
-    if (params.text !== undefined && !content) {
-      // Free text also searches content payloads: without read:content it would reveal them.
-      throw new AuditError('USAGE', 'text: needs a token with the read:content scope', { field: 'text' });
-    }
-    const filter: Record<string, unknown> = { ...params };
-    for (const k of ['seqFrom', 'seqTo'] as const) {
-      if (typeof filter[k] === 'string') filter[k] = sizeParam(k, filter[k] as string);
-    }
+    const filter = this.filterOf(params, content);
     if (cursor !== undefined) {
       if (orderText === 'newest')
         filter.seqTo = Math.min(cursor, (filter.seqTo as number | undefined) ?? cursor);
       else filter.seqFrom = Math.max(cursor + 1, (filter.seqFrom as number | undefined) ?? 0);
     }
-    const q = query(this.dir, filter as QueryFilter, { order: orderText, limit: limit + 1 });
+    const reveal = this.revealOf(req);
+    const q = query(this.dir, filter as QueryFilter, {
+      order: orderText,
+      limit: limit + 1,
+      ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
+    });
     const entries: AuditEntry[] = [];
     for await (const e of q) entries.push(e);
     const more = entries.length > limit;
@@ -460,11 +491,125 @@ export class Collector {
       'api.query',
       { ...params, limit, cursor: cursorText, order: orderText },
       entries.length,
+      reveal,
     );
     return {
       events: entries.map((e) => this.shown(e, content)),
       nextCursor: more && last !== undefined ? String(last.seq) : null,
     };
+  }
+
+  /** The query filter of the remaining query parameters (the query() fields, named in errors). */
+  private filterOf(params: Record<string, string | string[]>, content: boolean): Record<string, unknown> {
+    if (params.text !== undefined && !content) {
+      // Free text also searches content payloads: without read:content it would reveal them.
+      throw new AuditError('USAGE', 'text: needs a token with the read:content scope', { field: 'text' });
+    }
+    const filter: Record<string, unknown> = { ...params };
+    for (const k of ['seqFrom', 'seqTo'] as const) {
+      if (typeof filter[k] === 'string') filter[k] = sizeParam(k, filter[k] as string);
+    }
+    return filter;
+  }
+
+  /** The seq the next entry will have (the number of entries in the trail). */
+  private async endSeq(): Promise<number> {
+    for await (const e of query(this.dir, {}, { order: 'newest', limit: 1 })) return e.seq + 1;
+    return 0;
+  }
+
+  /**
+   * `GET /v1/tail`: entries appended after `after` (default: from now on) that match the filter,
+   * as server-sent events (`data: <entry JSON>`), checked every second. The tail is recorded as
+   * one `audit.read` when it opens, and one more when it ends if it sent anything.
+   */
+  private async tail(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const params = { ...(req.query as Record<string, string | string[]>) };
+    const afterText = params.after;
+    delete params.after;
+    if (Array.isArray(afterText)) throw new AuditError('USAGE', 'after: give it once', { field: 'after' });
+    const content = this.showContent(req);
+    const filter = this.filterOf(params, content);
+    // Checked now, so that a bad filter is a 400 rather than an error in the stream.
+    query(this.dir, filter as QueryFilter);
+    let next = afterText === undefined ? await this.endSeq() : sizeParam('after', afterText) + 1;
+    const reveal = this.revealOf(req);
+    this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    res.write(': sealtrail tail\n\n');
+    let sent = 0;
+    let idle = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      this.tails.delete(stop);
+      res.end();
+      if (sent > 0) {
+        try {
+          this.recordRead(req, 'api.tail.end', { ...params, after: next - 1 }, sent, reveal);
+        } catch {
+          // The trail is closing: the opening record stands.
+        }
+      }
+    };
+    this.tails.add(stop);
+    req.raw.on('close', stop);
+    const poll = async (): Promise<void> => {
+      try {
+        const end = await this.endSeq();
+        if (end > next) {
+          const q = query(this.dir, { ...filter, seqFrom: next, seqTo: end } as QueryFilter, {
+            order: 'oldest',
+            ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
+          });
+          for await (const e of q) {
+            if (stopped) return;
+            res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`);
+            sent++;
+          }
+          next = end;
+          idle = 0;
+        } else if (++idle % TAIL_KEEPALIVE_POLLS === 0) {
+          res.write(': keepalive\n\n');
+        }
+      } catch (err) {
+        const code = isAuditError(err) ? err.code : 'INTERNAL';
+        res.write(`event: error\ndata: ${JSON.stringify({ error: code })}\n\n`);
+      }
+      if (!stopped) timer = setTimeout(() => void poll(), TAIL_POLL_MS);
+    };
+    timer = setTimeout(() => void poll(), 0);
+  }
+
+  /** `GET /v1/stats`: counts per time bucket for the viewer's charts (no content is read). */
+  private async stats(req: FastifyRequest): Promise<TrailStats> {
+    const params = req.query as Record<string, string | string[] | undefined>;
+    for (const name of Object.keys(params)) {
+      if (name !== 'since' && name !== 'buckets')
+        throw new AuditError('USAGE', `${name}: unknown parameter (since, buckets)`, { field: name });
+    }
+    const sinceText = params.since ?? '24h';
+    const bucketsText = params.buckets ?? '24';
+    if (Array.isArray(sinceText) || Array.isArray(bucketsText))
+      throw new AuditError('USAGE', 'since, buckets: give each once', { field: 'since' });
+    const now = Date.now();
+    const fromMs = parseSince('since', sinceText, now);
+    const builder = new StatsBuilder(fromMs, now, sizeParam('buckets', bucketsText));
+    let count = 0;
+    for await (const e of query(this.dir, { from: new Date(fromMs).toISOString() }, { order: 'oldest' })) {
+      builder.add(e);
+      count++;
+    }
+    this.recordRead(req, 'api.stats', { since: sinceText, buckets: bucketsText }, count);
+    return builder.result();
   }
 
   /** The entry as this reader may see it: content payloads only with `read:content`. */
