@@ -39,8 +39,11 @@ export interface VerifyArchiveOptions {
   toSeq?: number;
   /** Verifier key to trust instead of the one in the archived trail.json (recommended). */
   verifierKey?: string;
-  /** Checkpoints kept elsewhere (witnesses); those inside the checked range must be consistent. */
-  against?: CheckpointInput[];
+  /**
+   * Checkpoints kept elsewhere (witnesses), given the archived trail's origin; those inside the
+   * checked range must be consistent with it.
+   */
+  against?: (origin: string) => Promise<CheckpointInput[]>;
   onProgress?: (entries: number) => void;
   /** Where the temporary download directory is made; default the OS temporary directory. */
   tmpDir?: string;
@@ -200,7 +203,8 @@ export async function verifyArchive(
     const end = chosen.at(-1)!.summary.treeSize;
     report.range.to = end - 1;
     const inRange = (size: number) => size >= first(chosen) && size <= end;
-    const against = (options.against ?? []).filter((c) => {
+    const given = options.against === undefined ? [] : await options.against(meta.origin);
+    const against = given.filter((c) => {
       const size = checkpointSize(c.note);
       if (size === undefined || inRange(size)) return true;
       report.againstOutside.push({ source: c.source, size });
