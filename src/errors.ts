@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   SEAL_MISSING: { exit: 1, http: 409 },
   SEGMENT_CHECKSUM_MISMATCH: { exit: 1, http: 409 },
   DECRYPT_FAILED: { exit: 1, http: 409 },
+  ARCHIVE_CONFLICT: { exit: 1, http: 409 },
+  WITNESS_CONFLICT: { exit: 1, http: 409 },
 } as const satisfies Record<string, { exit: 1 | 2; http: number }>;
 
 /** A string-literal union of every error code. */

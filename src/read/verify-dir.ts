@@ -11,6 +11,8 @@ import { DirSource } from '../store/index.js';
 export interface VerifyDirOptions {
   /** Files holding checkpoints (C2SP signed notes) kept elsewhere. */
   against?: string[];
+  /** Checkpoints kept elsewhere, already read (witnesses: S3, collector, directory). */
+  witnessed?: CheckpointInput[];
   /** Verifier key to trust instead of the one in trail.json. */
   verifierKey?: string;
   /** The forward-seal seed given at init: checks every seal. */
@@ -46,7 +48,7 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
     lines: source.lineBytes(),
     checkpoints,
-    against,
+    against: [...against, ...(options.witnessed ?? [])],
     live: source.live(),
   };
   const leaves = source.storedLeaves();

@@ -32,6 +32,7 @@ import { SinkSequences } from './sink-sequences.js';
 import { StatsBuilder, type TrailStats } from './stats.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
 import { VIEWER_CSP, VIEWER_HTML, VIEWER_JS } from './viewer/index.js';
+import { registerWitnessRoutes } from './witness-routes.js';
 
 /** Options of {@link Collector.open}. */
 export interface CollectorOptions {
@@ -387,6 +388,8 @@ export class Collector {
       this.recordRead(req, 'api.verify', {}, report.entries);
       return { verifiedAt: new Date().toISOString(), ...report };
     });
+
+    registerWitnessRoutes(app, this.dir, (req) => this.caller(req).name);
   }
 
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

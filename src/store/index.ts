@@ -7,6 +7,7 @@ export * from './lock.js';
 export * from './memory-store.js';
 export * from './pending-reads.js';
 export * from './sealed-files.js';
+export * from './segment-check.js';
 export * from './segment-log.js';
 export * from './stdout-sink.js';
 export * from './trail-meta.js';
