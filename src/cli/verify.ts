@@ -6,20 +6,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { verifyDir } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs, progress, trailDir } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs, progress } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runVerify(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('verify', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     against: { type: 'string', multiple: true },
     'seal-seed': { type: 'string' },
     key: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const dir = trailDir(values.dir);
+  const target = await readTarget('verify', values);
+  const dir = target.source;
   let total: number | undefined;
   try {
-    total = fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32;
+    total =
+      typeof dir === 'string' ? fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32 : dir.size();
   } catch {
     total = undefined;
   }
@@ -29,7 +33,12 @@ export async function runVerify(args: string[]): Promise<number> {
   if (values.key !== undefined) opts.verifierKey = values.key;
   const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
   if (seed !== undefined) opts.sealSeed = seed;
-  const report = verifyDir(dir, opts);
+  let report: ReturnType<typeof verifyDir>;
+  try {
+    report = verifyDir(dir, opts);
+  } finally {
+    target.close();
+  }
   bar.done();
   if (values.json === true) {
     out(JSON.stringify(report));
