@@ -1,5 +1,5 @@
 /**
- * The collector: one Fastify server in front of one trail directory. Producers POST batches of
+ * The collector: one Fastify server in front of one trail directory or PostgreSQL log. Producers POST batches of
  * events with an `ingest` token; readers query, fetch entries, conversations, the checkpoint,
  * proofs and verification with a `read` token, and every such read is recorded in the trail as an
  * `audit.read` event naming the reader. Errors answer with the status of the AuditError table and
@@ -23,7 +23,9 @@ import {
   verifyDir,
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
+import type { PostgresTarget } from '../writer/open-postgres.js';
 import { parseJsonLines, stampProducer, validateBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
@@ -31,10 +33,19 @@ import { VIEWER_CSP, VIEWER_HTML, VIEWER_JS } from './viewer/index.js';
 
 /** Options of {@link Collector.open}. */
 export interface CollectorOptions {
-  /** The trail directory (created when missing). */
+  /**
+   * The trail directory (created when missing). With `postgres`, the collector's own directory:
+   * it holds only the token file (tokens.json), the trail is the PostgreSQL log.
+   */
   dir: string;
+  /**
+   * Write and read a log in PostgreSQL (docs/postgres.md). Several collectors can share one
+   * database, each writing its own logs; a second collector for the same log fails with
+   * TRAIL_LOCKED (or waits `lockTimeoutMs`).
+   */
+  postgres?: PostgresTarget;
   /** Writer options; the collector sets `overflow: 'reject'` unless told otherwise. */
-  trail?: Omit<AuditTrailOptions, 'dir' | 'store'>;
+  trail?: Omit<AuditTrailOptions, 'dir' | 'store' | 'postgres'>;
   /** Most events in one POST; default 1000. */
   maxBatch?: number;
   /** Largest request body in bytes; default 5 MiB. Larger bodies get 413. */
@@ -70,6 +81,8 @@ export class Collector {
   readonly app: FastifyInstance;
   readonly trail: AuditTrail;
   readonly dir: string;
+  /** What reads go to: the trail directory, or the PostgreSQL log's reader. */
+  private readonly reads: string | PgSource;
   readonly metrics = new CollectorMetrics();
   private tokens: TokenSet;
   private tokensMtime = -1;
@@ -80,8 +93,9 @@ export class Collector {
   private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
   private readonly tls: boolean;
 
-  private constructor(dir: string, trail: AuditTrail, options: CollectorOptions) {
+  private constructor(dir: string, trail: AuditTrail, options: CollectorOptions, reads: string | PgSource) {
     this.dir = dir;
+    this.reads = reads;
     this.trail = trail;
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
@@ -127,16 +141,22 @@ export class Collector {
       overflow: 'reject',
       handleExit: false,
       ...options.trail,
-      dir: options.dir,
+      ...(options.postgres === undefined ? { dir: options.dir } : { postgres: options.postgres }),
     });
-    const collector = new Collector(options.dir, trail, options);
+    let reads: string | PgSource = options.dir;
     try {
+      if (options.postgres !== undefined) {
+        const { PgSource } = await import('../store/postgres/index.js');
+        reads = new PgSource(options.postgres.url, options.postgres.log);
+      }
+      const collector = new Collector(options.dir, trail, options, reads);
       await collector.setup(options.rateLimit);
+      return collector;
     } catch (err) {
+      if (typeof reads !== 'string') reads.close();
       await trail.close();
       throw err;
     }
-    return collector;
   }
 
   /** Starts listening; resolves with the address (port 0 picks a free port). */
@@ -154,6 +174,7 @@ export class Collector {
   async close(): Promise<void> {
     await this.app.close();
     await this.trail.close();
+    if (typeof this.reads !== 'string') this.reads.close();
   }
 
   /** Reloads the token file when it changed (checked at most once a second). */
@@ -278,7 +299,7 @@ export class Collector {
     app.get('/v1/events', { config: { scope: 'read' } }, async (req) => this.listEvents(req));
 
     app.get<{ Params: { id: string } }>('/v1/events/:id', { config: { scope: 'read' } }, async (req) => {
-      const entry = await getEntry(this.dir, req.params.id);
+      const entry = await getEntry(this.reads, req.params.id);
       if (entry === undefined) throw new AuditError('NOT_FOUND', 'no entry with this id', { field: 'id' });
       this.recordRead(req, 'api.get', { id: req.params.id }, 1);
       return { event: this.shown(entry, this.showContent(req)) };
@@ -288,7 +309,7 @@ export class Collector {
       '/v1/conversations/:id',
       { config: { scope: 'read' } },
       async (req) => {
-        const view = await reconstructConversation(this.dir, req.params.id);
+        const view = await reconstructConversation(this.reads, req.params.id);
         const content = this.showContent(req);
         for (const turn of view.turns) {
           for (const e of turn.entries) e.entry = this.shown(e.entry, content);
@@ -299,7 +320,9 @@ export class Collector {
     );
 
     app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
-      const note = new DirSource(this.dir).latestCheckpoint();
+      const note = (
+        typeof this.reads === 'string' ? new DirSource(this.reads) : this.reads
+      ).latestCheckpoint();
       if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
       this.recordRead(req, 'api.checkpoint', {}, 1);
       void reply.type('text/plain; charset=utf-8');
@@ -313,7 +336,7 @@ export class Collector {
         const id = req.query.id;
         if (typeof id !== 'string' || id === '')
           throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
-        const proof = proveInclusion(this.dir, { id });
+        const proof = proveInclusion(this.reads, { id });
         this.recordRead(req, 'api.prove', { id }, 1);
         return proof;
       },
@@ -325,14 +348,14 @@ export class Collector {
       async (req) => {
         const from = sizeParam('from', req.query.from);
         const to = req.query.to === undefined ? undefined : sizeParam('to', req.query.to);
-        const proof = proveConsistency(this.dir, from, to);
+        const proof = proveConsistency(this.reads, from, to);
         this.recordRead(req, 'api.consistency', { from, to: proof.size2 }, 1);
         return proof;
       },
     );
 
     app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
-      const report = verifyDir(this.dir);
+      const report = verifyDir(this.reads);
       this.recordRead(req, 'api.verify', {}, report.entries);
       return { verifiedAt: new Date().toISOString(), ...report };
     });
@@ -413,7 +436,7 @@ export class Collector {
         filter.seqTo = Math.min(cursor, (filter.seqTo as number | undefined) ?? cursor);
       else filter.seqFrom = Math.max(cursor + 1, (filter.seqFrom as number | undefined) ?? 0);
     }
-    const q = query(this.dir, filter as QueryFilter, { order: orderText, limit: limit + 1 });
+    const q = query(this.reads, filter as QueryFilter, { order: orderText, limit: limit + 1 });
     const entries: AuditEntry[] = [];
     for await (const e of q) entries.push(e);
     const more = entries.length > limit;
