@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   TRAIL_EXISTS: { exit: 2, http: 409 },
   TRAIL_NOT_FOUND: { exit: 2, http: 404 },
   STORE_IO: { exit: 2, http: 500 },
+  STORE_UNAVAILABLE: { exit: 2, http: 503 },
   KEY_NOT_FOUND: { exit: 2, http: 500 },
   KEY_INVALID: { exit: 2, http: 400 },
   ALERT_DELIVERY_FAILED: { exit: 2, http: 502 },

@@ -6,11 +6,16 @@
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
 
 export async function runAppend(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('append', args, { ...DIR_OPTION, durable: { type: 'boolean' } });
-  const trail = await AuditTrail.open({ dir: trailDir(values.dir), create: false });
+  const { values } = parseVerbArgs('append', args, {
+    ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
+    durable: { type: 'boolean' },
+  });
+  const trail = await AuditTrail.open({ ...writeTarget('append', values), create: false });
   let lineNo = 0;
   let carry = '';
   try {

@@ -14,12 +14,14 @@ import { AuditError } from '../errors.js';
 import { verifyDir } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { readWitnessed, type WitnessOptions } from '../witness/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, progress, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import { S3_OPTION, s3Connect } from './s3-options.js';
 
 export async function runVerify(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('verify', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...S3_OPTION,
     against: { type: 'string', multiple: true },
     'seal-seed': { type: 'string' },
@@ -55,22 +57,33 @@ export async function runVerify(args: string[]): Promise<number> {
   } else {
     if (values['from-seq'] !== undefined || values['to-seq'] !== undefined)
       throw new AuditError('USAGE', 'verify: --from-seq and --to-seq apply to --from-s3');
-    const dir = trailDir(values.dir);
-    let total: number | undefined;
+    const target = await readTarget('verify', values);
+    const dir = target.source;
     try {
-      total = fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32;
-    } catch {
-      total = undefined;
+      let total: number | undefined;
+      try {
+        total =
+          typeof dir === 'string'
+            ? fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32
+            : dir.size();
+      } catch {
+        total = undefined;
+      }
+      const opts: Parameters<typeof verifyDir>[1] = {};
+      if (specs.length > 0)
+        opts.witnessed = await readAgainst(
+          typeof dir === 'string' ? readTrailMeta(dir).origin : dir.meta.origin,
+        );
+      if (values.key !== undefined) opts.verifierKey = values.key;
+      const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
+      if (seed !== undefined) opts.sealSeed = seed;
+      const p = bar ?? progress('verifying', total);
+      opts.onProgress = (n) => p.update(n);
+      report = verifyDir(dir, opts);
+      p.done();
+    } finally {
+      target.close();
     }
-    const opts: Parameters<typeof verifyDir>[1] = {};
-    if (specs.length > 0) opts.witnessed = await readAgainst(readTrailMeta(dir).origin);
-    if (values.key !== undefined) opts.verifierKey = values.key;
-    const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
-    if (seed !== undefined) opts.sealSeed = seed;
-    const p = bar ?? progress('verifying', total);
-    opts.onProgress = (n) => p.update(n);
-    report = verifyDir(dir, opts);
-    p.done();
   }
   if (values.json === true) {
     out(JSON.stringify(report));

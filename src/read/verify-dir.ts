@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { type CheckpointInput, type VerifyReport, verifyTrail } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 
 /** Options of {@link verifyDir}. */
 export interface VerifyDirOptions {
@@ -22,11 +23,12 @@ export interface VerifyDirOptions {
 }
 
 /**
- * Verifies the trail in `dir`.
+ * Verifies the trail in `dir` (or an opened source: a PostgreSQL log).
  * @throws AuditError TRAIL_NOT_FOUND, STORE_IO (an `--against` file cannot be read), KEY_INVALID.
  */
-export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport {
-  const source = new DirSource(dir);
+export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDirOptions = {}): VerifyReport {
+  const source = typeof dir === 'string' ? new DirSource(dir) : dir;
+  const where = source instanceof DirSource ? 'checkpoints.jsonl line' : 'checkpoint';
   const against: CheckpointInput[] = (options.against ?? []).map((file) => {
     try {
       return { note: fs.readFileSync(file, 'utf8'), source: file };
@@ -40,9 +42,7 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
       );
     }
   });
-  const checkpoints = source
-    .checkpoints()
-    .map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
+  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,

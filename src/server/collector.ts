@@ -1,5 +1,5 @@
 /**
- * The collector: one Fastify server in front of one trail directory. Producers POST batches of
+ * The collector: one Fastify server in front of one trail directory or PostgreSQL log. Producers POST batches of
  * events with an `ingest` token; readers query, fetch entries, conversations, the checkpoint,
  * proofs and verification with a `read` token, and every such read is recorded in the trail as an
  * `audit.read` event naming the reader. Errors answer with the status of the AuditError table and
@@ -24,7 +24,9 @@ import {
   verifyDir,
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
+import type { PostgresTarget } from '../writer/open-postgres.js';
 import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
@@ -36,10 +38,19 @@ import { registerWitnessRoutes } from './witness-routes.js';
 
 /** Options of {@link Collector.open}. */
 export interface CollectorOptions {
-  /** The trail directory (created when missing). */
+  /**
+   * The trail directory (created when missing). With `postgres`, the collector's own directory:
+   * it holds only the token file (tokens.json), the trail is the PostgreSQL log.
+   */
   dir: string;
+  /**
+   * Write and read a log in PostgreSQL (docs/postgres.md). Several collectors can share one
+   * database, each writing its own logs; a second collector for the same log fails with
+   * TRAIL_LOCKED (or waits `lockTimeoutMs`).
+   */
+  postgres?: PostgresTarget;
   /** Writer options; the collector sets `overflow: 'reject'` unless told otherwise. */
-  trail?: Omit<AuditTrailOptions, 'dir' | 'store'>;
+  trail?: Omit<AuditTrailOptions, 'dir' | 'store' | 'postgres'>;
   /** Most events in one POST; default 1000. */
   maxBatch?: number;
   /** Largest request body in bytes; default 5 MiB. Larger bodies get 413. */
@@ -78,6 +89,8 @@ export class Collector {
   readonly app: FastifyInstance;
   readonly trail: AuditTrail;
   readonly dir: string;
+  /** What reads go to: the trail directory, or the PostgreSQL log's reader. */
+  private readonly reads: string | PgSource;
   readonly metrics = new CollectorMetrics();
   private tokens: TokenSet;
   private tokensMtime = -1;
@@ -92,8 +105,15 @@ export class Collector {
   /** Stops the open tails (on close: a streaming answer would keep the server open). */
   private readonly tails = new Set<() => void>();
 
-  private constructor(dir: string, trail: AuditTrail, sinks: SinkSequences, options: CollectorOptions) {
+  private constructor(
+    dir: string,
+    trail: AuditTrail,
+    sinks: SinkSequences,
+    options: CollectorOptions,
+    reads: string | PgSource,
+  ) {
     this.dir = dir;
+    this.reads = reads;
     this.trail = trail;
     this.sinks = sinks;
     this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
@@ -141,17 +161,23 @@ export class Collector {
       overflow: 'reject',
       handleExit: false,
       ...options.trail,
-      dir: options.dir,
+      ...(options.postgres === undefined ? { dir: options.dir } : { postgres: options.postgres }),
     });
-    let collector: Collector;
+    let reads: string | PgSource = options.dir;
     try {
-      collector = new Collector(options.dir, trail, SinkSequences.load(options.dir), options);
+      if (options.postgres !== undefined) {
+        const { PgSource } = await import('../store/postgres/index.js');
+        reads = new PgSource(options.postgres.url, options.postgres.log);
+      }
+      const sinks = SinkSequences.load(options.dir, typeof reads === 'string' ? undefined : reads);
+      const collector = new Collector(options.dir, trail, sinks, options, reads);
       await collector.setup(options.rateLimit);
+      return collector;
     } catch (err) {
+      if (typeof reads !== 'string') reads.close();
       await trail.close();
       throw err;
     }
-    return collector;
   }
 
   /** Starts listening; resolves with the address (port 0 picks a free port). */
@@ -170,7 +196,11 @@ export class Collector {
     for (const stop of [...this.tails]) stop();
     await this.app.close();
     await this.trail.close();
-    this.sinks.save(this.dir, this.trail.verifierKey);
+    if (typeof this.reads === 'string') this.sinks.save(this.dir, this.trail.verifierKey);
+    else {
+      this.sinks.save(this.dir, this.trail.verifierKey, this.reads);
+      this.reads.close();
+    }
   }
 
   /** Reloads the token file when it changed (checked at most once a second). */
@@ -318,7 +348,7 @@ export class Collector {
     app.get<{ Params: { id: string } }>('/v1/events/:id', { config: { scope: 'read' } }, async (req) => {
       const reveal = this.revealOf(req);
       const entry = await getEntry(
-        this.dir,
+        this.reads,
         req.params.id,
         reveal === undefined ? {} : { reveal: reveal.reveal },
       );
@@ -333,7 +363,7 @@ export class Collector {
       async (req) => {
         const reveal = this.revealOf(req);
         const view = await reconstructConversation(
-          this.dir,
+          this.reads,
           req.params.id,
           reveal === undefined ? {} : { reveal: reveal.reveal },
         );
@@ -347,7 +377,9 @@ export class Collector {
     );
 
     app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
-      const note = new DirSource(this.dir).latestCheckpoint();
+      const note = (
+        typeof this.reads === 'string' ? new DirSource(this.reads) : this.reads
+      ).latestCheckpoint();
       if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
       this.recordRead(req, 'api.checkpoint', {}, 1);
       void reply.type('text/plain; charset=utf-8');
@@ -361,7 +393,7 @@ export class Collector {
         const id = req.query.id;
         if (typeof id !== 'string' || id === '')
           throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
-        const proof = proveInclusion(this.dir, { id });
+        const proof = proveInclusion(this.reads, { id });
         this.recordRead(req, 'api.prove', { id }, 1);
         return proof;
       },
@@ -373,7 +405,7 @@ export class Collector {
       async (req) => {
         const from = sizeParam('from', req.query.from);
         const to = req.query.to === undefined ? undefined : sizeParam('to', req.query.to);
-        const proof = proveConsistency(this.dir, from, to);
+        const proof = proveConsistency(this.reads, from, to);
         this.recordRead(req, 'api.consistency', { from, to: proof.size2 }, 1);
         return proof;
       },
@@ -384,7 +416,7 @@ export class Collector {
     app.get('/v1/tail', { config: { scope: 'read' } }, async (req, reply) => this.tail(req, reply));
 
     app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
-      const report = verifyDir(this.dir);
+      const report = verifyDir(this.reads);
       this.recordRead(req, 'api.verify', {}, report.entries);
       return { verifiedAt: new Date().toISOString(), ...report };
     });
@@ -479,7 +511,7 @@ export class Collector {
       else filter.seqFrom = Math.max(cursor + 1, (filter.seqFrom as number | undefined) ?? 0);
     }
     const reveal = this.revealOf(req);
-    const q = query(this.dir, filter as QueryFilter, {
+    const q = query(this.reads, filter as QueryFilter, {
       order: orderText,
       limit: limit + 1,
       ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
@@ -517,7 +549,7 @@ export class Collector {
 
   /** The seq the next entry will have (the number of entries in the trail). */
   private async endSeq(): Promise<number> {
-    for await (const e of query(this.dir, {}, { order: 'newest', limit: 1 })) return e.seq + 1;
+    for await (const e of query(this.reads, {}, { order: 'newest', limit: 1 })) return e.seq + 1;
     return 0;
   }
 
@@ -534,7 +566,7 @@ export class Collector {
     const content = this.showContent(req);
     const filter = this.filterOf(params, content);
     // Checked now, so that a bad filter is a 400 rather than an error in the stream.
-    query(this.dir, filter as QueryFilter);
+    query(this.reads, filter as QueryFilter);
     let next = afterText === undefined ? await this.endSeq() : sizeParam('after', afterText) + 1;
     const reveal = this.revealOf(req);
     this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
@@ -569,7 +601,7 @@ export class Collector {
       try {
         const end = await this.endSeq();
         if (end > next) {
-          const q = query(this.dir, { ...filter, seqFrom: next, seqTo: end } as QueryFilter, {
+          const q = query(this.reads, { ...filter, seqFrom: next, seqTo: end } as QueryFilter, {
             order: 'oldest',
             ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
           });
@@ -607,7 +639,7 @@ export class Collector {
     const fromMs = parseSince('since', sinceText, now);
     const builder = new StatsBuilder(fromMs, now, sizeParam('buckets', bucketsText));
     let count = 0;
-    for await (const e of query(this.dir, { from: new Date(fromMs).toISOString() }, { order: 'oldest' })) {
+    for await (const e of query(this.reads, { from: new Date(fromMs).toISOString() }, { order: 'oldest' })) {
       builder.add(e);
       count++;
     }

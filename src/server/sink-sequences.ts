@@ -6,7 +6,7 @@
  * reached the producer is not recorded twice, and a stale repeat never lands after newer events.
  *
  * The state survives a restart: on close it is saved with the trail's size at that moment
- * (`collector-sinks.json`, 0600), and on open the entries after that size are scanned for stamps,
+ * (`collector-sinks.json`, 0600, in the collector's directory), and on open the entries after that size are scanned for stamps,
  * so entries written after the last save (a crash) are counted too. Without a saved state the
  * whole trail is scanned once. The scan decodes only the lines that hold a `"sinkSeq":`.
  */
@@ -40,6 +40,9 @@ function sinkKey(producer: string, sinkId: string): string {
   return `${producer}\u0000${sinkId}`;
 }
 
+/** What the state is rebuilt from: a trail directory's or a PostgreSQL log's reader. */
+type TrailLines = Pick<DirSource, 'lineBytes' | 'latestCheckpoint'>;
+
 /** The highest recorded sinkSeq of every (producer, sink id) the trail holds. */
 export class SinkSequences {
   private readonly last = new Map<string, number>();
@@ -53,7 +56,7 @@ export class SinkSequences {
    * The state of a trail: the saved state, then the entries recorded after it.
    * @throws AuditError STORE_IO when the state file is not what this module writes.
    */
-  static load(dir: string): SinkSequences {
+  static load(dir: string, source: TrailLines = new DirSource(dir)): SinkSequences {
     const out = new SinkSequences();
     const file = path.join(dir, SINK_STATE_FILE);
     const text = readIfExists(file);
@@ -72,7 +75,7 @@ export class SinkSequences {
         if (Number.isSafeInteger(seq)) out.last.set(key, seq as number);
       }
     }
-    for (const line of new DirSource(dir).lineBytes(from)) {
+    for (const line of source.lineBytes(from)) {
       if (line.bytes.indexOf(SINK_STAMP) < 0) continue;
       const meta = decodeLine(line.bytes.toString('utf8')).meta;
       if (!isPlainObject(meta)) continue;
@@ -89,8 +92,8 @@ export class SinkSequences {
    * Saves the state with the size of the trail it covers: the tree size of the trail's latest
    * checkpoint, which must cover every entry this state counts (call after the trail closed).
    */
-  save(dir: string, verifierKey: string): void {
-    const note = new DirSource(dir).latestCheckpoint();
+  save(dir: string, verifierKey: string, source: TrailLines = new DirSource(dir)): void {
+    const note = source.latestCheckpoint();
     if (note === undefined) return;
     const treeSize = openCheckpoint(note, NoteVerifier.fromVkey(verifierKey)).size;
     const sinks = Object.fromEntries(this.last);

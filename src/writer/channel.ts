@@ -10,6 +10,7 @@ import type { TrailMeta } from '../store/index.js';
 import type { Appender } from './appender.js';
 import type { ContentKeyUpdate } from './content-sealing.js';
 import type { OpenFileOptions } from './open-file.js';
+import type { OpenPgOptions } from './open-postgres.js';
 
 /** Slots of the shared counters. */
 export const SHARED = { durable: 0, closed: 1 } as const;
@@ -23,7 +24,7 @@ const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-t
 
 /** What the worker is started with. */
 export interface WorkerInit {
-  options: OpenFileOptions;
+  options: OpenFileOptions | OpenPgOptions;
   shared: SharedArrayBuffer;
 }
 
@@ -93,7 +94,7 @@ export class WorkerChannel implements Channel {
    * @throws the AuditError the worker met while opening (TRAIL_LOCKED, TRAIL_NOT_FOUND, ...).
    */
   static async start(
-    options: OpenFileOptions,
+    options: OpenFileOptions | OpenPgOptions,
     events: ChannelEvents,
   ): Promise<{ channel: WorkerChannel; meta: TrailMeta; size: number; sealSeed?: string }> {
     const here = import.meta.url;

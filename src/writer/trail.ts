@@ -22,6 +22,7 @@ import { registerForExit, unregisterForExit } from './exit-hooks.js';
 import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
+import type { OpenPgOptions, PostgresTarget } from './open-postgres.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */
@@ -36,6 +37,12 @@ export interface AuditTrailOptions {
    * `'stdout'` writes entries, checkpoints and seals to stdout as JSON lines (containers).
    */
   store?: 'memory' | 'stdout' | MemoryTrailStore;
+  /**
+   * A log in PostgreSQL instead of a directory: a connection string, or the connection string
+   * with the log's name, key directory and lock wait (docs/postgres.md). Always written from a
+   * worker thread; content modes hash and encrypt need `keys`.
+   */
+  postgres?: string | PostgresTarget;
   /** Create the trail when missing (default true). */
   create?: boolean;
   origin?: string;
@@ -106,6 +113,8 @@ export class AuditTrail {
   private draining = false;
   private retryBacklog: Array<{ data: Uint8Array; count: number; keys?: ContentKeyUpdate }> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The PostgreSQL log, for reading back. */
+  private postgres: PostgresTarget | undefined;
 
   private constructor(
     init: { origin: string; verifierKey: string; sealSeed?: string },
@@ -143,7 +152,26 @@ export class AuditTrail {
     let trail: AuditTrail | undefined;
     // The content mode recorded when the trail was created (memory and stdout trails: plain).
     let trailMode: ContentMode = 'plain';
-    if (options.store !== undefined) {
+    if (options.postgres !== undefined) {
+      if (options.dir !== undefined || options.store !== undefined) {
+        throw new AuditError('CONFIG_INVALID', 'postgres: give one of dir, store and postgres', {
+          field: 'postgres',
+        });
+      }
+      const { content, redact: _redact, keys: _keys, postgres, ...rest } = options;
+      const target = typeof postgres === 'string' ? { url: postgres } : postgres;
+      const pgOptions = { ...stripUnclonable(rest), postgres: stripUnclonable(target) } as OpenPgOptions;
+      const mode = typeof content === 'object' ? content.default : content;
+      if (mode !== undefined) pgOptions.content = mode;
+      const opened = await WorkerChannel.start(pgOptions, events);
+      trail = new AuditTrail(
+        { origin: opened.meta.origin, verifierKey: opened.meta.verifierKey, ...seedOf(opened.sealSeed) },
+        options,
+      );
+      trail.channel = opened.channel;
+      trail.postgres = target;
+      trailMode = opened.meta.content;
+    } else if (options.store !== undefined) {
       if (options.dir !== undefined) {
         throw new AuditError('CONFIG_INVALID', 'dir and store: give one, not both', { field: 'store' });
       }
@@ -294,13 +322,36 @@ export class AuditTrail {
    */
   async *query(filter: QueryFilter = {}, options: QueryOptions = {}): AsyncGenerator<AuditEntry> {
     await this.flush();
+    if (this.postgres !== undefined) {
+      const source = await this.pgSource(this.postgres);
+      try {
+        yield* query(source, filter, options);
+      } finally {
+        source.close();
+      }
+      return;
+    }
     yield* query(this.readableDir(), filter, options);
   }
 
   /** The entry with this id, or undefined, once everything emitted before is durable. */
   async get(id: string): Promise<AuditEntry | undefined> {
     await this.flush();
+    if (this.postgres !== undefined) {
+      const source = await this.pgSource(this.postgres);
+      try {
+        return await getEntry(source, id);
+      } finally {
+        source.close();
+      }
+    }
     return getEntry(this.readableDir(), id);
+  }
+
+  /** A reader of the trail's PostgreSQL log (the driver is loaded only for PostgreSQL trails). */
+  private async pgSource(target: PostgresTarget) {
+    const { PgSource } = await import('../store/postgres/index.js');
+    return new PgSource(target.url, target.log);
   }
 
   private readableDir(): string {
