@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   SEAL_INVALID: { exit: 1, http: 409 },
   SEAL_MISSING: { exit: 1, http: 409 },
   SEGMENT_CHECKSUM_MISMATCH: { exit: 1, http: 409 },
+  BOUNDARY_INVALID: { exit: 1, http: 409 },
   DECRYPT_FAILED: { exit: 1, http: 409 },
   ARCHIVE_CONFLICT: { exit: 1, http: 409 },
   WITNESS_CONFLICT: { exit: 1, http: 409 },

@@ -142,5 +142,16 @@ export {
   webhookAlert,
 } from './read/index.js';
 export { RemoteSink, type RemoteSinkOptions } from './remote/index.js';
+export {
+  type LegalHold,
+  type ObjectLockRetention,
+  objectLockRetention,
+  parseRetentionPolicy,
+  type RetentionPolicy,
+  type RetentionResult,
+  type RetentionRule,
+  readRetentionPolicy,
+  retentionState,
+} from './retention/index.js';
 export { createTrail } from './store/index.js';
 export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';

@@ -95,6 +95,10 @@ export async function runVerify(args: string[]): Promise<number> {
       );
     } else parts.push(`ok: ${report.entries} entries`);
     parts.push(`root ${report.root}`);
+    if (!('range' in report) && report.prunedBefore > 0)
+      parts.push(
+        `entries before ${report.prunedBefore} pruned by retention (verified from the signed boundary)`,
+      );
     if (report.latestCheckpoint !== undefined)
       parts.push(`latest checkpoint size ${report.latestCheckpoint.size}`);
     if (report.unsignedTail > 0)

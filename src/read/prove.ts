@@ -97,7 +97,16 @@ export function proveInclusion(
     );
   }
   const line = source.lineAt(seq);
-  if (line === undefined) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });
+  if (line === undefined) {
+    const pruned = source instanceof DirSource ? (source.boundary()?.size ?? 0) : 0;
+    throw new AuditError(
+      'NOT_FOUND',
+      seq < pruned
+        ? `entry ${seq} was pruned by retention (the trail starts at ${pruned})`
+        : `no entry ${seq}`,
+      { field: 'seq' },
+    );
+  }
   const committed = splitLine(line).committed;
   const tree = openTree(source);
   try {

@@ -5,7 +5,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../errors.js';
+import type { RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import type { TrailMeta } from '../store/index.js';
 import type { Appender } from './appender.js';
 import type { ContentKeyUpdate } from './content-sealing.js';
@@ -32,12 +34,13 @@ export type ToWorker =
   | { type: 'batch'; data: Uint8Array; count: number; keys?: ContentKeyUpdate }
   | { type: 'checkpoint'; id: number }
   | { type: 'erase'; id: number; subject: string; reason?: string }
+  | { type: 'retention'; id: number; policy: RetentionPolicy }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; size: number; meta: TrailMeta; sealSeed?: string }
   | { type: 'durable'; total: number }
-  | { type: 'done'; id: number; result?: ErasureCount }
+  | { type: 'done'; id: number; result?: ErasureCount | RetentionResult }
   | { type: 'closed' }
   | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
 
@@ -56,6 +59,8 @@ export interface Channel {
   checkpoint(): Promise<void>;
   /** Erases a subject's content payloads (after everything sent so far). */
   erase(subject: string, reason: string | undefined): Promise<ErasureCount>;
+  /** Applies a retention policy (after everything sent so far). */
+  retention(policy: RetentionPolicy): Promise<RetentionResult>;
   close(): Promise<void>;
   /** Closes from a synchronous context (process exit). */
   closeSync(timeoutMs: number): void;
@@ -210,6 +215,10 @@ export class WorkerChannel implements Channel {
     }));
   }
 
+  retention(policy: RetentionPolicy): Promise<RetentionResult> {
+    return this.request((id) => ({ type: 'retention', id, policy }));
+  }
+
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
@@ -268,6 +277,10 @@ export class InlineChannel implements Channel {
 
   async erase(subject: string, reason: string | undefined): Promise<ErasureCount> {
     return this.appender.eraseSubject(subject, reason);
+  }
+
+  async retention(policy: RetentionPolicy): Promise<RetentionResult> {
+    return this.appender.applyRetention(policy);
   }
 
   async close(): Promise<void> {

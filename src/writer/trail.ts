@@ -13,7 +13,10 @@ import type { AuditEventInput } from '../event/types.js';
 import type { KeyRing } from '../keys/index.js';
 import type { ContentPolicy } from '../protect/content-modes.js';
 import { type AuditEntry, getEntry, type QueryFilter, type QueryOptions, query } from '../read/index.js';
+import { planRetentionRun, type RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
+import { addHold, type LegalHold, readHolds, removeHold } from '../retention/holds.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import { type ContentMode, ingestPendingReads, type TrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
@@ -316,6 +319,66 @@ export class AuditTrail {
   }
 
   /**
+   * Applies a retention policy (docs/retention.md): prunes the oldest segments whose entries are
+   * all past their keep period and under no legal hold (keeping a signed boundary, so the rest
+   * still verifies and proves), erases expired content payloads (commitments stay) and archives
+   * old sealed segments; records each action in the trail. With `dryRun`, only reads and reports
+   * the plan. Runs after everything emitted before the call is durable.
+   * @throws AuditError USAGE (not a directory trail), CONFIG_INVALID (holds.json), STORE_IO, ...
+   */
+  async applyRetention(
+    policy: RetentionPolicy,
+    options: { dryRun?: boolean } = {},
+  ): Promise<RetentionResult> {
+    const dir = this.readableDir('retention');
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    await this.flush();
+    if (options.dryRun === true) return planRetentionRun(trailLayout(dir), policy, Date.now());
+    return this.channel.retention(policy);
+  }
+
+  /**
+   * Places a legal hold: the entries it covers are neither pruned nor lose content until it is
+   * removed. Recorded as a `retention.hold_added` entry (durable when this resolves).
+   * @throws AuditError CONFIG_INVALID naming the field (or an existing id), USAGE, STORE_IO.
+   */
+  async addLegalHold(hold: Omit<LegalHold, 'createdAt'> & { createdAt?: string }): Promise<LegalHold> {
+    const dir = this.readableDir('retention hold');
+    const placed = addHold(trailLayout(dir), {
+      ...hold,
+      createdAt: hold.createdAt ?? new Date().toISOString(),
+    });
+    await this.emitDurable({
+      type: 'retention.hold_added',
+      outcome: 'success',
+      ...(placed.by === undefined ? {} : { actor: { id: placed.by } }),
+      meta: { hold: placed.id, reason: placed.reason, scope: JSON.stringify(placed.scope ?? 'whole trail') },
+    });
+    return placed;
+  }
+
+  /**
+   * Removes a legal hold; recorded as a `retention.hold_removed` entry.
+   * @throws AuditError NOT_FOUND (no such hold), USAGE, STORE_IO.
+   */
+  async removeLegalHold(id: string, options: { by?: string; reason?: string } = {}): Promise<LegalHold> {
+    const dir = this.readableDir('retention hold');
+    const removed = removeHold(trailLayout(dir), id);
+    await this.emitDurable({
+      type: 'retention.hold_removed',
+      outcome: 'success',
+      ...(options.by === undefined ? {} : { actor: { id: options.by } }),
+      meta: { hold: removed.id, ...(options.reason === undefined ? {} : { reason: options.reason }) },
+    });
+    return removed;
+  }
+
+  /** The legal holds of this trail. */
+  legalHolds(): LegalHold[] {
+    return readHolds(trailLayout(this.readableDir('retention hold')));
+  }
+
+  /**
    * Entries matching `filter`, newest first unless `order: 'oldest'` (read/query.ts), once
    * everything emitted before the call is durable. Directory trails only.
    * @throws AuditError USAGE for a bad filter, or for a memory or stdout trail.
@@ -354,11 +417,11 @@ export class AuditTrail {
     return new PgSource(target.url, target.log);
   }
 
-  private readableDir(): string {
+  private readableDir(verb = 'query'): string {
     if (this.dir === undefined) {
       throw new AuditError(
         'USAGE',
-        'query: only a directory trail is read back (use verifyTrail on a memory store)',
+        `${verb}: only a directory trail is read back (use verifyTrail on a memory store)`,
         {
           field: 'dir',
         },

@@ -158,6 +158,15 @@ port.on('message', (msg: ToWorker) => {
         post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
       }
       break;
+    case 'retention':
+      try {
+        drain();
+        const result = appender!.applyRetention(msg.policy);
+        post({ type: 'done', id: msg.id, result });
+      } catch (err) {
+        post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
+      }
+      break;
     case 'close':
       close().then(
         () => post({ type: 'closed' }),
