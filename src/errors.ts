@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   TRAIL_EXISTS: { exit: 2, http: 409 },
   TRAIL_NOT_FOUND: { exit: 2, http: 404 },
   STORE_IO: { exit: 2, http: 500 },
+  STORE_UNAVAILABLE: { exit: 2, http: 503 },
   KEY_NOT_FOUND: { exit: 2, http: 500 },
   KEY_INVALID: { exit: 2, http: 400 },
   ALERT_DELIVERY_FAILED: { exit: 2, http: 502 },
@@ -41,6 +42,8 @@ export const ERROR_CODES = {
   SEGMENT_CHECKSUM_MISMATCH: { exit: 1, http: 409 },
   BOUNDARY_INVALID: { exit: 1, http: 409 },
   DECRYPT_FAILED: { exit: 1, http: 409 },
+  ARCHIVE_CONFLICT: { exit: 1, http: 409 },
+  WITNESS_CONFLICT: { exit: 1, http: 409 },
 } as const satisfies Record<string, { exit: 1 | 2; http: number }>;
 
 /** A string-literal union of every error code. */

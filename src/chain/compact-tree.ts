@@ -5,6 +5,7 @@
  * checkpoint size while streaming the log) and trails that keep no node hashes (stdout sink).
  */
 import { AuditError } from '../errors.js';
+import { onesCount } from './proof-verify.js';
 import { EMPTY_TREE_ROOT, hashChildren } from './rfc6962.js';
 import type { TreeWriter } from './tree.js';
 
@@ -13,37 +14,33 @@ export class CompactTree implements TreeWriter {
   private readonly border: Buffer[] = [];
   private count = 0;
 
-  get size(): number {
-    return this.count;
-  }
-
   /**
-   * The tree of `size` leaves continued from its right border: the roots of its complete
-   * subtrees, largest (leftmost) first, one per set bit of `size` (a pruned trail's boundary).
-   * @throws AuditError USAGE when the border does not have one 32-byte hash per set bit.
+   * The tree of `size` leaves whose right border (complete subtree roots, largest first) is
+   * `border`, to continue from there: a verifier of an archived range, or of a pruned trail's
+   * boundary, starts at its first seq.
+   * Requires one 32-byte hash per set bit of `size`.
+   * @throws AuditError USAGE when the border does not fit the size.
    */
   static fromBorder(size: number, border: readonly Buffer[]): CompactTree {
-    let bits = 0;
-    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
-    if (
-      !Number.isSafeInteger(size) ||
-      size < 0 ||
-      border.length !== bits ||
-      border.some((h) => h.length !== 32)
-    )
+    if (!Number.isSafeInteger(size) || size < 0 || border.length !== onesCount(size))
       throw new AuditError(
         'USAGE',
-        `compact tree: a border of size ${size} needs ${bits} hashes of 32 bytes`,
+        `border: expected ${onesCount(Math.max(0, size))} hashes for size ${size}`,
       );
+    if (border.some((h) => h.length !== 32)) throw new AuditError('USAGE', 'border: hashes must be 32 bytes');
     const tree = new CompactTree();
     tree.border.push(...border.map((h) => Buffer.from(h)));
     tree.count = size;
     return tree;
   }
 
-  /** The right border: the roots of the complete subtrees, largest first. */
+  /** The right border: the roots of the complete subtrees, largest first (copies). */
   borderHashes(): Buffer[] {
     return this.border.map((h) => Buffer.from(h));
+  }
+
+  get size(): number {
+    return this.count;
   }
 
   append(leafHash: Buffer): void {

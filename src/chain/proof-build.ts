@@ -20,6 +20,14 @@ function splitPoint(n: number): number {
  * subtrees given by the set bits of n, largest first.
  */
 function rangeHash(tree: TreeReader, start: number, n: number): Buffer {
+  const parts = subtreeHashes(tree, start, n);
+  let hash = parts.pop()!;
+  for (let i = parts.length - 1; i >= 0; i--) hash = hashChildren(parts[i]!, hash);
+  return hash;
+}
+
+/** The complete subtree hashes that make up the `n` leaves from `start`, largest first. */
+function subtreeHashes(tree: TreeReader, start: number, n: number): Buffer[] {
   const parts: Buffer[] = [];
   let at = start;
   for (let level = bitLength(n) - 1; level >= 0; level--) {
@@ -28,9 +36,7 @@ function rangeHash(tree: TreeReader, start: number, n: number): Buffer {
     parts.push(tree.nodeHash(level, at / width));
     at += width;
   }
-  let hash = parts.pop()!;
-  for (let i = parts.length - 1; i >= 0; i--) hash = hashChildren(parts[i]!, hash);
-  return hash;
+  return parts;
 }
 
 function checkSize(name: string, value: number, min: number, max: number): void {
@@ -49,6 +55,17 @@ function checkSize(name: string, value: number, min: number, max: number): void 
 export function rootAt(tree: TreeReader, size: number): Buffer {
   checkSize('size', size, 0, tree.size);
   return size === 0 ? Buffer.from(EMPTY_TREE_ROOT) : rangeHash(tree, 0, size);
+}
+
+/**
+ * The right border of the tree of the first `size` leaves: the roots of its complete subtrees,
+ * largest first (one per set bit of `size`), from which a verifier can go on appending leaves
+ * (`CompactTree.fromBorder`). O(log n) node hashes.
+ * @throws AuditError USAGE unless 0 <= size <= tree.size.
+ */
+export function buildBorder(tree: TreeReader, size: number): Buffer[] {
+  checkSize('size', size, 0, tree.size);
+  return subtreeHashes(tree, 0, size);
 }
 
 /**

@@ -37,8 +37,14 @@ export interface VerifyInput {
   /** The verifier key trusted for checkpoints (the trail's own, or one given by the auditor). */
   verifierKey: string;
   /**
+   * Where the lines start when not at seq 0 (an archived range): the tree of the entries before
+   * (its right border) and the leaf hash of the last of them. Both must be authenticated by the
+   * caller or by a checkpoint of size `size` among `checkpoints`.
+   */
+  start?: { size: number; border: readonly Buffer[]; prev: Buffer };
+  /**
    * Stored lines (without newline, as text or as stored bytes) in seq order, with their file: from
-   * seq 0, or from the boundary's seq when the trail was pruned.
+   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned.
    */
   lines: Iterable<{ file: string } & ({ text: string } | { bytes: Buffer })>;
   /** The trail's own checkpoints, oldest first. */
@@ -318,7 +324,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     prunedBefore: 0,
   };
   const verifier = NoteVerifier.fromVkey(input.verifierKey);
-  let seq = 0;
+  let seq = input.start?.size ?? 0;
   let file = '';
   try {
     const own = openAll(input.checkpoints, verifier, input.origin);
@@ -328,9 +334,10 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     const wanted = new Map<number, Buffer | undefined>();
     for (const [cp] of [...own, ...external]) wanted.set(cp.size, undefined);
     for (const s of seals) wanted.set(s.size, undefined);
-    let tree = new CompactTree();
-    if (wanted.has(0)) wanted.set(0, EMPTY_TREE_ROOT);
-    let prev: Buffer = GENESIS_PREV;
+    const start = input.start;
+    let tree = start === undefined ? new CompactTree() : CompactTree.fromBorder(start.size, start.border);
+    if (wanted.has(seq)) wanted.set(seq, seq === 0 ? EMPTY_TREE_ROOT : tree.root());
+    let prev: Buffer = start?.prev ?? GENESIS_PREV;
     const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
     const lines = input.lines[Symbol.iterator]();
     const first = lines.next();
@@ -385,11 +392,15 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     const root = tree.root();
     report.root = root.toString('base64');
     file = '';
-    const checkRoot = ([cp, source]: [Checkpoint, string]): void => {
+    // A checkpoint kept elsewhere (a witness) that the log no longer reaches is a rollback; one
+    // whose root differs is a fork: another history signed with the same key.
+    const checkRoot = ([cp, source]: [Checkpoint, string], witnessed = false): void => {
       if (cp.size > seq) {
         fail(
           'TREE_SIZE_MISMATCH',
-          `${source} covers ${cp.size} entries but the log has ${seq} (entries removed)`,
+          witnessed
+            ? `rollback: ${source} covers ${cp.size} entries but the log has ${seq} (an older state of the log)`
+            : `${source} covers ${cp.size} entries but the log has ${seq} (entries removed)`,
           {
             source,
             checkpointSize: cp.size,
@@ -397,11 +408,19 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           },
         );
       }
-      const computed = wanted.get(cp.size)!;
+      const computed = wanted.get(cp.size);
+      if (computed === undefined) {
+        fail('TREE_SIZE_MISMATCH', `${source} (size ${cp.size}) precedes the verified range`, {
+          source,
+          checkpointSize: cp.size,
+        });
+      }
       if (!computed.equals(cp.rootHash)) {
         fail(
           'ROOT_MISMATCH',
-          `${source}: root at size ${cp.size} differs from the log (rewritten or forked)`,
+          witnessed
+            ? `fork: ${source}: root at size ${cp.size} differs from the log (another history under the same key)`
+            : `${source}: root at size ${cp.size} differs from the log (rewritten or forked)`,
           {
             source,
             size: cp.size,
@@ -419,7 +438,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     if (latest !== undefined)
       report.latestCheckpoint = { size: latest.size, root: latest.rootHash.toString('base64') };
     for (const c of external) {
-      checkRoot(c);
+      checkRoot(c, true);
       report.against.push({ source: c[1], size: c[0].size, ok: true });
     }
     const signed = latest?.size ?? 0;

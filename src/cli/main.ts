@@ -4,6 +4,7 @@
  */
 import { AuditError } from '../errors.js';
 import { runAppend } from './append.js';
+import { runArchive } from './archive.js';
 import { runCheckpoint } from './checkpoint.js';
 import { runDemo } from './demo.js';
 import { runErase } from './erase.js';
@@ -18,6 +19,7 @@ import { runServe } from './serve.js';
 import { runTail } from './tail.js';
 import { runToken } from './token.js';
 import { runVerify } from './verify.js';
+import { runWitness } from './witness.js';
 
 const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   init: runInit,
@@ -35,13 +37,18 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   redact: runRedact,
   serve: runServe,
   token: runToken,
+  archive: runArchive,
+  witness: runWitness,
   ...READ_VERBS,
 };
 
 const USAGE = `usage: sealtrail <verb> [options]
   init [--dir D] [--origin NAME] [--content hash|encrypt|plain] [--json]
   append [--dir D] [--durable]             events as JSON lines on stdin; one id per line
-  verify [--dir D] [--against FILE]... [--key VKEY] [--seal-seed SEED] [--json]
+  verify [--dir D] [--against FILE|DIR|s3://B/P|URL]... [--key VKEY] [--seal-seed SEED] [--json]
+  verify --from-s3 s3://B/P [--from-seq N] [--to-seq M] [--against ...] [--key VKEY] [--s3-endpoint URL] [--json]
+  archive push s3://B/P [--dir D] [--lock-mode GOVERNANCE|COMPLIANCE|none] [--retain-days N] [--legal-hold] [--s3-endpoint URL] [--json]
+  witness push --to s3://B/P|URL|DIR... [--dir D] [--lock-mode M] [--retain-days N] [--legal-hold] [--s3-endpoint URL] [--json]
   checkpoint [--dir D]                     latest signed checkpoint (C2SP note)
   prove (--seq N | --id ID) [--dir D] [--json]
   consistency --from N [--to M] [--dir D] [--json]
@@ -57,10 +64,12 @@ const USAGE = `usage: sealtrail <verb> [options]
   keys rotate [--dir D] [--json]           add a new current master key; rewrap subject keys
   redact [--json] [--off NAMES]             personal data and secrets replaced by markers, stdin to stdout
   serve [--dir D] [--host H] [--port P] [--max-batch N] [--body-limit BYTES] [--tls-cert F --tls-key F] [--demo]   the collector
-  token create --scopes ingest,read[,read:content,admin] [--name N] [--dir D] [--json]   printed once
+  token create --scopes ingest,read[,read:content,admin,witness] [--name N] [--dir D] [--json]   printed once
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
---dir defaults to $SEALTRAIL_DIR, then ./audit.`;
+--dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, verify, checkpoint, prove, consistency,
+query, export and serve take --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] instead
+(password from PGPASSWORD or ~/.pgpass; docs/postgres.md).`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {

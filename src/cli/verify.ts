@@ -1,41 +1,101 @@
 /**
  * `sealtrail verify`: checks the whole trail; names the first failing seq and the reason; exit 1
- * on any integrity failure. `--against FILE` (repeatable) checks checkpoints kept elsewhere,
- * `--key VKEY` trusts an auditor's verifier key instead of trail.json's, `--seal-seed` checks seals.
+ * on any integrity failure. `--against SPEC` (repeatable) checks checkpoints kept elsewhere: a
+ * file, a witness directory, `s3://bucket/prefix` or a collector URL, and reports a rollback or a
+ * fork; `--key VKEY` trusts an auditor's verifier key instead of trail.json's; `--seal-seed` checks
+ * seals. `--from-s3 s3://bucket/prefix` verifies an archive straight from S3 instead of `--dir`,
+ * the whole of it or the segments holding `--from-seq`..`--to-seq`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { type ArchiveVerifyReport, parseS3Url, verifyArchive } from '../archive/index.js';
+import type { VerifyReport } from '../chain/index.js';
+import { AuditError } from '../errors.js';
 import { verifyDir } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs, progress, trailDir } from './common.js';
+import { readTrailMeta } from '../store/index.js';
+import { readWitnessed, type WitnessOptions } from '../witness/index.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { S3_OPTION, s3Connect } from './s3-options.js';
 
 export async function runVerify(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('verify', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
+    ...S3_OPTION,
     against: { type: 'string', multiple: true },
     'seal-seed': { type: 'string' },
     key: { type: 'string' },
+    'from-s3': { type: 'string' },
+    'from-seq': { type: 'string' },
+    'to-seq': { type: 'string' },
     json: { type: 'boolean' },
   });
-  const dir = trailDir(values.dir);
-  let total: number | undefined;
-  try {
-    total = fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32;
-  } catch {
-    total = undefined;
+  const specs = values.against ?? [];
+  const witnessOptions: WitnessOptions = { s3: s3Connect(values) };
+  const readAgainst = async (origin: string) =>
+    (await Promise.all(specs.map((s) => readWitnessed(s, origin, witnessOptions)))).flat();
+  const bar = values.json === true ? progress('') : undefined;
+  let report: VerifyReport | ArchiveVerifyReport;
+  if (values['from-s3'] !== undefined) {
+    if (values['seal-seed'] !== undefined)
+      throw new AuditError(
+        'USAGE',
+        'verify: --seal-seed does not apply to --from-s3 (seals are not archived)',
+      );
+    const target = parseS3Url(values['from-s3'], 'from-s3');
+    const opts: Parameters<typeof verifyArchive>[1] = { s3: s3Connect(values), against: readAgainst };
+    const from = intOption('from-seq', values['from-seq']);
+    const to = intOption('to-seq', values['to-seq']);
+    if (from !== undefined) opts.fromSeq = from;
+    if (to !== undefined) opts.toSeq = to;
+    if (values.key !== undefined) opts.verifierKey = values.key;
+    const p = bar ?? progress('verifying');
+    opts.onProgress = (n) => p.update(n);
+    report = await verifyArchive(target, opts);
+    p.done();
+  } else {
+    if (values['from-seq'] !== undefined || values['to-seq'] !== undefined)
+      throw new AuditError('USAGE', 'verify: --from-seq and --to-seq apply to --from-s3');
+    const target = await readTarget('verify', values);
+    const dir = target.source;
+    try {
+      let total: number | undefined;
+      try {
+        total =
+          typeof dir === 'string'
+            ? fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32
+            : dir.size();
+      } catch {
+        total = undefined;
+      }
+      const opts: Parameters<typeof verifyDir>[1] = {};
+      if (specs.length > 0)
+        opts.witnessed = await readAgainst(
+          typeof dir === 'string' ? readTrailMeta(dir).origin : dir.meta.origin,
+        );
+      if (values.key !== undefined) opts.verifierKey = values.key;
+      const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
+      if (seed !== undefined) opts.sealSeed = seed;
+      const p = bar ?? progress('verifying', total);
+      opts.onProgress = (n) => p.update(n);
+      report = verifyDir(dir, opts);
+      p.done();
+    } finally {
+      target.close();
+    }
   }
-  const bar = values.json === true ? progress('') : progress('verifying', total);
-  const opts: Parameters<typeof verifyDir>[1] = { onProgress: (n) => bar.update(n) };
-  if (values.against !== undefined) opts.against = values.against;
-  if (values.key !== undefined) opts.verifierKey = values.key;
-  const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
-  if (seed !== undefined) opts.sealSeed = seed;
-  const report = verifyDir(dir, opts);
-  bar.done();
   if (values.json === true) {
     out(JSON.stringify(report));
   } else if (report.ok) {
-    const parts = [`ok: ${report.entries} entries`, `root ${report.root}`];
-    if (report.prunedBefore > 0)
+    const parts: string[] = [];
+    if ('range' in report) {
+      parts.push(
+        `ok: ${report.source} entries ${report.range.from}..${report.range.to} (${report.segments} segments)`,
+      );
+    } else parts.push(`ok: ${report.entries} entries`);
+    parts.push(`root ${report.root}`);
+    if (!('range' in report) && report.prunedBefore > 0)
       parts.push(
         `entries before ${report.prunedBefore} pruned by retention (verified from the signed boundary)`,
       );
@@ -44,7 +104,11 @@ export async function runVerify(args: string[]): Promise<number> {
     if (report.unsignedTail > 0)
       parts.push(`${report.unsignedTail} newest entries not yet checkpointed (writer running)`);
     for (const a of report.against) parts.push(`consistent with ${a.source} (size ${a.size})`);
-    if (report.seals !== undefined) parts.push(`${report.seals.epochs} seal epochs verified`);
+    if ('range' in report) {
+      for (const a of report.againstOutside)
+        parts.push(`${a.source} (size ${a.size}) outside the archived range, not checked`);
+      parts.push('seals not checked (not archived)');
+    } else if (report.seals !== undefined) parts.push(`${report.seals.epochs} seal epochs verified`);
     else parts.push('seals not checked (no --seal-seed)');
     out(parts.join('; '));
   } else {

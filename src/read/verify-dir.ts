@@ -1,16 +1,20 @@
 /**
  * Verification of a trail directory: the store's lines, checkpoints and seals fed to the chain
- * verifier, with the checkpoints kept elsewhere and the keys an auditor brings.
+ * verifier, with the checkpoints kept elsewhere and the keys an auditor brings. A pruned trail is
+ * verified from its signed boundary (retention).
  */
 import fs from 'node:fs';
 import { type CheckpointInput, TileTree, type VerifyReport, verifyTrail } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { type BoundaryFile, DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 
 /** Options of {@link verifyDir}. */
 export interface VerifyDirOptions {
   /** Files holding checkpoints (C2SP signed notes) kept elsewhere. */
   against?: string[];
+  /** Checkpoints kept elsewhere, already read (witnesses: S3, collector, directory). */
+  witnessed?: CheckpointInput[];
   /** Verifier key to trust instead of the one in trail.json. */
   verifierKey?: string;
   /** The forward-seal seed given at init: checks every seal. */
@@ -20,11 +24,12 @@ export interface VerifyDirOptions {
 }
 
 /**
- * Verifies the trail in `dir`.
+ * Verifies the trail in `dir` (or an opened source: a PostgreSQL log).
  * @throws AuditError TRAIL_NOT_FOUND, STORE_IO (an `--against` file cannot be read), KEY_INVALID.
  */
-export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport {
-  const source = new DirSource(dir);
+export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDirOptions = {}): VerifyReport {
+  const source = typeof dir === 'string' ? new DirSource(dir) : dir;
+  const where = source instanceof DirSource ? 'checkpoints.jsonl line' : 'checkpoint';
   const against: CheckpointInput[] = (options.against ?? []).map((file) => {
     try {
       return { note: fs.readFileSync(file, 'utf8'), source: file };
@@ -38,29 +43,30 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
       );
     }
   });
-  const checkpoints = source
-    .checkpoints()
-    .map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
+  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
   let boundary: BoundaryFile | undefined;
-  try {
-    boundary = source.boundary();
-  } catch (err) {
-    if (!(err instanceof AuditError) || err.code !== 'BOUNDARY_INVALID') throw err;
-    return failedReport(source, checkpoints.length, err);
+  let from = 0;
+  if (source instanceof DirSource) {
+    try {
+      boundary = source.boundary();
+    } catch (err) {
+      if (!(err instanceof AuditError) || err.code !== 'BOUNDARY_INVALID') throw err;
+      return failedReport(source, checkpoints.length, err);
+    }
+    // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
+    const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
+    if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
   }
-  // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
-  const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
-  const from = boundary !== undefined && firstSeq !== 0 ? boundary.size : 0;
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
     lines: source.lineBytes(from),
     checkpoints,
-    against,
+    against: [...against, ...(options.witnessed ?? [])],
     live: source.live(),
   };
   let priorTree: TileTree | undefined;
-  if (boundary !== undefined) {
+  if (boundary !== undefined && source instanceof DirSource) {
     input.boundary = { note: boundary.note, checkpoint: boundary.checkpoint, source: 'boundary.json' };
     try {
       priorTree = TileTree.open(source.layout.treeDir, { readOnly: true });

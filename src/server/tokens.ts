@@ -10,11 +10,14 @@ import path from 'node:path';
 import { AuditError } from '../errors.js';
 import { ensureDir, readIfExists, writeFileAtomic } from '../store/index.js';
 
-/** What a token may do. `read:content` shows content payloads; `admin` reads metrics. */
-export type TokenScope = 'ingest' | 'read' | 'read:content' | 'admin';
+/**
+ * What a token may do. `read:content` shows content payloads; `admin` reads metrics; `witness`
+ * pushes and reads the checkpoints of other trails this collector witnesses.
+ */
+export type TokenScope = 'ingest' | 'read' | 'read:content' | 'admin' | 'witness';
 
 /** Every scope, in the order they are documented. */
-export const TOKEN_SCOPES: readonly TokenScope[] = ['ingest', 'read', 'read:content', 'admin'];
+export const TOKEN_SCOPES: readonly TokenScope[] = ['ingest', 'read', 'read:content', 'admin', 'witness'];
 
 /** The stored record of a token: never the token itself. */
 export interface TokenRecord {

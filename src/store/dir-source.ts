@@ -3,17 +3,16 @@
  * order (checking sealed segments against their summaries on the way), checkpoints, seals, the
  * persisted leaf hashes, the boundary of a pruned trail, and whether a writer holds the trail now.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecordTail, splitLine } from '../chain/record.js';
-import { AuditError } from '../errors.js';
 import { type BoundaryFile, readBoundaryFile } from './boundary-file.js';
 import { type TrailLayout, trailLayout } from './layout.js';
-import { findLineBySeq, readLineBytes } from './line-reader.js';
+import { findLineBySeq } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
-import { listSegments, readSummary, recordTs, type SegmentRef, type SegmentSummary } from './segment-log.js';
+import { checkedSegmentLines } from './segment-check.js';
+import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
 import { readTrailMeta, type TrailMeta } from './trail-meta.js';
 
 /** One stored line and where it is. */
@@ -63,36 +62,7 @@ export class DirSource {
       const { ref, summary } = segments[i]!;
       const next = segments[i + 1];
       if (next !== undefined && next.ref.firstSeq <= from) continue;
-      const whole = from <= ref.firstSeq && summary !== undefined;
-      const hash = whole ? createHash('sha256') : undefined;
-      const file = path.basename(ref.file);
-      let seq = ref.firstSeq;
-      let minTs = '';
-      let maxTs = '';
-      for (const { data } of readLineBytes(ref.file)) {
-        if (hash !== undefined) {
-          hash.update(data);
-          // Readers skip segments by the summary's time range: it must be the entries' own.
-          const ts = recordTs(data);
-          if (minTs === '' || ts < minTs) minTs = ts;
-          if (ts > maxTs) maxTs = ts;
-        }
-        if (seq >= from) yield { bytes: data.subarray(0, data.length - 1), file, seq };
-        seq++;
-      }
-      if (hash !== undefined) {
-        const s = summary!;
-        const problem =
-          hash.digest('hex') !== s.sha256
-            ? 'bytes differ from its sealed summary'
-            : s.lastSeq !== seq - 1 || s.count !== seq - ref.firstSeq
-              ? 'sealed summary names other entries than the segment holds'
-              : s.minTs !== minTs || s.maxTs !== maxTs
-                ? 'sealed summary gives another time range than its entries'
-                : undefined;
-        if (problem !== undefined)
-          throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${file}: ${problem}`, { file });
-      }
+      yield* checkedSegmentLines(ref.file, ref.firstSeq, summary, from);
     }
   }
 

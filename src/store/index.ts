@@ -9,6 +9,7 @@ export * from './memory-store.js';
 export * from './pending-reads.js';
 export * from './sealed-files.js';
 export * from './segment-archive.js';
+export * from './segment-check.js';
 export * from './segment-file.js';
 export * from './segment-log.js';
 export * from './segment-rewrite.js';

@@ -17,6 +17,7 @@ import { applyRetention, type RetentionResult } from '../retention/apply.js';
 import { type ErasureCount, type ErasureTarget, eraseLine } from '../retention/erase.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import type { CheckpointReason, StoredCheckpoint, TrailLayout } from '../store/index.js';
+import { ContentKeyTable } from './content-sealing.js';
 import { frameEvent } from './framing.js';
 import { forEachFramed, LineBuilder } from './line-builder.js';
 
@@ -88,6 +89,8 @@ export class Appender {
   private readonly checkpointIntervalMs: number;
   private readonly lines = new LineBuilder();
   private closed = false;
+  /** Keys of the content this appender encrypts (content-sealing.ts). */
+  readonly contentKeys = new ContentKeyTable();
 
   constructor(
     private readonly parts: AppenderParts,
@@ -129,7 +132,11 @@ export class Appender {
     for (const batch of batches) {
       const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
       forEachFramed(src, (ev) => {
-        last = lines.appendLine(src, ev, prevB64, seq);
+        if (ev.seal === undefined) last = lines.appendLine(src, ev, prevB64, seq);
+        else {
+          const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
+          last = lines.appendLine(sealed.src, sealed.ev, prevB64, seq);
+        }
         prev = last.leaf;
         prevB64 = prev.toString('base64');
         tree.append(prev);

@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DirSource, type SegmentSummary } from '../store/index.js';
+import { trailDirs } from '../test-support/fixtures.js';
+import { writeFixtureTrail } from '../test-support/read-fixtures.js';
+import { type LocalS3, startLocalS3 } from '../test-support/s3-server.js';
+import { archiveSegmentName, archiveSummaryName, checkpointObjectName } from './archive-layout.js';
+import { pushArchive } from './push.js';
+import { parseS3Url } from './s3-location.js';
+import { S3Objects } from './s3-objects.js';
+import { verifyArchive } from './verify-archive.js';
+
+const dirs = trailDirs();
+let s3: LocalS3;
+let n = 0;
+
+beforeAll(async () => {
+  s3 = await startLocalS3(['archive']);
+});
+afterAll(async () => {
+  await s3.close();
+});
+afterEach(() => dirs.cleanup());
+
+/** A fresh prefix per test, so tests do not see each other's objects. */
+function target(): { url: string; prefix: string } {
+  n++;
+  return { url: `s3://archive/t${n}/trail`, prefix: `t${n}/trail/` };
+}
+const conn = () => ({ endpoint: s3.endpoint, credentials: s3.credentials });
+
+async function fixture(): Promise<{ dir: string; sealed: SegmentSummary[] }> {
+  const dir = dirs.fresh();
+  await writeFixtureTrail(dir);
+  const sealed = new DirSource(dir).segments().flatMap((s) => (s.summary === undefined ? [] : [s.summary]));
+  return { dir, sealed };
+}
+
+function putsSince(mark: number) {
+  return s3.requests.slice(mark).filter((r) => r.method === 'PUT');
+}
+
+describe('pushArchive', () => {
+  it('uploads every sealed segment with its summary, start state and end checkpoint, and never the open segment', async () => {
+    const { dir, sealed } = await fixture();
+    expect(sealed.length).toBeGreaterThan(3);
+    const t = target();
+    const report = await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+    expect(report.segments).toBe(sealed.length);
+    expect(report.archivedSize).toBe(sealed.at(-1)!.lastSeq + 1);
+    const objects = await S3Objects.connect(parseS3Url(t.url), conn());
+    const names = (await objects.list()).map((o) => o.name);
+    objects.close();
+    // trail.json + per segment: log, summary, checkpoint, and a start state for all but the first
+    expect(names.length).toBe(1 + sealed.length * 4 - 1);
+    expect(names).toContain('trail.json');
+    for (const s of sealed) {
+      expect(names).toContain(archiveSegmentName(s.firstSeq));
+      expect(names).toContain(archiveSummaryName(s.firstSeq));
+      expect(names).toContain(checkpointObjectName(s.treeSize));
+    }
+    const open = new DirSource(dir).segments().filter((s) => s.summary === undefined);
+    expect(open.length).toBe(1);
+    expect(names).not.toContain(archiveSegmentName(open[0]!.ref.firstSeq));
+    expect(names.some((x) => x.includes('keys') || x.includes('skey') || x.includes('seal'))).toBe(false);
+  });
+
+  it('sends the SHA-256 checksum and the Object Lock headers with each upload (seen by the server)', async () => {
+    const { dir, sealed } = await fixture();
+    const t = target();
+    const mark = s3.requests.length;
+    const now = Date.parse('2026-03-05T00:00:00Z');
+    await pushArchive(dir, parseS3Url(t.url), {
+      s3: conn(),
+      lock: { mode: 'COMPLIANCE', retainDays: 30, legalHold: true },
+      now,
+    });
+    const puts = putsSince(mark);
+    expect(puts.length).toBe(sealed.length * 4);
+    for (const p of puts) {
+      expect(p.headers['x-amz-object-lock-mode']).toBe('COMPLIANCE');
+      expect(p.headers['x-amz-object-lock-legal-hold']).toBe('ON');
+      expect(p.headers['if-none-match']).toBe('*');
+      expect(p.headers['x-amz-checksum-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    }
+    const first = sealed[0]!;
+    const segPut = puts.find((p) =>
+      p.url.startsWith(`/archive/${t.prefix}${archiveSegmentName(first.firstSeq)}`),
+    )!;
+    const local = fs.readFileSync(new DirSource(dir).segments()[0]!.ref.file);
+    expect(segPut.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(local).digest('base64'));
+    // Retained 30 days from the segment's newest event.
+    const until = Date.parse(String(segPut.headers['x-amz-object-lock-retain-until-date']));
+    expect(until).toBe(Date.parse(first.maxTs) + 30 * 86_400_000);
+  });
+
+  it('sends no retention with lock mode none, and no legal hold unless asked', async () => {
+    const { dir } = await fixture();
+    const mark = s3.requests.length;
+    await pushArchive(dir, parseS3Url(target().url), { s3: conn(), lock: { mode: 'none' } });
+    const puts = putsSince(mark);
+    expect(puts.length).toBeGreaterThan(0);
+    for (const p of puts) {
+      expect(p.headers['x-amz-object-lock-mode']).toBeUndefined();
+      expect(p.headers['x-amz-object-lock-legal-hold']).toBeUndefined();
+    }
+  });
+
+  it('is idempotent: a second push uploads nothing', async () => {
+    const { dir } = await fixture();
+    const t = target();
+    const first = await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+    const mark = s3.requests.length;
+    const again = await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+    expect(again.pushed).toBe(0);
+    expect(again.present).toBe(first.pushed);
+    expect(putsSince(mark)).toEqual([]);
+  });
+
+  it('fails with ARCHIVE_CONFLICT naming the key when another object is at a key', async () => {
+    const a = await fixture();
+    const b = await fixture();
+    const t = target();
+    await pushArchive(a.dir, parseS3Url(t.url), { s3: conn() });
+    await expect(pushArchive(b.dir, parseS3Url(t.url), { s3: conn() })).rejects.toMatchObject({
+      code: 'ARCHIVE_CONFLICT',
+      message: expect.stringContaining(`s3://archive/${t.prefix}trail.json`),
+    });
+  });
+
+  it('refuses to archive a sealed segment that no longer matches its summary', async () => {
+    const { dir } = await fixture();
+    const file = new DirSource(dir).segments()[1]!.ref.file;
+    const bytes = fs.readFileSync(file);
+    bytes[20] = bytes[20]! ^ 1;
+    fs.writeFileSync(file, bytes);
+    await expect(pushArchive(dir, parseS3Url(target().url), { s3: conn() })).rejects.toMatchObject({
+      code: 'SEGMENT_CHECKSUM_MISMATCH',
+    });
+  });
+
+  it('rejects a retention period out of range with USAGE', async () => {
+    const { dir } = await fixture();
+    await expect(
+      pushArchive(dir, parseS3Url(target().url), { s3: conn(), lock: { retainDays: 0 } }),
+    ).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('retain-days') });
+  });
+});
+
+describe('verifyArchive', () => {
+  async function pushed(): Promise<{ dir: string; sealed: SegmentSummary[]; url: string; prefix: string }> {
+    const f = await fixture();
+    const t = target();
+    await pushArchive(f.dir, parseS3Url(t.url), { s3: conn() });
+    return { ...f, ...t };
+  }
+
+  it('verifies the whole archive from S3', async () => {
+    const { sealed, url } = await pushed();
+    const report = await verifyArchive(parseS3Url(url), { s3: conn() });
+    expect(report.failure).toBeUndefined();
+    expect(report.ok).toBe(true);
+    expect(report.range).toEqual({ from: 0, to: sealed.at(-1)!.lastSeq });
+    expect(report.entries).toBe(sealed.at(-1)!.treeSize);
+    expect(report.root).toBe(sealed.at(-1)!.root);
+    expect(report.segments).toBe(sealed.length);
+  });
+
+  it('verifies a range that starts after seq 0 from the archived tree state, downloading only its segments', async () => {
+    const { sealed, url, prefix } = await pushed();
+    const mid = sealed[2]!;
+    const mark = s3.requests.length;
+    const report = await verifyArchive(parseS3Url(url), {
+      s3: conn(),
+      fromSeq: mid.firstSeq + 1,
+      toSeq: mid.lastSeq,
+    });
+    expect(report.failure).toBeUndefined();
+    expect(report.ok).toBe(true);
+    expect(report.range).toEqual({ from: mid.firstSeq, to: mid.lastSeq });
+    expect(report.segments).toBe(1);
+    const segmentGets = s3.requests
+      .slice(mark)
+      .filter((r) => r.method === 'GET' && r.url.includes('.log'))
+      .map((r) => r.url.split('?')[0]);
+    expect(segmentGets).toEqual([`/archive/${prefix}${archiveSegmentName(mid.firstSeq)}`]);
+  });
+
+  it('reports SEGMENT_CHECKSUM_MISMATCH when an archived segment was changed in the bucket', async () => {
+    const { sealed, prefix, url } = await pushed();
+    const file = s3.objectFile('archive', prefix + archiveSegmentName(sealed[1]!.firstSeq));
+    const bytes = fs.readFileSync(file);
+    bytes[30] = bytes[30]! ^ 1;
+    fs.writeFileSync(file, bytes);
+    const report = await verifyArchive(parseS3Url(url), { s3: conn() });
+    expect(report.ok).toBe(false);
+    expect(report.failure?.code).toBe('SEGMENT_CHECKSUM_MISMATCH');
+    expect(report.failure?.message).toContain(archiveSegmentName(sealed[1]!.firstSeq));
+  });
+
+  it('reports ROOT_MISMATCH when a segment and its summary were rewritten together', async () => {
+    const { sealed, prefix, url } = await pushed();
+    const s = sealed[1]!;
+    const segFile = s3.objectFile('archive', prefix + archiveSegmentName(s.firstSeq));
+    // Swap one event's outcome and fix the summary's checksum: only the signed checkpoints catch it.
+    const text = fs.readFileSync(segFile, 'utf8');
+    const changed = text.replace('"outcome":"success"', '"outcome":"failure"');
+    expect(changed).not.toBe(text);
+    fs.writeFileSync(segFile, changed);
+    const sumFile = s3.objectFile('archive', prefix + archiveSummaryName(s.firstSeq));
+    const summary = JSON.parse(fs.readFileSync(sumFile, 'utf8')) as SegmentSummary;
+    summary.sha256 = createHash('sha256').update(changed).digest('hex');
+    summary.bytes = Buffer.byteLength(changed);
+    fs.writeFileSync(sumFile, JSON.stringify(summary));
+    const report = await verifyArchive(parseS3Url(url), { s3: conn() });
+    expect(report.ok).toBe(false);
+    expect(['CHAIN_LINK_MISMATCH', 'ROOT_MISMATCH']).toContain(report.failure?.code);
+  });
+
+  it('reports CHAIN_SEQ_GAP when the first segments are missing and no range was asked', async () => {
+    const { sealed, prefix, url } = await pushed();
+    fs.rmSync(s3.objectFile('archive', prefix + archiveSummaryName(sealed[0]!.firstSeq)));
+    fs.rmSync(
+      s3
+        .objectFile('archive', prefix + archiveSummaryName(sealed[0]!.firstSeq))
+        .replace(/object$/, 'metadata.json'),
+      { force: true },
+    );
+    const report = await verifyArchive(parseS3Url(url), { s3: conn() });
+    expect(report.ok).toBe(false);
+    expect(report.failure?.code).toBe('CHAIN_SEQ_GAP');
+  });
+
+  it('fails with TRAIL_NOT_FOUND where nothing was archived', async () => {
+    await expect(verifyArchive(parseS3Url(target().url), { s3: conn() })).rejects.toMatchObject({
+      code: 'TRAIL_NOT_FOUND',
+    });
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * `archive push`: copies the sealed segments of a trail directory to S3 with their summaries, the
+ * tree state before each segment, the signed checkpoint at each segment's end and the trail's
+ * public description, each with a SHA-256 checksum and the Object Lock retention and legal hold
+ * asked for. Idempotent: an object already there with the same checksum is skipped; a different
+ * object at a key is an ARCHIVE_CONFLICT naming the key. The open segment is never pushed, and a
+ * segment is checked against its summary before it leaves the host.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { TileTree } from '../chain/index.js';
+import { AuditError } from '../errors.js';
+import { checkedSegmentLines, DirSource, type SegmentSummary } from '../store/index.js';
+import {
+  ARCHIVE_TRAIL_META,
+  archiveSegmentName,
+  archiveStartName,
+  archiveSummaryName,
+  checkpointObjectName,
+} from './archive-layout.js';
+import { type ArchiveLock, checkArchiveLock, DEFAULT_ARCHIVE_LOCK, lockHeaders } from './object-lock.js';
+import { buildRangeStart } from './range-start.js';
+import type { S3ConnectOptions, S3Location } from './s3-location.js';
+import { S3Objects } from './s3-objects.js';
+
+/** Options of {@link pushArchive}. */
+export interface PushArchiveOptions {
+  s3?: S3ConnectOptions;
+  /** Object Lock of the uploaded objects; default {@link DEFAULT_ARCHIVE_LOCK}. */
+  lock?: Partial<ArchiveLock>;
+  now?: number;
+  /** Called after each object, pushed or found present. */
+  onObject?: (name: string, action: 'pushed' | 'present') => void;
+}
+
+/** What {@link pushArchive} did. */
+export interface PushArchiveReport {
+  target: string;
+  origin: string;
+  /** Sealed segments in the trail directory (all are in the archive afterwards). */
+  segments: number;
+  /** Objects uploaded now, and objects found already there with the same checksum. */
+  pushed: number;
+  present: number;
+  /** Entries covered by the archive: seq 0 to archivedSize - 1. */
+  archivedSize: number;
+  lock: ArchiveLock;
+}
+
+const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Pushes the sealed segments of the trail in `dir` to `target`.
+ * @throws AuditError TRAIL_NOT_FOUND, SEGMENT_CHECKSUM_MISMATCH (a local sealed segment differs
+ *   from its summary: nothing of it is pushed), CHECKPOINT_MISSING (no signed checkpoint at a
+ *   segment's end), ARCHIVE_CONFLICT (another object at a key), STORE_IO (S3 or file error),
+ *   USAGE (lock options), CONFIG_INVALID (S3 settings).
+ */
+export async function pushArchive(
+  dir: string,
+  target: S3Location,
+  options: PushArchiveOptions = {},
+): Promise<PushArchiveReport> {
+  const lock: ArchiveLock = { ...DEFAULT_ARCHIVE_LOCK, ...options.lock };
+  checkArchiveLock(lock);
+  const now = options.now ?? Date.now();
+  const source = new DirSource(dir);
+  const sealed = source
+    .segments()
+    .filter((s): s is { ref: (typeof s)['ref']; summary: SegmentSummary } => s.summary !== undefined);
+  const notes = new Map<number, string>();
+  for (const c of source.checkpoints()) notes.set(c.size, c.note);
+  const s3 = await S3Objects.connect(target, options.s3);
+  const report: PushArchiveReport = {
+    target: s3.url(''),
+    origin: source.meta.origin,
+    segments: sealed.length,
+    pushed: 0,
+    present: 0,
+    archivedSize: 0,
+    lock,
+  };
+  const ensure = async (name: string, body: Buffer, contentType: string, newest: string): Promise<void> => {
+    const head = await s3.head(name);
+    if (head !== undefined) {
+      const there = head.sha256 ?? sha256Hex((await s3.get(name)) ?? Buffer.alloc(0));
+      if (there !== sha256Hex(body)) {
+        throw new AuditError(
+          'ARCHIVE_CONFLICT',
+          `${s3.url(name)}: another object is already archived under this key (local copy changed, or the archive was written by another trail)`,
+          { key: s3.key(name) },
+        );
+      }
+      report.present++;
+      options.onObject?.(name, 'present');
+      return;
+    }
+    const put: Parameters<S3Objects['put']>[2] = { contentType, metadata: { origin: source.meta.origin } };
+    const headers = lockHeaders(lock, newest, now);
+    if (headers !== undefined) put.lock = headers;
+    if (lock.legalHold) put.legalHold = true;
+    await s3.put(name, body, put);
+    report.pushed++;
+    options.onObject?.(name, 'pushed');
+  };
+  const tree = sealed.length > 0 ? TileTree.open(source.layout.treeDir, { readOnly: true }) : undefined;
+  try {
+    const nowIso = new Date(now).toISOString();
+    await ensure(ARCHIVE_TRAIL_META, fs.readFileSync(source.layout.meta), 'application/json', nowIso);
+    for (const { ref, summary } of sealed) {
+      // Never archive a segment that no longer matches what was sealed.
+      for (const _ of checkedSegmentLines(ref.file, ref.firstSeq, summary));
+      const note = notes.get(summary.treeSize);
+      if (note === undefined)
+        throw new AuditError(
+          'CHECKPOINT_MISSING',
+          `no signed checkpoint at size ${summary.treeSize}, the end of ${summary.file}`,
+          { file: summary.file },
+        );
+      await ensure(archiveSegmentName(ref.firstSeq), fs.readFileSync(ref.file), 'text/plain', summary.maxTs);
+      if (ref.firstSeq > 0) {
+        const start = Buffer.from(`${JSON.stringify(buildRangeStart(tree!, ref.firstSeq))}\n`);
+        await ensure(archiveStartName(ref.firstSeq), start, 'application/json', summary.maxTs);
+      }
+      await ensure(checkpointObjectName(summary.treeSize), Buffer.from(note), 'text/plain', summary.maxTs);
+      // The summary last: its presence says the segment's objects are all there.
+      await ensure(
+        archiveSummaryName(ref.firstSeq),
+        fs.readFileSync(ref.summaryFile),
+        'application/json',
+        summary.maxTs,
+      );
+      report.archivedSize = summary.lastSeq + 1;
+    }
+  } finally {
+    tree?.close();
+    s3.close();
+  }
+  return report;
+}

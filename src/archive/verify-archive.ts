@@ -1,0 +1,246 @@
+/**
+ * Verification of a trail archived in S3, straight from the bucket: the chosen range's segments
+ * are streamed to a private temporary directory, each object's SHA-256 and size checked against
+ * its sealed summary, and the lines fed to the same verifier as a trail directory (chain, content
+ * commitments, Merkle roots at the signed checkpoints of every segment end). A range that does not
+ * start at seq 0 starts from the archived tree state before it, itself checked against the signed
+ * checkpoint at that size; see docs/archive.md for what a ranged check proves.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  Checkpoint,
+  type CheckpointInput,
+  type VerifyInput,
+  type VerifyReport,
+  verifyTrail,
+} from '../chain/index.js';
+import { AuditError, type AuditErrorCode } from '../errors.js';
+import { checkedSegmentLines, type SegmentSummary, type TrailMeta } from '../store/index.js';
+import {
+  ARCHIVE_SEGMENTS,
+  ARCHIVE_TRAIL_META,
+  archiveSegmentName,
+  archiveStartName,
+  archiveSummaryName,
+  checkpointObjectName,
+  parseArchiveSummaryName,
+} from './archive-layout.js';
+import { openRangeStart, type RangeStart } from './range-start.js';
+import type { S3ConnectOptions, S3Location } from './s3-location.js';
+import { S3Objects } from './s3-objects.js';
+
+/** Options of {@link verifyArchive}. */
+export interface VerifyArchiveOptions {
+  s3?: S3ConnectOptions;
+  /** First and last seq of the range to check; the whole segments holding them are checked. */
+  fromSeq?: number;
+  toSeq?: number;
+  /** Verifier key to trust instead of the one in the archived trail.json (recommended). */
+  verifierKey?: string;
+  /**
+   * Checkpoints kept elsewhere (witnesses), given the archived trail's origin; those inside the
+   * checked range must be consistent with it.
+   */
+  against?: (origin: string) => Promise<CheckpointInput[]>;
+  onProgress?: (entries: number) => void;
+  /** Where the temporary download directory is made; default the OS temporary directory. */
+  tmpDir?: string;
+}
+
+/** The outcome of {@link verifyArchive}: the verifier's report and the range it covered. */
+export interface ArchiveVerifyReport extends VerifyReport {
+  source: string;
+  /** The seqs checked (whole segments), `to` inclusive; `to` is -1 when nothing was checked. */
+  range: { from: number; to: number };
+  segments: number;
+  /** Checkpoints given with `against` outside the checked range: not checked. */
+  againstOutside: Array<{ source: string; size: number }>;
+}
+
+/** One archived segment chosen for the check. */
+interface Chosen {
+  firstSeq: number;
+  summary: SegmentSummary;
+  file: string;
+}
+
+function integrity(code: AuditErrorCode, message: string, detail: Record<string, unknown> = {}): never {
+  throw new AuditError(code, message, detail);
+}
+
+function parseSummary(text: string | undefined, firstSeq: number, url: string): SegmentSummary {
+  let s: Partial<SegmentSummary> | undefined;
+  try {
+    s = text === undefined ? undefined : (JSON.parse(text) as Partial<SegmentSummary>);
+  } catch {
+    s = undefined;
+  }
+  const ok =
+    s !== null &&
+    typeof s === 'object' &&
+    s.firstSeq === firstSeq &&
+    Number.isSafeInteger(s.lastSeq) &&
+    Number.isSafeInteger(s.bytes) &&
+    Number.isSafeInteger(s.treeSize) &&
+    s.treeSize === (s.lastSeq ?? -2) + 1 &&
+    typeof s.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(s.sha256);
+  if (!ok) integrity('ENTRY_MALFORMED', `${url}: not a segment summary of seq ${firstSeq}`, { file: url });
+  return s as SegmentSummary;
+}
+
+/**
+ * Verifies the trail archived at `target`, or the range of it holding `fromSeq`..`toSeq`.
+ * Integrity failures are in `report.failure` (as for a trail directory), not thrown.
+ * @throws AuditError TRAIL_NOT_FOUND (no archived trail there), NOT_FOUND (no archived segment in
+ *   the range), STORE_IO (S3 or temporary file error), KEY_INVALID, CONFIG_INVALID.
+ */
+export async function verifyArchive(
+  target: S3Location,
+  options: VerifyArchiveOptions = {},
+): Promise<ArchiveVerifyReport> {
+  const s3 = await S3Objects.connect(target, options.s3);
+  const tmp = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'sealtrail-archive-'));
+  try {
+    const metaText = await s3.get(ARCHIVE_TRAIL_META);
+    if (metaText === undefined)
+      throw new AuditError(
+        'TRAIL_NOT_FOUND',
+        `no archived trail at ${s3.url('')} (no ${ARCHIVE_TRAIL_META})`,
+      );
+    let meta: TrailMeta;
+    try {
+      meta = JSON.parse(metaText.toString('utf8')) as TrailMeta;
+    } catch {
+      throw new AuditError('TRAIL_NOT_FOUND', `${s3.url(ARCHIVE_TRAIL_META)}: not a trail description`);
+    }
+    if (typeof meta.origin !== 'string' || typeof meta.verifierKey !== 'string')
+      throw new AuditError('TRAIL_NOT_FOUND', `${s3.url(ARCHIVE_TRAIL_META)}: not a trail description`);
+    const starts = (await s3.list(ARCHIVE_SEGMENTS))
+      .map((o) => parseArchiveSummaryName(o.name))
+      .filter((n): n is number => n !== undefined);
+    const from = options.fromSeq ?? 0;
+    const to = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const picked = starts.filter(
+      (first, i) => first <= to && (starts[i + 1] ?? Number.MAX_SAFE_INTEGER) - 1 >= from,
+    );
+    if (picked.length === 0)
+      throw new AuditError(
+        'NOT_FOUND',
+        `no archived segment at ${s3.url('')} holds seq ${options.fromSeq ?? 0}${options.toSeq === undefined ? '' : `..${options.toSeq}`}`,
+        { field: 'from-seq' },
+      );
+    const report: ArchiveVerifyReport = {
+      ok: false,
+      origin: meta.origin,
+      entries: 0,
+      root: '',
+      checkpoints: 0,
+      against: [],
+      contentFields: { verified: 0, erased: 0 },
+      unsignedTail: 0,
+      prunedBefore: 0,
+      source: s3.url(''),
+      range: { from: picked[0]!, to: -1 },
+      segments: picked.length,
+      againstOutside: [],
+    };
+    const chosen: Chosen[] = [];
+    const checkpoints: CheckpointInput[] = [];
+    let start: RangeStart | undefined;
+    try {
+      const getNote = async (size: number): Promise<void> => {
+        const name = checkpointObjectName(size);
+        const note = await s3.get(name);
+        if (note === undefined)
+          integrity(
+            'CHECKPOINT_MISSING',
+            `${s3.url(name)}: the signed checkpoint at size ${size} is missing`,
+          );
+        checkpoints.push({ note: note.toString('utf8'), source: s3.url(name) });
+      };
+      const first = picked[0]!;
+      if (options.fromSeq === undefined && first !== 0)
+        integrity('CHAIN_SEQ_GAP', `${s3.url('')}: entries 0..${first - 1} are missing from the archive`, {
+          expected: 0,
+          found: first,
+        });
+      if (first > 0) {
+        const name = archiveStartName(first);
+        const text = await s3.get(name);
+        if (text === undefined)
+          integrity('CHECKPOINT_MISSING', `${s3.url(name)}: the tree state before the range is missing`);
+        start = openRangeStart(text.toString('utf8'), first, s3.url(name));
+        await getNote(first);
+      }
+      for (const firstSeq of picked) {
+        const summaryUrl = s3.url(archiveSummaryName(firstSeq));
+        const summary = parseSummary(
+          (await s3.get(archiveSummaryName(firstSeq)))?.toString('utf8'),
+          firstSeq,
+          summaryUrl,
+        );
+        const name = archiveSegmentName(firstSeq);
+        const file = path.join(tmp, path.basename(name));
+        const got = await s3.download(name, file);
+        if (got === undefined)
+          integrity('CHAIN_SEQ_GAP', `${s3.url(name)}: missing (entries ${firstSeq}..${summary.lastSeq})`, {
+            file: name,
+          });
+        if (got.sha256 !== summary.sha256 || got.size !== summary.bytes)
+          integrity('SEGMENT_CHECKSUM_MISMATCH', `${s3.url(name)}: bytes differ from its sealed summary`, {
+            file: name,
+          });
+        await getNote(summary.treeSize);
+        chosen.push({ firstSeq, summary, file });
+      }
+    } catch (err) {
+      if (!(err instanceof AuditError) || err.exitCode !== 1) throw err;
+      report.failure = { code: err.code, message: err.message };
+      return report;
+    }
+    const end = chosen.at(-1)!.summary.treeSize;
+    report.range.to = end - 1;
+    const inRange = (size: number) => size >= first(chosen) && size <= end;
+    const given = options.against === undefined ? [] : await options.against(meta.origin);
+    const against = given.filter((c) => {
+      const size = checkpointSize(c.note);
+      if (size === undefined || inRange(size)) return true;
+      report.againstOutside.push({ source: c.source, size });
+      return false;
+    });
+    function* lines(): Generator<{ bytes: Buffer; file: string }> {
+      for (const c of chosen)
+        yield* checkedSegmentLines(c.file, c.firstSeq, c.summary, 0, s3.url(archiveSegmentName(c.firstSeq)));
+    }
+    const input: VerifyInput = {
+      origin: meta.origin,
+      verifierKey: options.verifierKey ?? meta.verifierKey,
+      lines: lines(),
+      checkpoints,
+      against,
+      live: false,
+    };
+    if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
+    if (options.onProgress !== undefined) input.onProgress = options.onProgress;
+    return { ...report, ...verifyTrail(input) };
+  } finally {
+    s3.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function first(chosen: Chosen[]): number {
+  return chosen[0]!.firstSeq;
+}
+
+/** The tree size a checkpoint note claims, read without checking its signature (the verifier does). */
+function checkpointSize(note: string): number | undefined {
+  try {
+    return Checkpoint.parse(note.slice(0, note.indexOf('\n\n') + 1)).size;
+  } catch {
+    return undefined;
+  }
+}

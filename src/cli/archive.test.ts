@@ -1,0 +1,218 @@
+/**
+ * `sealtrail archive push`, `verify --from-s3`, `witness push` and `verify --against` as users run
+ * them: the built executable against a real S3-API server and a real collector on loopback.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveSegmentName } from '../archive/index.js';
+import { DirSource } from '../store/index.js';
+import { tempDir } from '../test-support/fixtures.js';
+import { writeFixtureTrail } from '../test-support/read-fixtures.js';
+import { type LocalS3, startLocalS3 } from '../test-support/s3-server.js';
+import {
+  copyTrail,
+  recordEvents,
+  restoreTrail,
+  startWitnessCollector,
+} from '../test-support/witness-fixtures.js';
+
+const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const root = tempDir();
+let s3: LocalS3;
+let collector: Awaited<ReturnType<typeof startWitnessCollector>>;
+
+/** Runs the CLI without blocking this process, which serves S3 and the collector. */
+function run(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        env: {
+          ...process.env,
+          SEALTRAIL_QUIET: '1',
+          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+          AWS_REGION: 'us-east-1',
+          SEALTRAIL_S3_ENDPOINT: s3.endpoint,
+          SEALTRAIL_WITNESS_TOKEN: collector.token,
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  s3 = await startLocalS3(['archive', 'witness']);
+  collector = await startWitnessCollector();
+});
+afterAll(async () => {
+  await s3.close();
+  await collector.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('sealtrail archive push and verify --from-s3', () => {
+  const dir = path.join(root, 'archived');
+  const url = 's3://archive/prod/trail';
+
+  beforeAll(async () => {
+    await writeFixtureTrail(dir);
+  });
+
+  it('pushes the sealed segments with the Object Lock asked for, and says so', async () => {
+    const mark = s3.requests.length;
+    const r = await run([
+      'archive',
+      'push',
+      url,
+      '--dir',
+      dir,
+      '--lock-mode',
+      'compliance',
+      '--retain-days',
+      '2555',
+      '--legal-hold',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^archived \d+ sealed segments \(entries 0\.\.\d+\) to s3:\/\/archive\/prod\/trail\/: \d+ objects uploaded, 0 already there; COMPLIANCE 2555 days, legal hold\n$/,
+    );
+    const puts = s3.requests.slice(mark).filter((q) => q.method === 'PUT');
+    expect(puts.length).toBeGreaterThan(0);
+    for (const p of puts) {
+      expect(p.headers['x-amz-object-lock-mode']).toBe('COMPLIANCE');
+      expect(p.headers['x-amz-object-lock-legal-hold']).toBe('ON');
+    }
+    expect(r.stdout).not.toContain(s3.credentials.secretAccessKey);
+  });
+
+  it('uploads nothing the second time', async () => {
+    const r = await run(['archive', 'push', url, '--dir', dir, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { pushed: number; present: number };
+    expect(report.pushed).toBe(0);
+    expect(report.present).toBeGreaterThan(0);
+  });
+
+  it('verifies the archive, and a range of it, straight from S3', async () => {
+    const all = await run(['verify', '--from-s3', url]);
+    expect(all.stderr).toBe('');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^ok: s3:\/\/archive\/prod\/trail\/ entries 0\.\.\d+ \(\d+ segments\)/);
+    const sealed = new DirSource(dir).segments().flatMap((s) => (s.summary === undefined ? [] : [s.summary]));
+    const mid = sealed[3]!;
+    const some = await run([
+      'verify',
+      '--from-s3',
+      url,
+      '--from-seq',
+      String(mid.firstSeq),
+      '--to-seq',
+      String(mid.lastSeq),
+      '--json',
+    ]);
+    expect(some.code).toBe(0);
+    const report = JSON.parse(some.stdout) as { ok: boolean; range: { from: number; to: number } };
+    expect(report.ok).toBe(true);
+    expect(report.range).toEqual({ from: mid.firstSeq, to: mid.lastSeq });
+  });
+
+  it('exits 1 naming the object when an archived segment was changed', async () => {
+    const other = 's3://archive/tampered/trail';
+    expect((await run(['archive', 'push', other, '--dir', dir, '--lock-mode', 'none'])).code).toBe(0);
+    const first = new DirSource(dir).segments()[2]!.ref.firstSeq;
+    const file = s3.objectFile('archive', `tampered/trail/${archiveSegmentName(first)}`);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"outcome":"', '"outcome":"x'));
+    const r = await run(['verify', '--from-s3', other]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^sealtrail: integrity failure: SEGMENT_CHECKSUM_MISMATCH: s3:\/\/archive\/tampered\/trail\/segments\/\d{20}\.log: bytes differ/,
+    );
+  });
+
+  it('exits 2 with one line for a malformed location or lock mode', async () => {
+    const bad = await run(['archive', 'push', 'https://archive/x', '--dir', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('sealtrail: archive push: expected s3://bucket/prefix\n');
+    const mode = await run(['archive', 'push', url, '--dir', dir, '--lock-mode', 'forever']);
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toBe('sealtrail: lock-mode: expected GOVERNANCE, COMPLIANCE or none\n');
+  });
+});
+
+describe('sealtrail witness push and verify --against', () => {
+  const origin = 'example.test/cli-witnessed';
+  const dir = path.join(root, 'witnessed');
+  const wdir = path.join(root, 'other-volume', 'witness');
+  const specs = () => ['s3://witness/cli', wdir, collector.url];
+
+  beforeAll(async () => {
+    await recordEvents(dir, 3, 'a', origin);
+  });
+
+  it('pushes the checkpoints to an S3 bucket, a directory and a collector, and verifies against each', async () => {
+    const push = await run(['witness', 'push', '--dir', dir, ...specs().flatMap((s) => ['--to', s])]);
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    expect(push.stdout.trim().split('\n')).toEqual([
+      's3://witness/cli/: 3 checkpoints pushed, newest witnessed size 3 (held 0 before)',
+      `${wdir}: 3 checkpoints pushed, newest witnessed size 3 (held 0 before)`,
+      `${collector.url}: 3 checkpoints pushed, newest witnessed size 3 (held 0 before)`,
+    ]);
+    expect(push.stdout).not.toContain(collector.token);
+    for (const spec of specs()) {
+      const r = await run(['verify', '--dir', dir, '--against', spec]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('consistent with');
+    }
+  });
+
+  it('exits 1 reporting a fork: another trail with the same origin and key', async () => {
+    const fork = path.join(root, 'fork');
+    copyTrail(dir, fork);
+    await recordEvents(fork, 1, 'forked', origin);
+    await recordEvents(dir, 1, 'a', origin);
+    expect((await run(['witness', 'push', '--dir', dir, ...specs().flatMap((s) => ['--to', s])])).code).toBe(
+      0,
+    );
+    for (const spec of specs()) {
+      const r = await run(['verify', '--dir', fork, '--against', spec]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^sealtrail: integrity failure: ROOT_MISMATCH: fork: .* root at size 4 differs from the log/,
+      );
+    }
+    const refused = await run(['witness', 'push', '--dir', fork, '--to', collector.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('fork');
+  });
+
+  it('exits 1 reporting a rollback: an older copy of the trail after newer witnessed checkpoints', async () => {
+    const backup = path.join(root, 'backup');
+    copyTrail(dir, backup);
+    await recordEvents(dir, 2, 'a', origin);
+    expect((await run(['witness', 'push', '--dir', dir, ...specs().flatMap((s) => ['--to', s])])).code).toBe(
+      0,
+    );
+    restoreTrail(backup, dir);
+    expect((await run(['verify', '--dir', dir])).code).toBe(0);
+    for (const spec of specs()) {
+      const r = await run(['verify', '--dir', dir, '--against', spec]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^sealtrail: integrity failure: TREE_SIZE_MISMATCH: rollback: .* covers [56] entries but the log has 4 /,
+      );
+    }
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * `sealtrail witness push --to SPEC...`: hands the trail's checkpoints that each witness does not
+ * hold yet to it: `s3://bucket/prefix` (Object Lock flags as for `archive push`), an http(s)
+ * collector URL (token in $SEALTRAIL_WITNESS_TOKEN), or a directory. Exit 1 when a witness holds
+ * a checkpoint the trail contradicts (rollback or fork) or refuses one.
+ */
+import { AuditError } from '../errors.js';
+import { pushToWitnesses } from '../witness/index.js';
+import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { LOCK_OPTIONS, lockFromArgs, S3_OPTION, s3Connect } from './s3-options.js';
+
+export async function runWitness(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'push') throw new AuditError('USAGE', 'witness: expected push');
+  const { values } = parseVerbArgs('witness push', rest, {
+    ...DIR_OPTION,
+    ...S3_OPTION,
+    ...LOCK_OPTIONS,
+    to: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (values.to === undefined || values.to.length === 0)
+    throw new AuditError('USAGE', 'witness push: --to is required (s3://bucket/prefix, URL or directory)', {
+      field: 'to',
+    });
+  const reports = await pushToWitnesses(trailDir(values.dir), values.to, {
+    s3: s3Connect(values),
+    lock: lockFromArgs(values),
+  });
+  if (values.json === true) out(JSON.stringify(reports));
+  else
+    for (const r of reports)
+      out(
+        `${r.witness}: ${r.pushed} checkpoints pushed, newest witnessed size ${r.latest} (held ${r.held} before)`,
+      );
+  return 0;
+}

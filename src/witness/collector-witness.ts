@@ -1,0 +1,109 @@
+/**
+ * A witness that is another collector (`sealtrail serve`): checkpoints are POSTed to
+ * `/v1/witness/checkpoints` with a consistency proof from the newest one it holds, and it refuses
+ * a rollback or a fork itself (see accept.ts); GET lists what it holds. Authenticated with a
+ * bearer token of scope `witness` (`SEALTRAIL_WITNESS_TOKEN`); the token is never in a message.
+ */
+import { AuditError } from '../errors.js';
+import type { CheckpointToStore, Witness, WitnessedCheckpoint } from './witness.js';
+
+const PATH = '/v1/witness/checkpoints';
+
+/** The fields of the collector's answers this client reads. */
+interface Answer {
+  error?: unknown;
+  message?: unknown;
+  status?: unknown;
+  checkpoints?: unknown;
+}
+
+/** A collector reached over HTTP(S). */
+export class CollectorWitness implements Witness {
+  readonly name: string;
+  private readonly base: string;
+
+  /** @throws AuditError USAGE when `url` is not an http(s) URL or carries credentials. */
+  constructor(
+    url: string,
+    private readonly token: string | undefined,
+  ) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new AuditError('USAGE', `witness: ${JSON.stringify(url)} is not a URL`, { field: 'witness' });
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '')
+      throw new AuditError('USAGE', 'witness: expected an http(s) URL without credentials', {
+        field: 'witness',
+      });
+    this.base = u.toString().replace(/\/+$/, '');
+    this.name = this.base;
+  }
+
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) h.authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  private async request(
+    method: 'GET' | 'POST',
+    query: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Answer | undefined }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${PATH}${query}`, {
+        method,
+        headers:
+          body === undefined ? this.headers() : { ...this.headers(), 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new AuditError('STORE_IO', `witness ${this.name}: ${cause}`);
+    }
+    let json: Answer | undefined;
+    try {
+      json = (await res.json()) as Answer;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json };
+  }
+
+  private fail(status: number, json: Answer | undefined): never {
+    const message = typeof json?.message === 'string' ? `: ${json.message}` : '';
+    if (status === 409 && json?.error === 'WITNESS_CONFLICT')
+      throw new AuditError('WITNESS_CONFLICT', `witness ${this.name} refused the checkpoint${message}`);
+    throw new AuditError('STORE_IO', `witness ${this.name}: HTTP ${status}${message}`, { status });
+  }
+
+  async held(origin: string): Promise<WitnessedCheckpoint[]> {
+    const { status, json } = await this.request('GET', `?origin=${encodeURIComponent(origin)}`);
+    if (status === 404 && json?.error === 'NOT_FOUND') return [];
+    if (status !== 200 || !Array.isArray(json?.checkpoints)) this.fail(status, json);
+    return (json!.checkpoints as Array<{ size: unknown; note: unknown }>)
+      .filter((c) => typeof c.size === 'number' && typeof c.note === 'string')
+      .map((c) => ({
+        size: c.size as number,
+        note: c.note as string,
+        source: `${this.name} (size ${c.size})`,
+      }));
+  }
+
+  async store(cp: CheckpointToStore): Promise<'stored' | 'present'> {
+    const { status, json } = await this.request('POST', '', {
+      verifierKey: cp.verifierKey,
+      note: cp.note,
+      proof: cp.proof.map((h) => h.toString('base64')),
+    });
+    if ((status === 200 || status === 201) && (json?.status === 'stored' || json?.status === 'present'))
+      return json!.status as 'stored' | 'present';
+    this.fail(status, json);
+  }
+
+  close(): void {}
+}
