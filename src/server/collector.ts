@@ -6,6 +6,7 @@
  * a body `{ error: CODE, message, field? }`; a 401 or 403 says nothing more than its code. Request
  * logging is off: bodies carry content payloads, and headers carry tokens.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
@@ -572,7 +573,9 @@ export class Collector {
           });
           for await (const e of q) {
             if (stopped) return;
-            res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`);
+            // A slow reader holds the loop here rather than have the answer grow in memory.
+            if (!res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`))
+              await Promise.race([once(res, 'drain'), once(res, 'close')]);
             sent++;
           }
           next = end;
