@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from 'fastify';
+import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import {
@@ -51,11 +52,17 @@ export interface CollectorOptions {
    * `Retry-After`. Default 6000 a minute; `false` turns it off.
    */
   rateLimit?: { max: number; windowMs: number } | false;
+  /**
+   * How often the exactly-once state of remote sinks is saved while running (ms; default five
+   * minutes; 0: only on close). A restart scans the entries after the last save.
+   */
+  sinkStateIntervalMs?: number;
   /** Serve HTTPS with this certificate chain and private key (PEM). Default plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const DEFAULT_MAX_QUEUE = 100_000;
+const DEFAULT_SINK_STATE_MS = 5 * 60_000;
 const TOKEN_RELOAD_MS = 1000;
 const TAIL_POLL_MS = 1000;
 /** A comment line every 15 idle polls keeps proxies from closing a quiet tail. */
@@ -89,6 +96,8 @@ export class Collector {
   private readonly tls: boolean;
   private readonly sinks: SinkSequences;
   private readonly decryption: TrailDecryption;
+  private sinkTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
   /** Stops the open tails (on close: a streaming answer would keep the server open). */
   private readonly tails = new Set<() => void>();
 
@@ -97,6 +106,23 @@ export class Collector {
     this.trail = trail;
     this.sinks = sinks;
     this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
+    const every = options.sinkStateIntervalMs ?? DEFAULT_SINK_STATE_MS;
+    if (every > 0) {
+      this.sinkTimer = setInterval(() => {
+        if (this.saving !== undefined) return;
+        this.saving = this.saveSinks()
+          .catch((err: unknown) =>
+            reportDiagnostic({
+              kind: 'write-failed',
+              message: `collector: sink state not saved (${(err as AuditError).code ?? 'STORE_IO'}); kept for the next save`,
+            }),
+          )
+          .finally(() => {
+            this.saving = undefined;
+          });
+      }, every);
+      this.sinkTimer.unref();
+    }
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxPage = options.maxPage ?? 1000;
@@ -169,8 +195,20 @@ export class Collector {
   async close(): Promise<void> {
     for (const stop of [...this.tails]) stop();
     await this.app.close();
+    if (this.sinkTimer !== undefined) clearInterval(this.sinkTimer);
+    await this.saving;
     await this.trail.close();
-    this.sinks.save(this.dir, this.trail.verifierKey);
+    // Closed: the final checkpoint covers every entry, all durable.
+    const size = SinkSequences.checkpointSize(this.dir, this.trail.verifierKey);
+    SinkSequences.save(this.dir, size, this.sinks.snapshot());
+  }
+
+  /** Saves the sink state while running (see sink-sequences.ts for why in this order). */
+  private async saveSinks(): Promise<void> {
+    const size = SinkSequences.checkpointSize(this.dir, this.trail.verifierKey);
+    const sinks = this.sinks.snapshot();
+    await this.trail.flush();
+    SinkSequences.save(this.dir, size, sinks);
   }
 
   /** Reloads the token file when it changed (checked at most once a second). */
