@@ -3,7 +3,7 @@
  * requests does not share the server's event loop (producers are other processes). C clients
  * (keep-alive connections) each POST batches of ~1 KB AI events as a JSON array, one request at a
  * time, until the time is up or they sent their batch count. Prints one JSON line: accepted
- * events, refused requests and every request's latency in ms.
+ * events, refused requests, every request's latency in ms and this process's CPU time in µs.
  *
  * Usage: node --import tsx bench/collector-load.ts URL TOKEN CLIENTS SECONDS MAX_BATCHES BATCH
  */
@@ -68,4 +68,6 @@ const deadline = started + SECONDS * 1000;
 await Promise.all(Array.from({ length: CLIENTS }, () => client(deadline)));
 const elapsed = (performance.now() - started) / 1000;
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ accepted, refused, elapsed, latencies })}\n`);
+const cpu = process.cpuUsage();
+const loadCpuUs = cpu.user + cpu.system;
+process.stdout.write(`${JSON.stringify({ accepted, refused, elapsed, latencies, loadCpuUs })}\n`);

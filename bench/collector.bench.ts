@@ -35,6 +35,10 @@ interface LoadResult {
   refused: number;
   elapsed: number;
   latencies: number[];
+  /** CPU time of this process (the server: every thread) during the load, in µs. */
+  serverCpuUs?: number;
+  /** CPU time of the load process, in µs. */
+  loadCpuUs: number;
 }
 
 /** Runs the load process against `url` and waits for its result. */
@@ -58,16 +62,20 @@ async function load(url: string, token: string): Promise<LoadResult> {
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
   });
+  const cpu0 = process.cpuUsage();
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const cpu = process.cpuUsage(cpu0);
   if (code !== 0) throw new Error(`load process exited with ${code}`);
-  return JSON.parse(out) as LoadResult;
+  return { ...(JSON.parse(out) as LoadResult), serverCpuUs: cpu.user + cpu.system };
 }
 
 function summary(name: string, r: LoadResult): string {
   const lat = [...r.latencies].sort((a, b) => a - b);
   const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? 0;
   const rate = Math.round(r.accepted / r.elapsed).toLocaleString('en-US');
-  return `${name.padEnd(10)} ${rate.padStart(8)} events/s  (${r.accepted} events, ${lat.length} requests, refused ${r.refused}; p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms)`;
+  // Server CPU per event (all threads): what the machine's load changes least.
+  const cpuUs = (r.serverCpuUs ?? 0) / Math.max(1, r.accepted);
+  return `${name.padEnd(10)} ${rate.padStart(8)} events/s  (${r.accepted} events, ${lat.length} requests, refused ${r.refused}; p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms; server CPU ${cpuUs.toFixed(1)} µs/event, load CPU ${(r.loadCpuUs / Math.max(1, r.accepted)).toFixed(1)} µs/event)`;
 }
 
 async function benchSealtrail(tmp: string): Promise<{ result: LoadResult; entries: number; ok: boolean }> {

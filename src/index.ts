@@ -39,6 +39,7 @@ export type {
   EventType,
   GuardrailResult,
   Outcome,
+  PreparedEvent,
   Severity,
 } from './event/index.js';
 export { describeEventType, EVENT_TYPES, renderVisible } from './event/index.js';

@@ -6,10 +6,12 @@
  * a body `{ error: CODE, message, field? }`; a 401 or 403 says nothing more than its code. Request
  * logging is off: bodies carry content payloads, and headers carry tokens.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from 'fastify';
+import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import {
@@ -62,11 +64,17 @@ export interface CollectorOptions {
    * `Retry-After`. Default 6000 a minute; `false` turns it off.
    */
   rateLimit?: { max: number; windowMs: number } | false;
+  /**
+   * How often the exactly-once state of remote sinks is saved while running (ms; default five
+   * minutes; 0: only on close). A restart scans the entries after the last save.
+   */
+  sinkStateIntervalMs?: number;
   /** Serve HTTPS with this certificate chain and private key (PEM). Default plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const DEFAULT_MAX_QUEUE = 100_000;
+const DEFAULT_SINK_STATE_MS = 5 * 60_000;
 const TOKEN_RELOAD_MS = 1000;
 const TAIL_POLL_MS = 1000;
 /** A comment line every 15 idle polls keeps proxies from closing a quiet tail. */
@@ -102,6 +110,8 @@ export class Collector {
   private readonly tls: boolean;
   private readonly sinks: SinkSequences;
   private readonly decryption: TrailDecryption;
+  private sinkTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
   /** Stops the open tails (on close: a streaming answer would keep the server open). */
   private readonly tails = new Set<() => void>();
 
@@ -117,6 +127,23 @@ export class Collector {
     this.trail = trail;
     this.sinks = sinks;
     this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
+    const every = options.sinkStateIntervalMs ?? DEFAULT_SINK_STATE_MS;
+    if (every > 0) {
+      this.sinkTimer = setInterval(() => {
+        if (this.saving !== undefined) return;
+        this.saving = this.saveSinks()
+          .catch((err: unknown) =>
+            reportDiagnostic({
+              kind: 'write-failed',
+              message: `collector: sink state not saved (${(err as AuditError).code ?? 'STORE_IO'}); kept for the next save`,
+            }),
+          )
+          .finally(() => {
+            this.saving = undefined;
+          });
+      }, every);
+      this.sinkTimer.unref();
+    }
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxPage = options.maxPage ?? 1000;
@@ -195,12 +222,26 @@ export class Collector {
   async close(): Promise<void> {
     for (const stop of [...this.tails]) stop();
     await this.app.close();
+    if (this.sinkTimer !== undefined) clearInterval(this.sinkTimer);
+    await this.saving;
     await this.trail.close();
-    if (typeof this.reads === 'string') this.sinks.save(this.dir, this.trail.verifierKey);
-    else {
-      this.sinks.save(this.dir, this.trail.verifierKey, this.reads);
-      this.reads.close();
-    }
+    // Closed: the final checkpoint covers every entry, all durable.
+    const size = SinkSequences.checkpointSize(this.trailLines(), this.trail.verifierKey);
+    SinkSequences.save(this.dir, size, this.sinks.snapshot());
+    if (typeof this.reads !== 'string') this.reads.close();
+  }
+
+  /** The trail's lines and checkpoints: the directory's, or the PostgreSQL log's. */
+  private trailLines(): DirSource | PgSource {
+    return typeof this.reads === 'string' ? new DirSource(this.reads) : this.reads;
+  }
+
+  /** Saves the sink state while running (see sink-sequences.ts for why in this order). */
+  private async saveSinks(): Promise<void> {
+    const size = SinkSequences.checkpointSize(this.trailLines(), this.trail.verifierKey);
+    const sinks = this.sinks.snapshot();
+    await this.trail.flush();
+    SinkSequences.save(this.dir, size, sinks);
   }
 
   /** Reloads the token file when it changed (checked at most once a second). */
@@ -474,8 +515,9 @@ export class Collector {
     this.trail.emitPrepared(fresh);
     this.sinks.commit(admission);
     const ids = prepared.map((p, i) => (admission.duplicate[i] === true ? null : p.id));
-    // Batches that arrive in the same turn of the event loop go to the writer as one (measured:
-    // one hand-off per request cost more than the sealing); the writer sends them on its next turn.
+    // Batches that arrive in the same turn of the event loop go to the writer as one hand-off (the
+    // writer sends on its next turn): each hand-off wakes the writer thread, which on a busy
+    // machine showed as about 1 ms of wall time per request in profiles (measured).
     await new Promise<void>((resolve) => setImmediate(resolve));
     const started = process.hrtime.bigint();
     await this.trail.flush();
@@ -607,7 +649,9 @@ export class Collector {
           });
           for await (const e of q) {
             if (stopped) return;
-            res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`);
+            // A slow reader holds the loop here rather than have the answer grow in memory.
+            if (!res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`))
+              await Promise.race([once(res, 'drain'), once(res, 'close')]);
             sent++;
           }
           next = end;

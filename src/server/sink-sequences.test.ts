@@ -170,6 +170,39 @@ describe('exactly-once delivery from remote sinks', () => {
     });
   });
 
+  describe('while the collector runs', () => {
+    it('saves the state on an interval, and a restart from that state drops the repeats', async () => {
+      const dir = path.join(tmp, 'running');
+      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+      const file = path.join(dir, SINK_STATE_FILE);
+      let collector = await Collector.open({ dir, sinkStateIntervalMs: 20 });
+      let { url } = await collector.listen({ port: 0 });
+      await post(
+        url,
+        token,
+        [0, 1, 2, 3, 4].map((i) => event(i, i)),
+      );
+      await collector.trail.checkpoint();
+      const saved = async () =>
+        JSON.parse(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '{}') as {
+          treeSize?: number;
+          sinks?: Record<string, number>;
+        };
+      await expect.poll(async () => (await saved()).treeSize ?? 0).toBeGreaterThanOrEqual(5);
+      const running = fs.readFileSync(file);
+      expect(Object.values((await saved()).sinks ?? {})).toEqual([4]);
+      await collector.close();
+      // As if that collector had died: the state written while it ran, not the one at close.
+      fs.writeFileSync(file, running);
+      collector = await Collector.open({ dir, sinkStateIntervalMs: 0 });
+      ({ url } = await collector.listen({ port: 0 }));
+      const again = await post(url, token, [event(3, 3), event(4, 4), event(5, 5)]);
+      await collector.close();
+      expect(again.body.duplicates).toBe(2);
+      expect((await stored(dir)).map((e) => (e.meta as { n: number }).n)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+  });
+
   describe('when the collector restarts', () => {
     const dir = path.join(tmp, 'restart');
     const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;

@@ -5,10 +5,17 @@
  * recorded, and drops every event at or below it: a batch the trail holds but whose answer never
  * reached the producer is not recorded twice, and a stale repeat never lands after newer events.
  *
- * The state survives a restart: on close it is saved with the trail's size at that moment
- * (`collector-sinks.json`, 0600, in the collector's directory), and on open the entries after that size are scanned for stamps,
- * so entries written after the last save (a crash) are counted too. Without a saved state the
- * whole trail is scanned once. The scan decodes only the lines that hold a `"sinkSeq":`.
+ * The state survives a restart: it is saved (`collector-sinks.json`, 0600, in the collector's directory) with a tree size it
+ * covers, on close and every few minutes while the collector runs, and on open the entries from
+ * that size on are scanned for stamps, so entries written after the last save (a crash) are
+ * counted too. Without a saved state the whole trail is scanned once. The scan decodes only the
+ * lines that hold a `"sinkSeq":`.
+ *
+ * A saved state must hold only durable entries (a seq saved for an event that never reached the
+ * disk would drop its resend) and every stamped entry below its tree size. So a save takes the
+ * size of the latest checkpoint first (those entries were durable, hence counted, before), then
+ * a copy of the counts, then waits until everything emitted before the copy is durable, and only
+ * then writes the copy with that size (see Collector).
  */
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
@@ -88,15 +95,22 @@ export class SinkSequences {
     return out;
   }
 
-  /**
-   * Saves the state with the size of the trail it covers: the tree size of the trail's latest
-   * checkpoint, which must cover every entry this state counts (call after the trail closed).
-   */
-  save(dir: string, verifierKey: string, source: TrailLines = new DirSource(dir)): void {
+  /** The tree size of the trail's latest checkpoint (0 without one). */
+  static checkpointSize(source: TrailLines, verifierKey: string): number {
     const note = source.latestCheckpoint();
-    if (note === undefined) return;
-    const treeSize = openCheckpoint(note, NoteVerifier.fromVkey(verifierKey)).size;
-    const sinks = Object.fromEntries(this.last);
+    return note === undefined ? 0 : openCheckpoint(note, NoteVerifier.fromVkey(verifierKey)).size;
+  }
+
+  /** A copy of the counts, to save once every entry they count is durable. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.last);
+  }
+
+  /**
+   * Writes a state: `sinks` from {@link snapshot}, all durable, and `treeSize` taken before the
+   * snapshot (every stamped entry below it is counted).
+   */
+  static save(dir: string, treeSize: number, sinks: Record<string, number>): void {
     writeFileAtomic(path.join(dir, SINK_STATE_FILE), `${JSON.stringify({ treeSize, sinks })}\n`);
   }
 

@@ -63,7 +63,11 @@ export class StatsBuilder {
     const s = this.stats;
     const i = Math.floor((Date.parse(e.ts) - this.fromMs) / s.bucketMs);
     if (!(i >= 0 && i < s.authFailures.length)) return;
-    const row = (s.categories[e.category] ??= new Array(s.authFailures.length).fill(0));
+    let row = s.categories[e.category];
+    if (row === undefined) {
+      row = new Array<number>(s.authFailures.length).fill(0);
+      s.categories[e.category] = row;
+    }
     row[i] = (row[i] ?? 0) + 1;
     if (blocked(e)) s.guardrailBlocks[i]!++;
     if (e.type === 'auth.failure') s.authFailures[i]!++;

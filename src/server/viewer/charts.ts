@@ -3,9 +3,8 @@
  * time stacked by category, guardrail blocks and authentication failures, from `GET /v1/stats`,
  * drawn as inline SVG with DOM calls (no chart library, no markup strings). Each bar carries a
  * `<title>` with its count and time; each chart's `data-total` holds its sum.
- * Written with `String.raw`: the script's escapes reach the browser as written.
  */
-export const CHARTS_JS = String.raw`
+export const CHARTS_JS = `
   const SVG = 'http://www.w3.org/2000/svg';
   const PALETTE = ['#3867d6', '#20bf6b', '#f7b731', '#8854d0', '#0fb9b1', '#eb3b5a', '#fa8231', '#4b6584', '#a5b1c2', '#2d98da'];
   const W = 480, H = 110, PAD = 22;

@@ -90,6 +90,8 @@ export const INTEGRITY_JS = String.raw`
     }
     try {
       const v = await api('/v1/verify');
+      $('integrity').textContent = v.ok ? 'trail verified: ' + v.entries + ' entries' : 'VERIFY FAILED: ' + (v.failure && v.failure.code);
+      $('integrity').className = v.ok ? 'ok' : 'bad';
       status('verify-status', v.ok, (v.ok ? 'verified ' : 'FAILED ' + (v.failure ? v.failure.code + ': ' + v.failure.message + ' ' : '')) +
         v.entries + ' entries, ' + v.checkpoints + ' checkpoints, at ' + v.verifiedAt +
         (v.unsignedTail > 0 ? ' (' + v.unsignedTail + ' entries after the latest checkpoint)' : ''));
