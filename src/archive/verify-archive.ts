@@ -37,6 +37,12 @@ export interface VerifyArchiveOptions {
   /** First and last seq of the range to check; the whole segments holding them are checked. */
   fromSeq?: number;
   toSeq?: number;
+  /**
+   * Time window (epoch ms): only the segments whose event times meet it, and those between them,
+   * chosen by their summaries' time ranges (all summaries of the seq range are read).
+   */
+  fromTime?: number;
+  toTime?: number;
   /** Verifier key to trust instead of the one in the archived trail.json (recommended). */
   verifierKey?: string;
   /**
@@ -123,6 +129,9 @@ export async function verifyArchive(
       .filter((n): n is number => n !== undefined);
     const from = options.fromSeq ?? 0;
     const to = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const timed = options.fromTime !== undefined || options.toTime !== undefined;
+    const fromTime = options.fromTime ?? Number.NEGATIVE_INFINITY;
+    const toTime = options.toTime ?? Number.POSITIVE_INFINITY;
     const picked = starts.filter(
       (first, i) => first <= to && (starts[i + 1] ?? Number.MAX_SAFE_INTEGER) - 1 >= from,
     );
@@ -160,8 +169,31 @@ export async function verifyArchive(
           );
         checkpoints.push({ note: note.toString('utf8'), source: s3.url(name) });
       };
-      const first = picked[0]!;
-      if (options.fromSeq === undefined && first !== 0)
+      let span: Array<{ firstSeq: number; summary: SegmentSummary }> = [];
+      for (const firstSeq of picked) {
+        const name = archiveSummaryName(firstSeq);
+        const text = (await s3.get(name))?.toString('utf8');
+        span.push({ firstSeq, summary: parseSummary(text, firstSeq, s3.url(name)) });
+      }
+      if (timed) {
+        // The segments whose time range meets the window, and every segment between them.
+        const meets = (x: SegmentSummary) => Date.parse(x.maxTs) >= fromTime && Date.parse(x.minTs) <= toTime;
+        const i = span.findIndex((x) => meets(x.summary));
+        const j = span.findLastIndex((x) => meets(x.summary));
+        if (i < 0)
+          throw new AuditError(
+            'NOT_FOUND',
+            `no archived segment at ${s3.url('')} holds events in that time window`,
+            {
+              field: 'from',
+            },
+          );
+        span = span.slice(i, j + 1);
+      }
+      const first = span[0]!.firstSeq;
+      report.range.from = first;
+      report.segments = span.length;
+      if (options.fromSeq === undefined && !timed && first !== 0)
         integrity('CHAIN_SEQ_GAP', `${s3.url('')}: entries 0..${first - 1} are missing from the archive`, {
           expected: 0,
           found: first,
@@ -174,13 +206,7 @@ export async function verifyArchive(
         start = openRangeStart(text.toString('utf8'), first, s3.url(name));
         await getNote(first);
       }
-      for (const firstSeq of picked) {
-        const summaryUrl = s3.url(archiveSummaryName(firstSeq));
-        const summary = parseSummary(
-          (await s3.get(archiveSummaryName(firstSeq)))?.toString('utf8'),
-          firstSeq,
-          summaryUrl,
-        );
+      for (const { firstSeq, summary } of span) {
         const name = archiveSegmentName(firstSeq);
         const file = path.join(tmp, path.basename(name));
         const got = await s3.download(name, file);
