@@ -65,13 +65,6 @@ export interface ArchiveVerifyReport extends VerifyReport {
   againstOutside: Array<{ source: string; size: number }>;
 }
 
-/** One archived segment chosen for the check. */
-interface Chosen {
-  firstSeq: number;
-  summary: SegmentSummary;
-  file: string;
-}
-
 function integrity(code: AuditErrorCode, message: string, detail: Record<string, unknown> = {}): never {
   throw new AuditError(code, message, detail);
 }
@@ -155,21 +148,24 @@ export async function verifyArchive(
       segments: picked.length,
       againstOutside: [],
     };
-    const chosen: Chosen[] = [];
-    const checkpoints: CheckpointInput[] = [];
-    let start: RangeStart | undefined;
+    const verifierKey = options.verifierKey ?? meta.verifierKey;
+    const getNote = async (size: number): Promise<CheckpointInput> => {
+      const name = checkpointObjectName(size);
+      const note = await s3.get(name);
+      if (note === undefined)
+        integrity('CHECKPOINT_MISSING', `${s3.url(name)}: the signed checkpoint at size ${size} is missing`);
+      return { note: note.toString('utf8'), source: s3.url(name) };
+    };
+    const fail = (err: unknown): ArchiveVerifyReport => {
+      if (!(err instanceof AuditError) || err.exitCode !== 1) throw err;
+      report.ok = false;
+      report.failure = { code: err.code, message: err.message };
+      return report;
+    };
+    let span: Array<{ firstSeq: number; summary: SegmentSummary }> = [];
+    let first: number;
+    let startNote: CheckpointInput | undefined;
     try {
-      const getNote = async (size: number): Promise<void> => {
-        const name = checkpointObjectName(size);
-        const note = await s3.get(name);
-        if (note === undefined)
-          integrity(
-            'CHECKPOINT_MISSING',
-            `${s3.url(name)}: the signed checkpoint at size ${size} is missing`,
-          );
-        checkpoints.push({ note: note.toString('utf8'), source: s3.url(name) });
-      };
-      let span: Array<{ firstSeq: number; summary: SegmentSummary }> = [];
       for (const firstSeq of picked) {
         const name = archiveSummaryName(firstSeq);
         const text = (await s3.get(name))?.toString('utf8');
@@ -190,25 +186,48 @@ export async function verifyArchive(
           );
         span = span.slice(i, j + 1);
       }
-      const first = span[0]!.firstSeq;
-      report.range.from = first;
+      first = span[0]!.firstSeq;
+      report.range = { from: first, to: span.at(-1)!.summary.treeSize - 1 };
       report.segments = span.length;
       if (options.fromSeq === undefined && !timed && first !== 0)
         integrity('CHAIN_SEQ_GAP', `${s3.url('')}: entries 0..${first - 1} are missing from the archive`, {
           expected: 0,
           found: first,
         });
-      if (first > 0) {
-        const name = archiveStartName(first);
-        const text = await s3.get(name);
-        if (text === undefined)
-          integrity('CHECKPOINT_MISSING', `${s3.url(name)}: the tree state before the range is missing`);
-        start = openRangeStart(text.toString('utf8'), first, s3.url(name));
-        await getNote(first);
-      }
-      for (const { firstSeq, summary } of span) {
-        const name = archiveSegmentName(firstSeq);
-        const file = path.join(tmp, path.basename(name));
+      if (first > 0) startNote = await getNote(first);
+    } catch (err) {
+      return fail(err);
+    }
+    // Witnessed checkpoints, each checked with the segment whose end it does not pass.
+    const given = options.against === undefined ? [] : await options.against(meta.origin);
+    const againstOf = span.map((): CheckpointInput[] => []);
+    for (const c of given) {
+      const size = checkpointSize(c.note);
+      const k = size === undefined ? 0 : span.findIndex((x) => size >= first && size <= x.summary.treeSize);
+      if (k < 0) report.againstOutside.push({ source: c.source, size: size! });
+      else againstOf[k]!.push(c);
+    }
+    // One segment at a time: downloaded, checked, verified from the signed state before it to the
+    // signed checkpoint at its end, and removed, so the temporary space is one segment's.
+    report.checkpoints = startNote === undefined ? 0 : 1;
+    let prevNote = startNote;
+    for (let k = 0; k < span.length; k++) {
+      const { firstSeq, summary } = span[k]!;
+      const name = archiveSegmentName(firstSeq);
+      const file = path.join(tmp, path.basename(name));
+      let start: RangeStart | undefined;
+      let endNote: CheckpointInput;
+      try {
+        if (firstSeq > 0) {
+          const startName = archiveStartName(firstSeq);
+          const text = await s3.get(startName);
+          if (text === undefined)
+            integrity(
+              'CHECKPOINT_MISSING',
+              `${s3.url(startName)}: the tree state before the segment is missing`,
+            );
+          start = openRangeStart(text.toString('utf8'), firstSeq, s3.url(startName));
+        }
         const got = await s3.download(name, file);
         if (got === undefined)
           integrity('CHAIN_SEQ_GAP', `${s3.url(name)}: missing (entries ${firstSeq}..${summary.lastSeq})`, {
@@ -218,47 +237,41 @@ export async function verifyArchive(
           integrity('SEGMENT_CHECKSUM_MISMATCH', `${s3.url(name)}: bytes differ from its sealed summary`, {
             file: name,
           });
-        await getNote(summary.treeSize);
-        chosen.push({ firstSeq, summary, file });
+        endNote = await getNote(summary.treeSize);
+      } catch (err) {
+        return fail(err);
       }
-    } catch (err) {
-      if (!(err instanceof AuditError) || err.exitCode !== 1) throw err;
-      report.failure = { code: err.code, message: err.message };
-      return report;
+      const input: VerifyInput = {
+        origin: meta.origin,
+        verifierKey,
+        lines: checkedSegmentLines(file, firstSeq, summary, 0, s3.url(name)),
+        checkpoints: prevNote === undefined ? [endNote] : [prevNote, endNote],
+        against: againstOf[k]!,
+        live: false,
+      };
+      if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
+      if (options.onProgress !== undefined) input.onProgress = options.onProgress;
+      const r = verifyTrail(input);
+      fs.rmSync(file, { force: true });
+      report.entries = r.entries;
+      report.root = r.root;
+      report.contentFields.verified += r.contentFields.verified;
+      report.contentFields.erased += r.contentFields.erased;
+      report.against.push(...r.against);
+      if (r.latestCheckpoint !== undefined) report.latestCheckpoint = r.latestCheckpoint;
+      if (!r.ok) {
+        report.failure = r.failure!;
+        return report;
+      }
+      report.checkpoints++;
+      prevNote = endNote;
     }
-    const end = chosen.at(-1)!.summary.treeSize;
-    report.range.to = end - 1;
-    const inRange = (size: number) => size >= first(chosen) && size <= end;
-    const given = options.against === undefined ? [] : await options.against(meta.origin);
-    const against = given.filter((c) => {
-      const size = checkpointSize(c.note);
-      if (size === undefined || inRange(size)) return true;
-      report.againstOutside.push({ source: c.source, size });
-      return false;
-    });
-    function* lines(): Generator<{ bytes: Buffer; file: string }> {
-      for (const c of chosen)
-        yield* checkedSegmentLines(c.file, c.firstSeq, c.summary, 0, s3.url(archiveSegmentName(c.firstSeq)));
-    }
-    const input: VerifyInput = {
-      origin: meta.origin,
-      verifierKey: options.verifierKey ?? meta.verifierKey,
-      lines: lines(),
-      checkpoints,
-      against,
-      live: false,
-    };
-    if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
-    if (options.onProgress !== undefined) input.onProgress = options.onProgress;
-    return { ...report, ...verifyTrail(input) };
+    report.ok = true;
+    return report;
   } finally {
     s3.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-function first(chosen: Chosen[]): number {
-  return chosen[0]!.firstSeq;
 }
 
 /** The tree size a checkpoint note claims, read without checking its signature (the verifier does). */
