@@ -1,10 +1,11 @@
 /**
- * Verification of a trail archived in S3, straight from the bucket: the chosen range's segments
- * are streamed to a private temporary directory, each object's SHA-256 and size checked against
- * its sealed summary, and the lines fed to the same verifier as a trail directory (chain, content
- * commitments, Merkle roots at the signed checkpoints of every segment end). A range that does not
- * start at seq 0 starts from the archived tree state before it, itself checked against the signed
- * checkpoint at that size; see docs/archive.md for what a ranged check proves.
+ * Verification of a trail archived in S3, straight from the bucket: the chosen range's segments,
+ * one at a time, are streamed to a private temporary directory, the object's SHA-256 and size
+ * checked against its sealed summary, and the lines fed to the same verifier as a trail directory
+ * (chain, content commitments, Merkle roots at the signed checkpoints of every segment end). A
+ * segment that does not start at seq 0 starts from the archived tree state before it, itself
+ * checked against the signed checkpoint at that size; see docs/archive.md for what a ranged check
+ * proves.
  */
 import fs from 'node:fs';
 import os from 'node:os';
