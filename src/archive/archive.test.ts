@@ -187,6 +187,37 @@ describe('verifyArchive', () => {
     expect(segmentGets).toEqual([`/archive/${prefix}${archiveSegmentName(mid.firstSeq)}`]);
   });
 
+  it('checks witnessed checkpoints inside the archive, segment by segment, and lists those beyond it', async () => {
+    const { dir, sealed, url } = await pushed();
+    const witnessed = new DirSource(dir).checkpoints().map((c, i) => ({ note: c.note, source: `kept-${i}` }));
+    const end = sealed.at(-1)!.treeSize;
+    const report = await verifyArchive(parseS3Url(url), { s3: conn(), against: async () => witnessed });
+    expect(report.failure).toBeUndefined();
+    const sizes = (xs: Array<{ size: number }>) => [...new Set(xs.map((x) => x.size))].sort((a, b) => a - b);
+    const all = sizes(new DirSource(dir).checkpoints());
+    expect(sizes(report.against)).toEqual(all.filter((x) => x <= end));
+    expect(sizes(report.againstOutside)).toEqual(all.filter((x) => x > end));
+    expect(report.againstOutside.length).toBeGreaterThan(0);
+    expect(report.checkpoints).toBe(sealed.length);
+  });
+
+  it('verifies the segments that hold a time window, chosen by their summaries', async () => {
+    const { sealed, url } = await pushed();
+    const a = sealed[1]!;
+    const b = sealed[2]!;
+    const report = await verifyArchive(parseS3Url(url), {
+      s3: conn(),
+      fromTime: Date.parse(a.maxTs),
+      toTime: Date.parse(b.minTs),
+    });
+    expect(report.failure).toBeUndefined();
+    expect(report.range).toEqual({ from: a.firstSeq, to: b.lastSeq });
+    expect(report.segments).toBe(2);
+    await expect(
+      verifyArchive(parseS3Url(url), { s3: conn(), fromTime: Date.parse('2031-01-01T00:00:00Z') }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('reports SEGMENT_CHECKSUM_MISMATCH when an archived segment was changed in the bucket', async () => {
     const { sealed, prefix, url } = await pushed();
     const file = s3.objectFile('archive', prefix + archiveSegmentName(sealed[1]!.firstSeq));

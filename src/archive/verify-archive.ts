@@ -1,10 +1,11 @@
 /**
- * Verification of a trail archived in S3, straight from the bucket: the chosen range's segments
- * are streamed to a private temporary directory, each object's SHA-256 and size checked against
- * its sealed summary, and the lines fed to the same verifier as a trail directory (chain, content
- * commitments, Merkle roots at the signed checkpoints of every segment end). A range that does not
- * start at seq 0 starts from the archived tree state before it, itself checked against the signed
- * checkpoint at that size; see docs/archive.md for what a ranged check proves.
+ * Verification of a trail archived in S3, straight from the bucket: the chosen range's segments,
+ * one at a time, are streamed to a private temporary directory, the object's SHA-256 and size
+ * checked against its sealed summary, and the lines fed to the same verifier as a trail directory
+ * (chain, content commitments, Merkle roots at the signed checkpoints of every segment end). A
+ * segment that does not start at seq 0 starts from the archived tree state before it, itself
+ * checked against the signed checkpoint at that size; see docs/archive.md for what a ranged check
+ * proves.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +38,12 @@ export interface VerifyArchiveOptions {
   /** First and last seq of the range to check; the whole segments holding them are checked. */
   fromSeq?: number;
   toSeq?: number;
+  /**
+   * Time window (epoch ms): only the segments whose event times meet it, and those between them,
+   * chosen by their summaries' time ranges (all summaries of the seq range are read).
+   */
+  fromTime?: number;
+  toTime?: number;
   /** Verifier key to trust instead of the one in the archived trail.json (recommended). */
   verifierKey?: string;
   /**
@@ -57,13 +64,6 @@ export interface ArchiveVerifyReport extends VerifyReport {
   segments: number;
   /** Checkpoints given with `against` outside the checked range: not checked. */
   againstOutside: Array<{ source: string; size: number }>;
-}
-
-/** One archived segment chosen for the check. */
-interface Chosen {
-  firstSeq: number;
-  summary: SegmentSummary;
-  file: string;
 }
 
 function integrity(code: AuditErrorCode, message: string, detail: Record<string, unknown> = {}): never {
@@ -123,6 +123,9 @@ export async function verifyArchive(
       .filter((n): n is number => n !== undefined);
     const from = options.fromSeq ?? 0;
     const to = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const timed = options.fromTime !== undefined || options.toTime !== undefined;
+    const fromTime = options.fromTime ?? Number.NEGATIVE_INFINITY;
+    const toTime = options.toTime ?? Number.POSITIVE_INFINITY;
     const picked = starts.filter(
       (first, i) => first <= to && (starts[i + 1] ?? Number.MAX_SAFE_INTEGER) - 1 >= from,
     );
@@ -147,43 +150,86 @@ export async function verifyArchive(
       segments: picked.length,
       againstOutside: [],
     };
-    const chosen: Chosen[] = [];
-    const checkpoints: CheckpointInput[] = [];
-    let start: RangeStart | undefined;
+    const verifierKey = options.verifierKey ?? meta.verifierKey;
+    const getNote = async (size: number): Promise<CheckpointInput> => {
+      const name = checkpointObjectName(size);
+      const note = await s3.get(name);
+      if (note === undefined)
+        integrity('CHECKPOINT_MISSING', `${s3.url(name)}: the signed checkpoint at size ${size} is missing`);
+      return { note: note.toString('utf8'), source: s3.url(name) };
+    };
+    const fail = (err: unknown): ArchiveVerifyReport => {
+      if (!(err instanceof AuditError) || err.exitCode !== 1) throw err;
+      report.ok = false;
+      report.failure = { code: err.code, message: err.message };
+      return report;
+    };
+    let span: Array<{ firstSeq: number; summary: SegmentSummary }> = [];
+    let first: number;
+    let startNote: CheckpointInput | undefined;
     try {
-      const getNote = async (size: number): Promise<void> => {
-        const name = checkpointObjectName(size);
-        const note = await s3.get(name);
-        if (note === undefined)
-          integrity(
-            'CHECKPOINT_MISSING',
-            `${s3.url(name)}: the signed checkpoint at size ${size} is missing`,
+      for (const firstSeq of picked) {
+        const name = archiveSummaryName(firstSeq);
+        const text = (await s3.get(name))?.toString('utf8');
+        span.push({ firstSeq, summary: parseSummary(text, firstSeq, s3.url(name)) });
+      }
+      if (timed) {
+        // The segments whose time range meets the window, and every segment between them.
+        const meets = (x: SegmentSummary) => Date.parse(x.maxTs) >= fromTime && Date.parse(x.minTs) <= toTime;
+        const i = span.findIndex((x) => meets(x.summary));
+        const j = span.findLastIndex((x) => meets(x.summary));
+        if (i < 0)
+          throw new AuditError(
+            'NOT_FOUND',
+            `no archived segment at ${s3.url('')} holds events in that time window`,
+            {
+              field: 'from',
+            },
           );
-        checkpoints.push({ note: note.toString('utf8'), source: s3.url(name) });
-      };
-      const first = picked[0]!;
-      if (options.fromSeq === undefined && first !== 0)
+        span = span.slice(i, j + 1);
+      }
+      first = span[0]!.firstSeq;
+      report.range = { from: first, to: span.at(-1)!.summary.treeSize - 1 };
+      report.segments = span.length;
+      if (options.fromSeq === undefined && !timed && first !== 0)
         integrity('CHAIN_SEQ_GAP', `${s3.url('')}: entries 0..${first - 1} are missing from the archive`, {
           expected: 0,
           found: first,
         });
-      if (first > 0) {
-        const name = archiveStartName(first);
-        const text = await s3.get(name);
-        if (text === undefined)
-          integrity('CHECKPOINT_MISSING', `${s3.url(name)}: the tree state before the range is missing`);
-        start = openRangeStart(text.toString('utf8'), first, s3.url(name));
-        await getNote(first);
-      }
-      for (const firstSeq of picked) {
-        const summaryUrl = s3.url(archiveSummaryName(firstSeq));
-        const summary = parseSummary(
-          (await s3.get(archiveSummaryName(firstSeq)))?.toString('utf8'),
-          firstSeq,
-          summaryUrl,
-        );
-        const name = archiveSegmentName(firstSeq);
-        const file = path.join(tmp, path.basename(name));
+      if (first > 0) startNote = await getNote(first);
+    } catch (err) {
+      return fail(err);
+    }
+    // Witnessed checkpoints, each checked with the segment whose end it does not pass.
+    const given = options.against === undefined ? [] : await options.against(meta.origin);
+    const againstOf = span.map((): CheckpointInput[] => []);
+    for (const c of given) {
+      const size = checkpointSize(c.note);
+      const k = size === undefined ? 0 : span.findIndex((x) => size >= first && size <= x.summary.treeSize);
+      if (k < 0) report.againstOutside.push({ source: c.source, size: size! });
+      else againstOf[k]!.push(c);
+    }
+    // One segment at a time: downloaded, checked, verified from the signed state before it to the
+    // signed checkpoint at its end, and removed, so the temporary space is one segment's.
+    report.checkpoints = startNote === undefined ? 0 : 1;
+    let prevNote = startNote;
+    for (let k = 0; k < span.length; k++) {
+      const { firstSeq, summary } = span[k]!;
+      const name = archiveSegmentName(firstSeq);
+      const file = path.join(tmp, path.basename(name));
+      let start: RangeStart | undefined;
+      let endNote: CheckpointInput;
+      try {
+        if (firstSeq > 0) {
+          const startName = archiveStartName(firstSeq);
+          const text = await s3.get(startName);
+          if (text === undefined)
+            integrity(
+              'CHECKPOINT_MISSING',
+              `${s3.url(startName)}: the tree state before the segment is missing`,
+            );
+          start = openRangeStart(text.toString('utf8'), firstSeq, s3.url(startName));
+        }
         const got = await s3.download(name, file);
         if (got === undefined)
           integrity('CHAIN_SEQ_GAP', `${s3.url(name)}: missing (entries ${firstSeq}..${summary.lastSeq})`, {
@@ -193,47 +239,41 @@ export async function verifyArchive(
           integrity('SEGMENT_CHECKSUM_MISMATCH', `${s3.url(name)}: bytes differ from its sealed summary`, {
             file: name,
           });
-        await getNote(summary.treeSize);
-        chosen.push({ firstSeq, summary, file });
+        endNote = await getNote(summary.treeSize);
+      } catch (err) {
+        return fail(err);
       }
-    } catch (err) {
-      if (!(err instanceof AuditError) || err.exitCode !== 1) throw err;
-      report.failure = { code: err.code, message: err.message };
-      return report;
+      const input: VerifyInput = {
+        origin: meta.origin,
+        verifierKey,
+        lines: checkedSegmentLines(file, firstSeq, summary, 0, s3.url(name)),
+        checkpoints: prevNote === undefined ? [endNote] : [prevNote, endNote],
+        against: againstOf[k]!,
+        live: false,
+      };
+      if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
+      if (options.onProgress !== undefined) input.onProgress = options.onProgress;
+      const r = verifyTrail(input);
+      fs.rmSync(file, { force: true });
+      report.entries = r.entries;
+      report.root = r.root;
+      report.contentFields.verified += r.contentFields.verified;
+      report.contentFields.erased += r.contentFields.erased;
+      report.against.push(...r.against);
+      if (r.latestCheckpoint !== undefined) report.latestCheckpoint = r.latestCheckpoint;
+      if (!r.ok) {
+        report.failure = r.failure!;
+        return report;
+      }
+      report.checkpoints++;
+      prevNote = endNote;
     }
-    const end = chosen.at(-1)!.summary.treeSize;
-    report.range.to = end - 1;
-    const inRange = (size: number) => size >= first(chosen) && size <= end;
-    const given = options.against === undefined ? [] : await options.against(meta.origin);
-    const against = given.filter((c) => {
-      const size = checkpointSize(c.note);
-      if (size === undefined || inRange(size)) return true;
-      report.againstOutside.push({ source: c.source, size });
-      return false;
-    });
-    function* lines(): Generator<{ bytes: Buffer; file: string }> {
-      for (const c of chosen)
-        yield* checkedSegmentLines(c.file, c.firstSeq, c.summary, 0, s3.url(archiveSegmentName(c.firstSeq)));
-    }
-    const input: VerifyInput = {
-      origin: meta.origin,
-      verifierKey: options.verifierKey ?? meta.verifierKey,
-      lines: lines(),
-      checkpoints,
-      against,
-      live: false,
-    };
-    if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
-    if (options.onProgress !== undefined) input.onProgress = options.onProgress;
-    return { ...report, ...verifyTrail(input) };
+    report.ok = true;
+    return report;
   } finally {
     s3.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-function first(chosen: Chosen[]): number {
-  return chosen[0]!.firstSeq;
 }
 
 /** The tree size a checkpoint note claims, read without checking its signature (the verifier does). */

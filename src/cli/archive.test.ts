@@ -2,7 +2,7 @@
  * `sealtrail archive push`, `verify --from-s3`, `witness push` and `verify --against` as users run
  * them: the built executable against a real S3-API server and a real collector on loopback.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,5 +214,42 @@ describe('sealtrail witness push and verify --against', () => {
         /^sealtrail: integrity failure: TREE_SIZE_MISMATCH: rollback: .* covers [56] entries but the log has 4 /,
       );
     }
+  });
+});
+
+describe('sealtrail witness push --every', () => {
+  it('keeps pushing new checkpoints until SIGTERM, then exits 0', async () => {
+    const dir = path.join(root, 'watched');
+    const wdir = path.join(root, 'watched-witness');
+    await recordEvents(dir, 1, 'a', 'example.test/watched');
+    const child = spawn(
+      process.execPath,
+      [bin, 'witness', 'push', '--dir', dir, '--to', wdir, '--every', '1s'],
+      {
+        env: { ...process.env, SEALTRAIL_QUIET: '1' },
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const note = (size: number) => path.join(wdir, 'checkpoints', `${String(size).padStart(20, '0')}.note`);
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(() => fs.existsSync(note(1)));
+    await recordEvents(dir, 2, 'b', 'example.test/watched');
+    await until(() => fs.existsSync(note(3)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // The new checkpoints may arrive in one round or two.
+    expect(stdout).toMatch(/: [12] checkpoints pushed, newest witnessed size 3 \(held [12] before\)\n$/);
+  });
+
+  it('exits 2 for an interval under a second', async () => {
+    const r = await run(['witness', 'push', '--to', root, '--every', '10ms']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('sealtrail: --every: expected a duration of at least 1s (30s, 5m, 1h)\n');
   });
 });

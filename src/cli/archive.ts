@@ -1,10 +1,12 @@
 /**
  * `sealtrail archive push s3://bucket/prefix`: copies the trail's sealed segments to S3 with
- * checksums and Object Lock (`--lock-mode`, `--retain-days`, `--legal-hold`); safe to repeat.
+ * checksums and Object Lock (`--lock-mode`, `--retain-days`, `--legal-hold`); safe to repeat,
+ * and `--every 10m` repeats it until SIGINT or SIGTERM.
  */
 import { parseS3Url, pushArchive } from '../archive/index.js';
 import { AuditError } from '../errors.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { everyOption, repeatUntilSignal } from './every.js';
 import { LOCK_OPTIONS, lockFromArgs, S3_OPTION, s3Connect } from './s3-options.js';
 
 export async function runArchive(args: string[]): Promise<number> {
@@ -13,25 +15,27 @@ export async function runArchive(args: string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(
     'archive push',
     rest,
-    { ...DIR_OPTION, ...S3_OPTION, ...LOCK_OPTIONS, json: { type: 'boolean' } },
+    { ...DIR_OPTION, ...S3_OPTION, ...LOCK_OPTIONS, every: { type: 'string' }, json: { type: 'boolean' } },
     true,
   );
   if (positionals.length !== 1)
     throw new AuditError('USAGE', 'archive push: expected one s3://bucket/prefix');
   const target = parseS3Url(positionals[0]!, 'archive push');
-  const report = await pushArchive(trailDir(values.dir), target, {
-    s3: s3Connect(values),
-    lock: lockFromArgs(values),
+  const every = everyOption(values.every);
+  const options = { s3: s3Connect(values), lock: lockFromArgs(values) };
+  await repeatUntilSignal(every, async () => {
+    const report = await pushArchive(trailDir(values.dir), target, options);
+    if (every !== undefined && report.pushed === 0) return; // repeating, a round with nothing new says nothing
+    if (values.json === true) {
+      out(JSON.stringify(report));
+    } else {
+      const l = report.lock;
+      const lock = l.mode === 'none' ? 'no Object Lock' : `${l.mode} ${l.retainDays} days`;
+      out(
+        `archived ${report.segments} sealed segments (entries 0..${report.archivedSize - 1}) to ${report.target}: ` +
+          `${report.pushed} objects uploaded, ${report.present} already there; ${lock}${l.legalHold ? ', legal hold' : ''}`,
+      );
+    }
   });
-  if (values.json === true) {
-    out(JSON.stringify(report));
-  } else {
-    const l = report.lock;
-    const lock = l.mode === 'none' ? 'no Object Lock' : `${l.mode} ${l.retainDays} days`;
-    out(
-      `archived ${report.segments} sealed segments (entries 0..${report.archivedSize - 1}) to ${report.target}: ` +
-        `${report.pushed} objects uploaded, ${report.present} already there; ${lock}${l.legalHold ? ', legal hold' : ''}`,
-    );
-  }
   return 0;
 }

@@ -4,14 +4,14 @@
  * file, a witness directory, `s3://bucket/prefix` or a collector URL, and reports a rollback or a
  * fork; `--key VKEY` trusts an auditor's verifier key instead of trail.json's; `--seal-seed` checks
  * seals. `--from-s3 s3://bucket/prefix` verifies an archive straight from S3 instead of `--dir`,
- * the whole of it or the segments holding `--from-seq`..`--to-seq`.
+ * the whole of it or the segments holding `--from-seq`..`--to-seq` or events of `--from`..`--to`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { type ArchiveVerifyReport, parseS3Url, verifyArchive } from '../archive/index.js';
 import type { VerifyReport } from '../chain/index.js';
 import { AuditError } from '../errors.js';
-import { verifyDir } from '../read/index.js';
+import { parseTimeBound, verifyDir } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { readWitnessed, type WitnessOptions } from '../witness/index.js';
 import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
@@ -29,6 +29,8 @@ export async function runVerify(args: string[]): Promise<number> {
     'from-s3': { type: 'string' },
     'from-seq': { type: 'string' },
     'to-seq': { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
     json: { type: 'boolean' },
   });
   const specs = values.against ?? [];
@@ -49,14 +51,17 @@ export async function runVerify(args: string[]): Promise<number> {
     const to = intOption('to-seq', values['to-seq']);
     if (from !== undefined) opts.fromSeq = from;
     if (to !== undefined) opts.toSeq = to;
+    const now = Date.now();
+    if (values.from !== undefined) opts.fromTime = parseTimeBound('from', values.from, now);
+    if (values.to !== undefined) opts.toTime = parseTimeBound('to', values.to, now);
     if (values.key !== undefined) opts.verifierKey = values.key;
     const p = bar ?? progress('verifying');
     opts.onProgress = (n) => p.update(n);
     report = await verifyArchive(target, opts);
     p.done();
   } else {
-    if (values['from-seq'] !== undefined || values['to-seq'] !== undefined)
-      throw new AuditError('USAGE', 'verify: --from-seq and --to-seq apply to --from-s3');
+    for (const name of ['from-seq', 'to-seq', 'from', 'to'] as const)
+      if (values[name] !== undefined) throw new AuditError('USAGE', `verify: --${name} applies to --from-s3`);
     const target = await readTarget('verify', values);
     const dir = target.source;
     try {

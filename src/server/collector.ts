@@ -419,7 +419,7 @@ export class Collector {
 
     app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
       const note = (
-        typeof this.reads === 'string' ? new DirSource(this.reads) : this.reads
+        this.trailLines()
       ).latestCheckpoint();
       if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
       this.recordRead(req, 'api.checkpoint', {}, 1);

@@ -49,8 +49,9 @@ export async function startWitnessCollector(): Promise<{
 }> {
   const root = tempDir('sealtrail-witness-');
   const dir = path.join(root, 'collector');
-  const collector = await Collector.open({ dir, trail: { checkpointIntervalMs: 3_600_000 } });
+  // Before the collector opens: it reloads its token file at most once a second.
   const { token } = createToken(dir, { name: 'witness-pusher', scopes: ['witness'] });
+  const collector = await Collector.open({ dir, trail: { checkpointIntervalMs: 3_600_000 } });
   const { url } = await collector.listen({ port: 0 });
   return {
     url,
