@@ -112,7 +112,17 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     const state = await readLogState(client, log, target);
     // A crash between committing a seal and evolving the key file: finish the evolve.
     if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
-    const writer = new PgLogWriter(client, log, target, state.size);
+    const reconnect = async (): Promise<pg.Client> => {
+      const fresh = await connectPg(t.url, 'writer');
+      try {
+        await acquireLogLock(fresh, log, 0, target);
+        return fresh;
+      } catch (err) {
+        await endClient(fresh);
+        throw err;
+      }
+    };
+    const writer = new PgLogWriter(client, log, target, state.size, reconnect);
     const sealKey = new PgSealKey(sealFile);
     writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
     const appender = new Appender(
@@ -139,7 +149,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         try {
           await writer.flush();
         } finally {
-          await endClient(client);
+          await endClient(writer.connection);
         }
       },
     };

@@ -118,12 +118,21 @@ export function sealOfRow(r: SealRow): SealRecord {
   };
 }
 
+/** Opens a new connection holding the log's lock (after the old one was lost). */
+export type PgReconnect = () => Promise<pg.Client>;
+
 /**
  * The buffered writes of one log and their group commit. One instance per open log; it owns the
  * connection that holds the log's advisory lock (closing the connection releases the lock).
+ * When that connection is lost, the lock went with it: the next flush connects again, takes the
+ * lock again (TRAIL_LOCKED while another writer holds it: nothing is written meanwhile), finds out
+ * whether the commit in flight when the connection broke had committed, and goes on from there.
  */
 export class PgLogWriter {
   private pending: Pending;
+  /** The writes of a commit whose outcome is unknown (connection lost during it). */
+  private uncertain: Pending | undefined;
+  private broken = false;
   /** Group commits are serialized: each takes everything buffered when it starts. */
   private chain: Promise<void> = Promise.resolve();
   private sealFileTarget = -1;
@@ -131,10 +140,11 @@ export class PgLogWriter {
   onSealsCommitted: ((epoch: number) => void) | undefined;
 
   constructor(
-    private readonly client: pg.ClientBase,
+    private client: pg.Client,
     readonly log: string,
     private readonly target: string,
     size: number,
+    private readonly reconnect?: PgReconnect,
   ) {
     this.pending = emptyPending(size);
   }
@@ -177,7 +187,13 @@ export class PgLogWriter {
     return run;
   }
 
+  /** The connection in use (a new one after a reconnect): closing it releases the lock. */
+  get connection(): pg.Client {
+    return this.client;
+  }
+
   private async commitPending(): Promise<void> {
+    if (this.broken) await this.recover();
     if (!this.dirty) return;
     const unit = this.pending;
     this.pending = emptyPending(unit.firstSeq + unit.count);
@@ -186,15 +202,72 @@ export class PgLogWriter {
       await this.writeUnit(unit);
       await this.client.query('COMMIT');
     } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => {});
+      const e = pgError(err, this.target, `cannot write log ${this.log}`);
+      if (e.code === 'STORE_UNAVAILABLE' && this.reconnect !== undefined) {
+        // The connection (and the lock) is gone; whether COMMIT happened is unknown.
+        this.broken = true;
+        this.uncertain = unit;
+        void this.client.end().catch(() => {});
+      } else {
+        await this.client.query('ROLLBACK').catch(() => {});
+      }
       // Keep the order: the failed unit goes back in front of what was buffered meanwhile.
       this.pending = mergePending(unit, this.pending);
-      throw pgError(err, this.target, `cannot write log ${this.log}`);
+      throw e;
     }
+    this.afterCommit(unit);
+  }
+
+  private afterCommit(unit: Pending): void {
     const lastSeal = unit.seals.at(-1);
     if (lastSeal !== undefined && lastSeal.epoch > this.sealFileTarget) {
       this.sealFileTarget = lastSeal.epoch;
       this.onSealsCommitted?.(lastSeal.epoch);
+    }
+  }
+
+  /**
+   * Connects again, takes the lock again, and drops from the buffer the uncertain commit when the
+   * database has it (a transaction commits whole: one of its writes present means all are).
+   */
+  private async recover(): Promise<void> {
+    this.client = await this.reconnect!();
+    const u = this.uncertain;
+    if (u !== undefined && (await this.committed(u))) {
+      const rest = this.pending;
+      this.pending = {
+        firstSeq: rest.firstSeq + u.count,
+        count: rest.count - u.count,
+        lines: rest.lines.slice(u.lines.length),
+        leaves: rest.leaves.slice(u.leaves.length),
+        nodes: rest.nodes.slice(u.nodes.length),
+        checkpoints: rest.checkpoints.slice(u.checkpoints.length),
+        seals: rest.seals.slice(u.seals.length),
+      };
+      this.afterCommit(u);
+    }
+    this.uncertain = undefined;
+    this.broken = false;
+  }
+
+  /** True when the database holds the writes of `u` (checked by its last entry, checkpoint or seal). */
+  private async committed(u: Pending): Promise<boolean> {
+    const probe =
+      u.count > 0
+        ? { sql: 'SELECT 1 FROM sealtrail.entries WHERE log = $1 AND seq = $2', v: u.firstSeq + u.count - 1 }
+        : u.checkpoints.length > 0
+          ? {
+              sql: 'SELECT 1 FROM sealtrail.checkpoints WHERE log = $1 AND n = $2',
+              v: u.checkpoints.at(-1)!.n,
+            }
+          : u.seals.length > 0
+            ? { sql: 'SELECT 1 FROM sealtrail.seals WHERE log = $1 AND epoch = $2', v: u.seals.at(-1)!.epoch }
+            : undefined;
+    if (probe === undefined) return false;
+    try {
+      return (await this.client.query(probe.sql, [this.log, probe.v])).rows.length > 0;
+    } catch (err) {
+      throw pgError(err, this.target, `cannot read log ${this.log}`);
     }
   }
 

@@ -310,6 +310,34 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when the writer loses its connection', () => {
+    it('connects again, takes the lock again and loses nothing', async () => {
+      const { url, name } = await freshDb();
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'reconnect', keysDir: keys('reconnect') },
+        handleExit: false,
+      });
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.before', meta: { i } });
+      await trail.flush();
+      const killed = await server.sql(
+        name,
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'sealtrail writer%'",
+      );
+      expect(killed.rows).toEqual([{ ok: true }]);
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.after', meta: { i } });
+      await trail.flush();
+      await trail.close();
+      const source = new PgSource(url, 'reconnect');
+      try {
+        const report = verifyDir(source);
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(200);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
   describe('bad connections', () => {
     it('fails with STORE_UNAVAILABLE and never shows the password', async () => {
       const bad = server.urlAs('postgres', 'wrong-password-123', 'postgres');
