@@ -87,9 +87,11 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
   try {
     await migrate(client);
     await acquireLogLock(client, log, t.lockTimeoutMs ?? 0, target);
-    let meta = await readLogMeta(client, log, target);
+    const row = await readLogMeta(client, log, target);
+    let meta = row?.meta;
+    let logId = row?.id;
     let sealSeed: string | undefined;
-    if (meta === undefined) {
+    if (meta === undefined || logId === undefined) {
       if (options.create === false) {
         throw new AuditError('TRAIL_NOT_FOUND', `${target}: no log ${log} (run sealtrail init --postgres)`);
       }
@@ -105,11 +107,11 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         sealEpochMs,
         content: options.content ?? 'plain',
       };
-      await insertLogMeta(client, log, meta, target);
+      logId = await insertLogMeta(client, log, meta, target);
       sealSeed = keys.sealSeed;
     }
     const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);
-    const state = await readLogState(client, log, target);
+    const state = await readLogState(client, logId, target);
     // A crash between committing a seal and evolving the key file: finish the evolve.
     if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
     const reconnect = async (): Promise<pg.Client> => {
@@ -122,7 +124,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         throw err;
       }
     };
-    const writer = new PgLogWriter(client, log, target, state.size, reconnect);
+    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect);
     const sealKey = new PgSealKey(sealFile);
     writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
     const appender = new Appender(

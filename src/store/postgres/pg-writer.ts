@@ -51,27 +51,31 @@ export interface PgLogState {
  * and the right border of the tree (O(log n) node reads).
  * @throws AuditError STORE_IO / STORE_UNAVAILABLE.
  */
-export async function readLogState(client: pg.ClientBase, log: string, target: string): Promise<PgLogState> {
+export async function readLogState(
+  client: pg.ClientBase,
+  logId: number,
+  target: string,
+): Promise<PgLogState> {
   try {
     const last = await client.query<{ seq: string; line: string }>(
-      'SELECT seq, line FROM sealtrail.entries WHERE log = $1 ORDER BY seq DESC LIMIT 1',
-      [log],
+      'SELECT seq, line FROM sealtrail.entries WHERE log_id = $1 ORDER BY seq DESC LIMIT 1',
+      [logId],
     );
     const row = last.rows[0];
     const size = row === undefined ? 0 : Number(row.seq) + 1;
     const cps = await client.query<{ n: string; size: string; time: string; reason: string; note: string }>(
-      'SELECT n, size, time, reason, note FROM sealtrail.checkpoints WHERE log = $1 ORDER BY n DESC LIMIT 1',
-      [log],
+      'SELECT n, size, time, reason, note FROM sealtrail.checkpoints WHERE log_id = $1 ORDER BY n DESC LIMIT 1',
+      [logId],
     );
     const c = cps.rows[0];
     const seals = await client.query<SealRow>(
-      'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log = $1 ORDER BY epoch DESC LIMIT 1',
-      [log],
+      'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log_id = $1 ORDER BY epoch DESC LIMIT 1',
+      [logId],
     );
     const border = new Map<number, Buffer>();
     for (let n = size, h = 0; n > 0; n = Math.floor(n / 2), h++) {
       if (n % 2 === 0) continue;
-      const q = nodeQuery(log, h, Math.floor(size / 2 ** h) - 1);
+      const q = nodeQuery(logId, h, Math.floor(size / 2 ** h) - 1);
       border.set(h, reduceNodeRows((await client.query<{ h: Buffer }>(q.text, q.values)).rows, q.n, target));
     }
     const tab = row?.line.indexOf('\t') ?? -1;
@@ -142,6 +146,7 @@ export class PgLogWriter {
   constructor(
     private client: pg.Client,
     readonly log: string,
+    private readonly logId: number,
     private readonly target: string,
     size: number,
     private readonly reconnect?: PgReconnect,
@@ -254,18 +259,24 @@ export class PgLogWriter {
   private async committed(u: Pending): Promise<boolean> {
     const probe =
       u.count > 0
-        ? { sql: 'SELECT 1 FROM sealtrail.entries WHERE log = $1 AND seq = $2', v: u.firstSeq + u.count - 1 }
+        ? {
+            sql: 'SELECT 1 FROM sealtrail.entries WHERE log_id = $1 AND seq = $2',
+            v: u.firstSeq + u.count - 1,
+          }
         : u.checkpoints.length > 0
           ? {
-              sql: 'SELECT 1 FROM sealtrail.checkpoints WHERE log = $1 AND n = $2',
+              sql: 'SELECT 1 FROM sealtrail.checkpoints WHERE log_id = $1 AND n = $2',
               v: u.checkpoints.at(-1)!.n,
             }
           : u.seals.length > 0
-            ? { sql: 'SELECT 1 FROM sealtrail.seals WHERE log = $1 AND epoch = $2', v: u.seals.at(-1)!.epoch }
+            ? {
+                sql: 'SELECT 1 FROM sealtrail.seals WHERE log_id = $1 AND epoch = $2',
+                v: u.seals.at(-1)!.epoch,
+              }
             : undefined;
     if (probe === undefined) return false;
     try {
-      return (await this.client.query(probe.sql, [this.log, probe.v])).rows.length > 0;
+      return (await this.client.query(probe.sql, [this.logId, probe.v])).rows.length > 0;
     } catch (err) {
       throw pgError(err, this.target, `cannot read log ${this.log}`);
     }
@@ -287,19 +298,19 @@ export class PgLogWriter {
       }
       // One statement for the whole group commit; the server splits the three parameters.
       await c.query(
-        `INSERT INTO sealtrail.entries (log, seq, ts, line, leaf_hash)
+        `INSERT INTO sealtrail.entries (log_id, seq, ts, line, leaf_hash)
          SELECT $1, $2::bigint + x.i - 1, x.ts, x.line, substring($5::bytea FROM ((x.i - 1) * 32 + 1)::int FOR 32)
          FROM unnest(string_to_array($3, E'\\n'), string_to_array($4, E'\\n')) WITH ORDINALITY AS x(line, ts, i)`,
-        [this.log, u.firstSeq, all.toString('utf8', 0, all.length - 1), ts.join('\n'), leaves],
+        [this.logId, u.firstSeq, all.toString('utf8', 0, all.length - 1), ts.join('\n'), leaves],
       );
     }
     if (u.nodes.length > 0) {
       await c.query(
-        `INSERT INTO sealtrail.nodes (log, level, idx, hash)
+        `INSERT INTO sealtrail.nodes (log_id, level, idx, hash)
          SELECT $1, x.level, x.idx, substring($4::bytea FROM ((x.i - 1) * 32 + 1)::int FOR 32)
          FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS x(level, idx, i)`,
         [
-          this.log,
+          this.logId,
           u.nodes.map((n) => n.level),
           u.nodes.map((n) => n.idx),
           Buffer.concat(u.nodes.map((n) => n.hash)),
@@ -308,14 +319,14 @@ export class PgLogWriter {
     }
     for (const { n, cp } of u.checkpoints) {
       await c.query(
-        'INSERT INTO sealtrail.checkpoints (log, n, size, time, reason, note) VALUES ($1, $2, $3, $4, $5, $6)',
-        [this.log, n, cp.size, cp.time, cp.reason, cp.note],
+        'INSERT INTO sealtrail.checkpoints (log_id, n, size, time, reason, note) VALUES ($1, $2, $3, $4, $5, $6)',
+        [this.logId, n, cp.size, cp.time, cp.reason, cp.note],
       );
     }
     for (const s of u.seals) {
       await c.query(
-        'INSERT INTO sealtrail.seals (log, epoch, start_ms, end_ms, size, root, tag) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [this.log, s.epoch, s.start, s.end, s.size, s.root, s.tag],
+        'INSERT INTO sealtrail.seals (log_id, epoch, start_ms, end_ms, size, root, tag) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [this.logId, s.epoch, s.start, s.end, s.size, s.root, s.tag],
       );
     }
   }
