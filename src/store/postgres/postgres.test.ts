@@ -159,6 +159,25 @@ describe('the PostgreSQL store', () => {
       }
     });
 
+    it('keeps hostile text byte for byte through COPY (backslashes, tabs, controls, bidi, emoji)', async () => {
+      const hostile =
+        'back\\slash tab\t nl\n cr\r nul\0 esc\x1b[2J rlo\u202e zw\u200b emoji \u{1f600} quote"';
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'hostile', keysDir: keys('hostile') },
+        handleExit: false,
+      });
+      const id = trail.emit({ type: 'x.hostile', actor: { id: hostile }, content: { prompt: hostile } });
+      await trail.close();
+      const source = new PgSource(url, 'hostile');
+      try {
+        const e = await getEntry(source, id);
+        expect(e?.content).toEqual({ prompt: hostile });
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+    });
+
     it('reads back through the writing AuditTrail', async () => {
       const trail = await AuditTrail.open({
         postgres: { url, log: 'reads', keysDir: keys('reads') },
