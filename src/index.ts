@@ -143,4 +143,10 @@ export {
 } from './read/index.js';
 export { RemoteSink, type RemoteSinkOptions } from './remote/index.js';
 export { createTrail } from './store/index.js';
-export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';
+export {
+  AuditTrail,
+  type AuditTrailOptions,
+  MemoryTrailStore,
+  type OverflowPolicy,
+  type PostgresTarget,
+} from './writer/index.js';

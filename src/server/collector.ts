@@ -25,7 +25,7 @@ import {
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
-import type { PostgresTarget } from '../writer/open-postgres.js';
+import type { PostgresTarget } from '../writer/postgres-target.js';
 import { parseJsonLines, stampProducer, validateBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';

@@ -4,7 +4,6 @@
  * a local key directory, never in the database), reads the log's state and continues its chain,
  * catching up on missed seal epochs. Runs in the writer's worker thread.
  */
-import path from 'node:path';
 import type pg from 'pg';
 import { AuditError } from '../errors.js';
 import {
@@ -32,21 +31,9 @@ import {
   readLogState,
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
+import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
 
-/** Where a PostgreSQL trail lives. */
-export interface PostgresTarget {
-  /** Connection string (`postgres://user:password@host:port/db`); never printed. */
-  url: string;
-  /** The log's name in the database (many logs share one database); default `default`. */
-  log?: string;
-  /**
-   * Local directory with the log's checkpoint and seal keys (0700, files 0600); default
-   * `$SEALTRAIL_KEYS`, then `./audit-keys/<log>`.
-   */
-  keysDir?: string;
-  /** Wait this long (ms) for another writer of the log to let go; default 0 (fail at once). */
-  lockTimeoutMs?: number;
-}
+export type { PostgresTarget };
 
 /** Options for opening a PostgreSQL log for writing. */
 export interface OpenPgOptions extends AppenderOptions {
@@ -66,11 +53,6 @@ export interface OpenedPg {
   settle(): Promise<void>;
   /** After `appender.close()`: commits the final checkpoint and seal, releases the lock. */
   finish(): Promise<void>;
-}
-
-/** The key directory of a target: the option, $SEALTRAIL_KEYS, then ./audit-keys/<log>. */
-export function pgKeysDir(target: PostgresTarget): string {
-  return target.keysDir ?? (process.env.SEALTRAIL_KEYS || path.join('audit-keys', target.log ?? 'default'));
 }
 
 /**
