@@ -155,4 +155,10 @@ export {
   retentionState,
 } from './retention/index.js';
 export { createTrail } from './store/index.js';
-export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';
+export {
+  AuditTrail,
+  type AuditTrailOptions,
+  MemoryTrailStore,
+  type OverflowPolicy,
+  type PostgresTarget,
+} from './writer/index.js';

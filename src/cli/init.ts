@@ -3,7 +3,7 @@
 import { AuditError, isAuditError } from '../errors.js';
 import { createTrail } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
-import { pgKeysDir } from '../writer/open-postgres.js';
+import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
 import { POSTGRES_OPTIONS, postgresTarget } from './postgres-options.js';
 

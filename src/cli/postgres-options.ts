@@ -6,7 +6,7 @@
  */
 import { AuditError } from '../errors.js';
 import type { PgSource } from '../store/postgres/index.js';
-import type { PostgresTarget } from '../writer/open-postgres.js';
+import type { PostgresTarget } from '../writer/postgres-target.js';
 import { intOption, trailDir } from './common.js';
 
 /** Options of the PostgreSQL store. */

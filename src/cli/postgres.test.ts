@@ -53,6 +53,7 @@ describe('sealtrail --postgres', () => {
         type: i % 2 ? 'auth.failure' : 'model.request',
         actor: { id: `u${i % 4}` },
         meta: { i },
+        ...(i < 4 ? { conversation: { id: 'conv-pg', turn: i } } : {}),
       }),
     );
     const append = run(['append', ...pgArgs(), '--keys', keys(), '--durable'], `${events.join('\n')}\n`);
@@ -87,6 +88,15 @@ describe('sealtrail --postgres', () => {
     expect(e.code).toBe(0);
     expect(JSON.parse(e.stdout).entries).toBe(40);
     expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(41);
+  });
+
+  it('reconstructs a conversation with each entry checked against the signed checkpoint', () => {
+    const r = run(['conversation', 'conv-pg', ...pgArgs(), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const view = JSON.parse(r.stdout);
+    expect(view.entries).toBe(4);
+    expect(view.integrity).toMatchObject({ verified: 4, failed: 0 });
   });
 
   it('proves inclusion against the latest checkpoint', () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { AuditError } from '../errors.js';
 import { query } from '../read/index.js';
 import { Collector, createToken, loadTokens, seedDemo, TOKEN_SCOPES } from '../server/index.js';
-import { pgKeysDir } from '../writer/open-postgres.js';
+import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
 import { POSTGRES_OPTIONS, postgresTarget } from './postgres-options.js';
 

@@ -28,7 +28,7 @@ import {
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
-import type { PostgresTarget } from '../writer/open-postgres.js';
+import type { PostgresTarget } from '../writer/postgres-target.js';
 import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';

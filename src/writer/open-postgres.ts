@@ -4,7 +4,6 @@
  * a local key directory, never in the database), reads the log's state and continues its chain,
  * catching up on missed seal epochs. Runs in the writer's worker thread.
  */
-import path from 'node:path';
 import type pg from 'pg';
 import { AuditError } from '../errors.js';
 import {
@@ -32,21 +31,9 @@ import {
   readLogState,
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
+import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
 
-/** Where a PostgreSQL trail lives. */
-export interface PostgresTarget {
-  /** Connection string (`postgres://user:password@host:port/db`); never printed. */
-  url: string;
-  /** The log's name in the database (many logs share one database); default `default`. */
-  log?: string;
-  /**
-   * Local directory with the log's checkpoint and seal keys (0700, files 0600); default
-   * `$SEALTRAIL_KEYS`, then `./audit-keys/<log>`.
-   */
-  keysDir?: string;
-  /** Wait this long (ms) for another writer of the log to let go; default 0 (fail at once). */
-  lockTimeoutMs?: number;
-}
+export type { PostgresTarget };
 
 /** Options for opening a PostgreSQL log for writing. */
 export interface OpenPgOptions extends AppenderOptions {
@@ -68,11 +55,6 @@ export interface OpenedPg {
   finish(): Promise<void>;
 }
 
-/** The key directory of a target: the option, $SEALTRAIL_KEYS, then ./audit-keys/<log>. */
-export function pgKeysDir(target: PostgresTarget): string {
-  return target.keysDir ?? (process.env.SEALTRAIL_KEYS || path.join('audit-keys', target.log ?? 'default'));
-}
-
 /**
  * Opens (and if allowed creates) a log for appending.
  * @throws AuditError TRAIL_LOCKED (another writer holds the log), TRAIL_NOT_FOUND, TRAIL_EXISTS,
@@ -87,9 +69,11 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
   try {
     await migrate(client);
     await acquireLogLock(client, log, t.lockTimeoutMs ?? 0, target);
-    let meta = await readLogMeta(client, log, target);
+    const row = await readLogMeta(client, log, target);
+    let meta = row?.meta;
+    let logId = row?.id;
     let sealSeed: string | undefined;
-    if (meta === undefined) {
+    if (meta === undefined || logId === undefined) {
       if (options.create === false) {
         throw new AuditError('TRAIL_NOT_FOUND', `${target}: no log ${log} (run sealtrail init --postgres)`);
       }
@@ -105,14 +89,24 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         sealEpochMs,
         content: options.content ?? 'plain',
       };
-      await insertLogMeta(client, log, meta, target);
+      logId = await insertLogMeta(client, log, meta, target);
       sealSeed = keys.sealSeed;
     }
     const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);
-    const state = await readLogState(client, log, target);
+    const state = await readLogState(client, logId, target);
     // A crash between committing a seal and evolving the key file: finish the evolve.
     if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
-    const writer = new PgLogWriter(client, log, target, state.size);
+    const reconnect = async (): Promise<pg.Client> => {
+      const fresh = await connectPg(t.url, 'writer');
+      try {
+        await acquireLogLock(fresh, log, 0, target);
+        return fresh;
+      } catch (err) {
+        await endClient(fresh);
+        throw err;
+      }
+    };
+    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect);
     const sealKey = new PgSealKey(sealFile);
     writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
     const appender = new Appender(
@@ -139,7 +133,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         try {
           await writer.flush();
         } finally {
-          await endClient(client);
+          await endClient(writer.connection);
         }
       },
     };

@@ -25,7 +25,8 @@ import { registerForExit, unregisterForExit } from './exit-hooks.js';
 import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
-import type { OpenPgOptions, PostgresTarget } from './open-postgres.js';
+import type { OpenPgOptions } from './open-postgres.js';
+import type { PostgresTarget } from './postgres-target.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */

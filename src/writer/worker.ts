@@ -8,7 +8,6 @@ import { AuditError } from '../errors.js';
 import type { Appender } from './appender.js';
 import { type FromWorker, SHARED, type ToWorker, type WorkerInit } from './channel.js';
 import { openFileAppender } from './open-file.js';
-import { openPgAppender } from './open-postgres.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -181,7 +180,11 @@ port.on('message', (msg: ToWorker) => {
 
 try {
   const options = init.options;
-  const opened = 'postgres' in options ? await openPgAppender(options) : openFileAppender(options);
+  // The PostgreSQL driver is loaded only for PostgreSQL trails.
+  const opened =
+    'postgres' in options
+      ? await (await import('./open-postgres.js')).openPgAppender(options)
+      : openFileAppender(options);
   appender = opened.appender;
   if ('release' in opened) release = opened.release;
   else ({ settle, finish } = opened);

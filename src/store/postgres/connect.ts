@@ -37,7 +37,7 @@ export function pgError(err: unknown, target: string, what: string): AuditError 
   // Connection-level failures: the store is unavailable; SQL errors name their SQLSTATE.
   const unavailable =
     /^(E[A-Z]+|08\d{3}|28\w{3}|3D000|57P0\d|53\d{3})$/.test(code) ||
-    /terminat|Connection/i.test(e.message ?? '');
+    /terminat|Connection|not queryable|closed/i.test(e.message ?? '');
   const detail =
     code === '28P01'
       ? 'authentication failed'

@@ -32,7 +32,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'logs, entries, nodes, checkpoints, seals; append-only trigger; writer and reader roles',
     sql: `
 CREATE TABLE sealtrail.logs (
-  log            text PRIMARY KEY CHECK (log ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
+  id             integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  log            text NOT NULL UNIQUE CHECK (log ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
   format         text NOT NULL,
   origin         text NOT NULL UNIQUE,
   verifier_key   text NOT NULL,
@@ -44,41 +45,43 @@ CREATE TABLE sealtrail.logs (
 -- One row per entry: the stored line as written to a segment file (committed record, then a tab
 -- and the content payloads when there are any), its event time and its RFC 6962 leaf hash.
 CREATE TABLE sealtrail.entries (
-  log        text NOT NULL REFERENCES sealtrail.logs (log),
+  log_id     integer NOT NULL REFERENCES sealtrail.logs (id),
   seq        bigint NOT NULL CHECK (seq >= 0),
   ts         text NOT NULL,
   line       text NOT NULL,
   leaf_hash  bytea NOT NULL CHECK (length(leaf_hash) = 32),
-  PRIMARY KEY (log, seq)
+  PRIMARY KEY (log_id, seq)
 );
-CREATE INDEX entries_log_ts ON sealtrail.entries (log, ts);
+-- Event times grow with seq: a BRIN index serves time windows at a fraction of a B-tree's cost
+-- per insert (measured).
+CREATE INDEX entries_ts ON sealtrail.entries USING brin (ts);
 -- Hashes of the complete subtrees of height 8, 16, 24, ... (as level-08.hashes, ... of a trail
 -- directory; level 0 is entries.leaf_hash).
 CREATE TABLE sealtrail.nodes (
-  log    text NOT NULL REFERENCES sealtrail.logs (log),
+  log_id integer NOT NULL REFERENCES sealtrail.logs (id),
   level  smallint NOT NULL CHECK (level > 0 AND level % 8 = 0),
   idx    bigint NOT NULL CHECK (idx >= 0),
   hash   bytea NOT NULL CHECK (length(hash) = 32),
-  PRIMARY KEY (log, level, idx)
+  PRIMARY KEY (log_id, level, idx)
 );
 CREATE TABLE sealtrail.checkpoints (
-  log     text NOT NULL REFERENCES sealtrail.logs (log),
+  log_id  integer NOT NULL REFERENCES sealtrail.logs (id),
   n       bigint NOT NULL CHECK (n >= 0),
   size    bigint NOT NULL,
   time    text NOT NULL,
   reason  text NOT NULL,
   note    text NOT NULL,
-  PRIMARY KEY (log, n)
+  PRIMARY KEY (log_id, n)
 );
 CREATE TABLE sealtrail.seals (
-  log     text NOT NULL REFERENCES sealtrail.logs (log),
+  log_id  integer NOT NULL REFERENCES sealtrail.logs (id),
   epoch   bigint NOT NULL CHECK (epoch >= 0),
   start_ms bigint NOT NULL,
   end_ms   bigint NOT NULL,
   size    bigint NOT NULL,
   root    text NOT NULL,
   tag     text NOT NULL,
-  PRIMARY KEY (log, epoch)
+  PRIMARY KEY (log_id, epoch)
 );
 
 -- Append-only, enforced by the database: no UPDATE, DELETE or TRUNCATE on any table, whoever asks

@@ -24,6 +24,7 @@ export function checkLogName(log: string): string {
 }
 
 interface LogRow {
+  id: number;
   format: string;
   origin: string;
   verifier_key: string;
@@ -32,24 +33,17 @@ interface LogRow {
   content: string;
 }
 
-/** The description of `log`, or undefined when there is no such log. */
-export async function readLogMeta(
-  client: pg.ClientBase,
-  log: string,
-  target: string,
-): Promise<TrailMeta | undefined> {
-  let row: LogRow | undefined;
-  try {
-    row = (
-      await client.query<LogRow>(
-        'SELECT format, origin, verifier_key, created_at_ms, seal_epoch_ms, content FROM sealtrail.logs WHERE log = $1',
-        [log],
-      )
-    ).rows[0];
-  } catch (err) {
-    throw pgError(err, target, `cannot read log ${log}`);
-  }
-  if (row === undefined) return undefined;
+/** A log's row id (what the other tables refer to) and description. */
+export interface PgLogMeta {
+  id: number;
+  meta: TrailMeta;
+}
+
+/** The columns of a logs row that {@link metaOfRow} reads. */
+export const LOG_COLUMNS = 'id, format, origin, verifier_key, created_at_ms, seal_epoch_ms, content';
+
+/** The TrailMeta of a logs row. */
+export function metaOfRow(row: LogRow): TrailMeta {
   return {
     format: row.format as TrailMeta['format'],
     origin: row.origin,
@@ -60,8 +54,24 @@ export async function readLogMeta(
   };
 }
 
+/** The row id and description of `log`, or undefined when there is no such log. */
+export async function readLogMeta(
+  client: pg.ClientBase,
+  log: string,
+  target: string,
+): Promise<PgLogMeta | undefined> {
+  let row: LogRow | undefined;
+  try {
+    row = (await client.query<LogRow>(`SELECT ${LOG_COLUMNS} FROM sealtrail.logs WHERE log = $1`, [log]))
+      .rows[0];
+  } catch (err) {
+    throw pgError(err, target, `cannot read log ${log}`);
+  }
+  return row === undefined ? undefined : { id: row.id, meta: metaOfRow(row) };
+}
+
 /**
- * Records a new log.
+ * Records a new log; returns its row id.
  * @throws AuditError TRAIL_EXISTS when the log or its origin exists.
  */
 export async function insertLogMeta(
@@ -69,13 +79,14 @@ export async function insertLogMeta(
   log: string,
   meta: TrailMeta,
   target: string,
-): Promise<void> {
+): Promise<number> {
   try {
-    await client.query(
+    const r = await client.query<{ id: number }>(
       `INSERT INTO sealtrail.logs (log, format, origin, verifier_key, created_at_ms, seal_epoch_ms, content)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
       [log, meta.format, meta.origin, meta.verifierKey, meta.createdAt, meta.sealEpochMs, meta.content],
     );
+    return r.rows[0]!.id;
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new AuditError(

@@ -13,7 +13,7 @@ export const PG_NODE_STRIDE = 8;
 
 /** The query that reads the stored hashes under node (level, index) of `log`. */
 export function nodeQuery(
-  log: string,
+  logId: number,
   level: number,
   index: number,
 ): { text: string; values: unknown[]; n: number } {
@@ -22,13 +22,13 @@ export function nodeQuery(
   const start = index * n;
   return stored === 0
     ? {
-        text: 'SELECT leaf_hash AS h FROM sealtrail.entries WHERE log = $1 AND seq >= $2 AND seq < $3 ORDER BY seq',
-        values: [log, start, start + n],
+        text: 'SELECT leaf_hash AS h FROM sealtrail.entries WHERE log_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq',
+        values: [logId, start, start + n],
         n,
       }
     : {
-        text: 'SELECT hash AS h FROM sealtrail.nodes WHERE log = $1 AND level = $4 AND idx >= $2 AND idx < $3 ORDER BY idx',
-        values: [log, start, start + n, stored],
+        text: 'SELECT hash AS h FROM sealtrail.nodes WHERE log_id = $1 AND level = $4 AND idx >= $2 AND idx < $3 ORDER BY idx',
+        values: [logId, start, start + n, stored],
         n,
       };
 }

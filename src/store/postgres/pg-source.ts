@@ -9,7 +9,7 @@ import { AuditError } from '../../errors.js';
 import type { StoredCheckpoint } from '../sealed-files.js';
 import type { TrailMeta } from '../trail-meta.js';
 import { describeTarget, logLockKey } from './connect.js';
-import { checkLogName } from './pg-logs.js';
+import { checkLogName, LOG_COLUMNS, metaOfRow } from './pg-logs.js';
 import { nodeQuery, reduceNodeRows } from './pg-nodes.js';
 import { PgSyncClient } from './pg-sync.js';
 import { type SealRow, sealOfRow } from './pg-writer.js';
@@ -37,6 +37,8 @@ export class PgSource {
   /** The `file` reported with lines (as a segment file's name is). */
   readonly file: string;
   private readonly db: PgSyncClient;
+  /** The log's row id. */
+  private readonly logId: number;
   private leafCache: { base: number; leaves: Buffer[] } = { base: 0, leaves: [] };
 
   /**
@@ -51,29 +53,14 @@ export class PgSource {
     this.file = `log ${log}`;
     this.db = new PgSyncClient(url);
     try {
-      const rows = this.db.query<{
-        format: string;
-        origin: string;
-        verifier_key: string;
-        created_at_ms: string;
-        seal_epoch_ms: string;
-        content: string;
-      }>(
-        `SELECT format, origin, verifier_key, created_at_ms, seal_epoch_ms, content FROM sealtrail.logs
-         WHERE to_regclass('sealtrail.logs') IS NOT NULL AND log = $1`,
+      const r = this.db.query<Parameters<typeof metaOfRow>[0]>(
+        `SELECT ${LOG_COLUMNS} FROM sealtrail.logs WHERE to_regclass('sealtrail.logs') IS NOT NULL AND log = $1`,
         [log],
-      );
-      const r = rows[0];
+      )[0];
       if (r === undefined)
         throw new AuditError('TRAIL_NOT_FOUND', `${this.name}: no such log (run sealtrail init --postgres)`);
-      this.meta = {
-        format: r.format as TrailMeta['format'],
-        origin: r.origin,
-        verifierKey: r.verifier_key,
-        createdAt: Number(r.created_at_ms),
-        sealEpochMs: Number(r.seal_epoch_ms),
-        content: r.content as TrailMeta['content'],
-      };
+      this.meta = metaOfRow(r);
+      this.logId = r.id;
     } catch (err) {
       this.db.close();
       if ((err as AuditError).code === 'STORE_IO' && /42P01/.test((err as Error).message)) {
@@ -100,8 +87,8 @@ export class PgSource {
   /** Number of entries stored. */
   size(): number {
     const rows = this.db.query<{ n: string | null }>(
-      'SELECT max(seq) AS n FROM sealtrail.entries WHERE log = $1',
-      [this.log],
+      'SELECT max(seq) AS n FROM sealtrail.entries WHERE log_id = $1',
+      [this.logId],
     );
     const n = rows[0]?.n;
     return n === null || n === undefined ? 0 : Number(n) + 1;
@@ -120,8 +107,8 @@ export class PgSource {
     let next = from;
     for (;;) {
       const rows = this.db.query<{ seq: string; line: string; leaf_hash: Uint8Array }>(
-        'SELECT seq, line, leaf_hash FROM sealtrail.entries WHERE log = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
-        [this.log, next, CHUNK_ROWS],
+        'SELECT seq, line, leaf_hash FROM sealtrail.entries WHERE log_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
+        [this.logId, next, CHUNK_ROWS],
       );
       if (rows.length === 0) return;
       this.leafCache = { base: Number(rows[0]!.seq), leaves: rows.map((r) => Buffer.from(r.leaf_hash)) };
@@ -139,8 +126,8 @@ export class PgSource {
    * server as a pre-filter only (the caller's filter decides).
    */
   *scan(b: PgScan): Generator<{ text: string; file: string; seq: number }> {
-    const values: unknown[] = [this.log];
-    const where: string[] = ['log = $1'];
+    const values: unknown[] = [this.logId];
+    const where: string[] = ['log_id = $1'];
     const add = (sql: (p: string) => string, v: unknown) => {
       values.push(v);
       where.push(sql(`$${values.length}`));
@@ -175,10 +162,10 @@ export class PgSource {
 
   /** The stored line of entry `seq`, or undefined. */
   lineAt(seq: number): string | undefined {
-    return this.db.query<{ line: string }>('SELECT line FROM sealtrail.entries WHERE log = $1 AND seq = $2', [
-      this.log,
-      seq,
-    ])[0]?.line;
+    return this.db.query<{ line: string }>(
+      'SELECT line FROM sealtrail.entries WHERE log_id = $1 AND seq = $2',
+      [this.logId, seq],
+    )[0]?.line;
   }
 
   /** The seq of the entry with this id, or undefined. */
@@ -198,8 +185,8 @@ export class PgSource {
   checkpoints(): StoredCheckpoint[] {
     return this.db
       .query<{ size: string; time: string; reason: string; note: string }>(
-        'SELECT size, time, reason, note FROM sealtrail.checkpoints WHERE log = $1 ORDER BY n',
-        [this.log],
+        'SELECT size, time, reason, note FROM sealtrail.checkpoints WHERE log_id = $1 ORDER BY n',
+        [this.logId],
       )
       .map((r) => ({
         size: Number(r.size),
@@ -212,8 +199,8 @@ export class PgSource {
   seals(): SealRecord[] {
     return this.db
       .query<SealRow>(
-        'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log = $1 ORDER BY epoch',
-        [this.log],
+        'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log_id = $1 ORDER BY epoch',
+        [this.logId],
       )
       .map(sealOfRow);
   }
@@ -221,8 +208,8 @@ export class PgSource {
   /** The latest signed checkpoint note, or undefined before the first. */
   latestCheckpoint(): string | undefined {
     return this.db.query<{ note: string }>(
-      'SELECT note FROM sealtrail.checkpoints WHERE log = $1 ORDER BY n DESC LIMIT 1',
-      [this.log],
+      'SELECT note FROM sealtrail.checkpoints WHERE log_id = $1 ORDER BY n DESC LIMIT 1',
+      [this.logId],
     )[0]?.note;
   }
 
@@ -240,7 +227,7 @@ export class PgSource {
     return {
       size,
       nodeHash: (level: number, index: number) => {
-        const q = nodeQuery(this.log, level, index);
+        const q = nodeQuery(this.logId, level, index);
         return reduceNodeRows(this.db.query<{ h: Uint8Array }>(q.text, q.values), q.n, this.name);
       },
       close: () => {},

@@ -19,7 +19,13 @@ function reply(msg: unknown): void {
 
 port.on('message', async (req: { text: string; values: unknown[] }) => {
   try {
-    client ??= connectPg(url, 'reader');
+    client ??= connectPg(url, 'reader').then(async (c) => {
+      // Every read is a range of a primary key in its order. Right after a bulk write the
+      // statistics are stale and the planner picks a bitmap scan and an on-disk sort of the whole
+      // log instead (measured: 40x slower): steer it to the ordered index scan.
+      await c.query('SET enable_bitmapscan = off; SET enable_sort = off');
+      return c;
+    });
     const c = await client;
     const r = await c.query({ text: req.text, values: req.values });
     reply({ rows: r.rows });

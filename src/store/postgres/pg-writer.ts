@@ -8,7 +8,10 @@
  * durable before the entries it covers, and the seal key file is evolved only after the seal it
  * made is committed (a crash in between leaves the key one epoch behind; opening finishes it).
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { EMPTY_TREE_ROOT, hashChildren } from '../../chain/rfc6962.js';
 import type { SealKeyChain, SealKeyFile, SealRecord } from '../../chain/seal.js';
 import type { TreeWriter } from '../../chain/tree.js';
@@ -51,27 +54,31 @@ export interface PgLogState {
  * and the right border of the tree (O(log n) node reads).
  * @throws AuditError STORE_IO / STORE_UNAVAILABLE.
  */
-export async function readLogState(client: pg.ClientBase, log: string, target: string): Promise<PgLogState> {
+export async function readLogState(
+  client: pg.ClientBase,
+  logId: number,
+  target: string,
+): Promise<PgLogState> {
   try {
     const last = await client.query<{ seq: string; line: string }>(
-      'SELECT seq, line FROM sealtrail.entries WHERE log = $1 ORDER BY seq DESC LIMIT 1',
-      [log],
+      'SELECT seq, line FROM sealtrail.entries WHERE log_id = $1 ORDER BY seq DESC LIMIT 1',
+      [logId],
     );
     const row = last.rows[0];
     const size = row === undefined ? 0 : Number(row.seq) + 1;
     const cps = await client.query<{ n: string; size: string; time: string; reason: string; note: string }>(
-      'SELECT n, size, time, reason, note FROM sealtrail.checkpoints WHERE log = $1 ORDER BY n DESC LIMIT 1',
-      [log],
+      'SELECT n, size, time, reason, note FROM sealtrail.checkpoints WHERE log_id = $1 ORDER BY n DESC LIMIT 1',
+      [logId],
     );
     const c = cps.rows[0];
     const seals = await client.query<SealRow>(
-      'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log = $1 ORDER BY epoch DESC LIMIT 1',
-      [log],
+      'SELECT epoch, start_ms, end_ms, size, root, tag FROM sealtrail.seals WHERE log_id = $1 ORDER BY epoch DESC LIMIT 1',
+      [logId],
     );
     const border = new Map<number, Buffer>();
     for (let n = size, h = 0; n > 0; n = Math.floor(n / 2), h++) {
       if (n % 2 === 0) continue;
-      const q = nodeQuery(log, h, Math.floor(size / 2 ** h) - 1);
+      const q = nodeQuery(logId, h, Math.floor(size / 2 ** h) - 1);
       border.set(h, reduceNodeRows((await client.query<{ h: Buffer }>(q.text, q.values)).rows, q.n, target));
     }
     const tab = row?.line.indexOf('\t') ?? -1;
@@ -118,12 +125,21 @@ export function sealOfRow(r: SealRow): SealRecord {
   };
 }
 
+/** Opens a new connection holding the log's lock (after the old one was lost). */
+export type PgReconnect = () => Promise<pg.Client>;
+
 /**
  * The buffered writes of one log and their group commit. One instance per open log; it owns the
  * connection that holds the log's advisory lock (closing the connection releases the lock).
+ * When that connection is lost, the lock went with it: the next flush connects again, takes the
+ * lock again (TRAIL_LOCKED while another writer holds it: nothing is written meanwhile), finds out
+ * whether the commit in flight when the connection broke had committed, and goes on from there.
  */
 export class PgLogWriter {
   private pending: Pending;
+  /** The writes of a commit whose outcome is unknown (connection lost during it). */
+  private uncertain: Pending | undefined;
+  private broken = false;
   /** Group commits are serialized: each takes everything buffered when it starts. */
   private chain: Promise<void> = Promise.resolve();
   private sealFileTarget = -1;
@@ -131,10 +147,12 @@ export class PgLogWriter {
   onSealsCommitted: ((epoch: number) => void) | undefined;
 
   constructor(
-    private readonly client: pg.ClientBase,
+    private client: pg.Client,
     readonly log: string,
+    private readonly logId: number,
     private readonly target: string,
     size: number,
+    private readonly reconnect?: PgReconnect,
   ) {
     this.pending = emptyPending(size);
   }
@@ -177,7 +195,13 @@ export class PgLogWriter {
     return run;
   }
 
+  /** The connection in use (a new one after a reconnect): closing it releases the lock. */
+  get connection(): pg.Client {
+    return this.client;
+  }
+
   private async commitPending(): Promise<void> {
+    if (this.broken) await this.recover();
     if (!this.dirty) return;
     const unit = this.pending;
     this.pending = emptyPending(unit.firstSeq + unit.count);
@@ -186,11 +210,23 @@ export class PgLogWriter {
       await this.writeUnit(unit);
       await this.client.query('COMMIT');
     } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => {});
+      const e = pgError(err, this.target, `cannot write log ${this.log}`);
+      if (e.code === 'STORE_UNAVAILABLE' && this.reconnect !== undefined) {
+        // The connection (and the lock) is gone; whether COMMIT happened is unknown.
+        this.broken = true;
+        this.uncertain = unit;
+        void this.client.end().catch(() => {});
+      } else {
+        await this.client.query('ROLLBACK').catch(() => {});
+      }
       // Keep the order: the failed unit goes back in front of what was buffered meanwhile.
       this.pending = mergePending(unit, this.pending);
-      throw pgError(err, this.target, `cannot write log ${this.log}`);
+      throw e;
     }
+    this.afterCommit(unit);
+  }
+
+  private afterCommit(unit: Pending): void {
     const lastSeal = unit.seals.at(-1);
     if (lastSeal !== undefined && lastSeal.epoch > this.sealFileTarget) {
       this.sealFileTarget = lastSeal.epoch;
@@ -198,35 +234,76 @@ export class PgLogWriter {
     }
   }
 
+  /**
+   * Connects again, takes the lock again, and drops from the buffer the uncertain commit when the
+   * database has it (a transaction commits whole: one of its writes present means all are).
+   */
+  private async recover(): Promise<void> {
+    this.client = await this.reconnect!();
+    const u = this.uncertain;
+    if (u !== undefined && (await this.committed(u))) {
+      const rest = this.pending;
+      this.pending = {
+        firstSeq: rest.firstSeq + u.count,
+        count: rest.count - u.count,
+        lines: rest.lines.slice(u.lines.length),
+        leaves: rest.leaves.slice(u.leaves.length),
+        nodes: rest.nodes.slice(u.nodes.length),
+        checkpoints: rest.checkpoints.slice(u.checkpoints.length),
+        seals: rest.seals.slice(u.seals.length),
+      };
+      this.afterCommit(u);
+    }
+    this.uncertain = undefined;
+    this.broken = false;
+  }
+
+  /** True when the database holds the writes of `u` (checked by its last entry, checkpoint or seal). */
+  private async committed(u: Pending): Promise<boolean> {
+    const probe =
+      u.count > 0
+        ? {
+            sql: 'SELECT 1 FROM sealtrail.entries WHERE log_id = $1 AND seq = $2',
+            v: u.firstSeq + u.count - 1,
+          }
+        : u.checkpoints.length > 0
+          ? {
+              sql: 'SELECT 1 FROM sealtrail.checkpoints WHERE log_id = $1 AND n = $2',
+              v: u.checkpoints.at(-1)!.n,
+            }
+          : u.seals.length > 0
+            ? {
+                sql: 'SELECT 1 FROM sealtrail.seals WHERE log_id = $1 AND epoch = $2',
+                v: u.seals.at(-1)!.epoch,
+              }
+            : undefined;
+    if (probe === undefined) return false;
+    try {
+      return (await this.client.query(probe.sql, [this.logId, probe.v])).rows.length > 0;
+    } catch (err) {
+      throw pgError(err, this.target, `cannot read log ${this.log}`);
+    }
+  }
+
   private async writeUnit(u: Pending): Promise<void> {
     const c = this.client;
     if (u.count > 0) {
       const all = u.lines.length === 1 ? u.lines[0]! : Buffer.concat(u.lines);
-      const ts: string[] = [];
-      for (let start = 0; start < all.length; ) {
-        const end = all.indexOf(0x0a, start);
-        ts.push(recordTs(all.subarray(start, end)));
-        start = end + 1;
-      }
       const leaves = Buffer.concat(u.leaves);
-      if (ts.length !== u.count || leaves.length !== u.count * HASH) {
+      if (leaves.length !== u.count * HASH) {
         throw new AuditError('STORE_IO', `log ${this.log}: buffered lines and leaf hashes disagree`);
       }
-      // One statement for the whole group commit; the server splits the three parameters.
-      await c.query(
-        `INSERT INTO sealtrail.entries (log, seq, ts, line, leaf_hash)
-         SELECT $1, $2::bigint + x.i - 1, x.ts, x.line, substring($5::bytea FROM ((x.i - 1) * 32 + 1)::int FOR 32)
-         FROM unnest(string_to_array($3, E'\\n'), string_to_array($4, E'\\n')) WITH ORDINALITY AS x(line, ts, i)`,
-        [this.log, u.firstSeq, all.toString('utf8', 0, all.length - 1), ts.join('\n'), leaves],
-      );
+      // COPY, not INSERT: measured 1.4-1.6x the rows per second of one multi-row INSERT.
+      const rows = copyRows(this.logId, u.firstSeq, u.count, all, leaves);
+      await pipeline(Readable.from(rows), c.query(copyFrom(COPY_ENTRIES)));
     }
     if (u.nodes.length > 0) {
       await c.query(
-        `INSERT INTO sealtrail.nodes (log, level, idx, hash)
+        `INSERT INTO sealtrail.nodes (log_id, level, idx, hash)
          SELECT $1, x.level, x.idx, substring($4::bytea FROM ((x.i - 1) * 32 + 1)::int FOR 32)
          FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS x(level, idx, i)`,
         [
-          this.log,
+          this.logId,
           u.nodes.map((n) => n.level),
           u.nodes.map((n) => n.idx),
           Buffer.concat(u.nodes.map((n) => n.hash)),
@@ -235,17 +312,59 @@ export class PgLogWriter {
     }
     for (const { n, cp } of u.checkpoints) {
       await c.query(
-        'INSERT INTO sealtrail.checkpoints (log, n, size, time, reason, note) VALUES ($1, $2, $3, $4, $5, $6)',
-        [this.log, n, cp.size, cp.time, cp.reason, cp.note],
+        'INSERT INTO sealtrail.checkpoints (log_id, n, size, time, reason, note) VALUES ($1, $2, $3, $4, $5, $6)',
+        [this.logId, n, cp.size, cp.time, cp.reason, cp.note],
       );
     }
     for (const s of u.seals) {
       await c.query(
-        'INSERT INTO sealtrail.seals (log, epoch, start_ms, end_ms, size, root, tag) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [this.log, s.epoch, s.start, s.end, s.size, s.root, s.tag],
+        'INSERT INTO sealtrail.seals (log_id, epoch, start_ms, end_ms, size, root, tag) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [this.logId, s.epoch, s.start, s.end, s.size, s.root, s.tag],
       );
     }
   }
+}
+
+const COPY_ENTRIES = 'COPY sealtrail.entries (log_id, seq, ts, line, leaf_hash) FROM STDIN';
+/** Rows per piece of COPY data handed to the stream. */
+const COPY_PIECE_ROWS = 1000;
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+function copyText(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (ch) =>
+        ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r',
+      )
+    : text;
+}
+
+/**
+ * The COPY rows of `count` stored lines (`all`: each line ends with a newline) and their leaf
+ * hashes, in pieces of {@link COPY_PIECE_ROWS} rows.
+ * @throws AuditError STORE_IO when the lines are not `count` complete lines.
+ */
+function* copyRows(
+  logId: number,
+  firstSeq: number,
+  count: number,
+  all: Buffer,
+  leaves: Buffer,
+): Generator<string> {
+  let piece = '';
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const end = all.indexOf(0x0a, start);
+    if (end < 0) throw new AuditError('STORE_IO', 'buffered lines are cut short');
+    const line = all.subarray(start, end);
+    piece += `${logId}\t${firstSeq + i}\t${copyText(recordTs(line))}\t${copyText(line.toString('utf8'))}\t\\\\x${leaves.toString('hex', i * HASH, (i + 1) * HASH)}\n`;
+    start = end + 1;
+    if ((i + 1) % COPY_PIECE_ROWS === 0) {
+      yield piece;
+      piece = '';
+    }
+  }
+  if (start !== all.length) throw new AuditError('STORE_IO', 'buffered lines and their count disagree');
+  if (piece !== '') yield piece;
 }
 
 function mergePending(a: Pending, b: Pending): Pending {

@@ -159,6 +159,25 @@ describe('the PostgreSQL store', () => {
       }
     });
 
+    it('keeps hostile text byte for byte through COPY (backslashes, tabs, controls, bidi, emoji)', async () => {
+      const hostile =
+        'back\\slash tab\t nl\n cr\r nul\0 esc\x1b[2J rlo\u202e zw\u200b emoji \u{1f600} quote"';
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'hostile', keysDir: keys('hostile') },
+        handleExit: false,
+      });
+      const id = trail.emit({ type: 'x.hostile', actor: { id: hostile }, content: { prompt: hostile } });
+      await trail.close();
+      const source = new PgSource(url, 'hostile');
+      try {
+        const e = await getEntry(source, id);
+        expect(e?.content).toEqual({ prompt: hostile });
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+    });
+
     it('reads back through the writing AuditTrail', async () => {
       const trail = await AuditTrail.open({
         postgres: { url, log: 'reads', keysDir: keys('reads') },
@@ -304,6 +323,34 @@ describe('the PostgreSQL store', () => {
         const report = verifyDir(source);
         expect(report.ok).toBe(true);
         expect(report.entries).toBe(2);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe('when the writer loses its connection', () => {
+    it('connects again, takes the lock again and loses nothing', async () => {
+      const { url, name } = await freshDb();
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'reconnect', keysDir: keys('reconnect') },
+        handleExit: false,
+      });
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.before', meta: { i } });
+      await trail.flush();
+      const killed = await server.sql(
+        name,
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'sealtrail writer%'",
+      );
+      expect(killed.rows).toEqual([{ ok: true }]);
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.after', meta: { i } });
+      await trail.flush();
+      await trail.close();
+      const source = new PgSource(url, 'reconnect');
+      try {
+        const report = verifyDir(source);
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(200);
       } finally {
         source.close();
       }
