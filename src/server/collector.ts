@@ -418,9 +418,7 @@ export class Collector {
     );
 
     app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
-      const note = (
-        this.trailLines()
-      ).latestCheckpoint();
+      const note = this.trailLines().latestCheckpoint();
       if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
       this.recordRead(req, 'api.checkpoint', {}, 1);
       void reply.type('text/plain; charset=utf-8');
