@@ -25,7 +25,7 @@ export const VIEWER_HTML = `<!doctype html>
   header { background: #1d2330; color: #fff; padding: 10px 16px; display: flex; gap: 16px; align-items: center; }
   header h1 { font-size: 16px; margin: 0; }
   main { padding: 16px; display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
-  section { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: 12px; }
+  section { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: 12px; min-width: 0; overflow-x: auto; }
   #signin { max-width: 420px; margin: 40px auto; }
   input, select, button { font: inherit; padding: 4px 6px; }
   table { border-collapse: collapse; width: 100%; }
