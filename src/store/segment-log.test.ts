@@ -31,6 +31,25 @@ describe('SegmentLog', () => {
     expect(readSummary(segments[1]!)).toBeUndefined(); // the open segment has no summary yet
   });
 
+  it('reopened after a rotation with no append since, starts a new segment and leaves the sealed one as sealed', () => {
+    const layout = trailLayout(dirs.fresh());
+    fs.mkdirSync(layout.dir, { recursive: true });
+    const now = Date.UTC(2026, 10, 23, 12);
+    let log = SegmentLog.open(layout);
+    log.append(Buffer.concat([line(0), line(1)]), 2, '', '', now);
+    const sealed = log.rotate(2, Buffer.alloc(32))!;
+    log.close();
+    log = SegmentLog.open(layout);
+    expect(log.size).toBe(2);
+    expect(log.lastCommitted).toBe(line(1).toString().trimEnd());
+    log.append(line(2), 1, '', '', now);
+    log.close();
+    const segments = listSegments(layout.segmentsDir);
+    expect(segments.map((s) => s.firstSeq)).toEqual([0, 2]);
+    expect(fs.statSync(segments[0]!.file).size).toBe(sealed.bytes);
+    expect(readSummary(segments[0]!)).toEqual(sealed);
+  });
+
   it('rotates by size once the segment reaches its limit', () => {
     const layout = trailLayout(dirs.fresh());
     fs.mkdirSync(layout.dir, { recursive: true });

@@ -202,10 +202,7 @@ export class SegmentLog {
       // An empty newest segment: the chain ends in the segment before it.
       fs.rmSync(ref.file);
       const prev = listSegments(this.layout.segmentsDir).at(-1);
-      if (prev !== undefined) {
-        fs.rmSync(prev.summaryFile, { force: true });
-        this.resume(prev);
-      }
+      if (prev !== undefined) this.resume(prev);
       return;
     }
     this.current = ref;
@@ -215,6 +212,12 @@ export class SegmentLog {
     this.hash = hash;
     this.minTs = minTs;
     this.maxTs = maxTs;
+    if (fs.existsSync(ref.summaryFile)) {
+      // Sealed (rotated, then closed before the next append): it stays as sealed, and the next
+      // append starts a new segment.
+      this.current = undefined;
+      return;
+    }
     // The day the segment was started (as startSegment records it), not of its last write.
     const stat = fs.statSync(ref.file);
     this.day = utcDay(stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs);
