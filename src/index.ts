@@ -39,6 +39,7 @@ export type {
   EventType,
   GuardrailResult,
   Outcome,
+  PreparedEvent,
   Severity,
 } from './event/index.js';
 export { describeEventType, EVENT_TYPES, renderVisible } from './event/index.js';
@@ -142,5 +143,22 @@ export {
   webhookAlert,
 } from './read/index.js';
 export { RemoteSink, type RemoteSinkOptions } from './remote/index.js';
+export {
+  type LegalHold,
+  type ObjectLockRetention,
+  objectLockRetention,
+  parseRetentionPolicy,
+  type RetentionPolicy,
+  type RetentionResult,
+  type RetentionRule,
+  readRetentionPolicy,
+  retentionState,
+} from './retention/index.js';
 export { createTrail } from './store/index.js';
-export { AuditTrail, type AuditTrailOptions, MemoryTrailStore, type OverflowPolicy } from './writer/index.js';
+export {
+  AuditTrail,
+  type AuditTrailOptions,
+  MemoryTrailStore,
+  type OverflowPolicy,
+  type PostgresTarget,
+} from './writer/index.js';

@@ -144,6 +144,7 @@ export async function verifyArchive(
       against: [],
       contentFields: { verified: 0, erased: 0 },
       unsignedTail: 0,
+      prunedBefore: 0,
       source: s3.url(''),
       range: { from: picked[0]!, to: -1 },
       segments: picked.length,

@@ -16,7 +16,8 @@ export class CompactTree implements TreeWriter {
 
   /**
    * The tree of `size` leaves whose right border (complete subtree roots, largest first) is
-   * `border`, to continue from there: a verifier of an archived range starts at its first seq.
+   * `border`, to continue from there: a verifier of an archived range, or of a pruned trail's
+   * boundary, starts at its first seq.
    * Requires one 32-byte hash per set bit of `size`.
    * @throws AuditError USAGE when the border does not fit the size.
    */
@@ -28,7 +29,7 @@ export class CompactTree implements TreeWriter {
       );
     if (border.some((h) => h.length !== 32)) throw new AuditError('USAGE', 'border: hashes must be 32 bytes');
     const tree = new CompactTree();
-    tree.border.push(...border);
+    tree.border.push(...border.map((h) => Buffer.from(h)));
     tree.count = size;
     return tree;
   }

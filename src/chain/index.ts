@@ -1,3 +1,4 @@
+export * from './boundary.js';
 export * from './checkpoint.js';
 export * from './compact-tree.js';
 export * from './note.js';

@@ -81,6 +81,11 @@ export class SealKeyChain {
     return { end, epoch, root, size, start, tag: sealTag(this.key, this.origin, record).toString('base64') };
   }
 
+  /** A copy in memory at the same epoch (a writer that seals ahead of its key file). */
+  copy(): SealKeyChain {
+    return new SealKeyChain(this.origin, this.currentEpoch, Buffer.from(this.key));
+  }
+
   /** Replaces the key by the next epoch's and erases the old one. */
   evolve(): void {
     const next = evolveSealKey(this.key);

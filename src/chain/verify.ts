@@ -7,9 +7,12 @@
 
 import { AuditError, type AuditErrorCode } from '../errors.js';
 import { canonicalJson } from '../event/canonical.js';
+import { type Boundary, openBoundary } from './boundary.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
 import { NoteVerifier } from './note.js';
+import { buildConsistencyProof, rootAt } from './proof-build.js';
+import { verifyConsistency } from './proof-verify.js';
 import {
   digestContent,
   digestContentBytes,
@@ -20,6 +23,7 @@ import {
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
 import { type SealRecord, verifySeals } from './seal.js';
+import type { TreeReader } from './tree.js';
 
 /** A checkpoint to check, with where it came from (for messages). */
 export interface CheckpointInput {
@@ -38,7 +42,10 @@ export interface VerifyInput {
    * caller or by a checkpoint of size `size` among `checkpoints`.
    */
   start?: { size: number; border: readonly Buffer[]; prev: Buffer };
-  /** Stored lines (without newline, as text or as stored bytes) in seq order from seq 0 (or `start.size`), with their file. */
+  /**
+   * Stored lines (without newline, as text or as stored bytes) in seq order, with their file: from
+   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned.
+   */
   lines: Iterable<{ file: string } & ({ text: string } | { bytes: Buffer })>;
   /** The trail's own checkpoints, oldest first. */
   checkpoints: readonly CheckpointInput[];
@@ -50,6 +57,16 @@ export interface VerifyInput {
   /** Stored leaf hash of an entry (persisted tree), checked against the recomputed one. */
   storedLeaf?: (seq: number) => Buffer | undefined;
   onProgress?: (entries: number) => void;
+  /**
+   * The signed boundary of a pruned trail (docs/format.md §10) and the signed checkpoint of its
+   * size: verification continues the chain and the tree from it.
+   */
+  boundary?: { note: string; checkpoint: string; source: string };
+  /**
+   * The persisted node hashes (tree/): the roots of checkpoints and seals older than the boundary
+   * are read there and proven consistent with the boundary's root.
+   */
+  priorTree?: TreeReader;
 }
 
 /** The outcome of {@link verifyTrail}. */
@@ -65,11 +82,69 @@ export interface VerifyReport {
   contentFields: { verified: number; erased: number };
   /** Entries after the latest checkpoint while the writer runs (not yet signed). */
   unsignedTail: number;
+  /** The boundary's seq when the trail was pruned (entries before it are gone), else 0. */
+  prunedBefore: number;
   failure?: { code: AuditErrorCode; message: string; seq?: number; file?: string; source?: string };
 }
 
 function fail(code: AuditErrorCode, message: string, extra: Record<string, unknown> = {}): never {
   throw new AuditError(code, message, extra);
+}
+
+function firstSeq(line: { text: string } | { bytes: Buffer }): number {
+  const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
+  const tab = bytes.indexOf(0x09);
+  return parseRecordTailBytes(tab < 0 ? bytes : bytes.subarray(0, tab)).seq;
+}
+
+/** Opens the boundary and checks its root against the signed checkpoint of its size. */
+function openBoundaryInput(input: VerifyInput, verifier: NoteVerifier): Boundary {
+  const { note, checkpoint, source } = input.boundary!;
+  const where = (err: unknown): never => {
+    if (err instanceof AuditError)
+      throw new AuditError(err.code, `${source}: ${err.message}`, { ...err.detail, source });
+    throw err;
+  };
+  let b: Boundary;
+  let cp: Checkpoint;
+  try {
+    b = openBoundary(note, verifier);
+    cp = openCheckpoint(checkpoint, verifier);
+  } catch (err) {
+    return where(err);
+  }
+  if (b.origin !== input.origin)
+    fail('BOUNDARY_INVALID', `${source}: origin ${b.origin} is not ${input.origin}`, { source });
+  if (cp.size !== b.size || !cp.rootHash.equals(b.root)) {
+    fail('BOUNDARY_INVALID', `${source}: its root is not the signed checkpoint's of size ${b.size}`, {
+      source,
+    });
+  }
+  return b;
+}
+
+/**
+ * The root at `size` (< the boundary) read from the persisted tree and proven consistent with the
+ * boundary's root, for checkpoints and seals older than the boundary.
+ */
+function rootBeforeBoundary(size: number, b: Boundary, tree: TreeReader | undefined): Buffer {
+  if (size === 0) return EMPTY_TREE_ROOT;
+  if (tree === undefined || tree.size < b.size) {
+    fail(
+      'BOUNDARY_INVALID',
+      `a checkpoint or seal of size ${size} precedes the boundary and the tree files to check it are missing`,
+    );
+  }
+  const root = rootAt(tree, size);
+  try {
+    verifyConsistency(size, b.size, buildConsistencyProof(tree, size, b.size), root, b.root);
+  } catch {
+    fail(
+      'ROOT_MISMATCH',
+      `persisted tree at size ${size} is not consistent with the boundary (tree files changed)`,
+    );
+  }
+  return root;
 }
 
 // 16 bytes in canonical base64: a lenient decoder would ignore a damaged padding character.
@@ -246,6 +321,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     against: [],
     contentFields: { verified: 0, erased: 0 },
     unsignedTail: 0,
+    prunedBefore: 0,
   };
   const verifier = NoteVerifier.fromVkey(input.verifierKey);
   let seq = input.start?.size ?? 0;
@@ -259,10 +335,29 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     for (const [cp] of [...own, ...external]) wanted.set(cp.size, undefined);
     for (const s of seals) wanted.set(s.size, undefined);
     const start = input.start;
-    const tree = start === undefined ? new CompactTree() : CompactTree.fromBorder(start.size, start.border);
+    let tree = start === undefined ? new CompactTree() : CompactTree.fromBorder(start.size, start.border);
     if (wanted.has(seq)) wanted.set(seq, seq === 0 ? EMPTY_TREE_ROOT : tree.root());
     let prev: Buffer = start?.prev ?? GENESIS_PREV;
-    for (const line of input.lines) {
+    const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
+    const lines = input.lines[Symbol.iterator]();
+    const first = lines.next();
+    // A pruned trail starts at the boundary, unless the pruned entries were restored (first seq 0):
+    // then it is verified from genesis and must pass through the boundary's state.
+    if (boundary !== undefined && (first.done === true || firstSeq(first.value) !== 0)) {
+      report.prunedBefore = boundary.size;
+      seq = boundary.size;
+      prev = boundary.prev;
+      tree = CompactTree.fromBorder(boundary.size, boundary.border);
+      const stored = input.storedLeaf?.(seq - 1);
+      if (stored !== undefined && !stored.equals(prev))
+        fail('LEAF_HASH_MISMATCH', `boundary: prev is not the persisted leaf hash of entry ${seq - 1}`);
+      for (const size of wanted.keys()) {
+        if (size < boundary.size) wanted.set(size, rootBeforeBoundary(size, boundary, input.priorTree));
+      }
+      wanted.set(boundary.size, boundary.root);
+    }
+    for (let next = first; next.done !== true; next = lines.next()) {
+      const line = next.value;
       file = line.file;
       const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
       const tab = bytes.indexOf(0x09);
@@ -285,6 +380,10 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       tree.append(leaf);
       prev = leaf;
       seq++;
+      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
+        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
+          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+      }
       if (wanted.has(seq)) wanted.set(seq, tree.root());
       if ((seq & 0xffff) === 0) input.onProgress?.(seq);
     }

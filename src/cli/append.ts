@@ -3,18 +3,24 @@
  * an id is printed only once its entry is on disk (each stdin chunk is one group commit).
  * A bad line stops the command with exit 2 naming the line; entries before it stay recorded.
  */
+import fs from 'node:fs';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
 
 export async function runAppend(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('append', args, { ...DIR_OPTION, durable: { type: 'boolean' } });
-  const trail = await AuditTrail.open({ dir: trailDir(values.dir), create: false });
+  const { values } = parseVerbArgs('append', args, {
+    ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
+    durable: { type: 'boolean' },
+  });
+  const trail = await AuditTrail.open({ ...writeTarget('append', values), create: false });
   let lineNo = 0;
   let carry = '';
   try {
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    for await (const chunk of stdinChunks()) {
       const text = carry + chunk.toString('utf8');
       const end = text.lastIndexOf('\n');
       carry = end < 0 ? text : text.slice(end + 1);
@@ -32,6 +38,15 @@ export async function runAppend(args: string[]): Promise<number> {
     await trail.close();
   }
   return 0;
+}
+
+/**
+ * Standard input in chunks of up to 256 KiB (process.stdin reads 64 KiB): each chunk's events go
+ * to the writer as one batch, and a batch handed to the writer thread has a fixed cost (measured:
+ * ~1 µs per event at 64 KiB, a quarter of that at 256 KiB). A pipe or terminal still yields what it has.
+ */
+function stdinChunks(): AsyncIterable<Buffer> {
+  return fs.createReadStream('', { fd: 0, autoClose: false, highWaterMark: 1 << 18 });
 }
 
 function emitLines(trail: AuditTrail, lines: string[], nextLine: () => number): string {

@@ -1,14 +1,22 @@
 /** `sealtrail checkpoint`: prints the latest signed checkpoint (C2SP signed note). */
 import { AuditError } from '../errors.js';
 import { DirSource } from '../store/index.js';
-import { DIR_OPTION, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runCheckpoint(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('checkpoint', args, { ...DIR_OPTION });
-  const source = new DirSource(trailDir(values.dir));
-  const note = source.latestCheckpoint();
-  if (note === undefined)
-    throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
+  const { values } = parseVerbArgs('checkpoint', args, { ...DIR_OPTION, ...POSTGRES_OPTIONS });
+  const target = await readTarget('checkpoint', values);
+  let note: string | undefined;
+  let where: string;
+  try {
+    const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
+    note = source.latestCheckpoint();
+    where = source instanceof DirSource ? source.layout.dir : source.name;
+  } finally {
+    target.close();
+  }
+  if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${where} yet`);
   process.stdout.write(note);
   return 0;
 }

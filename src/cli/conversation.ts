@@ -15,7 +15,8 @@ import {
   ERASED_MARKER,
   reconstructConversation,
 } from '../read/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   DECRYPT_OPTION,
@@ -23,7 +24,7 @@ import {
   FILTER_OPTIONS,
   filterFromOptions,
   issueLine,
-  revealOption,
+  readReveal,
   withOptionNames,
 } from './read-options.js';
 import { auditRead } from './record-read.js';
@@ -80,47 +81,60 @@ export async function runConversation(args: string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(
     'conversation',
     args,
-    { ...DIR_OPTION, ...AS_OPTION, ...DECRYPT_OPTION, key: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      ...DIR_OPTION,
+      ...POSTGRES_OPTIONS,
+      ...AS_OPTION,
+      ...DECRYPT_OPTION,
+      key: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     true,
   );
   if (positionals.length !== 1) throw new AuditError('USAGE', 'conversation: give one conversation id');
-  const dir = trailDir(values.dir);
-  const reveal = await revealOption(dir, values.decrypt);
-  const view = await reconstructConversation(dir, positionals[0]!, {
-    ...(values.key === undefined ? {} : { verifierKey: values.key }),
-    ...(reveal === undefined ? {} : { reveal }),
-  });
-  for (const issue of view.issues) process.stderr.write(`${issueLine(issue)}\n`);
-  if (values.json === true) out(JSON.stringify(view));
-  else if (view.entries === 0) out(renderVisible(`no entries for conversation ${view.id}`));
-  else {
-    const lines: string[] = [];
-    lines.push(
-      `conversation ${view.id}: ${view.entries} entries, ${view.turns.length} turns, ${view.firstTs} to ${view.lastTs}`,
-    );
-    lines.push(`actors: ${view.actors.join(', ') || '-'}; models: ${view.models.join(', ') || '-'}`);
-    lines.push(
-      `integrity: ${view.integrity.verified} verified against signed checkpoint ${view.checkpointSize ?? '(none)'}, ${view.integrity.unsigned} not yet checkpointed, ${view.integrity.failed} failed`,
-    );
-    for (const t of view.turns) {
-      lines.push('', t.turn === null ? 'before the first turn' : `turn ${t.turn}`);
-      for (const c of t.entries) {
-        const actor = (c.entry.actor as { id?: string } | undefined)?.id ?? '-';
-        lines.push(`  #${c.entry.seq}  ${c.entry.ts}  ${c.entry.type}  ${actor}  ${integrityLabel(c)}`);
-        for (const d of describeEntry(c.entry)) lines.push(`      ${d}`);
+  const target = await readTarget('conversation', values);
+  try {
+    const dir = target.source;
+    const reveal = await readReveal(dir, values.decrypt);
+    const view = await reconstructConversation(dir, positionals[0]!, {
+      ...(values.key === undefined ? {} : { verifierKey: values.key }),
+      ...(reveal === undefined ? {} : { reveal }),
+    });
+    for (const issue of view.issues) process.stderr.write(`${issueLine(issue)}\n`);
+    if (values.json === true) out(JSON.stringify(view));
+    else if (view.entries === 0) out(renderVisible(`no entries for conversation ${view.id}`));
+    else {
+      const lines: string[] = [];
+      lines.push(
+        `conversation ${view.id}: ${view.entries} entries, ${view.turns.length} turns, ${view.firstTs} to ${view.lastTs}`,
+      );
+      lines.push(`actors: ${view.actors.join(', ') || '-'}; models: ${view.models.join(', ') || '-'}`);
+      lines.push(
+        `integrity: ${view.integrity.verified} verified against signed checkpoint ${view.checkpointSize ?? '(none)'}, ${view.integrity.unsigned} not yet checkpointed, ${view.integrity.failed} failed`,
+      );
+      for (const t of view.turns) {
+        lines.push('', t.turn === null ? 'before the first turn' : `turn ${t.turn}`);
+        for (const c of t.entries) {
+          const actor = (c.entry.actor as { id?: string } | undefined)?.id ?? '-';
+          lines.push(`  #${c.entry.seq}  ${c.entry.ts}  ${c.entry.type}  ${actor}  ${integrityLabel(c)}`);
+          for (const d of describeEntry(c.entry)) lines.push(`      ${d}`);
+        }
       }
+      out(lines.map(renderVisible).join('\n'));
     }
-    out(lines.map(renderVisible).join('\n'));
+    if (typeof dir === 'string')
+      await auditRead(dir, {
+        verb: 'conversation',
+        as: values.as,
+        filter: { conversation: [view.id] },
+        count: view.entries,
+        issues: view.issues.length,
+        ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+      });
+    return view.integrity.failed > 0 || view.issues.length > 0 ? 1 : 0;
+  } finally {
+    target.close();
   }
-  await auditRead(dir, {
-    verb: 'conversation',
-    as: values.as,
-    filter: { conversation: [view.id] },
-    count: view.entries,
-    issues: view.issues.length,
-    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-  });
-  return view.integrity.failed > 0 || view.issues.length > 0 ? 1 : 0;
 }
 
 function duration(ms: number): string {
@@ -132,6 +146,7 @@ function duration(ms: number): string {
 export async function runTimeline(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('timeline', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
     limit: { type: 'string' },
@@ -141,38 +156,44 @@ export async function runTimeline(args: string[]): Promise<number> {
   if (values.from === undefined && values.since === undefined) {
     throw new AuditError('USAGE', 'timeline: --from (or --since) is required');
   }
-  const dir = trailDir(values.dir);
-  const limit = intOption('limit', values.limit);
-  const gapMs = (intOption('gap', values.gap) ?? 60) * 60_000;
-  const filter = filterFromOptions(values);
-  const timeline = await withOptionNames(() =>
-    buildTimeline(dir, filter, limit === undefined ? {} : { limit }),
-  );
-  for (const issue of timeline.issues) process.stderr.write(`${issueLine(issue)}\n`);
-  if (values.json === true) out(JSON.stringify(timeline));
-  else {
-    const lines: string[] = [];
-    let prev: number | undefined;
-    for (const e of timeline.entries) {
-      const t = Date.parse(e.ts);
-      if (prev !== undefined && t - prev >= gapMs) lines.push(`  … ${duration(t - prev)} without events …`);
-      prev = t;
-      const actor = (e.actor as { id?: string } | undefined)?.id ?? '-';
-      lines.push(
-        `${e.ts}  ${e.severity.padEnd(8)}  ${actor.padEnd(14)}  ${e.type.padEnd(22)}  ${entryDetails(e)}`,
-      );
+  const target = await readTarget('timeline', values);
+  try {
+    const dir = target.source;
+    const limit = intOption('limit', values.limit);
+    const gapMs = (intOption('gap', values.gap) ?? 60) * 60_000;
+    const filter = filterFromOptions(values);
+    const timeline = await withOptionNames(() =>
+      buildTimeline(dir, filter, limit === undefined ? {} : { limit }),
+    );
+    for (const issue of timeline.issues) process.stderr.write(`${issueLine(issue)}\n`);
+    if (values.json === true) out(JSON.stringify(timeline));
+    else {
+      const lines: string[] = [];
+      let prev: number | undefined;
+      for (const e of timeline.entries) {
+        const t = Date.parse(e.ts);
+        if (prev !== undefined && t - prev >= gapMs) lines.push(`  … ${duration(t - prev)} without events …`);
+        prev = t;
+        const actor = (e.actor as { id?: string } | undefined)?.id ?? '-';
+        lines.push(
+          `${e.ts}  ${e.severity.padEnd(8)}  ${actor.padEnd(14)}  ${e.type.padEnd(22)}  ${entryDetails(e)}`,
+        );
+      }
+      if (timeline.truncated)
+        lines.push(`(stopped at ${timeline.entries.length} entries: narrow the window or raise --limit)`);
+      if (lines.length === 0) lines.push('no entries in this window');
+      out(lines.map(renderVisible).join('\n'));
     }
-    if (timeline.truncated)
-      lines.push(`(stopped at ${timeline.entries.length} entries: narrow the window or raise --limit)`);
-    if (lines.length === 0) lines.push('no entries in this window');
-    out(lines.map(renderVisible).join('\n'));
+    if (typeof dir === 'string')
+      await auditRead(dir, {
+        verb: 'timeline',
+        as: values.as,
+        filter: timeline.filter,
+        count: timeline.entries.length,
+        issues: timeline.issues.length,
+      });
+    return timeline.issues.length > 0 ? 1 : 0;
+  } finally {
+    target.close();
   }
-  await auditRead(dir, {
-    verb: 'timeline',
-    as: values.as,
-    filter: timeline.filter,
-    count: timeline.entries.length,
-    issues: timeline.issues.length,
-  });
-  return timeline.issues.length > 0 ? 1 : 0;
 }

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { AuditError } from '../errors.js';
 import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
 import { DirSource, FILE_MODE } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, progress, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   DECRYPT_OPTION,
@@ -19,7 +20,7 @@ import {
   formatOption,
   issueLine,
   orderOption,
-  revealOption,
+  readReveal,
   withOptionNames,
   writeOut,
 } from './read-options.js';
@@ -28,6 +29,7 @@ import { auditRead } from './record-read.js';
 export async function runExport(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('export', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
     ...DECRYPT_OPTION,
@@ -41,11 +43,31 @@ export async function runExport(args: string[]): Promise<number> {
   if (values.format === undefined)
     throw new AuditError('USAGE', 'export: --format jsonl|json|csv is required');
   const format = formatOption<EntryFormat>(values.format, ['jsonl', 'json', 'csv'], 'jsonl');
-  const dir = trailDir(values.dir);
-  const source = new DirSource(dir);
+  const target = await readTarget('export', values);
+  try {
+    return await exportFrom(target.source, values, format);
+  } finally {
+    target.close();
+  }
+}
+
+async function exportFrom(
+  dir: Awaited<ReturnType<typeof readTarget>>['source'],
+  values: Parameters<typeof filterFromOptions>[0] & {
+    as?: string | undefined;
+    decrypt?: boolean | undefined;
+    out?: string | undefined;
+    manifest?: string | undefined;
+    limit?: string | undefined;
+    order?: string | undefined;
+    json?: boolean | undefined;
+  },
+  format: EntryFormat,
+): Promise<number> {
+  const source = typeof dir === 'string' ? new DirSource(dir) : dir;
   const limit = intOption('limit', values.limit);
   const total = Number(source.latestCheckpoint()?.split('\n')[1]) || undefined;
-  const reveal = await revealOption(dir, values.decrypt);
+  const reveal = await readReveal(dir, values.decrypt);
   const bar = progress('exporting', total);
   const options = {
     ...(reveal === undefined ? {} : { reveal }),
@@ -80,14 +102,16 @@ export async function runExport(args: string[]): Promise<number> {
       });
     }
   }
-  await auditRead(dir, {
-    verb: 'export',
-    as: values.as,
-    filter: manifest.filter,
-    count: manifest.entries,
-    format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
-    issues: manifest.issueCount,
-    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-  });
+  // A PostgreSQL log is written by its collector only: the read is not recorded in it.
+  if (typeof dir === 'string')
+    await auditRead(dir, {
+      verb: 'export',
+      as: values.as,
+      filter: manifest.filter,
+      count: manifest.entries,
+      format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
+      issues: manifest.issueCount,
+      ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+    });
   return manifest.issueCount > 0 ? 1 : 0;
 }

@@ -1,12 +1,16 @@
 /** `sealtrail init`: creates a trail and shows its verifier key and, once, the seal seed. */
 
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { createTrail } from '../store/index.js';
+import { AuditTrail } from '../writer/index.js';
+import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { POSTGRES_OPTIONS, postgresTarget } from './postgres-options.js';
 
 export async function runInit(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('init', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     origin: { type: 'string' },
     content: { type: 'string' },
     json: { type: 'boolean' },
@@ -15,11 +19,38 @@ export async function runInit(args: string[]): Promise<number> {
   if (content !== 'plain' && content !== 'hash' && content !== 'encrypt') {
     throw new AuditError('USAGE', '--content: expected hash, encrypt or plain');
   }
-  const dir = trailDir(values.dir);
-  const opts: Parameters<typeof createTrail>[1] = { content };
   const origin = values.origin ?? process.env.SEALTRAIL_ORIGIN;
-  if (origin !== undefined) opts.origin = origin;
-  const created = createTrail(dir, opts);
+  const pg = postgresTarget('init', values);
+  let created: ReturnType<typeof createTrail>;
+  let dir: string;
+  if (pg !== undefined) {
+    // A log is created by its first writer open: it must not exist yet.
+    const { PgSource } = await import('../store/postgres/index.js');
+    let exists = true;
+    try {
+      new PgSource(pg.url, pg.log).close();
+    } catch (err) {
+      if (!isAuditError(err, 'TRAIL_NOT_FOUND')) throw err;
+      exists = false;
+    }
+    if (exists) throw new AuditError('TRAIL_EXISTS', `init: log ${pg.log ?? 'default'} already exists`);
+    const trail = await AuditTrail.open({
+      postgres: pg,
+      content,
+      handleExit: false,
+      ...(origin === undefined ? {} : { origin }),
+    });
+    await trail.close();
+    if (trail.sealSeed === undefined)
+      throw new AuditError('TRAIL_EXISTS', `init: log ${pg.log ?? 'default'} already exists`);
+    created = { origin: trail.origin, verifierKey: trail.verifierKey, sealSeed: trail.sealSeed };
+    dir = `log ${pg.log ?? 'default'} (keys in ${pgKeysDir(pg)})`;
+  } else {
+    dir = trailDir(values.dir);
+    const opts: Parameters<typeof createTrail>[1] = { content };
+    if (origin !== undefined) opts.origin = origin;
+    created = createTrail(dir, opts);
+  }
   if (values.json === true) {
     out(JSON.stringify(created));
   } else {

@@ -14,6 +14,7 @@ import { runMatch } from './match.js';
 import { runConsistency, runProve } from './prove.js';
 import { READ_USAGE, READ_VERBS } from './read-verbs.js';
 import { runRedact } from './redact.js';
+import { runRetention } from './retention.js';
 import { runServe } from './serve.js';
 import { runTail } from './tail.js';
 import { runToken } from './token.js';
@@ -30,6 +31,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   tail: runTail,
   demo: runDemo,
   erase: runErase,
+  retention: runRetention,
   match: runMatch,
   keys: runKeys,
   redact: runRedact,
@@ -53,6 +55,9 @@ const USAGE = `usage: sealtrail <verb> [options]
   tail [--dir D] [-n N] [-f] [--json]
   demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
   erase --subject S [--reason R] [--dir D] [--json]   erase a data subject's content payloads
+  retention apply [--dry-run] [--policy FILE] [--dir D] [--json]   prune, expire content, archive (docs/retention.md)
+  retention hold add --id ID --reason R [--subject S] [--actor A] [--category C] [--type T] [--from ISO] [--to ISO] [--by WHO]
+  retention hold remove --id ID [--reason R] [--by WHO] | retention hold list [--json]
   match --id ID --field NAME [--exact] [--dir D]      is the text on stdin the one recorded (hash mode)
   keys init [--dir D] [--json]             create the passphrase key file (SEALTRAIL_PASSPHRASE)
   keys list [--dir D] [--json]             master key ids, created, current, provider (never material)
@@ -62,7 +67,9 @@ const USAGE = `usage: sealtrail <verb> [options]
   token create --scopes ingest,read[,read:content,admin,witness] [--name N] [--dir D] [--json]   printed once
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
---dir defaults to $SEALTRAIL_DIR, then ./audit.`;
+--dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, verify, checkpoint, prove, consistency,
+query, export, conversation, timeline and serve take --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] instead
+(password from PGPASSWORD or ~/.pgpass; docs/postgres.md).`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -1,11 +1,13 @@
 /** `sealtrail prove` and `sealtrail consistency`: proofs against the latest signed checkpoint. */
 import { AuditError } from '../errors.js';
 import { proveConsistency, proveInclusion } from '../read/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runProve(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('prove', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     seq: { type: 'string' },
     id: { type: 'string' },
     json: { type: 'boolean' },
@@ -13,7 +15,13 @@ export async function runProve(args: string[]): Promise<number> {
   const seq = intOption('seq', values.seq);
   if ((seq === undefined) === (values.id === undefined))
     throw new AuditError('USAGE', 'prove: give --seq N or --id ID');
-  const doc = proveInclusion(trailDir(values.dir), seq !== undefined ? { seq } : { id: values.id! });
+  const target = await readTarget('prove', values);
+  let doc: ReturnType<typeof proveInclusion>;
+  try {
+    doc = proveInclusion(target.source, seq !== undefined ? { seq } : { id: values.id! });
+  } finally {
+    target.close();
+  }
   if (values.json === true) out(JSON.stringify(doc));
   else {
     out(`entry ${doc.index} of ${doc.treeSize} in ${doc.origin}`);
@@ -28,13 +36,20 @@ export async function runProve(args: string[]): Promise<number> {
 export async function runConsistency(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('consistency', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
   });
   const from = intOption('from', values.from);
   if (from === undefined) throw new AuditError('USAGE', 'consistency: --from N is required');
-  const doc = proveConsistency(trailDir(values.dir), from, intOption('to', values.to));
+  const target = await readTarget('consistency', values);
+  let doc: ReturnType<typeof proveConsistency>;
+  try {
+    doc = proveConsistency(target.source, from, intOption('to', values.to));
+  } finally {
+    target.close();
+  }
   if (values.json === true) out(JSON.stringify(doc));
   else {
     out(`tree ${doc.size1} (${doc.root1}) is a prefix of tree ${doc.size2} (${doc.root2}) in ${doc.origin}`);

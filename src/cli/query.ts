@@ -5,7 +5,8 @@
  * recorded in the trail as `audit.read`.
  */
 import { type EntryFormat, entryWriter, query } from '../read/index.js';
-import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, intOption, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   DECRYPT_OPTION,
@@ -14,7 +15,7 @@ import {
   formatOption,
   issueLine,
   orderOption,
-  revealOption,
+  readReveal,
   TABLE_HEADER,
   tableRow,
   withOptionNames,
@@ -27,6 +28,7 @@ const FORMATS = ['table', 'jsonl', 'json', 'csv'] as const;
 export async function runQuery(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('query', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
     ...DECRYPT_OPTION,
@@ -34,12 +36,29 @@ export async function runQuery(args: string[]): Promise<number> {
     limit: { type: 'string' },
     order: { type: 'string' },
   });
-  const dir = trailDir(values.dir);
+  const target = await readTarget('query', values);
+  try {
+    return await runQueryOn(target.source, values);
+  } finally {
+    target.close();
+  }
+}
+
+async function runQueryOn(
+  dir: Awaited<ReturnType<typeof readTarget>>['source'],
+  values: Parameters<typeof filterFromOptions>[0] & {
+    as?: string | undefined;
+    decrypt?: boolean | undefined;
+    format?: string | undefined;
+    limit?: string | undefined;
+    order?: string | undefined;
+  },
+): Promise<number> {
   const format = formatOption(values.format, FORMATS, 'table');
   const limit = intOption('limit', values.limit) ?? (format === 'table' ? 50 : undefined);
   const order = orderOption(values.order, 'newest');
   const filter = filterFromOptions(values);
-  const reveal = await revealOption(dir, values.decrypt);
+  const reveal = await readReveal(dir, values.decrypt);
   const q = withOptionNames(() =>
     query(dir, filter, {
       order,
@@ -64,14 +83,16 @@ export async function runQuery(args: string[]): Promise<number> {
     }
     await writeOut(w.end());
   }
-  await auditRead(dir, {
-    verb: 'query',
-    as: values.as,
-    filter: q.filter.normalized,
-    count,
-    format,
-    issues: q.stats.issues,
-    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-  });
+  // A PostgreSQL log is written by its collector only: the read is not recorded in it.
+  if (typeof dir === 'string')
+    await auditRead(dir, {
+      verb: 'query',
+      as: values.as,
+      filter: q.filter.normalized,
+      count,
+      format,
+      issues: q.stats.issues,
+      ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+    });
   return q.stats.issues > 0 ? 1 : 0;
 }

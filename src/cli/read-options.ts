@@ -59,6 +59,19 @@ export async function revealOption(
   return (value, context) => reveal(value, context);
 }
 
+/**
+ * {@link revealOption} for a directory or a PostgreSQL log.
+ * @throws AuditError USAGE for --decrypt on a PostgreSQL log (its content keys are not in a trail directory).
+ */
+export async function readReveal(
+  dir: string | { name: string },
+  decrypt: boolean | undefined,
+): Promise<ContentReveal | undefined> {
+  if (typeof dir === 'string') return revealOption(dir, decrypt);
+  if (decrypt === true) throw new AuditError('USAGE', '--decrypt: not available with --postgres');
+  return undefined;
+}
+
 /** `--as WHO`: who is reading, for the audit record (default: the OS user). */
 export const AS_OPTION = { as: { type: 'string' } } as const;
 

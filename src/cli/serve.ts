@@ -8,11 +8,14 @@ import fs from 'node:fs';
 import { AuditError } from '../errors.js';
 import { query } from '../read/index.js';
 import { Collector, createToken, loadTokens, seedDemo, TOKEN_SCOPES } from '../server/index.js';
+import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, intOption, parseVerbArgs, trailDir } from './common.js';
+import { POSTGRES_OPTIONS, postgresTarget } from './postgres-options.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('serve', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     host: { type: 'string' },
     port: { type: 'string' },
     'max-batch': { type: 'string' },
@@ -28,16 +31,19 @@ export async function runServe(args: string[]): Promise<number> {
     values['tls-cert'] === undefined || values['tls-key'] === undefined
       ? undefined
       : { cert: readPem(values['tls-cert']), key: readPem(values['tls-key']) };
-  const dir = trailDir(values.dir);
+  const pg = postgresTarget('serve', values);
+  // With --postgres, the log's key directory also keeps the collector's tokens.
+  const dir = pg === undefined ? trailDir(values.dir) : pgKeysDir(pg);
   const maxBatch = intOption('max-batch', values['max-batch']);
   const bodyLimit = intOption('body-limit', values['body-limit']);
   const collector = await Collector.open({
     dir,
+    ...(pg === undefined ? {} : { postgres: pg }),
     ...(maxBatch === undefined ? {} : { maxBatch }),
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
     ...(tls === undefined ? {} : { tls }),
   });
-  if (values.demo === true && (await trailIsEmpty(dir))) {
+  if (values.demo === true && (await trailIsEmpty(pg === undefined ? dir : collector.trail))) {
     const n = await seedDemo(collector.trail);
     process.stderr.write(`sealtrail serve: the trail was empty; recorded ${n} demo events\n`);
   }
@@ -48,7 +54,8 @@ export async function runServe(args: string[]): Promise<number> {
   }
   const port = intOption('port', values.port) ?? 8787;
   const address = await collector.listen({ host: values.host ?? '127.0.0.1', port });
-  process.stderr.write(`sealtrail serve: collecting into ${dir} at ${address.url}\n`);
+  const into = pg === undefined ? dir : `postgres log ${pg.log ?? 'default'}`;
+  process.stderr.write(`sealtrail serve: collecting into ${into} at ${address.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -70,7 +77,8 @@ function readPem(file: string): Buffer {
   }
 }
 
-async function trailIsEmpty(dir: string): Promise<boolean> {
-  for await (const _ of query(dir, {}, { limit: 1 })) return false;
+async function trailIsEmpty(trail: string | Collector['trail']): Promise<boolean> {
+  const entries = typeof trail === 'string' ? query(trail, {}, { limit: 1 }) : trail.query({}, { limit: 1 });
+  for await (const _ of entries) return false;
   return true;
 }

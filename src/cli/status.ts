@@ -4,8 +4,19 @@
  * retention and key ids. Exit 0; nothing is written.
  */
 import { renderVisible } from '../event/index.js';
-import { trailStatus } from '../read/index.js';
+import { type TrailStatus, trailStatus } from '../read/index.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+
+function retentionLines(r: TrailStatus['retention']): string[] {
+  const p = r.pruned;
+  const last = r.lastApplied;
+  return [
+    `retention: ${r.policy === null ? 'no policy (everything is kept)' : JSON.stringify(r.policy)}${r.policyError === null ? '' : ` (INVALID: ${r.policyError})`}`,
+    `  pruned: ${p === null ? 'nothing' : `entries before seq ${p.firstKept} (${p.segments} segments, ${p.oldest ?? '-'} to ${p.newest ?? '-'}), last at ${p.at}`}; archived segments: ${r.archivedSegments}`,
+    `  legal holds: ${r.holdsError !== null ? `UNREADABLE: ${r.holdsError}` : r.holds.length === 0 ? 'none' : r.holds.map((h) => `${h.id} (${h.reason})`).join(', ')}`,
+    `  last run: ${last === null ? 'never' : `${last.at} ${JSON.stringify(last.meta)}`}`,
+  ];
+}
 
 export async function runStatus(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('status', args, { ...DIR_OPTION, json: { type: 'boolean' } });
@@ -28,7 +39,7 @@ export async function runStatus(args: string[]): Promise<number> {
     `dropped events: ${s.queue.droppedEvents} in ${s.queue.overflowRecords} overflow records; crash recoveries: ${s.recoveries}; quarantined files: ${s.quarantinedFiles}`,
     `queue: known only inside the writing process (AuditTrail.queueDepth)`,
     `reads waiting to be recorded: ${s.pendingReads}`,
-    `retention: ${s.retention.policy === null ? 'no policy (everything is kept)' : JSON.stringify(s.retention.policy)}`,
+    ...retentionLines(s.retention),
     `keys: checkpoint key id ${s.keys.checkpointKeyId}; key files ${s.keys.files.join(', ') || '-'}`,
   ];
   out(lines.map(renderVisible).join('\n'));

@@ -14,12 +14,14 @@ import { AuditError } from '../errors.js';
 import { parseTimeBound, verifyDir } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { readWitnessed, type WitnessOptions } from '../witness/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, progress, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import { S3_OPTION, s3Connect } from './s3-options.js';
 
 export async function runVerify(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('verify', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...S3_OPTION,
     against: { type: 'string', multiple: true },
     'seal-seed': { type: 'string' },
@@ -60,22 +62,33 @@ export async function runVerify(args: string[]): Promise<number> {
   } else {
     for (const name of ['from-seq', 'to-seq', 'from', 'to'] as const)
       if (values[name] !== undefined) throw new AuditError('USAGE', `verify: --${name} applies to --from-s3`);
-    const dir = trailDir(values.dir);
-    let total: number | undefined;
+    const target = await readTarget('verify', values);
+    const dir = target.source;
     try {
-      total = fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32;
-    } catch {
-      total = undefined;
+      let total: number | undefined;
+      try {
+        total =
+          typeof dir === 'string'
+            ? fs.statSync(path.join(dir, 'tree', 'level-00.hashes')).size / 32
+            : dir.size();
+      } catch {
+        total = undefined;
+      }
+      const opts: Parameters<typeof verifyDir>[1] = {};
+      if (specs.length > 0)
+        opts.witnessed = await readAgainst(
+          typeof dir === 'string' ? readTrailMeta(dir).origin : dir.meta.origin,
+        );
+      if (values.key !== undefined) opts.verifierKey = values.key;
+      const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
+      if (seed !== undefined) opts.sealSeed = seed;
+      const p = bar ?? progress('verifying', total);
+      opts.onProgress = (n) => p.update(n);
+      report = verifyDir(dir, opts);
+      p.done();
+    } finally {
+      target.close();
     }
-    const opts: Parameters<typeof verifyDir>[1] = {};
-    if (specs.length > 0) opts.witnessed = await readAgainst(readTrailMeta(dir).origin);
-    if (values.key !== undefined) opts.verifierKey = values.key;
-    const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
-    if (seed !== undefined) opts.sealSeed = seed;
-    const p = bar ?? progress('verifying', total);
-    opts.onProgress = (n) => p.update(n);
-    report = verifyDir(dir, opts);
-    p.done();
   }
   if (values.json === true) {
     out(JSON.stringify(report));
@@ -87,6 +100,10 @@ export async function runVerify(args: string[]): Promise<number> {
       );
     } else parts.push(`ok: ${report.entries} entries`);
     parts.push(`root ${report.root}`);
+    if (!('range' in report) && report.prunedBefore > 0)
+      parts.push(
+        `entries before ${report.prunedBefore} pruned by retention (verified from the signed boundary)`,
+      );
     if (report.latestCheckpoint !== undefined)
       parts.push(`latest checkpoint size ${report.latestCheckpoint.size}`);
     if (report.unsignedTail > 0)

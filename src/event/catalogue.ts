@@ -405,6 +405,38 @@ export const EVENT_TYPES = Object.freeze({
     description: 'content payloads in the audit trail were erased',
   },
 
+  // Retention (docs/retention.md): every action is recorded; the run itself as admin.retention_applied.
+  'retention.pruned': {
+    category: 'compliance',
+    severity: 'notice',
+    critical: false,
+    description: 'old segments were pruned after their retention period, keeping a signed boundary',
+  },
+  'retention.content_expired': {
+    category: 'compliance',
+    severity: 'notice',
+    critical: false,
+    description: 'content payloads were erased after their retention period, keeping commitments',
+  },
+  'retention.archived': {
+    category: 'compliance',
+    severity: 'info',
+    critical: false,
+    description: 'sealed segments were archived (gzip)',
+  },
+  'retention.hold_added': {
+    category: 'compliance',
+    severity: 'notice',
+    critical: false,
+    description: 'a legal hold was placed: covered entries are not deleted',
+  },
+  'retention.hold_removed': {
+    category: 'compliance',
+    severity: 'notice',
+    critical: false,
+    description: 'a legal hold was removed',
+  },
+
   // ---- Administration ----
   'admin.config_changed': {
     category: 'admin',

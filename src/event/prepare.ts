@@ -93,10 +93,11 @@ export interface PreparedEvent {
   /** Content payloads sorted by name, each value in canonical JSON; `[]` when there are none. */
   content: Array<[name: string, valueJson: string]>;
   /**
-   * Content fields whose protection the protector left for later (the subject's key is still
-   * being fetched): their values are still plain here and must be protected before framing.
+   * Content fields the protector left for the writer to encrypt (writer/content-sealing.ts): their
+   * values are still plain here. `subject` picks the data key; `slot` is set when the trail has
+   * chosen the key, just before framing.
    */
-  protectLater?: { subject: string; fields: string[] };
+  protectLater?: { subject: string | undefined; fields: string[]; slot?: number };
 }
 
 // Dates ISO 8601 / RFC 3339 can write with four-digit years, as epoch milliseconds.
@@ -642,6 +643,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     eventJson: canonicalJson(ev),
     content: content ?? [],
   };
-  if (later !== undefined) prepared.protectLater = { subject: ev.subject as string, fields: later };
+  if (later !== undefined)
+    prepared.protectLater = { subject: ev.subject as string | undefined, fields: later };
   return prepared;
 }

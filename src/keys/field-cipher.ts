@@ -9,7 +9,7 @@
  * relabelled with another key id, fails authentication. Synchronous and small: it runs in the
  * writer's worker thread, from a ring rebuilt there with {@link KeyRing.fromExport}.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
 import { AuditError } from '../errors.js';
 import { KEY_ID_RE } from './key-id.js';
 import { type KeyRing, purposeKeyBytes } from './key-ring.js';
@@ -50,13 +50,25 @@ export interface FieldToEncrypt {
  */
 export function encryptField(ring: KeyRing, field: FieldToEncrypt): string {
   const { id, key } = purposeKeyBytes(ring, field.keyId, 'encryption');
-  const header = `${FIELD_CIPHER_PREFIX}${id}:`;
+  return sealField(id, key, field.aad, field.plaintext);
+}
+
+/**
+ * {@link encryptField} under an `encryption` purpose key given as such (`keyId` names it on the
+ * ciphertext): the writer thread encrypts content this way, with keys handed over by the trail.
+ * @throws AuditError USAGE when `aad` is empty.
+ */
+export function sealField(
+  keyId: string,
+  key: KeyObject | Uint8Array,
+  aad: string | Uint8Array,
+  plaintext: string | Uint8Array,
+): string {
+  const header = `${FIELD_CIPHER_PREFIX}${keyId}:`;
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(associatedData(header, field.aad));
-  const body = cipher.update(
-    typeof field.plaintext === 'string' ? Buffer.from(field.plaintext) : field.plaintext,
-  );
+  cipher.setAAD(associatedData(header, aad));
+  const body = cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext);
   const last = cipher.final();
   const sealed = Buffer.concat([body, last, cipher.getAuthTag()]);
   return `${header}${iv.toString('base64')}:${sealed.toString('base64')}`;

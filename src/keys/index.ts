@@ -7,6 +7,7 @@ export {
   FIELD_CIPHER_PREFIX,
   type FieldToEncrypt,
   fieldCipherKeyId,
+  sealField,
 } from './field-cipher.js';
 export {
   FIELD_HMAC_PREFIX,

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
-import { ensureDir, readIfExists, withFile, writeFileAtomic } from '../store/index.js';
+import { ensureDir, readIfExists, withFile, withFileAsync, writeFileAtomic } from '../store/index.js';
 import { createFileExclusive, looseModeBits } from './key-files.js';
 import { checkKeyId, nextKeyId } from './key-id.js';
 import { checkKeyBytes, KEY_BYTES } from './key-material.js';
@@ -76,10 +76,10 @@ export async function createKeyFile(
   ]);
   kek.fill(0);
   key.fill(0);
-  withFile(file, 'create key file', () => {
+  await withFileAsync(file, 'create key file', async () => {
     ensureDir(path.dirname(file));
     try {
-      createFileExclusive(file, json);
+      await createFileExclusive(file, json);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new AuditError('CONFIG_INVALID', `key file ${file} already exists`, { file });

@@ -14,21 +14,27 @@ import { FILE_MODE, syncDir } from '../store/index.js';
  * not at all, and two creators cannot both win.
  * @throws Error from node:fs (EEXIST when the file exists); callers wrap it.
  */
-export function createFileExclusive(file: string, data: string | Uint8Array): void {
+export async function createFileExclusive(file: string, data: string | Uint8Array): Promise<void> {
+  // Asynchronous: the fsyncs run on libuv's pool, not on the thread that asked for a key.
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+  const handle = await fs.promises.open(tmp, 'wx', FILE_MODE);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    await handle.writeFile(data);
+    await handle.sync();
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
   try {
-    fs.linkSync(tmp, file);
+    await fs.promises.link(tmp, file);
   } finally {
-    fs.unlinkSync(tmp);
+    await fs.promises.unlink(tmp);
   }
-  syncDir(path.dirname(file));
+  const dir = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 /**

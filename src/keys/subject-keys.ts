@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
-import { ensureDir, readIfExists, withFile, writeFileAtomic } from '../store/index.js';
+import { ensureDir, readIfExists, withFile, withFileAsync, writeFileAtomic } from '../store/index.js';
 import { createFileExclusive, overwriteInPlace, shredFile } from './key-files.js';
 import { KEY_BYTES } from './key-material.js';
 import { KeyRing } from './key-ring.js';
@@ -109,7 +109,7 @@ export class SubjectKeyStore {
         options.wrapper,
       );
       key.fill(0);
-      if (!createRecord(file, fresh)) record = readRecord(file);
+      if (!(await createRecord(file, fresh))) record = readRecord(file);
       else record = fresh;
     }
     if (record === undefined || record.name !== 'index') {
@@ -271,7 +271,7 @@ export class SubjectKeyStore {
       );
       key.fill(0);
       withFile(this.dir, 'create', () => ensureDir(this.dir));
-      record = createRecord(file, fresh) ? fresh : readRecord(file);
+      record = (await createRecord(file, fresh)) ? fresh : readRecord(file);
       if (record === undefined)
         throw new AuditError('STORE_IO', `subject key file ${file}: vanished while created`);
     }
@@ -319,10 +319,10 @@ function readRecord(file: string): SubjectKeyRecord | undefined {
 }
 
 /** Creates the record file; false when another creator won (the caller reads theirs). */
-function createRecord(file: string, record: SubjectKeyRecord): boolean {
-  return withFile(file, 'create', () => {
+function createRecord(file: string, record: SubjectKeyRecord): Promise<boolean> {
+  return withFileAsync(file, 'create', async () => {
     try {
-      createFileExclusive(file, encodeSubjectRecord(record));
+      await createFileExclusive(file, encodeSubjectRecord(record));
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -38,13 +38,14 @@ export type ContentPolicy =
 export interface ContentKeys {
   ring: KeyRing;
   /**
-   * The data key of a subject as a one-key ring, when it is at hand now; undefined while it is
-   * being fetched (the field is then left for {@link protectLater}). Absent: no per-subject keys.
+   * Leave `encrypt` fields for later (`later: true`, value unchanged): a trail encrypts them in
+   * its writer thread, under the subject's own key where it has one. Default: encrypt now under
+   * `ring`.
    */
-  subjectRing?: (subject: string) => KeyRing | undefined;
+  encryptLater?: boolean;
 }
 
-/** Protects one content value; `later` when it must wait for the subject's key. */
+/** Protects one content value; `later` when it is left for the trail's writer to encrypt. */
 export type ContentProtector = (
   name: string,
   valueJson: string,
@@ -118,15 +119,9 @@ export function createContentProtector(
           valueJson: JSON.stringify(hmacField(keys.ring, 'hash', valueJson, { aad: hashAad(name) })),
           mode,
         };
-      case 'encrypt': {
-        let ring = keys.ring;
-        if (entry.subject !== undefined && keys.subjectRing !== undefined) {
-          const subjectRing = keys.subjectRing(entry.subject);
-          if (subjectRing === undefined) return { valueJson, mode, later: true };
-          ring = subjectRing;
-        }
-        return { valueJson: encryptContent(ring, origin, entry.id, name, valueJson), mode };
-      }
+      case 'encrypt':
+        if (keys.encryptLater === true) return { valueJson, mode, later: true };
+        return { valueJson: encryptContent(keys.ring, origin, entry.id, name, valueJson), mode };
     }
   };
 }

@@ -6,6 +6,7 @@
  */
 import { AuditError } from '../errors.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import type { AuditEntry } from './entry.js';
 import { type EntryIntegrity, EntryIntegrityChecker } from './entry-integrity.js';
 import { type ContentReveal, query } from './query.js';
@@ -57,7 +58,7 @@ function strOf(e: AuditEntry, group: string, key: string): string | undefined {
  * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
  */
 export async function reconstructConversation(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   id: string,
   options: ConversationOptions = {},
 ): Promise<ConversationView> {
@@ -131,7 +132,7 @@ export interface Timeline {
  * @throws AuditError USAGE (bad filter), TRAIL_NOT_FOUND.
  */
 export async function buildTimeline(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter,
   options: { limit?: number; reveal?: ContentReveal; now?: number } = {},
 ): Promise<Timeline> {

@@ -16,10 +16,12 @@ import {
   parsePayloads,
   splitLine,
   TileTree,
+  type TreeReader,
   verifyInclusion,
 } from '../chain/index.js';
 import { canonicalJson } from '../event/index.js';
-import type { DirSource } from '../store/index.js';
+import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 
 /** What was found about one entry. */
 export interface EntryIntegrity {
@@ -40,9 +42,9 @@ export interface EntryIntegrity {
 export class EntryIntegrityChecker {
   private readonly checkpoint: Checkpoint | undefined;
   private readonly checkpointProblem: string | undefined;
-  private tree: TileTree | undefined;
+  private tree: (TreeReader & { close(): void }) | undefined;
 
-  constructor(source: DirSource, verifierKey: string = source.meta.verifierKey) {
+  constructor(source: DirSource | PgSource, verifierKey: string = source.meta.verifierKey) {
     const note = source.latestCheckpoint();
     if (note === undefined) {
       this.checkpointProblem = undefined;
@@ -55,7 +57,10 @@ export class EntryIntegrityChecker {
       return;
     }
     try {
-      this.tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+      this.tree =
+        source instanceof DirSource
+          ? TileTree.open(source.layout.treeDir, { readOnly: true })
+          : source.openTree();
     } catch {
       this.tree = undefined; // the tree files are a cache: without them, inclusion is not shown here
     }

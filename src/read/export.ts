@@ -11,6 +11,7 @@ import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { DirSource, FILE_MODE } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { type EntryFormat, entryWriter } from './export-format.js';
 import { type QueryOptions, query } from './query.js';
 import type { QueryFilter } from './query-filter.js';
@@ -63,7 +64,7 @@ export interface ExportManifest {
 
 const CHUNK_CHARS = 1 << 20;
 
-function latestCheckpoint(source: DirSource): ExportCheckpoint | null {
+function latestCheckpoint(source: DirSource | PgSource): ExportCheckpoint | null {
   const note = source.latestCheckpoint();
   if (note === undefined) return null;
   try {
@@ -81,7 +82,7 @@ function latestCheckpoint(source: DirSource): ExportCheckpoint | null {
  * @throws AuditError USAGE (bad filter or format), TRAIL_NOT_FOUND.
  */
 export async function exportEntries(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter,
   write: (chunk: string) => void | Promise<void>,
   options: ExportOptions,
@@ -157,7 +158,7 @@ export async function exportEntries(
  * @throws AuditError USAGE, TRAIL_NOT_FOUND, STORE_IO when the file cannot be written.
  */
 export async function exportToFile(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter,
   file: string,
   options: ExportOptions & { manifestFile?: string },

@@ -16,6 +16,7 @@ import {
 } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 
 /** An inclusion proof as `sealtrail prove --json` prints it. */
 export interface InclusionProofDoc {
@@ -38,18 +39,39 @@ export interface ConsistencyProofDoc {
   hashes: string[];
 }
 
-function latestSigned(source: DirSource): { note: string; cp: Checkpoint } {
+/** A trail directory or an opened PostgreSQL log. */
+type ProofSource = string | DirSource | PgSource;
+
+function sourceOf(from: ProofSource): DirSource | PgSource {
+  return typeof from === 'string' ? new DirSource(from) : from;
+}
+
+/** The node hashes of the trail's tree, read-only. */
+function openTree(source: DirSource | PgSource) {
+  return source instanceof DirSource
+    ? TileTree.open(source.layout.treeDir, { readOnly: true })
+    : source.openTree();
+}
+
+function latestSigned(source: DirSource | PgSource): { note: string; cp: Checkpoint } {
   const note = source.latestCheckpoint();
-  if (note === undefined)
-    throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${source.layout.dir} yet`);
+  if (note === undefined) {
+    const where = source instanceof DirSource ? source.layout.dir : source.name;
+    throw new AuditError('CHECKPOINT_MISSING', `no checkpoint in ${where} yet`);
+  }
   return { note, cp: openCheckpoint(note, NoteVerifier.fromVkey(source.meta.verifierKey)) };
 }
 
 /** Finds the seq of the entry with this id (scans the trail). */
-export function findSeqById(source: DirSource, id: string): number {
+export function findSeqById(source: DirSource | PgSource, id: string): number {
   const needle = `"id":${JSON.stringify(id)}`;
-  for (const line of source.lines()) {
-    if (line.text.includes(needle)) return line.seq;
+  if (source instanceof DirSource) {
+    for (const line of source.lines()) {
+      if (line.text.includes(needle)) return line.seq;
+    }
+  } else {
+    const seq = source.findSeqById(id);
+    if (seq !== undefined) return seq;
   }
   throw new AuditError('NOT_FOUND', `no entry with id ${id}`, { field: 'id' });
 }
@@ -58,8 +80,11 @@ export function findSeqById(source: DirSource, id: string): number {
  * The inclusion proof of entry `seq` in the tree of the latest checkpoint.
  * @throws AuditError NOT_FOUND (no such entry, or not yet covered by a checkpoint), CHECKPOINT_MISSING.
  */
-export function proveInclusion(dir: string, target: { seq: number } | { id: string }): InclusionProofDoc {
-  const source = new DirSource(dir);
+export function proveInclusion(
+  dir: ProofSource,
+  target: { seq: number } | { id: string },
+): InclusionProofDoc {
+  const source = sourceOf(dir);
   const seq = 'seq' in target ? target.seq : findSeqById(source, target.id);
   const { note, cp } = latestSigned(source);
   if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.size) {
@@ -72,9 +97,18 @@ export function proveInclusion(dir: string, target: { seq: number } | { id: stri
     );
   }
   const line = source.lineAt(seq);
-  if (line === undefined) throw new AuditError('NOT_FOUND', `no entry ${seq}`, { field: 'seq' });
+  if (line === undefined) {
+    const pruned = source instanceof DirSource ? (source.boundary()?.size ?? 0) : 0;
+    throw new AuditError(
+      'NOT_FOUND',
+      seq < pruned
+        ? `entry ${seq} was pruned by retention (the trail starts at ${pruned})`
+        : `no entry ${seq}`,
+      { field: 'seq' },
+    );
+  }
   const committed = splitLine(line).committed;
-  const tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+  const tree = openTree(source);
   try {
     const hashes = buildInclusionProof(tree, seq, cp.size);
     return {
@@ -95,14 +129,14 @@ export function proveInclusion(dir: string, target: { seq: number } | { id: stri
  * The consistency proof between tree sizes `size1` and `size2` (default: the latest checkpoint).
  * @throws AuditError USAGE when the sizes are out of range, CHECKPOINT_MISSING.
  */
-export function proveConsistency(dir: string, size1: number, size2?: number): ConsistencyProofDoc {
-  const source = new DirSource(dir);
+export function proveConsistency(dir: ProofSource, size1: number, size2?: number): ConsistencyProofDoc {
+  const source = sourceOf(dir);
   const { cp } = latestSigned(source);
   const to = size2 ?? cp.size;
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(to) || size1 < 1 || size1 > to || to > cp.size) {
     throw new AuditError('USAGE', `--from and --to: need 1 <= from <= to <= ${cp.size}`, { field: 'from' });
   }
-  const tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+  const tree = openTree(source);
   try {
     return {
       origin: cp.origin,

@@ -3,9 +3,10 @@
  * positioned reads split on `\n`, each line handed over as a span of a shared buffer so that a
  * line the pre-check rejects is never decoded into a string (measured: decoding every line was
  * most of a time-window query's cost). A span is valid until the next one is taken. Bytes after
- * the last newline (a line the writer is still writing) are not a line.
+ * the last newline (a line the writer is still writing) are not a line. Archived (`.gz`) segments
+ * are read the same way (store/segment-file.ts).
  */
-import fs from 'node:fs';
+import { openSegmentFile } from '../store/index.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -18,14 +19,14 @@ export interface RawLine {
 
 /** Yields the complete lines of `file`, first to last. */
 export function* readRawLines(file: string, chunkBytes = CHUNK): Generator<RawLine> {
-  const fd = fs.openSync(file, 'r');
+  const seg = openSegmentFile(file);
   try {
     let pos = 0;
     let carry: Buffer = Buffer.alloc(0);
     const chunk = Buffer.allocUnsafe(chunkBytes);
     const line: RawLine = { buf: chunk, start: 0, end: 0 };
     for (;;) {
-      const n = fs.readSync(fd, chunk, 0, chunkBytes, pos);
+      const n = seg.read(chunk, 0, chunkBytes, pos);
       if (n === 0) return;
       pos += n;
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
@@ -40,15 +41,15 @@ export function* readRawLines(file: string, chunkBytes = CHUNK): Generator<RawLi
       carry = Buffer.from(buf.subarray(start));
     }
   } finally {
-    fs.closeSync(fd);
+    seg.close();
   }
 }
 
 /** Yields the complete lines of `file`, last to first. */
 export function* readRawLinesReverse(file: string, chunkBytes = CHUNK): Generator<RawLine> {
-  const fd = fs.openSync(file, 'r');
+  const seg = openSegmentFile(file);
   try {
-    let pos = fs.fstatSync(fd).size;
+    let pos = seg.size;
     // `tail` holds bytes after the current read position that belong to a line not yet complete.
     let tail: Buffer = Buffer.alloc(0);
     let first = true;
@@ -57,7 +58,7 @@ export function* readRawLinesReverse(file: string, chunkBytes = CHUNK): Generato
       const len = Math.min(chunkBytes, pos);
       pos -= len;
       const chunk = Buffer.allocUnsafe(len);
-      const n = fs.readSync(fd, chunk, 0, len, pos);
+      const n = seg.read(chunk, 0, len, pos);
       let buf = tail.length > 0 ? Buffer.concat([chunk.subarray(0, n), tail]) : chunk.subarray(0, n);
       if (first) {
         // Drop a fragment without its newline: not a line yet.
@@ -89,7 +90,7 @@ export function* readRawLinesReverse(file: string, chunkBytes = CHUNK): Generato
       yield line;
     }
   } finally {
-    fs.closeSync(fd);
+    seg.close();
   }
 }
 
@@ -104,13 +105,13 @@ export function* readLinesReverse(file: string): Generator<string> {
  */
 export function* findLinesHolding(file: string, needle: string, chunkBytes = CHUNK): Generator<string> {
   const n = Buffer.from(needle);
-  const fd = fs.openSync(file, 'r');
+  const seg = openSegmentFile(file);
   try {
     let pos = 0;
     let carry: Buffer = Buffer.alloc(0);
     const chunk = Buffer.allocUnsafe(chunkBytes);
     for (;;) {
-      const read = fs.readSync(fd, chunk, 0, chunkBytes, pos);
+      const read = seg.read(chunk, 0, chunkBytes, pos);
       if (read === 0) return;
       pos += read;
       const buf =
@@ -128,6 +129,6 @@ export function* findLinesHolding(file: string, needle: string, chunkBytes = CHU
       carry = Buffer.from(buf.subarray(complete));
     }
   } finally {
-    fs.closeSync(fd);
+    seg.close();
   }
 }

@@ -4,9 +4,14 @@
  * their lines oldest or newest first, with each line's seq and file. A segment that cannot be
  * read becomes an issue, not a crash. Skipping trusts the summaries; `verify` checks the trail.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from '../store/index.js';
+import {
+  listSegments,
+  openSegmentFile,
+  readSummary,
+  type SegmentRef,
+  type SegmentSummary,
+} from '../store/index.js';
 import { type RawLine, readRawLines, readRawLinesReverse } from './query-lines.js';
 import { entryTimeMs } from './query-time.js';
 
@@ -223,13 +228,13 @@ export function* scanLines(
 
 /** Complete lines in a file (newline bytes). */
 export function countLines(file: string): number {
-  const fd = fs.openSync(file, 'r');
+  const seg = openSegmentFile(file);
   try {
     const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
     let pos = 0;
     let count = 0;
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      const n = seg.read(buf, 0, buf.length, pos);
       if (n === 0) return count;
       pos += n;
       let at = buf.indexOf(10, 0);
@@ -239,6 +244,6 @@ export function countLines(file: string): number {
       }
     }
   } finally {
-    fs.closeSync(fd);
+    seg.close();
   }
 }

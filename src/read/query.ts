@@ -10,6 +10,7 @@
 import { AuditError, isAuditError } from '../errors.js';
 import { canonicalJson } from '../event/index.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { type AuditEntry, decodeLine } from './entry.js';
 import { type CompiledFilter, compileFilter, type QueryFilter } from './query-filter.js';
 import { findLinesHolding } from './query-lines.js';
@@ -59,7 +60,7 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
   readonly limit: number | undefined;
 
   constructor(
-    readonly source: DirSource,
+    readonly source: DirSource | PgSource,
     filter: QueryFilter,
     private readonly options: QueryOptions,
   ) {
@@ -95,7 +96,11 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
     const reveal = this.options.reveal;
     const searchContent = this.source.meta.content === 'plain' || reveal !== undefined;
     const onIssue = (issue: ReadIssue) => this.report(issue);
-    for (const line of scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue, check)) {
+    const lines =
+      this.source instanceof DirSource
+        ? scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue, check)
+        : this.source.scan({ ...bounds, ...check });
+    for (const line of lines) {
       let entry: AuditEntry;
       try {
         entry = decodeChecked(line.text);
@@ -178,7 +183,7 @@ function precheckOf(f: CompiledFilter): LinePrecheck | undefined {
   return { fromIso, toIso, needles };
 }
 
-function sourceOf(dirOrSource: string | DirSource): DirSource {
+function sourceOf(dirOrSource: string | DirSource | PgSource): DirSource | PgSource {
   return typeof dirOrSource === 'string' ? new DirSource(dirOrSource) : dirOrSource;
 }
 
@@ -190,7 +195,7 @@ function sourceOf(dirOrSource: string | DirSource): DirSource {
  * @throws AuditError USAGE (a bad filter field, named), TRAIL_NOT_FOUND.
  */
 export function query(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter = {},
   options: QueryOptions = {},
 ): TrailQuery {
@@ -203,13 +208,20 @@ export function query(
  * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
  */
 export async function getEntry(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   id: string,
   options: Pick<QueryOptions, 'reveal' | 'onIssue'> = {},
 ): Promise<AuditEntry | undefined> {
   const source = sourceOf(dirOrSource);
   if (typeof id !== 'string' || id === '')
     throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
+  if (!(source instanceof DirSource)) {
+    const seq = source.findSeqById(id);
+    if (seq === undefined) return undefined;
+    return first(
+      query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
+    );
+  }
   const segments = source.segments();
   // A segment sealed before the id was made cannot hold it (5 minutes of slack for clocks):
   // search the others first, the rest only if needed (a clock set back).

@@ -199,6 +199,11 @@ ${rankedTable('Reads of the trail by reader', r.trailReads.byActor, ['trailReads
 <tr><th>oldest entry kept</th><td>${esc(r.retention.oldestEntry ?? 'none')}</td></tr>
 <tr><th>segments (sealed)</th><td>${metric(['retention', 'segments'], r.retention.segments)} (${metric(['retention', 'sealedSegments'], r.retention.sealedSegments)})</td></tr>
 <tr><th>size on disk (bytes)</th><td>${metric(['retention', 'bytesOnDisk'], r.retention.bytesOnDisk)}</td></tr>
+<tr><th>policy problems</th><td>${r.retention.policyError === null ? 'none' : `<span class="fail">${esc(r.retention.policyError)}</span>`}</td></tr>
+<tr><th>pruned</th><td>${r.retention.pruned === null ? 'nothing: the trail starts at entry 0' : `entries before ${metric(['retention', 'pruned', 'firstKept'], r.retention.pruned.firstKept)} (${esc(r.retention.pruned.oldest ?? '-')} to ${esc(r.retention.pruned.newest ?? '-')}), behind a signed boundary; last pruned ${esc(r.retention.pruned.at)}`}</td></tr>
+<tr><th>archived segments (gzip)</th><td>${metric(['retention', 'archivedSegments'], r.retention.archivedSegments)}</td></tr>
+<tr><th>legal holds</th><td>${r.retention.legalHolds.length === 0 ? 'none' : r.retention.legalHolds.map((h) => `${esc(h.id)}: ${esc(h.reason)} (since ${esc(h.createdAt)}; ${esc(h.scope)})`).join('<br>')}</td></tr>
+<tr><th>retention actions in the period</th><td>${r.retention.actions.length === 0 ? 'none' : r.retention.actions.map((a) => `${esc(a.key)} ${a.count}`).join(', ')}</td></tr>
 </tbody></table>
 
 <h2>Gaps</h2>

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
+import { type RetentionState, retentionState } from '../retention/state.js';
 import { DirSource } from '../store/index.js';
 import type { AuditEntry } from './entry.js';
 import { type ContentReveal, query } from './query.js';
@@ -66,10 +67,18 @@ export interface ComplianceReport {
   };
   retention: {
     policy: unknown;
+    /** Why retention.json is not a valid policy, or null. */
+    policyError: string | null;
     oldestEntry: string | null;
     segments: number;
     sealedSegments: number;
+    archivedSegments: number;
     bytesOnDisk: number;
+    /** Entries before `firstKept` were pruned behind a signed boundary, or null. */
+    pruned: RetentionState['pruned'];
+    legalHolds: Array<{ id: string; reason: string; createdAt: string; scope: string }>;
+    /** Retention actions recorded in the period, by type. */
+    actions: Ranked[];
   };
   gaps: {
     thresholdMinutes: number;
@@ -311,13 +320,7 @@ export async function buildReport(
   const sealedSegments = segments.filter((s) => s.summary !== undefined).length;
   let oldest: string | null = null;
   for await (const e of query(source, {}, { order: 'oldest', limit: 1 })) oldest = e.ts;
-  const retentionFile = path.join(source.layout.dir, 'retention.json');
-  let policy: unknown = null;
-  try {
-    policy = JSON.parse(fs.readFileSync(retentionFile, 'utf8'));
-  } catch {
-    policy = null;
-  }
+  const retention = retentionState(source.layout);
 
   return {
     format: 'sealtrail-report/1',
@@ -381,11 +384,23 @@ export async function buildReport(
       },
     },
     retention: {
-      policy,
+      policy: retention.policy,
+      policyError: retention.policyError ?? retention.holdsError,
       oldestEntry: oldest,
       segments: segments.length,
       sealedSegments,
+      archivedSegments: retention.archivedSegments,
       bytesOnDisk: dirBytes(source.layout.dir),
+      pruned: retention.pruned,
+      legalHolds: retention.holds.map((h) => ({
+        id: h.id,
+        reason: h.reason,
+        createdAt: h.createdAt,
+        scope: h.scope === undefined ? 'whole trail' : JSON.stringify(h.scope),
+      })),
+      actions: byType
+        .ranked()
+        .filter((t) => t.key.startsWith('retention.') || t.key === 'admin.retention_applied'),
     },
     gaps: { thresholdMinutes: gapMinutes, periods, droppedEvents: dropped, overflowRecords, recoveries },
     issues: { count: q.stats.issues, list: q.issues },

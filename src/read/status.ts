@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
+import { type RetentionState, retentionState } from '../retention/state.js';
 import { DirSource, listPendingReads, lockHolder, readLines } from '../store/index.js';
 import { decodeLine } from './entry.js';
 import { findLinesHolding, readLinesReverse } from './query-lines.js';
@@ -39,7 +40,8 @@ export interface TrailStatus {
   recoveries: number;
   quarantinedFiles: number;
   pendingReads: number;
-  retention: { policy: unknown };
+  /** Policy, legal holds, what was pruned, archived segments, and the last retention run. */
+  retention: RetentionState & { lastApplied: { at: string; meta: Record<string, unknown> } | null };
   keys: { checkpointKeyId: string; files: string[] };
 }
 
@@ -93,7 +95,16 @@ export function trailStatus(dir: string): TrailStatus {
   let overflowRecords = 0;
   let recoveries = 0;
   let lastVerification: TrailStatus['lastVerification'] = null;
+  let lastApplied: TrailStatus['retention']['lastApplied'] = null;
   for (const { ref } of segments) {
+    for (const text of findLinesHolding(ref.file, '"type":"admin.retention_applied"')) {
+      try {
+        const e = decodeLine(text);
+        if (e.type === 'admin.retention_applied') lastApplied = { at: e.ts, meta: { ...(e.meta ?? {}) } };
+      } catch {
+        // as below
+      }
+    }
     for (const text of findLinesHolding(ref.file, '"type":"system.overflow"')) {
       try {
         const e = decodeLine(text);
@@ -140,12 +151,6 @@ export function trailStatus(dir: string): TrailStatus {
   const seals = source.seals();
   const lastSeal = seals.at(-1);
   const holder = lockHolder(layout.lock);
-  let policy: unknown = null;
-  try {
-    policy = JSON.parse(fs.readFileSync(path.join(layout.dir, 'retention.json'), 'utf8'));
-  } catch {
-    policy = null;
-  }
   let quarantined = 0;
   try {
     quarantined = fs.readdirSync(layout.quarantineDir).length;
@@ -192,7 +197,7 @@ export function trailStatus(dir: string): TrailStatus {
     recoveries,
     quarantinedFiles: quarantined,
     pendingReads: listPendingReads(layout).length,
-    retention: { policy },
+    retention: { ...retentionState(layout), lastApplied },
     keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: keyFiles },
   };
 }

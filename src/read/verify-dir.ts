@@ -1,11 +1,13 @@
 /**
  * Verification of a trail directory: the store's lines, checkpoints and seals fed to the chain
- * verifier, with the checkpoints kept elsewhere and the keys an auditor brings.
+ * verifier, with the checkpoints kept elsewhere and the keys an auditor brings. A pruned trail is
+ * verified from its signed boundary (retention).
  */
 import fs from 'node:fs';
-import { type CheckpointInput, type VerifyReport, verifyTrail } from '../chain/index.js';
+import { type CheckpointInput, TileTree, type VerifyReport, verifyTrail } from '../chain/index.js';
 import { AuditError } from '../errors.js';
-import { DirSource } from '../store/index.js';
+import { type BoundaryFile, DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 
 /** Options of {@link verifyDir}. */
 export interface VerifyDirOptions {
@@ -22,11 +24,12 @@ export interface VerifyDirOptions {
 }
 
 /**
- * Verifies the trail in `dir`.
+ * Verifies the trail in `dir` (or an opened source: a PostgreSQL log).
  * @throws AuditError TRAIL_NOT_FOUND, STORE_IO (an `--against` file cannot be read), KEY_INVALID.
  */
-export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyReport {
-  const source = new DirSource(dir);
+export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDirOptions = {}): VerifyReport {
+  const source = typeof dir === 'string' ? new DirSource(dir) : dir;
+  const where = source instanceof DirSource ? 'checkpoints.jsonl line' : 'checkpoint';
   const against: CheckpointInput[] = (options.against ?? []).map((file) => {
     try {
       return { note: fs.readFileSync(file, 'utf8'), source: file };
@@ -40,17 +43,38 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
       );
     }
   });
-  const checkpoints = source
-    .checkpoints()
-    .map((c, i) => ({ note: c.note, source: `checkpoints.jsonl line ${i + 1}` }));
+  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
+  let boundary: BoundaryFile | undefined;
+  let from = 0;
+  if (source instanceof DirSource) {
+    try {
+      boundary = source.boundary();
+    } catch (err) {
+      if (!(err instanceof AuditError) || err.code !== 'BOUNDARY_INVALID') throw err;
+      return failedReport(source, checkpoints.length, err);
+    }
+    // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
+    const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
+    if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
+  }
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
-    lines: source.lineBytes(),
+    lines: source.lineBytes(from),
     checkpoints,
     against: [...against, ...(options.witnessed ?? [])],
     live: source.live(),
   };
+  let priorTree: TileTree | undefined;
+  if (boundary !== undefined && source instanceof DirSource) {
+    input.boundary = { note: boundary.note, checkpoint: boundary.checkpoint, source: 'boundary.json' };
+    try {
+      priorTree = TileTree.open(source.layout.treeDir, { readOnly: true });
+      input.priorTree = priorTree;
+    } catch {
+      priorTree = undefined; // verify then names the checkpoints it cannot check
+    }
+  }
   const leaves = source.storedLeaves();
   input.storedLeaf = leaves.leaf;
   if (options.onProgress !== undefined) input.onProgress = options.onProgress;
@@ -67,5 +91,21 @@ export function verifyDir(dir: string, options: VerifyDirOptions = {}): VerifyRe
     return verifyTrail(input);
   } finally {
     leaves.close();
+    priorTree?.close();
   }
+}
+
+function failedReport(source: DirSource, checkpoints: number, err: AuditError): VerifyReport {
+  return {
+    ok: false,
+    origin: source.meta.origin,
+    entries: 0,
+    root: '',
+    checkpoints,
+    against: [],
+    contentFields: { verified: 0, erased: 0 },
+    unsignedTail: 0,
+    prunedBefore: 0,
+    failure: { code: err.code, message: err.message },
+  };
 }

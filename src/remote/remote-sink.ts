@@ -7,9 +7,11 @@
  * a producer restarted on the same spool resumes where it stopped. The spool is bounded: past
  * `maxSpoolBytes`, `emit()` throws BUFFER_FULL rather than fill the disk.
  *
- * Delivery is at least once: a batch the collector synced but whose answer was lost (the collector
- * died in between) is sent again. Each event carries `meta.sinkId` and `meta.sinkSeq` (the spool's
- * id and the event's place in it) so that a reader can tell such a repeat from a new event.
+ * A batch the collector synced but whose answer was lost (the connection or the collector died in
+ * between) is sent again. Each event carries `meta.sinkId` and `meta.sinkSeq` (the spool's id and
+ * the event's place in it, numbered on across restarts of the producer), and the collector drops an
+ * event whose seq it already recorded for this producer and sink (server/sink-sequences.ts): the
+ * trail holds each event once, in the order it was emitted.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

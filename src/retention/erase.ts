@@ -30,12 +30,29 @@ export interface ErasureCount {
  * subject, no payloads, or all already erased). The committed part is returned byte for byte.
  */
 export function eraseLine(line: string, target: ErasureTarget, count: ErasureCount): string | undefined {
-  const { committed, payloads } = splitLine(line);
-  if (payloads === undefined) return undefined;
   // Cheap filter first: the canonical text of the subject must occur in the record.
-  if (!committed.includes(`"subject":${quoteJsonString(target.subject)}`)) return undefined;
-  if (parseCommitted(committed).event.subject !== target.subject) return undefined;
-  const erased = target.reason === undefined ? { at: target.at } : { at: target.at, reason: target.reason };
+  const needle = `"subject":${quoteJsonString(target.subject)}`;
+  return erasePayloads(
+    line,
+    (committed) => committed.includes(needle) && parseCommitted(committed).event.subject === target.subject,
+    target,
+    count,
+  );
+}
+
+/**
+ * The stored line with every payload erased when `select(committed)` holds (content expiry uses
+ * its own selection), or undefined when nothing changes. The committed part is kept byte for byte.
+ */
+export function erasePayloads(
+  line: string,
+  select: (committed: string) => boolean,
+  marker: { at: string; reason?: string },
+  count: ErasureCount,
+): string | undefined {
+  const { committed, payloads } = splitLine(line);
+  if (payloads === undefined || !select(committed)) return undefined;
+  const erased = marker.reason === undefined ? { at: marker.at } : { at: marker.at, reason: marker.reason };
   let fields = 0;
   // fromEntries defines own data properties, so even a stored "__proto__" name stays a name.
   const out = Object.fromEntries(

@@ -1,10 +1,10 @@
 /**
  * Ingest batches: the body (a JSON array or JSON lines) turned into events, each stamped with the
- * producer's name from its token and validated with the writer's own rules before any is written,
- * so a batch is all or nothing. Pure logic; the route lives in collector.ts.
+ * producer's name from its token and prepared by the trail (validated and serialized once) before
+ * any is written, so a batch is all or nothing. Pure logic; the route lives in collector.ts.
  */
 import { AuditError, isAuditError } from '../errors.js';
-import { prepareEvent } from '../event/index.js';
+import type { PreparedEvent } from '../event/index.js';
 
 /** A batch entry that failed: its index in the batch and the field path. */
 export interface BatchProblem {
@@ -35,23 +35,29 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The event as the collector records it: `meta.producer` set to the token's name, whatever the
- * body said (a producer cannot speak for another). A `meta` that is not an object is left as it
- * is, for validation to name it.
+ * Sets `meta.producer` to the token's name, whatever the body said (a producer cannot speak for
+ * another). The event is a value freshly parsed from the request, so it is changed in place. A
+ * `meta` that is not an object is left as it is, for validation to name it.
  */
-export function stampProducer(event: unknown, producer: string): unknown {
-  if (!isPlainObject(event)) return event;
+export function stampProducer(event: unknown, producer: string): void {
+  if (!isPlainObject(event)) return;
   const meta = event.meta;
-  if (meta !== undefined && !isPlainObject(meta)) return event;
-  return { ...event, meta: { ...(meta ?? {}), producer } };
+  if (meta === undefined) event.meta = { producer };
+  else if (isPlainObject(meta)) meta.producer = producer;
 }
 
 /**
- * Checks every event of a batch as the writer would; the first bad one is returned with its index
- * and field path (`events[3].actor.id`).
+ * Stamps and prepares every event of a batch with `prepare` (the trail's own `prepare`, so each
+ * event is validated and serialized once); the first bad one is returned with its index and field
+ * path (`events[3].actor.id`) and nothing of the batch is kept.
  * @throws AuditError USAGE when the batch is not a list, is empty or holds more than `maxBatch`.
  */
-export function validateBatch(events: unknown, maxBatch: number): BatchProblem | undefined {
+export function prepareBatch(
+  events: unknown,
+  maxBatch: number,
+  producer: string,
+  prepare: (event: unknown) => PreparedEvent,
+): PreparedEvent[] | BatchProblem {
   if (!Array.isArray(events)) {
     throw new AuditError('USAGE', 'events: expected a JSON array or JSON lines of events', {
       field: 'events',
@@ -62,14 +68,16 @@ export function validateBatch(events: unknown, maxBatch: number): BatchProblem |
   if (events.length > maxBatch) {
     throw new AuditError('USAGE', `events: at most ${maxBatch} events per batch`, { field: 'events' });
   }
+  const out: PreparedEvent[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
     try {
-      prepareEvent(events[i]);
+      stampProducer(events[i], producer);
+      out[i] = prepare(events[i]);
     } catch (err) {
       if (!isAuditError(err, 'EVENT_INVALID')) throw err;
       const field = typeof err.detail.field === 'string' ? err.detail.field : '';
       return { index: i, field, message: `events[${i}]: ${err.message}` };
     }
   }
-  return undefined;
+  return out;
 }

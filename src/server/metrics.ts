@@ -7,6 +7,7 @@
 export class CollectorMetrics {
   ingested = 0;
   rejected = 0;
+  duplicates = 0;
   batches = 0;
   authFailures = 0;
   reads = 0;
@@ -26,6 +27,12 @@ export class CollectorMetrics {
       'counter',
       'Events refused (invalid batch, queue full).',
       this.rejected,
+    );
+    metric(
+      'sealtrail_events_duplicate_total',
+      'counter',
+      'Events dropped as repeats of recorded ones (same sink id and seq).',
+      this.duplicates,
     );
     metric('sealtrail_batches_total', 'counter', 'Ingest requests accepted.', this.batches);
     metric(

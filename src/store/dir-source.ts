@@ -1,11 +1,12 @@
 /**
  * Read access to a trail directory for verification, proofs and queries: stored lines in seq
  * order (checking sealed segments against their summaries on the way), checkpoints, seals, the
- * persisted leaf hashes, and whether a writer holds the trail now.
+ * persisted leaf hashes, the boundary of a pruned trail, and whether a writer holds the trail now.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecordTail, splitLine } from '../chain/record.js';
+import { type BoundaryFile, readBoundaryFile } from './boundary-file.js';
 import { type TrailLayout, trailLayout } from './layout.js';
 import { findLineBySeq } from './line-reader.js';
 import { lockHolder } from './lock.js';
@@ -80,6 +81,14 @@ export class DirSource {
 
   checkpoints() {
     return readCheckpoints(this.layout);
+  }
+
+  /**
+   * The boundary of a pruned trail (entries before its `size` are gone), or undefined.
+   * @throws AuditError BOUNDARY_INVALID when boundary.json is not a boundary file.
+   */
+  boundary(): BoundaryFile | undefined {
+    return readBoundaryFile(this.layout);
   }
 
   seals() {

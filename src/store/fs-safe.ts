@@ -60,6 +60,17 @@ export function withFile<T>(file: string, what: string, fn: () => T): T {
   }
 }
 
+/** {@link withFile} for asynchronous work. */
+export async function withFileAsync<T>(file: string, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    return withFile(file, what, () => {
+      throw err;
+    });
+  }
+}
+
 /** Reads a file as UTF-8, or undefined when it does not exist. */
 export function readIfExists(file: string): string | undefined {
   try {

@@ -1,3 +1,4 @@
+export * from './boundary-file.js';
 export * from './dir-source.js';
 export * from './fs-safe.js';
 export * from './json-lines.js';
@@ -7,7 +8,10 @@ export * from './lock.js';
 export * from './memory-store.js';
 export * from './pending-reads.js';
 export * from './sealed-files.js';
+export * from './segment-archive.js';
 export * from './segment-check.js';
+export * from './segment-file.js';
 export * from './segment-log.js';
+export * from './segment-rewrite.js';
 export * from './stdout-sink.js';
 export * from './trail-meta.js';

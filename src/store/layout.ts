@@ -17,6 +17,12 @@ export interface TrailLayout {
   latestCheckpoint: string;
   seals: string;
   quarantineDir: string;
+  /** Signed Merkle state at the first kept entry of a pruned trail (docs/format.md §10). */
+  boundary: string;
+  /** Retention policy (docs/retention.md). */
+  retentionPolicy: string;
+  /** Legal holds (docs/retention.md). */
+  holds: string;
 }
 
 /** The layout of the trail in `dir`. */
@@ -35,6 +41,9 @@ export function trailLayout(dir: string): TrailLayout {
     latestCheckpoint: path.join(d, 'checkpoint'),
     seals: path.join(d, 'seals.jsonl'),
     quarantineDir: path.join(d, 'quarantine'),
+    boundary: path.join(d, 'boundary.json'),
+    retentionPolicy: path.join(d, 'retention.json'),
+    holds: path.join(d, 'holds.json'),
   };
 }
 
@@ -50,8 +59,11 @@ export function summaryFileName(firstSeq: number): string {
   return `${String(firstSeq).padStart(SEQ_DIGITS, '0')}.summary.json`;
 }
 
-/** The first sequence number encoded in a segment file name, or undefined for other files. */
+/**
+ * The first sequence number encoded in a segment file name (`<seq>.log`, or `<seq>.log.gz` once
+ * archived), or undefined for other files.
+ */
 export function parseSegmentFileName(name: string): number | undefined {
-  const m = /^(\d{20})\.log$/.exec(name);
+  const m = /^(\d{20})\.log(\.gz)?$/.exec(name);
   return m === null ? undefined : Number(m[1]);
 }

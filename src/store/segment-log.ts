@@ -11,6 +11,7 @@ import { AuditError } from '../errors.js';
 import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
 import { readLineBytes, readLines } from './line-reader.js';
+import { isArchived } from './segment-file.js';
 import { finishRewrites, rewriteSealedSegments } from './segment-rewrite.js';
 
 /** A segment file and the first sequence number it holds. */
@@ -38,7 +39,7 @@ export interface SegmentSummary {
   root: string;
 }
 
-/** Segment files of a trail in sequence order. */
+/** Segment files of a trail in sequence order (plain or archived, see segment-file.ts). */
 export function listSegments(segmentsDir: string): SegmentRef[] {
   let names: string[];
   try {
@@ -48,9 +49,11 @@ export function listSegments(segmentsDir: string): SegmentRef[] {
     throw err;
   }
   const refs: SegmentRef[] = [];
+  const have = new Set(names);
   for (const name of names) {
     const firstSeq = parseSegmentFileName(name);
-    if (firstSeq !== undefined) {
+    // While a segment is being archived both forms exist: the plain one is read until it is removed.
+    if (firstSeq !== undefined && !(isArchived(name) && have.has(segmentFileName(firstSeq)))) {
       refs.push({
         firstSeq,
         file: path.join(segmentsDir, name),
@@ -124,7 +127,7 @@ export class SegmentLog {
   private readonly maxBytes: number;
 
   private constructor(
-    private readonly layout: TrailLayout,
+    readonly layout: TrailLayout,
     options: SegmentLogOptions,
   ) {
     this.maxBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
@@ -350,10 +353,21 @@ export class SegmentLog {
   }
 }
 
-/** Reads committed bytes of entries with seq in [from, to) from the segment files, in order. */
+/**
+ * Reads committed bytes of entries with seq in [from, to) from the segment files, in order.
+ * @throws AuditError STORE_IO when entries from `from` on were pruned (docs/retention.md).
+ */
 export function* readCommitted(segmentsDir: string, from: number, to: number): Generator<string> {
   if (from >= to) return;
   const segments = listSegments(segmentsDir);
+  const first = segments[0]?.firstSeq ?? 0;
+  if (from < first) {
+    throw new AuditError(
+      'STORE_IO',
+      `entries ${from}..${first - 1} were pruned: the tree files in tree/ cannot be rebuilt, restore them from a backup`,
+      { file: segmentsDir },
+    );
+  }
   for (let i = 0; i < segments.length; i++) {
     const ref = segments[i]!;
     const next = segments[i + 1];

@@ -8,36 +8,44 @@
  * `finishRewrites` (run when a writer opens the trail) completes step 4 when the segment on disk
  * is exactly the one the pending summary describes, and otherwise drops the leftovers, so that a
  * crash never leaves a summary that disagrees with its segment and nothing is ever "healed" to a
- * checksum the rewrite did not compute itself.
+ * checksum the rewrite did not compute itself. An archived (`.gz`) segment is rewritten as an
+ * archive again; its summary's checksum is over the decompressed bytes, as always.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import type { TrailLayout } from './layout.js';
 import { readLines } from './line-reader.js';
+import { ARCHIVE_SUFFIX, gunzipSegment, isArchived } from './segment-file.js';
 import { listSegments, readSummary, type SegmentSummary } from './segment-log.js';
 
 const PENDING = '.rewrite';
 
 /**
  * Applies `transform` to every line of every sealed segment; a segment is rewritten only when a
- * line changed. `transform` returns the new line (no newline), or undefined to keep it.
+ * line changed (and, given `only`, only the segments it accepts by first seq). `transform` returns
+ * the new line (no newline), or undefined to keep it.
  * Returns the number of segments rewritten.
  * @throws AuditError STORE_IO naming the file on an I/O error (segments done so far stay done).
  */
 export function rewriteSealedSegments(
   layout: TrailLayout,
   transform: (line: string) => string | undefined,
+  only?: (firstSeq: number) => boolean,
 ): number {
   let rewritten = 0;
   for (const ref of listSegments(layout.segmentsDir)) {
+    if (only !== undefined && !only(ref.firstSeq)) continue;
     const summary = readSummary(ref);
     if (summary === undefined) continue; // the open segment: the writer rotates before erasing
     const tmp = `${ref.file}${PENDING}`;
     const hash = createHash('sha256');
     let bytes = 0;
     let changed = false;
+    const archived = isArchived(ref.file);
+    const kept: Buffer[] = [];
     withFile(tmp, 'write', () => {
       const fd = fs.openSync(tmp, 'w', FILE_MODE);
       try {
@@ -45,10 +53,12 @@ export function rewriteSealedSegments(
           const next = transform(line.text);
           if (next !== undefined) changed = true;
           const data = Buffer.from(`${next ?? line.text}\n`);
-          fs.writeSync(fd, data);
+          if (archived) kept.push(data);
+          else fs.writeSync(fd, data);
           hash.update(data);
           bytes += data.length;
         }
+        if (changed && archived) fs.writeSync(fd, gzipSync(Buffer.concat(kept)));
         if (changed) fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -87,10 +97,15 @@ export function finishRewrites(layout: TrailLayout): void {
     const target = pending.slice(0, -PENDING.length);
     if (target.endsWith('.summary.json')) {
       const summary = JSON.parse(fs.readFileSync(pending, 'utf8')) as SegmentSummary;
-      const segment = path.join(layout.segmentsDir, summary.file);
-      const onDisk = fs.existsSync(segment)
-        ? createHash('sha256').update(fs.readFileSync(segment)).digest('hex')
-        : '';
+      const plain = path.join(layout.segmentsDir, summary.file);
+      const segment = fs.existsSync(plain) ? plain : `${plain}${ARCHIVE_SUFFIX}`;
+      let onDisk = '';
+      try {
+        const bytes = isArchived(segment) ? gunzipSegment(segment) : fs.readFileSync(segment);
+        onDisk = createHash('sha256').update(bytes).digest('hex');
+      } catch {
+        onDisk = ''; // gone or damaged: the pending summary is dropped
+      }
       if (onDisk === summary.sha256 && !fs.existsSync(`${segment}${PENDING}`)) {
         fs.renameSync(pending, target);
         syncDir(layout.segmentsDir);

@@ -54,23 +54,31 @@ export function defaultOrigin(): string {
 }
 
 /**
+ * Checks the origin and seal epoch of a new trail (any store).
+ * @throws AuditError CONFIG_INVALID naming the field.
+ */
+export function validateTrailSettings(origin: string, sealEpochMs: number): void {
+  if (!ORIGIN_RE.test(origin)) {
+    throw new AuditError('CONFIG_INVALID', 'origin: expected letters, digits and . _ ~ : / @ - (max 255)', {
+      field: 'origin',
+    });
+  }
+  if (!Number.isSafeInteger(sealEpochMs) || sealEpochMs < 1000) {
+    throw new AuditError('CONFIG_INVALID', 'sealEpochMs: expected an integer of at least 1000', {
+      field: 'sealEpochMs',
+    });
+  }
+}
+
+/**
  * Creates a new trail in `dir`.
  * @throws AuditError TRAIL_EXISTS when `dir` already holds a trail; CONFIG_INVALID for a bad origin.
  */
 export function createTrail(dir: string, options: CreateTrailOptions = {}): CreatedTrail {
   const layout = trailLayout(dir);
   const origin = options.origin ?? defaultOrigin();
-  if (!ORIGIN_RE.test(origin)) {
-    throw new AuditError('CONFIG_INVALID', 'origin: expected letters, digits and . _ ~ : / @ - (max 255)', {
-      field: 'origin',
-    });
-  }
   const sealEpochMs = options.sealEpochMs ?? DEFAULT_SEAL_EPOCH_MS;
-  if (!Number.isSafeInteger(sealEpochMs) || sealEpochMs < 1000) {
-    throw new AuditError('CONFIG_INVALID', 'sealEpochMs: expected an integer of at least 1000', {
-      field: 'sealEpochMs',
-    });
-  }
+  validateTrailSettings(origin, sealEpochMs);
   if (fs.existsSync(layout.meta)) {
     throw new AuditError('TRAIL_EXISTS', `a trail already exists in ${layout.dir}`, { file: layout.meta });
   }

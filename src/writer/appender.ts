@@ -13,8 +13,11 @@ import type { SealRecord } from '../chain/seal.js';
 import type { TreeWriter } from '../chain/tree.js';
 import { AuditError } from '../errors.js';
 import { prepareEvent } from '../event/prepare.js';
+import { applyRetention, type RetentionResult } from '../retention/apply.js';
 import { type ErasureCount, type ErasureTarget, eraseLine } from '../retention/erase.js';
-import type { CheckpointReason, StoredCheckpoint } from '../store/index.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import type { CheckpointReason, StoredCheckpoint, TrailLayout } from '../store/index.js';
+import { ContentKeyTable } from './content-sealing.js';
 import { frameEvent } from './framing.js';
 import { forEachFramed, LineBuilder } from './line-builder.js';
 
@@ -35,6 +38,8 @@ export interface EntryLog {
   rewriteLines?(transform: (line: string) => string | undefined): number;
   rotate(treeSize: number, root: Buffer): unknown;
   close(): void;
+  /** The trail directory, where entries are kept as segment files (retention works on them). */
+  readonly layout?: TrailLayout;
 }
 
 /** Where checkpoints and seals are kept. */
@@ -84,6 +89,8 @@ export class Appender {
   private readonly checkpointIntervalMs: number;
   private readonly lines = new LineBuilder();
   private closed = false;
+  /** Keys of the content this appender encrypts (content-sealing.ts). */
+  readonly contentKeys = new ContentKeyTable();
 
   constructor(
     private readonly parts: AppenderParts,
@@ -125,7 +132,11 @@ export class Appender {
     for (const batch of batches) {
       const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
       forEachFramed(src, (ev) => {
-        last = lines.appendLine(src, ev, prevB64, seq);
+        if (ev.seal === undefined) last = lines.appendLine(src, ev, prevB64, seq);
+        else {
+          const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
+          last = lines.appendLine(sealed.src, sealed.ev, prevB64, seq);
+        }
         prev = last.leaf;
         prevB64 = prev.toString('base64');
         tree.append(prev);
@@ -190,6 +201,24 @@ export class Appender {
       meta: { entries: count.entries, fields: count.fields, ...(reason === undefined ? {} : { reason }) },
     });
     return count;
+  }
+
+  /**
+   * Applies a retention policy (retention/apply.ts): seals the open segment first, so that only
+   * sealed segments are pruned, rewritten or archived while appending goes on in a fresh one;
+   * each action and the run are recorded as entries.
+   * @throws AuditError USAGE when the trail keeps no segment files; the codes of applyRetention.
+   */
+  applyRetention(policy: RetentionPolicy): RetentionResult {
+    const { log, tree, signer, origin } = this.parts;
+    if (log.layout === undefined) {
+      throw new AuditError('USAGE', 'retention: only a directory trail keeps segments to apply a policy to');
+    }
+    this.rotate();
+    const record = (event: Record<string, unknown>): void => {
+      this.appendEvent(event);
+    };
+    return applyRetention({ layout: log.layout, origin, tree, signer, now: this.now(), record }, policy);
   }
 
   /** Signs and stores a checkpoint of the current tree, unless one of this size exists. */

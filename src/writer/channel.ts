@@ -5,10 +5,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../errors.js';
+import type { RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import type { TrailMeta } from '../store/index.js';
 import type { Appender } from './appender.js';
+import type { ContentKeyUpdate } from './content-sealing.js';
 import type { OpenFileOptions } from './open-file.js';
+import type { OpenPgOptions } from './open-postgres.js';
 
 /** Slots of the shared counters. */
 export const SHARED = { durable: 0, closed: 1 } as const;
@@ -22,27 +26,31 @@ const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-t
 
 /** What the worker is started with. */
 export interface WorkerInit {
-  options: OpenFileOptions;
+  options: OpenFileOptions | OpenPgOptions;
   shared: SharedArrayBuffer;
 }
 
 export type ToWorker =
-  | { type: 'batch'; data: Uint8Array; count: number }
+  | { type: 'batch'; data: Uint8Array; count: number; keys?: ContentKeyUpdate }
   | { type: 'checkpoint'; id: number }
   | { type: 'erase'; id: number; subject: string; reason?: string }
+  | { type: 'retention'; id: number; policy: RetentionPolicy }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; size: number; meta: TrailMeta; sealSeed?: string }
   | { type: 'durable'; total: number }
-  | { type: 'done'; id: number; result?: ErasureCount }
+  | { type: 'done'; id: number; result?: ErasureCount | RetentionResult }
   | { type: 'closed' }
   | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
 
 /** What the caller-side trail needs from wherever its appender runs. */
 export interface Channel {
-  /** Hands a batch of framed events to the appender (which may take ownership of its buffer). */
-  send(data: Uint8Array, count: number): void;
+  /**
+   * Hands a batch of framed events to the appender (which may take ownership of its buffer), with
+   * the content keys to add before it and to drop after it.
+   */
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void;
   /** Entries made durable so far (this session). */
   durable(): number;
   /** Blocks the calling thread until `target` entries are durable or the timeout passes. */
@@ -51,6 +59,8 @@ export interface Channel {
   checkpoint(): Promise<void>;
   /** Erases a subject's content payloads (after everything sent so far). */
   erase(subject: string, reason: string | undefined): Promise<ErasureCount>;
+  /** Applies a retention policy (after everything sent so far). */
+  retention(policy: RetentionPolicy): Promise<RetentionResult>;
   close(): Promise<void>;
   /** Closes from a synchronous context (process exit). */
   closeSync(timeoutMs: number): void;
@@ -89,7 +99,7 @@ export class WorkerChannel implements Channel {
    * @throws the AuditError the worker met while opening (TRAIL_LOCKED, TRAIL_NOT_FOUND, ...).
    */
   static async start(
-    options: OpenFileOptions,
+    options: OpenFileOptions | OpenPgOptions,
     events: ChannelEvents,
   ): Promise<{ channel: WorkerChannel; meta: TrailMeta; size: number; sealSeed?: string }> {
     const here = import.meta.url;
@@ -170,9 +180,11 @@ export class WorkerChannel implements Channel {
     });
   }
 
-  send(data: Uint8Array, count: number): void {
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void {
     // Transferred, not copied: the batch's buffer belongs to the worker from here on.
-    this.worker.postMessage({ type: 'batch', data, count } satisfies ToWorker, [data.buffer as ArrayBuffer]);
+    const msg: ToWorker =
+      keys === undefined ? { type: 'batch', data, count } : { type: 'batch', data, count, keys };
+    this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
   }
 
   durable(): number {
@@ -201,6 +213,10 @@ export class WorkerChannel implements Channel {
       subject,
       ...(reason === undefined ? {} : { reason }),
     }));
+  }
+
+  retention(policy: RetentionPolicy): Promise<RetentionResult> {
+    return this.request((id) => ({ type: 'retention', id, policy }));
   }
 
   close(): Promise<void> {
@@ -239,8 +255,10 @@ export class InlineChannel implements Channel {
     private readonly release: () => void = () => {},
   ) {}
 
-  send(data: Uint8Array, count: number): void {
+  send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void {
+    this.appender.contentKeys.add(keys?.add);
     this.appender.appendBatch([data]);
+    this.appender.contentKeys.forget(keys?.forget);
     this.total += count;
     this.events.onDurable(this.total);
   }
@@ -259,6 +277,10 @@ export class InlineChannel implements Channel {
 
   async erase(subject: string, reason: string | undefined): Promise<ErasureCount> {
     return this.appender.eraseSubject(subject, reason);
+  }
+
+  async retention(policy: RetentionPolicy): Promise<RetentionResult> {
+    return this.appender.applyRetention(policy);
   }
 
   async close(): Promise<void> {

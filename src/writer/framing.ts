@@ -5,6 +5,10 @@
  * `ts US eventJson (US name US valueJson)* LF` in UTF-8, US being U+001F. Neither separator can
  * occur raw inside the fields: canonical JSON escapes every control character, content names are
  * validated, and UTF-8 never uses a byte below 0x80 inside a multi-byte sequence.
+ *
+ * Content the writer thread encrypts (content-sealing.ts) is marked with SOH (U+0001), which can
+ * no more occur in a field: the timestamp becomes `ts SOH slot SOH id` (the content key's slot
+ * and the entry id the ciphertext is bound to), and each field to encrypt is `SOH name`.
  */
 import type { PreparedEvent } from '../event/prepare.js';
 
@@ -12,6 +16,8 @@ import type { PreparedEvent } from '../event/prepare.js';
 export const RECORD_SEPARATOR = 0x0a;
 /** Separates the fields of a framed event. */
 export const FIELD_SEPARATOR = 0x1f;
+/** Marks content the writer thread encrypts. */
+export const SEAL_MARK = 0x01;
 
 const INITIAL_BYTES = 64 * 1024;
 
@@ -26,19 +32,28 @@ export class BatchBuilder {
     this.buf = Buffer.allocUnsafeSlow(initialBytes);
   }
 
-  /** Frames one prepared event into the batch. */
+  /** Frames one prepared event into the batch (its `protectLater.slot` marks fields to encrypt). */
   add(p: PreparedEvent): void {
+    const seal = p.protectLater;
+    const slot = seal?.slot;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit: room for the worst case, then exact writes.
-    let most = p.ts.length + 3 * p.eventJson.length + 2;
-    for (const [name, value] of p.content) most += name.length + 3 * value.length + 2;
+    let most = p.ts.length + 3 * p.eventJson.length + 2 + (slot === undefined ? 0 : 24 + p.id.length);
+    for (const [name, value] of p.content) most += name.length + 3 * value.length + 3;
     this.reserve(most);
     const buf = this.buf;
     let at = this.len;
     at += buf.write(p.ts, at, 'latin1');
+    if (slot !== undefined) {
+      buf[at++] = SEAL_MARK;
+      at += buf.write(String(slot), at, 'latin1');
+      buf[at++] = SEAL_MARK;
+      at += buf.write(p.id, at, 'latin1');
+    }
     buf[at++] = FIELD_SEPARATOR;
     at += buf.write(p.eventJson, at);
     for (const [name, value] of p.content) {
       buf[at++] = FIELD_SEPARATOR;
+      if (slot !== undefined && seal!.fields.includes(name)) buf[at++] = SEAL_MARK;
       at += buf.write(name, at, 'latin1');
       buf[at++] = FIELD_SEPARATOR;
       at += buf.write(value, at);

@@ -11,7 +11,7 @@
 import { randomFillSync } from 'node:crypto';
 import { CONTENT_SALT_BYTES, digestContentBytes, RECORD_VERSION } from '../chain/record.js';
 import { sha256 } from '../chain/rfc6962.js';
-import { FIELD_SEPARATOR, RECORD_SEPARATOR } from './framing.js';
+import { FIELD_SEPARATOR, RECORD_SEPARATOR, SEAL_MARK } from './framing.js';
 
 const SALT_POOL_BYTES = 64 * 1024;
 const LEAF_PREFIX = 0x00;
@@ -38,6 +38,8 @@ export interface FramedEvent {
   eventEnd: number;
   /** Per content field: name start, name end, value start, value end. */
   content: number[];
+  /** Set when content fields are marked for encryption (content-sealing.ts). */
+  seal?: { slot: number; id: string };
 }
 
 /** A growable output buffer with an unused first byte (room for the leaf prefix of the first line). */
@@ -188,7 +190,16 @@ export function forEachFramed(src: Buffer, each: (ev: FramedEvent) => void): voi
       content.push(nameStart, nameEnd, nameEnd + 1, valueEnd);
       at = valueEnd;
     }
-    each({ ts: src.toString('latin1', pos, tsEnd), eventStart, eventEnd, content });
+    let mark = pos;
+    while (mark < tsEnd && src[mark] !== SEAL_MARK) mark++;
+    if (mark < tsEnd) {
+      const idAt = src.indexOf(SEAL_MARK, mark + 1);
+      const slot = Number(src.toString('latin1', mark + 1, idAt));
+      if (idAt < 0 || idAt > tsEnd || !Number.isSafeInteger(slot))
+        throw new Error('writer: malformed batch framing');
+      const seal = { slot, id: src.toString('latin1', idAt + 1, tsEnd) };
+      each({ ts: src.toString('latin1', pos, mark), eventStart, eventEnd, content, seal });
+    } else each({ ts: src.toString('latin1', pos, tsEnd), eventStart, eventEnd, content });
     pos = end + 1;
   }
 }

@@ -26,6 +26,7 @@ const ring = (...ids: string[]) =>
   );
 const KEYS = new Map(['k1', 'k2', 'k3'].map((id) => [id, randomBytes(32)]));
 
+const keyIdOf = (stored: unknown) => String(stored).split(':')[1];
 const prompts = (i: number) => `confidential question ${i} about the merger`;
 const responses = (i: number) => `confidential answer ${i}: the price is 42`;
 
@@ -148,16 +149,24 @@ describe('content mode encrypt', () => {
     const subjects = await openTrailSubjectKeys(dir, keys);
     const aliceBefore = entries(dir).find((e) => e.subject === 'alice')!;
     expect(await trail.eraseSubject('alice')).toEqual({ entries: 4, fields: 8 });
+    // Written after the erasure: under a new generation of alice's key, readable.
+    trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(8) } });
     await trail.close();
 
     expect(verifyDir(dir).failure).toBeUndefined();
     const after = entries(dir);
-    for (const e of after.filter((x) => x.subject === 'alice' && x.type === 'model.completion'))
-      expect(e.erased?.sort()).toEqual(['prompt', 'response']);
+    const alices = after.filter((x) => x.subject === 'alice' && x.type === 'model.completion');
+    expect(alices).toHaveLength(5);
+    for (const e of alices.slice(0, 4)) expect(e.erased?.sort()).toEqual(['prompt', 'response']);
     // A copy of alice's ciphertext made before the erasure can no longer be read.
     await expect(revealContent(aliceBefore, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
       isAuditError(e, 'KEY_DESTROYED'),
     );
+    const aliceAfter = after.find(
+      (e) => e.subject === 'alice' && e.type === 'model.completion' && !e.erased,
+    )!;
+    expect(await revealContent(aliceAfter, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(8) });
+    expect(keyIdOf(aliceAfter.content!.prompt)).not.toBe(keyIdOf(aliceBefore.content!.prompt));
     const bob = after.find((e) => e.subject === 'bob')!;
     expect(await revealContent(bob, ORIGIN, { ring: keys, subjects })).toEqual({
       prompt: prompts(1),

@@ -1,7 +1,9 @@
 /**
- * What a trail does to events before they are framed, on the caller's thread: redaction of PII
- * and secrets, and the content mode of each payload (plain, keyed hash, or AES-256-GCM under the
- * subject's own data key). Subject keys may take a round trip to fetch (a key file, Vault):
+ * What a trail does to protect events: redaction of PII and secrets and the content mode of each
+ * payload (plain, keyed hash, or AES-256-GCM under the subject's own data key). Redaction and
+ * keyed hashes run on the caller's thread as the event is prepared; encryption runs in the writer
+ * thread (content-sealing.ts), under the key this class assigns each event just before framing
+ * and hands over with the batch. Subject keys may take a round trip to fetch (a key file, Vault):
  * events about a subject whose key is not at hand wait for it, in order, and at a synchronous
  * exit they are encrypted under the master key instead (erasure still removes them; see
  * docs/content-protection.md).
@@ -14,11 +16,11 @@ import {
   type ContentMode,
   type ContentPolicy,
   createContentProtector,
-  encryptContent,
   modesIn,
 } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import type { Redactor, RedactorOptions } from '../protect/types.js';
+import type { ContentKeySlot, ContentKeyUpdate } from './content-sealing.js';
 
 /** The protection options of a trail. */
 export interface ProtectionOptions {
@@ -40,9 +42,13 @@ export class TrailProtection {
   } = {};
   readonly #subjects = new Map<string, KeyRing>();
   readonly #fetching = new Map<string, Promise<void>>();
+  /** The writer's slot of each key handed over, and the changes not yet sent. */
+  readonly #slots = new Map<KeyRing, ContentKeySlot>();
+  #nextSlot = 0;
+  #added: ContentKeySlot[] = [];
+  #forgotten: number[] = [];
 
   private constructor(
-    private readonly origin: string,
     private readonly ring: KeyRing | undefined,
     private readonly store: SubjectKeyStore | undefined,
   ) {}
@@ -78,20 +84,33 @@ export class TrailProtection {
     }
     const store =
       modes.has('encrypt') && dir !== undefined ? await openTrailSubjectKeys(dir, ring!) : undefined;
-    const p = new TrailProtection(origin, ring, store);
+    const p = new TrailProtection(ring, store);
     if (redactor !== undefined) p.prepare.redact = redactor;
-    if (needsKeys) {
-      const subjectRing = store === undefined ? undefined : (subject: string) => p.#subjectRing(subject);
-      p.prepare.protect = createContentProtector(origin, policy, {
-        ring: ring!,
-        ...(subjectRing === undefined ? {} : { subjectRing }),
-      });
-    }
+    if (needsKeys)
+      p.prepare.protect = createContentProtector(origin, policy, { ring: ring!, encryptLater: true });
     return p;
+  }
+
+  /**
+   * True when every event of `events` can be framed now; otherwise starts fetching the subject
+   * keys they wait for.
+   */
+  ready(events: readonly PreparedEvent[]): boolean {
+    let ready = true;
+    if (this.store === undefined) return ready;
+    for (const e of events) {
+      const s = e.protectLater?.subject;
+      if (s !== undefined && !this.#subjects.has(s)) {
+        void this.#fetch(s);
+        ready = false;
+      }
+    }
+    return ready;
   }
 
   /** Fetches the subject keys that `events` wait for. */
   async fetch(events: readonly PreparedEvent[]): Promise<void> {
+    if (this.store === undefined) return;
     const waits = new Set<Promise<void>>();
     for (const e of events) {
       const s = e.protectLater?.subject;
@@ -101,39 +120,60 @@ export class TrailProtection {
   }
 
   /**
-   * Protects the fields `events` left for later. With `fallback`, a field whose subject key is
-   * still not at hand is encrypted under the master key; without, it is left as it is and false
-   * is returned.
+   * Chooses the key of each event's fields to encrypt: its subject's data key, or the master key
+   * for an event without a subject (or with `fallback`, when the subject's key is still not at
+   * hand). Returns false when some event is left without a key.
    */
-  protectNow(events: readonly PreparedEvent[], fallback: boolean): boolean {
+  assignKeys(events: readonly PreparedEvent[], fallback: boolean): boolean {
     let done = true;
     for (const e of events) {
       const later = e.protectLater;
-      if (later === undefined) continue;
-      const ring = this.#subjects.get(later.subject) ?? (fallback ? this.ring : undefined);
-      if (ring === undefined) {
-        done = false;
-        continue;
-      }
-      for (const part of e.content) {
-        if (later.fields.includes(part[0]))
-          part[1] = encryptContent(ring, this.origin, e.id, part[0], part[1]);
-      }
-      delete e.protectLater;
+      if (later === undefined || later.slot !== undefined) continue;
+      const ring =
+        later.subject === undefined || this.store === undefined
+          ? this.ring
+          : (this.#subjects.get(later.subject) ?? (fallback ? this.ring : undefined));
+      if (ring === undefined) done = false;
+      else later.slot = this.#slotOf(ring);
     }
     return done;
   }
 
+  /** The key changes the writer needs with the next batch, or undefined when there are none. */
+  takeKeyUpdate(): ContentKeyUpdate | undefined {
+    if (this.#added.length === 0 && this.#forgotten.length === 0) return undefined;
+    const update: ContentKeyUpdate = {};
+    if (this.#added.length > 0) update.add = this.#added;
+    if (this.#forgotten.length > 0) update.forget = this.#forgotten;
+    this.#added = [];
+    this.#forgotten = [];
+    return update;
+  }
+
   /** Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere. */
   async destroySubject(subject: string): Promise<boolean> {
+    this.#drop(this.#subjects.get(subject));
     this.#subjects.delete(subject);
     return this.store === undefined ? false : this.store.destroySubjectKey(subject);
   }
 
-  #subjectRing(subject: string): KeyRing | undefined {
-    const ring = this.#subjects.get(subject);
-    if (ring === undefined) void this.#fetch(subject);
-    return ring;
+  #slotOf(ring: KeyRing): number {
+    let s = this.#slots.get(ring);
+    if (s === undefined || s.keyId !== ring.current) {
+      if (s !== undefined) this.#forgotten.push(s.slot);
+      s = { slot: this.#nextSlot++, keyId: ring.current, key: ring.purposeKey(ring.current, 'encryption') };
+      this.#slots.set(ring, s);
+      this.#added.push(s);
+    }
+    return s.slot;
+  }
+
+  /** The writer drops `ring`'s key after the batches already sent. */
+  #drop(ring: KeyRing | undefined): void {
+    const s = ring === undefined ? undefined : this.#slots.get(ring);
+    if (s === undefined) return;
+    this.#slots.delete(ring!);
+    this.#forgotten.push(s.slot);
   }
 
   #fetch(subject: string): Promise<void> {
@@ -141,8 +181,11 @@ export class TrailProtection {
     if (p === undefined) {
       p = this.store!.subjectKey(subject).then(
         (ring) => {
-          if (this.#subjects.size >= SUBJECT_RINGS_MAX)
-            this.#subjects.delete(this.#subjects.keys().next().value!);
+          if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
+            const [oldest, old] = this.#subjects.entries().next().value!;
+            this.#drop(old);
+            this.#subjects.delete(oldest);
+          }
           this.#subjects.set(subject, ring);
         },
         (err: unknown) => {

@@ -159,6 +159,36 @@ describe('AuditTrail', () => {
     });
   });
 
+  describe('prepare and emitPrepared', () => {
+    it('record the prepared events in order under the ids prepare gave them', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir });
+      const prepared = [0, 1, 2].map((i) => trail.prepare(sampleEvent(i)));
+      trail.emitPrepared(prepared);
+      await trail.close();
+      expect(readAll(dir).map((e) => e.id)).toEqual(prepared.map((p) => p.id));
+      expect(verifyDir(dir).ok).toBe(true);
+    });
+
+    it('prepare throws EVENT_INVALID naming the field', async () => {
+      const trail = await AuditTrail.open({ store: 'memory' });
+      expect(() => trail.prepare({ type: 'model.completion', latencyMs: -1 })).toThrow(
+        expect.objectContaining({ code: 'EVENT_INVALID', detail: { field: 'latencyMs' } }),
+      );
+      await trail.close();
+    });
+
+    it('with policy reject, queues none of a batch the queue cannot take whole', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxQueue: 10, batchSize: 10, overflow: 'reject' });
+      trail.emitPrepared([0, 1, 2, 3].map((i) => trail.prepare(sampleEvent(i))));
+      const tooMany = Array.from({ length: 7 }, (_, i) => trail.prepare(sampleEvent(i)));
+      expect(() => trail.emitPrepared(tooMany)).toThrow(expect.objectContaining({ code: 'BUFFER_FULL' }));
+      await trail.close();
+      expect(readAll(dir).length).toBe(4);
+    });
+  });
+
   describe('emitDurable', () => {
     it('resolves only when the entry is in the segment file', async () => {
       const dir = freshDir();

@@ -13,14 +13,20 @@ import type { AuditEventInput } from '../event/types.js';
 import type { KeyRing } from '../keys/index.js';
 import type { ContentPolicy } from '../protect/content-modes.js';
 import { type AuditEntry, getEntry, type QueryFilter, type QueryOptions, query } from '../read/index.js';
+import { planRetentionRun, type RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
+import { addHold, type LegalHold, readHolds, removeHold } from '../retention/holds.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import { type ContentMode, ingestPendingReads, type TrailMeta, trailLayout } from '../store/index.js';
 import type { Appender } from './appender.js';
 import { type Channel, type ChannelEvents, InlineChannel, WorkerChannel } from './channel.js';
+import type { ContentKeyUpdate } from './content-sealing.js';
 import { registerForExit, unregisterForExit } from './exit-hooks.js';
 import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
+import type { OpenPgOptions } from './open-postgres.js';
+import type { PostgresTarget } from './postgres-target.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */
@@ -35,6 +41,12 @@ export interface AuditTrailOptions {
    * `'stdout'` writes entries, checkpoints and seals to stdout as JSON lines (containers).
    */
   store?: 'memory' | 'stdout' | MemoryTrailStore;
+  /**
+   * A log in PostgreSQL instead of a directory: a connection string, or the connection string
+   * with the log's name, key directory and lock wait (docs/postgres.md). Always written from a
+   * worker thread; content modes hash and encrypt need `keys`.
+   */
+  postgres?: string | PostgresTarget;
   /** Create the trail when missing (default true). */
   create?: boolean;
   origin?: string;
@@ -103,8 +115,10 @@ export class AuditTrail {
   /** Batches waiting for subject keys, in order (see protection.ts). */
   private waiting: Array<{ events: PreparedEvent[]; sent: boolean }> = [];
   private draining = false;
-  private retryBacklog: Array<{ data: Uint8Array; count: number }> = [];
+  private retryBacklog: Array<{ data: Uint8Array; count: number; keys?: ContentKeyUpdate }> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The PostgreSQL log, for reading back. */
+  private postgres: PostgresTarget | undefined;
 
   private constructor(
     init: { origin: string; verifierKey: string; sealSeed?: string },
@@ -142,7 +156,26 @@ export class AuditTrail {
     let trail: AuditTrail | undefined;
     // The content mode recorded when the trail was created (memory and stdout trails: plain).
     let trailMode: ContentMode = 'plain';
-    if (options.store !== undefined) {
+    if (options.postgres !== undefined) {
+      if (options.dir !== undefined || options.store !== undefined) {
+        throw new AuditError('CONFIG_INVALID', 'postgres: give one of dir, store and postgres', {
+          field: 'postgres',
+        });
+      }
+      const { content, redact: _redact, keys: _keys, postgres, ...rest } = options;
+      const target = typeof postgres === 'string' ? { url: postgres } : postgres;
+      const pgOptions = { ...stripUnclonable(rest), postgres: stripUnclonable(target) } as OpenPgOptions;
+      const mode = typeof content === 'object' ? content.default : content;
+      if (mode !== undefined) pgOptions.content = mode;
+      const opened = await WorkerChannel.start(pgOptions, events);
+      trail = new AuditTrail(
+        { origin: opened.meta.origin, verifierKey: opened.meta.verifierKey, ...seedOf(opened.sealSeed) },
+        options,
+      );
+      trail.channel = opened.channel;
+      trail.postgres = target;
+      trailMode = opened.meta.content;
+    } else if (options.store !== undefined) {
       if (options.dir !== undefined) {
         throw new AuditError('CONFIG_INVALID', 'dir and store: give one, not both', { field: 'store' });
       }
@@ -207,6 +240,31 @@ export class AuditTrail {
   }
 
   /**
+   * Validates and serializes an event exactly as `emit()` would (with this trail's redaction and
+   * content protection), without queueing it: for callers that check a whole batch before
+   * recording any of it, then hand the result to {@link emitPrepared}.
+   * @throws AuditError EVENT_INVALID (names the field).
+   */
+  prepare(event: unknown): PreparedEvent {
+    return prepareEvent(event, this.prepareOptions);
+  }
+
+  /**
+   * Records events returned by this trail's {@link prepare}, in order. Under the `reject` policy
+   * the batch is all or nothing: when the queue cannot take every event, none is queued.
+   * @throws AuditError TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
+   */
+  emitPrepared(events: readonly PreparedEvent[]): void {
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    if (this.overflow === 'reject' && this.emitted - this.durableCount + events.length > this.maxQueue)
+      this.makeRoom();
+    for (const prepared of events) {
+      if (this.emitted - this.durableCount >= this.maxQueue && !this.makeRoom()) continue;
+      this.enqueue(prepared);
+    }
+  }
+
+  /**
    * Records an event and resolves with its id once it is durable (synced to disk).
    * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL.
    */
@@ -254,8 +312,71 @@ export class AuditTrail {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     await this.flush();
     // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
-    await this.protection?.destroySubject(subject);
+    if (this.protection !== undefined) {
+      await this.protection.destroySubject(subject);
+      this.sendKeyUpdate(); // the writer thread's copy goes too
+    }
     return this.channel.erase(subject, options.reason);
+  }
+
+  /**
+   * Applies a retention policy (docs/retention.md): prunes the oldest segments whose entries are
+   * all past their keep period and under no legal hold (keeping a signed boundary, so the rest
+   * still verifies and proves), erases expired content payloads (commitments stay) and archives
+   * old sealed segments; records each action in the trail. With `dryRun`, only reads and reports
+   * the plan. Runs after everything emitted before the call is durable.
+   * @throws AuditError USAGE (not a directory trail), CONFIG_INVALID (holds.json), STORE_IO, ...
+   */
+  async applyRetention(
+    policy: RetentionPolicy,
+    options: { dryRun?: boolean } = {},
+  ): Promise<RetentionResult> {
+    const dir = this.readableDir('retention');
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    await this.flush();
+    if (options.dryRun === true) return planRetentionRun(trailLayout(dir), policy, Date.now());
+    return this.channel.retention(policy);
+  }
+
+  /**
+   * Places a legal hold: the entries it covers are neither pruned nor lose content until it is
+   * removed. Recorded as a `retention.hold_added` entry (durable when this resolves).
+   * @throws AuditError CONFIG_INVALID naming the field (or an existing id), USAGE, STORE_IO.
+   */
+  async addLegalHold(hold: Omit<LegalHold, 'createdAt'> & { createdAt?: string }): Promise<LegalHold> {
+    const dir = this.readableDir('retention hold');
+    const placed = addHold(trailLayout(dir), {
+      ...hold,
+      createdAt: hold.createdAt ?? new Date().toISOString(),
+    });
+    await this.emitDurable({
+      type: 'retention.hold_added',
+      outcome: 'success',
+      ...(placed.by === undefined ? {} : { actor: { id: placed.by } }),
+      meta: { hold: placed.id, reason: placed.reason, scope: JSON.stringify(placed.scope ?? 'whole trail') },
+    });
+    return placed;
+  }
+
+  /**
+   * Removes a legal hold; recorded as a `retention.hold_removed` entry.
+   * @throws AuditError NOT_FOUND (no such hold), USAGE, STORE_IO.
+   */
+  async removeLegalHold(id: string, options: { by?: string; reason?: string } = {}): Promise<LegalHold> {
+    const dir = this.readableDir('retention hold');
+    const removed = removeHold(trailLayout(dir), id);
+    await this.emitDurable({
+      type: 'retention.hold_removed',
+      outcome: 'success',
+      ...(options.by === undefined ? {} : { actor: { id: options.by } }),
+      meta: { hold: removed.id, ...(options.reason === undefined ? {} : { reason: options.reason }) },
+    });
+    return removed;
+  }
+
+  /** The legal holds of this trail. */
+  legalHolds(): LegalHold[] {
+    return readHolds(trailLayout(this.readableDir('retention hold')));
   }
 
   /**
@@ -265,20 +386,43 @@ export class AuditTrail {
    */
   async *query(filter: QueryFilter = {}, options: QueryOptions = {}): AsyncGenerator<AuditEntry> {
     await this.flush();
+    if (this.postgres !== undefined) {
+      const source = await this.pgSource(this.postgres);
+      try {
+        yield* query(source, filter, options);
+      } finally {
+        source.close();
+      }
+      return;
+    }
     yield* query(this.readableDir(), filter, options);
   }
 
   /** The entry with this id, or undefined, once everything emitted before is durable. */
   async get(id: string): Promise<AuditEntry | undefined> {
     await this.flush();
+    if (this.postgres !== undefined) {
+      const source = await this.pgSource(this.postgres);
+      try {
+        return await getEntry(source, id);
+      } finally {
+        source.close();
+      }
+    }
     return getEntry(this.readableDir(), id);
   }
 
-  private readableDir(): string {
+  /** A reader of the trail's PostgreSQL log (the driver is loaded only for PostgreSQL trails). */
+  private async pgSource(target: PostgresTarget) {
+    const { PgSource } = await import('../store/postgres/index.js');
+    return new PgSource(target.url, target.log);
+  }
+
+  private readableDir(verb = 'query'): string {
     if (this.dir === undefined) {
       throw new AuditError(
         'USAGE',
-        'query: only a directory trail is read back (use verifyTrail on a memory store)',
+        `${verb}: only a directory trail is read back (use verifyTrail on a memory store)`,
         {
           field: 'dir',
         },
@@ -372,7 +516,7 @@ export class AuditTrail {
     if (this.pending.length === 0) return;
     const events = this.pending;
     this.pending = [];
-    if (this.waiting.length === 0 && !events.some((e) => e.protectLater !== undefined)) {
+    if (this.waiting.length === 0 && (this.protection === undefined || this.protection.ready(events))) {
       this.frameAndSend(events);
       return;
     }
@@ -381,9 +525,16 @@ export class AuditTrail {
     void this.drainWaiting();
   }
 
+  /** Frames and sends `events`; an event still without the key of its content goes under the master key. */
   private frameAndSend(events: readonly PreparedEvent[]): void {
+    this.protection?.assignKeys(events, true);
     for (const p of events) this.framer.add(p);
-    this.send(this.framer.take(), events.length);
+    this.send(this.framer.take(), events.length, this.protection?.takeKeyUpdate());
+  }
+
+  private sendKeyUpdate(): void {
+    const keys = this.protection?.takeKeyUpdate();
+    if (keys !== undefined) this.send(new Uint8Array(0), 0, keys);
   }
 
   private async drainWaiting(): Promise<void> {
@@ -395,7 +546,6 @@ export class AuditTrail {
         if (!batch.sent) {
           await this.protection!.fetch(batch.events);
           if (!batch.sent) {
-            this.protection!.protectNow(batch.events, true);
             this.frameAndSend(batch.events);
             batch.sent = true;
           }
@@ -411,22 +561,22 @@ export class AuditTrail {
   private sendWaitingSync(): void {
     for (const batch of this.waiting) {
       if (batch.sent) continue;
-      this.protection!.protectNow(batch.events, true);
       this.frameAndSend(batch.events);
       batch.sent = true;
     }
   }
 
-  private send(data: Uint8Array, count: number): void {
+  private send(data: Uint8Array, count: number, keys: ContentKeyUpdate | undefined): void {
+    const batch = keys === undefined ? { data, count } : { data, count, keys };
     if (this.retryBacklog.length > 0) {
-      this.retryBacklog.push({ data, count });
+      this.retryBacklog.push(batch);
       return;
     }
     try {
-      this.channel.send(data, count);
+      this.channel.send(data, count, keys);
     } catch (err) {
       // Inline appender: keep the batch and retry; emit never throws for I/O.
-      this.retryBacklog.push({ data, count });
+      this.retryBacklog.push(batch);
       reportDiagnostic({
         kind: 'write-failed',
         message: `${(err as Error).message} (retrying)`,
@@ -440,7 +590,7 @@ export class AuditTrail {
     while (this.retryBacklog.length > 0) {
       const batch = this.retryBacklog[0]!;
       try {
-        this.channel.send(batch.data, batch.count);
+        this.channel.send(batch.data, batch.count, batch.keys);
       } catch {
         setTimeout(() => this.sendPending(), 1000).unref();
         return;

@@ -1,6 +1,7 @@
 /**
- * The writer's worker thread: hosts the appender of a trail directory so that hashing, Merkle
- * updates, writes and fsyncs stay off the application's event loop. Protocol in channel.ts.
+ * The writer's worker thread: hosts the appender of a trail directory or PostgreSQL log so that
+ * hashing, Merkle updates, writes and fsyncs (commits) stay off the application's event loop.
+ * Protocol in channel.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditError } from '../errors.js';
@@ -13,9 +14,14 @@ const init = workerData as WorkerInit;
 const shared = new BigInt64Array(init.shared);
 let appender: Appender | undefined;
 let timer: NodeJS.Timeout | undefined;
-const backlog: Array<{ data: Uint8Array; count: number }> = [];
+// Keys are added as their batch arrives; slots are dropped once their batch is written.
+const backlog: Array<{ data: Uint8Array; count: number; forget?: number[] }> = [];
 let retryDelay = 0;
 let release: (() => void) | undefined;
+/** PostgreSQL: commits what the appender buffered (checkpoints, seals); absent for files. */
+let settle: (() => Promise<void>) | undefined;
+/** PostgreSQL: after the appender's close, commits the rest and releases the log. */
+let finish: (() => Promise<void>) | undefined;
 
 function post(msg: FromWorker): void {
   port.postMessage(msg);
@@ -60,6 +66,7 @@ function drain(): void {
         backlog.slice(0, take).map((b) => b.data),
         false,
       );
+      for (let i = 0; i < take; i++) appender.contentKeys.forget(backlog[i]!.forget);
     } catch (err) {
       retryDelay = Math.min(Math.max(retryDelay * 2, 50), 5000);
       post({ type: 'error', ...errorOf(err), retrying: true });
@@ -100,11 +107,12 @@ function markDurable(target: number): void {
   post({ type: 'durable', total: Number(Atomics.load(shared, SHARED.durable)) });
 }
 
-function close(): void {
+async function close(): Promise<void> {
   if (timer !== undefined) clearInterval(timer);
   try {
     drain();
     appender?.close(); // syncs before its final checkpoint
+    await finish?.();
     markDurable(written);
   } finally {
     appender = undefined;
@@ -118,14 +126,24 @@ function close(): void {
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'batch':
-      backlog.push({ data: msg.data, count: msg.count });
+      appender?.contentKeys.add(msg.keys?.add);
+      backlog.push(
+        msg.keys?.forget === undefined
+          ? { data: msg.data, count: msg.count }
+          : { data: msg.data, count: msg.count, forget: msg.keys.forget },
+      );
       if (backlog.length === 1) scheduleDrain();
       break;
     case 'checkpoint':
       try {
         drain();
         appender?.checkpoint('request');
-        post({ type: 'done', id: msg.id });
+        if (settle === undefined) post({ type: 'done', id: msg.id });
+        else
+          settle().then(
+            () => post({ type: 'done', id: msg.id }),
+            (err: unknown) => post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id }),
+          );
       } catch (err) {
         post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
       }
@@ -139,25 +157,41 @@ port.on('message', (msg: ToWorker) => {
         post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
       }
       break;
-    case 'close':
+    case 'retention':
       try {
-        close();
-        post({ type: 'closed' });
+        drain();
+        const result = appender!.applyRetention(msg.policy);
+        post({ type: 'done', id: msg.id, result });
       } catch (err) {
-        post({ type: 'error', ...errorOf(err), retrying: false });
-        post({ type: 'closed' });
+        post({ type: 'error', ...errorOf(err), retrying: false, id: msg.id });
       }
+      break;
+    case 'close':
+      close().then(
+        () => post({ type: 'closed' }),
+        (err: unknown) => {
+          post({ type: 'error', ...errorOf(err), retrying: false });
+          post({ type: 'closed' });
+        },
+      );
       break;
   }
 });
 
 try {
-  const opened = openFileAppender(init.options);
+  const options = init.options;
+  // The PostgreSQL driver is loaded only for PostgreSQL trails.
+  const opened =
+    'postgres' in options
+      ? await (await import('./open-postgres.js')).openPgAppender(options)
+      : openFileAppender(options);
   appender = opened.appender;
-  release = opened.release;
+  if ('release' in opened) release = opened.release;
+  else ({ settle, finish } = opened);
   timer = setInterval(() => {
     try {
       appender?.tick();
+      settle?.().catch((err: unknown) => post({ type: 'error', ...errorOf(err), retrying: true }));
     } catch (err) {
       post({ type: 'error', ...errorOf(err), retrying: true });
     }

@@ -4,6 +4,10 @@
  * sessionStorage), the script calls the same API as any client. Every value from the trail is
  * attacker-controlled and goes into the DOM as text, never as HTML.
  */
+import { CHARTS_JS } from './charts.js';
+import { CONVERSATION_JS } from './conversation-view.js';
+import { INTEGRITY_JS } from './integrity-panel.js';
+import { LIVE_TAIL_JS } from './live-tail.js';
 
 /** Content-Security-Policy of the viewer: its own script, the API, nothing else. */
 export const VIEWER_CSP =
@@ -21,7 +25,7 @@ export const VIEWER_HTML = `<!doctype html>
   header { background: #1d2330; color: #fff; padding: 10px 16px; display: flex; gap: 16px; align-items: center; }
   header h1 { font-size: 16px; margin: 0; }
   main { padding: 16px; display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
-  section { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: 12px; }
+  section { background: #fff; border: 1px solid #d9dde5; border-radius: 6px; padding: 12px; min-width: 0; overflow-x: auto; }
   #signin { max-width: 420px; margin: 40px auto; }
   input, select, button { font: inherit; padding: 4px 6px; }
   table { border-collapse: collapse; width: 100%; }
@@ -33,6 +37,22 @@ export const VIEWER_HTML = `<!doctype html>
   .ok { color: #1a7f37; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; }
   form.filters { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
   [hidden] { display: none !important; }
+  h2 { font-size: 15px; margin: 0 0 8px; } h3 { font-size: 14px; margin: 8px 0; }
+  dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 10px; margin: 0 0 8px; }
+  dl.facts dt { color: #5b6478; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+  code { font-size: 12px; overflow-wrap: anywhere; }
+  tr.new { background: #fff7d6; }
+  .chart { margin-bottom: 6px; } .chart svg { width: 100%; height: auto; display: block; }
+  .legend { font-size: 12px; color: #5b6478; } .legend span { margin-right: 10px; white-space: nowrap; }
+  .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 3px; vertical-align: -1px; }
+  ol.turns { list-style: none; padding: 0; margin: 0; }
+  ol.turns > li { border-left: 3px solid #d9dde5; padding: 2px 0 2px 10px; margin-bottom: 10px; }
+  .entry { margin: 6px 0; padding: 6px; background: #f6f7f9; border-radius: 4px; }
+  .entry .head { font-size: 12px; color: #5b6478; display: flex; gap: 8px; flex-wrap: wrap; }
+  .entry .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0 0; }
+  .label { font-weight: 600; margin-right: 4px; }
+  .block { color: #b3261e; font-weight: 600; } .allow { color: #1a7f37; } .warn { color: #9a6700; }
+  .wide { grid-column: 1 / -1; }
 </style>
 </head>
 <body>
@@ -44,6 +64,23 @@ export const VIEWER_HTML = `<!doctype html>
   <p id="signin-error" class="bad" role="alert"></p>
 </section>
 <main id="app" hidden>
+  <section id="integrity-panel">
+    <h2>Integrity</h2>
+    <dl class="facts">
+      <dt>checkpoint</dt><dd id="cp-summary">…</dd>
+      <dt>signature</dt><dd id="cp-signature">…</dd>
+      <dt>verifier key</dt><dd><code id="vkey"></code><br><span id="vkey-source"></span></dd>
+      <dt>verification</dt><dd id="verify-status">…</dd>
+      <dt>seals</dt><dd id="seal-status">…</dd>
+    </dl>
+    <form id="pin-form"><input id="pin-key" size="40" placeholder="verifier key to trust (name+hash+key)" aria-label="verifier key to pin"> <button type="submit" id="pin">Pin key</button> <button type="button" id="recheck">Check again</button></form>
+  </section>
+  <section id="charts-panel">
+    <h2>Activity <select id="chart-window" aria-label="chart window"><option value="1h">last hour</option><option value="24h" selected>last 24 hours</option><option value="7d">last 7 days</option></select> <button id="charts-refresh" type="button">Refresh</button></h2>
+    <div class="chart" id="chart-events"></div>
+    <div class="chart" id="chart-blocks"></div>
+    <div class="chart" id="chart-auth"></div>
+  </section>
   <section>
     <form class="filters" id="filters">
       <input name="type" placeholder="type (auth.*)" aria-label="type">
@@ -52,6 +89,7 @@ export const VIEWER_HTML = `<!doctype html>
       <select name="severity" aria-label="severity"><option value="">any severity</option><option>info</option><option>notice</option><option>warning</option><option>critical</option></select>
       <input name="since" placeholder="since (1h, 7d)" aria-label="since">
       <button type="submit" id="apply">Filter</button>
+      <label><input type="checkbox" id="live"> Live</label> <span id="live-status"></span>
     </form>
     <table><thead><tr><th>time</th><th>type</th><th>severity</th><th>actor</th><th>outcome</th><th>producer</th></tr></thead><tbody id="rows"></tbody></table>
     <p><button id="more" hidden>More</button> <span id="count"></span></p>
@@ -60,8 +98,14 @@ export const VIEWER_HTML = `<!doctype html>
     <h2>Event</h2>
     <p id="detail-empty">Select an event.</p>
     <div id="detail" hidden>
-      <p><button id="verify">Verify inclusion proof</button> <span id="proof"></span></p>
+      <p><button id="verify">Verify inclusion proof</button> <button id="open-conversation" hidden>Open conversation</button> <span id="proof"></span></p>
       <pre id="detail-json"></pre>
+    </div>
+    <form id="conversation-form"><input id="conversation-id" placeholder="conversation id" aria-label="conversation id"> <button type="submit" id="conversation-open">Open conversation</button></form>
+    <div id="conversation" hidden>
+      <h2>Conversation <span id="conv-title"></span></h2>
+      <dl class="facts" id="conv-facts"></dl>
+      <ol class="turns" id="turns"></ol>
     </div>
   </section>
 </main>
@@ -70,13 +114,15 @@ export const VIEWER_HTML = `<!doctype html>
 </html>
 `;
 
-/** The viewer script (plain ES2020, run as is by the browser). */
+/** The viewer script (plain ES2020, run as is by the browser), its panels inside one closure. */
 export const VIEWER_JS = `'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
   let token = sessionStorage.getItem('sealtrail-token') || '';
   let cursor = null;
   let selected = null;
+  // The highest seq shown in the table: the live tail asks for what comes after it.
+  let newestSeq = -1;
 
   async function api(path) {
     const res = await fetch(path, { headers: { authorization: 'Bearer ' + token } });
@@ -99,17 +145,14 @@ export const VIEWER_JS = `'use strict';
     sessionStorage.setItem('sealtrail-token', token);
     $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
     loadHealth();
+    loadIntegrity();
+    loadCharts();
     search(true);
   }
 
+  // The header's verify line is set by the integrity panel (one verification per check).
   async function loadHealth() {
-    try {
-      const h = await (await fetch('/healthz')).json();
-      $('origin').textContent = h.origin;
-      const v = await api('/v1/verify');
-      $('integrity').textContent = v.ok ? 'trail verified: ' + v.entries + ' entries' : 'VERIFY FAILED: ' + (v.failure && v.failure.code);
-      $('integrity').className = v.ok ? 'ok' : 'bad';
-    } catch (e) { $('integrity').textContent = ''; }
+    try { $('origin').textContent = (await loadHealthz()).origin; } catch (e) { $('origin').textContent = ''; }
   }
 
   function filterQuery() {
@@ -121,12 +164,13 @@ export const VIEWER_JS = `'use strict';
   async function search(reset) {
     const p = filterQuery();
     p.set('limit', '50');
-    if (reset) { cursor = null; $('rows').textContent = ''; }
+    if (reset) { cursor = null; newestSeq = -1; $('rows').textContent = ''; stopLive(); }
     else if (cursor) p.set('cursor', cursor);
     let page;
     try { page = await api('/v1/events?' + p.toString()); }
     catch (e) { $('count').textContent = e.message; return; }
-    for (const ev of page.events) $('rows').appendChild(row(ev));
+    for (const ev of page.events) { $('rows').appendChild(row(ev)); if (ev.seq > newestSeq) newestSeq = ev.seq; }
+    if (reset && $('live').checked) startLive();
     cursor = page.nextCursor;
     $('more').hidden = cursor === null;
     $('count').textContent = $('rows').children.length + ' events';
@@ -156,6 +200,9 @@ export const VIEWER_JS = `'use strict';
     $('detail-empty').hidden = true; $('detail').hidden = false;
     $('detail-json').textContent = JSON.stringify(event, null, 2);
     $('proof').textContent = ''; $('proof').className = '';
+    const conv = event.conversation && typeof event.conversation.id === 'string' ? event.conversation.id : null;
+    $('open-conversation').hidden = conv === null;
+    $('open-conversation').dataset.id = conv || '';
   }
 
   // RFC 6962 hashing with WebCrypto: leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || l || r).
@@ -199,16 +246,29 @@ export const VIEWER_JS = `'use strict';
       if (size !== proof.treeSize) throw new Error('proof is for another tree size');
       const computed = await rootFromProof(proof.index, proof.treeSize, leafHash, proof.hashes.map(b64));
       if (!equal(computed, root)) throw new Error('proof does not lead to the checkpoint root');
+      // The checkpoint itself: signed by the trusted key (integrity panel).
+      const signed = await verifyCheckpoint(proof.checkpoint, await trustedKey());
       out.className = 'ok';
-      out.textContent = 'inclusion verified in this browser: entry ' + proof.index + ' of ' + size + ', root ' + lines[2];
+      out.textContent = 'inclusion verified in this browser: entry ' + proof.index + ' of ' + size + ', root ' + lines[2] + ', checkpoint signed by ' + signed.keyName;
     } catch (e) {
       out.className = 'bad';
       out.textContent = 'not verified: ' + e.message;
     }
   }
 
+${INTEGRITY_JS}
+${CHARTS_JS}
+${CONVERSATION_JS}
+${LIVE_TAIL_JS}
   $('signin-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('token').value.trim()); });
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); search(true); });
+  $('live').addEventListener('change', () => { if ($('live').checked) startLive(); else stopLive(); });
+  $('pin-form').addEventListener('submit', (e) => { e.preventDefault(); pinKey($('pin-key').value.trim()); });
+  $('recheck').addEventListener('click', loadIntegrity);
+  $('chart-window').addEventListener('change', loadCharts);
+  $('charts-refresh').addEventListener('click', loadCharts);
+  $('open-conversation').addEventListener('click', () => openConversation($('open-conversation').dataset.id));
+  $('conversation-form').addEventListener('submit', (e) => { e.preventDefault(); openConversation($('conversation-id').value.trim()); });
   $('more').addEventListener('click', () => search(false));
   $('verify').addEventListener('click', verifySelected);
   $('signout').addEventListener('click', () => signOut(''));

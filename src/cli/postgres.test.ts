@@ -1,0 +1,130 @@
+/**
+ * The `sealtrail` command on a PostgreSQL log: the built executable, spawned, with `--postgres`
+ * in place of `--dir`, against a real server the test starts. The password travels in
+ * PGPASSWORD, never in the URL or any output.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyInclusion } from '../chain/index.js';
+import { tempDir } from '../test-support/fixtures.js';
+import { startPostgres, type TestPostgres } from '../test-support/postgres.js';
+
+const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const root = tempDir();
+let server: TestPostgres;
+let url: string;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  await server.createDatabase('cli');
+  // The URL without its password: the driver reads PGPASSWORD.
+  url = server.url('cli').replace(':postgres@', '@');
+});
+
+afterAll(() => {
+  server?.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function run(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, SEALTRAIL_QUIET: '1', PGPASSWORD: 'postgres' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sealtrail --postgres', () => {
+  const keys = () => path.join(root, 'keys');
+  const pgArgs = () => ['--postgres', url, '--log', 'cli'];
+  let seed: string;
+
+  beforeAll(() => {
+    const init = run(['init', ...pgArgs(), '--keys', keys(), '--origin', 'example.test/pg', '--json']);
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    seed = JSON.parse(init.stdout).sealSeed;
+    const events = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        type: i % 2 ? 'auth.failure' : 'model.request',
+        actor: { id: `u${i % 4}` },
+        meta: { i },
+        ...(i < 4 ? { conversation: { id: 'conv-pg', turn: i } } : {}),
+      }),
+    );
+    const append = run(['append', ...pgArgs(), '--keys', keys(), '--durable'], `${events.join('\n')}\n`);
+    expect(append.stderr).toBe('');
+    expect(append.stdout.trim().split('\n')).toHaveLength(40);
+  });
+
+  it('init refuses a log that exists', () => {
+    const again = run(['init', ...pgArgs(), '--keys', path.join(root, 'other-keys')]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/TRAIL_EXISTS|already exists/);
+  });
+
+  it('verifies the log with its seals', () => {
+    const r = run(['verify', ...pgArgs(), '--seal-seed', seed, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.entries).toBe(40);
+  });
+
+  it('queries and exports with filters', () => {
+    const q = run(['query', ...pgArgs(), '--type', 'auth.failure', '--actor', 'u1', '--format', 'jsonl']);
+    expect(q.code).toBe(0);
+    const got = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(got.map((e) => e.meta.i)).toEqual([37, 33, 29, 25, 21, 17, 13, 9, 5, 1]);
+    const out = path.join(root, 'export.csv');
+    const e = run(['export', ...pgArgs(), '--format', 'csv', '--out', out, '--json']);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout).entries).toBe(40);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(41);
+  });
+
+  it('reconstructs a conversation with each entry checked against the signed checkpoint', () => {
+    const r = run(['conversation', 'conv-pg', ...pgArgs(), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const view = JSON.parse(r.stdout);
+    expect(view.entries).toBe(4);
+    expect(view.integrity).toMatchObject({ verified: 4, failed: 0 });
+  });
+
+  it('proves inclusion against the latest checkpoint', () => {
+    const r = run(['prove', ...pgArgs(), '--seq', '17', '--json']);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout);
+    const cp = run(['checkpoint', ...pgArgs()]);
+    expect(cp.stdout).toBe(p.checkpoint);
+    const root64 = p.checkpoint.split('\n')[2];
+    expect(() =>
+      verifyInclusion(
+        17,
+        p.treeSize,
+        Buffer.from(p.leafHash, 'base64'),
+        p.hashes.map((h: string) => Buffer.from(h, 'base64')),
+        Buffer.from(root64, 'base64'),
+      ),
+    ).not.toThrow();
+  });
+
+  it('rejects --dir with --postgres, and a wrong password without showing it', () => {
+    const both = run(['verify', ...pgArgs(), '--dir', root]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--dir or --postgres/);
+    const bad = run(['verify', '--postgres', server.urlAs('postgres', 'hunter2-secret', 'cli')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/STORE_UNAVAILABLE|authentication failed/);
+    expect(bad.stderr).not.toContain('hunter2-secret');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

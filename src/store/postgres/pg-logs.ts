@@ -1,0 +1,153 @@
+/**
+ * The `logs` table (one row per log: origin, verifier key, seal schedule, content mode, the
+ * `trail.json` of a trail directory) and the one-writer-per-log advisory lock.
+ */
+import type pg from 'pg';
+import { AuditError } from '../../errors.js';
+import type { ContentMode, TrailMeta } from '../trail-meta.js';
+import { logLockKey, pgError } from './connect.js';
+
+/** Log names: letters, digits, `.`, `_`, `-`, at most 128 (the table's CHECK says the same). */
+export const LOG_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Checks a log name.
+ * @throws AuditError CONFIG_INVALID naming the field.
+ */
+export function checkLogName(log: string): string {
+  if (typeof log !== 'string' || !LOG_NAME_RE.test(log)) {
+    throw new AuditError('CONFIG_INVALID', 'postgres.log: expected letters, digits and . _ - (max 128)', {
+      field: 'postgres.log',
+    });
+  }
+  return log;
+}
+
+interface LogRow {
+  id: number;
+  format: string;
+  origin: string;
+  verifier_key: string;
+  created_at_ms: string;
+  seal_epoch_ms: string;
+  content: string;
+}
+
+/** A log's row id (what the other tables refer to) and description. */
+export interface PgLogMeta {
+  id: number;
+  meta: TrailMeta;
+}
+
+/** The columns of a logs row that {@link metaOfRow} reads. */
+export const LOG_COLUMNS = 'id, format, origin, verifier_key, created_at_ms, seal_epoch_ms, content';
+
+/** The TrailMeta of a logs row. */
+export function metaOfRow(row: LogRow): TrailMeta {
+  return {
+    format: row.format as TrailMeta['format'],
+    origin: row.origin,
+    verifierKey: row.verifier_key,
+    createdAt: Number(row.created_at_ms),
+    sealEpochMs: Number(row.seal_epoch_ms),
+    content: row.content as ContentMode,
+  };
+}
+
+/** The row id and description of `log`, or undefined when there is no such log. */
+export async function readLogMeta(
+  client: pg.ClientBase,
+  log: string,
+  target: string,
+): Promise<PgLogMeta | undefined> {
+  let row: LogRow | undefined;
+  try {
+    row = (await client.query<LogRow>(`SELECT ${LOG_COLUMNS} FROM sealtrail.logs WHERE log = $1`, [log]))
+      .rows[0];
+  } catch (err) {
+    throw pgError(err, target, `cannot read log ${log}`);
+  }
+  return row === undefined ? undefined : { id: row.id, meta: metaOfRow(row) };
+}
+
+/**
+ * Records a new log; returns its row id.
+ * @throws AuditError TRAIL_EXISTS when the log or its origin exists.
+ */
+export async function insertLogMeta(
+  client: pg.ClientBase,
+  log: string,
+  meta: TrailMeta,
+  target: string,
+): Promise<number> {
+  try {
+    const r = await client.query<{ id: number }>(
+      `INSERT INTO sealtrail.logs (log, format, origin, verifier_key, created_at_ms, seal_epoch_ms, content)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [log, meta.format, meta.origin, meta.verifierKey, meta.createdAt, meta.sealEpochMs, meta.content],
+    );
+    return r.rows[0]!.id;
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') {
+      throw new AuditError(
+        'TRAIL_EXISTS',
+        `${target}: a log named ${log} or with origin ${meta.origin} exists`,
+      );
+    }
+    throw pgError(err, target, `cannot create log ${log}`);
+  }
+}
+
+/** The pg_locks columns of a bigint advisory key: high and low 32 bits, unsigned. */
+function lockColumns(key: string): [string, string] {
+  const k = BigInt.asUintN(64, BigInt(key));
+  return [(k >> 32n).toString(), (k & 0xffffffffn).toString()];
+}
+
+/** Who holds the writer lock of `log` (application name and address), or undefined when nobody does. */
+export async function logLockHolder(client: pg.ClientBase, log: string): Promise<string | undefined> {
+  const [hi, lo] = lockColumns(logLockKey(log));
+  const r = await client.query<{ pid: number; app: string | null; addr: string | null }>(
+    `SELECT l.pid, a.application_name AS app, host(a.client_addr) AS addr
+     FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = $1::oid AND l.objid = $2::oid`,
+    [hi, lo],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return undefined;
+  return `${row.app || 'a session'}${row.addr ? ` from ${row.addr}` : ''} (backend pid ${row.pid})`;
+}
+
+/**
+ * Takes the session advisory lock of `log` on `client`, waiting up to `timeoutMs` (0: fail at
+ * once). The lock lasts as long as the connection.
+ * @throws AuditError TRAIL_LOCKED naming the holder.
+ */
+export async function acquireLogLock(
+  client: pg.ClientBase,
+  log: string,
+  timeoutMs: number,
+  target: string,
+): Promise<void> {
+  const key = logLockKey(log);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let ok: boolean;
+    try {
+      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]))
+        .rows[0]!.ok;
+    } catch (err) {
+      throw pgError(err, target, `cannot lock log ${log}`);
+    }
+    if (ok) return;
+    if (Date.now() >= deadline) {
+      const holder = await logLockHolder(client, log).catch(() => undefined);
+      throw new AuditError(
+        'TRAIL_LOCKED',
+        `${target}: log ${log} is being written by ${holder ?? 'another writer'}; one writer per log`,
+        { log },
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - Date.now()))));
+  }
+}

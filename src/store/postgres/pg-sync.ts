@@ -1,0 +1,66 @@
+/**
+ * Synchronous queries for the readers: every reader of a trail (verify, proofs, query, export,
+ * status) reads a directory through synchronous calls, and the PostgreSQL source keeps that shape
+ * rather than a second, asynchronous copy of each reader. A worker thread holds the connection;
+ * the caller posts a query and blocks on a shared flag (Atomics.wait) until the answer is on the
+ * port. Lines are fetched in chunks of thousands of rows, so the wait is paid per chunk, not per
+ * line. A server holding a source blocks its event loop for the duration of each query, as file
+ * reads do for directory trails.
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { AuditError, type AuditErrorCode } from '../../errors.js';
+
+/** Longest wait for one query. */
+const QUERY_TIMEOUT_MS = 120_000;
+
+/** A blocking query client (one connection, in its own thread). */
+export class PgSyncClient {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private closed = false;
+
+  constructor(url: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const here = import.meta.url;
+    const workerData = { url, port: port2, flag: this.flag };
+    this.worker = here.endsWith('.ts')
+      ? new Worker(new URL('../../writer/worker-from-source.mjs', here), {
+          workerData: { ...workerData, entry: new URL('./pg-sync-worker.ts', here).href },
+          transferList: [port2],
+        })
+      : new Worker(new URL('./pg-sync-worker.js', here), { workerData, transferList: [port2] });
+    this.worker.unref();
+  }
+
+  /**
+   * Runs one query and returns its rows.
+   * @throws AuditError STORE_UNAVAILABLE, STORE_IO (as the worker mapped the driver's error).
+   */
+  query<R>(text: string, values: unknown[] = []): R[] {
+    if (this.closed) throw new AuditError('USAGE', 'postgres reader is closed');
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage({ text, values });
+    const deadline = Date.now() + QUERY_TIMEOUT_MS;
+    for (;;) {
+      const got = receiveMessageOnPort(this.port);
+      if (got !== undefined) {
+        const msg = got.message as { rows?: R[]; error?: { code: string; message: string } };
+        if (msg.error !== undefined)
+          throw new AuditError(msg.error.code as AuditErrorCode, msg.error.message);
+        return msg.rows!;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new AuditError('STORE_UNAVAILABLE', 'postgres: query timed out');
+      Atomics.wait(this.flag, 0, 0, Math.min(left, 1000));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.close();
+    void this.worker.terminate();
+  }
+}

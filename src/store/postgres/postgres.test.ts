@@ -1,0 +1,377 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Checkpoint } from '../../chain/checkpoint.js';
+import { verifyConsistency, verifyInclusion } from '../../chain/proof-verify.js';
+import { hashLeaf } from '../../chain/rfc6962.js';
+import { isAuditError } from '../../errors.js';
+import { proveConsistency, proveInclusion } from '../../read/prove.js';
+import { getEntry, query } from '../../read/query.js';
+import { verifyDir } from '../../read/verify-dir.js';
+import { startPostgres, type TestPostgres } from '../../test-support/postgres.js';
+import { AuditTrail } from '../../writer/trail.js';
+import { PgSource } from './pg-source.js';
+
+let server: TestPostgres;
+let tmp: string;
+
+beforeAll(async () => {
+  server = await startPostgres();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-pg-test-'));
+});
+
+afterAll(() => {
+  server?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+let dbCount = 0;
+async function freshDb(): Promise<{ name: string; url: string }> {
+  const name = `t${++dbCount}`;
+  return { name, url: await server.createDatabase(name) };
+}
+
+function keys(name: string): string {
+  return path.join(tmp, name);
+}
+
+async function writeEvents(url: string, log: string, n: number, keysDir: string): Promise<string[]> {
+  const trail = await AuditTrail.open({ postgres: { url, log, keysDir }, handleExit: false });
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(
+      trail.emit({
+        type: i % 3 === 0 ? 'auth.failure' : 'x.test',
+        actor: { id: `user-${i % 5}` },
+        content: { prompt: `prompt ${i}` },
+        meta: { i },
+      }),
+    );
+  }
+  await trail.close();
+  return ids;
+}
+
+describe('the PostgreSQL store', () => {
+  describe('when a trail appends, reopens and appends again', () => {
+    it('stores every entry once in one chain that verifies, with checkpoints and seals', async () => {
+      const { url, name } = await freshDb();
+      const k = keys('append');
+      const first = await AuditTrail.open({ postgres: { url, log: 'app', keysDir: k }, handleExit: false });
+      const seed = first.sealSeed!;
+      expect(seed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      for (let i = 0; i < 700; i++) first.emit({ type: 'x.test', content: { prompt: `p${i}` } });
+      await first.close();
+      await writeEvents(url, 'app', 300, k);
+
+      const count = await server.sql(
+        name,
+        'SELECT count(*)::int AS n, max(seq)::int AS m FROM sealtrail.entries',
+      );
+      expect(count.rows[0]).toEqual({ n: 1000, m: 999 });
+      const nodes = await server.sql(name, 'SELECT level, idx FROM sealtrail.nodes ORDER BY level, idx');
+      expect(nodes.rows.map((r) => [r.level, Number(r.idx)])).toEqual([
+        [8, 0],
+        [8, 1],
+        [8, 2],
+      ]);
+
+      const source = new PgSource(url, 'app');
+      try {
+        expect(source.live()).toBe(false);
+        const report = verifyDir(source, { sealSeed: seed });
+        expect(report.failure).toBeUndefined();
+        expect(report.ok).toBe(true);
+        expect(report.entries).toBe(1000);
+        expect(report.seals?.epochs).toBeGreaterThanOrEqual(2);
+        expect(report.contentFields.verified).toBe(1000);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe('reading a log', () => {
+    let url: string;
+    let ids: string[];
+    beforeAll(async () => {
+      ({ url } = await freshDb());
+      ids = await writeEvents(url, 'reads', 600, keys('reads'));
+    });
+
+    it('queries with filters, newest first, and finds an entry by id', async () => {
+      const source = new PgSource(url, 'reads');
+      try {
+        const failures = await query(source, { type: 'auth.failure', actor: 'user-0' }).toArray();
+        // i % 3 === 0 and i % 5 === 0: every 15th of 600
+        expect(failures).toHaveLength(40);
+        expect(failures[0]!.meta).toEqual({ i: 585 });
+        expect(
+          failures.every(
+            (e) => e.type === 'auth.failure' && (e.actor as { id?: string } | undefined)?.id === 'user-0',
+          ),
+        ).toBe(true);
+        const oldest = await query(source, {}, { order: 'oldest', limit: 3 }).toArray();
+        expect(oldest.map((e) => e.seq)).toEqual([0, 1, 2]);
+        const e = await getEntry(source, ids[123]!);
+        expect(e?.seq).toBe(123);
+        expect(e?.content).toEqual({ prompt: 'prompt 123' });
+        expect(await getEntry(source, '0190a6f2-0000-7000-8000-000000000000')).toBeUndefined();
+      } finally {
+        source.close();
+      }
+    });
+
+    it('builds inclusion and consistency proofs that check against the signed checkpoint', () => {
+      const source = new PgSource(url, 'reads');
+      try {
+        for (const seq of [0, 255, 256, 511, 599]) {
+          const p = proveInclusion(source, { seq });
+          const cp = Checkpoint.parse(p.checkpoint.slice(0, p.checkpoint.indexOf('\n\n') + 1));
+          expect(p.treeSize).toBe(600);
+          expect(hashLeaf(Buffer.from(p.leaf, 'base64')).toString('base64')).toBe(p.leafHash);
+          expect(() =>
+            verifyInclusion(
+              seq,
+              p.treeSize,
+              Buffer.from(p.leafHash, 'base64'),
+              p.hashes.map((h) => Buffer.from(h, 'base64')),
+              cp.rootHash,
+            ),
+          ).not.toThrow();
+        }
+        const byId = proveInclusion(source, { id: ids[42]! });
+        expect(byId.index).toBe(42);
+        const c = proveConsistency(source, 300);
+        expect(() =>
+          verifyConsistency(
+            c.size1,
+            c.size2,
+            c.hashes.map((h) => Buffer.from(h, 'base64')),
+            Buffer.from(c.root1, 'base64'),
+            Buffer.from(c.root2, 'base64'),
+          ),
+        ).not.toThrow();
+      } finally {
+        source.close();
+      }
+    });
+
+    it('keeps hostile text byte for byte through COPY (backslashes, tabs, controls, bidi, emoji)', async () => {
+      const hostile =
+        'back\\slash tab\t nl\n cr\r nul\0 esc\x1b[2J rlo\u202e zw\u200b emoji \u{1f600} quote"';
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'hostile', keysDir: keys('hostile') },
+        handleExit: false,
+      });
+      const id = trail.emit({ type: 'x.hostile', actor: { id: hostile }, content: { prompt: hostile } });
+      await trail.close();
+      const source = new PgSource(url, 'hostile');
+      try {
+        const e = await getEntry(source, id);
+        expect(e?.content).toEqual({ prompt: hostile });
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+    });
+
+    it('reads back through the writing AuditTrail', async () => {
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'reads', keysDir: keys('reads') },
+        handleExit: false,
+      });
+      try {
+        const id = trail.emit({ type: 'x.late', meta: { late: true } });
+        const got = await trail.get(id);
+        expect(got?.seq).toBe(600);
+        const seen: number[] = [];
+        for await (const e of trail.query({ type: 'x.late' })) seen.push(e.seq);
+        expect(seen).toEqual([600]);
+      } finally {
+        await trail.close();
+      }
+    });
+  });
+
+  describe('append-only in the database', () => {
+    let url: string;
+    let name: string;
+    beforeAll(async () => {
+      ({ url, name } = await freshDb());
+      await writeEvents(url, 'locked', 50, keys('locked'));
+      await server.sql(name, "CREATE ROLE app LOGIN PASSWORD 'app-secret' IN ROLE sealtrail_writer");
+    });
+
+    it('refuses UPDATE, DELETE and TRUNCATE to the application role', async () => {
+      const client = new pg.Client({ connectionString: server.urlAs('app', 'app-secret', name) });
+      await client.connect();
+      try {
+        for (const sql of [
+          "UPDATE sealtrail.entries SET line = 'x' WHERE seq = 1",
+          'DELETE FROM sealtrail.entries WHERE seq = 49',
+          'TRUNCATE sealtrail.checkpoints',
+          "UPDATE sealtrail.logs SET verifier_key = 'x'",
+        ]) {
+          await expect(client.query(sql), sql).rejects.toMatchObject({ code: '42501' });
+        }
+        // The same role appends: INSERT and SELECT are what it has.
+        const n = await client.query('SELECT count(*)::int AS n FROM sealtrail.entries');
+        expect(n.rows[0].n).toBe(50);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('lets the application role write a log through AuditTrail', async () => {
+      const appUrl = server.urlAs('app', 'app-secret', name);
+      await writeEvents(appUrl, 'by-app', 20, keys('by-app'));
+      const source = new PgSource(appUrl, 'by-app');
+      try {
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+    });
+
+    it('rejects UPDATE and DELETE by the trigger even for the owner', async () => {
+      await expect(server.sql(name, "UPDATE sealtrail.entries SET ts = 'x' WHERE seq = 1")).rejects.toThrow(
+        /append-only/,
+      );
+      await expect(server.sql(name, 'DELETE FROM sealtrail.seals')).rejects.toThrow(/append-only/);
+      await expect(server.sql(name, 'TRUNCATE sealtrail.entries CASCADE')).rejects.toThrow(/append-only/);
+    });
+  });
+
+  describe('when a superuser rewrites an entry behind the application', () => {
+    it('verify fails and names the entry', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'tamper', 100, keys('tamper'));
+      await server.sql(
+        name,
+        `BEGIN;
+         ALTER TABLE sealtrail.entries DISABLE TRIGGER append_only;
+         UPDATE sealtrail.entries SET line = replace(line, '"user-2"', '"user-9"') WHERE seq = 42;
+         ALTER TABLE sealtrail.entries ENABLE TRIGGER append_only;
+         COMMIT;`,
+      );
+      const source = new PgSource(url, 'tamper');
+      try {
+        const report = verifyDir(source);
+        expect(report.ok).toBe(false);
+        expect(report.failure?.code).toBe('LEAF_HASH_MISMATCH');
+        expect(report.failure?.seq).toBe(42);
+      } finally {
+        source.close();
+      }
+    });
+
+    it('verify fails when the leaf hash is rewritten with the line', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'tamper2', 100, keys('tamper2'));
+      await server.sql(
+        name,
+        `BEGIN;
+         ALTER TABLE sealtrail.entries DISABLE TRIGGER append_only;
+         UPDATE sealtrail.entries SET line = replace(line, '"user-2"', '"user-9"') WHERE seq = 42;
+         UPDATE sealtrail.entries SET leaf_hash = sha256('\\x00'::bytea || convert_to(split_part(line, E'\\t', 1), 'UTF8')) WHERE seq = 42;
+         ALTER TABLE sealtrail.entries ENABLE TRIGGER append_only;
+         COMMIT;`,
+      );
+      const source = new PgSource(url, 'tamper2');
+      try {
+        const report = verifyDir(source);
+        expect(report.ok).toBe(false);
+        expect(report.failure?.code).toBe('CHAIN_LINK_MISMATCH');
+        expect(report.failure?.seq).toBe(43);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe('two writers on one log', () => {
+    it('the second fails with TRAIL_LOCKED naming the holder, and gets the log once the first closes', async () => {
+      const { url } = await freshDb();
+      const k = keys('two');
+      const a = await AuditTrail.open({ postgres: { url, log: 'shared', keysDir: k }, handleExit: false });
+      a.emit({ type: 'x.a' });
+      await a.flush();
+      const err = await AuditTrail.open({
+        postgres: { url, log: 'shared', keysDir: k },
+        handleExit: false,
+      }).catch((e: unknown) => e);
+      expect(isAuditError(err, 'TRAIL_LOCKED')).toBe(true);
+      expect((err as Error).message).toMatch(/log shared is being written by sealtrail writer/);
+      expect((err as Error).message).not.toContain('postgres:postgres@');
+      // Another log in the same database is free.
+      await writeEvents(url, 'other', 3, keys('two-other'));
+      // A waiting writer gets the log when the first one closes.
+      const waiting = AuditTrail.open({
+        postgres: { url, log: 'shared', keysDir: k, lockTimeoutMs: 30_000 },
+        handleExit: false,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await a.close();
+      const b = await waiting;
+      b.emit({ type: 'x.b' });
+      await b.close();
+      const source = new PgSource(url, 'shared');
+      try {
+        const report = verifyDir(source);
+        expect(report.ok).toBe(true);
+        expect(report.entries).toBe(2);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe('when the writer loses its connection', () => {
+    it('connects again, takes the lock again and loses nothing', async () => {
+      const { url, name } = await freshDb();
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'reconnect', keysDir: keys('reconnect') },
+        handleExit: false,
+      });
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.before', meta: { i } });
+      await trail.flush();
+      const killed = await server.sql(
+        name,
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'sealtrail writer%'",
+      );
+      expect(killed.rows).toEqual([{ ok: true }]);
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.after', meta: { i } });
+      await trail.flush();
+      await trail.close();
+      const source = new PgSource(url, 'reconnect');
+      try {
+        const report = verifyDir(source);
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(200);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe('bad connections', () => {
+    it('fails with STORE_UNAVAILABLE and never shows the password', async () => {
+      const bad = server.urlAs('postgres', 'wrong-password-123', 'postgres');
+      const err = await AuditTrail.open({
+        postgres: { url: bad, keysDir: keys('bad') },
+        handleExit: false,
+      }).catch((e: unknown) => e);
+      expect(isAuditError(err, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((err as Error).message).toMatch(/authentication failed/);
+      expect((err as Error).message).not.toContain('wrong-password-123');
+    });
+
+    it('a reader of a missing log fails with TRAIL_NOT_FOUND', async () => {
+      const { url } = await freshDb();
+      expect(() => new PgSource(url, 'nope')).toThrow(expect.objectContaining({ code: 'TRAIL_NOT_FOUND' }));
+    });
+  });
+});

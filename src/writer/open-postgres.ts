@@ -1,0 +1,151 @@
+/**
+ * Opens the appender of a log in PostgreSQL: connects, brings the schema up to date (when the role
+ * may), takes the log's advisory lock (one writer per log), creates the log when missing (keys in
+ * a local key directory, never in the database), reads the log's state and continues its chain,
+ * catching up on missed seal epochs. Runs in the writer's worker thread.
+ */
+import type pg from 'pg';
+import { AuditError } from '../errors.js';
+import {
+  type ContentMode,
+  DEFAULT_SEAL_EPOCH_MS,
+  defaultOrigin,
+  type TrailMeta,
+  validateTrailSettings,
+} from '../store/index.js';
+import {
+  acquireLogLock,
+  checkLogName,
+  connectPg,
+  createPgKeys,
+  describeTarget,
+  insertLogMeta,
+  loadPgKeys,
+  migrate,
+  PgEntryLog,
+  PgLogWriter,
+  PgSealedState,
+  PgSealKey,
+  PgTree,
+  readLogMeta,
+  readLogState,
+} from '../store/postgres/index.js';
+import { Appender, type AppenderOptions } from './appender.js';
+import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
+
+export type { PostgresTarget };
+
+/** Options for opening a PostgreSQL log for writing. */
+export interface OpenPgOptions extends AppenderOptions {
+  postgres: PostgresTarget;
+  create?: boolean;
+  origin?: string;
+  content?: ContentMode;
+  sealEpochMs?: number;
+}
+
+/** An open PostgreSQL appender. */
+export interface OpenedPg {
+  appender: Appender;
+  meta: TrailMeta;
+  sealSeed?: string;
+  /** Commits everything buffered (checkpoints and seals too). */
+  settle(): Promise<void>;
+  /** After `appender.close()`: commits the final checkpoint and seal, releases the lock. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Opens (and if allowed creates) a log for appending.
+ * @throws AuditError TRAIL_LOCKED (another writer holds the log), TRAIL_NOT_FOUND, TRAIL_EXISTS,
+ *   STORE_UNAVAILABLE, STORE_IO, KEY_NOT_FOUND, KEY_INVALID, CONFIG_INVALID.
+ */
+export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> {
+  const t = options.postgres;
+  const log = checkLogName(t.log ?? 'default');
+  const target = describeTarget(t.url);
+  const keysDir = pgKeysDir(t);
+  const client = await connectPg(t.url, 'writer');
+  try {
+    await migrate(client);
+    await acquireLogLock(client, log, t.lockTimeoutMs ?? 0, target);
+    const row = await readLogMeta(client, log, target);
+    let meta = row?.meta;
+    let logId = row?.id;
+    let sealSeed: string | undefined;
+    if (meta === undefined || logId === undefined) {
+      if (options.create === false) {
+        throw new AuditError('TRAIL_NOT_FOUND', `${target}: no log ${log} (run sealtrail init --postgres)`);
+      }
+      const origin = options.origin ?? defaultOrigin();
+      const sealEpochMs = options.sealEpochMs ?? DEFAULT_SEAL_EPOCH_MS;
+      validateTrailSettings(origin, sealEpochMs);
+      const keys = createPgKeys(keysDir, origin);
+      meta = {
+        format: 'sealtrail-trail/1',
+        origin,
+        verifierKey: keys.verifierKey,
+        createdAt: Date.now(),
+        sealEpochMs,
+        content: options.content ?? 'plain',
+      };
+      logId = await insertLogMeta(client, log, meta, target);
+      sealSeed = keys.sealSeed;
+    }
+    const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);
+    const state = await readLogState(client, logId, target);
+    // A crash between committing a seal and evolving the key file: finish the evolve.
+    if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
+    const reconnect = async (): Promise<pg.Client> => {
+      const fresh = await connectPg(t.url, 'writer');
+      try {
+        await acquireLogLock(fresh, log, 0, target);
+        return fresh;
+      } catch (err) {
+        await endClient(fresh);
+        throw err;
+      }
+    };
+    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect);
+    const sealKey = new PgSealKey(sealFile);
+    writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
+    const appender = new Appender(
+      {
+        origin: meta.origin,
+        t0: meta.createdAt,
+        sealEpochMs: meta.sealEpochMs,
+        log: new PgEntryLog(writer, state),
+        tree: new PgTree(writer, state),
+        signer,
+        sealKey,
+        state: new PgSealedState(writer, state),
+      },
+      options,
+    );
+    appender.sealFinishedEpochs(Date.now());
+    if (state.latest?.size !== appender.size) appender.checkpoint('open');
+    await writer.flush();
+    const opened: OpenedPg = {
+      appender,
+      meta,
+      settle: () => writer.flush(),
+      finish: async () => {
+        try {
+          await writer.flush();
+        } finally {
+          await endClient(writer.connection);
+        }
+      },
+    };
+    if (sealSeed !== undefined) opened.sealSeed = sealSeed;
+    return opened;
+  } catch (err) {
+    await endClient(client);
+    throw err;
+  }
+}
+
+/** Closing the connection also releases the session's advisory lock. */
+async function endClient(client: pg.Client): Promise<void> {
+  await client.end().catch(() => {});
+}
