@@ -83,6 +83,7 @@ describe('pushArchive', () => {
       expect(p.headers['x-amz-object-lock-legal-hold']).toBe('ON');
       expect(p.headers['if-none-match']).toBe('*');
       expect(p.headers['x-amz-checksum-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(p.headers['x-amz-sdk-checksum-algorithm']).toBe('SHA256');
     }
     const first = sealed[0]!;
     const segPut = puts.find((p) =>

@@ -198,6 +198,8 @@ export class S3Objects {
           Body: body,
           ContentLength: body.length,
           ContentType: options.contentType,
+          // Named and given: S3 wants the algorithm header on uploads with Object Lock retention.
+          ChecksumAlgorithm: 'SHA256',
           ChecksumSHA256: digest.toString('base64'),
           Metadata: { ...options.metadata, sha256: digest.toString('hex') },
           IfNoneMatch: '*',

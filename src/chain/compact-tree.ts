@@ -34,11 +34,6 @@ export class CompactTree implements TreeWriter {
     return tree;
   }
 
-  /** The right border: the roots of the complete subtrees, largest first (copies). */
-  borderHashes(): Buffer[] {
-    return this.border.map((h) => Buffer.from(h));
-  }
-
   get size(): number {
     return this.count;
   }

@@ -4,7 +4,8 @@
  * held for its origin (accept.ts: the key is pinned at first sight; a rollback or a fork is
  * refused with 409 WITNESS_CONFLICT), `GET /v1/witness/checkpoints?origin=O` lists what is held.
  * Both need a token with the `witness` scope. Nothing is cosigned: the witness keeps the trail's
- * own signed notes. Offers for one origin are decided one at a time.
+ * own signed notes. Offers for one origin are decided one at a time. `latest=1` lists only the
+ * newest checkpoint (what a pusher continues from), with the count held.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuditError } from '../errors.js';
@@ -80,7 +81,7 @@ export function registerWitnessRoutes(
     return result;
   });
 
-  app.get<{ Querystring: { origin?: string } }>(
+  app.get<{ Querystring: { origin?: string; latest?: string } }>(
     '/v1/witness/checkpoints',
     { config: { scope: 'witness' } },
     async (req) => {
@@ -90,10 +91,12 @@ export function registerWitnessRoutes(
       const records = log.records(origin);
       if (records.length === 0)
         throw new AuditError('NOT_FOUND', 'no checkpoint held for this origin', { field: 'origin' });
+      const shown = req.query.latest === '1' || req.query.latest === 'true' ? records.slice(-1) : records;
       return {
         origin,
         verifierKey: records[0]!.verifierKey,
-        checkpoints: records.map((r) => ({
+        count: records.length,
+        checkpoints: shown.map((r) => ({
           size: r.size,
           root: r.root,
           note: r.note,

@@ -15,6 +15,7 @@ interface Answer {
   message?: unknown;
   status?: unknown;
   checkpoints?: unknown;
+  count?: unknown;
 }
 
 /** A collector reached over HTTP(S). */
@@ -86,6 +87,24 @@ export class CollectorWitness implements Witness {
     if (status === 404 && json?.error === 'NOT_FOUND') return [];
     if (status !== 200 || !Array.isArray(json?.checkpoints)) this.fail(status, json);
     return (json!.checkpoints as Array<{ size: unknown; note: unknown }>)
+      .filter((c) => typeof c.size === 'number' && typeof c.note === 'string')
+      .map((c) => ({
+        size: c.size as number,
+        note: c.note as string,
+        source: `${this.name} (size ${c.size})`,
+      }));
+  }
+
+  async newest(origin: string): Promise<{ checkpoint: WitnessedCheckpoint | undefined; count: number }> {
+    const { status, json } = await this.request('GET', `?origin=${encodeURIComponent(origin)}&latest=1`);
+    if (status === 404 && json?.error === 'NOT_FOUND') return { checkpoint: undefined, count: 0 };
+    if (status !== 200 || !Array.isArray(json?.checkpoints)) this.fail(status, json);
+    const [c] = this.checkpoints(json!.checkpoints as unknown[]);
+    return { checkpoint: c, count: typeof json!.count === 'number' ? json!.count : c === undefined ? 0 : 1 };
+  }
+
+  private checkpoints(list: unknown[]): WitnessedCheckpoint[] {
+    return (list as Array<{ size: unknown; note: unknown }>)
       .filter((c) => typeof c.size === 'number' && typeof c.note === 'string')
       .map((c) => ({
         size: c.size as number,

@@ -22,7 +22,8 @@ export class DirWitness implements Witness {
     return path.join(this.dir, checkpointObjectName(size));
   }
 
-  async held(): Promise<WitnessedCheckpoint[]> {
+  /** The checkpoint files, by size. */
+  private list(): Array<{ size: number; file: string }> {
     const folder = path.dirname(this.file(0));
     let names: string[];
     try {
@@ -37,14 +38,28 @@ export class DirWitness implements Witness {
         },
       );
     }
-    const out: WitnessedCheckpoint[] = [];
-    for (const name of names.sort()) {
+    return names.sort().flatMap((name) => {
       const size = parseCheckpointObjectName(name);
-      if (size === undefined) continue;
-      const file = path.join(folder, name);
-      out.push({ size, note: withFile(file, 'read', () => fs.readFileSync(file, 'utf8')), source: file });
-    }
-    return out;
+      return size === undefined ? [] : [{ size, file: path.join(folder, name) }];
+    });
+  }
+
+  private read(entry: { size: number; file: string }): WitnessedCheckpoint {
+    return {
+      size: entry.size,
+      note: withFile(entry.file, 'read', () => fs.readFileSync(entry.file, 'utf8')),
+      source: entry.file,
+    };
+  }
+
+  async held(): Promise<WitnessedCheckpoint[]> {
+    return this.list().map((e) => this.read(e));
+  }
+
+  async newest(): Promise<{ checkpoint: WitnessedCheckpoint | undefined; count: number }> {
+    const all = this.list();
+    const last = all.at(-1);
+    return { checkpoint: last === undefined ? undefined : this.read(last), count: all.length };
   }
 
   async store(cp: CheckpointToStore): Promise<'stored' | 'present'> {

@@ -55,6 +55,25 @@ export class S3Witness implements Witness {
     return out;
   }
 
+  async newest(): Promise<{ checkpoint: WitnessedCheckpoint | undefined; count: number }> {
+    // Names carry the size in 20 digits: the last in key order is the largest.
+    const names = (await this.s3.list(ARCHIVE_CHECKPOINTS)).filter(
+      (o) => parseCheckpointObjectName(o.name) !== undefined,
+    );
+    const last = names.at(-1);
+    if (last === undefined) return { checkpoint: undefined, count: 0 };
+    const body = await this.s3.get(last.name);
+    const checkpoint =
+      body === undefined
+        ? undefined
+        : {
+            size: parseCheckpointObjectName(last.name)!,
+            note: body.toString('utf8'),
+            source: this.s3.url(last.name),
+          };
+    return { checkpoint, count: names.length };
+  }
+
   async store(cp: CheckpointToStore): Promise<'stored' | 'present'> {
     const name = checkpointObjectName(cp.size);
     const there = await this.s3.get(name);

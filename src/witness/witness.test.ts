@@ -87,7 +87,12 @@ describe('pushToWitnesses', () => {
     const w = witnesses();
     const dir = await trail(w.origin, 2);
     await pushToWitnesses(dir, w.specs, w.options);
-    expect((await pushToWitnesses(dir, w.specs, w.options)).map((r) => r.pushed)).toEqual([0, 0, 0]);
+    const again = await pushToWitnesses(dir, w.specs, w.options);
+    expect(again.map((r) => [r.pushed, r.held, r.latest])).toEqual([
+      [0, 2, 2],
+      [0, 2, 2],
+      [0, 2, 2],
+    ]);
     await recordEvents(dir, 3, 'b', w.origin);
     const reports = await pushToWitnesses(dir, w.specs, w.options);
     expect(reports.map((r) => r.pushed)).toEqual([3, 3, 3]);
@@ -207,6 +212,17 @@ describe('the collector as a witness', () => {
     const stranger = await post({ verifierKey: vkey(other), note: latest(other).note });
     expect(stranger.status).toBe(409);
     expect(stranger.body.message).toContain('another verifier key');
+    // What it holds: sizes 3 and 5 (the fork's, accepted first); latest=1 only the newest.
+    const get = async (q: string) =>
+      (await (
+        await fetch(`${collector.url}/v1/witness/checkpoints?origin=${encodeURIComponent(w.origin)}${q}`, {
+          headers: { authorization: `Bearer ${collector.token}` },
+        })
+      ).json()) as { count: number; checkpoints: Array<{ size: number; note: string }> };
+    expect((await get('')).checkpoints.map((c) => c.size)).toEqual([3, 5]);
+    const newest = await get('&latest=1');
+    expect(newest.count).toBe(2);
+    expect(newest.checkpoints.map((c) => c.note)).toEqual([latest(b).note]);
   });
 
   it('answers 400 naming the field for a malformed offer, and 401 without a valid token', async () => {

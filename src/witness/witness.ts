@@ -36,6 +36,12 @@ export interface Witness {
    */
   held(origin: string): Promise<WitnessedCheckpoint[]>;
   /**
+   * The largest checkpoint held for `origin` (what a push checks and continues from), and how many
+   * are held, without reading them all.
+   * @throws AuditError STORE_IO when the witness cannot be read.
+   */
+  newest(origin: string): Promise<{ checkpoint: WitnessedCheckpoint | undefined; count: number }>;
+  /**
    * Stores one checkpoint; 'present' when the same one was already there.
    * @throws AuditError WITNESS_CONFLICT when another checkpoint of that size is held, or the
    *   witness refuses it as inconsistent; STORE_IO.
