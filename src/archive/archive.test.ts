@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DirSource, type SegmentSummary } from '../store/index.js';
+import { addHold } from '../retention/holds.js';
+import { addPeriod, parseRetentionPolicy } from '../retention/policy.js';
+import { DirSource, type SegmentSummary, trailLayout } from '../store/index.js';
 import { trailDirs } from '../test-support/fixtures.js';
 import { writeFixtureTrail } from '../test-support/read-fixtures.js';
 import { type LocalS3, startLocalS3 } from '../test-support/s3-server.js';
@@ -106,6 +108,53 @@ describe('pushArchive', () => {
       expect(p.headers['x-amz-object-lock-mode']).toBeUndefined();
       expect(p.headers['x-amz-object-lock-legal-hold']).toBeUndefined();
     }
+  });
+
+  it('without lock options, locks each segment as the retention policy keeps it, with legal hold where a hold covers it', async () => {
+    const { dir, sealed } = await fixture();
+    const policy = parseRetentionPolicy({
+      format: 'sealtrail-retention/1',
+      default: { keep: '1y' },
+      categories: { security: { keep: '7y' } },
+      objectLock: { mode: 'GOVERNANCE' },
+    });
+    const now = Date.parse('2026-03-05T00:00:00Z');
+    const segmentPut = (mark: number, prefix: string, firstSeq: number) =>
+      putsSince(mark).find((p) => p.url.startsWith(`/archive/${prefix}${archiveSegmentName(firstSeq)}`))!;
+
+    let t = target();
+    let mark = s3.requests.length;
+    const report = await pushArchive(dir, parseS3Url(t.url), { s3: conn(), policy, now });
+    expect(report.lockFrom).toBe('policy');
+    for (const seg of sealed) {
+      const put = segmentPut(mark, t.prefix, seg.firstSeq);
+      expect(put.headers['x-amz-object-lock-mode']).toBe('GOVERNANCE');
+      // The longest keep of the policy, from the segment's newest event.
+      expect(Date.parse(String(put.headers['x-amz-object-lock-retain-until-date']))).toBe(
+        addPeriod(Date.parse(seg.maxTs), '7y'),
+      );
+      expect(put.headers['x-amz-object-lock-legal-hold']).toBeUndefined();
+    }
+
+    // A legal hold over the whole trail puts every segment under legal hold.
+    addHold(trailLayout(dir), { id: 'case-1', reason: 'litigation', createdAt: new Date(now).toISOString() });
+    t = target();
+    mark = s3.requests.length;
+    await pushArchive(dir, parseS3Url(t.url), { s3: conn(), policy, now });
+    for (const seg of sealed)
+      expect(segmentPut(mark, t.prefix, seg.firstSeq).headers['x-amz-object-lock-legal-hold']).toBe('ON');
+
+    // Explicit options win over the policy.
+    t = target();
+    mark = s3.requests.length;
+    const explicit = await pushArchive(dir, parseS3Url(t.url), {
+      s3: conn(),
+      policy,
+      lock: { mode: 'none' },
+      now,
+    });
+    expect(explicit.lockFrom).toBe('options');
+    expect(segmentPut(mark, t.prefix, sealed[0]!.firstSeq).headers['x-amz-object-lock-mode']).toBeUndefined();
   });
 
   it('is idempotent: a second push uploads nothing', async () => {

@@ -2,14 +2,20 @@
  * `archive push`: copies the sealed segments of a trail directory to S3 with their summaries, the
  * tree state before each segment, the signed checkpoint at each segment's end and the trail's
  * public description, each with a SHA-256 checksum and the Object Lock retention and legal hold
- * asked for. Idempotent: an object already there with the same checksum is skipped; a different
+ * asked for or, when none is asked for and the trail has a retention policy, the ones the policy
+ * and the trail's legal holds give each segment (retention/policy.ts `objectLockRetention`). Idempotent: an object already there with the same checksum is skipped; a different
  * object at a key is an ARCHIVE_CONFLICT naming the key. The open segment is never pushed, and a
  * segment is checked against its summary before it leaves the host.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { TileTree } from '../chain/index.js';
+import { splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
+import { holdCovering, readHolds } from '../retention/holds.js';
+import { entryFacts } from '../retention/plan.js';
+import { objectLockRetention, type RetentionPolicy } from '../retention/policy.js';
+import { readRetentionPolicy } from '../retention/policy-file.js';
 import { checkedSegmentLines, DirSource, type SegmentSummary } from '../store/index.js';
 import {
   ARCHIVE_TRAIL_META,
@@ -18,16 +24,27 @@ import {
   archiveSummaryName,
   checkpointObjectName,
 } from './archive-layout.js';
-import { type ArchiveLock, checkArchiveLock, DEFAULT_ARCHIVE_LOCK, lockHeaders } from './object-lock.js';
+import {
+  type ArchiveLock,
+  checkArchiveLock,
+  DEFAULT_ARCHIVE_LOCK,
+  lockHeaders,
+  retainUntil,
+} from './object-lock.js';
 import { buildRangeStart } from './range-start.js';
 import type { S3ConnectOptions, S3Location } from './s3-location.js';
-import { S3Objects } from './s3-objects.js';
+import { type ObjectLockHeaders, S3Objects } from './s3-objects.js';
 
 /** Options of {@link pushArchive}. */
 export interface PushArchiveOptions {
   s3?: S3ConnectOptions;
-  /** Object Lock of the uploaded objects; default {@link DEFAULT_ARCHIVE_LOCK}. */
+  /**
+   * Object Lock of the uploaded objects. Default: from the trail's retention policy when it has one
+   * (`retention.json`), else {@link DEFAULT_ARCHIVE_LOCK}.
+   */
   lock?: Partial<ArchiveLock>;
+  /** The retention policy to take the lock from (default the trail's own); ignored with `lock`. */
+  policy?: RetentionPolicy;
   now?: number;
   /** Called after each object, pushed or found present. */
   onObject?: (name: string, action: 'pushed' | 'present') => void;
@@ -45,6 +62,14 @@ export interface PushArchiveReport {
   /** Entries covered by the archive: seq 0 to archivedSize - 1. */
   archivedSize: number;
   lock: ArchiveLock;
+  /** Where the lock came from: the options, the trail's retention policy, or the defaults. */
+  lockFrom: 'options' | 'policy' | 'default';
+}
+
+/** The Object Lock of one object. */
+interface ObjectLock {
+  headers?: ObjectLockHeaders | undefined;
+  legalHold: boolean;
 }
 
 const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -65,6 +90,22 @@ export async function pushArchive(
   checkArchiveLock(lock);
   const now = options.now ?? Date.now();
   const source = new DirSource(dir);
+  const explicit = options.lock !== undefined && Object.keys(options.lock).length > 0;
+  const policy = explicit ? undefined : (options.policy ?? readRetentionPolicy(source.layout));
+  const holds = policy === undefined ? [] : readHolds(source.layout);
+  // The lock of an object whose newest event is at `newest`; `held`: a legal hold covers an entry.
+  const lockOf = (newest: string, held: boolean): ObjectLock => {
+    if (policy === undefined) return { headers: lockHeaders(lock, newest, now), legalHold: lock.legalHold };
+    const r = objectLockRetention(policy, { maxTs: newest }, held);
+    const headers =
+      r.retainUntil === undefined
+        ? undefined
+        : {
+            mode: r.mode,
+            retainUntil: new Date(Math.max(r.retainUntil.getTime(), retainUntil(newest, 1, now).getTime())),
+          };
+    return { headers, legalHold: r.legalHold };
+  };
   const sealed = source
     .segments()
     .filter((s): s is { ref: (typeof s)['ref']; summary: SegmentSummary } => s.summary !== undefined);
@@ -79,8 +120,14 @@ export async function pushArchive(
     present: 0,
     archivedSize: 0,
     lock,
+    lockFrom: explicit ? 'options' : policy === undefined ? 'default' : 'policy',
   };
-  const ensure = async (name: string, body: Buffer, contentType: string, newest: string): Promise<void> => {
+  const ensure = async (
+    name: string,
+    body: Buffer,
+    contentType: string,
+    objectLock: ObjectLock,
+  ): Promise<void> => {
     const head = await s3.head(name);
     if (head !== undefined) {
       const there = head.sha256 ?? sha256Hex((await s3.get(name)) ?? Buffer.alloc(0));
@@ -96,9 +143,8 @@ export async function pushArchive(
       return;
     }
     const put: Parameters<S3Objects['put']>[2] = { contentType, metadata: { origin: source.meta.origin } };
-    const headers = lockHeaders(lock, newest, now);
-    if (headers !== undefined) put.lock = headers;
-    if (lock.legalHold) put.legalHold = true;
+    if (objectLock.headers !== undefined) put.lock = objectLock.headers;
+    if (objectLock.legalHold) put.legalHold = true;
     await s3.put(name, body, put);
     report.pushed++;
     options.onObject?.(name, 'pushed');
@@ -106,10 +152,21 @@ export async function pushArchive(
   const tree = sealed.length > 0 ? TileTree.open(source.layout.treeDir, { readOnly: true }) : undefined;
   try {
     const nowIso = new Date(now).toISOString();
-    await ensure(ARCHIVE_TRAIL_META, fs.readFileSync(source.layout.meta), 'application/json', nowIso);
+    await ensure(
+      ARCHIVE_TRAIL_META,
+      fs.readFileSync(source.layout.meta),
+      'application/json',
+      lockOf(nowIso, false),
+    );
     for (const { ref, summary } of sealed) {
       // Never archive a segment that no longer matches what was sealed.
-      for (const _ of checkedSegmentLines(ref.file, ref.firstSeq, summary));
+      let held = false;
+      for (const line of checkedSegmentLines(ref.file, ref.firstSeq, summary)) {
+        if (holds.length > 0 && !held)
+          held =
+            holdCovering(holds, entryFacts(splitLine(line.bytes.toString('utf8')).committed)) !== undefined;
+      }
+      const segmentLock = lockOf(summary.maxTs, held);
       const note = notes.get(summary.treeSize);
       if (note === undefined)
         throw new AuditError(
@@ -117,18 +174,18 @@ export async function pushArchive(
           `no signed checkpoint at size ${summary.treeSize}, the end of ${summary.file}`,
           { file: summary.file },
         );
-      await ensure(archiveSegmentName(ref.firstSeq), fs.readFileSync(ref.file), 'text/plain', summary.maxTs);
+      await ensure(archiveSegmentName(ref.firstSeq), fs.readFileSync(ref.file), 'text/plain', segmentLock);
       if (ref.firstSeq > 0) {
         const start = Buffer.from(`${JSON.stringify(buildRangeStart(tree!, ref.firstSeq))}\n`);
-        await ensure(archiveStartName(ref.firstSeq), start, 'application/json', summary.maxTs);
+        await ensure(archiveStartName(ref.firstSeq), start, 'application/json', segmentLock);
       }
-      await ensure(checkpointObjectName(summary.treeSize), Buffer.from(note), 'text/plain', summary.maxTs);
+      await ensure(checkpointObjectName(summary.treeSize), Buffer.from(note), 'text/plain', segmentLock);
       // The summary last: its presence says the segment's objects are all there.
       await ensure(
         archiveSummaryName(ref.firstSeq),
         fs.readFileSync(ref.summaryFile),
         'application/json',
-        summary.maxTs,
+        segmentLock,
       );
       report.archivedSize = summary.lastSeq + 1;
     }

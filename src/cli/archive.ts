@@ -30,10 +30,13 @@ export async function runArchive(args: string[]): Promise<number> {
       out(JSON.stringify(report));
     } else {
       const l = report.lock;
-      const lock = l.mode === 'none' ? 'no Object Lock' : `${l.mode} ${l.retainDays} days`;
+      const lock =
+        report.lockFrom === 'policy'
+          ? 'Object Lock and legal holds from the retention policy'
+          : `${l.mode === 'none' ? 'no Object Lock' : `${l.mode} ${l.retainDays} days`}${l.legalHold ? ', legal hold' : ''}`;
       out(
         `archived ${report.segments} sealed segments (entries 0..${report.archivedSize - 1}) to ${report.target}: ` +
-          `${report.pushed} objects uploaded, ${report.present} already there; ${lock}${l.legalHold ? ', legal hold' : ''}`,
+          `${report.pushed} objects uploaded, ${report.present} already there; ${lock}`,
       );
     }
   });
