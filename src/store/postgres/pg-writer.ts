@@ -239,9 +239,18 @@ export class PgLogWriter {
    * database has it (a transaction commits whole: one of its writes present means all are).
    */
   private async recover(): Promise<void> {
-    this.client = await this.reconnect!();
+    const fresh = await this.reconnect!();
     const u = this.uncertain;
-    if (u !== undefined && (await this.committed(u))) {
+    let done: boolean;
+    try {
+      done = u !== undefined && (await this.committed(u, fresh));
+    } catch (err) {
+      // Let go of the new connection (and the lock with it): the next flush starts over.
+      await fresh.end().catch(() => {});
+      throw err;
+    }
+    this.client = fresh;
+    if (u !== undefined && done) {
       const rest = this.pending;
       this.pending = {
         firstSeq: rest.firstSeq + u.count,
@@ -259,7 +268,7 @@ export class PgLogWriter {
   }
 
   /** True when the database holds the writes of `u` (checked by its last entry, checkpoint or seal). */
-  private async committed(u: Pending): Promise<boolean> {
+  private async committed(u: Pending, client: pg.Client): Promise<boolean> {
     const probe =
       u.count > 0
         ? {
@@ -279,7 +288,7 @@ export class PgLogWriter {
             : undefined;
     if (probe === undefined) return false;
     try {
-      return (await this.client.query(probe.sql, [this.logId, probe.v])).rows.length > 0;
+      return (await client.query(probe.sql, [this.logId, probe.v])).rows.length > 0;
     } catch (err) {
       throw pgError(err, this.target, `cannot read log ${this.log}`);
     }
