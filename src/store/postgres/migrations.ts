@@ -15,8 +15,11 @@ export const PG_WRITER_ROLE = 'sealtrail_writer';
 /** Group role of readers (auditors, the viewer): SELECT only. */
 export const PG_READER_ROLE = 'sealtrail_reader';
 
-/** Advisory lock key (bigint) held while migrating: "sealtrail-migrate" in ASCII, first 8 bytes. */
-const MIGRATE_LOCK_KEY = '8314037793467687277';
+/**
+ * Advisory lock key (bigint) held while migrating: the first 8 bytes of "sealtrail-migrate" in
+ * ASCII ("sealtrai"), read as a big-endian signed 64-bit integer.
+ */
+const MIGRATE_LOCK_KEY = '8315159405447504233';
 
 /** One schema change. */
 export interface Migration {
