@@ -68,8 +68,9 @@ const USAGE = `usage: sealtrail <verb> [options]
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, verify, checkpoint, prove, consistency,
-query, export, conversation, timeline and serve take --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] instead
-(password from PGPASSWORD or ~/.pgpass; docs/postgres.md).`;
+query, export, conversation, timeline, tail and serve take instead
+--postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] (password from PGPASSWORD or ~/.pgpass;
+docs/postgres.md).`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -99,6 +99,17 @@ describe('sealtrail --postgres', () => {
     expect(view.integrity).toMatchObject({ verified: 4, failed: 0 });
   });
 
+  it('tails the newest entries', () => {
+    const r = run(['tail', ...pgArgs(), '-n', '3', '--json']);
+    expect(r.code).toBe(0);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).meta.i),
+    ).toEqual([37, 38, 39]);
+  });
+
   it('proves inclusion against the latest checkpoint', () => {
     const r = run(['prove', ...pgArgs(), '--seq', '17', '--json']);
     expect(r.code).toBe(0);

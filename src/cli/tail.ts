@@ -6,7 +6,8 @@
 import { renderVisible } from '../event/index.js';
 import { type AuditEntry, decodeLine } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 /** One entry as a table row for a terminal. */
 export function formatEntryRow(e: AuditEntry): string {
@@ -27,25 +28,29 @@ export function formatEntryRow(e: AuditEntry): string {
 export async function runTail(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('tail', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     n: { type: 'string', short: 'n' },
     follow: { type: 'boolean', short: 'f' },
     json: { type: 'boolean' },
   });
   const count = intOption('n', values.n) ?? 20;
-  const source = new DirSource(trailDir(values.dir));
+  const target = await readTarget('tail', values);
+  const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
   const print = (line: StoredLine): void => {
     const entry = decodeLine(line.text);
     out(values.json === true ? JSON.stringify(entry) : formatEntryRow(entry));
   };
-  // Start at the newest segments: walk back until enough lines are found.
-  const segments = source.segments();
+  // Start at the newest segments: walk back until enough lines are found (a log: by its size).
   let from = 0;
-  for (let i = segments.length - 1; i >= 0; i--) {
-    from = segments[i]!.ref.firstSeq;
-    const lastSeq = segments[i]!.summary?.lastSeq;
-    if (lastSeq !== undefined && lastSeq - from + 1 >= count) break;
-    if (i === segments.length - 1 && count === 0) break;
-  }
+  if (source instanceof DirSource) {
+    const segments = source.segments();
+    for (let i = segments.length - 1; i >= 0; i--) {
+      from = segments[i]!.ref.firstSeq;
+      const lastSeq = segments[i]!.summary?.lastSeq;
+      if (lastSeq !== undefined && lastSeq - from + 1 >= count) break;
+      if (i === segments.length - 1 && count === 0) break;
+    }
+  } else from = Math.max(0, source.size() - count);
   const ring: StoredLine[] = [];
   let next = from;
   for (const line of source.lines(from)) {
@@ -54,7 +59,10 @@ export async function runTail(args: string[]): Promise<number> {
     next = line.seq + 1;
   }
   ring.forEach(print);
-  if (values.follow !== true) return 0;
+  if (values.follow !== true) {
+    target.close();
+    return 0;
+  }
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
     for (const line of source.lines(next)) {

@@ -99,7 +99,7 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
     const lines =
       this.source instanceof DirSource
         ? scanLines(this.source.layout.segmentsDir, bounds, this.stats, onIssue, check)
-        : this.source.scan({ ...bounds, ...check });
+        : this.source.scan({ ...bounds, ...check }, this.stats);
     for (const line of lines) {
       let entry: AuditEntry;
       try {

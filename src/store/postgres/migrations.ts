@@ -15,8 +15,11 @@ export const PG_WRITER_ROLE = 'sealtrail_writer';
 /** Group role of readers (auditors, the viewer): SELECT only. */
 export const PG_READER_ROLE = 'sealtrail_reader';
 
-/** Advisory lock key (bigint) held while migrating: "sealtrail-migrate" in ASCII, first 8 bytes. */
-const MIGRATE_LOCK_KEY = '8314037793467687277';
+/**
+ * Advisory lock key (bigint) held while migrating: the first 8 bytes of "sealtrail-migrate" in
+ * ASCII ("sealtrai"), read as a big-endian signed 64-bit integer.
+ */
+const MIGRATE_LOCK_KEY = '8315159405447504233';
 
 /** One schema change. */
 export interface Migration {
@@ -42,10 +45,12 @@ CREATE TABLE sealtrail.logs (
   content        text NOT NULL,
   created        timestamptz NOT NULL DEFAULT now()
 );
+-- entries and nodes carry no foreign key to logs: its check is a trigger run once per inserted
+-- row; only the writer inserts them, always under a log it read or created under the lock.
 -- One row per entry: the stored line as written to a segment file (committed record, then a tab
 -- and the content payloads when there are any), its event time and its RFC 6962 leaf hash.
 CREATE TABLE sealtrail.entries (
-  log_id     integer NOT NULL REFERENCES sealtrail.logs (id),
+  log_id     integer NOT NULL,
   seq        bigint NOT NULL CHECK (seq >= 0),
   ts         text NOT NULL,
   line       text NOT NULL,
@@ -58,7 +63,7 @@ CREATE INDEX entries_ts ON sealtrail.entries USING brin (ts);
 -- Hashes of the complete subtrees of height 8, 16, 24, ... (as level-08.hashes, ... of a trail
 -- directory; level 0 is entries.leaf_hash).
 CREATE TABLE sealtrail.nodes (
-  log_id integer NOT NULL REFERENCES sealtrail.logs (id),
+  log_id integer NOT NULL,
   level  smallint NOT NULL CHECK (level > 0 AND level % 8 = 0),
   idx    bigint NOT NULL CHECK (idx >= 0),
   hash   bytea NOT NULL CHECK (length(hash) = 32),

@@ -123,9 +123,10 @@ export class PgSource {
 
   /**
    * Lines within the bounds, in the scan's order; the window and needles are applied by the
-   * server as a pre-filter only (the caller's filter decides).
+   * server as a pre-filter only (the caller's filter decides). `counts.linesRead` counts the
+   * lines fetched.
    */
-  *scan(b: PgScan): Generator<{ text: string; file: string; seq: number }> {
+  *scan(b: PgScan, counts?: { linesRead: number }): Generator<{ text: string; file: string; seq: number }> {
     const values: unknown[] = [this.logId];
     const where: string[] = ['log_id = $1'];
     const add = (sql: (p: string) => string, v: unknown) => {
@@ -152,6 +153,7 @@ export class PgSource {
          ORDER BY seq ${newest ? 'DESC' : 'ASC'} LIMIT ${CHUNK_ROWS}`,
         [...values, lo, hi],
       );
+      if (counts !== undefined) counts.linesRead += rows.length;
       for (const r of rows) yield { text: r.line, file: this.file, seq: Number(r.seq) };
       if (rows.length < CHUNK_ROWS) return;
       const last = Number(rows.at(-1)!.seq);

@@ -357,6 +357,24 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('migrations', () => {
+    it('are recorded once, and a role that may not create the schema is told to ask the owner', async () => {
+      const { url, name } = await freshDb();
+      await server.sql(name, "CREATE ROLE early LOGIN PASSWORD 'early-pw'");
+      const err = await AuditTrail.open({
+        postgres: { url: server.urlAs('early', 'early-pw', name), keysDir: keys('early') },
+        handleExit: false,
+      }).catch((e: unknown) => e);
+      expect(isAuditError(err, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((err as Error).message).toMatch(/schema at version 0, needs 1.*schema owner/);
+      expect(fs.existsSync(keys('early'))).toBe(false);
+      await writeEvents(url, 'first', 1, keys('first'));
+      await writeEvents(url, 'second', 1, keys('second'));
+      const applied = await server.sql(name, 'SELECT version FROM sealtrail.schema_migrations');
+      expect(applied.rows).toEqual([{ version: 1 }]);
+    });
+  });
+
   describe('bad connections', () => {
     it('fails with STORE_UNAVAILABLE and never shows the password', async () => {
       const bad = server.urlAs('postgres', 'wrong-password-123', 'postgres');
