@@ -9,8 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyInclusion } from '../chain/index.js';
+import { envKeyProvider, openKeyRing } from '../keys/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { startPostgres, type TestPostgres } from '../test-support/postgres.js';
+import { AuditTrail } from '../writer/index.js';
 
 const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const root = tempDir();
@@ -29,11 +31,11 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-function run(args: string[], input?: string) {
+function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input,
     encoding: 'utf8',
-    env: { ...process.env, SEALTRAIL_QUIET: '1', PGPASSWORD: 'postgres' },
+    env: { ...process.env, SEALTRAIL_QUIET: '1', PGPASSWORD: 'postgres', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -218,6 +220,30 @@ describe('sealtrail --postgres', () => {
     const quiet = run(['anomalies', ...pgArgs(), '--from', '2000-01-01T00:00:00Z', '--actor', 'u0']);
     expect(quiet.code).toBe(0);
     expect(quiet.stdout.trim()).toBe('no anomalies in 10 entries');
+  });
+
+  it('matches a text against content stored as a keyed hash in the log', async () => {
+    const env = { SEALTRAIL_KEY: Buffer.alloc(32, 7).toString('base64') };
+    const origin = 'example.test/pg-hashed';
+    const keys = await openKeyRing({ providers: [envKeyProvider(env)], context: origin });
+    const trail = await AuditTrail.open({
+      postgres: { url: server.url('cli'), log: 'hashed', keysDir: path.join(root, 'hashed-keys') },
+      origin,
+      content: 'hash',
+      keys,
+      handleExit: false,
+    });
+    const id = trail.emit({ type: 'model.request', content: { prompt: 'the exact words' } });
+    await trail.close();
+    const args = ['match', '--postgres', url, '--log', 'hashed', '--id', id, '--field', 'prompt'];
+    const stored = run(['query', '--postgres', url, '--log', 'hashed', '--format', 'jsonl']);
+    expect(stored.stdout).toContain(id);
+    expect(stored.stdout).not.toContain('the exact words');
+    expect(run(args, 'the exact words\n', env)).toMatchObject({ code: 0, stdout: 'match\n', stderr: '' });
+    expect(run(args, 'other words', env)).toMatchObject({ code: 1, stdout: 'no match\n' });
+    const noKey = run(args, 'the exact words', { SEALTRAIL_KEY: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('rejects --dir with --postgres, and a wrong password without showing it', () => {
