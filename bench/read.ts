@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   }
   const s = trailStatus(dir);
   console.log(
-    `trail: ${s.entries.toLocaleString('en-US')} entries over ${DAYS} days, ${s.segments.count} segments, ${(s.segments.bytes / 2 ** 20).toFixed(0)} MiB`,
+    `trail: ${s.entries.toLocaleString('en-US')} entries over ${DAYS} days, ${s.segments!.count} segments, ${(s.segments!.bytes / 2 ** 20).toFixed(0)} MiB`,
   );
 
   const windowStart = T0 + 15 * 86_400_000 + 12 * 3_600_000;

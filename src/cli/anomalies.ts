@@ -3,19 +3,22 @@
  * rules over history. Each new finding is recorded in the trail as a `security.anomaly` event
  * (a finding recorded by an earlier run is not recorded or alerted again) and POSTed to the
  * webhook, signed with `$SEALTRAIL_WEBHOOK_SECRET`. Exit 1 when there are findings. The run is
- * recorded as `audit.read`.
+ * recorded as `audit.read`. On a PostgreSQL log (`--postgres URL [--log NAME]`) nothing is
+ * recorded: its collector is its only writer.
  */
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { renderVisible } from '../event/index.js';
 import { type AlertHandler, detectAnomalies, webhookAlert } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import { AS_OPTION, FILTER_OPTIONS, filterFromOptions, issueLine, withOptionNames } from './read-options.js';
 import { auditRead } from './record-read.js';
 
 export async function runAnomalies(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('anomalies', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     ...FILTER_OPTIONS,
     ...AS_OPTION,
     webhook: { type: 'string' },
@@ -24,7 +27,6 @@ export async function runAnomalies(args: string[]): Promise<number> {
   if (values.from === undefined && values.since === undefined) {
     throw new AuditError('USAGE', 'anomalies: --from (or --since) is required');
   }
-  const dir = trailDir(values.dir);
   const handlers: AlertHandler[] = [];
   if (values.webhook !== undefined) {
     const secret = process.env.SEALTRAIL_WEBHOOK_SECRET;
@@ -45,10 +47,17 @@ export async function runAnomalies(args: string[]): Promise<number> {
       }),
     );
   }
+  const target = await readTarget('anomalies', values);
+  const dir = target.source;
   const events: AuditEventInput[] = [];
-  const run = await withOptionNames(() =>
-    detectAnomalies(dir, filterFromOptions(values), { handlers, record: (e) => void events.push(e) }),
-  );
+  let run: Awaited<ReturnType<typeof detectAnomalies>>;
+  try {
+    run = await withOptionNames(() =>
+      detectAnomalies(dir, filterFromOptions(values), { handlers, record: (e) => void events.push(e) }),
+    );
+  } finally {
+    target.close();
+  }
   for (const issue of run.issues) process.stderr.write(`${issueLine(issue)}\n`);
   for (const f of run.alertFailures)
     process.stderr.write(`sealtrail: alert for finding ${f.finding} not delivered: ${f.reason}\n`);
@@ -60,19 +69,22 @@ export async function runAnomalies(args: string[]): Promise<number> {
         `${f.severity.padEnd(8)}  ${f.rule.padEnd(19)}  ${f.from}  ${f.key}  ${f.count}/${f.threshold}  ${f.message}`,
     );
     lines.push(
-      `${run.findings.length} findings in ${run.entries} entries; ${run.findings.length - run.alreadyRecorded} recorded as security.anomaly now, ${run.alreadyRecorded} recorded before`,
+      typeof dir === 'string'
+        ? `${run.findings.length} findings in ${run.entries} entries; ${run.findings.length - run.alreadyRecorded} recorded as security.anomaly now, ${run.alreadyRecorded} recorded before`
+        : `${run.findings.length} findings in ${run.entries} entries; ${run.alreadyRecorded} recorded before (findings are not recorded in a PostgreSQL log)`,
     );
     out(lines.map(renderVisible).join('\n'));
   }
-  await auditRead(
-    dir,
-    {
-      verb: 'anomalies',
-      as: values.as,
-      filter: filterFromOptions(values) as Record<string, unknown>,
-      count: run.entries,
-    },
-    events,
-  );
+  if (typeof dir === 'string')
+    await auditRead(
+      dir,
+      {
+        verb: 'anomalies',
+        as: values.as,
+        filter: filterFromOptions(values) as Record<string, unknown>,
+        count: run.entries,
+      },
+      events,
+    );
   return run.findings.length > 0 ? 1 : 0;
 }

@@ -3,25 +3,40 @@
  * a field stored as a keyed hash (content mode `hash`). Prints `match` (exit 0) or `no match`
  * (exit 1). One trailing newline of the input is dropped unless `--exact`. The text is tried as
  * given and as the default redactor leaves it, since trails that redact hash the redacted text.
+ * With `--postgres URL [--log NAME]` the key comes from Vault or `SEALTRAIL_KEY` (a PostgreSQL
+ * log has no key file beside it).
  */
 import { AuditError } from '../errors.js';
-import { openTrailKeyRing } from '../keys/index.js';
+import {
+  envKeyProvider,
+  openKeyRing,
+  openTrailKeyRing,
+  vaultConfigFromEnv,
+  vaultKeyProvider,
+} from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runMatch(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('match', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     id: { type: 'string' },
     field: { type: 'string' },
     exact: { type: 'boolean' },
   });
   if (values.id === undefined) throw new AuditError('USAGE', 'match: --id is required');
   if (values.field === undefined) throw new AuditError('USAGE', 'match: --field is required');
-  const dir = trailDir(values.dir);
-  const entry = await getEntry(dir, values.id);
+  const target = await readTarget('match', values);
+  let entry: Awaited<ReturnType<typeof getEntry>>;
+  try {
+    entry = await getEntry(target.source, values.id);
+  } finally {
+    target.close();
+  }
   if (entry === undefined) throw new AuditError('NOT_FOUND', `match: no entry ${values.id}`);
   const field = values.field;
   const mode = (entry.contentModes as Record<string, string> | undefined)?.[field];
@@ -37,7 +52,14 @@ export async function runMatch(args: string[]): Promise<number> {
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   let text = Buffer.concat(chunks).toString('utf8');
   if (values.exact !== true) text = text.replace(/\r?\n$/, '');
-  const ring = await openTrailKeyRing(dir);
+  const dir = target.source;
+  const ring =
+    typeof dir === 'string'
+      ? await openTrailKeyRing(dir)
+      : await openKeyRing({
+          providers: [vaultKeyProvider(vaultConfigFromEnv(process.env)), envKeyProvider()],
+          context: dir.meta.origin,
+        });
   const candidates = [text, createRedactor()(text, 'content').value];
   const found = candidates.some((c) => matchesHashedContent(ring, field, c, stored));
   out(found ? 'match' : 'no match');

@@ -2,12 +2,14 @@
  * `sealtrail report --from T --to T [--format html|json|md] [--out F] [--seal-seed S]
  * [--no-verify] [--gap MINUTES] [filters]`: the compliance report of a period. HTML is one
  * self-contained file. The whole trail is verified unless `--no-verify`. Exit 1 when the trail
- * fails verification or lines were unreadable. Recorded in the trail as `audit.read`.
+ * fails verification or lines were unreadable. Recorded in the trail as `audit.read` (not on a
+ * PostgreSQL log, `--postgres URL [--log NAME]`, whose collector is its only writer).
  */
 import fs from 'node:fs';
 import { buildReport, renderReportHtml, renderReportMarkdown } from '../read/index.js';
 import { FILE_MODE, withFile } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   FILTER_OPTIONS,
@@ -27,18 +29,25 @@ export async function runReport(args: string[]): Promise<number> {
     'seal-seed': { type: 'string' },
     'no-verify': { type: 'boolean' },
     gap: { type: 'string' },
+    ...POSTGRES_OPTIONS,
   });
   const format = formatOption(values.format, ['html', 'json', 'md'] as const, 'html');
-  const dir = trailDir(values.dir);
   const gapMinutes = intOption('gap', values.gap);
   const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
-  const report = await withOptionNames(() =>
-    buildReport(dir, filterFromOptions(values), {
-      verify: values['no-verify'] !== true,
-      ...(seed === undefined ? {} : { sealSeed: seed }),
-      ...(gapMinutes === undefined ? {} : { gapMinutes }),
-    }),
-  );
+  const target = await readTarget('report', values);
+  const dir = target.source;
+  let report: Awaited<ReturnType<typeof buildReport>>;
+  try {
+    report = await withOptionNames(() =>
+      buildReport(dir, filterFromOptions(values), {
+        verify: values['no-verify'] !== true,
+        ...(seed === undefined ? {} : { sealSeed: seed }),
+        ...(gapMinutes === undefined ? {} : { gapMinutes }),
+      }),
+    );
+  } finally {
+    target.close();
+  }
   const text =
     format === 'json'
       ? `${JSON.stringify(report, null, 2)}\n`
@@ -50,14 +59,15 @@ export async function runReport(args: string[]): Promise<number> {
     withFile(file, 'write', () => fs.writeFileSync(file, text, { mode: FILE_MODE }));
   } else out(text);
   const v = report.integrity.verify;
-  await auditRead(dir, {
-    verb: 'report',
-    as: values.as,
-    filter: report.filter,
-    count: report.totals.entries,
-    format,
-    issues: report.issues.count,
-    extra: { verified: v === null ? 'skipped' : v.ok ? `ok ${v.entries} entries` : `failed: ${v.failure}` },
-  });
+  if (typeof dir === 'string')
+    await auditRead(dir, {
+      verb: 'report',
+      as: values.as,
+      filter: report.filter,
+      count: report.totals.entries,
+      format,
+      issues: report.issues.count,
+      extra: { verified: v === null ? 'skipped' : v.ok ? `ok ${v.entries} entries` : `failed: ${v.failure}` },
+    });
   return report.integrity.verify?.ok === false || report.issues.count > 0 ? 1 : 0;
 }

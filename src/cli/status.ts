@@ -1,13 +1,16 @@
 /**
  * `sealtrail status [--json]`: entries, segments, size on disk, the last checkpoint and seal, the
  * last verification recorded by a report, dropped-event and recovery records, pending reads,
- * retention and key ids. Exit 0; nothing is written.
+ * retention and key ids. Exit 0; nothing is written. With `--postgres URL [--log NAME]`, what a
+ * PostgreSQL log has (no segments, files, pending reads or retention files).
  */
 import { renderVisible } from '../event/index.js';
 import { type TrailStatus, trailStatus } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 function retentionLines(r: TrailStatus['retention']): string[] {
+  if (r === null) return ['retention: none on a PostgreSQL log (everything is kept)'];
   const p = r.pruned;
   const last = r.lastApplied;
   return [
@@ -19,8 +22,18 @@ function retentionLines(r: TrailStatus['retention']): string[] {
 }
 
 export async function runStatus(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('status', args, { ...DIR_OPTION, json: { type: 'boolean' } });
-  const s = trailStatus(trailDir(values.dir));
+  const { values } = parseVerbArgs('status', args, {
+    ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
+    json: { type: 'boolean' },
+  });
+  const target = await readTarget('status', values);
+  let s: TrailStatus;
+  try {
+    s = trailStatus(target.source);
+  } finally {
+    target.close();
+  }
   if (values.json === true) {
     out(JSON.stringify(s));
     return 0;
@@ -30,17 +43,19 @@ export async function runStatus(args: string[]): Promise<number> {
   const v = s.lastVerification;
   const lines = [
     `trail ${s.origin} in ${s.dir} (content ${s.content}, created ${s.createdAt})`,
-    `writer: ${s.writer.running ? `running (pid ${s.writer.pid})` : 'not running'}`,
+    `writer: ${s.writer.running ? (s.writer.pid === null ? 'running' : `running (pid ${s.writer.pid})`) : 'not running'}`,
     `entries: ${s.entries.toLocaleString('en-US')}, from ${s.oldestEntry ?? '-'} to ${s.newestEntry ?? '-'}`,
-    `segments: ${s.segments.count} (${s.segments.sealed} sealed), ${s.segments.bytes.toLocaleString('en-US')} bytes; ${s.bytesOnDisk.toLocaleString('en-US')} bytes on disk in all`,
+    s.segments === null
+      ? 'segments: none (entries are rows in PostgreSQL)'
+      : `segments: ${s.segments.count} (${s.segments.sealed} sealed), ${s.segments.bytes.toLocaleString('en-US')} bytes; ${(s.bytesOnDisk ?? 0).toLocaleString('en-US')} bytes on disk in all`,
     `last checkpoint: ${cp === null ? 'none' : `size ${cp.size} at ${cp.time} (${cp.reason}), signature ${cp.signatureVerified ? 'valid' : 'INVALID'}`}; ${s.checkpoints} checkpoints; ${s.unsignedEntries} entries after it`,
     `last seal: ${seal === null ? 'none' : `epoch ${seal.epoch} (${seal.start} to ${seal.end}), size ${seal.size}`}; ${s.seals} seals, epoch ${s.sealEpochMs / 1000} s`,
     `last verification: ${v === null ? 'none recorded (sealtrail report records one; sealtrail verify checks now)' : `${v.result} at ${v.at} by ${v.by}`}`,
-    `dropped events: ${s.queue.droppedEvents} in ${s.queue.overflowRecords} overflow records; crash recoveries: ${s.recoveries}; quarantined files: ${s.quarantinedFiles}`,
+    `dropped events: ${s.queue.droppedEvents} in ${s.queue.overflowRecords} overflow records; crash recoveries: ${s.recoveries}${s.quarantinedFiles === null ? '' : `; quarantined files: ${s.quarantinedFiles}`}`,
     `queue: known only inside the writing process (AuditTrail.queueDepth)`,
-    `reads waiting to be recorded: ${s.pendingReads}`,
+    ...(s.pendingReads === null ? [] : [`reads waiting to be recorded: ${s.pendingReads}`]),
     ...retentionLines(s.retention),
-    `keys: checkpoint key id ${s.keys.checkpointKeyId}; key files ${s.keys.files.join(', ') || '-'}`,
+    `keys: checkpoint key id ${s.keys.checkpointKeyId}; ${s.keys.files === null ? "key files in the writer's key directory (--keys), not in the database" : `key files ${s.keys.files.join(', ') || '-'}`}`,
   ];
   out(lines.map(renderVisible).join('\n'));
   return 0;

@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { AnomalyDetector, type AnomalyFinding, type AnomalyRules, anomalyEvent } from './anomaly.js';
 import { query } from './query.js';
 import type { QueryFilter } from './query-filter.js';
@@ -117,7 +118,7 @@ export interface DetectOptions {
  * @throws AuditError USAGE (bad filter or rule), TRAIL_NOT_FOUND.
  */
 export async function detectAnomalies(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter,
   options: DetectOptions = {},
 ): Promise<AnomalyRun> {

@@ -23,8 +23,9 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** A number from the report, tagged with its JSON path. */
-function metric(path: Path, value: number): string {
+/** A number from the report, tagged with its JSON path; `-` where the store has none. */
+function metric(path: Path, value: number | null): string {
+  if (value === null) return '-';
   return `<span class="num" data-metric="${esc(JSON.stringify(path))}">${fmt(value)}</span>`;
 }
 

@@ -70,7 +70,7 @@ export function renderReportMarkdown(r: ComplianceReport): string {
     '',
     '## Retention',
     '',
-    `Policy: ${r.retention.policy === null ? 'none configured (everything is kept)' : `\`${cell(JSON.stringify(r.retention.policy))}\``}; oldest entry ${r.retention.oldestEntry ?? 'none'}; ${r.retention.segments} segments (${r.retention.sealedSegments} sealed, ${r.retention.archivedSegments} archived), ${r.retention.bytesOnDisk} bytes.`,
+    `Policy: ${r.retention.policy === null ? 'none configured (everything is kept)' : `\`${cell(JSON.stringify(r.retention.policy))}\``}; oldest entry ${r.retention.oldestEntry ?? 'none'}; ${r.retention.segments === null ? 'stored in PostgreSQL (no segment files)' : `${r.retention.segments} segments (${r.retention.sealedSegments} sealed, ${r.retention.archivedSegments} archived), ${r.retention.bytesOnDisk} bytes`}.`,
     '',
     `Pruned: ${r.retention.pruned === null ? 'nothing' : `entries before ${r.retention.pruned.firstKept} (${r.retention.pruned.oldest ?? '-'} to ${r.retention.pruned.newest ?? '-'}), behind a signed boundary, last at ${r.retention.pruned.at}`}. Legal holds: ${r.retention.legalHolds.length === 0 ? 'none' : r.retention.legalHolds.map((h) => `${cell(h.id)} (${cell(h.reason)})`).join(', ')}. Actions in the period: ${r.retention.actions.length === 0 ? 'none' : r.retention.actions.map((a) => `${a.key} ${a.count}`).join(', ')}.${r.retention.policyError === null ? '' : ` Policy problem: ${cell(r.retention.policyError)}.`}`,
     '',

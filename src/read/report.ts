@@ -11,6 +11,7 @@ import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { type RetentionState, retentionState } from '../retention/state.js';
 import { DirSource } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import type { AuditEntry } from './entry.js';
 import { type ContentReveal, query } from './query.js';
 import type { QueryFilter } from './query-filter.js';
@@ -70,10 +71,11 @@ export interface ComplianceReport {
     /** Why retention.json is not a valid policy, or null. */
     policyError: string | null;
     oldestEntry: string | null;
-    segments: number;
-    sealedSegments: number;
-    archivedSegments: number;
-    bytesOnDisk: number;
+    /** Segment files and bytes on disk: null on a PostgreSQL log, which has neither. */
+    segments: number | null;
+    sealedSegments: number | null;
+    archivedSegments: number | null;
+    bytesOnDisk: number | null;
     /** Entries before `firstKept` were pruned behind a signed boundary, or null. */
     pruned: RetentionState['pruned'];
     legalHolds: Array<{ id: string; reason: string; createdAt: string; scope: string }>;
@@ -162,7 +164,7 @@ class Times {
  * @throws AuditError USAGE (bad filter), TRAIL_NOT_FOUND.
  */
 export async function buildReport(
-  dirOrSource: string | DirSource,
+  dirOrSource: string | DirSource | PgSource,
   filter: QueryFilter,
   options: ReportOptions = {},
 ): Promise<ComplianceReport> {
@@ -288,7 +290,7 @@ export async function buildReport(
   let sealsVerified: boolean | null = null;
   if (options.verify !== false) {
     const r = verifyDir(
-      source.layout.dir,
+      source instanceof DirSource ? source.layout.dir : source,
       options.sealSeed === undefined ? {} : { sealSeed: options.sealSeed },
     );
     verify = {
@@ -316,11 +318,16 @@ export async function buildReport(
   }
   const seals = source.seals();
   const lastSeal = seals.at(-1);
-  const segments = source.segments();
-  const sealedSegments = segments.filter((s) => s.summary !== undefined).length;
+  const dir = source instanceof DirSource ? source : undefined;
+  const segments = dir?.segments();
+  const sealedSegments = segments?.filter((s) => s.summary !== undefined).length ?? null;
   let oldest: string | null = null;
   for await (const e of query(source, {}, { order: 'oldest', limit: 1 })) oldest = e.ts;
-  const retention = retentionState(source.layout);
+  // A PostgreSQL log has no retention files (policy, holds, boundary, archive) of its own.
+  const retention: RetentionState =
+    dir === undefined
+      ? { policy: null, policyError: null, holds: [], holdsError: null, pruned: null, archivedSegments: 0 }
+      : retentionState(dir.layout);
 
   return {
     format: 'sealtrail-report/1',
@@ -387,10 +394,10 @@ export async function buildReport(
       policy: retention.policy,
       policyError: retention.policyError ?? retention.holdsError,
       oldestEntry: oldest,
-      segments: segments.length,
+      segments: segments?.length ?? null,
       sealedSegments,
-      archivedSegments: retention.archivedSegments,
-      bytesOnDisk: dirBytes(source.layout.dir),
+      archivedSegments: dir === undefined ? null : retention.archivedSegments,
+      bytesOnDisk: dir === undefined ? null : dirBytes(dir.layout.dir),
       pruned: retention.pruned,
       legalHolds: retention.holds.map((h) => ({
         id: h.id,

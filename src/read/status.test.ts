@@ -27,8 +27,8 @@ describe('trailStatus', () => {
     expect(s.oldestEntry).toBe(new Date(T0).toISOString());
     expect(s.newestEntry).toBe(new Date(T0 + 62 * HOUR).toISOString());
     expect(s.writer).toEqual({ running: false, pid: null });
-    expect(s.segments.count).toBeGreaterThan(1);
-    expect(s.segments.sealed).toBe(s.segments.count - 1);
+    expect(s.segments?.count).toBeGreaterThan(1);
+    expect(s.segments?.sealed).toBe(s.segments!.count - 1);
     expect(s.lastCheckpoint).toMatchObject({
       size: FIXTURE_ENTRIES + 5,
       reason: 'close',

@@ -3,20 +3,25 @@
  * disk, the newest and oldest entry, the last checkpoint and seal, the last verification recorded
  * by a report, dropped-event and recovery records, reads waiting in pending-reads/, retention and
  * the key ids in use. Reads the newest segment and searches the raw bytes of the others for a few
- * record types; nothing is written.
+ * record types; nothing is written. On a PostgreSQL log the same records are searched by the
+ * server; what only a directory has (segments, bytes on disk, quarantine, pending reads, retention
+ * files, key files) is null.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { type RetentionState, retentionState } from '../retention/state.js';
 import { DirSource, listPendingReads, lockHolder, readLines } from '../store/index.js';
+import type { PgSource } from '../store/postgres/index.js';
 import { decodeLine } from './entry.js';
 import { findLinesHolding, readLinesReverse } from './query-lines.js';
 import { countLines } from './query-scan.js';
 
 /** What `sealtrail status --json` prints. */
 export interface TrailStatus {
+  /** The directory, or how a PostgreSQL log is named (`postgres user@host:port/db log NAME`). */
   dir: string;
+  store: 'directory' | 'postgres';
   origin: string;
   content: string;
   createdAt: string;
@@ -24,8 +29,8 @@ export interface TrailStatus {
   entries: number;
   oldestEntry: string | null;
   newestEntry: string | null;
-  segments: { count: number; sealed: number; bytes: number };
-  bytesOnDisk: number;
+  segments: { count: number; sealed: number; bytes: number } | null;
+  bytesOnDisk: number | null;
   lastCheckpoint: { size: number; time: string; reason: string; signatureVerified: boolean } | null;
   /** Entries after the last checkpoint (a running writer signs them on its interval). */
   unsignedEntries: number;
@@ -38,11 +43,12 @@ export interface TrailStatus {
   /** The queue lives in the writing process (`AuditTrail.queueDepth`); dropped events are recorded. */
   queue: { depth: null; droppedEvents: number; overflowRecords: number };
   recoveries: number;
-  quarantinedFiles: number;
-  pendingReads: number;
+  quarantinedFiles: number | null;
+  pendingReads: number | null;
   /** Policy, legal holds, what was pruned, archived segments, and the last retention run. */
-  retention: RetentionState & { lastApplied: { at: string; meta: Record<string, unknown> } | null };
-  keys: { checkpointKeyId: string; files: string[] };
+  retention: (RetentionState & { lastApplied: { at: string; meta: Record<string, unknown> } | null }) | null;
+  /** Key files: null on PostgreSQL (they live in the writer's key directory, not in the database). */
+  keys: { checkpointKeyId: string; files: string[] | null };
 }
 
 function dirBytes(dir: string): number {
@@ -74,8 +80,9 @@ function tsOf(line: string | undefined): string | null {
  * The status of the trail in `dir`.
  * @throws AuditError TRAIL_NOT_FOUND.
  */
-export function trailStatus(dir: string): TrailStatus {
-  const source = new DirSource(dir);
+export function trailStatus(dir: string | DirSource | PgSource): TrailStatus {
+  const source = typeof dir === 'string' ? new DirSource(dir) : dir;
+  if (!(source instanceof DirSource)) return pgStatus(source);
   const layout = source.layout;
   const segments = source.segments();
   const last = segments.at(-1);
@@ -91,65 +98,9 @@ export function trailStatus(dir: string): TrailStatus {
     break;
   }
 
-  let dropped = 0;
-  let overflowRecords = 0;
-  let recoveries = 0;
-  let lastVerification: TrailStatus['lastVerification'] = null;
-  let lastApplied: TrailStatus['retention']['lastApplied'] = null;
-  for (const { ref } of segments) {
-    for (const text of findLinesHolding(ref.file, '"type":"admin.retention_applied"')) {
-      try {
-        const e = decodeLine(text);
-        if (e.type === 'admin.retention_applied') lastApplied = { at: e.ts, meta: { ...(e.meta ?? {}) } };
-      } catch {
-        // as below
-      }
-    }
-    for (const text of findLinesHolding(ref.file, '"type":"system.overflow"')) {
-      try {
-        const e = decodeLine(text);
-        if (e.type !== 'system.overflow') continue;
-        overflowRecords++;
-        const lost = (e.meta as { lost?: unknown } | undefined)?.lost;
-        if (typeof lost === 'number') dropped += lost;
-      } catch {
-        // an unreadable line: `query` and `verify` report it
-      }
-    }
-    for (const text of findLinesHolding(ref.file, '"type":"system.recovery"')) {
-      if (text.includes('"type":"system.recovery"')) recoveries++;
-    }
-    for (const text of findLinesHolding(ref.file, '"verified":')) {
-      try {
-        const e = decodeLine(text);
-        const meta = e.meta as { verb?: unknown; verified?: unknown } | undefined;
-        if (e.type === 'audit.read' && meta?.verb === 'report' && typeof meta.verified === 'string') {
-          lastVerification = {
-            at: e.ts,
-            result: meta.verified,
-            by: String((e.actor as { id?: unknown } | undefined)?.id ?? 'unknown'),
-          };
-        }
-      } catch {
-        // as above
-      }
-    }
-  }
-
-  const stored = source.checkpoints();
-  const lastCp = stored.at(-1);
-  let lastCheckpoint: TrailStatus['lastCheckpoint'] = null;
-  if (lastCp !== undefined) {
-    let signatureVerified = true;
-    try {
-      openCheckpoint(lastCp.note, NoteVerifier.fromVkey(source.meta.verifierKey));
-    } catch {
-      signatureVerified = false;
-    }
-    lastCheckpoint = { size: lastCp.size, time: lastCp.time, reason: lastCp.reason, signatureVerified };
-  }
-  const seals = source.seals();
-  const lastSeal = seals.at(-1);
+  const records = recordsIn((needle) =>
+    segments.flatMap(({ ref }) => [...findLinesHolding(ref.file, needle)]),
+  );
   const holder = lockHolder(layout.lock);
   let quarantined = 0;
   try {
@@ -164,12 +115,10 @@ export function trailStatus(dir: string): TrailStatus {
     keyFiles = [];
   }
   return {
+    ...common(source, entries, records),
     dir: layout.dir,
-    origin: source.meta.origin,
-    content: source.meta.content,
-    createdAt: new Date(source.meta.createdAt).toISOString(),
+    store: 'directory',
     writer: { running: holder !== undefined, pid: holder ?? null },
-    entries,
     oldestEntry: tsOf(oldest),
     newestEntry: tsOf(newest),
     segments: {
@@ -178,6 +127,105 @@ export function trailStatus(dir: string): TrailStatus {
       bytes: dirBytes(layout.segmentsDir),
     },
     bytesOnDisk: dirBytes(layout.dir),
+    quarantinedFiles: quarantined,
+    pendingReads: listPendingReads(layout).length,
+    retention: { ...retentionState(layout), lastApplied: records.lastApplied },
+    keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: keyFiles },
+  };
+}
+
+/** The status of a PostgreSQL log: the records are searched by the server (see the file's note). */
+function pgStatus(source: PgSource): TrailStatus {
+  const entries = source.size();
+  const records = recordsIn((needle) =>
+    [
+      ...source.scan({ seqFrom: 0, seqTo: Number.MAX_SAFE_INTEGER, order: 'oldest', needles: [[needle]] }),
+    ].map((l) => l.text),
+  );
+  return {
+    ...common(source, entries, records),
+    dir: source.name,
+    store: 'postgres',
+    writer: { running: source.live(), pid: null },
+    oldestEntry: entries === 0 ? null : tsOf(source.lineAt(0)),
+    newestEntry: entries === 0 ? null : tsOf(source.lineAt(entries - 1)),
+    segments: null,
+    bytesOnDisk: null,
+    quarantinedFiles: null,
+    pendingReads: null,
+    retention: null,
+    keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: null },
+  };
+}
+
+/** The records status counts, from the lines holding a needle (`linesHolding`). */
+function recordsIn(linesHolding: (needle: string) => Iterable<string>) {
+  let dropped = 0;
+  let overflowRecords = 0;
+  let recoveries = 0;
+  let lastVerification: TrailStatus['lastVerification'] = null;
+  let lastApplied: { at: string; meta: Record<string, unknown> } | null = null;
+  for (const text of linesHolding('"type":"admin.retention_applied"')) {
+    try {
+      const e = decodeLine(text);
+      if (e.type === 'admin.retention_applied') lastApplied = { at: e.ts, meta: { ...(e.meta ?? {}) } };
+    } catch {
+      // as below
+    }
+  }
+  for (const text of linesHolding('"type":"system.overflow"')) {
+    try {
+      const e = decodeLine(text);
+      if (e.type !== 'system.overflow') continue;
+      overflowRecords++;
+      const lost = (e.meta as { lost?: unknown } | undefined)?.lost;
+      if (typeof lost === 'number') dropped += lost;
+    } catch {
+      // an unreadable line: `query` and `verify` report it
+    }
+  }
+  for (const text of linesHolding('"type":"system.recovery"')) {
+    if (text.includes('"type":"system.recovery"')) recoveries++;
+  }
+  for (const text of linesHolding('"verified":')) {
+    try {
+      const e = decodeLine(text);
+      const meta = e.meta as { verb?: unknown; verified?: unknown } | undefined;
+      if (e.type === 'audit.read' && meta?.verb === 'report' && typeof meta.verified === 'string') {
+        lastVerification = {
+          at: e.ts,
+          result: meta.verified,
+          by: String((e.actor as { id?: unknown } | undefined)?.id ?? 'unknown'),
+        };
+      }
+    } catch {
+      // as above
+    }
+  }
+  return { dropped, overflowRecords, recoveries, lastVerification, lastApplied };
+}
+
+/** The fields both stores fill the same way: metadata, checkpoints, seals and the records. */
+function common(source: DirSource | PgSource, entries: number, r: ReturnType<typeof recordsIn>) {
+  const stored = source.checkpoints();
+  const lastCp = stored.at(-1);
+  let lastCheckpoint: TrailStatus['lastCheckpoint'] = null;
+  if (lastCp !== undefined) {
+    let signatureVerified = true;
+    try {
+      openCheckpoint(lastCp.note, NoteVerifier.fromVkey(source.meta.verifierKey));
+    } catch {
+      signatureVerified = false;
+    }
+    lastCheckpoint = { size: lastCp.size, time: lastCp.time, reason: lastCp.reason, signatureVerified };
+  }
+  const seals = source.seals();
+  const lastSeal = seals.at(-1);
+  return {
+    origin: source.meta.origin,
+    content: source.meta.content,
+    createdAt: new Date(source.meta.createdAt).toISOString(),
+    entries,
     lastCheckpoint,
     unsignedEntries: Math.max(0, entries - (lastCp?.size ?? 0)),
     checkpoints: stored.length,
@@ -192,12 +240,8 @@ export function trailStatus(dir: string): TrailStatus {
           },
     seals: seals.length,
     sealEpochMs: source.meta.sealEpochMs,
-    lastVerification,
-    queue: { depth: null, droppedEvents: dropped, overflowRecords },
-    recoveries,
-    quarantinedFiles: quarantined,
-    pendingReads: listPendingReads(layout).length,
-    retention: { ...retentionState(layout), lastApplied },
-    keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: keyFiles },
+    lastVerification: r.lastVerification,
+    queue: { depth: null, droppedEvents: r.dropped, overflowRecords: r.overflowRecords },
+    recoveries: r.recoveries,
   };
 }
