@@ -21,9 +21,12 @@ export async function createFileExclusive(file: string, data: string | Uint8Arra
   try {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
+  } catch (err) {
     await handle.close();
+    await fs.promises.unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   try {
     await fs.promises.link(tmp, file);
   } finally {

@@ -62,7 +62,13 @@ export function registerWitnessRoutes(
     // Parsed once outside the queue to learn the origin; decided again inside it.
     const origin = decideOffered(undefined, offer).checkpoint.origin;
     const result = await serialized(origin, () => {
-      const decision = decideOffered(log.held(origin), offer);
+      const held = log.held(origin);
+      // An origin is witnessed for the token that first pushed it: another cannot claim it.
+      if (held !== undefined && held.by !== callerName(req))
+        throw new AuditError('WITNESS_CONFLICT', `origin ${origin} is witnessed for another token`, {
+          heldSize: held.size,
+        });
+      const decision = decideOffered(held, offer);
       const cp = decision.checkpoint;
       if (decision.status === 'stored') {
         log.append({

@@ -32,7 +32,7 @@ export class CollectorWitness implements Witness {
     try {
       u = new URL(url);
     } catch {
-      throw new AuditError('USAGE', `witness: ${JSON.stringify(url)} is not a URL`, { field: 'witness' });
+      throw new AuditError('USAGE', 'witness: not a URL', { field: 'witness' });
     }
     if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '')
       throw new AuditError('USAGE', 'witness: expected an http(s) URL without credentials', {

@@ -23,6 +23,8 @@ export interface WitnessRecord {
 /** The witness records of one collector. */
 export class WitnessLog {
   private readonly dir: string;
+  /** Newest state per origin, read from the file once, then kept as appends go. */
+  private readonly heads = new Map<string, HeldState & { by: string }>();
 
   constructor(trailDir: string) {
     this.dir = path.join(trailDir, 'witness');
@@ -37,18 +39,32 @@ export class WitnessLog {
     return readJsonLines<WitnessRecord>(this.file(origin)).filter((r) => r.origin === origin);
   }
 
-  /** The pinned key and newest checkpoint held for `origin`, or undefined. */
-  held(origin: string): HeldState | undefined {
-    const all = this.records(origin);
-    const last = all.at(-1);
-    return last === undefined
-      ? undefined
-      : { verifierKey: all[0]!.verifierKey, size: last.size, root: last.root };
+  /**
+   * The pinned key and newest checkpoint held for `origin`, with the name of the token that first
+   * pushed it (only that token may push it again), or undefined.
+   */
+  held(origin: string): (HeldState & { by: string }) | undefined {
+    let head = this.heads.get(origin);
+    if (head === undefined) {
+      const all = this.records(origin);
+      const last = all.at(-1);
+      if (last === undefined) return undefined;
+      head = { verifierKey: all[0]!.verifierKey, size: last.size, root: last.root, by: all[0]!.by };
+      this.heads.set(origin, head);
+    }
+    return head;
   }
 
   /** Appends an accepted checkpoint durably. @throws AuditError STORE_IO. */
   append(record: WitnessRecord): void {
+    const before = this.held(record.origin);
     ensureDir(this.dir);
     appendJsonLine(this.file(record.origin), record);
+    this.heads.set(record.origin, {
+      verifierKey: before?.verifierKey ?? record.verifierKey,
+      size: record.size,
+      root: record.root,
+      by: before?.by ?? record.by,
+    });
   }
 }

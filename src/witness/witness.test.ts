@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsistencyProof, TileTree } from '../chain/index.js';
 import { verifyDir } from '../read/index.js';
+import { createToken } from '../server/index.js';
 import { DirSource } from '../store/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { type LocalS3, startLocalS3 } from '../test-support/s3-server.js';
@@ -223,6 +224,18 @@ describe('the collector as a witness', () => {
     const newest = await get('&latest=1');
     expect(newest.count).toBe(2);
     expect(newest.checkpoints.map((c) => c.note)).toEqual([latest(b).note]);
+  });
+
+  it('keeps an origin for the token that first pushed it: another witness token gets 409', async () => {
+    const w = witnesses();
+    const a = await trail(w.origin, 2);
+    const { token: other } = createToken(collector.dir, { name: 'other-pusher', scopes: ['witness'] });
+    await new Promise((r) => setTimeout(r, 1100)); // the collector reloads its token file once a second
+    const first = new DirSource(a).checkpoints()[0]!;
+    expect((await post({ verifierKey: vkey(a), note: first.note }, other)).status).toBe(201);
+    const claimed = await post({ verifierKey: vkey(a), note: latest(a).note }, collector.token);
+    expect(claimed.status).toBe(409);
+    expect(claimed.body.message).toContain('witnessed for another token');
   });
 
   it('answers 400 naming the field for a malformed offer, and 401 without a valid token', async () => {
