@@ -102,8 +102,8 @@ describe('sealtrail', () => {
         'verify',
         '--dir',
         dir,
-        '--seal-seed',
-        created.sealSeed,
+        // With `=`: a seed may start with '-', which a separate argument cannot.
+        `--seal-seed=${created.sealSeed}`,
         '--key',
         created.verifierKey,
         '--json',

@@ -56,7 +56,7 @@ export async function runInit(args: string[]): Promise<number> {
   } else {
     out(`created trail ${created.origin} in ${dir}`);
     out(`verifier key (publish it; verify with --key): ${created.verifierKey}`);
-    out(`seal seed (shown once; keep it offline; verify with --seal-seed): ${created.sealSeed}`);
+    out(`seal seed (shown once; keep it offline; verify with --seal-seed=SEED): ${created.sealSeed}`);
   }
   return 0;
 }

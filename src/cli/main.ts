@@ -45,7 +45,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
 const USAGE = `usage: sealtrail <verb> [options]
   init [--dir D] [--origin NAME] [--content hash|encrypt|plain] [--json]
   append [--dir D] [--durable]             events as JSON lines on stdin; one id per line
-  verify [--dir D] [--against FILE|DIR|s3://B/P|URL]... [--key VKEY] [--seal-seed SEED] [--json]
+  verify [--dir D] [--against FILE|DIR|s3://B/P|URL]... [--key VKEY] [--seal-seed=SEED] [--json]
   verify --from-s3 s3://B/P [--from-seq N] [--to-seq M] [--from T] [--to T] [--against ...] [--key VKEY] [--s3-endpoint URL] [--json]
   archive push s3://B/P [--dir D] [--lock-mode GOVERNANCE|COMPLIANCE|none] [--retain-days N] [--legal-hold] [--every 10m] [--s3-endpoint URL] [--json]
   witness push --to s3://B/P|URL|DIR... [--every 1m] [--dir D] [--lock-mode M] [--retain-days N] [--legal-hold] [--s3-endpoint URL] [--json]

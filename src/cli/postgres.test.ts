@@ -70,7 +70,8 @@ describe('sealtrail --postgres', () => {
   });
 
   it('verifies the log with its seals', () => {
-    const r = run(['verify', ...pgArgs(), '--seal-seed', seed, '--json']);
+    // With `=`: a seed may start with '-', which a separate argument cannot.
+    const r = run(['verify', ...pgArgs(), `--seal-seed=${seed}`, '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(true);
@@ -164,8 +165,7 @@ describe('sealtrail --postgres', () => {
       '2000-01-01T00:00:00Z',
       '--format',
       'json',
-      '--seal-seed',
-      seed,
+      `--seal-seed=${seed}`,
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
