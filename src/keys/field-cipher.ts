@@ -6,8 +6,9 @@
  *
  * GCM's associated data is the ASCII prefix `st1:<key id>:` followed by the caller's `aad`
  * (origin, entry id and field path), so a ciphertext moved to another entry or field, or
- * relabelled with another key id, fails authentication. Synchronous and small: it runs in the
- * writer's worker thread, from a ring rebuilt there with {@link KeyRing.fromExport}.
+ * relabelled with another key id, fails authentication. Synchronous and small: the writer's
+ * worker thread calls {@link sealField} with purpose keys the trail hands over
+ * (writer/content-sealing.ts).
  */
 import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
 import { AuditError } from '../errors.js';
