@@ -700,6 +700,53 @@ describe('prepareEvent', () => {
     });
   });
 
+  describe('for arbitrary events', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    const key = fc.oneof(
+      text,
+      fc.constantFrom('0', '9', '10', '4294967295', '01', '-1', '__proto__', 'a', 'Z'),
+    );
+    const scalar = fc.oneof(
+      text,
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const event = fc.record(
+      {
+        type: fc.constantFrom('model.completion', 'auth.success', 'x.custom'),
+        actor: fc.record(
+          { userAgent: text, id: text, type: text, ip: text, sessionId: text, authMethod: text },
+          { requiredKeys: [] },
+        ),
+        requestId: text,
+        traceId: text,
+        action: text,
+        outcome: fc.constantFrom('success', 'failure', 'blocked'),
+        resource: fc.dictionary(key, scalar).map((extra) => ({ ...extra, type: 'doc', id: 'd1' })),
+        model: fc.record({ provider: text, name: text }, { requiredKeys: [] }),
+        usage: fc.record({ totalTokens: fc.nat(), inputTokens: fc.nat() }, { requiredKeys: [] }),
+        guardrails: fc.array(
+          fc.record({ rule: text, reason: text, name: text, decision: fc.constantFrom('block', 'allow') }),
+          { maxLength: 2 },
+        ),
+        meta: fc.dictionary(key, scalar),
+      },
+      { requiredKeys: ['type'] },
+    );
+
+    it('writes the event in canonical form, whatever the order and the keys of its input', () => {
+      fc.assert(
+        fc.property(event, (input) => {
+          const p = prepareEvent(input);
+          expect(canonicalJson(JSON.parse(p.eventJson))).toBe(p.eventJson);
+          expect(RAW_FORBIDDEN.test(p.eventJson)).toBe(false);
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+
   it('prepares the shared sample event', () => {
     const p = prepareEvent(sampleEvent(3));
     expect(eventOf(p).subject).toBe('user-3');

@@ -141,6 +141,8 @@ interface Ctx {
   truncated: TruncationRecord[] | undefined;
   /** Containers being serialized, for cycle detection in content. */
   stack: object[] | undefined;
+  /** The event needs the general serializer (see inCanonicalOrder). */
+  general: boolean;
 }
 
 function fail(path: string, problem: string): never {
@@ -165,6 +167,31 @@ function childPath(parent: string, key: string | number): string {
   return k.charCodeAt(0) === 0x5b /* [ */ ? `${parent}${k}` : `${parent}.${k}`;
 }
 
+// Keys JSON.stringify writes first, by number, whatever the insertion order: array indexes.
+const INDEX_KEY_RE = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/**
+ * `obj`, or a copy of it with its keys inserted in canonical order. The event is built of such
+ * objects and of values its readers validated (strings, finite numbers, booleans, null), so that
+ * V8's own JSON.stringify writes its canonical text, flat and in one pass (measured: cheaper than
+ * the general serializer, and a flat string is cheaper to copy into a batch). An array-index key
+ * cannot be put in canonical order: `ctx.general` then sends the event to the general serializer.
+ */
+function inCanonicalOrder<T extends Record<string, unknown>>(ctx: Ctx, obj: T): T {
+  const keys = Object.keys(obj);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const c = k.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39 && INDEX_KEY_RE.test(k)) ctx.general = true;
+    if (i > 0 && keys[i - 1]! > k) sorted = false;
+  }
+  if (sorted) return obj;
+  const out: Record<string, unknown> = {};
+  for (const k of sortKeys(keys)) setOwn(out, k, obj[k]);
+  return out as T;
+}
+
 /** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')
@@ -183,7 +210,7 @@ function limit(ctx: Ctx, s: string, parent: string, key: string | number | undef
   // surrogate pair is never split.
   const { read } = ENCODER.encodeInto(s, cutScratch.subarray(0, ctx.max));
   const sha256 = createHash('sha256').update(s, 'utf8').digest('hex');
-  const record = { path: key === undefined ? parent : childPath(parent, key), bytes, sha256 };
+  const record = { bytes, path: key === undefined ? parent : childPath(parent, key), sha256 };
   if (ctx.truncated === undefined) ctx.truncated = [record];
   else ctx.truncated.push(record);
   return `${s.slice(0, read)}${TRUNCATION_MARKER}`;
@@ -301,7 +328,7 @@ function readActor(ctx: Ctx, v: unknown): Record<string, string> {
         fail(childPath('actor', k), 'unknown field');
     }
   }
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
 function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
@@ -315,7 +342,7 @@ function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
     else fail(childPath('conversation', k), 'unknown field');
   }
   if (out.id === undefined) fail('conversation.id', 'required');
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
 function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
@@ -330,7 +357,7 @@ function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
   }
   if (out.type === undefined) fail('resource.type', 'required');
   if (out.id === undefined) fail('resource.id', 'required');
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
 function readModel(ctx: Ctx, v: unknown): Record<string, string> {
@@ -343,10 +370,10 @@ function readModel(ctx: Ctx, v: unknown): Record<string, string> {
     else if (k === 'name') out.name = readId(ctx, x, 'model.name');
     else fail(childPath('model', k), 'unknown field');
   }
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
-function readUsage(v: unknown): Record<string, number> {
+function readUsage(ctx: Ctx, v: unknown): Record<string, number> {
   if (!isPlainObject(v)) fail('usage', 'expected an object');
   const out: Record<string, number> = {};
   for (const k of Object.keys(v)) {
@@ -357,7 +384,7 @@ function readUsage(v: unknown): Record<string, number> {
     else if (k === 'totalTokens') out.totalTokens = readCount(x, 'usage.totalTokens');
     else fail(childPath('usage', k), 'unknown field');
   }
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
 function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
@@ -395,7 +422,7 @@ function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
     }
     if (r.name === undefined) fail(`${base}.name`, 'required');
     if (r.decision === undefined) fail(`${base}.decision`, 'required');
-    out.push(r);
+    out.push(inCanonicalOrder(ctx, r));
   }
   return out;
 }
@@ -408,7 +435,7 @@ function readMeta(ctx: Ctx, v: unknown): Record<string, unknown> {
     if (x === undefined) continue;
     setOwn(out, k, readScalar(ctx, x, 'meta', k));
   }
-  return out;
+  return inCanonicalOrder(ctx, out);
 }
 
 /**
@@ -516,7 +543,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     redactions = r.findings;
   }
   if (!isPlainObject(input)) fail('event', 'expected an object');
-  const ctx: Ctx = { max, flagged: undefined, truncated: undefined, stack: undefined };
+  const ctx: Ctx = { max, flagged: undefined, truncated: undefined, stack: undefined, general: false };
   const ev: Record<string, unknown> = {};
   let type: string | undefined;
   let traits: ReturnType<typeof describeEventType>;
@@ -559,7 +586,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
         ev.model = readModel(ctx, v);
         break;
       case 'usage':
-        ev.usage = readUsage(v);
+        ev.usage = readUsage(ctx, v);
         break;
       case 'latencyMs':
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
@@ -622,8 +649,14 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     }
     if (Object.keys(modes).length > 0) ev.contentModes = modes;
   }
-  if (redactions.length > 0)
-    ev.redactions = redactions.map((f) => ({ path: f.path, kind: f.kind, count: f.count }));
+  if (redactions.length > 0) {
+    ev.redactions = redactions.map((f) => {
+      // A redactor of the application's own may hand back anything: the general serializer checks it.
+      if (typeof f.path !== 'string' || typeof f.kind !== 'string' || !Number.isFinite(f.count))
+        ctx.general = true;
+      return { count: f.count, kind: f.kind, path: f.path };
+    });
+  }
   ev.type = type;
   ev.id = id;
   ev.ts = ts;
@@ -640,7 +673,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     category: traits.category,
     severity,
     critical: traits.critical || severity === 'critical',
-    eventJson: canonicalJson(ev),
+    eventJson: ctx.general ? canonicalJson(ev) : escapeHostile(JSON.stringify(inCanonicalOrder(ctx, ev))),
     content: content ?? [],
   };
   if (later !== undefined)
