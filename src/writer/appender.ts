@@ -124,7 +124,6 @@ export class Appender {
     const startSize = tree.size;
     let seq = log.size;
     let prev = this.prev;
-    let prevB64 = prev.toString('base64');
     let count = 0;
     let minTs = '';
     let maxTs = '';
@@ -132,13 +131,12 @@ export class Appender {
     for (const batch of batches) {
       const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
       forEachFramed(src, (ev) => {
-        if (ev.seal === undefined) last = lines.appendLine(src, ev, prevB64, seq);
+        if (ev.seal === undefined) last = lines.appendLine(src, ev, prev, seq);
         else {
           const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
-          last = lines.appendLine(sealed.src, sealed.ev, prevB64, seq);
+          last = lines.appendLine(sealed.src, sealed.ev, prev, seq);
         }
         prev = last.leaf;
-        prevB64 = prev.toString('base64');
         tree.append(prev);
         if (minTs === '' || ev.ts < minTs) minTs = ev.ts;
         if (ev.ts > maxTs) maxTs = ev.ts;

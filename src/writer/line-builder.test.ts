@@ -18,14 +18,14 @@ function build(
   const bytes = batch.take();
   const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   lines.reset();
-  let prev = GENESIS_PREV.toString('base64');
+  let prev: Buffer = GENESIS_PREV;
   let seq = 0;
   const leaves: string[] = [];
   forEachFramed(src, (ev) => {
     const { start, end, leaf } = lines.appendLine(src, ev, prev, seq++);
     expect(leaf.equals(hashLeaf(lines.text(start, end)))).toBe(true);
-    prev = leaf.toString('base64');
-    leaves.push(prev);
+    prev = leaf;
+    leaves.push(prev.toString('base64'));
   });
   const text = lines.bytes().toString('utf8');
   expect(text.endsWith('\n')).toBe(true);
@@ -94,6 +94,21 @@ describe('LineBuilder', () => {
     expect(parseCommitted(committed).content!.prompt).toBe(
       digestContent('prompt', p.salt, JSON.stringify(big)),
     );
+  });
+
+  it('digests values that outgrow its first scratch buffer, and small ones after them', () => {
+    const inputs = ['x'.repeat(50_000), 'short', 'y'.repeat(9_000)].map((prompt) => ({
+      type: 'model.request',
+      content: { prompt },
+    }));
+    build(inputs).forEach((line, i) => {
+      const { committed, payloads } = splitLine(line);
+      const p = parsePayloads(payloads!).prompt as { salt: string; value: string };
+      expect(p.value).toBe(inputs[i]!.content.prompt);
+      expect(parseCommitted(committed).content!.prompt).toBe(
+        digestContent('prompt', p.salt, JSON.stringify(p.value)),
+      );
+    });
   });
 
   it('starts each batch afresh when reused', () => {

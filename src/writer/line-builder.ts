@@ -9,8 +9,13 @@
  * `{name:{"salt":"<b64>","value":<valueJson>},...}`.
  */
 import { randomFillSync } from 'node:crypto';
-import { CONTENT_SALT_BYTES, digestContentBytes, RECORD_VERSION } from '../chain/record.js';
-import { sha256 } from '../chain/rfc6962.js';
+import {
+  CONTENT_DIGEST_PREFIX,
+  CONTENT_SALT_BYTES,
+  digestContentBytes,
+  RECORD_VERSION,
+} from '../chain/record.js';
+import { sha256, sha256Base64 } from '../chain/rfc6962.js';
 import { FIELD_SEPARATOR, RECORD_SEPARATOR, SEAL_MARK } from './framing.js';
 
 const SALT_POOL_BYTES = 64 * 1024;
@@ -42,14 +47,55 @@ export interface FramedEvent {
   seal?: { slot: number; id: string };
 }
 
+const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+const PREFIX = Buffer.from(CONTENT_DIGEST_PREFIX, 'latin1');
+/** Base64 text of CONTENT_SALT_BYTES bytes. */
+const SALT_CHARS = 4 * Math.ceil(CONTENT_SALT_BYTES / 3);
+/** Values up to this size are digested from the scratch buffer; larger ones are streamed. */
+const DIGEST_SCRATCH_MAX = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * Writes the base64 of src[start, start + n) at dst[at] and returns the bytes written. A loop
+ * over bytes: for a salt or a hash, cheaper than Buffer#toString then Buffer#write (measured).
+ */
+function base64Into(dst: Buffer, at: number, src: Uint8Array, start: number, n: number): number {
+  let o = at;
+  let i = start;
+  const end = start + n;
+  for (; i + 2 < end; i += 3) {
+    const v = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
+    dst[o++] = BASE64[v >> 18]!;
+    dst[o++] = BASE64[(v >> 12) & 63]!;
+    dst[o++] = BASE64[(v >> 6) & 63]!;
+    dst[o++] = BASE64[v & 63]!;
+  }
+  if (i < end) {
+    const two = i + 1 < end;
+    const v = (src[i]! << 16) | (two ? src[i + 1]! << 8 : 0);
+    dst[o++] = BASE64[v >> 18]!;
+    dst[o++] = BASE64[(v >> 12) & 63]!;
+    dst[o++] = two ? BASE64[(v >> 6) & 63]! : 0x3d;
+    dst[o++] = 0x3d; // =
+  }
+  return o - at;
+}
+
 /** A growable output buffer with an unused first byte (room for the leaf prefix of the first line). */
 export class LineBuilder {
   private out = Buffer.allocUnsafeSlow(1024 * 1024);
   private len = 1;
   private saltPool = Buffer.alloc(0);
   private saltOffset = 0;
+  /** Per content field: where its salt starts in the salt pool, and its digest as base64 text. */
+  private readonly salts: number[] = [];
   private readonly digests: string[] = [];
-  private readonly salts: string[] = [];
+  /** `prefix name \n salt \n value`, the input of a content digest (docs/format.md). */
+  private scratch = Buffer.allocUnsafeSlow(4096);
+
+  constructor() {
+    PREFIX.copy(this.scratch, 0);
+  }
 
   /** Starts a new batch. */
   reset(): void {
@@ -68,33 +114,38 @@ export class LineBuilder {
 
   /**
    * Appends the line of one entry and returns its committed record's span and leaf hash.
-   * `prev` is the base64 of the previous leaf hash.
+   * `prev` is the previous leaf hash.
    */
   appendLine(
     src: Buffer,
     ev: FramedEvent,
-    prev: string,
+    prev: Uint8Array,
     seq: number,
   ): { start: number; end: number; leaf: Buffer } {
     const c = ev.content;
     const fields = c.length / 4;
-    const digests = this.digests;
-    const salts = this.salts;
     for (let i = 0; i < fields; i++) {
-      salts[i] = this.nextSalt();
-      const name = src.toString('latin1', c[4 * i]!, c[4 * i + 1]!);
-      digests[i] = digestContentBytes(name, salts[i]!, src.subarray(c[4 * i + 2]!, c[4 * i + 3]!));
+      this.salts[i] = this.nextSalt();
+      this.digests[i] = this.digest(
+        src,
+        c[4 * i]!,
+        c[4 * i + 1]!,
+        this.salts[i]!,
+        c[4 * i + 2]!,
+        c[4 * i + 3]!,
+      );
     }
     const valueBytes = fields === 0 ? 0 : c[4 * fields - 1]! - c[2]!;
     this.reserve(2 * (ev.eventEnd - ev.eventStart) + 2 * valueBytes + 200 * fields + 200);
+    const out = this.out;
     const start = this.len;
     if (fields > 0) {
       for (let i = 0; i < fields; i++) {
         this.put(i === 0 ? CONTENT_OPEN : NEXT_NAME);
-        this.copy(src, c[4 * i]!, c[4 * i + 1]!);
+        this.copyName(src, c[4 * i]!, c[4 * i + 1]!);
         this.put(DIGEST_OPEN);
-        this.ascii(digests[i]!);
-        if (i + 1 < fields) this.out[this.len++] = QUOTE;
+        this.ascii(this.digests[i]!);
+        if (i + 1 < fields) out[this.len++] = QUOTE;
       }
       this.put(EVENT_AFTER_CONTENT);
     } else {
@@ -102,7 +153,7 @@ export class LineBuilder {
     }
     this.copy(src, ev.eventStart, ev.eventEnd);
     this.put(PREV_OPEN);
-    this.ascii(prev);
+    this.len += base64Into(out, this.len, prev, 0, prev.length);
     this.put(SEQ_OPEN);
     this.ascii(String(seq));
     this.put(RECORD_CLOSE);
@@ -111,17 +162,51 @@ export class LineBuilder {
     if (fields > 0) {
       for (let i = 0; i < fields; i++) {
         this.put(i === 0 ? PAYLOADS_OPEN : NEXT_NAME);
-        this.copy(src, c[4 * i]!, c[4 * i + 1]!);
+        this.copyName(src, c[4 * i]!, c[4 * i + 1]!);
         this.put(SALT_OPEN);
-        this.ascii(salts[i]!);
+        this.len += base64Into(out, this.len, this.saltPool, this.salts[i]!, CONTENT_SALT_BYTES);
         this.put(VALUE_OPEN);
         this.copy(src, c[4 * i + 2]!, c[4 * i + 3]!);
-        this.out[this.len++] = CLOSE;
+        out[this.len++] = CLOSE;
       }
-      this.out[this.len++] = CLOSE;
+      out[this.len++] = CLOSE;
     }
-    this.out[this.len++] = RECORD_SEPARATOR;
+    out[this.len++] = RECORD_SEPARATOR;
     return { start, end, leaf };
+  }
+
+  /**
+   * The content digest (chain/record.ts digestContent) of the value src[valueStart, valueEnd) named
+   * src[nameStart, nameEnd), with the salt at `salt` in the pool, built in one scratch buffer.
+   */
+  private digest(
+    src: Buffer,
+    nameStart: number,
+    nameEnd: number,
+    salt: number,
+    valueStart: number,
+    valueEnd: number,
+  ): string {
+    const head = PREFIX.length + (nameEnd - nameStart) + SALT_CHARS + 2;
+    const total = head + (valueEnd - valueStart);
+    if (total > DIGEST_SCRATCH_MAX) {
+      const name = src.toString('latin1', nameStart, nameEnd);
+      const saltText = this.saltPool.toString('base64', salt, salt + CONTENT_SALT_BYTES);
+      return digestContentBytes(name, saltText, src.subarray(valueStart, valueEnd));
+    }
+    if (total > this.scratch.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(total, 2 * this.scratch.length));
+      PREFIX.copy(bigger, 0);
+      this.scratch = bigger;
+    }
+    const scratch = this.scratch;
+    let at = PREFIX.length;
+    for (let j = nameStart; j < nameEnd; j++) scratch[at++] = src[j]!;
+    scratch[at++] = NEWLINE;
+    at += base64Into(scratch, at, this.saltPool, salt, CONTENT_SALT_BYTES);
+    scratch[at++] = NEWLINE;
+    src.copy(scratch, at, valueStart, valueEnd);
+    return sha256Base64(scratch.subarray(0, total));
   }
 
   /** RFC 6962 leaf hash of out[start, end): the byte before the record briefly holds the 0x00 prefix. */
@@ -133,8 +218,20 @@ export class LineBuilder {
     return leaf;
   }
 
+  /** Writes ASCII text (a digest, a number): a loop beats Buffer#write for a few dozen characters. */
   private ascii(text: string): void {
-    this.len += this.out.write(text, this.len, 'latin1');
+    const out = this.out;
+    let at = this.len;
+    for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+    this.len = at;
+  }
+
+  /** Copies a content name (at most 64 ASCII bytes). */
+  private copyName(src: Buffer, start: number, end: number): void {
+    const out = this.out;
+    let at = this.len;
+    for (let j = start; j < end; j++) out[at++] = src[j]!;
+    this.len = at;
   }
 
   private put(bytes: Buffer): void {
@@ -153,15 +250,15 @@ export class LineBuilder {
     this.out = bigger;
   }
 
-  /** 16 random bytes as base64, from a pool refilled 64 KiB at a time. */
-  private nextSalt(): string {
+  /** Where the next 16 random bytes of salt are in the pool, refilled 64 KiB at a time. */
+  private nextSalt(): number {
     if (this.saltOffset + CONTENT_SALT_BYTES > this.saltPool.length) {
       this.saltPool = randomFillSync(Buffer.allocUnsafe(SALT_POOL_BYTES));
       this.saltOffset = 0;
     }
-    const salt = this.saltPool.toString('base64', this.saltOffset, this.saltOffset + CONTENT_SALT_BYTES);
+    const at = this.saltOffset;
     this.saltOffset += CONTENT_SALT_BYTES;
-    return salt;
+    return at;
   }
 }
 
