@@ -192,6 +192,47 @@ function inCanonicalOrder<T extends Record<string, unknown>>(ctx: Ctx, obj: T): 
   return out as T;
 }
 
+// The keys of the event and of its fixed-shape parts, in canonical order (sorted by UTF-16 code units).
+const EVENT_KEYS = [
+  'action',
+  'actor',
+  'category',
+  'contentModes',
+  'conversation',
+  'flagged',
+  'guardrails',
+  'id',
+  'latencyMs',
+  'meta',
+  'model',
+  'outcome',
+  'redactions',
+  'requestId',
+  'resource',
+  'severity',
+  'subject',
+  'traceId',
+  'truncated',
+  'ts',
+  'type',
+  'usage',
+] as const;
+const ACTOR_KEYS = ['authMethod', 'id', 'ip', 'sessionId', 'type', 'userAgent'] as const;
+const MODEL_KEYS = ['name', 'provider'] as const;
+const CONVERSATION_KEYS = ['id', 'turn'] as const;
+const USAGE_KEYS = ['inputTokens', 'outputTokens', 'totalTokens'] as const;
+const GUARDRAIL_KEYS = ['confidence', 'decision', 'name', 'reason', 'rule'] as const;
+
+/** The defined properties of `obj`, inserted in the canonical order `keys` gives (cheaper than sorting). */
+function inKeyOrder<T extends Record<string, unknown>>(obj: T, keys: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = obj[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as T;
+}
+
 /** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')
@@ -328,7 +369,7 @@ function readActor(ctx: Ctx, v: unknown): Record<string, string> {
         fail(childPath('actor', k), 'unknown field');
     }
   }
-  return inCanonicalOrder(ctx, out);
+  return inKeyOrder(out, ACTOR_KEYS);
 }
 
 function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
@@ -342,7 +383,7 @@ function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
     else fail(childPath('conversation', k), 'unknown field');
   }
   if (out.id === undefined) fail('conversation.id', 'required');
-  return inCanonicalOrder(ctx, out);
+  return inKeyOrder(out, CONVERSATION_KEYS);
 }
 
 function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
@@ -370,10 +411,10 @@ function readModel(ctx: Ctx, v: unknown): Record<string, string> {
     else if (k === 'name') out.name = readId(ctx, x, 'model.name');
     else fail(childPath('model', k), 'unknown field');
   }
-  return inCanonicalOrder(ctx, out);
+  return inKeyOrder(out, MODEL_KEYS);
 }
 
-function readUsage(ctx: Ctx, v: unknown): Record<string, number> {
+function readUsage(v: unknown): Record<string, number> {
   if (!isPlainObject(v)) fail('usage', 'expected an object');
   const out: Record<string, number> = {};
   for (const k of Object.keys(v)) {
@@ -384,7 +425,7 @@ function readUsage(ctx: Ctx, v: unknown): Record<string, number> {
     else if (k === 'totalTokens') out.totalTokens = readCount(x, 'usage.totalTokens');
     else fail(childPath('usage', k), 'unknown field');
   }
-  return inCanonicalOrder(ctx, out);
+  return inKeyOrder(out, USAGE_KEYS);
 }
 
 function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
@@ -422,7 +463,7 @@ function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
     }
     if (r.name === undefined) fail(`${base}.name`, 'required');
     if (r.decision === undefined) fail(`${base}.decision`, 'required');
-    out.push(inCanonicalOrder(ctx, r));
+    out.push(inKeyOrder(r, GUARDRAIL_KEYS));
   }
   return out;
 }
@@ -586,7 +627,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
         ev.model = readModel(ctx, v);
         break;
       case 'usage':
-        ev.usage = readUsage(ctx, v);
+        ev.usage = readUsage(v);
         break;
       case 'latencyMs':
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
@@ -673,7 +714,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     category: traits.category,
     severity,
     critical: traits.critical || severity === 'critical',
-    eventJson: ctx.general ? canonicalJson(ev) : escapeHostile(JSON.stringify(inCanonicalOrder(ctx, ev))),
+    eventJson: ctx.general ? canonicalJson(ev) : escapeHostile(JSON.stringify(inKeyOrder(ev, EVENT_KEYS))),
     content: content ?? [],
   };
   if (later !== undefined)
