@@ -77,6 +77,8 @@ const DEFAULT_MAX_QUEUE = 100_000;
 const DEFAULT_SINK_STATE_MS = 5 * 60_000;
 const TOKEN_RELOAD_MS = 1000;
 const TAIL_POLL_MS = 1000;
+/** How long close() waits for requests in flight before it closes their connections. */
+const CLOSE_GRACE_MS = 5000;
 /** A comment line every 15 idle polls keeps proxies from closing a quiet tail. */
 const TAIL_KEEPALIVE_POLLS = 15;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
@@ -218,10 +220,19 @@ export class Collector {
     return { host: addr.address, port: addr.port, url: `${scheme}://${host}:${addr.port}` };
   }
 
-  /** Stops accepting requests, flushes and closes the trail, and saves the sink sequences. */
+  /**
+   * Stops accepting requests, flushes and closes the trail, and saves the sink sequences. Requests
+   * in flight get CLOSE_GRACE_MS to finish; then every connection still open is closed (a client
+   * that half-sent a request on a kept-alive connection would otherwise hold the close forever).
+   */
   async close(): Promise<void> {
     for (const stop of [...this.tails]) stop();
-    await this.app.close();
+    const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(force);
+    }
     if (this.sinkTimer !== undefined) clearInterval(this.sinkTimer);
     await this.saving;
     await this.trail.close();
