@@ -7,6 +7,7 @@ import { EMPTY_TREE_ROOT } from './rfc6962.js';
 import {
   deriveSealKey,
   evolveSealKey,
+  newSealSeed,
   type SealContext,
   SealKeyChain,
   SealKeyFile,
@@ -118,6 +119,17 @@ describe('verifySeals', () => {
     });
   });
 
+  it("still accepts a seed whose text starts with '-' (seeds handed out before they were avoided)", () => {
+    const dash = randomBytes(32);
+    dash[0] = (62 << 2) | (dash[0]! & 3);
+    const text = dash.toString('base64url');
+    expect(text.startsWith('-')).toBe(true);
+    expect(verifySeals(sealEpochs(dash, [0, 5, 9]), text, ORIGIN, ctx())).toEqual({
+      sealedEpochs: 3,
+      lastSealedSize: 9,
+    });
+  });
+
   it('rejects a malformed seed with KEY_INVALID', () => {
     expect(() => verifySeals(good, 'not-a-seed', ORIGIN, ctx())).toThrow(
       expect.objectContaining({ code: 'KEY_INVALID' }),
@@ -152,5 +164,13 @@ describe('SealKeyFile', () => {
     expect(() => SealKeyFile.open(path.join(dir, 'none'))).toThrow(
       expect.objectContaining({ code: 'KEY_NOT_FOUND' }),
     );
+  });
+});
+
+describe('newSealSeed', () => {
+  it("gives 32 random bytes whose base64url text never starts with '-'", () => {
+    const texts = Array.from({ length: 3000 }, () => newSealSeed().toString('base64url'));
+    expect(texts.every((t) => t.length === 43 && !t.startsWith('-'))).toBe(true);
+    expect(new Set(texts).size).toBe(3000);
   });
 });

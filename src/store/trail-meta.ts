@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { generateNoteKey } from '../chain/note.js';
-import { SealKeyFile } from '../chain/seal.js';
+import { newSealSeed, SealKeyFile } from '../chain/seal.js';
 import { AuditError } from '../errors.js';
 import { ensureDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { type TrailLayout, trailLayout } from './layout.js';
@@ -88,7 +88,7 @@ export function createTrail(dir: string, options: CreateTrailOptions = {}): Crea
     ensureDir(layout.segmentsDir);
     const { skey, vkey } = generateNoteKey(origin);
     writeFileAtomic(layout.signerKey, `${skey}\n`);
-    const seed = randomBytes(32);
+    const seed = newSealSeed();
     SealKeyFile.create(layout.sealKey, seed, origin);
     const meta: TrailMeta = {
       format: 'sealtrail-trail/1',

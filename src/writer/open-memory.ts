@@ -4,12 +4,12 @@
  * {@link MemoryTrailStore} outlives the `AuditTrail` that wrote it and can be reopened to continue
  * the same chain. Stdout (containers): everything written as JSON lines, nothing kept.
  */
-import { randomBytes } from 'node:crypto';
 import {
   CompactTree,
   generateNoteKey,
   MemoryTree,
   NoteSigner,
+  newSealSeed,
   SealKeyChain,
   type VerifyInput,
 } from '../chain/index.js';
@@ -81,7 +81,7 @@ function newEphemeralKeys(origin: string): {
   sealKey: SealKeyChain;
 } {
   const { skey, vkey } = generateNoteKey(origin);
-  const seed = randomBytes(32);
+  const seed = newSealSeed();
   const keys = {
     signer: NoteSigner.fromSkey(skey),
     verifierKey: vkey,

@@ -4,11 +4,10 @@
  * `checkpoint.skey` and `seal.key` (0600), the same files as the `keys/` folder of a trail
  * directory. Creation hands the forward-seal seed back once; it is never stored.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateNoteKey, NoteSigner, NoteVerifier } from '../../chain/note.js';
-import { SealKeyFile } from '../../chain/seal.js';
+import { newSealSeed, SealKeyFile } from '../../chain/seal.js';
 import { AuditError } from '../../errors.js';
 import { ensureDir, withFile, writeFileAtomic } from '../fs-safe.js';
 
@@ -42,7 +41,7 @@ export function createPgKeys(dir: string, origin: string): { verifierKey: string
     ensureDir(files.dir);
     const { skey, vkey } = generateNoteKey(origin);
     writeFileAtomic(files.signerKey, `${skey}\n`);
-    const seed = randomBytes(32);
+    const seed = newSealSeed();
     SealKeyFile.create(files.sealKey, seed, origin);
     const sealSeed = seed.toString('base64url');
     seed.fill(0);
