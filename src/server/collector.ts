@@ -685,6 +685,7 @@ export class Collector {
       throw new AuditError('USAGE', 'since, buckets: give each once', { field: 'since' });
     const now = Date.now();
     const fromMs = parseSince('since', sinceText, now);
+    // Checked before any entry is read: the window bounds the work of one request.
     const builder = new StatsBuilder(fromMs, now, sizeParam('buckets', bucketsText));
     let count = 0;
     for await (const e of query(this.reads, { from: new Date(fromMs).toISOString() }, { order: 'oldest' })) {
