@@ -32,6 +32,7 @@ import { ConnectionTracker } from './connections.js';
 import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
+import { sizeParam } from './params.js';
 import { SinkSequences } from './sink-sequences.js';
 import { StatsBuilder, type TrailStats } from './stats.js';
 import { LiveTail, type TailLimits, TailSlots } from './tail.js';
@@ -86,13 +87,13 @@ const TAIL_POLL_MS = 1000;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
 interface RouteScope {
-  scope?: TokenScope;
+  scope?: TokenScope | readonly TokenScope[];
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs (collector routes). */
-    scope?: TokenScope;
+    /** The scope a route needs, or a list of which any one will do (collector routes). */
+    scope?: TokenScope | readonly TokenScope[];
   }
 }
 
@@ -278,7 +279,11 @@ export class Collector {
     return rec;
   }
 
-  private authenticate(req: FastifyRequest, reply: FastifyReply, scope: TokenScope): boolean {
+  private authenticate(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    scope: TokenScope | readonly TokenScope[],
+  ): boolean {
     this.reloadTokens();
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
@@ -292,7 +297,9 @@ export class Collector {
       return false;
     }
     // `read:content` implies `read`.
-    const has = rec.scopes.includes(scope) || (scope === 'read' && rec.scopes.includes('read:content'));
+    const has = (typeof scope === 'string' ? [scope] : scope).some(
+      (s) => rec.scopes.includes(s) || (s === 'read' && rec.scopes.includes('read:content')),
+    );
     if (!has) {
       this.metrics.authFailures++;
       void reply.code(403).send({ error: 'forbidden', message: 'this token may not do that' });
@@ -472,7 +479,11 @@ export class Collector {
       return { verifiedAt: new Date().toISOString(), ...report };
     });
 
-    registerWitnessRoutes(app, this.dir, (req) => this.caller(req).name);
+    registerWitnessRoutes(app, this.dir, {
+      caller: (req) => this.caller(req),
+      recordRead: (req, filter, count) => this.recordRead(req, 'api.witness', filter, count),
+      maxPage: this.maxPage,
+    });
   }
 
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -725,12 +736,4 @@ export class Collector {
       void reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
     }
   }
-}
-
-/** A non-negative integer query parameter. */
-function sizeParam(name: string, value: string | undefined): number {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) {
-    throw new AuditError('USAGE', `${name}: expected a non-negative integer`, { field: name });
-  }
-  return Number(value);
 }
