@@ -33,7 +33,7 @@ import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { sizeParam } from './params.js';
-import { SinkSequences } from './sink-sequences.js';
+import { SinkSequences, type SinkStateLimits } from './sink-sequences.js';
 import { StatsBuilder, type TrailStats } from './stats.js';
 import { LiveTail, type TailLimits, TailSlots } from './tail.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
@@ -71,6 +71,11 @@ export interface CollectorOptions {
    * minutes; 0: only on close). A restart scans the entries after the last save.
    */
   sinkStateIntervalMs?: number;
+  /**
+   * How much of that state is kept: a sink not heard from for `maxAgeMs` (default 30 days) is
+   * forgotten, and past `maxSinks` (default 100,000) the least recently heard from is.
+   */
+  sinkState?: Partial<SinkStateLimits>;
   /**
    * Most live tails (`GET /v1/tail`) open at once per token and in all; default 4 and 64. One more
    * is `429 TOO_MANY_TAILS`.
@@ -206,7 +211,11 @@ export class Collector {
         const { PgSource } = await import('../store/postgres/index.js');
         reads = new PgSource(options.postgres.url, options.postgres.log);
       }
-      const sinks = SinkSequences.load(options.dir, typeof reads === 'string' ? undefined : reads);
+      const sinks = SinkSequences.load(
+        options.dir,
+        typeof reads === 'string' ? undefined : reads,
+        options.sinkState,
+      );
       const collector = new Collector(options.dir, trail, sinks, options, reads);
       await collector.setup(options.rateLimit);
       return collector;
