@@ -641,7 +641,6 @@ export class Collector {
     // Checked now, so that a bad filter is a 400 rather than an error in the stream.
     query(this.reads, filter as QueryFilter);
     const after = afterText === undefined ? undefined : sizeParam('after', afterText);
-    if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
     const release = this.tailSlots.take(this.caller(req).id);
     if (typeof release === 'string') {
       this.metrics.tailsRefused++;
@@ -661,6 +660,8 @@ export class Collector {
     let tail: LiveTail<AuditEntry>;
     try {
       const next = after === undefined ? await this.endSeq() : after + 1;
+      // Checked after the wait: close() stops only the tails it finds open.
+      if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
       const reveal = this.revealOf(req);
       this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
       reply.hijack();
