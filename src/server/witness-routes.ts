@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuditError } from '../errors.js';
-import { decideOffered, WitnessLog } from '../witness/index.js';
+import { decideOffered, WitnessLog, type WitnessRecord } from '../witness/index.js';
 import { sizeParam } from './params.js';
 import type { TokenRecord } from './tokens.js';
 
@@ -129,15 +129,20 @@ export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: 
     const allowed =
       held !== undefined &&
       (caller.scopes.includes('read') || caller.scopes.includes('read:content') || held.by === caller.name);
-    const records = allowed ? log.records(origin) : [];
-    if (records.length === 0)
+    if (!allowed)
       throw new AuditError('NOT_FOUND', 'no checkpoint held for this origin', { field: 'origin' });
-    let shown: typeof records;
+    let shown: WitnessRecord[];
+    let count: number;
     let more = false;
     if (latest) {
-      shown = records.slice(-1);
+      // From memory: a pusher asks for it on every push.
+      const newest = log.newest(origin)!;
+      shown = [newest.record];
+      count = newest.count;
     } else {
-      // Sizes increase along the file: the page starts after the first size above `after`.
+      const records = log.records(origin);
+      count = records.length;
+      // Sizes increase along the file: the page starts at the first size above `after`.
       let from = records.findIndex((r) => r.size > after);
       if (from < 0) from = records.length;
       shown = records.slice(from, from + limit);
@@ -150,8 +155,8 @@ export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: 
     );
     return {
       origin,
-      verifierKey: records[0]!.verifierKey,
-      count: records.length,
+      verifierKey: held.verifierKey,
+      count,
       checkpoints: shown.map((r) => ({
         size: r.size,
         root: r.root,
