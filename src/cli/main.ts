@@ -63,7 +63,7 @@ const USAGE = `usage: sealtrail <verb> [options]
   keys list [--dir D] [--json]             master key ids, created, current, provider (never material)
   keys rotate [--dir D] [--json]           add a new current master key; rewrap subject keys
   redact [--json] [--off NAMES]             personal data and secrets replaced by markers, stdin to stdout
-  serve [--dir D] [--host H] [--port P] [--max-batch N] [--body-limit BYTES] [--tls-cert F --tls-key F] [--demo]   the collector
+  serve [--dir D] [--host H] [--port P] [--max-batch N] [--body-limit BYTES] [--max-tails N] [--max-tails-per-token N] [--tls-cert F --tls-key F] [--demo]   the collector
   token create --scopes ingest,read[,read:content,admin,witness] [--name N] [--dir D] [--json]   printed once
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}

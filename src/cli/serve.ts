@@ -20,6 +20,8 @@ export async function runServe(args: string[]): Promise<number> {
     port: { type: 'string' },
     'max-batch': { type: 'string' },
     'body-limit': { type: 'string' },
+    'max-tails': { type: 'string' },
+    'max-tails-per-token': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     demo: { type: 'boolean' },
@@ -36,11 +38,21 @@ export async function runServe(args: string[]): Promise<number> {
   const dir = pg === undefined ? trailDir(values.dir) : pgKeysDir(pg);
   const maxBatch = intOption('max-batch', values['max-batch']);
   const bodyLimit = intOption('body-limit', values['body-limit']);
+  const tails: { total?: number; perToken?: number } = {};
+  for (const [flag, key] of [
+    ['max-tails', 'total'],
+    ['max-tails-per-token', 'perToken'],
+  ] as const) {
+    const n = intOption(flag, values[flag]);
+    if (n === 0) throw new AuditError('USAGE', `--${flag}: expected a positive integer`);
+    if (n !== undefined) tails[key] = n;
+  }
   const collector = await Collector.open({
     dir,
     ...(pg === undefined ? {} : { postgres: pg }),
     ...(maxBatch === undefined ? {} : { maxBatch }),
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    tails,
     ...(tls === undefined ? {} : { tls }),
   });
   if (values.demo === true && (await trailIsEmpty(pg === undefined ? dir : collector.trail))) {

@@ -6,7 +6,6 @@
  * a body `{ error: CODE, message, field? }`; a 401 or 403 says nothing more than its code. Request
  * logging is off: bodies carry content payloads, and headers carry tokens.
  */
-import { once } from 'node:events';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
@@ -29,11 +28,14 @@ import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
 import type { PostgresTarget } from '../writer/postgres-target.js';
+import { ConnectionTracker } from './connections.js';
 import { type RequestReveal, TrailDecryption } from './content-reveal.js';
 import { parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
-import { SinkSequences } from './sink-sequences.js';
+import { sizeParam } from './params.js';
+import { SinkSequences, type SinkStateLimits } from './sink-sequences.js';
 import { StatsBuilder, type TrailStats } from './stats.js';
+import { LiveTail, type TailLimits, TailSlots } from './tail.js';
 import { type TokenRecord, type TokenScope, TokenSet, tokenFile } from './tokens.js';
 import { VIEWER_CSP, VIEWER_HTML, VIEWER_JS } from './viewer/index.js';
 import { registerWitnessRoutes } from './witness-routes.js';
@@ -69,6 +71,16 @@ export interface CollectorOptions {
    * minutes; 0: only on close). A restart scans the entries after the last save.
    */
   sinkStateIntervalMs?: number;
+  /**
+   * How much of that state is kept: a sink not heard from for `maxAgeMs` (default 30 days) is
+   * forgotten, and past `maxSinks` (default 100,000) the least recently heard from is.
+   */
+  sinkState?: Partial<SinkStateLimits>;
+  /**
+   * Most live tails (`GET /v1/tail`) open at once per token and in all; default 4 and 64. One more
+   * is `429 TOO_MANY_TAILS`.
+   */
+  tails?: Partial<TailLimits>;
   /** Serve HTTPS with this certificate chain and private key (PEM). Default plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -79,18 +91,16 @@ const TOKEN_RELOAD_MS = 1000;
 const TAIL_POLL_MS = 1000;
 /** How long close() waits for requests in flight before it closes their connections. */
 const CLOSE_GRACE_MS = 5000;
-/** A comment line every 15 idle polls keeps proxies from closing a quiet tail. */
-const TAIL_KEEPALIVE_POLLS = 15;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
 interface RouteScope {
-  scope?: TokenScope;
+  scope?: TokenScope | readonly TokenScope[];
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs (collector routes). */
-    scope?: TokenScope;
+    /** The scope a route needs, or a list of which any one will do (collector routes). */
+    scope?: TokenScope | readonly TokenScope[];
   }
 }
 
@@ -114,8 +124,11 @@ export class Collector {
   private readonly decryption: TrailDecryption;
   private sinkTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> | undefined;
-  /** Stops the open tails (on close: a streaming answer would keep the server open). */
-  private readonly tails = new Set<() => void>();
+  private closing = false;
+  /** The open tails (closed first on close: a streaming answer would keep the server open). */
+  private readonly tails = new Set<LiveTail<AuditEntry>>();
+  private readonly tailSlots: TailSlots;
+  private readonly connections: ConnectionTracker;
 
   private constructor(
     dir: string,
@@ -149,6 +162,7 @@ export class Collector {
     this.maxQueue = options.trail?.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxPage = options.maxPage ?? 1000;
+    this.tailSlots = new TailSlots(options.tails);
     this.tokens = new TokenSet([]);
     this.reloadTokens(true);
     const bodyLimit = options.bodyLimit ?? 5 * 1024 * 1024;
@@ -162,6 +176,7 @@ export class Collector {
             bodyLimit,
             https: { cert: options.tls.cert, key: options.tls.key },
           }) as unknown as FastifyInstance);
+    this.connections = new ConnectionTracker(this.app.server);
   }
 
   private async setup(limit: CollectorOptions['rateLimit']): Promise<void> {
@@ -198,7 +213,11 @@ export class Collector {
         const { PgSource } = await import('../store/postgres/index.js');
         reads = new PgSource(options.postgres.url, options.postgres.log);
       }
-      const sinks = SinkSequences.load(options.dir, typeof reads === 'string' ? undefined : reads);
+      const sinks = SinkSequences.load(
+        options.dir,
+        typeof reads === 'string' ? undefined : reads,
+        options.sinkState,
+      );
       const collector = new Collector(options.dir, trail, sinks, options, reads);
       await collector.setup(options.rateLimit);
       return collector;
@@ -221,12 +240,16 @@ export class Collector {
   }
 
   /**
-   * Stops accepting requests, flushes and closes the trail, and saves the sink sequences. Requests
-   * in flight get CLOSE_GRACE_MS to finish; then every connection still open is closed (a client
-   * that half-sent a request on a kept-alive connection would otherwise hold the close forever).
+   * Stops accepting requests, flushes and closes the trail, and saves the sink sequences.
+   * Connections without a request in flight are closed at once (connections.ts); requests in
+   * flight get CLOSE_GRACE_MS to finish, then their connections are closed too (a request body
+   * that never ends would otherwise hold the close forever).
    */
   async close(): Promise<void> {
-    for (const stop of [...this.tails]) stop();
+    this.closing = true;
+    // Tails first: each records its end while the trail is still open.
+    await Promise.all([...this.tails].map((t) => t.stop()));
+    this.connections.startClosing();
     const force = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
     try {
       await this.app.close();
@@ -277,7 +300,11 @@ export class Collector {
     return rec;
   }
 
-  private authenticate(req: FastifyRequest, reply: FastifyReply, scope: TokenScope): boolean {
+  private authenticate(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    scope: TokenScope | readonly TokenScope[],
+  ): boolean {
     this.reloadTokens();
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
@@ -291,7 +318,9 @@ export class Collector {
       return false;
     }
     // `read:content` implies `read`.
-    const has = rec.scopes.includes(scope) || (scope === 'read' && rec.scopes.includes('read:content'));
+    const has = (typeof scope === 'string' ? [scope] : scope).some(
+      (s) => rec.scopes.includes(s) || (s === 'read' && rec.scopes.includes('read:content')),
+    );
     if (!has) {
       this.metrics.authFailures++;
       void reply.code(403).send({ error: 'forbidden', message: 'this token may not do that' });
@@ -390,7 +419,7 @@ export class Collector {
 
     app.get('/metrics', { config: { scope: 'admin' } }, async (_req, reply) => {
       void reply.type('text/plain; version=0.0.4; charset=utf-8');
-      return this.metrics.render(this.trail.queueDepth);
+      return this.metrics.render(this.trail.queueDepth, this.tailSlots.open);
     });
 
     app.post('/v1/events', { config: { scope: 'ingest' } }, async (req, reply) => this.ingest(req, reply));
@@ -471,7 +500,11 @@ export class Collector {
       return { verifiedAt: new Date().toISOString(), ...report };
     });
 
-    registerWitnessRoutes(app, this.dir, (req) => this.caller(req).name);
+    registerWitnessRoutes(app, this.dir, {
+      caller: (req) => this.caller(req),
+      recordRead: (req, filter, count) => this.recordRead(req, 'api.witness', filter, count),
+      maxPage: this.maxPage,
+    });
   }
 
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -607,9 +640,10 @@ export class Collector {
   /**
    * `GET /v1/tail`: entries appended after `after` (default: from now on) that match the filter,
    * as server-sent events (`data: <entry JSON>`), checked every second. The tail is recorded as
-   * one `audit.read` when it opens, and one more when it ends if it sent anything.
+   * one `audit.read` when it opens, and one more when it ends if it sent anything. Over the tail
+   * limits (per token, in all), 429 TOO_MANY_TAILS.
    */
-  private async tail(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async tail(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const params = { ...(req.query as Record<string, string | string[]>) };
     const afterText = params.after;
     delete params.after;
@@ -618,63 +652,57 @@ export class Collector {
     const filter = this.filterOf(params, content);
     // Checked now, so that a bad filter is a 400 rather than an error in the stream.
     query(this.reads, filter as QueryFilter);
-    let next = afterText === undefined ? await this.endSeq() : sizeParam('after', afterText) + 1;
-    const reveal = this.revealOf(req);
-    this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-    });
-    res.write(': sealtrail tail\n\n');
-    let sent = 0;
-    let idle = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      this.tails.delete(stop);
-      res.end();
-      if (sent > 0) {
-        try {
-          this.recordRead(req, 'api.tail.end', { ...params, after: next - 1 }, sent, reveal);
-        } catch {
-          // The trail is closing: the opening record stands.
-        }
-      }
-    };
-    this.tails.add(stop);
-    req.raw.on('close', stop);
-    const poll = async (): Promise<void> => {
-      try {
-        const end = await this.endSeq();
-        if (end > next) {
-          const q = query(this.reads, { ...filter, seqFrom: next, seqTo: end } as QueryFilter, {
+    const after = afterText === undefined ? undefined : sizeParam('after', afterText);
+    const release = this.tailSlots.take(this.caller(req).id);
+    if (typeof release === 'string') {
+      this.metrics.tailsRefused++;
+      const { perToken, total } = this.tailSlots.limits;
+      return reply
+        .code(429)
+        .header('retry-after', '5')
+        .send({
+          error: 'TOO_MANY_TAILS',
+          message:
+            release === 'perToken'
+              ? `this token has ${perToken} live tails open, the most allowed; close one first`
+              : `the collector has ${total} live tails open, the most allowed; retry later`,
+          limit: release,
+        });
+    }
+    let tail: LiveTail<AuditEntry>;
+    try {
+      const next = after === undefined ? await this.endSeq() : after + 1;
+      // Checked after the wait: close() stops only the tails it finds open.
+      if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
+      const reveal = this.revealOf(req);
+      this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
+      reply.hijack();
+      tail = new LiveTail<AuditEntry>(reply.raw, next, {
+        pollMs: TAIL_POLL_MS,
+        endSeq: () => this.endSeq(),
+        read: (from, to) =>
+          query(this.reads, { ...filter, seqFrom: from, seqTo: to } as QueryFilter, {
             order: 'oldest',
             ...(reveal === undefined ? {} : { reveal: reveal.reveal }),
-          });
-          for await (const e of q) {
-            if (stopped) return;
-            // A slow reader holds the loop here rather than have the answer grow in memory.
-            if (!res.write(`data: ${JSON.stringify(this.shown(e, content))}\n\n`))
-              await Promise.race([once(res, 'drain'), once(res, 'close')]);
-            sent++;
+          }),
+        show: (e) => JSON.stringify(this.shown(e, content)),
+        ended: (sent) => {
+          this.tails.delete(tail);
+          release();
+          if (sent === 0) return;
+          try {
+            this.recordRead(req, 'api.tail.end', { ...params, after: next - 1 }, sent, reveal);
+          } catch {
+            // The queue is full: the opening record stands.
           }
-          next = end;
-          idle = 0;
-        } else if (++idle % TAIL_KEEPALIVE_POLLS === 0) {
-          res.write(': keepalive\n\n');
-        }
-      } catch (err) {
-        const code = isAuditError(err) ? err.code : 'INTERNAL';
-        res.write(`event: error\ndata: ${JSON.stringify({ error: code })}\n\n`);
-      }
-      if (!stopped) timer = setTimeout(() => void poll(), TAIL_POLL_MS);
-    };
-    timer = setTimeout(() => void poll(), 0);
+        },
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    this.tails.add(tail);
+    return reply;
   }
 
   /** `GET /v1/stats`: counts per time bucket for the viewer's charts (no content is read). */
@@ -690,6 +718,7 @@ export class Collector {
       throw new AuditError('USAGE', 'since, buckets: give each once', { field: 'since' });
     const now = Date.now();
     const fromMs = parseSince('since', sinceText, now);
+    // Checked before any entry is read: the window bounds the work of one request.
     const builder = new StatsBuilder(fromMs, now, sizeParam('buckets', bucketsText));
     let count = 0;
     for await (const e of query(this.reads, { from: new Date(fromMs).toISOString() }, { order: 'oldest' })) {
@@ -729,12 +758,4 @@ export class Collector {
       void reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
     }
   }
-}
-
-/** A non-negative integer query parameter. */
-function sizeParam(name: string, value: string | undefined): number {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) {
-    throw new AuditError('USAGE', `${name}: expected a non-negative integer`, { field: name });
-  }
-  return Number(value);
 }

@@ -12,11 +12,12 @@ export class CollectorMetrics {
   authFailures = 0;
   reads = 0;
   overloaded = 0;
+  tailsRefused = 0;
   flushSecondsSum = 0;
   flushCount = 0;
 
-  /** Prometheus text; `queueDepth` is read at render time. */
-  render(queueDepth: number): string {
+  /** Prometheus text; `queueDepth` and `tailsOpen` are read at render time. */
+  render(queueDepth: number, tailsOpen = 0): string {
     const lines: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
@@ -53,6 +54,13 @@ export class CollectorMetrics {
       'gauge',
       'Events accepted by the writer and not yet durable.',
       queueDepth,
+    );
+    metric('sealtrail_tails_open', 'gauge', 'Live tails (GET /v1/tail) open now.', tailsOpen);
+    metric(
+      'sealtrail_tails_refused_total',
+      'counter',
+      'Live tails refused with 429 (per-token or total limit).',
+      this.tailsRefused,
     );
     lines.push(
       '# HELP sealtrail_flush_seconds Time from the last event of a batch to its sync on disk.',

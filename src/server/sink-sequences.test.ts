@@ -2,7 +2,8 @@
  * Exactly-once delivery from remote sinks, against a real collector on loopback: a batch whose
  * answer is lost on the way back (a proxy cuts the connection after the collector wrote it) is
  * sent again by the RemoteSink and recorded once; a repeat sent after the collector restarted is
- * dropped, whether the sink state was saved at close or must be rebuilt from the trail.
+ * dropped, whether the sink state was saved at close or must be rebuilt from the trail; and the
+ * state is bounded: a sink past the count or the age is forgotten, a recent one still deduplicates.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type AuditEntry, query, verifyDir } from '../read/index.js';
 import { RemoteSink } from '../remote/index.js';
 import { Collector } from './collector.js';
-import { SINK_STATE_FILE } from './sink-sequences.js';
+import { SINK_STATE_FILE, SinkSequences } from './sink-sequences.js';
 import { createToken } from './tokens.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-sinkseq-'));
@@ -22,6 +23,11 @@ function event(n: number, sinkSeq?: number): Record<string, unknown> {
   const meta: Record<string, unknown> = { n };
   if (sinkSeq !== undefined) Object.assign(meta, { sinkId: 'a1b2c3d4e5f60718', sinkSeq });
   return { type: 'tool.call', actor: { id: 'agent-1' }, action: `step-${n}`, meta };
+}
+
+/** An event from the sink `sinkId` with its place `sinkSeq`. */
+function fromSink(n: number, sinkId: string, sinkSeq: number): Record<string, unknown> {
+  return { type: 'tool.call', actor: { id: 'agent-1' }, action: `step-${n}`, meta: { n, sinkId, sinkSeq } };
 }
 
 async function stored(dir: string): Promise<AuditEntry[]> {
@@ -255,6 +261,85 @@ describe('exactly-once delivery from remote sinks', () => {
       expect(again.body.duplicates).toBe(2);
       expect((await stored(dir)).length).toBe(10);
       expect(verifyDir(dir).ok).toBe(true);
+    });
+  });
+
+  describe('when the dedup state is bounded', () => {
+    const DAY = 24 * 3600_000;
+
+    it('forgets the sink heard from least recently past maxSinks; a recent one still deduplicates', async () => {
+      const dir = path.join(tmp, 'bounded-count');
+      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+      const collector = await Collector.open({ dir, sinkState: { maxSinks: 2 } });
+      const { url } = await collector.listen({ port: 0 });
+      try {
+        await post(url, token, [fromSink(0, 'sink-a', 0)]);
+        await post(url, token, [fromSink(1, 'sink-b', 0)]);
+        await post(url, token, [fromSink(2, 'sink-c', 0)]);
+        // Three sinks, room for two: sink-a, heard from first, is forgotten.
+        const c = await post(url, token, [fromSink(2, 'sink-c', 0)]);
+        expect(c.body.duplicates).toBe(1);
+        const a = await post(url, token, [fromSink(0, 'sink-a', 0)]);
+        expect(a.body.duplicates).toBeUndefined();
+        expect(typeof a.body.ids[0]).toBe('string');
+      } finally {
+        await collector.close();
+      }
+      // The repeat of the forgotten sink was recorded again; the other repeat was not.
+      expect((await stored(dir)).map((e) => (e.meta as { n: number }).n)).toEqual([0, 1, 2, 0]);
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, SINK_STATE_FILE), 'utf8')) as {
+        sinks: Record<string, number>;
+      };
+      expect(Object.keys(saved.sinks).map((k) => k.split('\u0000')[1])).toEqual(['sink-c', 'sink-a']);
+    });
+
+    it('forgets a sink not heard from for maxAgeMs across a restart; a recent one still deduplicates', async () => {
+      const dir = path.join(tmp, 'bounded-age');
+      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+      const file = path.join(dir, SINK_STATE_FILE);
+      let collector = await Collector.open({ dir });
+      let { url } = await collector.listen({ port: 0 });
+      await post(url, token, [fromSink(0, 'old-sink', 0), fromSink(1, 'new-sink', 0)]);
+      await collector.close();
+      // As if old-sink had last been heard from 31 days ago, new-sink 29 days ago.
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { seen: Record<string, number> };
+      for (const key of Object.keys(saved.seen))
+        saved.seen[key] = Date.now() - (key.endsWith('old-sink') ? 31 : 29) * DAY;
+      fs.writeFileSync(file, JSON.stringify(saved));
+      collector = await Collector.open({ dir });
+      ({ url } = await collector.listen({ port: 0 }));
+      const again = await post(url, token, [fromSink(0, 'old-sink', 0), fromSink(1, 'new-sink', 0)]);
+      await collector.close();
+      expect(again.body.duplicates).toBe(1);
+      expect(typeof again.body.ids[0]).toBe('string');
+      expect(again.body.ids[1]).toBeNull();
+      expect((await stored(dir)).map((e) => (e.meta as { n: number }).n)).toEqual([0, 1, 0]);
+    });
+
+    it('forgets by age while running, with its own clock', () => {
+      let now = 1_000 * DAY;
+      const state = new SinkSequences({ maxAgeMs: 30 * DAY }, () => now);
+      const admitted = (sinkId: string, seq: number) => {
+        const a = state.admit([fromSink(seq, sinkId, seq)], 'worker');
+        if (!('duplicate' in a)) throw new Error(a.message);
+        state.commit(a);
+        return a.duplicates;
+      };
+      expect(admitted('old', 0)).toBe(0);
+      now += 20 * DAY;
+      expect(admitted('recent', 0)).toBe(0);
+      now += 11 * DAY; // old: 31 days, recent: 11 days
+      expect(admitted('other', 0)).toBe(0); // a commit prunes
+      expect(state.size).toBe(2);
+      expect(admitted('recent', 0)).toBe(1);
+      expect(admitted('old', 0)).toBe(0);
+      expect(state.forgotten).toBe(1);
+    });
+
+    it('refuses a limit that is not a positive integer with CONFIG_INVALID naming it', () => {
+      expect(() => new SinkSequences({ maxSinks: 0 })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', detail: { field: 'sinkState.maxSinks' } }),
+      );
     });
   });
 });

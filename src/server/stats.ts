@@ -24,6 +24,12 @@ export interface TrailStats {
 /** Most buckets in one answer. */
 export const MAX_BUCKETS = 200;
 
+/**
+ * The longest window, 90 days: the route reads every entry of the window, so a window reaching
+ * back to the trail's start would have one request read the whole trail.
+ */
+export const MAX_STATS_WINDOW_MS = 90 * 24 * 3600_000;
+
 function blocked(e: AuditEntry): boolean {
   if (Array.isArray(e.guardrails)) {
     for (const g of e.guardrails as unknown[]) {
@@ -39,12 +45,17 @@ export class StatsBuilder {
   private readonly stats: TrailStats;
   private readonly fromMs: number;
 
-  /** @throws AuditError USAGE when `buckets` is not 1 to {@link MAX_BUCKETS} or the window is empty. */
+  /**
+   * @throws AuditError USAGE when `buckets` is not 1 to {@link MAX_BUCKETS} (field `buckets`), or
+   * the window is empty or longer than {@link MAX_STATS_WINDOW_MS} (field `since`).
+   */
   constructor(fromMs: number, toMs: number, buckets: number) {
     if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS)
       throw new AuditError('USAGE', `buckets: expected 1 to ${MAX_BUCKETS}`, { field: 'buckets' });
     if (!(toMs > fromMs))
       throw new AuditError('USAGE', 'since: expected a window in the past', { field: 'since' });
+    if (toMs - fromMs > MAX_STATS_WINDOW_MS)
+      throw new AuditError('USAGE', 'since: the window may be at most 90 days', { field: 'since' });
     const bucketMs = Math.ceil((toMs - fromMs) / buckets);
     this.fromMs = fromMs;
     this.stats = {

@@ -78,6 +78,21 @@ describe('GET /v1/stats', () => {
     const unknown = await fetch(`${base}/v1/stats?type=x`, { headers });
     expect(await unknown.json()).toMatchObject({ error: 'USAGE', field: 'type' });
   });
+
+  it('refuses a window longer than 90 days with 400 naming since, and takes 90 days', async () => {
+    const headers = { authorization: `Bearer ${reader}` };
+    const statsReads = (await reads('api.stats')).length;
+    for (const since of ['91d', '2000-01-01T00:00:00Z']) {
+      const res = await fetch(`${base}/v1/stats?since=${since}`, { headers });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'USAGE', field: 'since' });
+    }
+    const ok = await fetch(`${base}/v1/stats?since=90d`, { headers });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as TrailStats).total).toBeGreaterThan(0);
+    // Only the answered one is recorded as a read.
+    expect((await reads('api.stats')).length).toBe(statsReads + 1);
+  });
 });
 
 describe('GET /v1/tail', () => {

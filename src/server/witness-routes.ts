@@ -2,14 +2,21 @@
  * The collector as a witness of other trails: `POST /v1/witness/checkpoints` takes a signed
  * checkpoint `{verifierKey, note, proof}` and keeps it when it is consistent with the newest one
  * held for its origin (accept.ts: the key is pinned at first sight; a rollback or a fork is
- * refused with 409 WITNESS_CONFLICT), `GET /v1/witness/checkpoints?origin=O` lists what is held.
- * Both need a token with the `witness` scope. Nothing is cosigned: the witness keeps the trail's
- * own signed notes. Offers for one origin are decided one at a time. `latest=1` lists only the
- * newest checkpoint (what a pusher continues from), with the count held.
+ * refused with 409 WITNESS_CONFLICT); it needs a token with the `witness` scope. Offers for one
+ * origin are decided one at a time. Nothing is cosigned: the witness keeps the trail's own signed
+ * notes.
+ *
+ * `GET /v1/witness/checkpoints?origin=O` lists what is held for O, in pages (`limit`, at most the
+ * collector's page size; `after`, a tree size: only checkpoints above it), oldest first, with
+ * `nextAfter` for the next page. A `read` token may list any origin; a `witness` token only the
+ * origins it pushed (another is answered as not held). `latest=1` lists only the newest checkpoint
+ * (what a pusher continues from), with the count held. Each listing is recorded as an `audit.read`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuditError } from '../errors.js';
-import { decideOffered, WitnessLog } from '../witness/index.js';
+import { decideOffered, WitnessLog, type WitnessRecord } from '../witness/index.js';
+import { sizeParam } from './params.js';
+import type { TokenRecord } from './tokens.js';
 
 const B64_HASH = /^[A-Za-z0-9+/]{43}=$/;
 const MAX_PROOF = 64;
@@ -38,13 +45,24 @@ function parseOffer(body: unknown): { verifierKey: string; note: string; proof: 
   return { verifierKey: b.verifierKey, note: b.note, proof: hashes };
 }
 
+/** What the witness routes take from the collector. */
+export interface WitnessRouteHooks {
+  /** The authenticated token of a request. */
+  caller(req: FastifyRequest): TokenRecord;
+  /** Records a listing as an `audit.read` (verb `api.witness`); throws when it cannot. */
+  recordRead(req: FastifyRequest, filter: Record<string, unknown>, count: number): void;
+  /** Most checkpoints in one page. */
+  maxPage: number;
+}
+
+/** Default page size of a listing. */
+const DEFAULT_PAGE = 100;
+const LIST_PARAMS = ['origin', 'latest', 'limit', 'after'];
+
 /** Adds the witness routes to the collector `app` keeping its records under `dir`. */
-export function registerWitnessRoutes(
-  app: FastifyInstance,
-  dir: string,
-  callerName: (req: FastifyRequest) => string,
-): void {
+export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: WitnessRouteHooks): void {
   const log = new WitnessLog(dir);
+  const callerName = (req: FastifyRequest): string => hooks.caller(req).name;
   const queues = new Map<string, Promise<unknown>>();
   // One decision at a time per origin: two offers must not both be checked against the same held state.
   const serialized = <T>(origin: string, fn: () => T): Promise<T> => {
@@ -87,28 +105,65 @@ export function registerWitnessRoutes(
     return result;
   });
 
-  app.get<{ Querystring: { origin?: string; latest?: string } }>(
-    '/v1/witness/checkpoints',
-    { config: { scope: 'witness' } },
-    async (req) => {
-      const origin = req.query.origin;
-      if (typeof origin !== 'string' || origin === '')
-        throw field('origin', 'expected the origin of a trail');
+  app.get('/v1/witness/checkpoints', { config: { scope: ['read', 'witness'] } }, async (req) => {
+    const q = req.query as Record<string, string | string[] | undefined>;
+    for (const [name, v] of Object.entries(q)) {
+      if (!LIST_PARAMS.includes(name)) throw field(name, `unknown parameter (${LIST_PARAMS.join(', ')})`);
+      if (Array.isArray(v)) throw field(name, 'give it once');
+    }
+    const origin = q.origin as string | undefined;
+    if (typeof origin !== 'string' || origin === '') throw field('origin', 'expected the origin of a trail');
+    const latest = q.latest === '1' || q.latest === 'true';
+    if (q.latest !== undefined && !latest && q.latest !== '0' && q.latest !== 'false')
+      throw field('latest', 'expected 1 or 0');
+    if (latest && q.after !== undefined) throw field('after', 'not with latest');
+    const limit = Math.min(
+      q.limit === undefined ? DEFAULT_PAGE : sizeParam('limit', q.limit as string),
+      hooks.maxPage,
+    );
+    if (limit === 0) throw field('limit', 'expected at least 1');
+    const after = q.after === undefined ? -1 : sizeParam('after', q.after as string);
+    const caller = hooks.caller(req);
+    const held = log.held(origin);
+    // A witness token sees only what it pushed; it is not told whether another token's origin exists.
+    const allowed =
+      held !== undefined &&
+      (caller.scopes.includes('read') || caller.scopes.includes('read:content') || held.by === caller.name);
+    if (!allowed)
+      throw new AuditError('NOT_FOUND', 'no checkpoint held for this origin', { field: 'origin' });
+    let shown: WitnessRecord[];
+    let count: number;
+    let more = false;
+    if (latest) {
+      // From memory: a pusher asks for it on every push.
+      const newest = log.newest(origin)!;
+      shown = [newest.record];
+      count = newest.count;
+    } else {
       const records = log.records(origin);
-      if (records.length === 0)
-        throw new AuditError('NOT_FOUND', 'no checkpoint held for this origin', { field: 'origin' });
-      const shown = req.query.latest === '1' || req.query.latest === 'true' ? records.slice(-1) : records;
-      return {
-        origin,
-        verifierKey: records[0]!.verifierKey,
-        count: records.length,
-        checkpoints: shown.map((r) => ({
-          size: r.size,
-          root: r.root,
-          note: r.note,
-          receivedAt: r.receivedAt,
-        })),
-      };
-    },
-  );
+      count = records.length;
+      // Sizes increase along the file: the page starts at the first size above `after`.
+      let from = records.findIndex((r) => r.size > after);
+      if (from < 0) from = records.length;
+      shown = records.slice(from, from + limit);
+      more = from + limit < records.length;
+    }
+    hooks.recordRead(
+      req,
+      { origin, ...(latest ? { latest: true } : { limit, after: q.after ?? null }) },
+      shown.length,
+    );
+    return {
+      origin,
+      verifierKey: held.verifierKey,
+      count,
+      checkpoints: shown.map((r) => ({
+        size: r.size,
+        root: r.root,
+        note: r.note,
+        receivedAt: r.receivedAt,
+      })),
+      nextAfter: more ? shown.at(-1)!.size : null,
+    };
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * A witness that is another collector (`sealtrail serve`): checkpoints are POSTed to
  * `/v1/witness/checkpoints` with a consistency proof from the newest one it holds, and it refuses
- * a rollback or a fork itself (see accept.ts); GET lists what it holds. Authenticated with a
- * bearer token of scope `witness` (`SEALTRAIL_WITNESS_TOKEN`); the token is never in a message.
+ * a rollback or a fork itself (see accept.ts); GET lists what it holds, page after page.
+ * Authenticated with a bearer token of scope `witness` (`SEALTRAIL_WITNESS_TOKEN`; it lists only
+ * the origins it pushed) or `read`; the token is never in a message.
  */
 import { AuditError } from '../errors.js';
 import type { CheckpointToStore, Witness, WitnessedCheckpoint } from './witness.js';
@@ -16,6 +17,7 @@ interface Answer {
   status?: unknown;
   checkpoints?: unknown;
   count?: unknown;
+  nextAfter?: unknown;
 }
 
 /** A collector reached over HTTP(S). */
@@ -83,16 +85,18 @@ export class CollectorWitness implements Witness {
   }
 
   async held(origin: string): Promise<WitnessedCheckpoint[]> {
-    const { status, json } = await this.request('GET', `?origin=${encodeURIComponent(origin)}`);
-    if (status === 404 && json?.error === 'NOT_FOUND') return [];
-    if (status !== 200 || !Array.isArray(json?.checkpoints)) this.fail(status, json);
-    return (json!.checkpoints as Array<{ size: unknown; note: unknown }>)
-      .filter((c) => typeof c.size === 'number' && typeof c.note === 'string')
-      .map((c) => ({
-        size: c.size as number,
-        note: c.note as string,
-        source: `${this.name} (size ${c.size})`,
-      }));
+    const out: WitnessedCheckpoint[] = [];
+    let page = '&limit=1000';
+    // The collector answers in pages; `nextAfter` is the size to continue after, null on the last.
+    for (;;) {
+      const { status, json } = await this.request('GET', `?origin=${encodeURIComponent(origin)}${page}`);
+      if (status === 404 && json?.error === 'NOT_FOUND') return out;
+      if (status !== 200 || !Array.isArray(json?.checkpoints)) this.fail(status, json);
+      out.push(...this.checkpoints(json!.checkpoints as unknown[]));
+      const next = json!.nextAfter;
+      if (typeof next !== 'number' || !Number.isSafeInteger(next)) return out;
+      page = `&limit=1000&after=${next}`;
+    }
   }
 
   async newest(origin: string): Promise<{ checkpoint: WitnessedCheckpoint | undefined; count: number }> {

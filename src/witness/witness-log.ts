@@ -20,11 +20,14 @@ export interface WitnessRecord {
   by: string;
 }
 
+/** What is kept in memory per origin: the held state, the newest record and the count. */
+type Head = HeldState & { by: string; count: number; last: WitnessRecord };
+
 /** The witness records of one collector. */
 export class WitnessLog {
   private readonly dir: string;
   /** Newest state per origin, read from the file once, then kept as appends go. */
-  private readonly heads = new Map<string, HeldState & { by: string }>();
+  private readonly heads = new Map<string, Head>();
 
   constructor(trailDir: string) {
     this.dir = path.join(trailDir, 'witness');
@@ -44,20 +47,40 @@ export class WitnessLog {
    * pushed it (only that token may push it again), or undefined.
    */
   held(origin: string): (HeldState & { by: string }) | undefined {
+    return this.head(origin);
+  }
+
+  private head(origin: string): Head | undefined {
     let head = this.heads.get(origin);
     if (head === undefined) {
       const all = this.records(origin);
       const last = all.at(-1);
       if (last === undefined) return undefined;
-      head = { verifierKey: all[0]!.verifierKey, size: last.size, root: last.root, by: all[0]!.by };
+      head = {
+        verifierKey: all[0]!.verifierKey,
+        size: last.size,
+        root: last.root,
+        by: all[0]!.by,
+        count: all.length,
+        last,
+      };
       this.heads.set(origin, head);
     }
     return head;
   }
 
+  /**
+   * The newest checkpoint held for `origin` and how many are held, or undefined; from memory once
+   * the file was read.
+   */
+  newest(origin: string): { record: WitnessRecord; count: number } | undefined {
+    const head = this.head(origin);
+    return head === undefined ? undefined : { record: head.last, count: head.count };
+  }
+
   /** Appends an accepted checkpoint durably. @throws AuditError STORE_IO. */
   append(record: WitnessRecord): void {
-    const before = this.held(record.origin);
+    const before = this.head(record.origin);
     ensureDir(this.dir);
     appendJsonLine(this.file(record.origin), record);
     this.heads.set(record.origin, {
@@ -65,6 +88,8 @@ export class WitnessLog {
       size: record.size,
       root: record.root,
       by: before?.by ?? record.by,
+      count: (before?.count ?? 0) + 1,
+      last: record,
     });
   }
 }

@@ -25,7 +25,13 @@ export const LIVE_TAIL_JS = String.raw`
     try {
       res = await fetch('/v1/tail?' + p.toString(), { headers: { authorization: 'Bearer ' + token }, signal: ctl.signal });
     } catch (e) { if (live === ctl) $('live-status').textContent = 'live: ' + e.message; return; }
-    if (!res.ok) { $('live-status').textContent = 'live: HTTP ' + res.status; return; }
+    if (!res.ok) {
+      // A refused tail (429: too many open) says why; shown as text.
+      let why = 'HTTP ' + res.status;
+      try { const body = await res.json(); if (typeof body.message === 'string') why += ': ' + body.message; } catch (e) {}
+      if (live === ctl) $('live-status').textContent = 'live: ' + why;
+      return;
+    }
     $('live-status').textContent = 'live';
     const reader = res.body.getReader();
     const dec = new TextDecoder();
