@@ -150,6 +150,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const { createRedactor } = await import('../../src/protect/index.js');
   const digests = goldenDigests(createRedactor, loadCorpus());
-  fs.writeFileSync(GOLDEN_FILE, `${JSON.stringify(digests, null, 1)}\n`);
+  fs.writeFileSync(GOLDEN_FILE, `${JSON.stringify(digests, null, 2)}\n`);
   console.log(`wrote ${GOLDEN_FILE}`);
 }

@@ -81,17 +81,24 @@ export function scanNumbers(
   names: SensitiveNames | null,
 ): void {
   const n = text.length;
-  if (n <= SHORT) {
-    // A short string ("eu-west-1", "gpt-4o"): a loop is cheaper than ten searches (measured).
-    let i = 0;
-    while (i < n && !isDigit(text.charCodeAt(i))) i++;
-    if (i === n) return;
-  }
   let any = false;
-  for (let d = 0; d < 10; d++) {
-    const p = text.indexOf(DIGIT_CHARS[d]!);
-    nextPos[d] = p;
-    if (p >= 0) any = true;
+  if (n <= SHORT) {
+    // A short string ("eu-west-1", "gpt-4o"): one loop finds where each digit first stands,
+    // cheaper than ten searches (measured).
+    nextPos.fill(-1);
+    for (let i = n - 1; i >= 0; i--) {
+      const c = text.charCodeAt(i);
+      if (isDigit(c)) {
+        nextPos[c - 48] = i;
+        any = true;
+      }
+    }
+  } else {
+    for (let d = 0; d < 10; d++) {
+      const p = text.indexOf(DIGIT_CHARS[d]!);
+      nextPos[d] = p;
+      if (p >= 0) any = true;
+    }
   }
   if (!any) return;
   const wantIban = on[K.iban] === 1;
