@@ -23,10 +23,10 @@ import { type KeyMemo, KeyMemos } from './key-memo.js';
 import {
   applyHits,
   type CompiledCustom,
-  cannotMatch,
   findAll,
   makeScanConfig,
   type ScanConfig,
+  startsIn,
 } from './scan.js';
 import { SensitiveNames, splitName } from './sensitive-names.js';
 import type {
@@ -540,11 +540,12 @@ class Walker {
   private string(ctx: Ctx, s: string, run: ClassRun, len: number, hint: number): string {
     const cfg = run.cfg;
     if (cfg === null) return s;
-    // ids, model names, regions: nothing can start in them (no hook or custom detector to run)
-    if (run.hook === undefined && cannotMatch(s, cfg)) return s;
+    // ids, model names, regions: often nothing can start in them
+    const starts = startsIn(s, cfg);
+    if (starts === 0 && run.hook === undefined) return s;
     try {
       const hits: number[] = [];
-      findAll(s, cfg, hint, hits);
+      findAll(s, cfg, hint, hits, starts);
       const res = hits.length === 0 ? null : applyHits(s, hits, cfg);
       let out = res === null ? s : res.text;
       let hooked = false;
