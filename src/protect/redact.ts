@@ -463,6 +463,8 @@ class Walker {
           // `token` beside `logprob` is a model's output token (OpenAI logprobs), not a credential.
           nx = SECRET_KEY_MARKER;
           ctx.findings.push({ path: pathString(path, len + 1), kind: 'secret:key', count: 1 });
+        } else if (typeof x === 'string') {
+          nx = this.string(ctx, x, r, len + 1, info.hint);
         } else {
           nx = this.value(ctx, x, r, len + 1, info.hint, depth + 1, kidOf(memo, i, x));
         }

@@ -9,7 +9,7 @@
 import type { DetectorName } from '../detector-names.js';
 import { K } from '../detector-names.js';
 import { isWordChar } from './number-shape.js';
-import { matchPem, newPemMemo, PEM_BEGIN } from './pem.js';
+import { matchPem, newPemMemo, PEM_BEGIN, type PemMemo } from './pem.js';
 
 /** One prefix and the pattern that confirms it. */
 interface TokenRule {
@@ -121,12 +121,14 @@ export function scanSecretTokens(text: string, on: Uint8Array, hits: number[], p
     let wanted = withPem;
     for (let j = 0; j < rules.length && !wanted; j++) if (on[rules[j]!.k] === 1) wanted = true;
     if (!wanted) continue;
-    const memo = withPem ? newPemMemo() : undefined;
+    // made at the first BEGIN line, so a text without one allocates nothing here
+    let memo: PemMemo | undefined;
     let u = text.indexOf(anchor);
     while (u >= 0) {
       let next = u + 1;
       if (withPem && text.startsWith(PEM_BEGIN, u)) {
-        const end = matchPem(text, u, memo!);
+        memo ??= newPemMemo();
+        const end = matchPem(text, u, memo);
         if (end > 0) {
           hits.push(u, end, K['secret:pem']);
           next = end;
