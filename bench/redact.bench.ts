@@ -163,6 +163,7 @@ const row = (what: string, m: { median: number; p10: number; cpu: number }) =>
 row('a clean 600-character text', usClean);
 row('a 600-character text with 4 findings (email, phone, card, key)', usHits);
 row('a clean ~1.1 KB AI event (bench/records.ts: prompt, response, actor, model, usage, meta)', usEvent);
+row('the clean event without its two texts (the walk and the short fields)', usEventFields);
 row(
   'the same event with 5 findings (email and phone in the prompt, card and key in the response, email in meta)',
   usEventHits,
