@@ -3,10 +3,10 @@
  * - Recall and precision per detector and overall on the labelled corpus (bench/redact-corpus),
  *   with the corpus size per detector and per kind of hard negative.
  * - Microseconds per redaction of a clean 600-character text, of a 600-character text with four
- *   findings, and of a ~1 KB AI event (bench/records.ts): the median over 300 batches of 1,000
- *   calls after warm-up, and the 10th percentile, measured on the built package (dist/) before
- *   the corpus runs. The load average is printed with them: on a shared machine it moves the
- *   median most.
+ *   findings, of a clean ~1.1 KB AI event (bench/records.ts), of that event without its two
+ *   texts, and of the same event with five findings: the median over 300 batches of 1,000 calls after warm-up, the 10th percentile, and
+ *   the median CPU time per batch, measured on the built package (dist/) before the corpus runs.
+ *   The load average is printed with them: on a shared machine it moves the median most.
  * `--write` also rewrites the results section of docs/redaction.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -52,6 +52,20 @@ function texts(withHits: boolean): string[] {
   });
 }
 
+/** The AI event of bench/records.ts with personal data and a secret in its texts and meta. */
+function aiEventWithHits(i: number): Api.AuditEventInput {
+  const ev = aiEvent(i);
+  const content = ev.content as { prompt: string; response: string };
+  return {
+    ...ev,
+    content: {
+      prompt: `${content.prompt}Send it to ${['alice', 'bob', 'carol', 'dave'][i % 4]}.smith@example.com and call +1 415 555 ${String(2600 + (i % 100))}.`,
+      response: `${content.response}Charged card 4111 1111 1111 1111; the key was sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'.slice(i % 4)}.`,
+    },
+    meta: { ...ev.meta, contact: 'ops@example.org' },
+  };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -59,20 +73,29 @@ function median(xs: number[]): number {
 
 /**
  * Microseconds per call of `f` over `inputs`, in 300 batches of 1,000 calls after warm-up: the
- * median batch, and the 10th percentile (the batches least disturbed by other processes).
+ * median batch, the 10th percentile (the batches least disturbed by other processes), and the
+ * median of the CPU time the process spent per batch, which waiting for a core on a busy machine
+ * does not inflate.
  */
-function measure<T>(inputs: readonly T[], f: (x: T) => unknown): { median: number; p10: number } {
+function measure<T>(
+  inputs: readonly T[],
+  f: (x: T) => unknown,
+): { median: number; p10: number; cpu: number } {
   let sink = 0;
   for (let i = 0; i < 50_000; i++) sink += f(inputs[i % inputs.length]!) === undefined ? 0 : 1;
   const batches: number[] = [];
+  const cpu: number[] = [];
   for (let b = 0; b < 300; b++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < 1000; i++) sink += f(inputs[i % inputs.length]!) === undefined ? 0 : 1;
     batches.push(Number(process.hrtime.bigint() - t0) / 1000 / 1000);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   if (sink < 0) console.log(sink);
   batches.sort((a, b) => a - b);
-  return { median: median(batches), p10: batches[Math.floor(batches.length / 10)]! };
+  return { median: median(batches), p10: batches[Math.floor(batches.length / 10)]!, cpu: median(cpu) };
 }
 
 const clean = texts(false);
@@ -82,9 +105,17 @@ for (const t of clean)
 for (const t of dirty)
   if (redact(t).findings.length !== 4) throw new Error('a bench text with hits lacks some');
 const events = Array.from({ length: 64 }, (_, i) => aiEvent(i));
+const eventsWithHits = Array.from({ length: 64 }, (_, i) => aiEventWithHits(i));
+for (const ev of events)
+  if (redact(ev).findings.length !== 0) throw new Error('a clean bench event has findings');
+for (const ev of eventsWithHits)
+  if (redact(ev).findings.length !== 5) throw new Error('a bench event with hits lacks some');
 const usClean = measure(clean, (t) => redact(t));
 const usHits = measure(dirty, (t) => redact(t));
 const usEvent = measure(events, (ev) => redact(ev));
+const usEventHits = measure(eventsWithHits, (ev) => redact(ev));
+const eventsWithoutTexts = events.map((ev) => ({ ...ev, content: {} }));
+const usEventFields = measure(eventsWithoutTexts, (ev) => redact(ev));
 
 // quality
 const cases = loadCorpus();
@@ -125,13 +156,18 @@ log(
   `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, node ${process.version}; load average while measuring: ${load.join(', ')} (1, 5, 15 min).`,
 );
 log('');
-log('| redaction of | µs, median | µs, 10th percentile |');
-log('| --- | ---: | ---: |');
-const row = (what: string, m: { median: number; p10: number }) =>
-  log(`| ${what} | ${m.median.toFixed(2)} | ${m.p10.toFixed(2)} |`);
+log('| redaction of | µs, median | µs, 10th percentile | µs of CPU, median |');
+log('| --- | ---: | ---: | ---: |');
+const row = (what: string, m: { median: number; p10: number; cpu: number }) =>
+  log(`| ${what} | ${m.median.toFixed(2)} | ${m.p10.toFixed(2)} | ${m.cpu.toFixed(2)} |`);
 row('a clean 600-character text', usClean);
 row('a 600-character text with 4 findings (email, phone, card, key)', usHits);
-row('a ~1 KB AI event (bench/records.ts: prompt, response, actor, model, usage, meta)', usEvent);
+row('a clean ~1.1 KB AI event (bench/records.ts: prompt, response, actor, model, usage, meta)', usEvent);
+row('the clean event without its two texts (the walk and the short fields)', usEventFields);
+row(
+  'the same event with 5 findings (email and phone in the prompt, card and key in the response, email in meta)',
+  usEventHits,
+);
 
 if (process.argv.includes('--write')) {
   const doc = path.join(here, '../docs/redaction.md');

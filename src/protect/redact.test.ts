@@ -343,4 +343,137 @@ describe('createRedactor', () => {
       }
     });
   });
+
+  describe('on short values (skipped unscanned when no detector can start in them)', () => {
+    it('still finds secrets in short identifier fields', () => {
+      const r = redact({
+        type: 'x',
+        actor: { id: 'pwd=hunter2' },
+        requestId: 'pin: 4921x',
+        model: { name: 'a://u:p@h' },
+      });
+      expect(at(r.value, 'actor.id')).toBe('pwd=[SECRET:pair]');
+      expect(at(r.value, 'requestId')).toBe('pin: [SECRET:pair]');
+      expect(at(r.value, 'model.name')).toBe('a://[SECRET:url]@h');
+      expect(r.findings.map((f) => f.kind)).toEqual(['secret:pair', 'secret:pair', 'secret:url']);
+    });
+
+    it('still finds personal data in short meta values, with the hint of their key', () => {
+      const r = redact({
+        meta: {
+          contact: 'a@b.co',
+          phone: '4155552671',
+          ssn: '123456789',
+          ip: '10.0.0.5',
+          v6: '::1:2:3',
+          db: 'db:1',
+        },
+      });
+      expect(r.value.meta).toEqual({
+        contact: '[EMAIL]',
+        phone: '[PHONE]',
+        ssn: '[SSN]',
+        ip: '[IP]',
+        v6: '[IP]',
+        db: 'db:1',
+      });
+      expect(r.findings.map((f) => f.kind)).toEqual(['email', 'phone', 'ssn', 'ipv4', 'ipv6']);
+    });
+
+    it('keeps short values and the input itself when nothing is in them', () => {
+      const input = {
+        type: 'model.completion',
+        actor: { id: 'user-42' },
+        model: { name: 'gpt-4o' },
+        meta: { region: 'eu-west-1' },
+      };
+      const r = redact(input);
+      expect(r.value).toBe(input);
+      expect(r.findings).toEqual([]);
+    });
+
+    it('runs custom detectors and the hook on every short value', () => {
+      const custom = createRedactor({ custom: [{ name: 'ab', pattern: /ab/ }] });
+      expect(custom({ meta: { x: 'xab' } }).value).toEqual({ meta: { x: 'x[AB]' } });
+      const seen: string[] = [];
+      const hooked = createRedactor({
+        hook: (t, { path }) => {
+          seen.push(path);
+          return t === 'ok' ? 'OK' : t;
+        },
+      });
+      expect(hooked({ meta: { a: 'ok', b: 'fine' } }).value).toEqual({ meta: { a: 'OK', b: 'fine' } });
+      expect(seen).toEqual(['meta.a', 'meta.b']);
+    });
+  });
+
+  describe('on events of changing shapes (keys remembered per place)', () => {
+    it('judges a key anew when another key stands at its place', () => {
+      const r = createRedactor();
+      expect(r({ meta: { note: 'x' } }).findings).toEqual([]);
+      expect(r({ meta: { password: 'x' } }).value).toEqual({ meta: { password: '[SECRET:key]' } });
+      expect(r({ meta: { note: 'x' } }).findings).toEqual([]);
+    });
+
+    it('judges the same keys by the class of the place they stand in', () => {
+      const r = createRedactor({ classes: { meta: 'off' } });
+      const inner = { 'bob@example.com': 'x', password: 'p' };
+      expect(r({ meta: inner }).value).toEqual({ meta: inner });
+      expect(r({ content: { toolArgs: inner } }).value).toEqual({
+        content: { toolArgs: { '[EMAIL]': 'x', password: '[SECRET:key]' } },
+      });
+      expect(r({ content: inner }).value).toEqual({
+        content: { 'bob@example.com': 'x', password: '[SECRET:key]' },
+      });
+      expect(r(inner, 'meta').value).toBe(inner);
+    });
+
+    it('stays right over thousands of shapes', () => {
+      const r = createRedactor();
+      for (let i = 0; i < 5000; i++) {
+        const key = `k${i}`;
+        const out = r({ meta: { [key]: { [`n${i}`]: [{ password: 'p', [key]: 'a@b.co' }] } } });
+        expect(out.findings).toEqual([
+          { path: `meta.${key}.n${i}[0].password`, kind: 'secret:key', count: 1 },
+          { path: `meta.${key}.n${i}[0].${key}`, kind: 'email', count: 1 },
+        ]);
+      }
+    });
+
+    it('flags a key that failed to be judged on every event', () => {
+      const r = createRedactor({
+        custom: [
+          {
+            name: 'boom',
+            find: (t) => {
+              if (t === 'explode') throw new Error('no');
+              return [];
+            },
+          },
+        ],
+      });
+      for (let i = 0; i < 3; i++) {
+        const out = r({ meta: { nested: { explode: 1 } } });
+        expect(out.failed).toBe(true);
+        expect(out.findings).toContainEqual({ path: '', kind: 'redaction-failed', count: 1 });
+      }
+    });
+
+    it('reads own properties only, as Object.keys does', () => {
+      Object.defineProperty(Object.prototype, 'inheritedMail', {
+        value: 'carol@example.org',
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      try {
+        const input = { meta: { a: 'x' } };
+        const r = redact(input);
+        expect(r.value).toBe(input);
+        expect(r.findings).toEqual([]);
+      } finally {
+        delete (Object.prototype as Record<string, unknown>).inheritedMail;
+      }
+    });
+  });
 });

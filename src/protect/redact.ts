@@ -19,7 +19,15 @@ import {
   REDACTION_FAILED_MARKER,
 } from './detector-names.js';
 import { HINT_PHONE, HINT_SSN } from './detectors/number-shape.js';
-import { applyHits, type CompiledCustom, findAll, makeScanConfig, type ScanConfig } from './scan.js';
+import { type KeyMemo, KeyMemos } from './key-memo.js';
+import {
+  applyHits,
+  type CompiledCustom,
+  findAll,
+  makeScanConfig,
+  type ScanConfig,
+  startsIn,
+} from './scan.js';
 import { SensitiveNames, splitName } from './sensitive-names.js';
 import type {
   ClassPolicy,
@@ -70,6 +78,8 @@ interface KeyInfo {
   /** The key with personal data in it replaced, when it held some. */
   readonly renamed: string | undefined;
   readonly kinds: readonly number[] | undefined;
+  /** False for a judgement that failed: judged again next time, never remembered. */
+  readonly kept: boolean;
 }
 
 /** Everything that runs on one field class. */
@@ -85,16 +95,11 @@ interface ClassRun {
   readonly fixedKeyCache: Map<string, KeyInfo>;
 }
 
-/** A step of the path to a value; the string is only built when a finding needs it. */
-interface PathNode {
-  readonly parent: PathNode | null;
-  readonly key: string | number | null;
-}
-
-/** Per-call state. */
+/** Per-call state. `path[0..len)` is the path of the value being walked; strings are built only for findings. */
 interface Ctx {
   findings: Finding[];
   failed: boolean;
+  readonly path: Array<string | number>;
 }
 
 function fail(field: string, problem: string): never {
@@ -120,13 +125,10 @@ function pathKey(key: string): string {
   return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
 }
 
-function pathString(parent: PathNode | null, key: string | number | null): string {
-  const keys: Array<string | number> = [];
-  if (key !== null) keys.push(key);
-  for (let p = parent; p !== null; p = p.parent) if (p.key !== null) keys.push(p.key);
+function pathString(path: ReadonlyArray<string | number>, len: number): string {
   let out = '';
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const k = keys[i]!;
+  for (let i = 0; i < len; i++) {
+    const k = path[i]!;
     if (typeof k === 'number') out += `[${k}]`;
     else {
       const pk = pathKey(k);
@@ -291,17 +293,17 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const kindNames: readonly string[] = [...DETECTOR_NAMES, ...customNames];
   const walker = new Walker(runs, names, kindNames);
   return <T>(value: T, fieldClass?: FieldClass): RedactResult<T> => {
-    const ctx: Ctx = { findings: [], failed: false };
+    const ctx: Ctx = { findings: [], failed: false, path: [] };
     let out: unknown;
     if (fieldClass !== undefined) {
       const run = runs[fieldClass];
       if (run === undefined)
         throw new AuditError('USAGE', `fieldClass: unknown field class ${JSON.stringify(fieldClass)}`);
-      out = walker.value(ctx, value, run, null, null, 0, 0);
+      out = walker.value(ctx, value, run, 0, 0, 0, walker.rootMemo(fieldClass));
     } else if (isPlainObject(value)) {
       out = walker.event(ctx, value);
     } else {
-      out = walker.value(ctx, value, runs.content, null, null, 0, 0);
+      out = walker.value(ctx, value, runs.content, 0, 0, 0, walker.rootMemo('content'));
     }
     return { value: out as T, findings: ctx.findings, failed: ctx.failed };
   };
@@ -326,78 +328,120 @@ const ROOT_CLASSES: Readonly<Record<string, FieldClass>> = {
   meta: 'meta',
 };
 
-type RunOf = (k: string) => ClassRun | 'resource' | 'guardrails' | 'content-root';
+/** Where a key leads: a class run, or one of the event's fields walked specially. */
+type Target = ClassRun | 'resource' | 'guardrails' | 'content-root';
+/** How the keys of an object are classed: see `Walker.fields`. */
+type Level = 'root' | 'resource' | 'guardrail' | 'content' | 'nested';
+type Memo = KeyMemo<Target, KeyInfo, ClassRun>;
+
+/** The memo of the value `x` under key position `i`: only objects and arrays have keys to remember. */
+function kidOf(memo: Memo | null, i: number, x: unknown): Memo | null {
+  return memo === null || typeof x !== 'object' || x === null ? null : memo.kid(i);
+}
+
+// borrowed: objects made with a null prototype have no method of their own
+const hasOwnKey = Object.prototype.hasOwnProperty;
 
 class Walker {
-  // The class of each field of the event, its resource and its guardrails: made once, not per call.
-  private readonly rootOf: RunOf;
-  private readonly resourceOf: RunOf;
-  private readonly guardrailOf: RunOf;
-  private readonly contentOf: RunOf;
+  /** The class of each root field of an event: made once, not per call. */
+  private readonly root: Map<string, Target>;
+  private readonly memos: KeyMemos<Target, KeyInfo, ClassRun>;
 
   constructor(
     private readonly runs: Readonly<Record<FieldClass, ClassRun>>,
     private readonly names: SensitiveNames,
     private readonly kindNames: readonly string[],
   ) {
-    const root = new Map<string, ReturnType<RunOf>>(
+    this.root = new Map<string, Target>(
       Object.entries(ROOT_CLASSES).map(([k, cls]) => [k, k === 'content' ? 'content-root' : runs[cls]]),
     );
-    root.set('resource', 'resource');
-    root.set('guardrails', 'guardrails');
-    this.rootOf = (k) => root.get(k) ?? runs.meta;
-    this.resourceOf = (k) => (k === 'type' || k === 'id' ? runs.identifiers : runs.meta);
-    this.guardrailOf = (k) => (k === 'reason' ? runs.meta : runs.identifiers);
-    this.contentOf = () => runs.content;
+    this.root.set('resource', 'resource');
+    this.root.set('guardrails', 'guardrails');
+    this.memos = new KeyMemos();
+  }
+
+  /** The memo of the top of a value redacted as one class (or of an event, `'event'`). */
+  rootMemo(at: FieldClass | 'event'): Memo {
+    return this.memos.root(at);
   }
 
   /** An event input: each root field in its class. */
   event(ctx: Ctx, o: Record<string, unknown>): unknown {
-    return this.fields(ctx, o, null, null, 0, false, this.rootOf);
+    return this.fields(ctx, o, 0, 0, 'root', null, this.memos.root('event'));
+  }
+
+  /** Where key `k` of an object at `level` leads; `run` is the class of a nested object's keys. */
+  private target(level: Level, run: ClassRun | null, k: string): Target {
+    switch (level) {
+      case 'root':
+        return this.root.get(k) ?? this.runs.meta;
+      case 'resource':
+        return k === 'type' || k === 'id' ? this.runs.identifiers : this.runs.meta;
+      case 'guardrail':
+        return k === 'reason' ? this.runs.meta : this.runs.identifiers;
+      case 'content':
+        return this.runs.content;
+      default:
+        return run!;
+    }
   }
 
   /**
-   * Walks the fields of object `o`; `runOf` gives each key's class run, or a special walk.
-   * `rename`: keys holding personal data are replaced (not for fixed field names).
+   * Walks the fields of object `o`, whose path is `path[0..len)`. `level` says how its keys are
+   * classed: the event's root, a resource, a guardrail, content's root (fixed field names, never
+   * renamed), or `'nested'`: every key in class `run`, and keys holding personal data replaced.
+   * `for...in` with an own-property check enumerates exactly `Object.keys` and lets V8 read each
+   * value by its field index, where a keyed read of many object shapes is a slow lookup (measured).
    */
   private fields(
     ctx: Ctx,
     o: Record<string, unknown>,
-    parent: PathNode | null,
-    key: string | number | null,
+    len: number,
     depth: number,
-    rename: boolean,
-    runOf: RunOf,
+    level: Level,
+    run: ClassRun | null,
+    memo: Memo | null,
   ): unknown {
-    const node: PathNode = { parent, key };
-    const keys = Object.keys(o);
+    const path = ctx.path;
+    const rename = level === 'nested';
+    if (memo !== null) memo.check(level, run);
     let out: Record<string, unknown> | undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
+    let i = -1;
+    for (const k in o) {
+      if (!hasOwnKey.call(o, k)) continue;
+      i++;
       const x = o[k];
-      const r = runOf(k);
+      let r: Target;
+      let info: KeyInfo | undefined;
+      if (memo?.has(i, k)) {
+        r = memo.target(i);
+        info = memo.info(i);
+      } else {
+        r = this.target(level, run, k);
+        info =
+          typeof r === 'string' || (r.cfg === null && !r.secretKeys)
+            ? undefined
+            : this.keyInfo(ctx, r, k, rename);
+        memo?.set(i, k, r, info, info === undefined || info.kept);
+      }
       let nk = k;
       let nx: unknown;
+      path[len] = k;
       if (r === 'resource') {
         nx = isPlainObject(x)
-          ? this.fields(ctx, x, node, k, depth + 1, false, this.resourceOf)
-          : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
+          ? this.fields(ctx, x, len + 1, depth + 1, 'resource', null, kidOf(memo, i, x))
+          : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
       } else if (r === 'guardrails') {
         nx = Array.isArray(x)
-          ? this.list(ctx, x, node, k, depth + 1, (item, ip, ik, d) =>
-              isPlainObject(item)
-                ? this.fields(ctx, item, ip, ik, d, false, this.guardrailOf)
-                : this.value(ctx, item, this.runs.meta, ip, ik, 0, d),
-            )
-          : this.value(ctx, x, this.runs.meta, node, k, 0, depth + 1);
+          ? this.list(ctx, x, len + 1, depth + 1, null, 0, kidOf(memo, i, x))
+          : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
       } else if (r === 'content-root') {
         nx = isPlainObject(x)
-          ? this.fields(ctx, x, node, k, depth + 1, false, this.contentOf)
-          : this.value(ctx, x, this.runs.content, node, k, 0, depth + 1);
-      } else if (r.cfg === null && !r.secretKeys) {
+          ? this.fields(ctx, x, len + 1, depth + 1, 'content', null, kidOf(memo, i, x))
+          : this.value(ctx, x, this.runs.content, len + 1, 0, depth + 1, kidOf(memo, i, x));
+      } else if (info === undefined) {
         nx = x;
       } else {
-        const info = this.keyInfo(ctx, r, k, rename);
         if (info.renamed !== undefined) {
           nk = info.renamed;
           // a second key redacted to the same marker gets a number
@@ -407,7 +451,8 @@ class Walker {
             n++
           )
             nk = `${info.renamed} #${n}`;
-          if (info.kinds !== undefined) this.record(ctx, pathString(node, nk), info.kinds, false);
+          path[len] = nk;
+          if (info.kinds !== undefined) this.record(ctx, pathString(path, len + 1), info.kinds, false);
         }
         if (
           r.secretKeys &&
@@ -417,56 +462,69 @@ class Walker {
         ) {
           // `token` beside `logprob` is a model's output token (OpenAI logprobs), not a credential.
           nx = SECRET_KEY_MARKER;
-          ctx.findings.push({ path: pathString(node, nk), kind: 'secret:key', count: 1 });
+          ctx.findings.push({ path: pathString(path, len + 1), kind: 'secret:key', count: 1 });
+        } else if (typeof x === 'string') {
+          nx = this.string(ctx, x, r, len + 1, info.hint);
         } else {
-          nx = this.value(ctx, x, r, node, nk, info.hint, depth + 1);
+          nx = this.value(ctx, x, r, len + 1, info.hint, depth + 1, kidOf(memo, i, x));
         }
       }
       if (out === undefined && (nx !== x || nk !== k)) {
         out = Object.getPrototypeOf(o) === null ? Object.create(null) : {};
-        for (let j = 0; j < i; j++) setOwn(out!, keys[j]!, o[keys[j]!]);
+        for (const j of Object.keys(o)) {
+          if (j === k) break;
+          setOwn(out!, j, o[j]);
+        }
       }
       if (out !== undefined) setOwn(out, nk, nx);
     }
     return out ?? o;
   }
 
+  /** The items of array `a`: guardrails (`run` null) or values of class `run` under a key with `hint`. */
   private list(
     ctx: Ctx,
     a: unknown[],
-    parent: PathNode | null,
-    key: string | number | null,
+    len: number,
     depth: number,
-    each: (item: unknown, parent: PathNode, key: number, depth: number) => unknown,
+    run: ClassRun | null,
+    hint: number,
+    memo: Memo | null,
   ): unknown {
-    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, parent, key);
-    const node: PathNode = { parent, key };
+    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, len);
+    const path = ctx.path;
     let out: unknown[] | undefined;
     for (let i = 0; i < a.length; i++) {
       const x = a[i];
-      const nx = each(x, node, i, depth + 1);
+      path[len] = i;
+      // the items of one array usually share their shape: one memo for all of them
+      const itemMemo = memo === null || typeof x !== 'object' || x === null ? null : memo.itemMemo();
+      let nx: unknown;
+      if (run !== null) nx = this.value(ctx, x, run, len + 1, hint, depth + 1, itemMemo);
+      else if (isPlainObject(x)) nx = this.fields(ctx, x, len + 1, depth + 1, 'guardrail', null, itemMemo);
+      else nx = this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, itemMemo);
       if (out === undefined && nx !== x) out = a.slice();
       if (out !== undefined) out[i] = nx;
     }
     return out ?? a;
   }
 
-  /** Any value in class `run`; `hint` comes from the key it sits under. */
+  /** Any value in class `run`, at `path[0..len)`; `hint` comes from the key it sits under. */
   value(
     ctx: Ctx,
     v: unknown,
     run: ClassRun,
-    parent: PathNode | null,
-    key: string | number | null,
+    len: number,
     hint: number,
     depth: number,
+    memo: Memo | null,
   ): unknown {
     switch (typeof v) {
       case 'string':
-        return this.string(ctx, v, run, parent, key, hint);
+        return this.string(ctx, v, run, len, hint);
       case 'number':
         return run.numbers && v >= MIN_NUMBER_SCANNED && Number.isSafeInteger(v)
-          ? this.number(ctx, v, run, parent, key, hint)
+          ? this.number(ctx, v, run, len, hint)
           : v;
       case 'object':
         break;
@@ -474,74 +532,59 @@ class Walker {
         return v;
     }
     if (v === null || (run.cfg === null && !run.secretKeys)) return v;
-    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, parent, key);
-    if (Array.isArray(v)) {
-      return this.list(ctx, v, parent, key, depth, (item, ip, ik, d) =>
-        this.value(ctx, item, run, ip, ik, hint, d),
-      );
-    }
+    if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, len);
+    if (Array.isArray(v)) return this.list(ctx, v, len, depth, run, hint, memo);
     // Dates and other non-plain objects pass through; prepareEvent decides whether they are valid.
     if (!isPlainObject(v)) return v;
-    return this.fields(ctx, v, parent, key, depth, true, () => run);
+    return this.fields(ctx, v, len, depth, 'nested', run, memo);
   }
 
-  private string(
-    ctx: Ctx,
-    s: string,
-    run: ClassRun,
-    parent: PathNode | null,
-    key: string | number | null,
-    hint: number,
-  ): string {
+  private string(ctx: Ctx, s: string, run: ClassRun, len: number, hint: number): string {
     const cfg = run.cfg;
     if (cfg === null) return s;
+    // ids, model names, regions: often nothing can start in them
+    const starts = startsIn(s, cfg);
+    if (starts === 0 && run.hook === undefined) return s;
     try {
       const hits: number[] = [];
-      findAll(s, cfg, hint, hits);
+      findAll(s, cfg, hint, hits, starts);
       const res = hits.length === 0 ? null : applyHits(s, hits, cfg);
       let out = res === null ? s : res.text;
       let hooked = false;
       if (run.hook !== undefined) {
-        const h: unknown = run.hook(out, { path: pathString(parent, key), fieldClass: run.cls });
+        const h: unknown = run.hook(out, { path: pathString(ctx.path, len), fieldClass: run.cls });
         if (typeof h !== 'string') throw new TypeError('the hook returned no string');
         if (h !== out) {
           hooked = true;
           out = h;
         }
       }
-      if (res !== null || hooked) this.record(ctx, pathString(parent, key), res?.kinds, hooked);
+      if (res !== null || hooked) this.record(ctx, pathString(ctx.path, len), res?.kinds, hooked);
       return out;
     } catch {
-      return this.failed(ctx, parent, key);
+      return this.failed(ctx, len);
     }
   }
 
   /** A large integer: a card, phone or SSN number written as a JSON number becomes its marker. */
-  private number(
-    ctx: Ctx,
-    v: number,
-    run: ClassRun,
-    parent: PathNode | null,
-    key: string | number | null,
-    hint: number,
-  ): unknown {
+  private number(ctx: Ctx, v: number, run: ClassRun, len: number, hint: number): unknown {
     const cfg = run.cfg!;
     const s = String(v);
     const hits: number[] = [];
     try {
       findAll(s, cfg, hint, hits);
     } catch {
-      return this.failed(ctx, parent, key);
+      return this.failed(ctx, len);
     }
     const res = hits.length === 0 ? null : applyHits(s, hits, cfg);
     if (res === null || res.kinds.length !== 1 || res.text !== cfg.markers[res.kinds[0]!]) return v;
-    this.record(ctx, pathString(parent, key), res.kinds, false);
+    this.record(ctx, pathString(ctx.path, len), res.kinds, false);
     return res.text;
   }
 
-  private failed(ctx: Ctx, parent: PathNode | null, key: string | number | null): string {
+  private failed(ctx: Ctx, len: number): string {
     ctx.failed = true;
-    ctx.findings.push({ path: pathString(parent, key), kind: REDACTION_FAILED, count: 1 });
+    ctx.findings.push({ path: pathString(ctx.path, len), kind: REDACTION_FAILED, count: 1 });
     return REDACTION_FAILED_MARKER;
   }
 
@@ -573,7 +616,7 @@ class Walker {
         // A key that cannot be scanned is not kept; not cached, so it is flagged every time.
         ctx.failed = true;
         ctx.findings.push({ path: '', kind: REDACTION_FAILED, count: 1 });
-        return { sensitive: true, hint: 0, renamed: REDACTION_FAILED_MARKER, kinds: undefined };
+        return { sensitive: true, hint: 0, renamed: REDACTION_FAILED_MARKER, kinds: undefined, kept: false };
       }
       const res = hits.length === 0 ? null : applyHits(k, hits, run.cfg);
       if (res !== null) {
@@ -581,7 +624,13 @@ class Walker {
         kinds = res.kinds;
       }
     }
-    const info: KeyInfo = { sensitive: this.names.isSensitive(k), hint: keyHint(k), renamed, kinds };
+    const info: KeyInfo = {
+      sensitive: this.names.isSensitive(k),
+      hint: keyHint(k),
+      renamed,
+      kinds,
+      kept: true,
+    };
     if (cache.size >= KEY_CACHE_SIZE) cache.clear();
     cache.set(k, info);
     return info;

@@ -32,6 +32,8 @@ export interface ScanConfig {
   /** Marker and priority per kind number: built-ins first, then custom detectors. */
   readonly markers: readonly string[];
   readonly priorities: readonly number[];
+  /** Per character code below 128, the `START_*` flag of a character a detector starts from. */
+  readonly shortStarts: Uint8Array;
 }
 
 /** The redacted text and the kind number of each replaced span, or null when nothing was found. */
@@ -39,6 +41,16 @@ export interface ScanResult {
   text: string;
   kinds: number[];
 }
+
+/** Flags of `startsIn`: which characters that detectors start from a short string holds. */
+export const START_AT = 1;
+export const START_COLON = 2;
+export const START_EQUALS = 4;
+export const START_DIGIT = 8;
+/** Every flag: a string `startsIn` does not judge. */
+export const ANY_START = 15;
+/** Digits that matter only from `MIN_SECRET_TOKEN` characters on (the keyword secrets alone). */
+const DIGIT_FROM_TOKEN = 16;
 
 const pair: [number, number] = [-1, -1];
 const triple: [number, number, number] = [-1, -1, 0];
@@ -56,15 +68,53 @@ export function makeScanConfig(
     markers.push(m);
     priorities.push(100); // the user knows their data best
   }
-  return { on, custom, names, markers, priorities };
+  const shortStarts = new Uint8Array(128);
+  if (on[K.email] === 1 || on[K['secret:url']] === 1) shortStarts[0x40] = START_AT;
+  if (on[K['secret:pair']] === 1 || on[K.ipv6] === 1) shortStarts[0x3a] = START_COLON;
+  if (on[K['secret:pair']] === 1) shortStarts[0x3d] = START_EQUALS;
+  const numbers =
+    on[K.iban] === 1 || on[K.ipv4] === 1 || on[K.ssn] === 1 || on[K.card] === 1 || on[K.phone] === 1;
+  const keywordTokens =
+    on[K['secret:bearer']] === 1 || on[K['secret:aws']] === 1 || on[K['secret:entropy']] === 1;
+  if (numbers || keywordTokens) shortStarts.fill(numbers ? START_DIGIT : DIGIT_FROM_TOKEN, 0x30, 0x3a);
+  return { on, custom, names, markers, priorities, shortStarts };
+}
+
+/**
+ * Which characters that detectors start from a short string holds (`START_*` flags), found in one
+ * pass instead of the searches `findAll` would start for them; 0 when `findAll` is sure to find
+ * nothing (ids, model names, regions). It mirrors `findAll`: under 5 characters nothing runs;
+ * under `MIN_TOKEN_LENGTH` no formatted secret fits, and every other detector starts from an `@`,
+ * a `:`, an `=` or a digit. Longer strings, and any string when custom detectors run, get
+ * `ANY_START`.
+ */
+export function startsIn(text: string, cfg: ScanConfig): number {
+  const n = text.length;
+  if (n >= MIN_TOKEN_LENGTH || cfg.custom.length !== 0) return ANY_START;
+  if (n < 5) return 0;
+  const table = cfg.shortStarts;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) m |= table[c]!;
+  }
+  if ((m & DIGIT_FROM_TOKEN) !== 0) m = (m & ~DIGIT_FROM_TOKEN) | (n >= MIN_SECRET_TOKEN ? START_DIGIT : 0);
+  return m;
 }
 
 /**
  * Pushes a `start, end, kind` triple for everything the configured detectors find in `text`.
- * `hint` carries context from the key name (HINT_PHONE, HINT_SSN).
+ * `hint` carries context from the key name (HINT_PHONE, HINT_SSN); `starts` (from `startsIn`)
+ * skips the searches for characters the text does not hold.
  * @throws whatever a custom detector throws.
  */
-export function findAll(text: string, cfg: ScanConfig, hint: number, hits: number[]): void {
+export function findAll(
+  text: string,
+  cfg: ScanConfig,
+  hint: number,
+  hits: number[],
+  starts: number = ANY_START,
+): void {
   const n = text.length;
   const on = cfg.on;
   // Formatted secrets first: the numeric pass skips tokens they already claimed.
@@ -72,7 +122,7 @@ export function findAll(text: string, cfg: ScanConfig, hint: number, hits: numbe
   if (n >= 5) {
     const wantEmail = on[K.email] === 1;
     const wantUrl = on[K['secret:url']] === 1;
-    if (wantEmail || wantUrl) {
+    if ((wantEmail || wantUrl) && (starts & START_AT) !== 0) {
       let at = text.indexOf('@', 1);
       while (at >= 0) {
         let url = false;
@@ -94,19 +144,20 @@ export function findAll(text: string, cfg: ScanConfig, hint: number, hits: numbe
       n >= MIN_SECRET_TOKEN &&
       (on[K['secret:bearer']] === 1 || on[K['secret:aws']] === 1 || on[K['secret:entropy']] === 1);
     if (
-      wantTokens ||
-      on[K.iban] === 1 ||
-      on[K.ipv4] === 1 ||
-      on[K.ssn] === 1 ||
-      on[K.card] === 1 ||
-      on[K.phone] === 1
+      (starts & START_DIGIT) !== 0 &&
+      (wantTokens ||
+        on[K.iban] === 1 ||
+        on[K.ipv4] === 1 ||
+        on[K.ssn] === 1 ||
+        on[K.card] === 1 ||
+        on[K.phone] === 1)
     ) {
       scanNumbers(text, on, hint, hits, wantTokens ? cfg.names : null);
     }
     const wantPair = on[K['secret:pair']] === 1;
     const wantIpv6 = on[K.ipv6] === 1;
-    if (wantPair || wantIpv6) {
-      let c = text.indexOf(':');
+    if ((wantPair || wantIpv6) && (starts & (START_COLON | START_EQUALS)) !== 0) {
+      let c = (starts & START_COLON) !== 0 ? text.indexOf(':') : -1;
       while (c >= 0) {
         let next = c + 1;
         if (wantIpv6) {
@@ -120,7 +171,7 @@ export function findAll(text: string, cfg: ScanConfig, hint: number, hits: numbe
         }
         c = text.indexOf(':', next);
       }
-      if (wantPair) {
+      if (wantPair && (starts & START_EQUALS) !== 0) {
         let e = text.indexOf('=');
         while (e >= 0) {
           matchSecretPair(text, e, cfg.names, triple);

@@ -64,7 +64,7 @@ function isUpperLetter(c: number): boolean {
 }
 
 const token: [number, number] = [-1, -1];
-/** Strings up to this length look for a digit with a loop first. */
+/** Strings up to this length look for digits with a loop. */
 const SHORT = 40;
 
 /**
@@ -81,34 +81,39 @@ export function scanNumbers(
   names: SensitiveNames | null,
 ): void {
   const n = text.length;
-  if (n <= SHORT) {
-    // A short string ("eu-west-1", "gpt-4o"): a loop is cheaper than ten searches (measured).
-    let i = 0;
-    while (i < n && !isDigit(text.charCodeAt(i))) i++;
-    if (i === n) return;
+  // A short string ("eu-west-1", "user-42"): the next digit is found with a loop, cheaper than
+  // ten searches and their upkeep (measured). A longer one keeps the next place of each digit.
+  const short = n <= SHORT;
+  if (!short) {
+    let any = false;
+    for (let d = 0; d < 10; d++) {
+      const p = text.indexOf(DIGIT_CHARS[d]!);
+      nextPos[d] = p;
+      if (p >= 0) any = true;
+    }
+    if (!any) return;
   }
-  let any = false;
-  for (let d = 0; d < 10; d++) {
-    const p = text.indexOf(DIGIT_CHARS[d]!);
-    nextPos[d] = p;
-    if (p >= 0) any = true;
-  }
-  if (!any) return;
   const wantIban = on[K.iban] === 1;
   const wantOthers = on[K.ipv4] === 1 || on[K.ssn] === 1 || on[K.card] === 1 || on[K.phone] === 1;
   let from = 0;
   let tokenEnd = 0;
   for (;;) {
     let i = -1;
-    for (let d = 0; d < 10; d++) {
-      let p = nextPos[d]!;
-      if (p !== -1 && p < from) {
-        p = text.indexOf(DIGIT_CHARS[d]!, from);
-        nextPos[d] = p;
+    if (short) {
+      i = from;
+      while (i < n && !isDigit(text.charCodeAt(i))) i++;
+      if (i === n) return;
+    } else {
+      for (let d = 0; d < 10; d++) {
+        let p = nextPos[d]!;
+        if (p !== -1 && p < from) {
+          p = text.indexOf(DIGIT_CHARS[d]!, from);
+          nextPos[d] = p;
+        }
+        if (p !== -1 && (i === -1 || p < i)) i = p;
       }
-      if (p !== -1 && (i === -1 || p < i)) i = p;
+      if (i === -1) return;
     }
-    if (i === -1) return;
     let j = i + 1;
     while (j < n && isDigit(text.charCodeAt(j))) j++;
     const after = j < n ? text.charCodeAt(j) : 32;

@@ -9,7 +9,7 @@
 import type { DetectorName } from '../detector-names.js';
 import { K } from '../detector-names.js';
 import { isWordChar } from './number-shape.js';
-import { matchPem, newPemMemo, PEM_BEGIN } from './pem.js';
+import { matchPem, newPemMemo, PEM_BEGIN, type PemMemo } from './pem.js';
 
 /** One prefix and the pattern that confirms it. */
 interface TokenRule {
@@ -44,9 +44,10 @@ function rule(
 }
 
 /**
- * The rules. Anchors are characters rare in prose (`_`, `-`, `A`, `J`, `.`): a one-character
+ * The rules. Anchors are characters rare in prose (`_`, `-`, `A`, `J`, `/`): a one-character
  * `indexOf` costs about 40 ns over 600 characters, a prefix starting with a common letter
- * (`sk-`, `eyJ`) 300–500 ns (measured).
+ * (`sk-`, `eyJ`) 300–500 ns (measured). The Slack webhook is found from its `/`, not its `.`,
+ * which ends every sentence of prose.
  */
 export const TOKEN_RULES: readonly TokenRule[] = [
   rule('AKIA', 'A', 'secret:aws', AWS_ID_RE),
@@ -77,7 +78,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   rule('xapp-', '-', 'secret:slack', /xapp-\d-[A-Za-z0-9-]{20,250}(?![\w-])/y),
   rule(
     'hooks.slack.com/',
-    '.',
+    '/',
     'secret:slack',
     /hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{16,300}/y,
     { lead: 'https://' },
@@ -120,12 +121,14 @@ export function scanSecretTokens(text: string, on: Uint8Array, hits: number[], p
     let wanted = withPem;
     for (let j = 0; j < rules.length && !wanted; j++) if (on[rules[j]!.k] === 1) wanted = true;
     if (!wanted) continue;
-    const memo = withPem ? newPemMemo() : undefined;
+    // made at the first BEGIN line, so a text without one allocates nothing here
+    let memo: PemMemo | undefined;
     let u = text.indexOf(anchor);
     while (u >= 0) {
       let next = u + 1;
       if (withPem && text.startsWith(PEM_BEGIN, u)) {
-        const end = matchPem(text, u, memo!);
+        memo ??= newPemMemo();
+        const end = matchPem(text, u, memo);
         if (end > 0) {
           hits.push(u, end, K['secret:pem']);
           next = end;
