@@ -22,6 +22,8 @@ describe('Collector.close', () => {
     const collector = await Collector.open({ dir });
     const { port } = await collector.listen({ port: 0, host: '127.0.0.1' });
     const socket = net.connect(port, '127.0.0.1');
+    // The server resets the connection: that is the point, not a failure.
+    socket.on('error', (err: NodeJS.ErrnoException) => expect(err.code).toBe('ECONNRESET'));
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     // The request head never ends: to the server, a request is in progress on this connection.
     socket.write('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
