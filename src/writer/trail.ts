@@ -26,7 +26,7 @@ import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
 import type { OpenPgOptions } from './open-postgres.js';
-import type { PostgresTarget } from './postgres-target.js';
+import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */
@@ -213,7 +213,9 @@ export class AuditTrail {
       trailMode = opened.meta.content;
     }
     try {
-      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir);
+      // A PostgreSQL log's content keys are in its key directory, beside its signing keys.
+      const keysDir = trail.postgres === undefined ? undefined : pgKeysDir(trail.postgres);
+      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir, keysDir);
     } catch (err) {
       await trail.channel.close();
       throw err;
