@@ -354,6 +354,54 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
       expect(none.stderr).toMatch(/no master key/);
     });
 
+    it('erase crypto-shreds one subject: its content is gone, the others still decrypt, the log verifies', () => {
+      const subjects = path.join(keysOf('sealed'), 'subjects');
+      const keyFiles = () => fs.readdirSync(subjects).filter((f) => f.endsWith('.key'));
+      const before = keyFiles().length;
+      const r = run(
+        ['erase', ...args('sealed'), '--subject', 'alice', '--reason', 'art17', '--json'],
+        undefined,
+        env,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ entries: 1, fields: 1 });
+      expect(keyFiles()).toHaveLength(before - 1);
+      const q = run(
+        ['query', ...args('sealed'), '--type', 'model.request', '--decrypt', '--format', 'jsonl'],
+        undefined,
+        env,
+      );
+      expect(q.code).toBe(0);
+      const byActor = Object.fromEntries(jsonl(q.stdout).map((e) => [e.actor?.id ?? '-', e.content.prompt]));
+      expect(byActor).toEqual({ alice: '[erased]', bob: 'bob words', '-': 'words of nobody' });
+      expect(q.stdout).not.toContain('alice words');
+      const erasure = jsonl(
+        run(['query', ...args('sealed'), '--type', 'audit.erasure', '--format', 'jsonl']).stdout,
+      );
+      expect(erasure).toHaveLength(1);
+      expect(erasure[0]).toMatchObject({
+        subject: 'alice',
+        meta: { entries: 1, fields: 1, method: 'crypto-shredding', reason: 'art17' },
+      });
+      expect(run(['verify', '--postgres', url, '--log', 'sealed', `--seal-seed=${seed}`]).code).toBe(0);
+    });
+
+    it('erase refuses a log that is not in content mode encrypt, saying why', () => {
+      for (const [log, mode] of [
+        ['plain-erase', 'plain'],
+        ['hash-erase', 'hash'],
+      ] as const) {
+        expect(run(['init', ...args(log), '--content', mode], undefined, env).code).toBe(0);
+        const r = run(['erase', ...args(log), '--subject', 'u1'], undefined, env);
+        expect(r.code, log).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(
+          /not in content mode encrypt.*append-only rows.*destroys the subject's data key/,
+        );
+      }
+    });
+
     it('init refuses hash or encrypt without a master key, before creating anything', () => {
       const r = run(['init', ...args('keyless'), '--content', 'encrypt'], undefined, { SEALTRAIL_KEY: '' });
       expect(r.code).toBe(2);

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import {
   keyDirPaths,
@@ -89,7 +89,12 @@ export async function readReveal(
     ? await openKeyDirSubjectKeys(keysDir, ring)
     : undefined;
   const reveal = contentRevealer(origin, subjects === undefined ? { ring } : { ring, subjects });
-  return (value, context) => reveal(value, context);
+  // Crypto-shredded content (erase on a PostgreSQL log): the ciphertext stays, its key is gone.
+  return (value, context) =>
+    reveal(value, context).catch((err: unknown) => {
+      if (isAuditError(err, 'KEY_DESTROYED')) return ERASED_MARKER;
+      throw err;
+    });
 }
 
 /** `--as WHO`: who is reading, for the audit record (default: the OS user). */

@@ -164,6 +164,11 @@ export class TrailProtection {
     return update;
   }
 
+  /** True when content is encrypted under per-subject data keys (erasure can crypto-shred). */
+  get subjectKeys(): boolean {
+    return this.store !== undefined;
+  }
+
   /** Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere. */
   async destroySubject(subject: string): Promise<boolean> {
     this.#drop(this.#subjects.get(subject));
