@@ -12,11 +12,9 @@
 import type pg from 'pg';
 import { AuditError } from '../../errors.js';
 import type { AuditEventInput } from '../../event/types.js';
+import { PENDING_READ_TYPES } from '../pending-reads.js';
 import { connectPg, describeTarget, pgError } from './connect.js';
 import { checkLogName } from './pg-logs.js';
-
-/** Event types a pending row may hold: reads and the anomaly findings a read made. */
-export const PENDING_READ_TYPES: ReadonlySet<string> = new Set(['audit.read', 'security.anomaly']);
 
 /** Longest event text a row may hold, in bytes (the table's CHECK says the same). */
 export const PENDING_READ_MAX_BYTES = 65_536;
