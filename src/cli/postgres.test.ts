@@ -31,6 +31,14 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+function jsonl(text: string) {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+}
+
 function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input,
@@ -263,12 +271,7 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
   const env = { SEALTRAIL_KEY: k1 };
   const keysOf = (log: string) => path.join(root, `${log}-keys`);
   const args = (log: string) => ['--postgres', url, '--log', log, '--keys', keysOf(log)];
-  const jsonl = (text: string) =>
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l));
+  const requests = (log: string) => ['query', ...args(log), '--type', 'model.request', '--format', 'jsonl'];
 
   describe('an encrypt-mode log', () => {
     let seed: string;
@@ -313,11 +316,7 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
     });
 
     it('query, export and conversation --decrypt show the plaintext', () => {
-      const q = run(
-        ['query', ...args('sealed'), '--type', 'model.request', '--decrypt', '--format', 'jsonl'],
-        undefined,
-        env,
-      );
+      const q = run([...requests('sealed'), '--decrypt'], undefined, env);
       expect(q.stderr).toBe('');
       expect(q.code).toBe(0);
       expect(
@@ -325,11 +324,7 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
           .map((e) => e.content.prompt)
           .sort(),
       ).toEqual(['alice words', 'bob words', 'words of nobody']);
-      const plain = run(
-        ['query', ...args('sealed'), '--type', 'model.request', '--format', 'jsonl'],
-        undefined,
-        env,
-      );
+      const plain = run(requests('sealed'), undefined, env);
       expect(plain.stdout).not.toContain('words');
       const x = run(
         ['export', ...args('sealed'), '--type', 'model.request', '--format', 'jsonl', '--decrypt'],
@@ -367,11 +362,7 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({ entries: 1, fields: 1 });
       expect(keyFiles()).toHaveLength(before - 1);
-      const q = run(
-        ['query', ...args('sealed'), '--type', 'model.request', '--decrypt', '--format', 'jsonl'],
-        undefined,
-        env,
-      );
+      const q = run([...requests('sealed'), '--decrypt'], undefined, env);
       expect(q.code).toBe(0);
       const byActor = Object.fromEntries(jsonl(q.stdout).map((e) => [e.actor?.id ?? '-', e.content.prompt]));
       expect(byActor).toEqual({ alice: '[erased]', bob: 'bob words', '-': 'words of nobody' });
@@ -440,12 +431,6 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
 
 describe('reads of a PostgreSQL log through the CLI', () => {
   const keys = path.join(root, 'audited-keys');
-  const jsonl = (text: string) =>
-    text
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l));
   let readerUrl: string;
   const reads = () =>
     jsonl(
