@@ -514,7 +514,7 @@ export class PgEntryLog {
   rewriteLines(): number {
     throw new AuditError(
       'USAGE',
-      'erase: a PostgreSQL trail is append-only in the database; content erasure is not available on it',
+      "erase: a PostgreSQL trail is append-only in the database: its rows are never rewritten (AuditTrail.eraseSubject destroys the subject's data key instead)",
     );
   }
 
