@@ -125,7 +125,13 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     );
     appender.sealFinishedEpochs(Date.now());
     // Reads recorded while no writer held the log (store/postgres/pg-pending-reads.ts).
-    const absorb = () => writer.absorbPendingReads((event) => appender.appendEvent(event));
+    // A tick's absorb may finish after the appender closed: its rows then wait for the next writer.
+    let closing = false;
+    const absorb = () =>
+      writer.absorbPendingReads((event) => {
+        if (closing) throw new AuditError('TRAIL_CLOSED', 'log is closing');
+        appender.appendEvent(event);
+      });
     await absorb();
     if (state.latest?.size !== appender.size) appender.checkpoint('open');
     await writer.flush();
@@ -137,6 +143,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         await writer.flush();
       },
       finish: async () => {
+        closing = true;
         try {
           await writer.flush();
         } finally {

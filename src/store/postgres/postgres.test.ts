@@ -8,6 +8,8 @@ import { verifyConsistency, verifyInclusion } from '../../chain/proof-verify.js'
 import { hashLeaf } from '../../chain/rfc6962.js';
 import { isAuditError } from '../../errors.js';
 import type { AuditEventInput } from '../../event/types.js';
+import { KeyRing, openKeyDirSubjectKeys } from '../../keys/index.js';
+import { revealContent } from '../../protect/content-modes.js';
 import { proveConsistency, proveInclusion } from '../../read/prove.js';
 import { getEntry, query } from '../../read/query.js';
 import { verifyDir } from '../../read/verify-dir.js';
@@ -496,6 +498,66 @@ describe('the PostgreSQL store', () => {
       await writeEvents(url, 'second', 1, keys('second'));
       const applied = await server.sql(name, 'SELECT version FROM sealtrail.schema_migrations');
       expect(applied.rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+    });
+  });
+
+  describe('eraseSubject on an encrypt-mode log (crypto-shredding)', () => {
+    it('refuses, destroying nothing, while a payload about the subject is in clear; erases a subject whose payloads are all under its key', async () => {
+      const { url } = await freshDb();
+      const origin = 'example.test/pg-shred';
+      const k = keys('shred');
+      const keyRing = KeyRing.fromKeys([{ id: 'k1', key: Buffer.alloc(32, 3) }], { context: origin });
+      const open = () =>
+        AuditTrail.open({
+          postgres: { url, log: 'shred', keysDir: k },
+          origin,
+          content: { default: 'encrypt', fields: { note: 'plain' } },
+          keys: keyRing,
+          handleExit: false,
+        });
+      const trail = await open();
+      const keyFiles = () => fs.readdirSync(path.join(k, 'subjects')).filter((f) => f.endsWith('.key'));
+      try {
+        trail.emit({
+          type: 'model.request',
+          subject: 'carol',
+          content: { prompt: 'carol asks', note: 'carol in clear' },
+        });
+        const daveId = trail.emit({
+          type: 'model.request',
+          subject: 'dave',
+          content: { prompt: 'dave asks' },
+        });
+        const erinId = trail.emit({
+          type: 'model.request',
+          subject: 'erin',
+          content: { prompt: 'erin asks' },
+        });
+        await trail.flush();
+        const before = keyFiles().length;
+        const refused = await trail.eraseSubject('carol').catch((e: unknown) => e);
+        expect(isAuditError(refused, 'USAGE')).toBe(true);
+        expect((refused as Error).message).toMatch(
+          /1 content fields about this subject .* in clear \(1\).*nothing was destroyed/,
+        );
+        expect((refused as Error).message).not.toContain('carol');
+        expect(keyFiles()).toHaveLength(before);
+        expect(await trail.eraseSubject('dave', { reason: 'request 7' })).toEqual({ entries: 1, fields: 1 });
+        expect(keyFiles()).toHaveLength(before - 1);
+        const reveal = { ring: keyRing, subjects: await openKeyDirSubjectKeys(k, keyRing) };
+        const source = new PgSource(url, 'shred');
+        try {
+          const dave = await getEntry(source, daveId);
+          const erin = await getEntry(source, erinId);
+          await expect(revealContent(dave!, origin, reveal)).rejects.toMatchObject({ code: 'KEY_DESTROYED' });
+          expect(await revealContent(erin!, origin, reveal)).toEqual({ prompt: 'erin asks' });
+          expect(verifyDir(source)).toMatchObject({ ok: true, entries: 4 });
+        } finally {
+          source.close();
+        }
+      } finally {
+        await trail.close();
+      }
     });
   });
 
