@@ -14,7 +14,6 @@ import type { KeyRing } from '../keys/index.js';
 import type { ContentPolicy } from '../protect/content-modes.js';
 import { type AuditEntry, getEntry, type QueryFilter, type QueryOptions, query } from '../read/index.js';
 import { planRetentionRun, type RetentionResult } from '../retention/apply.js';
-import { planCryptoShred } from '../retention/crypto-shred.js';
 import type { ErasureCount } from '../retention/erase.js';
 import { addHold, type LegalHold, readHolds, removeHold } from '../retention/holds.js';
 import type { RetentionPolicy } from '../retention/policy.js';
@@ -434,6 +433,8 @@ export class AuditTrail {
         `erase: log ${log} is not in content mode encrypt: its payloads (in clear, or keyed hashes that still match a presented text) are in append-only rows that are never rewritten; on PostgreSQL erasure destroys the subject's data key, so keep personal data in an encrypt-mode log (docs/postgres.md)`,
       );
     }
+    // Loaded only when a PostgreSQL log is erased.
+    const { planCryptoShred } = await import('../retention/crypto-shred.js');
     const source = await this.pgSource(target);
     let plan: ReturnType<typeof planCryptoShred>;
     try {
