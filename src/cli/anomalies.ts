@@ -3,8 +3,8 @@
  * rules over history. Each new finding is recorded in the trail as a `security.anomaly` event
  * (a finding recorded by an earlier run is not recorded or alerted again) and POSTed to the
  * webhook, signed with `$SEALTRAIL_WEBHOOK_SECRET`. Exit 1 when there are findings. The run is
- * recorded as `audit.read`. On a PostgreSQL log (`--postgres URL [--log NAME]`) nothing is
- * recorded: its collector is its only writer.
+ * recorded as `audit.read`. On a PostgreSQL log (`--postgres URL [--log NAME]`) the findings
+ * and the read go through the log's pending reads (record-read.ts).
  */
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
@@ -69,22 +69,19 @@ export async function runAnomalies(args: string[]): Promise<number> {
         `${f.severity.padEnd(8)}  ${f.rule.padEnd(19)}  ${f.from}  ${f.key}  ${f.count}/${f.threshold}  ${f.message}`,
     );
     lines.push(
-      typeof dir === 'string'
-        ? `${run.findings.length} findings in ${run.entries} entries; ${run.findings.length - run.alreadyRecorded} recorded as security.anomaly now, ${run.alreadyRecorded} recorded before`
-        : `${run.findings.length} findings in ${run.entries} entries; ${run.alreadyRecorded} recorded before (findings are not recorded in a PostgreSQL log)`,
+      `${run.findings.length} findings in ${run.entries} entries; ${run.findings.length - run.alreadyRecorded} recorded as security.anomaly now, ${run.alreadyRecorded} recorded before`,
     );
     out(lines.map(renderVisible).join('\n'));
   }
-  if (typeof dir === 'string')
-    await auditRead(
-      dir,
-      {
-        verb: 'anomalies',
-        as: values.as,
-        filter: filterFromOptions(values) as Record<string, unknown>,
-        count: run.entries,
-      },
-      events,
-    );
+  await auditRead(
+    target,
+    {
+      verb: 'anomalies',
+      as: values.as,
+      filter: filterFromOptions(values) as Record<string, unknown>,
+      count: run.entries,
+    },
+    events,
+  );
   return run.findings.length > 0 ? 1 : 0;
 }

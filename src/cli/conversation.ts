@@ -95,7 +95,7 @@ export async function runConversation(args: string[]): Promise<number> {
   const target = await readTarget('conversation', values);
   try {
     const dir = target.source;
-    const reveal = await readReveal(dir, values.decrypt);
+    const reveal = await readReveal(target, values.decrypt);
     const view = await reconstructConversation(dir, positionals[0]!, {
       ...(values.key === undefined ? {} : { verifierKey: values.key }),
       ...(reveal === undefined ? {} : { reveal }),
@@ -122,15 +122,14 @@ export async function runConversation(args: string[]): Promise<number> {
       }
       out(lines.map(renderVisible).join('\n'));
     }
-    if (typeof dir === 'string')
-      await auditRead(dir, {
-        verb: 'conversation',
-        as: values.as,
-        filter: { conversation: [view.id] },
-        count: view.entries,
-        issues: view.issues.length,
-        ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-      });
+    await auditRead(target, {
+      verb: 'conversation',
+      as: values.as,
+      filter: { conversation: [view.id] },
+      count: view.entries,
+      issues: view.issues.length,
+      ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+    });
     return view.integrity.failed > 0 || view.issues.length > 0 ? 1 : 0;
   } finally {
     target.close();
@@ -184,14 +183,13 @@ export async function runTimeline(args: string[]): Promise<number> {
       if (lines.length === 0) lines.push('no entries in this window');
       out(lines.map(renderVisible).join('\n'));
     }
-    if (typeof dir === 'string')
-      await auditRead(dir, {
-        verb: 'timeline',
-        as: values.as,
-        filter: timeline.filter,
-        count: timeline.entries.length,
-        issues: timeline.issues.length,
-      });
+    await auditRead(target, {
+      verb: 'timeline',
+      as: values.as,
+      filter: timeline.filter,
+      count: timeline.entries.length,
+      issues: timeline.issues.length,
+    });
     return timeline.issues.length > 0 ? 1 : 0;
   } finally {
     target.close();

@@ -2,21 +2,26 @@
  * `sealtrail erase --subject S [--reason R]`: erases the content payloads of every entry about a
  * data subject (GDPR Art. 17) and records the erasure in the trail; the trail still verifies.
  * Takes the writer lock: with a running writer, call `trail.eraseSubject()` in that process.
+ * On a PostgreSQL log (`--postgres URL --log NAME --keys DIR`) rows are never rewritten: the
+ * subject's data key is destroyed (crypto-shredding), which needs content mode encrypt.
  */
 import { AuditError } from '../errors.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
 
 export async function runErase(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('erase', args, {
     ...DIR_OPTION,
+    ...POSTGRES_OPTIONS,
     subject: { type: 'string' },
     reason: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.subject === undefined || values.subject === '')
     throw new AuditError('USAGE', 'erase: --subject is required');
-  const trail = await AuditTrail.open({ dir: trailDir(values.dir), create: false, handleExit: false });
+  const target = writeTarget('erase', values);
+  const trail = await AuditTrail.open({ ...target, create: false, handleExit: false });
   try {
     const count = await trail.eraseSubject(
       values.subject,
@@ -25,7 +30,9 @@ export async function runErase(args: string[]): Promise<number> {
     out(
       values.json === true
         ? JSON.stringify(count)
-        : `erased ${count.fields} content fields in ${count.entries} entries; the erasure is recorded in the trail`,
+        : 'postgres' in target
+          ? `erased ${count.fields} content fields in ${count.entries} entries by destroying the subject's data key; the erasure is recorded in the log`
+          : `erased ${count.fields} content fields in ${count.entries} entries; the erasure is recorded in the trail`,
     );
   } finally {
     await trail.close();

@@ -11,7 +11,7 @@ import { AuditError } from '../errors.js';
 import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
 import { DirSource, FILE_MODE } from '../store/index.js';
 import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
-import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   DECRYPT_OPTION,
@@ -45,14 +45,14 @@ export async function runExport(args: string[]): Promise<number> {
   const format = formatOption<EntryFormat>(values.format, ['jsonl', 'json', 'csv'], 'jsonl');
   const target = await readTarget('export', values);
   try {
-    return await exportFrom(target.source, values, format);
+    return await exportFrom(target, values, format);
   } finally {
     target.close();
   }
 }
 
 async function exportFrom(
-  dir: Awaited<ReturnType<typeof readTarget>>['source'],
+  target: ReadTarget,
   values: Parameters<typeof filterFromOptions>[0] & {
     as?: string | undefined;
     decrypt?: boolean | undefined;
@@ -64,10 +64,11 @@ async function exportFrom(
   },
   format: EntryFormat,
 ): Promise<number> {
+  const dir = target.source;
   const source = typeof dir === 'string' ? new DirSource(dir) : dir;
   const limit = intOption('limit', values.limit);
   const total = Number(source.latestCheckpoint()?.split('\n')[1]) || undefined;
-  const reveal = await readReveal(dir, values.decrypt);
+  const reveal = await readReveal(target, values.decrypt);
   const bar = progress('exporting', total);
   const options = {
     ...(reveal === undefined ? {} : { reveal }),
@@ -102,16 +103,14 @@ async function exportFrom(
       });
     }
   }
-  // A PostgreSQL log is written by its collector only: the read is not recorded in it.
-  if (typeof dir === 'string')
-    await auditRead(dir, {
-      verb: 'export',
-      as: values.as,
-      filter: manifest.filter,
-      count: manifest.entries,
-      format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
-      issues: manifest.issueCount,
-      ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-    });
+  await auditRead(target, {
+    verb: 'export',
+    as: values.as,
+    filter: manifest.filter,
+    count: manifest.entries,
+    format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
+    issues: manifest.issueCount,
+    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+  });
   return manifest.issueCount > 0 ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /** `sealtrail init`: creates a trail and shows its verifier key and, once, the seal seed. */
 
 import { AuditError, isAuditError } from '../errors.js';
-import { createTrail } from '../store/index.js';
+import { openKeyDirRing } from '../keys/index.js';
+import { createTrail, defaultOrigin } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
@@ -34,11 +35,16 @@ export async function runInit(args: string[]): Promise<number> {
       exists = false;
     }
     if (exists) throw new AuditError('TRAIL_EXISTS', `init: log ${pg.log ?? 'default'} already exists`);
+    // hash and encrypt need the master key: found before the log is created, so that a missing
+    // key stops init before the seal seed could be shown and lost.
+    const name = origin ?? defaultOrigin();
+    const keys = content === 'plain' ? undefined : await openKeyDirRing(pgKeysDir(pg), name);
     const trail = await AuditTrail.open({
       postgres: pg,
       content,
       handleExit: false,
-      ...(origin === undefined ? {} : { origin }),
+      origin: name,
+      ...(keys === undefined ? {} : { keys }),
     });
     await trail.close();
     if (trail.sealSeed === undefined)

@@ -67,10 +67,10 @@ const USAGE = `usage: sealtrail <verb> [options]
   token create --scopes ingest,read[,read:content,admin,witness] [--name N] [--dir D] [--json]   printed once
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
---dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, verify, checkpoint, prove, consistency,
-query, export, conversation, timeline, tail and serve take instead
---postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] (password from PGPASSWORD or ~/.pgpass;
-docs/postgres.md).`;
+--dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, erase, verify, checkpoint, prove,
+consistency, query, export, conversation, timeline, tail, status, report, anomalies, match and serve
+take instead --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] (password from PGPASSWORD
+or ~/.pgpass; docs/postgres.md).`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -3,17 +3,11 @@
  * a field stored as a keyed hash (content mode `hash`). Prints `match` (exit 0) or `no match`
  * (exit 1). One trailing newline of the input is dropped unless `--exact`. The text is tried as
  * given and as the default redactor leaves it, since trails that redact hash the redacted text.
- * With `--postgres URL [--log NAME]` the key comes from Vault or `SEALTRAIL_KEY` (a PostgreSQL
- * log has no key file beside it).
+ * With `--postgres URL [--log NAME]` the key comes from Vault, `SEALTRAIL_KEY` or the key file
+ * in the log's key directory (`--keys DIR`).
  */
 import { AuditError } from '../errors.js';
-import {
-  envKeyProvider,
-  openKeyRing,
-  openTrailKeyRing,
-  vaultConfigFromEnv,
-  vaultKeyProvider,
-} from '../keys/index.js';
+import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
@@ -56,10 +50,7 @@ export async function runMatch(args: string[]): Promise<number> {
   const ring =
     typeof dir === 'string'
       ? await openTrailKeyRing(dir)
-      : await openKeyRing({
-          providers: [vaultKeyProvider(vaultConfigFromEnv(process.env)), envKeyProvider()],
-          context: dir.meta.origin,
-        });
+      : await openKeyDirRing(target.keysDir ?? '.', dir.meta.origin);
   const candidates = [text, createRedactor()(text, 'content').value];
   const found = candidates.some((c) => matchesHashedContent(ring, field, c, stored));
   out(found ? 'match' : 'no match');

@@ -1,12 +1,13 @@
 /**
  * `--postgres URL` in place of `--dir` for the verbs that read or write a trail, with `--log NAME`
  * (default `default`), `--keys DIR` (the log's local key directory, for writers) and
- * `--lock-timeout MS` (wait for another writer of the log). The password is best left out of the
+ * `--lock-timeout MS` (wait for another writer of the log). Readers take `--keys DIR` for the
+ * content keys of `--decrypt` (master.json, subjects/) and to record their read directly. The password is best left out of the
  * URL (visible in the process list): the driver takes it from PGPASSWORD or ~/.pgpass.
  */
 import { AuditError } from '../errors.js';
 import type { PgSource } from '../store/postgres/index.js';
-import type { PostgresTarget } from '../writer/postgres-target.js';
+import { type PostgresTarget, pgKeysDir } from '../writer/postgres-target.js';
 import { intOption, trailDir } from './common.js';
 
 /** Options of the PostgreSQL store. */
@@ -60,14 +61,22 @@ export function writeTarget(
  * The trail a read verb reads: the directory, or an opened PostgreSQL log (close it when done).
  * @throws AuditError TRAIL_NOT_FOUND, STORE_UNAVAILABLE.
  */
-export async function readTarget(
-  verb: string,
-  values: PostgresValues,
-): Promise<{ source: string | PgSource; pg: PgSource | undefined; close(): void }> {
+export async function readTarget(verb: string, values: PostgresValues): Promise<ReadTarget> {
   const target = postgresTarget(verb, values);
   if (target === undefined) return { source: trailDir(values.dir), pg: undefined, close: () => {} };
   // The driver is loaded only when a verb reads PostgreSQL.
   const { PgSource } = await import('../store/postgres/index.js');
   const source = new PgSource(target.url, target.log);
-  return { source, pg: source, close: () => source.close() };
+  return { source, pg: source, target, keysDir: pgKeysDir(target), close: () => source.close() };
+}
+
+/** What a read verb reads (see {@link readTarget}). */
+export interface ReadTarget {
+  source: string | PgSource;
+  pg: PgSource | undefined;
+  /** The PostgreSQL log, for recording the read in it. */
+  target?: PostgresTarget;
+  /** The PostgreSQL log's key directory (content keys for --decrypt, signing keys). */
+  keysDir?: string;
+  close(): void;
 }

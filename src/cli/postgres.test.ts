@@ -31,6 +31,14 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+function jsonl(text: string) {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+}
+
 function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input,
@@ -255,5 +263,290 @@ describe('sealtrail --postgres', () => {
     expect(bad.stderr).toMatch(/STORE_UNAVAILABLE|authentication failed/);
     expect(bad.stderr).not.toContain('hunter2-secret');
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('sealtrail --postgres with content keys (--keys DIR)', () => {
+  const k1 = `k1:${Buffer.alloc(32, 11).toString('base64')}`;
+  const env = { SEALTRAIL_KEY: k1 };
+  const keysOf = (log: string) => path.join(root, `${log}-keys`);
+  const args = (log: string) => ['--postgres', url, '--log', log, '--keys', keysOf(log)];
+  const requests = (log: string) => ['query', ...args(log), '--type', 'model.request', '--format', 'jsonl'];
+
+  describe('an encrypt-mode log', () => {
+    let seed: string;
+    beforeAll(() => {
+      const init = run(['init', ...args('sealed'), '--content', 'encrypt', '--json'], undefined, env);
+      expect(init.stderr).toBe('');
+      expect(init.code).toBe(0);
+      seed = JSON.parse(init.stdout).sealSeed;
+      const events = [
+        {
+          type: 'model.request',
+          actor: { id: 'alice' },
+          conversation: { id: 'c-enc' },
+          content: { prompt: 'alice words' },
+        },
+        { type: 'model.request', actor: { id: 'bob' }, content: { prompt: 'bob words' } },
+        { type: 'model.request', content: { prompt: 'words of nobody' } },
+      ];
+      const append = run(
+        ['append', ...args('sealed'), '--durable'],
+        `${events.map((e) => JSON.stringify(e)).join('\n')}\n`,
+        env,
+      );
+      expect(append.stderr).toBe('');
+      expect(append.code).toBe(0);
+    });
+
+    it('appends from the CLI with the key ring of --keys: no plaintext stored, subject keys in DIR/subjects', async () => {
+      const rows = await server.sql(
+        'cli',
+        'SELECT line FROM sealtrail.entries e JOIN sealtrail.logs l ON l.id = e.log_id WHERE l.log = $1',
+        ['sealed'],
+      );
+      const all = rows.rows.map((r) => r.line).join('\n');
+      expect(all).not.toContain('words');
+      expect(all).toMatch(/st1:/);
+      expect(
+        fs.readdirSync(path.join(keysOf('sealed'), 'subjects')).filter((f) => f.endsWith('.key')).length,
+      ).toBe(3);
+      const v = run(['verify', '--postgres', url, '--log', 'sealed', `--seal-seed=${seed}`]);
+      expect(v.code).toBe(0);
+    });
+
+    it('query, export and conversation --decrypt show the plaintext', () => {
+      const q = run([...requests('sealed'), '--decrypt'], undefined, env);
+      expect(q.stderr).toBe('');
+      expect(q.code).toBe(0);
+      expect(
+        jsonl(q.stdout)
+          .map((e) => e.content.prompt)
+          .sort(),
+      ).toEqual(['alice words', 'bob words', 'words of nobody']);
+      const plain = run(requests('sealed'), undefined, env);
+      expect(plain.stdout).not.toContain('words');
+      const x = run(
+        ['export', ...args('sealed'), '--type', 'model.request', '--format', 'jsonl', '--decrypt'],
+        undefined,
+        env,
+      );
+      expect(x.code).toBe(0);
+      expect(x.stdout).toContain('"prompt":"bob words"');
+      const c = run(['conversation', 'c-enc', ...args('sealed'), '--decrypt', '--json'], undefined, env);
+      expect(c.code).toBe(0);
+      expect(c.stdout).toContain('alice words');
+    });
+
+    it('--decrypt without the master key names the missing key id and exits 2', () => {
+      const other = { SEALTRAIL_KEY: `k2:${Buffer.alloc(32, 12).toString('base64')}` };
+      const r = run(['query', ...args('sealed'), '--decrypt'], undefined, other);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('master key k1 is not in the key ring');
+      const none = run(['query', ...args('sealed'), '--decrypt'], undefined, { SEALTRAIL_KEY: '' });
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/no master key/);
+    });
+
+    it('erase crypto-shreds one subject: its content is gone, the others still decrypt, the log verifies', () => {
+      const subjects = path.join(keysOf('sealed'), 'subjects');
+      const keyFiles = () => fs.readdirSync(subjects).filter((f) => f.endsWith('.key'));
+      const before = keyFiles().length;
+      const r = run(
+        ['erase', ...args('sealed'), '--subject', 'alice', '--reason', 'art17', '--json'],
+        undefined,
+        env,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ entries: 1, fields: 1 });
+      expect(keyFiles()).toHaveLength(before - 1);
+      const q = run([...requests('sealed'), '--decrypt'], undefined, env);
+      expect(q.code).toBe(0);
+      const byActor = Object.fromEntries(jsonl(q.stdout).map((e) => [e.actor?.id ?? '-', e.content.prompt]));
+      expect(byActor).toEqual({ alice: '[erased]', bob: 'bob words', '-': 'words of nobody' });
+      expect(q.stdout).not.toContain('alice words');
+      const erasure = jsonl(
+        run(['query', ...args('sealed'), '--type', 'audit.erasure', '--format', 'jsonl']).stdout,
+      );
+      expect(erasure).toHaveLength(1);
+      expect(erasure[0]).toMatchObject({
+        subject: 'alice',
+        meta: { entries: 1, fields: 1, method: 'crypto-shredding', reason: 'art17' },
+      });
+      expect(run(['verify', '--postgres', url, '--log', 'sealed', `--seal-seed=${seed}`]).code).toBe(0);
+    });
+
+    it('erase refuses a log that is not in content mode encrypt, saying why', () => {
+      for (const [log, mode] of [
+        ['plain-erase', 'plain'],
+        ['hash-erase', 'hash'],
+      ] as const) {
+        expect(run(['init', ...args(log), '--content', mode], undefined, env).code).toBe(0);
+        const r = run(['erase', ...args(log), '--subject', 'u1'], undefined, env);
+        expect(r.code, log).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(
+          /not in content mode encrypt.*append-only rows.*destroys the subject's data key/,
+        );
+      }
+    });
+
+    it('init refuses hash or encrypt without a master key, before creating anything', () => {
+      const r = run(['init', ...args('keyless'), '--content', 'encrypt'], undefined, { SEALTRAIL_KEY: '' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no master key/);
+      expect(fs.existsSync(keysOf('keyless'))).toBe(false);
+      expect(run(['verify', '--postgres', url, '--log', 'keyless']).stderr).toMatch(
+        /TRAIL_NOT_FOUND|no such log/,
+      );
+    });
+  });
+
+  describe('a hash-mode log', () => {
+    it('appends from the CLI and matches a text with the key of --keys', () => {
+      expect(run(['init', ...args('hashed-cli'), '--content', 'hash'], undefined, env).code).toBe(0);
+      const append = run(
+        ['append', ...args('hashed-cli'), '--durable'],
+        `${JSON.stringify({ type: 'model.request', content: { prompt: 'hashed words' } })}\n`,
+        env,
+      );
+      expect(append.stderr).toBe('');
+      const id = append.stdout.trim();
+      const q = run(['query', ...args('hashed-cli'), '--format', 'jsonl']);
+      expect(q.stdout).toContain(id);
+      expect(q.stdout).not.toContain('hashed words');
+      expect(q.stdout).toMatch(/"prompt":"hm1:|"prompt":"[^"]*:/);
+      const m = ['match', ...args('hashed-cli'), '--id', id, '--field', 'prompt'];
+      expect(run(m, 'hashed words\n', env)).toMatchObject({ code: 0, stdout: 'match\n' });
+      expect(run(m, 'other words\n', env)).toMatchObject({ code: 1, stdout: 'no match\n' });
+      const noKey = run(['append', ...args('hashed-cli')], '{"type":"x.y"}\n', { SEALTRAIL_KEY: '' });
+      expect(noKey.code).toBe(2);
+      expect(noKey.stderr).toMatch(/no master key/);
+      expect(run(['verify', '--postgres', url, '--log', 'hashed-cli']).code).toBe(0);
+    });
+  });
+});
+
+describe('reads of a PostgreSQL log through the CLI', () => {
+  const keys = path.join(root, 'audited-keys');
+  let readerUrl: string;
+  const reads = () =>
+    jsonl(
+      run([
+        'query',
+        '--postgres',
+        url,
+        '--log',
+        'audited',
+        '--type',
+        'audit.read',
+        '--format',
+        'jsonl',
+        '--order',
+        'oldest',
+      ]).stdout,
+    );
+  const pendingCount = async () =>
+    (await server.sql('cli', 'SELECT count(*)::int AS n FROM sealtrail.pending_reads')).rows[0].n as number;
+
+  beforeAll(async () => {
+    expect(run(['init', '--postgres', url, '--log', 'audited', '--keys', keys]).code).toBe(0);
+    const events = Array.from({ length: 8 }, (_, i) =>
+      JSON.stringify({ type: 'auth.failure', actor: { id: 'eve' }, meta: { i } }),
+    );
+    expect(
+      run(['append', '--postgres', url, '--log', 'audited', '--keys', keys], `${events.join('\n')}\n`).code,
+    ).toBe(0);
+    await server.sql('cli', "CREATE ROLE auditor LOGIN PASSWORD 'aud-pw' IN ROLE sealtrail_reader");
+    readerUrl = server.urlAs('auditor', 'aud-pw', 'cli').replace(':aud-pw@', '@');
+    // Reads recorded so far by other tests of this file wait for their own logs' writers.
+    await server.sql('cli', 'DELETE FROM sealtrail.pending_reads');
+  });
+
+  it("a reader role's query waits in pending_reads and enters the log when a writer opens it", async () => {
+    const q = run(
+      [
+        'query',
+        '--postgres',
+        readerUrl,
+        '--log',
+        'audited',
+        '--as',
+        'ann',
+        '--type',
+        'auth.failure',
+        '--format',
+        'jsonl',
+      ],
+      undefined,
+      { PGPASSWORD: 'aud-pw', SEALTRAIL_QUIET: '0' },
+    );
+    expect(q.code).toBe(0);
+    expect(jsonl(q.stdout)).toHaveLength(8);
+    expect(q.stderr).toContain('sealtrail.pending_reads');
+    expect(await pendingCount()).toBe(1);
+    expect(reads()).toHaveLength(0);
+    const append = run(
+      ['append', '--postgres', url, '--log', 'audited', '--keys', keys],
+      '{"type":"x.after"}\n',
+    );
+    expect(append.code).toBe(0);
+    expect(await pendingCount()).toBe(0);
+    const recorded = reads().filter((e) => e.actor.id === 'ann');
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({
+      action: 'query',
+      meta: { verb: 'query', count: 8, recordedLate: true, dbRole: 'auditor' },
+    });
+    expect(run(['verify', '--postgres', url, '--log', 'audited']).code).toBe(0);
+  });
+
+  it('with the key directory and no writer running, the reading CLI records the read at once', async () => {
+    const before = reads().length;
+    for (const verb of [
+      ['export', '--format', 'jsonl'],
+      ['timeline', '--from', '2000-01-01T00:00:00Z'],
+      ['report', '--from', '2000-01-01T00:00:00Z', '--format', 'json', '--no-verify'],
+    ]) {
+      const r = run([...verb, '--postgres', url, '--log', 'audited', '--keys', keys, '--as', 'bo']);
+      expect(r.code, verb[0]).toBe(0);
+    }
+    expect(await pendingCount()).toBe(0);
+    const mine = reads()
+      .slice(before)
+      .filter((e) => e.actor.id === 'bo');
+    expect(mine.map((e) => e.meta.verb)).toEqual(['export', 'timeline', 'report']);
+    expect(run(['verify', '--postgres', url, '--log', 'audited']).code).toBe(0);
+  });
+
+  it('records anomaly findings once, as for a directory', () => {
+    const a = [
+      'anomalies',
+      '--postgres',
+      url,
+      '--log',
+      'audited',
+      '--keys',
+      keys,
+      '--from',
+      '2000-01-01T00:00:00Z',
+      '--actor',
+      'eve',
+      '--json',
+    ];
+    const first = run(a);
+    expect(first.code).toBe(1);
+    expect(JSON.parse(first.stdout)).toMatchObject({ alreadyRecorded: 0 });
+    const found = jsonl(
+      run(['query', '--postgres', url, '--log', 'audited', '--type', 'security.anomaly', '--format', 'jsonl'])
+        .stdout,
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0].meta.rule).toBe('authFailureBurst');
+    const again = run(a);
+    expect(JSON.parse(again.stdout)).toMatchObject({ alreadyRecorded: 1 });
+    expect(run(['verify', '--postgres', url, '--log', 'audited']).code).toBe(0);
   });
 });

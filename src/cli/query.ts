@@ -6,7 +6,7 @@
  */
 import { type EntryFormat, entryWriter, query } from '../read/index.js';
 import { DIR_OPTION, intOption, parseVerbArgs } from './common.js';
-import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
   DECRYPT_OPTION,
@@ -38,14 +38,14 @@ export async function runQuery(args: string[]): Promise<number> {
   });
   const target = await readTarget('query', values);
   try {
-    return await runQueryOn(target.source, values);
+    return await runQueryOn(target, values);
   } finally {
     target.close();
   }
 }
 
 async function runQueryOn(
-  dir: Awaited<ReturnType<typeof readTarget>>['source'],
+  target: ReadTarget,
   values: Parameters<typeof filterFromOptions>[0] & {
     as?: string | undefined;
     decrypt?: boolean | undefined;
@@ -58,7 +58,8 @@ async function runQueryOn(
   const limit = intOption('limit', values.limit) ?? (format === 'table' ? 50 : undefined);
   const order = orderOption(values.order, 'newest');
   const filter = filterFromOptions(values);
-  const reveal = await readReveal(dir, values.decrypt);
+  const dir = target.source;
+  const reveal = await readReveal(target, values.decrypt);
   const q = withOptionNames(() =>
     query(dir, filter, {
       order,
@@ -83,16 +84,14 @@ async function runQueryOn(
     }
     await writeOut(w.end());
   }
-  // A PostgreSQL log is written by its collector only: the read is not recorded in it.
-  if (typeof dir === 'string')
-    await auditRead(dir, {
-      verb: 'query',
-      as: values.as,
-      filter: q.filter.normalized,
-      count,
-      format,
-      issues: q.stats.issues,
-      ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
-    });
+  await auditRead(target, {
+    verb: 'query',
+    as: values.as,
+    filter: q.filter.normalized,
+    count,
+    format,
+    issues: q.stats.issues,
+    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+  });
   return q.stats.issues > 0 ? 1 : 0;
 }

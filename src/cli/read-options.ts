@@ -3,14 +3,23 @@
  * option), the table row for a terminal (every string rendered visibly, erased payloads shown as
  * `[erased]`), and writing to stdout with back-pressure.
  */
-import { AuditError } from '../errors.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
-import { openTrailKeyRing, openTrailSubjectKeys } from '../keys/index.js';
+import {
+  keyDirPaths,
+  openKeyDirRing,
+  openKeyDirSubjectKeys,
+  openTrailKeyRing,
+  openTrailSubjectKeys,
+} from '../keys/index.js';
 // The reveal hook of content protection (not re-exported by protect/index.ts).
 import { contentRevealer } from '../protect/content-modes.js';
 import { type AuditEntry, type ContentReveal, ERASED_MARKER, type QueryFilter } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { intOption } from './common.js';
+import type { ReadTarget } from './postgres-options.js';
 
 /** The filter options of query, export, report, timeline and anomalies. */
 export const FILTER_OPTIONS = {
@@ -60,16 +69,32 @@ export async function revealOption(
 }
 
 /**
- * {@link revealOption} for a directory or a PostgreSQL log.
- * @throws AuditError USAGE for --decrypt on a PostgreSQL log (its content keys are not in a trail directory).
+ * {@link revealOption} for a directory or a PostgreSQL log, whose keys are in its key directory
+ * (`--keys DIR`: master.json, subjects/) or with the other providers (Vault, SEALTRAIL_KEY).
+ * @throws AuditError KEY_NOT_FOUND when no key provider has the log's key.
  */
 export async function readReveal(
-  dir: string | { name: string },
+  target: Pick<ReadTarget, 'source' | 'keysDir'>,
   decrypt: boolean | undefined,
 ): Promise<ContentReveal | undefined> {
-  if (typeof dir === 'string') return revealOption(dir, decrypt);
-  if (decrypt === true) throw new AuditError('USAGE', '--decrypt: not available with --postgres');
-  return undefined;
+  const { source } = target;
+  if (typeof source === 'string') return revealOption(source, decrypt);
+  if (decrypt !== true) return undefined;
+  const keysDir = target.keysDir ?? '.';
+  const origin = source.meta.origin;
+  const ring = await openKeyDirRing(keysDir, origin);
+  // A reader does not create subject keys: without the writer's subject keys (subjects/index.key)
+  // only what the master key encrypted can be shown.
+  const subjects = fs.existsSync(path.join(keyDirPaths(keysDir).subjectsDir, 'index.key'))
+    ? await openKeyDirSubjectKeys(keysDir, ring)
+    : undefined;
+  const reveal = contentRevealer(origin, subjects === undefined ? { ring } : { ring, subjects });
+  // Crypto-shredded content (erase on a PostgreSQL log): the ciphertext stays, its key is gone.
+  return (value, context) =>
+    reveal(value, context).catch((err: unknown) => {
+      if (isAuditError(err, 'KEY_DESTROYED')) return ERASED_MARKER;
+      throw err;
+    });
 }
 
 /** `--as WHO`: who is reading, for the audit record (default: the OS user). */

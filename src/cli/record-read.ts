@@ -5,12 +5,19 @@
  * event is left in `pending-reads/` and appended by the next process that opens the trail for
  * writing (AuditTrail.open appends them), keeping the time of the read. If neither
  * can be written, the verb fails with exit 2: a read that cannot be recorded is an error.
+ * On a PostgreSQL log the events go into `sealtrail.pending_reads` (the reader role may insert
+ * there and nowhere else), and the log's writer appends them within a tick; with no writer
+ * running and the log's key directory at hand, the reading process opens the log as its writer
+ * and appends them itself (store/postgres/pg-pending-reads.ts).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { trailLayout, writePendingRead } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
+import type { PostgresTarget } from '../writer/postgres-target.js';
+import type { ReadTarget } from './postgres-options.js';
 
 /** What one read was. */
 export interface ReadRecord {
@@ -98,12 +105,60 @@ function recordError(err: unknown): AuditError {
   return new AuditError('STORE_IO', `the read could not be recorded in the trail: ${why}`);
 }
 
-/** Records a read (after `events`, if any) and tells on stderr when it waits in pending-reads/. */
-export async function auditRead(dir: string, rec: ReadRecord, events: AuditEventInput[] = []): Promise<void> {
-  const how = await recordEvents(dir, [...events, readEvent(rec)]);
+/**
+ * Records `events` in a PostgreSQL log: inserted as pending reads, then, when no writer holds the
+ * log and `keysDir` has its checkpoint key, appended at once by opening the log as its writer
+ * (the open absorbs them). Returns `recorded`, or `pending` when they wait for the log's writer.
+ * @throws AuditError STORE_IO, STORE_UNAVAILABLE, TRAIL_NOT_FOUND when they cannot be inserted.
+ */
+export async function recordPgEvents(
+  target: PostgresTarget,
+  keysDir: string,
+  events: AuditEventInput[],
+): Promise<'recorded' | 'pending'> {
+  const { insertPendingReads, pgKeyFiles } = await import('../store/postgres/index.js');
+  const log = target.log ?? 'default';
+  try {
+    await insertPendingReads(target.url, log, events);
+  } catch (err) {
+    throw recordError(err);
+  }
+  if (!fs.existsSync(pgKeyFiles(keysDir).signerKey)) return 'pending';
+  let trail: AuditTrail;
+  try {
+    trail = await AuditTrail.open({
+      postgres: { url: target.url, log, keysDir },
+      create: false,
+      handleExit: false,
+    });
+  } catch {
+    // A writer holds the log, or this role or key directory may not write it: the rows wait.
+    return 'pending';
+  }
+  await trail.close();
+  return 'recorded';
+}
+
+/**
+ * Records a read (after `events`, if any) in the trail directory or PostgreSQL log it read, and
+ * tells on stderr when it waits for the writer.
+ */
+export async function auditRead(
+  target: string | ReadTarget,
+  rec: ReadRecord,
+  events: AuditEventInput[] = [],
+): Promise<void> {
+  const all = [...events, readEvent(rec)];
+  const pg = typeof target === 'string' ? undefined : target.target;
+  const how =
+    pg === undefined
+      ? await recordEvents(typeof target === 'string' ? target : (target.source as string), all)
+      : await recordPgEvents(pg, (target as ReadTarget).keysDir ?? '.', all);
   if (how === 'pending' && process.env.SEALTRAIL_QUIET !== '1') {
     process.stderr.write(
-      'sealtrail: a writer holds the trail: this read is recorded in pending-reads/ and enters the trail when it is next opened for writing\n',
+      pg === undefined
+        ? 'sealtrail: a writer holds the trail: this read is recorded in pending-reads/ and enters the trail when it is next opened for writing\n'
+        : 'sealtrail: this read is recorded in sealtrail.pending_reads and enters the log at the next tick of its writer, or when the log is next opened for writing\n',
     );
   }
 }

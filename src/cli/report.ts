@@ -2,8 +2,8 @@
  * `sealtrail report --from T --to T [--format html|json|md] [--out F] [--seal-seed S]
  * [--no-verify] [--gap MINUTES] [filters]`: the compliance report of a period. HTML is one
  * self-contained file. The whole trail is verified unless `--no-verify`. Exit 1 when the trail
- * fails verification or lines were unreadable. Recorded in the trail as `audit.read` (not on a
- * PostgreSQL log, `--postgres URL [--log NAME]`, whose collector is its only writer).
+ * fails verification or lines were unreadable. Recorded in the trail as `audit.read` (on a
+ * PostgreSQL log, `--postgres URL [--log NAME]`, through its pending reads: record-read.ts).
  */
 import fs from 'node:fs';
 import { buildReport, renderReportHtml, renderReportMarkdown } from '../read/index.js';
@@ -59,15 +59,14 @@ export async function runReport(args: string[]): Promise<number> {
     withFile(file, 'write', () => fs.writeFileSync(file, text, { mode: FILE_MODE }));
   } else out(text);
   const v = report.integrity.verify;
-  if (typeof dir === 'string')
-    await auditRead(dir, {
-      verb: 'report',
-      as: values.as,
-      filter: report.filter,
-      count: report.totals.entries,
-      format,
-      issues: report.issues.count,
-      extra: { verified: v === null ? 'skipped' : v.ok ? `ok ${v.entries} entries` : `failed: ${v.failure}` },
-    });
+  await auditRead(target, {
+    verb: 'report',
+    as: values.as,
+    filter: report.filter,
+    count: report.totals.entries,
+    format,
+    issues: report.issues.count,
+    extra: { verified: v === null ? 'skipped' : v.ok ? `ok ${v.entries} entries` : `failed: ${v.failure}` },
+  });
   return report.integrity.verify?.ok === false || report.issues.count > 0 ? 1 : 0;
 }

@@ -62,6 +62,10 @@ export {
 export { SUBJECT_KEY_FORMAT, SUBJECT_RECORD_BYTES } from './subject-record.js';
 export {
   defaultKeyProviders,
+  keyDirPaths,
+  keyDirProviders,
+  openKeyDirRing,
+  openKeyDirSubjectKeys,
   openTrailKeyRing,
   openTrailSubjectKeys,
   PASSPHRASE_ENV,

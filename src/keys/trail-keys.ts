@@ -1,7 +1,8 @@
 /**
- * The keys of a trail directory: where they live (`keys/master.json`, `keys/subjects/`), the
- * default provider chain — Vault, then `SEALTRAIL_KEY`, then the passphrase key file — and the
- * trail's origin as the context of every purpose key.
+ * The keys of a trail: where they live (`keys/master.json`, `keys/subjects/` of a trail
+ * directory; `master.json` and `subjects/` of a PostgreSQL log's key directory), the default
+ * provider chain — Vault, then `SEALTRAIL_KEY`, then the passphrase key file — and the trail's
+ * origin as the context of every purpose key.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +31,14 @@ export interface TrailKeyPaths {
 
 /** The key paths of the trail in `dir`. */
 export function trailKeyPaths(dir: string): TrailKeyPaths {
-  const { keysDir } = trailLayout(dir);
+  return keyDirPaths(trailLayout(dir).keysDir);
+}
+
+/**
+ * The key paths in a key directory: the `keys/` folder of a trail directory, or the key
+ * directory of a PostgreSQL log (`--keys DIR`, beside its checkpoint and seal keys).
+ */
+export function keyDirPaths(keysDir: string): TrailKeyPaths {
   return { keysDir, keyFile: path.join(keysDir, 'master.json'), subjectsDir: path.join(keysDir, 'subjects') };
 }
 
@@ -55,11 +63,29 @@ export function passphraseFromEnv(env: NodeJS.ProcessEnv = process.env): string 
 
 /** The default chain for the trail in `dir`: Vault KV (when configured), `SEALTRAIL_KEY`, the key file. */
 export function defaultKeyProviders(dir: string, env: NodeJS.ProcessEnv = process.env): KeyProvider[] {
+  return keyDirProviders(trailKeyPaths(dir).keysDir, env);
+}
+
+/** The default chain with the key file of a key directory (see {@link keyDirPaths}). */
+export function keyDirProviders(keysDir: string, env: NodeJS.ProcessEnv = process.env): KeyProvider[] {
   return [
     vaultKeyProvider(vaultConfigFromEnv(env)),
     envKeyProvider(env),
-    keyFileProvider(trailKeyPaths(dir).keyFile, () => passphraseFromEnv(env)),
+    keyFileProvider(keyDirPaths(keysDir).keyFile, () => passphraseFromEnv(env)),
   ];
+}
+
+/**
+ * Opens the key ring of a trail whose keys are in `keysDir` (a PostgreSQL log's key directory),
+ * through the default chain, with `origin` as context.
+ * @throws AuditError KEY_NOT_FOUND, and the serving provider's errors.
+ */
+export function openKeyDirRing(
+  keysDir: string,
+  origin: string,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<KeyRing> {
+  return openKeyRing({ providers: keyDirProviders(keysDir, options.env), context: origin });
 }
 
 /**
@@ -88,9 +114,21 @@ export function openTrailSubjectKeys(
   ring: KeyRing,
   options: { env?: NodeJS.ProcessEnv } & Omit<SubjectKeyStoreOptions, 'wrapper'> = {},
 ): Promise<SubjectKeyStore> {
+  return openKeyDirSubjectKeys(trailKeyPaths(dir).keysDir, ring, options);
+}
+
+/**
+ * Opens the subject key store in `keysDir/subjects` (see {@link openTrailSubjectKeys}).
+ * @throws AuditError as {@link SubjectKeyStore.open}.
+ */
+export function openKeyDirSubjectKeys(
+  keysDir: string,
+  ring: KeyRing,
+  options: { env?: NodeJS.ProcessEnv } & Omit<SubjectKeyStoreOptions, 'wrapper'> = {},
+): Promise<SubjectKeyStore> {
   const { env, ...rest } = options;
   const vault = vaultConfigFromEnv(env ?? process.env);
   const opts: SubjectKeyStoreOptions = { ...rest };
   if (vault?.transitKey !== undefined) opts.wrapper = vaultTransitWrapper(vault);
-  return SubjectKeyStore.open(trailKeyPaths(dir).subjectsDir, ring, opts);
+  return SubjectKeyStore.open(keyDirPaths(keysDir).subjectsDir, ring, opts);
 }

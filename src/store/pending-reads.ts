@@ -11,10 +11,19 @@ import type { AuditEventInput } from '../event/types.js';
 import { ensureDir, withFile, writeFileAtomic } from './fs-safe.js';
 import type { TrailLayout } from './layout.js';
 
+/**
+ * Event types a pending read may hold: the read, and the `security.anomaly` findings an
+ * `anomalies` run recorded with it. Nothing else is appended from here (anyone who can write the
+ * folder could leave a file).
+ */
+export const PENDING_READ_TYPES: ReadonlySet<string> = new Set(['audit.read', 'security.anomaly']);
+
 /** The folder of pending reads inside a trail directory. */
 export function pendingReadsDir(layout: TrailLayout): string {
   return path.join(layout.dir, 'pending-reads');
 }
+
+let written = 0;
 
 /**
  * Leaves one event to be appended by the next writer. Returns the file written.
@@ -22,7 +31,9 @@ export function pendingReadsDir(layout: TrailLayout): string {
  */
 export function writePendingRead(layout: TrailLayout, event: AuditEventInput): string {
   const dir = pendingReadsDir(layout);
-  const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.json`;
+  // The counter keeps the order of one process's events written within the same millisecond.
+  const n = String(written++).padStart(8, '0');
+  const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${n}-${randomBytes(4).toString('hex')}.json`;
   const file = path.join(dir, name);
   withFile(file, 'write', () => {
     ensureDir(dir);
@@ -45,7 +56,7 @@ export function listPendingReads(layout: TrailLayout): Array<{ file: string; eve
     const file = path.join(dir, name);
     try {
       const event = JSON.parse(fs.readFileSync(file, 'utf8')) as AuditEventInput;
-      if (typeof event === 'object' && event !== null && event.type === 'audit.read')
+      if (typeof event === 'object' && event !== null && PENDING_READ_TYPES.has(event.type))
         out.push({ file, event });
     } catch {
       // unreadable or damaged: not ours to guess at

@@ -2,7 +2,8 @@
  * Opens the appender of a log in PostgreSQL: connects, brings the schema up to date (when the role
  * may), takes the log's advisory lock (one writer per log), creates the log when missing (keys in
  * a local key directory, never in the database), reads the log's state and continues its chain,
- * catching up on missed seal epochs. Runs in the writer's worker thread.
+ * catching up on missed seal epochs, and appends the reads readers left pending (on open and on
+ * every settle, the worker's periodic tick). Runs in the writer's worker thread.
  */
 import type pg from 'pg';
 import { AuditError } from '../errors.js';
@@ -123,13 +124,26 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
       options,
     );
     appender.sealFinishedEpochs(Date.now());
+    // Reads recorded while no writer held the log (store/postgres/pg-pending-reads.ts).
+    // A tick's absorb may finish after the appender closed: its rows then wait for the next writer.
+    let closing = false;
+    const absorb = () =>
+      writer.absorbPendingReads((event) => {
+        if (closing) throw new AuditError('TRAIL_CLOSED', 'log is closing');
+        appender.appendEvent(event);
+      });
+    await absorb();
     if (state.latest?.size !== appender.size) appender.checkpoint('open');
     await writer.flush();
     const opened: OpenedPg = {
       appender,
       meta,
-      settle: () => writer.flush(),
+      settle: async () => {
+        await absorb();
+        await writer.flush();
+      },
       finish: async () => {
+        closing = true;
         try {
           await writer.flush();
         } finally {

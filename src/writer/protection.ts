@@ -11,7 +11,14 @@
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { PreparedEvent, PrepareOptions } from '../event/prepare.js';
-import { type KeyRing, openTrailKeyRing, openTrailSubjectKeys, type SubjectKeyStore } from '../keys/index.js';
+import {
+  type KeyRing,
+  openKeyDirRing,
+  openKeyDirSubjectKeys,
+  openTrailKeyRing,
+  openTrailSubjectKeys,
+  type SubjectKeyStore,
+} from '../keys/index.js';
 import {
   type ContentMode,
   type ContentPolicy,
@@ -55,7 +62,8 @@ export class TrailProtection {
 
   /**
    * The protection `options` ask for, with `trailMode` (from trail.json) as the default content
-   * mode; undefined when there is nothing to do.
+   * mode; undefined when there is nothing to do. Keys come from the trail directory `dir`, or
+   * from `keysDir` (a PostgreSQL log's key directory: master.json, subjects/).
    * @throws AuditError CONFIG_INVALID naming the option; KEY_NOT_FOUND when a mode needs a key and none is found.
    */
   static async open(
@@ -63,6 +71,7 @@ export class TrailProtection {
     origin: string,
     trailMode: ContentMode,
     dir: string | undefined,
+    keysDir?: string,
   ): Promise<TrailProtection | undefined> {
     const policy = options.content ?? trailMode;
     const modes = modesIn(policy);
@@ -71,7 +80,8 @@ export class TrailProtection {
     if (!needsKeys && redactor === undefined) return undefined;
     let ring = options.keys;
     if (needsKeys && ring === undefined) {
-      if (dir === undefined) {
+      if (dir === undefined && keysDir !== undefined) ring = await openKeyDirRing(keysDir, origin);
+      else if (dir === undefined) {
         throw new AuditError(
           'KEY_NOT_FOUND',
           'keys: content modes hash and encrypt on a memory or stdout trail need keys',
@@ -79,11 +89,15 @@ export class TrailProtection {
             field: 'keys',
           },
         );
-      }
-      ring = await openTrailKeyRing(dir);
+      } else ring = await openTrailKeyRing(dir);
     }
-    const store =
-      modes.has('encrypt') && dir !== undefined ? await openTrailSubjectKeys(dir, ring!) : undefined;
+    const store = !modes.has('encrypt')
+      ? undefined
+      : dir !== undefined
+        ? await openTrailSubjectKeys(dir, ring!)
+        : keysDir !== undefined
+          ? await openKeyDirSubjectKeys(keysDir, ring!)
+          : undefined;
     const p = new TrailProtection(ring, store);
     if (redactor !== undefined) p.prepare.redact = redactor;
     if (needsKeys)
@@ -148,6 +162,11 @@ export class TrailProtection {
     this.#added = [];
     this.#forgotten = [];
     return update;
+  }
+
+  /** True when content is encrypted under per-subject data keys (erasure can crypto-shred). */
+  get subjectKeys(): boolean {
+    return this.store !== undefined;
   }
 
   /** Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere. */

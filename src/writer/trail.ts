@@ -26,7 +26,7 @@ import { BatchBuilder } from './framing.js';
 import { type OpenFileOptions, openFileAppender } from './open-file.js';
 import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from './open-memory.js';
 import type { OpenPgOptions } from './open-postgres.js';
-import type { PostgresTarget } from './postgres-target.js';
+import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
 
 /** What to do when the queue is full. */
@@ -217,7 +217,9 @@ export class AuditTrail {
       trailMode = opened.meta.content;
     }
     try {
-      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir);
+      // A PostgreSQL log's content keys are in its key directory, beside its signing keys.
+      const keysDir = trail.postgres === undefined ? undefined : pgKeysDir(trail.postgres);
+      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir, keysDir);
     } catch (err) {
       await trail.channel.close();
       throw err;
@@ -315,6 +317,7 @@ export class AuditTrail {
       throw new AuditError('USAGE', 'reason: expected a string', { field: 'reason' });
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     await this.flush();
+    if (this.postgres !== undefined) return this.shredSubject(this.postgres, subject, options.reason);
     // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
     if (this.protection !== undefined) {
       await this.protection.destroySubject(subject);
@@ -414,6 +417,56 @@ export class AuditTrail {
       }
     }
     return getEntry(this.readableDir(), id);
+  }
+
+  /**
+   * Erasure on a PostgreSQL log, whose rows are never rewritten: crypto-shredding
+   * (retention/crypto-shred.ts). Refused, before anything is destroyed, unless every payload about
+   * the subject is encrypted under the subject's own data key.
+   * @throws AuditError USAGE (not content mode encrypt, or payloads the key does not reach).
+   */
+  private async shredSubject(
+    target: PostgresTarget,
+    subject: string,
+    reason: string | undefined,
+  ): Promise<ErasureCount> {
+    const log = target.log ?? 'default';
+    if (this.protection?.subjectKeys !== true) {
+      throw new AuditError(
+        'USAGE',
+        `erase: log ${log} is not in content mode encrypt: its payloads (in clear, or keyed hashes that still match a presented text) are in append-only rows that are never rewritten; on PostgreSQL erasure destroys the subject's data key, so keep personal data in an encrypt-mode log (docs/postgres.md)`,
+      );
+    }
+    // Loaded only when a PostgreSQL log is erased.
+    const { planCryptoShred } = await import('../retention/crypto-shred.js');
+    const source = await this.pgSource(target);
+    let plan: ReturnType<typeof planCryptoShred>;
+    try {
+      plan = planCryptoShred(await query(source, { subject }).toArray());
+    } finally {
+      source.close();
+    }
+    const left = plan.plain + plan.masterKey;
+    if (left > 0) {
+      throw new AuditError(
+        'USAGE',
+        `erase: ${left} content fields about this subject in log ${log} are in clear (${plan.plain}) or under the master key (${plan.masterKey}), which destroying the subject's key does not reach; nothing was destroyed (docs/postgres.md)`,
+      );
+    }
+    await this.protection.destroySubject(subject);
+    this.sendKeyUpdate(); // the writer thread's copy goes too
+    await this.emitDurable({
+      type: 'audit.erasure',
+      subject,
+      outcome: 'success',
+      meta: {
+        entries: plan.entries,
+        fields: plan.fields,
+        method: 'crypto-shredding',
+        ...(reason === undefined ? {} : { reason }),
+      },
+    });
+    return { entries: plan.entries, fields: plan.fields };
   }
 
   /** A reader of the trail's PostgreSQL log (the driver is loaded only for PostgreSQL trails). */

@@ -124,6 +124,40 @@ GRANT SELECT, INSERT ON sealtrail.logs, sealtrail.entries, sealtrail.nodes, seal
 GRANT SELECT ON sealtrail.logs, sealtrail.entries, sealtrail.nodes, sealtrail.checkpoints, sealtrail.seals, sealtrail.schema_migrations TO sealtrail_writer, sealtrail_reader;
 `,
   },
+  {
+    version: 2,
+    name: 'pending_reads: reads recorded by readers, absorbed into the log by its writer',
+    sql: `
+-- Reads (and anomaly findings) of a log waiting for its writer: the one table readers may INSERT
+-- into. The writer appends a row's event to the log and deletes the row in the transaction that
+-- commits the entry. Not part of the sealed log (its entries are): rows are deleted, never updated.
+CREATE TABLE sealtrail.pending_reads (
+  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  log_id   integer NOT NULL REFERENCES sealtrail.logs (id),
+  event    text NOT NULL CHECK (octet_length(event) <= 65536),
+  db_role  text NOT NULL DEFAULT session_user,
+  created  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX pending_reads_log ON sealtrail.pending_reads (log_id, id);
+-- Who inserted a row and when are the database's word, not the inserter's.
+CREATE FUNCTION sealtrail.stamp_pending_read() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.db_role := session_user;
+  NEW.created := now();
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER stamp BEFORE INSERT ON sealtrail.pending_reads
+  FOR EACH ROW EXECUTE FUNCTION sealtrail.stamp_pending_read();
+CREATE TRIGGER append_only BEFORE UPDATE ON sealtrail.pending_reads
+  FOR EACH ROW EXECUTE FUNCTION sealtrail.reject_change();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON sealtrail.pending_reads
+  FOR EACH STATEMENT EXECUTE FUNCTION sealtrail.reject_change();
+REVOKE ALL ON sealtrail.pending_reads FROM PUBLIC;
+GRANT INSERT ON sealtrail.pending_reads TO sealtrail_reader, sealtrail_writer;
+GRANT SELECT, DELETE ON sealtrail.pending_reads TO sealtrail_writer;
+`,
+  },
 ];
 
 /** The schema version this code needs. */

@@ -7,6 +7,8 @@
  * node hashes they complete, then checkpoints and seals. A checkpoint or seal is therefore never
  * durable before the entries it covers, and the seal key file is evolved only after the seal it
  * made is committed (a crash in between leaves the key one epoch behind; opening finishes it).
+ * Pending reads (pg-pending-reads.ts) are appended through the appender and their rows deleted in
+ * the commit that writes their entries.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +22,7 @@ import type { StoredCheckpoint } from '../sealed-files.js';
 import { recordTs } from '../segment-log.js';
 import { pgError } from './connect.js';
 import { nodeQuery, PG_NODE_STRIDE, reduceNodeRows } from './pg-nodes.js';
+import { pendingReadEvent, selectPendingReads } from './pg-pending-reads.js';
 
 const HASH = 32;
 
@@ -32,10 +35,12 @@ interface Pending {
   nodes: Array<{ level: number; idx: number; hash: Buffer }>;
   checkpoints: Array<{ n: number; cp: StoredCheckpoint }>;
   seals: SealRecord[];
+  /** Rows of sealtrail.pending_reads whose events are among the lines: deleted in the same commit. */
+  readIds: string[];
 }
 
 function emptyPending(firstSeq: number): Pending {
-  return { firstSeq, count: 0, lines: [], leaves: [], nodes: [], checkpoints: [], seals: [] };
+  return { firstSeq, count: 0, lines: [], leaves: [], nodes: [], checkpoints: [], seals: [], readIds: [] };
 }
 
 /** The state of a log read when opening it. */
@@ -143,6 +148,9 @@ export class PgLogWriter {
   /** Group commits are serialized: each takes everything buffered when it starts. */
   private chain: Promise<void> = Promise.resolve();
   private sealFileTarget = -1;
+  /** Pending-read rows appended and not yet committed, and rows refused (left for a person). */
+  private readonly absorbing = new Set<string>();
+  private readonly refused = new Set<string>();
   /** Called after a commit with the newest committed seal epoch (the key file may evolve past it). */
   onSealsCommitted: ((epoch: number) => void) | undefined;
 
@@ -195,6 +203,48 @@ export class PgLogWriter {
     return run;
   }
 
+  /**
+   * Appends the log's pending reads through `append` (the appender's own event path), after any
+   * commit already running; their rows are deleted by the commit that writes their entries.
+   * Returns how many were appended. A row that is not a read, or that `append` refuses, stays in
+   * the table and is not tried again by this writer.
+   * @throws AuditError STORE_UNAVAILABLE, STORE_IO.
+   */
+  absorbPendingReads(append: (event: Record<string, unknown>) => void): Promise<number> {
+    const run = this.chain.then(() => this.selectAndAppend(append));
+    this.chain = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  private async selectAndAppend(append: (event: Record<string, unknown>) => void): Promise<number> {
+    // A lost connection is recovered by the next flush; the rows wait until then.
+    if (this.broken) return 0;
+    let rows: Awaited<ReturnType<typeof selectPendingReads>>;
+    try {
+      rows = await selectPendingReads(this.client, this.logId, [...this.absorbing, ...this.refused]);
+    } catch (err) {
+      throw pgError(err, this.target, `cannot read the pending reads of log ${this.log}`);
+    }
+    let n = 0;
+    for (const row of rows) {
+      const event = pendingReadEvent(row);
+      try {
+        if (event === undefined) throw new Error('not a read');
+        append(event);
+      } catch {
+        this.refused.add(row.id);
+        continue;
+      }
+      this.pending.readIds.push(row.id);
+      this.absorbing.add(row.id);
+      n++;
+    }
+    return n;
+  }
+
   /** The connection in use (a new one after a reconnect): closing it releases the lock. */
   get connection(): pg.Client {
     return this.client;
@@ -227,6 +277,7 @@ export class PgLogWriter {
   }
 
   private afterCommit(unit: Pending): void {
+    for (const id of unit.readIds) this.absorbing.delete(id);
     const lastSeal = unit.seals.at(-1);
     if (lastSeal !== undefined && lastSeal.epoch > this.sealFileTarget) {
       this.sealFileTarget = lastSeal.epoch;
@@ -260,6 +311,7 @@ export class PgLogWriter {
         nodes: rest.nodes.slice(u.nodes.length),
         checkpoints: rest.checkpoints.slice(u.checkpoints.length),
         seals: rest.seals.slice(u.seals.length),
+        readIds: rest.readIds.slice(u.readIds.length),
       };
       this.afterCommit(u);
     }
@@ -324,6 +376,12 @@ export class PgLogWriter {
         'INSERT INTO sealtrail.checkpoints (log_id, n, size, time, reason, note) VALUES ($1, $2, $3, $4, $5, $6)',
         [this.logId, n, cp.size, cp.time, cp.reason, cp.note],
       );
+    }
+    if (u.readIds.length > 0) {
+      await c.query('DELETE FROM sealtrail.pending_reads WHERE log_id = $1 AND id = ANY($2::bigint[])', [
+        this.logId,
+        u.readIds,
+      ]);
     }
     for (const s of u.seals) {
       await c.query(
@@ -405,6 +463,7 @@ function mergePending(a: Pending, b: Pending): Pending {
     nodes: [...a.nodes, ...b.nodes],
     checkpoints: [...a.checkpoints, ...b.checkpoints],
     seals: [...a.seals, ...b.seals],
+    readIds: [...a.readIds, ...b.readIds],
   };
 }
 
@@ -455,7 +514,7 @@ export class PgEntryLog {
   rewriteLines(): number {
     throw new AuditError(
       'USAGE',
-      'erase: a PostgreSQL trail is append-only in the database; content erasure is not available on it',
+      "erase: a PostgreSQL trail is append-only in the database: its rows are never rewritten (AuditTrail.eraseSubject destroys the subject's data key instead)",
     );
   }
 

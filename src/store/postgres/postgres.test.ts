@@ -7,11 +7,16 @@ import { Checkpoint } from '../../chain/checkpoint.js';
 import { verifyConsistency, verifyInclusion } from '../../chain/proof-verify.js';
 import { hashLeaf } from '../../chain/rfc6962.js';
 import { isAuditError } from '../../errors.js';
+import type { AuditEventInput } from '../../event/types.js';
+import { KeyRing, openKeyDirSubjectKeys } from '../../keys/index.js';
+import { revealContent } from '../../protect/content-modes.js';
 import { proveConsistency, proveInclusion } from '../../read/prove.js';
 import { getEntry, query } from '../../read/query.js';
 import { verifyDir } from '../../read/verify-dir.js';
 import { startPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { AuditTrail } from '../../writer/trail.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { insertPendingReads } from './pg-pending-reads.js';
 import { PgSource } from './pg-source.js';
 
 let server: TestPostgres;
@@ -245,6 +250,125 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('reads recorded by a reader role', () => {
+    let name: string;
+    let appUrl: string;
+    let readerUrl: string;
+    const read = (n: number): AuditEventInput => ({
+      type: 'audit.read',
+      actor: { id: 'auditor-person', type: 'user' },
+      action: 'query',
+      outcome: 'success',
+      meta: { verb: 'query', n },
+    });
+    const logReads = async (url: string) => {
+      const source = new PgSource(url, 'audited');
+      const out = [];
+      try {
+        for await (const e of query(source, { type: ['audit.read'] }, { order: 'oldest' })) out.push(e);
+      } finally {
+        source.close();
+      }
+      return out;
+    };
+    beforeAll(async () => {
+      let url: string;
+      ({ url, name } = await freshDb());
+      await writeEvents(url, 'audited', 5, keys('audited'));
+      await server.sql(name, "CREATE ROLE app2 LOGIN PASSWORD 'app-secret' IN ROLE sealtrail_writer");
+      await server.sql(name, "CREATE ROLE auditor LOGIN PASSWORD 'aud-secret' IN ROLE sealtrail_reader");
+      appUrl = server.urlAs('app2', 'app-secret', name);
+      readerUrl = server.urlAs('auditor', 'aud-secret', name);
+    });
+
+    it('lets the reader role insert a pending read and nothing else', async () => {
+      await insertPendingReads(readerUrl, 'audited', [read(1)]);
+      const client = new pg.Client({ connectionString: readerUrl });
+      await client.connect();
+      try {
+        for (const sql of [
+          'SELECT * FROM sealtrail.pending_reads',
+          'DELETE FROM sealtrail.pending_reads',
+          "UPDATE sealtrail.pending_reads SET event = '{}'",
+          "INSERT INTO sealtrail.entries (log_id, seq, ts, line, leaf_hash) VALUES (1, 99, 'x', 'x', '\\x00')",
+        ]) {
+          await expect(client.query(sql), sql).rejects.toMatchObject({ code: '42501' });
+        }
+        // A forged role name is overwritten by the database's own.
+        await client.query(
+          `INSERT INTO sealtrail.pending_reads (log_id, event, db_role)
+           SELECT id, $1, 'someone-else' FROM sealtrail.logs WHERE log = 'audited'`,
+          [JSON.stringify(read(2))],
+        );
+        // Rows the writer must not append: another event type, and text that is not JSON.
+        await client.query(
+          `INSERT INTO sealtrail.pending_reads (log_id, event)
+           SELECT id, e FROM sealtrail.logs, unnest($1::text[]) AS e WHERE log = 'audited'`,
+          [[JSON.stringify({ type: 'auth.success', actor: { id: 'forged' } }), 'not json']],
+        );
+      } finally {
+        await client.end();
+      }
+      await expect(insertPendingReads(readerUrl, 'no-such-log', [read(3)])).rejects.toMatchObject({
+        code: 'TRAIL_NOT_FOUND',
+      });
+      expect(await logReads(appUrl)).toHaveLength(0);
+    });
+
+    it('the writer appends the reads when it opens and deletes their rows; the log verifies', async () => {
+      await writeEvents(appUrl, 'audited', 1, keys('audited'));
+      const reads = await logReads(appUrl);
+      expect(reads.map((e) => e.meta)).toEqual([
+        { verb: 'query', n: 1, recordedLate: true, dbRole: 'auditor' },
+        { verb: 'query', n: 2, recordedLate: true, dbRole: 'auditor' },
+      ]);
+      const left = await server.sql(name, 'SELECT event FROM sealtrail.pending_reads ORDER BY id');
+      expect(left.rows.map((r) => r.event)).toEqual([
+        JSON.stringify({ type: 'auth.success', actor: { id: 'forged' } }),
+        'not json',
+      ]);
+      const source = new PgSource(appUrl, 'audited');
+      try {
+        expect(verifyDir(source)).toMatchObject({ ok: true, entries: 5 + 2 + 1 });
+        for await (const e of query(source, { type: ['auth.success'] })) expect(e).toBeUndefined();
+      } finally {
+        source.close();
+      }
+      await server.sql(
+        name,
+        'DELETE FROM sealtrail.pending_reads WHERE event NOT LIKE \'{"type":"audit.read"%\'',
+      );
+    });
+
+    it('a running writer appends a read at its next tick', async () => {
+      const trail = await AuditTrail.open({
+        postgres: { url: appUrl, log: 'audited', keysDir: keys('audited') },
+        handleExit: false,
+      });
+      try {
+        await insertPendingReads(readerUrl, 'audited', [read(4)]);
+        // The tick runs every second: wait for it (no bound on how long it may take here).
+        for (;;) {
+          const left = await server.sql(
+            name,
+            `SELECT count(*)::int AS n FROM sealtrail.pending_reads WHERE event LIKE '%"n":4%'`,
+          );
+          if (left.rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect((await logReads(appUrl)).map((e) => (e.meta as { n: number }).n)).toEqual([1, 2, 4]);
+      } finally {
+        await trail.close();
+      }
+      const source = new PgSource(appUrl, 'audited');
+      try {
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
   describe('when a superuser rewrites an entry behind the application', () => {
     it('verify fails and names the entry', async () => {
       const { url, name } = await freshDb();
@@ -366,12 +490,74 @@ describe('the PostgreSQL store', () => {
         handleExit: false,
       }).catch((e: unknown) => e);
       expect(isAuditError(err, 'STORE_UNAVAILABLE')).toBe(true);
-      expect((err as Error).message).toMatch(/schema at version 0, needs 1.*schema owner/);
+      expect((err as Error).message).toMatch(
+        new RegExp(`schema at version 0, needs ${SCHEMA_VERSION}.*schema owner`),
+      );
       expect(fs.existsSync(keys('early'))).toBe(false);
       await writeEvents(url, 'first', 1, keys('first'));
       await writeEvents(url, 'second', 1, keys('second'));
       const applied = await server.sql(name, 'SELECT version FROM sealtrail.schema_migrations');
-      expect(applied.rows).toEqual([{ version: 1 }]);
+      expect(applied.rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+    });
+  });
+
+  describe('eraseSubject on an encrypt-mode log (crypto-shredding)', () => {
+    it('refuses, destroying nothing, while a payload about the subject is in clear; erases a subject whose payloads are all under its key', async () => {
+      const { url } = await freshDb();
+      const origin = 'example.test/pg-shred';
+      const k = keys('shred');
+      const keyRing = KeyRing.fromKeys([{ id: 'k1', key: Buffer.alloc(32, 3) }], { context: origin });
+      const open = () =>
+        AuditTrail.open({
+          postgres: { url, log: 'shred', keysDir: k },
+          origin,
+          content: { default: 'encrypt', fields: { note: 'plain' } },
+          keys: keyRing,
+          handleExit: false,
+        });
+      const trail = await open();
+      const keyFiles = () => fs.readdirSync(path.join(k, 'subjects')).filter((f) => f.endsWith('.key'));
+      try {
+        trail.emit({
+          type: 'model.request',
+          subject: 'carol',
+          content: { prompt: 'carol asks', note: 'carol in clear' },
+        });
+        const daveId = trail.emit({
+          type: 'model.request',
+          subject: 'dave',
+          content: { prompt: 'dave asks' },
+        });
+        const erinId = trail.emit({
+          type: 'model.request',
+          subject: 'erin',
+          content: { prompt: 'erin asks' },
+        });
+        await trail.flush();
+        const before = keyFiles().length;
+        const refused = await trail.eraseSubject('carol').catch((e: unknown) => e);
+        expect(isAuditError(refused, 'USAGE')).toBe(true);
+        expect((refused as Error).message).toMatch(
+          /1 content fields about this subject .* in clear \(1\).*nothing was destroyed/,
+        );
+        expect((refused as Error).message).not.toContain('carol');
+        expect(keyFiles()).toHaveLength(before);
+        expect(await trail.eraseSubject('dave', { reason: 'request 7' })).toEqual({ entries: 1, fields: 1 });
+        expect(keyFiles()).toHaveLength(before - 1);
+        const reveal = { ring: keyRing, subjects: await openKeyDirSubjectKeys(k, keyRing) };
+        const source = new PgSource(url, 'shred');
+        try {
+          const dave = await getEntry(source, daveId);
+          const erin = await getEntry(source, erinId);
+          await expect(revealContent(dave!, origin, reveal)).rejects.toMatchObject({ code: 'KEY_DESTROYED' });
+          expect(await revealContent(erin!, origin, reveal)).toEqual({ prompt: 'erin asks' });
+          expect(verifyDir(source)).toMatchObject({ ok: true, entries: 4 });
+        } finally {
+          source.close();
+        }
+      } finally {
+        await trail.close();
+      }
     });
   });
 
