@@ -10,6 +10,7 @@ import { canonicalJson } from '../event/canonical.js';
 import { type Boundary, openBoundary } from './boundary.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
+import type { VerifiedRun } from './entry-run.js';
 import { NoteVerifier } from './note.js';
 import { buildConsistencyProof, rootAt } from './proof-build.js';
 import { verifyConsistency } from './proof-verify.js';
@@ -31,6 +32,17 @@ export interface CheckpointInput {
   source: string;
 }
 
+/** One stored line, as text or as stored bytes (without its newline), and its file. */
+export type StoredTrailLine = { file: string } & ({ text: string } | { bytes: Buffer });
+
+/**
+ * What {@link verifyTrail} reads: a stored line, or a run of consecutive lines whose per-entry
+ * checks were done already (chain/entry-run.ts), with a way to read its lines again.
+ */
+export type TrailLine =
+  | StoredTrailLine
+  | { file: string; run: VerifiedRun; lines: () => Iterable<StoredTrailLine> };
+
 /** What {@link verifyTrail} reads. */
 export interface VerifyInput {
   origin: string;
@@ -44,9 +56,10 @@ export interface VerifyInput {
   start?: { size: number; border: readonly Buffer[]; prev: Buffer };
   /**
    * Stored lines (without newline, as text or as stored bytes) in seq order, with their file: from
-   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned.
+   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned. Runs of lines
+   * checked already may stand for their lines.
    */
-  lines: Iterable<{ file: string } & ({ text: string } | { bytes: Buffer })>;
+  lines: Iterable<TrailLine>;
   /** The trail's own checkpoints, oldest first. */
   checkpoints: readonly CheckpointInput[];
   /** Checkpoints kept elsewhere: each must be consistent with the log. */
@@ -91,7 +104,8 @@ function fail(code: AuditErrorCode, message: string, extra: Record<string, unkno
   throw new AuditError(code, message, extra);
 }
 
-function firstSeq(line: { text: string } | { bytes: Buffer }): number {
+function firstSeq(line: TrailLine): number {
+  if ('run' in line) return line.run.firstSeq;
   const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
   const tab = bytes.indexOf(0x09);
   return parseRecordTailBytes(tab < 0 ? bytes : bytes.subarray(0, tab)).seq;
@@ -245,8 +259,11 @@ function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
   );
 }
 
-/** Checks the content payloads of one entry against the digests in its committed record. */
-function verifyContent(
+/**
+ * Checks the content payloads of one entry against the digests in its committed record.
+ * @throws AuditError CONTENT_COMMITMENT_MISMATCH or ENTRY_MALFORMED.
+ */
+export function verifyContent(
   committed: Buffer,
   payloadBytes: Buffer | undefined,
   counts: VerifyReport['contentFields'],
@@ -356,8 +373,18 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       }
       wanted.set(boundary.size, boundary.root);
     }
-    for (let next = first; next.done !== true; next = lines.next()) {
-      const line = next.value;
+    const addLeaf = (leaf: Buffer): void => {
+      tree.append(leaf);
+      prev = leaf;
+      seq++;
+      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
+        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
+          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+      }
+      if (wanted.has(seq)) wanted.set(seq, tree.root());
+      if ((seq & 0xffff) === 0) input.onProgress?.(seq);
+    };
+    const checkLine = (line: StoredTrailLine): void => {
       file = line.file;
       const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
       const tab = bytes.indexOf(0x09);
@@ -377,15 +404,43 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           `entry ${seq} does not match its persisted leaf hash (entry or tree file changed)`,
         );
       }
-      tree.append(leaf);
-      prev = leaf;
-      seq++;
-      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
-        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
-          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+      addLeaf(leaf);
+    };
+    // The leaves of a checked run when it continues the chain here and nothing in it can fail
+    // (persisted leaves equal, no boundary inside): otherwise its lines are checked one by one.
+    const runLeaves = (run: VerifiedRun): Buffer[] | undefined => {
+      if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return undefined;
+      if (
+        boundary !== undefined &&
+        report.prunedBefore === 0 &&
+        seq < boundary.size &&
+        seq + run.lines >= boundary.size
+      )
+        return undefined;
+      const leaves: Buffer[] = [];
+      for (let i = 0; i < run.lines; i++) {
+        const leaf = Buffer.from(run.leaves.buffer, run.leaves.byteOffset + 32 * i, 32);
+        const stored = input.storedLeaf?.(seq + i);
+        if (stored !== undefined && !stored.equals(leaf)) return undefined;
+        leaves.push(leaf);
       }
-      if (wanted.has(seq)) wanted.set(seq, tree.root());
-      if ((seq & 0xffff) === 0) input.onProgress?.(seq);
+      return leaves;
+    };
+    for (let next = first; next.done !== true; next = lines.next()) {
+      const item = next.value;
+      if (!('run' in item)) {
+        checkLine(item);
+        continue;
+      }
+      const leaves = runLeaves(item.run);
+      if (leaves === undefined) {
+        for (const line of item.lines()) checkLine(line);
+        continue;
+      }
+      file = item.file;
+      report.contentFields.verified += item.run.verified;
+      report.contentFields.erased += item.run.erased;
+      for (const leaf of leaves) addLeaf(leaf);
     }
     input.onProgress?.(seq);
     report.entries = seq;

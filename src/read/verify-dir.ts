@@ -8,6 +8,9 @@ import { type CheckpointInput, TileTree, type VerifyReport, verifyTrail } from '
 import { AuditError } from '../errors.js';
 import { type BoundaryFile, DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
+import { VerifyPool, verifyThreads } from './verify-pool.js';
+import { verifiedLines } from './verify-runs.js';
+import type { SegmentTask } from './verify-segment.js';
 
 /** Options of {@link verifyDir}. */
 export interface VerifyDirOptions {
@@ -21,6 +24,11 @@ export interface VerifyDirOptions {
   sealSeed?: string;
   onProgress?: (entries: number) => void;
   now?: number;
+  /**
+   * Threads that verify segments in parallel (a trail directory only): 0 verifies in the caller's
+   * thread. Default: one per core (at most 4) when the trail has at least two segments and 32 MiB.
+   */
+  workers?: number;
 }
 
 /**
@@ -57,10 +65,11 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
     if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
   }
+  const tasks = source instanceof DirSource ? segmentTasks(source, from) : undefined;
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
-    lines: source.lineBytes(from),
+    lines: [],
     checkpoints,
     against: [...against, ...(options.witnessed ?? [])],
     live: source.live(),
@@ -87,12 +96,35 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       now: options.now ?? Date.now(),
     };
   }
+  // Segments of a directory are checked in runs, by parallel threads for a large trail.
+  let pool: VerifyPool | undefined;
   try {
+    if (tasks === undefined) input.lines = source.lineBytes(from);
+    else {
+      const bytes = tasks.reduce((sum, t) => sum + (t.summary?.bytes ?? 0), 0);
+      const threads = Math.min(options.workers ?? verifyThreads(tasks.length, bytes), tasks.length);
+      if (threads > 0) pool = new VerifyPool(threads);
+      input.lines = verifiedLines(tasks, pool);
+    }
     return verifyTrail(input);
   } finally {
+    pool?.close();
     leaves.close();
     priorTree?.close();
   }
+}
+
+/** The segments to read from seq `from` on, as DirSource.lineBytes reads them. */
+function segmentTasks(source: DirSource, from: number): SegmentTask[] {
+  const segments = source.segments();
+  const tasks: SegmentTask[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const { ref, summary } = segments[i]!;
+    const next = segments[i + 1];
+    if (next !== undefined && next.ref.firstSeq <= from) continue;
+    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from });
+  }
+  return tasks;
 }
 
 function failedReport(source: DirSource, checkpoints: number, err: AuditError): VerifyReport {
