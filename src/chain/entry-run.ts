@@ -13,6 +13,7 @@
  */
 import * as crypto from 'node:crypto';
 import { CONTENT_DIGEST_PREFIX, parseRecordTailBytes } from './record.js';
+import { hashRunNodes } from './run-tree.js';
 import { verifyContent } from './verify.js';
 
 /** Entries checked in one run, at most: its leaves (32 bytes each) are what a run holds. */
@@ -30,6 +31,8 @@ export interface VerifiedRun {
   firstPrev: Uint8Array;
   /** The leaf hashes of the lines, 32 bytes each, in order (`lines * 32` bytes when `ok`). */
   leaves: Uint8Array;
+  /** The Merkle nodes inside the run, from the leaves and `firstSeq` (chain/run-tree.ts); empty when not `ok`. */
+  nodes: Uint8Array;
   /** Content payloads verified against their digests, and erased ones. */
   verified: number;
   erased: number;
@@ -159,14 +162,16 @@ export class EntryRun {
     return true;
   }
 
-  /** The run so far. The leaves are a view of this builder's buffer. */
+  /** The run so far, with its Merkle nodes. The leaves are a view of this builder's buffer. */
   result(): VerifiedRun {
+    const leaves = this.leaves.subarray(0, this.failed ? 0 : 32 * this.count);
     return {
       ok: !this.failed,
       lines: this.lines,
       firstSeq: this.firstSeq,
       firstPrev: this.firstPrev,
-      leaves: this.leaves.subarray(0, this.failed ? 0 : 32 * this.count),
+      leaves,
+      nodes: this.failed ? new Uint8Array(0) : hashRunNodes(this.firstSeq, leaves),
       verified: this.counts.verified,
       erased: this.counts.erased,
     };
@@ -251,7 +256,7 @@ export class EntryRun {
       while (p < limit && NAME[buf[p]!] !== 0 && p - nameStart < 64) p++;
       if (p + 3 + 44 + 1 > limit || !bytesAre(buf, p, '":"')) return false;
       const digest = p + 3;
-      for (let i = 0; i < 43; i++) if (B64[buf[digest + i]!] === 0) return false;
+      // Its 43 base64 characters are checked when it is compared (base64Is).
       if (buf[digest + 43] !== 0x3d || buf[digest + 44] !== 0x22) return false;
       f[3 * n] = nameStart;
       f[3 * n + 1] = p;

@@ -23,6 +23,7 @@ import {
   parseRecordTailBytes,
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
+import { appendRunRange } from './run-tree.js';
 import { type SealRecord, verifySeals } from './seal.js';
 import type { TreeReader } from './tree.js';
 
@@ -69,6 +70,11 @@ export interface VerifyInput {
   seals?: { records: readonly SealRecord[]; seed: string; t0: number; epochMs: number; now: number };
   /** Stored leaf hash of an entry (persisted tree), checked against the recomputed one. */
   storedLeaf?: (seq: number) => Buffer | undefined;
+  /**
+   * The stored leaf hashes of entries `seq`..`seq + count - 1`, 32 bytes each, fewer where the
+   * persisted tree ends: checked in one go against a run's leaves (else {@link storedLeaf} each).
+   */
+  storedLeafRange?: (seq: number, count: number) => Uint8Array;
   onProgress?: (entries: number) => void;
   /**
    * The signed boundary of a pruned trail (docs/format.md §10) and the signed checkpoint of its
@@ -406,41 +412,55 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       }
       addLeaf(leaf);
     };
-    // The leaves of a checked run when it continues the chain here and nothing in it can fail
-    // (persisted leaves equal, no boundary inside): otherwise its lines are checked one by one.
-    const runLeaves = (run: VerifiedRun): Buffer[] | undefined => {
-      if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return undefined;
+    // A checked run stands for its lines when it continues the chain here and nothing in it can
+    // fail (persisted leaves equal, no boundary inside); otherwise its lines are checked one by one.
+    const runJoins = (run: VerifiedRun): boolean => {
+      if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return false;
       if (
         boundary !== undefined &&
         report.prunedBefore === 0 &&
         seq < boundary.size &&
         seq + run.lines >= boundary.size
       )
-        return undefined;
-      const leaves: Buffer[] = [];
-      for (let i = 0; i < run.lines; i++) {
-        const leaf = Buffer.from(run.leaves.buffer, run.leaves.byteOffset + 32 * i, 32);
-        const stored = input.storedLeaf?.(seq + i);
-        if (stored !== undefined && !stored.equals(leaf)) return undefined;
-        leaves.push(leaf);
+        return false;
+      if (input.storedLeafRange !== undefined) {
+        const stored = input.storedLeafRange(seq, run.lines);
+        return Buffer.compare(stored, run.leaves.subarray(0, stored.length)) === 0;
       }
-      return leaves;
+      for (let i = 0; input.storedLeaf !== undefined && i < run.lines; i++) {
+        const stored = input.storedLeaf(seq + i);
+        if (stored !== undefined && Buffer.compare(stored, run.leaves.subarray(32 * i, 32 * i + 32)) !== 0)
+          return false;
+      }
+      return true;
+    };
+    // Sizes whose root is wanted, in order, for runs taken whole.
+    const stops = [...wanted.keys()].sort((a, b) => a - b);
+    let nextStop = 0;
+    const addRun = (run: VerifiedRun): void => {
+      const start = seq;
+      const end = seq + run.lines;
+      while (nextStop < stops.length && stops[nextStop]! <= start) nextStop++;
+      for (; nextStop < stops.length && stops[nextStop]! <= end; nextStop++) {
+        appendRunRange(tree, run, seq, stops[nextStop]!);
+        seq = stops[nextStop]!;
+        wanted.set(seq, tree.root());
+      }
+      appendRunRange(tree, run, seq, end);
+      seq = end;
+      prev = Buffer.from(run.leaves.subarray(run.leaves.length - 32));
+      for (let m = (Math.floor(start / 0x10000) + 1) * 0x10000; m <= end; m += 0x10000) input.onProgress?.(m);
     };
     for (let next = first; next.done !== true; next = lines.next()) {
       const item = next.value;
-      if (!('run' in item)) {
-        checkLine(item);
-        continue;
+      if (!('run' in item)) checkLine(item);
+      else if (!runJoins(item.run)) for (const line of item.lines()) checkLine(line);
+      else {
+        file = item.file;
+        report.contentFields.verified += item.run.verified;
+        report.contentFields.erased += item.run.erased;
+        addRun(item.run);
       }
-      const leaves = runLeaves(item.run);
-      if (leaves === undefined) {
-        for (const line of item.lines()) checkLine(line);
-        continue;
-      }
-      file = item.file;
-      report.contentFields.verified += item.run.verified;
-      report.contentFields.erased += item.run.erased;
-      for (const leaf of leaves) addLeaf(leaf);
     }
     input.onProgress?.(seq);
     report.entries = seq;

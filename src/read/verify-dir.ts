@@ -84,8 +84,13 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       priorTree = undefined; // verify then names the checkpoints it cannot check
     }
   }
-  const leaves = source.storedLeaves();
+  const leaves: {
+    leaf: (seq: number) => Buffer | undefined;
+    range?: (seq: number, count: number) => Buffer;
+    close: () => void;
+  } = source.storedLeaves();
   input.storedLeaf = leaves.leaf;
+  if (leaves.range !== undefined) input.storedLeafRange = leaves.range;
   if (options.onProgress !== undefined) input.onProgress = options.onProgress;
   if (options.sealSeed !== undefined) {
     input.seals = {

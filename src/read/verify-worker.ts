@@ -11,8 +11,10 @@ const { port, signal, index } = workerData as { port: MessagePort; signal: Int32
 
 function post(part: SegmentPart): void {
   if (part.kind === 'run') {
-    const leaves = part.run.leaves;
-    port.postMessage(part, leaves.byteLength > 0 ? [leaves.buffer as ArrayBuffer] : []);
+    const moved = [part.run.leaves, part.run.nodes]
+      .filter((b) => b.byteLength > 0)
+      .map((b) => b.buffer as ArrayBuffer);
+    port.postMessage(part, moved);
   } else port.postMessage(part);
   Atomics.add(signal, index, 1);
   Atomics.notify(signal, index);
