@@ -274,7 +274,7 @@ export class EntryRun {
       const nameEnd = f[3 * i + 1]!;
       const nameLen = nameEnd - nameStart;
       if (buf[at] !== (i === 0 ? 0x7b : 0x2c) || buf[at + 1] !== 0x22) return false;
-      if (buf.compare(buf, nameStart, nameEnd, at + 2, at + 2 + nameLen) !== 0) return false;
+      for (let k = 0; k < nameLen; k++) if (buf[at + 2 + k] !== buf[nameStart + k]) return false;
       at += 2 + nameLen;
       if (!bytesAre(buf, at, SALT_OPEN)) return false;
       at += SALT_OPEN.length;

@@ -1,10 +1,17 @@
 /**
  * Verification of a trail directory: the store's lines, checkpoints and seals fed to the chain
  * verifier, with the checkpoints kept elsewhere and the keys an auditor brings. A pruned trail is
- * verified from its signed boundary (retention).
+ * verified from its signed boundary (retention). The segments of a large directory are checked by
+ * parallel threads (verify-pool.ts), their runs joined here in order.
  */
 import fs from 'node:fs';
-import { type CheckpointInput, TileTree, type VerifyReport, verifyTrail } from '../chain/index.js';
+import {
+  type CheckpointInput,
+  TileTree,
+  type TrailLine,
+  type VerifyReport,
+  verifyTrail,
+} from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { type BoundaryFile, DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
@@ -65,7 +72,6 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
     if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
   }
-  const tasks = source instanceof DirSource ? segmentTasks(source, from) : undefined;
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
@@ -101,16 +107,22 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       now: options.now ?? Date.now(),
     };
   }
-  // Segments of a directory are checked in runs, by parallel threads for a large trail.
+  // Segments of a directory are checked in runs, by parallel threads for a large trail; the
+  // segments are listed and the threads started when verifyTrail starts reading lines.
   let pool: VerifyPool | undefined;
-  try {
-    if (tasks === undefined) input.lines = source.lineBytes(from);
-    else {
-      const bytes = tasks.reduce((sum, t) => sum + (t.summary?.bytes ?? 0), 0);
-      const threads = Math.min(options.workers ?? verifyThreads(tasks.length, bytes), tasks.length);
+  const dirLines = function* (dir: DirSource): Generator<TrailLine> {
+    const tasks = segmentTasks(dir, from);
+    const bytes = tasks.reduce((sum, t) => sum + (t.summary?.bytes ?? 0), 0);
+    const threads = Math.min(options.workers ?? verifyThreads(tasks.length, bytes), tasks.length);
+    try {
       if (threads > 0) pool = new VerifyPool(threads);
-      input.lines = verifiedLines(tasks, pool);
+    } catch {
+      pool = undefined; // no threads to be had here: verified in this thread
     }
+    yield* verifiedLines(tasks, pool);
+  };
+  try {
+    input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     return verifyTrail(input);
   } finally {
     pool?.close();

@@ -33,20 +33,27 @@ export class VerifyPool {
   constructor(threads: number) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
     const here = import.meta.url;
-    for (let index = 0; index < threads; index++) {
-      const { port1, port2 } = new MessageChannel();
-      const workerData = { port: port2, signal: this.signal, index };
-      // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
-      const worker = here.endsWith('.ts')
-        ? new Worker(new URL('../writer/worker-from-source.mjs', here), {
-            workerData: { ...workerData, entry: new URL('./verify-worker.ts', here).href },
-            transferList: [port2],
-          })
-        : new Worker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
-      worker.unref();
-      this.workers.push(worker);
-      this.ports.push(port1);
+    try {
+      for (let index = 0; index < threads; index++) this.startThread(here, index);
+    } catch (err) {
+      this.close();
+      throw err;
     }
+  }
+
+  private startThread(here: string, index: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const workerData = { port: port2, signal: this.signal, index };
+    // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
+    const worker = here.endsWith('.ts')
+      ? new Worker(new URL('../writer/worker-from-source.mjs', here), {
+          workerData: { ...workerData, entry: new URL('./verify-worker.ts', here).href },
+          transferList: [port2],
+        })
+      : new Worker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
+    worker.unref();
+    this.workers.push(worker);
+    this.ports.push(port1);
   }
 
   /**
