@@ -7,7 +7,7 @@
  * it, after the segment's last line.
  */
 import path from 'node:path';
-import type { TrailLine } from '../chain/verify.js';
+import type { TrailLine } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import type { VerifyPool } from './verify-pool.js';
 import { type SegmentPart, type SegmentTask, segmentLines, verifySegment } from './verify-segment.js';

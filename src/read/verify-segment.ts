@@ -6,11 +6,15 @@
  * show clean is read again line by line ({@link segmentLines}) and checked there.
  */
 import path from 'node:path';
-import { EntryRun, RUN_MAX_ENTRIES, type VerifiedRun } from '../chain/entry-run.js';
+import { EntryRun, RUN_MAX_ENTRIES, type VerifiedRun } from '../chain/index.js';
 import { AuditError } from '../errors.js';
-import { checkedSegmentLines, SegmentCheck } from '../store/segment-check.js';
-import { openSegmentFile } from '../store/segment-file.js';
-import { recordTs, type SegmentSummary } from '../store/segment-log.js';
+import {
+  checkedSegmentLines,
+  openSegmentFile,
+  recordTs,
+  SegmentCheck,
+  type SegmentSummary,
+} from '../store/index.js';
 
 /** One segment to verify: read from seq `from` on (the whole of it, and checked, when `from <= firstSeq`). */
 export interface SegmentTask {
