@@ -47,6 +47,26 @@ export class CompactTree implements TreeWriter {
     this.count++;
   }
 
+  /**
+   * Appends a complete subtree of 2^`height` leaves whose root is `hash` (as that many appends
+   * would). Requires the size to be a multiple of 2^`height`.
+   * @throws AuditError USAGE when it is not.
+   */
+  appendSubtree(hash: Buffer, height: number): void {
+    const leaves = 2 ** height;
+    if (this.count % leaves !== 0)
+      throw new AuditError(
+        'USAGE',
+        `compact tree: a subtree of ${leaves} leaves cannot start at ${this.count}`,
+      );
+    // A copy when kept as given: `hash` may be a view into a larger buffer.
+    let h = hash;
+    for (let n = this.count / leaves; n % 2 === 1; n = Math.floor(n / 2))
+      h = hashChildren(this.border.pop()!, h);
+    this.border.push(h === hash ? Buffer.from(hash) : h);
+    this.count += leaves;
+  }
+
   root(): Buffer {
     if (this.count === 0) return EMPTY_TREE_ROOT;
     let hash = this.border[this.border.length - 1]!;

@@ -10,6 +10,7 @@ import { canonicalJson } from '../event/canonical.js';
 import { type Boundary, openBoundary } from './boundary.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
+import type { VerifiedRun } from './entry-run.js';
 import { NoteVerifier } from './note.js';
 import { buildConsistencyProof, rootAt } from './proof-build.js';
 import { verifyConsistency } from './proof-verify.js';
@@ -22,6 +23,7 @@ import {
   parseRecordTailBytes,
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
+import { appendRunRange } from './run-tree.js';
 import { type SealRecord, verifySeals } from './seal.js';
 import type { TreeReader } from './tree.js';
 
@@ -30,6 +32,17 @@ export interface CheckpointInput {
   note: string;
   source: string;
 }
+
+/** One stored line, as text or as stored bytes (without its newline), and its file. */
+export type StoredTrailLine = { file: string } & ({ text: string } | { bytes: Buffer });
+
+/**
+ * What {@link verifyTrail} reads: a stored line, or a run of consecutive lines whose per-entry
+ * checks were done already (chain/entry-run.ts), with a way to read its lines again.
+ */
+export type TrailLine =
+  | StoredTrailLine
+  | { file: string; run: VerifiedRun; lines: () => Iterable<StoredTrailLine> };
 
 /** What {@link verifyTrail} reads. */
 export interface VerifyInput {
@@ -44,9 +57,10 @@ export interface VerifyInput {
   start?: { size: number; border: readonly Buffer[]; prev: Buffer };
   /**
    * Stored lines (without newline, as text or as stored bytes) in seq order, with their file: from
-   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned.
+   * seq 0, from `start.size`, or from the boundary's seq when the trail was pruned. Runs of lines
+   * checked already may stand for their lines.
    */
-  lines: Iterable<{ file: string } & ({ text: string } | { bytes: Buffer })>;
+  lines: Iterable<TrailLine>;
   /** The trail's own checkpoints, oldest first. */
   checkpoints: readonly CheckpointInput[];
   /** Checkpoints kept elsewhere: each must be consistent with the log. */
@@ -56,6 +70,11 @@ export interface VerifyInput {
   seals?: { records: readonly SealRecord[]; seed: string; t0: number; epochMs: number; now: number };
   /** Stored leaf hash of an entry (persisted tree), checked against the recomputed one. */
   storedLeaf?: (seq: number) => Buffer | undefined;
+  /**
+   * The stored leaf hashes of entries `seq`..`seq + count - 1`, 32 bytes each, fewer where the
+   * persisted tree ends: checked in one go against a run's leaves (else {@link storedLeaf} each).
+   */
+  storedLeafRange?: (seq: number, count: number) => Uint8Array;
   onProgress?: (entries: number) => void;
   /**
    * The signed boundary of a pruned trail (docs/format.md §10) and the signed checkpoint of its
@@ -91,7 +110,8 @@ function fail(code: AuditErrorCode, message: string, extra: Record<string, unkno
   throw new AuditError(code, message, extra);
 }
 
-function firstSeq(line: { text: string } | { bytes: Buffer }): number {
+function firstSeq(line: TrailLine): number {
+  if ('run' in line) return line.run.firstSeq;
   const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
   const tab = bytes.indexOf(0x09);
   return parseRecordTailBytes(tab < 0 ? bytes : bytes.subarray(0, tab)).seq;
@@ -245,8 +265,11 @@ function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
   );
 }
 
-/** Checks the content payloads of one entry against the digests in its committed record. */
-function verifyContent(
+/**
+ * Checks the content payloads of one entry against the digests in its committed record.
+ * @throws AuditError CONTENT_COMMITMENT_MISMATCH or ENTRY_MALFORMED.
+ */
+export function verifyContent(
   committed: Buffer,
   payloadBytes: Buffer | undefined,
   counts: VerifyReport['contentFields'],
@@ -356,8 +379,18 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       }
       wanted.set(boundary.size, boundary.root);
     }
-    for (let next = first; next.done !== true; next = lines.next()) {
-      const line = next.value;
+    const addLeaf = (leaf: Buffer): void => {
+      tree.append(leaf);
+      prev = leaf;
+      seq++;
+      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
+        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
+          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+      }
+      if (wanted.has(seq)) wanted.set(seq, tree.root());
+      if ((seq & 0xffff) === 0) input.onProgress?.(seq);
+    };
+    const checkLine = (line: StoredTrailLine): void => {
       file = line.file;
       const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
       const tab = bytes.indexOf(0x09);
@@ -377,15 +410,57 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           `entry ${seq} does not match its persisted leaf hash (entry or tree file changed)`,
         );
       }
-      tree.append(leaf);
-      prev = leaf;
-      seq++;
-      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
-        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
-          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+      addLeaf(leaf);
+    };
+    // A checked run stands for its lines when it continues the chain here and nothing in it can
+    // fail (persisted leaves equal, no boundary inside); otherwise its lines are checked one by one.
+    const runJoins = (run: VerifiedRun): boolean => {
+      if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return false;
+      if (
+        boundary !== undefined &&
+        report.prunedBefore === 0 &&
+        seq < boundary.size &&
+        seq + run.lines >= boundary.size
+      )
+        return false;
+      if (input.storedLeafRange !== undefined) {
+        const stored = input.storedLeafRange(seq, run.lines);
+        return Buffer.compare(stored, run.leaves.subarray(0, stored.length)) === 0;
       }
-      if (wanted.has(seq)) wanted.set(seq, tree.root());
-      if ((seq & 0xffff) === 0) input.onProgress?.(seq);
+      for (let i = 0; input.storedLeaf !== undefined && i < run.lines; i++) {
+        const stored = input.storedLeaf(seq + i);
+        if (stored !== undefined && Buffer.compare(stored, run.leaves.subarray(32 * i, 32 * i + 32)) !== 0)
+          return false;
+      }
+      return true;
+    };
+    // Sizes whose root is wanted, in order, for runs taken whole.
+    const stops = [...wanted.keys()].sort((a, b) => a - b);
+    let nextStop = 0;
+    const addRun = (run: VerifiedRun): void => {
+      const start = seq;
+      const end = seq + run.lines;
+      while (nextStop < stops.length && stops[nextStop]! <= start) nextStop++;
+      for (; nextStop < stops.length && stops[nextStop]! <= end; nextStop++) {
+        appendRunRange(tree, run, seq, stops[nextStop]!);
+        seq = stops[nextStop]!;
+        wanted.set(seq, tree.root());
+      }
+      appendRunRange(tree, run, seq, end);
+      seq = end;
+      prev = Buffer.from(run.leaves.subarray(run.leaves.length - 32));
+      for (let m = (Math.floor(start / 0x10000) + 1) * 0x10000; m <= end; m += 0x10000) input.onProgress?.(m);
+    };
+    for (let next = first; next.done !== true; next = lines.next()) {
+      const item = next.value;
+      if (!('run' in item)) checkLine(item);
+      else if (!runJoins(item.run)) for (const line of item.lines()) checkLine(line);
+      else {
+        file = item.file;
+        report.contentFields.verified += item.run.verified;
+        report.contentFields.erased += item.run.erased;
+        addRun(item.run);
+      }
     }
     input.onProgress?.(seq);
     report.entries = seq;

@@ -1,13 +1,23 @@
 /**
  * Verification of a trail directory: the store's lines, checkpoints and seals fed to the chain
  * verifier, with the checkpoints kept elsewhere and the keys an auditor brings. A pruned trail is
- * verified from its signed boundary (retention).
+ * verified from its signed boundary (retention). The segments of a large directory are checked by
+ * parallel threads (verify-pool.ts), their runs joined here in order.
  */
 import fs from 'node:fs';
-import { type CheckpointInput, TileTree, type VerifyReport, verifyTrail } from '../chain/index.js';
+import {
+  type CheckpointInput,
+  TileTree,
+  type TrailLine,
+  type VerifyReport,
+  verifyTrail,
+} from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { type BoundaryFile, DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
+import { VerifyPool, verifyThreads } from './verify-pool.js';
+import { verifiedLines } from './verify-runs.js';
+import type { SegmentTask } from './verify-segment.js';
 
 /** Options of {@link verifyDir}. */
 export interface VerifyDirOptions {
@@ -21,6 +31,11 @@ export interface VerifyDirOptions {
   sealSeed?: string;
   onProgress?: (entries: number) => void;
   now?: number;
+  /**
+   * Threads that verify segments in parallel (a trail directory only): 0 verifies in the caller's
+   * thread. Default: one per core (at most 4) when the trail has at least two segments and 32 MiB.
+   */
+  workers?: number;
 }
 
 /**
@@ -60,7 +75,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
     verifierKey: options.verifierKey ?? source.meta.verifierKey,
-    lines: source.lineBytes(from),
+    lines: [],
     checkpoints,
     against: [...against, ...(options.witnessed ?? [])],
     live: source.live(),
@@ -75,8 +90,13 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       priorTree = undefined; // verify then names the checkpoints it cannot check
     }
   }
-  const leaves = source.storedLeaves();
+  const leaves: {
+    leaf: (seq: number) => Buffer | undefined;
+    range?: (seq: number, count: number) => Buffer;
+    close: () => void;
+  } = source.storedLeaves();
   input.storedLeaf = leaves.leaf;
+  if (leaves.range !== undefined) input.storedLeafRange = leaves.range;
   if (options.onProgress !== undefined) input.onProgress = options.onProgress;
   if (options.sealSeed !== undefined) {
     input.seals = {
@@ -87,12 +107,41 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       now: options.now ?? Date.now(),
     };
   }
+  // Segments of a directory are checked in runs, by parallel threads for a large trail; the
+  // segments are listed and the threads started when verifyTrail starts reading lines.
+  let pool: VerifyPool | undefined;
+  const dirLines = function* (dir: DirSource): Generator<TrailLine> {
+    const tasks = segmentTasks(dir, from);
+    const bytes = tasks.reduce((sum, t) => sum + (t.summary?.bytes ?? 0), 0);
+    const threads = Math.min(options.workers ?? verifyThreads(tasks.length, bytes), tasks.length);
+    try {
+      if (threads > 0) pool = new VerifyPool(threads);
+    } catch {
+      pool = undefined; // no threads to be had here: verified in this thread
+    }
+    yield* verifiedLines(tasks, pool);
+  };
   try {
+    input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     return verifyTrail(input);
   } finally {
+    pool?.close();
     leaves.close();
     priorTree?.close();
   }
+}
+
+/** The segments to read from seq `from` on, as DirSource.lineBytes reads them. */
+function segmentTasks(source: DirSource, from: number): SegmentTask[] {
+  const segments = source.segments();
+  const tasks: SegmentTask[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const { ref, summary } = segments[i]!;
+    const next = segments[i + 1];
+    if (next !== undefined && next.ref.firstSeq <= from) continue;
+    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from });
+  }
+  return tasks;
 }
 
 function failedReport(source: DirSource, checkpoints: number, err: AuditError): VerifyReport {

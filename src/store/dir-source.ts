@@ -106,16 +106,21 @@ export class DirSource {
 
   /**
    * Reader of the persisted leaf hashes (tree/level-00.hashes), read in chunks, for verify.
-   * `leaf(seq)` is undefined past the end or when the tree files are absent (they are a cache).
+   * `leaf(seq)` is undefined past the end or when the tree files are absent (they are a cache);
+   * `range(seq, count)` reads the leaves of `count` entries at once (fewer past the end).
    * Call `close()` when done.
    */
-  storedLeaves(): { leaf: (seq: number) => Buffer | undefined; close: () => void } {
+  storedLeaves(): {
+    leaf: (seq: number) => Buffer | undefined;
+    range: (seq: number, count: number) => Buffer;
+    close: () => void;
+  } {
     const file = path.join(this.layout.treeDir, 'level-00.hashes');
     let fd: number | undefined;
     try {
       fd = fs.openSync(file, 'r');
     } catch {
-      return { leaf: () => undefined, close: () => {} };
+      return { leaf: () => undefined, range: () => Buffer.alloc(0), close: () => {} };
     }
     const chunk = Buffer.alloc(32 * 65536);
     let base = -1;
@@ -130,10 +135,17 @@ export class DirSource {
       const off = (seq - base) * 32;
       return chunk.subarray(off, off + 32);
     };
+    // The leaves of `count` entries from `seq` in one read; fewer where the file ends.
+    const range = (seq: number, count: number): Buffer => {
+      if (fd === undefined) return Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(32 * count);
+      const n = fs.readSync(fd, out, 0, out.length, seq * 32);
+      return out.subarray(0, n - (n % 32));
+    };
     const close = (): void => {
       if (fd !== undefined) fs.closeSync(fd);
       fd = undefined;
     };
-    return { leaf, close };
+    return { leaf, range, close };
   }
 }

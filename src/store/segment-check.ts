@@ -19,9 +19,18 @@ export class SegmentCheck {
 
   /** Adds one stored line, with its newline. */
   addLine(line: Buffer): void {
-    this.hash.update(line);
+    this.addBytes(line);
+    this.addEntry(recordTs(line));
+  }
+
+  /** Adds bytes of the segment to the digest only (a reader that hashes whole chunks). */
+  addBytes(bytes: Uint8Array): void {
+    this.hash.update(bytes);
+  }
+
+  /** Counts one line whose event time is `ts` (its bytes go to {@link addBytes}). */
+  addEntry(ts: string): void {
     this.count++;
-    const ts = recordTs(line);
     if (this.minTs === '' || ts < this.minTs) this.minTs = ts;
     if (ts > this.maxTs) this.maxTs = ts;
   }

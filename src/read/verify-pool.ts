@@ -1,0 +1,104 @@
+/**
+ * Threads that verify segments of a trail directory in parallel (read/verify-worker.ts), for a
+ * caller that stays synchronous: verifyDir, like every reader, returns its report without an event
+ * loop turn. Segments are posted a few ahead, round robin, and their parts read back in segment
+ * order: the caller blocks on a shared counter (Atomics.wait) until the next part is on the port.
+ * Leaves come back as moved buffers, so a part costs no copy. A thread that does not answer within
+ * {@link STALL_MS} is given up: the caller verifies the rest itself.
+ */
+import os from 'node:os';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { SegmentPart, SegmentTask } from './verify-segment.js';
+
+/** Longest wait for the next part of a segment (a run is posted every few thousand entries). */
+const STALL_MS = 120_000;
+/** Threads at most: verify is bound by hashing, one thread per core. */
+const MAX_THREADS = 4;
+
+/** Threads worth starting for `tasks` segments of `bytes` in total (0: verify in the caller's thread). */
+export function verifyThreads(tasks: number, bytes: number): number {
+  // Starting a thread costs tens of milliseconds (measured): not worth it below a few segments' bytes.
+  if (tasks < 2 || bytes < 32 * 1024 * 1024) return 0;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return cores < 2 ? 0 : Math.min(cores, MAX_THREADS, tasks);
+}
+
+/** A set of verifying threads. */
+export class VerifyPool {
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly signal: Int32Array;
+  private stalled = false;
+
+  constructor(threads: number) {
+    this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
+    const here = import.meta.url;
+    try {
+      for (let index = 0; index < threads; index++) this.startThread(here, index);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private startThread(here: string, index: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const workerData = { port: port2, signal: this.signal, index };
+    // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
+    const worker = here.endsWith('.ts')
+      ? new Worker(new URL('../writer/worker-from-source.mjs', here), {
+          workerData: { ...workerData, entry: new URL('./verify-worker.ts', here).href },
+          transferList: [port2],
+        })
+      : new Worker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
+    worker.unref();
+    this.workers.push(worker);
+    this.ports.push(port1);
+  }
+
+  /**
+   * The parts of each task, in task order, each task's ending with its `end` part. `undefined`
+   * ends a task whose thread stalled, and every task after it: the caller verifies the rest of
+   * those segments itself.
+   */
+  *parts(tasks: readonly SegmentTask[]): Generator<SegmentPart | undefined> {
+    const n = this.workers.length;
+    let sent = 0;
+    for (let i = 0; i < tasks.length; i++) {
+      // Keep each thread one segment ahead of the one being read back (bounded memory).
+      for (; sent < tasks.length && sent < i + 2 * n && !this.stalled; sent++)
+        this.ports[sent % n]!.postMessage(tasks[sent]);
+      if (this.stalled || i >= sent) {
+        yield undefined;
+        continue;
+      }
+      for (;;) {
+        const part = this.receive(i % n);
+        yield part;
+        if (part === undefined || part.kind === 'end') break;
+      }
+    }
+  }
+
+  /** The next part from thread `w`, or undefined when it stalled. */
+  private receive(w: number): SegmentPart | undefined {
+    const deadline = Date.now() + STALL_MS;
+    for (;;) {
+      const seen = Atomics.load(this.signal, w);
+      const got = receiveMessageOnPort(this.ports[w]!);
+      if (got !== undefined) return got.message as SegmentPart;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.stalled = true;
+        return undefined;
+      }
+      Atomics.wait(this.signal, w, seen, Math.min(left, 1000));
+    }
+  }
+
+  /** Stops the threads. */
+  close(): void {
+    for (const p of this.ports) p.close();
+    for (const w of this.workers) void w.terminate();
+  }
+}
