@@ -364,103 +364,110 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
     const lines = input.lines[Symbol.iterator]();
     const first = lines.next();
-    // A pruned trail starts at the boundary, unless the pruned entries were restored (first seq 0):
-    // then it is verified from genesis and must pass through the boundary's state.
-    if (boundary !== undefined && (first.done === true || firstSeq(first.value) !== 0)) {
-      report.prunedBefore = boundary.size;
-      seq = boundary.size;
-      prev = boundary.prev;
-      tree = CompactTree.fromBorder(boundary.size, boundary.border);
-      const stored = input.storedLeaf?.(seq - 1);
-      if (stored !== undefined && !stored.equals(prev))
-        fail('LEAF_HASH_MISMATCH', `boundary: prev is not the persisted leaf hash of entry ${seq - 1}`);
-      for (const size of wanted.keys()) {
-        if (size < boundary.size) wanted.set(size, rootBeforeBoundary(size, boundary, input.priorTree));
+    // A failure stops the reading: the lines' source closes its file (an open one would leak).
+    try {
+      // A pruned trail starts at the boundary, unless the pruned entries were restored (first seq 0):
+      // then it is verified from genesis and must pass through the boundary's state.
+      if (boundary !== undefined && (first.done === true || firstSeq(first.value) !== 0)) {
+        report.prunedBefore = boundary.size;
+        seq = boundary.size;
+        prev = boundary.prev;
+        tree = CompactTree.fromBorder(boundary.size, boundary.border);
+        const stored = input.storedLeaf?.(seq - 1);
+        if (stored !== undefined && !stored.equals(prev))
+          fail('LEAF_HASH_MISMATCH', `boundary: prev is not the persisted leaf hash of entry ${seq - 1}`);
+        for (const size of wanted.keys()) {
+          if (size < boundary.size) wanted.set(size, rootBeforeBoundary(size, boundary, input.priorTree));
+        }
+        wanted.set(boundary.size, boundary.root);
       }
-      wanted.set(boundary.size, boundary.root);
-    }
-    const addLeaf = (leaf: Buffer): void => {
-      tree.append(leaf);
-      prev = leaf;
-      seq++;
-      if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
-        if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
-          fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
-      }
-      if (wanted.has(seq)) wanted.set(seq, tree.root());
-      if ((seq & 0xffff) === 0) input.onProgress?.(seq);
-    };
-    const checkLine = (line: StoredTrailLine): void => {
-      file = line.file;
-      const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
-      const tab = bytes.indexOf(0x09);
-      const committed = tab < 0 ? bytes : bytes.subarray(0, tab);
-      const tail = parseRecordTailBytes(committed);
-      if (tail.seq !== seq) {
-        fail('CHAIN_SEQ_GAP', `expected seq ${seq}, found ${tail.seq}`, { expected: seq, found: tail.seq });
-      }
-      if (!tail.prev.equals(prev))
-        fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-      verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields);
-      const leaf = hashLeaf(committed);
-      const stored = input.storedLeaf?.(seq);
-      if (stored !== undefined && !stored.equals(leaf)) {
-        fail(
-          'LEAF_HASH_MISMATCH',
-          `entry ${seq} does not match its persisted leaf hash (entry or tree file changed)`,
-        );
-      }
-      addLeaf(leaf);
-    };
-    // A checked run stands for its lines when it continues the chain here and nothing in it can
-    // fail (persisted leaves equal, no boundary inside); otherwise its lines are checked one by one.
-    const runJoins = (run: VerifiedRun): boolean => {
-      if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return false;
-      if (
-        boundary !== undefined &&
-        report.prunedBefore === 0 &&
-        seq < boundary.size &&
-        seq + run.lines >= boundary.size
-      )
-        return false;
-      if (input.storedLeafRange !== undefined) {
-        const stored = input.storedLeafRange(seq, run.lines);
-        return Buffer.compare(stored, run.leaves.subarray(0, stored.length)) === 0;
-      }
-      for (let i = 0; input.storedLeaf !== undefined && i < run.lines; i++) {
-        const stored = input.storedLeaf(seq + i);
-        if (stored !== undefined && Buffer.compare(stored, run.leaves.subarray(32 * i, 32 * i + 32)) !== 0)
+      const addLeaf = (leaf: Buffer): void => {
+        tree.append(leaf);
+        prev = leaf;
+        seq++;
+        if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
+          if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
+            fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+        }
+        if (wanted.has(seq)) wanted.set(seq, tree.root());
+        if ((seq & 0xffff) === 0) input.onProgress?.(seq);
+      };
+      const checkLine = (line: StoredTrailLine): void => {
+        file = line.file;
+        const bytes = 'bytes' in line ? line.bytes : Buffer.from(line.text);
+        const tab = bytes.indexOf(0x09);
+        const committed = tab < 0 ? bytes : bytes.subarray(0, tab);
+        const tail = parseRecordTailBytes(committed);
+        if (tail.seq !== seq) {
+          fail('CHAIN_SEQ_GAP', `expected seq ${seq}, found ${tail.seq}`, { expected: seq, found: tail.seq });
+        }
+        if (!tail.prev.equals(prev))
+          fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
+        verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields);
+        const leaf = hashLeaf(committed);
+        const stored = input.storedLeaf?.(seq);
+        if (stored !== undefined && !stored.equals(leaf)) {
+          fail(
+            'LEAF_HASH_MISMATCH',
+            `entry ${seq} does not match its persisted leaf hash (entry or tree file changed)`,
+          );
+        }
+        addLeaf(leaf);
+      };
+      // A checked run stands for its lines when it continues the chain here and nothing in it can
+      // fail (persisted leaves equal, no boundary inside); otherwise its lines are checked one by one.
+      const runJoins = (run: VerifiedRun): boolean => {
+        if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return false;
+        if (
+          boundary !== undefined &&
+          report.prunedBefore === 0 &&
+          seq < boundary.size &&
+          seq + run.lines >= boundary.size
+        )
           return false;
+        if (input.storedLeafRange !== undefined) {
+          const stored = input.storedLeafRange(seq, run.lines);
+          return Buffer.compare(stored, run.leaves.subarray(0, stored.length)) === 0;
+        }
+        for (let i = 0; input.storedLeaf !== undefined && i < run.lines; i++) {
+          const stored = input.storedLeaf(seq + i);
+          if (stored !== undefined && Buffer.compare(stored, run.leaves.subarray(32 * i, 32 * i + 32)) !== 0)
+            return false;
+        }
+        return true;
+      };
+      // Sizes whose root is wanted, in order, for runs taken whole.
+      const stops = [...wanted.keys()].sort((a, b) => a - b);
+      let nextStop = 0;
+      const addRun = (run: VerifiedRun): void => {
+        const start = seq;
+        const end = seq + run.lines;
+        while (nextStop < stops.length && stops[nextStop]! <= start) nextStop++;
+        for (; nextStop < stops.length && stops[nextStop]! <= end; nextStop++) {
+          appendRunRange(tree, run, seq, stops[nextStop]!);
+          seq = stops[nextStop]!;
+          wanted.set(seq, tree.root());
+        }
+        appendRunRange(tree, run, seq, end);
+        seq = end;
+        prev = Buffer.from(run.leaves.subarray(run.leaves.length - 32));
+        for (let m = (Math.floor(start / 0x10000) + 1) * 0x10000; m <= end; m += 0x10000)
+          input.onProgress?.(m);
+      };
+      for (let next = first; next.done !== true; next = lines.next()) {
+        const item = next.value;
+        if (!('run' in item)) checkLine(item);
+        else if (!runJoins(item.run)) for (const line of item.lines()) checkLine(line);
+        else {
+          file = item.file;
+          report.contentFields.verified += item.run.verified;
+          report.contentFields.erased += item.run.erased;
+          addRun(item.run);
+        }
       }
-      return true;
-    };
-    // Sizes whose root is wanted, in order, for runs taken whole.
-    const stops = [...wanted.keys()].sort((a, b) => a - b);
-    let nextStop = 0;
-    const addRun = (run: VerifiedRun): void => {
-      const start = seq;
-      const end = seq + run.lines;
-      while (nextStop < stops.length && stops[nextStop]! <= start) nextStop++;
-      for (; nextStop < stops.length && stops[nextStop]! <= end; nextStop++) {
-        appendRunRange(tree, run, seq, stops[nextStop]!);
-        seq = stops[nextStop]!;
-        wanted.set(seq, tree.root());
-      }
-      appendRunRange(tree, run, seq, end);
-      seq = end;
-      prev = Buffer.from(run.leaves.subarray(run.leaves.length - 32));
-      for (let m = (Math.floor(start / 0x10000) + 1) * 0x10000; m <= end; m += 0x10000) input.onProgress?.(m);
-    };
-    for (let next = first; next.done !== true; next = lines.next()) {
-      const item = next.value;
-      if (!('run' in item)) checkLine(item);
-      else if (!runJoins(item.run)) for (const line of item.lines()) checkLine(line);
-      else {
-        file = item.file;
-        report.contentFields.verified += item.run.verified;
-        report.contentFields.erased += item.run.erased;
-        addRun(item.run);
-      }
+    } catch (err) {
+      lines.return?.();
+      throw err;
     }
     input.onProgress?.(seq);
     report.entries = seq;

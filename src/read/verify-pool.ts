@@ -4,7 +4,9 @@
  * loop turn. Segments are posted a few ahead, round robin, and their parts read back in segment
  * order: the caller blocks on a shared counter (Atomics.wait) until the next part is on the port.
  * Leaves come back as moved buffers, so a part costs no copy. A thread that does not answer within
- * {@link STALL_MS} is given up: the caller verifies the rest itself.
+ * {@link STALL_MS} is given up: the caller verifies the rest itself. Closing asks the threads to
+ * stop and waits (briefly) until none is inside a segment, so that each closes the file it reads:
+ * a terminated thread would leave its descriptor open in the process.
  */
 import os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
@@ -14,6 +16,19 @@ import type { SegmentPart, SegmentTask } from './verify-segment.js';
 const STALL_MS = 120_000;
 /** Threads at most: verify is bound by hashing, one thread per core. */
 const MAX_THREADS = 4;
+/** Longest wait on close for a thread to leave its segment (it checks between runs). */
+const CLOSE_WAIT_MS = 5000;
+
+/**
+ * The shared counters of `threads` threads: parts posted by each thread, then whether each is
+ * inside a segment (1) or not (0), then the stop request.
+ */
+export const poolSlots = {
+  posted: (index: number) => index,
+  busy: (threads: number, index: number) => threads + index,
+  stop: (threads: number) => 2 * threads,
+  size: (threads: number) => 2 * threads + 1,
+};
 
 /** Threads worth starting for `tasks` segments of `bytes` in total (0: verify in the caller's thread). */
 export function verifyThreads(tasks: number, bytes: number): number {
@@ -31,7 +46,7 @@ export class VerifyPool {
   private stalled = false;
 
   constructor(threads: number) {
-    this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
+    this.signal = new Int32Array(new SharedArrayBuffer(4 * poolSlots.size(threads)));
     const here = import.meta.url;
     try {
       for (let index = 0; index < threads; index++) this.startThread(here, index);
@@ -43,7 +58,7 @@ export class VerifyPool {
 
   private startThread(here: string, index: number): void {
     const { port1, port2 } = new MessageChannel();
-    const workerData = { port: port2, signal: this.signal, index };
+    const workerData = { port: port2, signal: this.signal, index, threads: this.signal.length >> 1 };
     // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
     const worker = here.endsWith('.ts')
       ? new Worker(new URL('../writer/worker-from-source.mjs', here), {
@@ -96,8 +111,16 @@ export class VerifyPool {
     }
   }
 
-  /** Stops the threads. */
+  /** Stops the threads, once each has closed the segment it was reading. */
   close(): void {
+    const n = this.workers.length;
+    Atomics.store(this.signal, poolSlots.stop(n), 1);
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    for (let w = 0; w < n; w++) {
+      const busy = poolSlots.busy(n, w);
+      while (Atomics.load(this.signal, busy) === 1 && Date.now() < deadline)
+        Atomics.wait(this.signal, busy, 1, Math.max(1, deadline - Date.now()));
+    }
     for (const p of this.ports) p.close();
     for (const w of this.workers) void w.terminate();
   }

@@ -19,27 +19,31 @@ function* inline(tasks: readonly SegmentTask[]): Generator<SegmentPart> {
 /** The lines of `tasks` (segments in seq order) for verifyTrail, checked by `pool` or in this thread. */
 export function* verifiedLines(tasks: readonly SegmentTask[], pool?: VerifyPool): Generator<TrailLine> {
   const parts = pool === undefined ? inline(tasks) : pool.parts(tasks);
-  for (const task of tasks) {
-    const name = path.basename(task.file);
-    let pos = Math.max(task.from, task.firstSeq); // the first line not yet handed over
-    for (;;) {
-      const next = parts.next();
-      const part = next.done === true ? undefined : next.value;
-      if (part === undefined) {
-        yield* segmentLines(task, pos);
-        break;
+  try {
+    for (const task of tasks) {
+      const name = path.basename(task.file);
+      let pos = Math.max(task.from, task.firstSeq); // the first line not yet handed over
+      for (;;) {
+        const next = parts.next();
+        const part = next.done === true ? undefined : next.value;
+        if (part === undefined) {
+          yield* segmentLines(task, pos);
+          break;
+        }
+        if (part.kind === 'end') {
+          if (part.error !== undefined)
+            throw new AuditError(part.error.code, part.error.message, { file: name });
+          if (part.stoppedAt !== undefined) yield* segmentLines(task, part.stoppedAt);
+          break;
+        }
+        const { fromSeq, run } = part;
+        const toSeq = fromSeq + run.lines;
+        if (run.ok) yield { file: name, run, lines: () => segmentLines(task, fromSeq, toSeq) };
+        else yield* segmentLines(task, fromSeq, toSeq);
+        pos = toSeq;
       }
-      if (part.kind === 'end') {
-        if (part.error !== undefined)
-          throw new AuditError(part.error.code, part.error.message, { file: name });
-        if (part.stoppedAt !== undefined) yield* segmentLines(task, part.stoppedAt);
-        break;
-      }
-      const { fromSeq, run } = part;
-      const toSeq = fromSeq + run.lines;
-      if (run.ok) yield { file: name, run, lines: () => segmentLines(task, fromSeq, toSeq) };
-      else yield* segmentLines(task, fromSeq, toSeq);
-      pos = toSeq;
     }
+  } finally {
+    parts.return(undefined); // a verify that stopped early: the segment being read is closed
   }
 }
