@@ -12,6 +12,7 @@ import {
   tempDir,
   writeSegmentLines,
 } from '../test-support/fixtures.js';
+import { copyTrail } from '../test-support/read-fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import { verifyDir } from './verify-dir.js';
 
@@ -39,12 +40,7 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-let copies = 0;
-function copy(): string {
-  const d = path.join(root, `copy-${copies++}`);
-  fs.cpSync(base, d, { recursive: true });
-  return d;
-}
+const copy = (): string => copyTrail(root, base);
 
 function origin(dir: string): string {
   return (JSON.parse(fs.readFileSync(path.join(dir, 'trail.json'), 'utf8')) as { origin: string }).origin;

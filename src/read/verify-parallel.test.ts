@@ -17,6 +17,7 @@ import {
   tempDir,
   writeSegmentLines,
 } from '../test-support/fixtures.js';
+import { copyTrail } from '../test-support/read-fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import { verifyDir } from './verify-dir.js';
 
@@ -39,12 +40,7 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-let copies = 0;
-function copy(): string {
-  const d = path.join(root, `copy-${copies++}`);
-  fs.cpSync(base, d, { recursive: true });
-  return d;
-}
+const copy = (): string => copyTrail(root, base);
 
 /** The verifier fed line by line, as before segments were checked in runs. */
 function lineByLine(dir: string): VerifyReport {

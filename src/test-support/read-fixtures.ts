@@ -2,6 +2,8 @@
  * A small trail with known events for the reading tests: 48 hours of hourly events from
  * 2026-03-01T00:00Z, in several sealed segments, of every kind a query can ask for.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
 
@@ -145,4 +147,11 @@ export async function writeReportTrail(d: string): Promise<void> {
     actor: { id: '<img src=x onerror=alert(1)>\u202e|', ip: '192.0.2.1' },
   });
   await trail.close();
+}
+
+/** A copy of the trail in `base`, in a fresh directory under `root`, to damage one way. */
+export function copyTrail(root: string, base: string): string {
+  const d = fs.mkdtempSync(path.join(root, 'copy-'));
+  fs.cpSync(base, d, { recursive: true });
+  return d;
 }
