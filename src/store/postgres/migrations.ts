@@ -178,7 +178,7 @@ export async function schemaVersion(client: pg.ClientBase): Promise<number> {
 /**
  * Applies the migrations not applied yet. Returns the versions applied (empty when current).
  * @throws AuditError STORE_UNAVAILABLE when the schema is behind and the role may not change it
- *   (run `sealtrail migrate` as the schema owner), or when the database is newer than this code.
+ *   (run `sealtrail init --postgres URL --log NAME` as the schema owner), or when the database is newer than this code.
  */
 export async function migrate(client: pg.ClientBase): Promise<number[]> {
   const current = await schemaVersion(client);
@@ -219,7 +219,7 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
     if (code === '42501') {
       throw new AuditError(
         'STORE_UNAVAILABLE',
-        `postgres: schema at version ${current}, needs ${SCHEMA_VERSION}, and this role may not migrate it: run sealtrail migrate as the schema owner (docs/postgres.md)`,
+        `postgres: schema at version ${current}, needs ${SCHEMA_VERSION}, and this role may not migrate it: run sealtrail init --postgres as the schema owner (docs/postgres.md)`,
       );
     }
     throw err;
