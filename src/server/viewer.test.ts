@@ -118,12 +118,19 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     await page.click('#signin-button');
     await page.waitForSelector('#rows tr');
     // The events emitted, plus the reads recorded so far (audit.read).
-    expect(await page.locator('#rows td', { hasText: /^agent-\d$/ }).count()).toBe(5);
-    expect(await page.locator('#rows td', { hasText: /^alice$/ }).count()).toBe(1);
+    // Polled: under a loaded machine the list once lacked a row when first counted.
+    await expect
+      .poll(() => page.locator('#rows td', { hasText: /^agent-\d$/ }).count(), { timeout: 10_000 })
+      .toBe(5);
+    await expect
+      .poll(() => page.locator('#rows td', { hasText: /^alice$/ }).count(), { timeout: 10_000 })
+      .toBe(1);
     await expect.poll(() => page.textContent('#integrity')).toMatch(/^trail verified: \d+ entries$/);
 
     // The hostile actor id is text in a cell, and its handler never ran.
-    expect(await page.locator('#rows td', { hasText: '<img src=x' }).count()).toBe(1);
+    await expect
+      .poll(() => page.locator('#rows td', { hasText: '<img src=x' }).count(), { timeout: 10_000 })
+      .toBe(1);
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
 
     await page.fill('input[name=type]', 'tool.call');
@@ -185,7 +192,7 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     await signIn(page, investigator);
     await page.fill('input[name=conversation]', 'conv-42');
     await page.click('#apply');
-    await expect.poll(() => page.locator('#rows tr').count()).toBe(5);
+    await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(5);
     await page.locator('#rows tr').first().click();
     await page.waitForSelector('#open-conversation:not([hidden])');
     await page.click('#open-conversation');
