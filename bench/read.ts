@@ -14,6 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AuditTrail, exportToFile, getEntry, query, trailStatus } from '../src/index.js';
+import { cachedTrail } from './cached-trail.js';
 import { aiEvent } from './records.js';
 
 const N = Number(process.env.BENCH_READ_N ?? 1_000_000);
@@ -96,17 +97,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} at start (other processes may be running)`,
   );
-  let reuse = false;
-  try {
-    reuse = trailStatus(dir).entries >= N;
-  } catch {
-    reuse = false;
-  }
-  if (reuse) console.log(`reusing the trail in ${dir}`);
-  else {
-    fs.rmSync(dir, { recursive: true, force: true });
-    await buildTrail(dir);
-  }
+  await cachedTrail(dir, (n) => n >= N, buildTrail);
   const s = trailStatus(dir);
   console.log(
     `trail: ${s.entries.toLocaleString('en-US')} entries over ${DAYS} days, ${s.segments!.count} segments, ${(s.segments!.bytes / 2 ** 20).toFixed(0)} MiB`,

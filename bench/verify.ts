@@ -7,12 +7,12 @@
  * dir); BENCH_VERIFY_WORKERS is passed as verifyDir's `workers` option (0: one thread).
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AuditTrail, trailStatus, verifyDir } from '../src/index.js';
+import { cachedTrail } from './cached-trail.js';
 import { aiEvent } from './records.js';
 
 const N = Number(process.env.BENCH_VERIFY_N ?? 1_000_000);
@@ -50,17 +50,7 @@ async function buildTrail(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const dir = process.env.BENCH_VERIFY_DIR ?? path.join(os.tmpdir(), `sealtrail-bench-verify-${N}`);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  let reuse = false;
-  try {
-    reuse = trailStatus(dir).entries === N;
-  } catch {
-    reuse = false;
-  }
-  if (reuse) console.log(`reusing the trail in ${dir}`);
-  else {
-    fs.rmSync(dir, { recursive: true, force: true });
-    await buildTrail(dir);
-  }
+  await cachedTrail(dir, (n) => n === N, buildTrail);
   const s = trailStatus(dir);
   console.log(
     `machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; load average ${os

@@ -524,25 +524,16 @@ export class Collector {
       this.metrics.rejected += raw.length;
       throw err;
     }
-    if (!Array.isArray(prepared)) {
+    // A batch with one bad event is refused whole, naming the event and its field.
+    const refuse = (bad: { message: string; index: number; field: string }) => {
       this.metrics.rejected += raw.length;
-      return reply.code(400).send({
-        error: 'EVENT_INVALID',
-        message: prepared.message,
-        index: prepared.index,
-        field: prepared.field,
-      });
-    }
+      return reply
+        .code(400)
+        .send({ error: 'EVENT_INVALID', message: bad.message, index: bad.index, field: bad.field });
+    };
+    if (!Array.isArray(prepared)) return refuse(prepared);
     const admission = this.sinks.admit(raw, producer);
-    if (!('duplicate' in admission)) {
-      this.metrics.rejected += raw.length;
-      return reply.code(400).send({
-        error: 'EVENT_INVALID',
-        message: admission.message,
-        index: admission.index,
-        field: admission.field,
-      });
-    }
+    if (!('duplicate' in admission)) return refuse(admission);
     const fresh = admission.duplicates === 0 ? prepared : prepared.filter((_, i) => !admission.duplicate[i]);
     // All or nothing: refuse the batch before emitting any of it when the queue cannot take it whole.
     if (this.trail.queueDepth + fresh.length > this.maxQueue) {
