@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditTrail, type AuditTrailOptions } from '../src/index.js';
-import { KeyRing } from '../src/keys/index.js';
+import type { AuditTrailOptions } from '../src/index.js';
+import { built } from './built.js';
 import { aiEvent } from './records.js';
 
+const { AuditTrail, KeyRing } = built;
 const N = Number(process.env.N ?? 300_000);
 const mode = process.env.MODE ?? 'plain';
 const events = Array.from({ length: 1000 }, (_, i) => aiEvent(i));

@@ -13,16 +13,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as Api from '../src/index.js';
+import { fileURLToPath } from 'node:url';
+import type { AuditEventInput } from '../src/index.js';
+import { built } from './built.js';
 import { aiEvent } from './records.js';
 import { loadCorpus } from './redact-corpus/corpus.js';
 import { evaluate } from './redact-corpus/evaluate.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// The built package, as users run it (npm run bench:redact builds first).
-const api = (await import(pathToFileURL(path.join(here, '../dist/index.js')).href)) as typeof Api;
-const redact = api.createRedactor();
+const redact = built.createRedactor();
 
 const lines: string[] = [];
 const log = (s: string) => {
@@ -53,7 +52,7 @@ function texts(withHits: boolean): string[] {
 }
 
 /** The AI event of bench/records.ts with personal data and a secret in its texts and meta. */
-function aiEventWithHits(i: number): Api.AuditEventInput {
+function aiEventWithHits(i: number): AuditEventInput {
   const ev = aiEvent(i);
   const content = ev.content as { prompt: string; response: string };
   return {

@@ -14,11 +14,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { AuditTrail, type AuditTrailOptions, proveInclusion, verifyDir } from '../src/index.js';
-import { KeyRing } from '../src/keys/index.js';
-import { createRedactor } from '../src/protect/redact.js';
+import type { AuditTrailOptions } from '../src/index.js';
+import { built } from './built.js';
 import { aiEvent } from './records.js';
 
+const { AuditTrail, KeyRing, createRedactor, proveInclusion, verifyDir } = built;
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));

@@ -11,10 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { AuditTrail, trailStatus, verifyDir } from '../src/index.js';
+import { built } from './built.js';
 import { cachedTrail } from './cached-trail.js';
 import { aiEvent } from './records.js';
 
+const { AuditTrail, trailStatus, verifyDir } = built;
 const N = Number(process.env.BENCH_VERIFY_N ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_VERIFY_RUNS ?? 3);
 const self = fileURLToPath(import.meta.url);
