@@ -1,7 +1,8 @@
 /**
  * Inclusion proof timing on a kept trail (`PROVE_DIR`, default /tmp/sealtrail-prove-1m, built once
  * with `BENCH_N` entries, default 1,000,000): the module import, the first proof in this fresh
- * process, then p50 / p99 / max over 200 random seqs, and the CLI `prove` in a child process.
+ * process, then p50 / p99 / max over 200 random seqs; then 5 proofs each in a fresh process
+ * (bench/prove-cold.mjs, from dist/) and through the CLI `prove`.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -47,19 +48,18 @@ console.log(
   `p50 / p99 / max of 200 ${times[100]!.toFixed(2)} / ${times[198]!.toFixed(2)} / ${times.at(-1)!.toFixed(2)} ms`,
 );
 const bin = path.join(here, '..', 'dist', 'cli', 'bin.js');
+const lib: string[] = [];
 const cli: number[] = [];
 for (let k = 0; k < 5; k++) {
+  const seq = String(Math.floor(Math.random() * entries));
+  lib.push(
+    execFileSync(process.execPath, [path.join(here, 'prove-cold.mjs'), dir, seq], {
+      encoding: 'utf8',
+    }).trim(),
+  );
   const t = performance.now();
-  execFileSync(process.execPath, [
-    bin,
-    'prove',
-    '--dir',
-    dir,
-    '--seq',
-    String(Math.floor(Math.random() * entries)),
-    '--json',
-  ]);
+  execFileSync(process.execPath, [bin, 'prove', '--dir', dir, '--seq', seq, '--json']);
   cli.push(performance.now() - t);
 }
-cli.sort((a, b) => a - b);
-console.log(`CLI prove in a child process, median of 5 ${cli[2]!.toFixed(1)} ms`);
+console.log(`fresh processes, library import and proof (ms): ${lib.join(' ')}`);
+console.log(`CLI prove --json in a fresh process, wall (ms): ${cli.map((x) => x.toFixed(1)).join(' ')}`);
