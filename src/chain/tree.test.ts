@@ -394,6 +394,33 @@ describe('TileTree', () => {
       t.close();
     });
 
+    it('gives the node hashes and root of the writer, across more tiles than it keeps read', () => {
+      const dir = freshDir();
+      const w = TileTree.open(dir);
+      const m = new MemoryTree();
+      appendRange(w, 0, 40 * 256 + 77);
+      appendRange(m, 0, 40 * 256 + 77);
+      w.flush();
+      w.close();
+      const t = TileTree.open(dir, { readOnly: true });
+      // Forward, back, and again: tiles are read, dropped and read again.
+      for (const pass of [0, 1, 2]) {
+        for (let k = 0; k < 40 * 256 + 77; k += 37) {
+          const i = pass === 1 ? 40 * 256 + 76 - k : k;
+          for (const level of [0, 1, 5, 7, 8, 9]) {
+            const index = Math.floor(i / 2 ** level);
+            if ((index + 1) * 2 ** level <= t.size) {
+              expect(t.nodeHash(level, index).equals(m.nodeHash(level, index))).toBe(true);
+            }
+          }
+        }
+      }
+      expect(t.root().equals(m.root())).toBe(true);
+      const p = buildInclusionProof(t, 12345 % t.size, t.size);
+      expect(hexes(p)).toEqual(hexes(buildInclusionProof(m, 12345 % t.size, t.size)));
+      t.close();
+    });
+
     it('fails with STORE_IO and creates nothing when the directory is missing', () => {
       const dir = freshDir();
       expect(codeOf(() => TileTree.open(dir, { readOnly: true }))).toBe('STORE_IO');

@@ -44,6 +44,8 @@ const TILE_HEIGHT = 8;
 const AUTO_FLUSH_LEAVES = 32 * 1024;
 /** Largest tree height a safe-integer size can have. */
 const MAX_LEVEL = 53;
+/** Tiles a read-only level keeps (8 KiB each): a proof's own, and the tree's right edge. */
+const MAX_CACHED_TILES = 16;
 
 const LEVEL_FILE = /^level-(\d{2,})\.hashes$/;
 
@@ -86,8 +88,15 @@ class Level {
   flushed = 0;
   pending: Buffer = Buffer.alloc(0);
   pendingCount = 0;
+  /** Read-only: whole tiles of the file read so far, by tile index (a few, the latest kept). */
+  private readonly tiles: Map<number, Buffer> | undefined;
 
-  constructor(readonly file: string | undefined) {}
+  constructor(
+    readonly file: string | undefined,
+    cacheTiles = false,
+  ) {
+    this.tiles = cacheTiles ? new Map() : undefined;
+  }
 
   get count(): number {
     return this.flushed + this.pendingCount;
@@ -104,8 +113,31 @@ class Level {
     this.pendingCount++;
   }
 
-  /** The `n` hashes from `start` (requires start + n <= count), as one fresh buffer. */
+  /**
+   * The `n` hashes from `start` (requires start + n <= count), as one fresh buffer. A read-only
+   * level reads the whole tile (2^8 hashes) around a range that lies in one, once: a proof asks
+   * for up to 8 nodes below the same stored node, and one read of a file's pages beats eight.
+   */
   read(start: number, n: number): Buffer {
+    const per = 2 ** TILE_HEIGHT;
+    const tile = Math.floor(start / per);
+    if (this.tiles !== undefined && start + n <= Math.min(this.flushed, (tile + 1) * per)) {
+      let hashes = this.tiles.get(tile);
+      if (hashes === undefined) {
+        hashes = this.readFile(tile * per, Math.min(per, this.flushed - tile * per));
+        if (this.tiles.size >= MAX_CACHED_TILES) this.tiles.delete(this.tiles.keys().next().value!);
+        this.tiles.set(tile, hashes);
+      }
+      const out = Buffer.allocUnsafe(n * HASH);
+      const from = (start - tile * per) * HASH;
+      hashes.copy(out, 0, from, from + n * HASH);
+      return out;
+    }
+    return this.readFile(start, n);
+  }
+
+  /** {@link read} from the file and the pending hashes. */
+  private readFile(start: number, n: number): Buffer {
     const out = Buffer.allocUnsafe(n * HASH);
     const fromFile = Math.max(0, Math.min(start + n, this.flushed) - start);
     if (fromFile > 0) {
@@ -180,6 +212,8 @@ abstract class StoredLevelsTree implements TreeWriter {
   protected readonly levels: Level[] = [];
   /** border slot h = hash of the complete subtree of height h ending at the last leaf; valid where bit h of size is 1. */
   private readonly border = Buffer.alloc((MAX_LEVEL + 1) * HASH);
+  /** False until the border matches `count` (a read-only tree reads it back only if asked for its root). */
+  protected borderRead = true;
   protected count = 0;
 
   protected constructor(private readonly stride: number) {}
@@ -224,6 +258,7 @@ abstract class StoredLevelsTree implements TreeWriter {
   /** The RFC 6962 root of the current size (a fresh buffer), folded from the right border. */
   root(): Buffer {
     if (this.count === 0) return Buffer.from(EMPTY_TREE_ROOT);
+    if (!this.borderRead) this.rebuildBorder();
     let acc: Buffer | undefined;
     for (let n = this.count, h = 0; n > 0; n = Math.floor(n / 2), h++) {
       if (n % 2 === 0) continue;
@@ -283,6 +318,7 @@ abstract class StoredLevelsTree implements TreeWriter {
 
   /** Reads the right border of the current size back from the stored levels: O(log n) node hashes. */
   protected rebuildBorder(): void {
+    this.borderRead = true;
     for (let n = this.count, h = 0; n > 0; n = Math.floor(n / 2), h++) {
       if (n % 2 === 1) this.border.set(this.nodeHash(h, Math.floor(this.count / 2 ** h) - 1), h * HASH);
     }
@@ -344,7 +380,7 @@ export class TileTree extends StoredLevelsTree {
    * can leave: a file length that is not a multiple of 32 is cut down (torn write); a higher-level
    * file with hashes beyond what level 00 implies is cut, one with hashes missing gets them
    * recomputed from the level below. Read-only, the same repair happens in memory only.
-   * Then reads the right border back in O(log n) node hashes.
+   * Then reads the right border back in O(log n) node hashes (read-only: on the first `root()`).
    * @throws AuditError STORE_IO when the directory or a file cannot be opened, read or written
    *   (read-only: also when `dir` or `level-00.hashes` does not exist).
    */
@@ -362,7 +398,7 @@ export class TileTree extends StoredLevelsTree {
   }
 
   protected newLevel(height: number): Level {
-    return new Level(path.join(this.dir, levelFileName(height)));
+    return new Level(path.join(this.dir, levelFileName(height)), this.readOnly);
   }
 
   private load(): void {
@@ -394,8 +430,12 @@ export class TileTree extends StoredLevelsTree {
       const per = 2 ** TILE_HEIGHT;
       for (let k = have; k < want; k++) lvl.push(reduceHashes(below.read(k * per, per)));
     }
-    if (!this.readOnly) this.flush();
-    this.rebuildBorder();
+    if (this.readOnly)
+      this.borderRead = false; // proofs need no border: read it back on root()
+    else {
+      this.flush();
+      this.rebuildBorder();
+    }
   }
 
   /** Takes the whole hashes of `lvl`'s file, at most `max`, cutting the file to that unless read-only. */

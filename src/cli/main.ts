@@ -3,42 +3,27 @@
  * the exit code of the error table (1 integrity failure, 2 usage, input or I/O), never a stack.
  */
 import { AuditError } from '../errors.js';
-import { runAppend } from './append.js';
-import { runArchive } from './archive.js';
-import { runCheckpoint } from './checkpoint.js';
-import { runDemo } from './demo.js';
-import { runErase } from './erase.js';
-import { runInit } from './init.js';
-import { runKeys } from './keys.js';
-import { runMatch } from './match.js';
-import { runConsistency, runProve } from './prove.js';
-import { READ_USAGE, READ_VERBS } from './read-verbs.js';
-import { runRedact } from './redact.js';
-import { runRetention } from './retention.js';
-import { runServe } from './serve.js';
-import { runTail } from './tail.js';
-import { runToken } from './token.js';
-import { runVerify } from './verify.js';
-import { runWitness } from './witness.js';
+import { READ_USAGE, READ_VERBS, type Verb, verb } from './read-verbs.js';
 
-const VERBS: Record<string, (args: string[]) => Promise<number>> = {
-  init: runInit,
-  append: runAppend,
-  verify: runVerify,
-  checkpoint: runCheckpoint,
-  prove: runProve,
-  consistency: runConsistency,
-  tail: runTail,
-  demo: runDemo,
-  erase: runErase,
-  retention: runRetention,
-  match: runMatch,
-  keys: runKeys,
-  redact: runRedact,
-  serve: runServe,
-  token: runToken,
-  archive: runArchive,
-  witness: runWitness,
+// Each verb's module is loaded when it runs, so a command pays only for the code it uses.
+const VERBS: Record<string, Verb> = {
+  init: verb(() => import('./init.js'), 'runInit'),
+  append: verb(() => import('./append.js'), 'runAppend'),
+  verify: verb(() => import('./verify.js'), 'runVerify'),
+  checkpoint: verb(() => import('./checkpoint.js'), 'runCheckpoint'),
+  prove: verb(() => import('./prove.js'), 'runProve'),
+  consistency: verb(() => import('./prove.js'), 'runConsistency'),
+  tail: verb(() => import('./tail.js'), 'runTail'),
+  demo: verb(() => import('./demo.js'), 'runDemo'),
+  erase: verb(() => import('./erase.js'), 'runErase'),
+  retention: verb(() => import('./retention.js'), 'runRetention'),
+  match: verb(() => import('./match.js'), 'runMatch'),
+  keys: verb(() => import('./keys.js'), 'runKeys'),
+  redact: verb(() => import('./redact.js'), 'runRedact'),
+  serve: verb(() => import('./serve.js'), 'runServe'),
+  token: verb(() => import('./token.js'), 'runToken'),
+  archive: verb(() => import('./archive.js'), 'runArchive'),
+  witness: verb(() => import('./witness.js'), 'runWitness'),
   ...READ_VERBS,
 };
 

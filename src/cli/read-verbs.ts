@@ -1,19 +1,21 @@
 /** The reading verbs, registered by main.ts in one place, and their usage lines. */
-import { runAnomalies } from './anomalies.js';
-import { runConversation, runTimeline } from './conversation.js';
-import { runExport } from './export.js';
-import { runQuery } from './query.js';
-import { runReport } from './report.js';
-import { runStatus } from './status.js';
 
-export const READ_VERBS: Record<string, (args: string[]) => Promise<number>> = {
-  query: runQuery,
-  export: runExport,
-  conversation: runConversation,
-  timeline: runTimeline,
-  report: runReport,
-  status: runStatus,
-  anomalies: runAnomalies,
+/** A verb of the CLI: runs with its arguments, resolves with the exit code. */
+export type Verb = (args: string[]) => Promise<number>;
+
+/** The verb `name` exported by a module loaded on first use. */
+export function verb<M>(load: () => Promise<M>, name: keyof M): Verb {
+  return async (args) => ((await load())[name] as Verb)(args);
+}
+
+export const READ_VERBS: Record<string, Verb> = {
+  query: verb(() => import('./query.js'), 'runQuery'),
+  export: verb(() => import('./export.js'), 'runExport'),
+  conversation: verb(() => import('./conversation.js'), 'runConversation'),
+  timeline: verb(() => import('./conversation.js'), 'runTimeline'),
+  report: verb(() => import('./report.js'), 'runReport'),
+  status: verb(() => import('./status.js'), 'runStatus'),
+  anomalies: verb(() => import('./anomalies.js'), 'runAnomalies'),
 };
 
 export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|json|csv] [--limit N] [--order newest|oldest] [--decrypt] [--as WHO]

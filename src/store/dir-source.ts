@@ -73,10 +73,25 @@ export class DirSource {
    */
   lineAt(seq: number): string | undefined {
     const segments = listSegments(this.layout.segmentsDir);
-    let ref: SegmentRef | undefined;
-    for (const s of segments) if (s.firstSeq <= seq) ref = s;
+    const i = segments.findLastIndex((s) => s.firstSeq <= seq);
+    const ref = segments[i];
     if (ref === undefined) return undefined;
-    return findLineBySeq(ref.file, seq, (text) => parseRecordTail(splitLine(text).committed).seq);
+    // Where the segment's seqs end, to aim the search: the next segment's first, or for the last
+    // one the number of leaf hashes stored (an estimate: the search is right whatever it says).
+    const end = segments[i + 1]?.firstSeq ?? this.storedLeafCount();
+    return findLineBySeq(ref.file, seq, (text) => parseRecordTail(splitLine(text).committed).seq, {
+      first: ref.firstSeq,
+      end,
+    });
+  }
+
+  /** The number of leaf hashes in tree/level-00.hashes, or undefined without it. */
+  private storedLeafCount(): number | undefined {
+    try {
+      return Math.floor(fs.statSync(path.join(this.layout.treeDir, 'level-00.hashes')).size / 32);
+    } catch {
+      return undefined;
+    }
   }
 
   checkpoints() {

@@ -87,26 +87,56 @@ function nextLineStart(fd: SegmentBytes, pos: number, size: number): number {
   return prev === undefined ? size : prev.end;
 }
 
+/** What a caller knows of a segment's seqs: its first, and the one past its last (an estimate will do). */
+export interface SeqSpan {
+  first: number;
+  end: number | undefined;
+}
+
 /**
- * The line of the entry with sequence number `seq` in one segment, found by bisecting byte offsets:
- * O(log n) small reads instead of reading the segment up to it. `seqOf` reads the seq of a line.
+ * The line of the entry with sequence number `seq` in one segment, found by searching byte
+ * offsets: O(log n) small reads instead of reading the segment up to it. `seqOf` reads the seq of
+ * a line. With `span`, each probe aims where the seq should be if lines were of even length
+ * (interpolation, usually one or two probes); a probe that does not halve the range is followed by
+ * a plain bisection, so uneven lines cost at most twice the bisection's probes.
  */
 export function findLineBySeq(
   file: string,
   seq: number,
   seqOf: (line: string) => number,
+  span?: SeqSpan,
 ): string | undefined {
   const fd = openSegmentFile(file);
   try {
     const size = fd.size;
     let lo = 0; // a line start whose seq is <= seq (or the first line)
     let hi = size; // no line starting at or after hi has a seq <= seq... until proven otherwise
+    let loSeq = span?.first;
+    let hiSeq = span?.end;
+    let interpolate = true;
     while (hi - lo > 64 * 1024) {
-      const start = nextLineStart(fd, Math.floor((lo + hi) / 2), size);
+      let probe = Math.floor((lo + hi) / 2);
+      if (interpolate && loSeq !== undefined && hiSeq !== undefined && hiSeq > loSeq) {
+        // Aim half a line early, so the first line starting after the probe is the one sought.
+        const at = lo + ((seq - loSeq - 0.5) / (hiSeq - loSeq)) * (hi - lo);
+        probe = Math.min(hi - 1, Math.max(lo + 1, Math.floor(at)));
+      }
+      const before = hi - lo;
+      const start = nextLineStart(fd, probe, size);
       const line = start < hi ? readLineAt(fd, start, size) : undefined;
-      if (line === undefined) hi = Math.floor((lo + hi) / 2);
-      else if (seqOf(line.text) <= seq) lo = start;
-      else hi = start;
+      if (line === undefined) hi = probe;
+      else {
+        const s = seqOf(line.text);
+        if (s === seq) return line.text;
+        if (s < seq) {
+          lo = start;
+          loSeq = s;
+        } else {
+          hi = start;
+          hiSeq = s;
+        }
+      }
+      interpolate = !interpolate || 2 * (hi - lo) <= before;
     }
     for (let pos = lo; pos < size; ) {
       const line = readLineAt(fd, pos, size);
