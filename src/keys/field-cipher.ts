@@ -11,6 +11,7 @@
  * (writer/content-sealing.ts).
  */
 import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
+import { base64Into, base64Length } from '../base64-into.js';
 import { AuditError } from '../errors.js';
 import { KEY_ID_RE } from './key-id.js';
 import { type KeyRing, purposeKeyBytes } from './key-ring.js';
@@ -20,18 +21,20 @@ export const FIELD_CIPHER_PREFIX = 'st1:';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const COLON = 0x3a;
 
 // IVs come from a pool filled 512 at a time: one randomFillSync instead of one per call saves
 // ~3 µs per field (measured). Every IV is still fresh CSPRNG output, used once.
 const ivPool = Buffer.alloc(IV_BYTES * 512);
 let ivOffset = ivPool.length;
 
+/** A fresh IV: a view of the pool, read by createCipheriv before the pool moves on. */
 function freshIv(): Buffer {
   if (ivOffset === ivPool.length) {
     randomFillSync(ivPool);
     ivOffset = 0;
   }
-  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + IV_BYTES));
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
   ivOffset += IV_BYTES;
   return iv;
 }
@@ -66,13 +69,49 @@ export function sealField(
   plaintext: string | Uint8Array,
 ): string {
   const header = `${FIELD_CIPHER_PREFIX}${keyId}:`;
+  const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext;
+  const out = Buffer.allocUnsafe(header.length + sealedTextLength(bytes.length));
+  out.write(header, 0, 'latin1');
+  const n = sealFieldInto(out, header.length, key, associatedData(header, aad), bytes);
+  return out.toString('latin1', 0, header.length + n);
+}
+
+/** Characters of `<iv>:<ciphertext+tag>` (base64) for a plaintext of `n` bytes. */
+export const sealedTextLength = (n: number): number =>
+  base64Length(IV_BYTES) + 1 + base64Length(n + TAG_BYTES);
+
+// The last (ciphertext length mod 3) bytes of ciphertext and the tag, base64-encoded together.
+const tail = Buffer.alloc(2 + TAG_BYTES);
+
+/**
+ * Encrypts `plaintext` and writes `<iv>:<ciphertext+tag>` (base64, {@link sealedTextLength}
+ * bytes) at dst[at], without intermediate buffers; returns the bytes written. `associated` is the
+ * whole GCM associated data: the `st1:<key id>:` header the caller writes before, then the
+ * origin, entry id and field path.
+ */
+export function sealFieldInto(
+  dst: Buffer,
+  at: number,
+  key: KeyObject | Uint8Array,
+  associated: Uint8Array,
+  plaintext: Uint8Array,
+): number {
   const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(associatedData(header, aad));
-  const body = cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext);
-  const last = cipher.final();
-  const sealed = Buffer.concat([body, last, cipher.getAuthTag()]);
-  return `${header}${iv.toString('base64')}:${sealed.toString('base64')}`;
+  cipher.setAAD(associated);
+  const body = cipher.update(plaintext);
+  cipher.final(); // GCM is a stream mode: update returned every byte of ciphertext
+  const tag = cipher.getAuthTag();
+  let o = at + base64Into(dst, at, iv, 0, IV_BYTES);
+  dst[o++] = COLON;
+  const whole = body.length - (body.length % 3);
+  // native base64 then a latin1 copy: ~2x the loop's speed on a few hundred bytes (measured)
+  o += dst.write(body.toString('base64', 0, whole), o, 'latin1');
+  const rest = body.length - whole;
+  for (let i = 0; i < rest; i++) tail[i] = body[whole + i]!;
+  tail.set(tag, rest);
+  o += base64Into(dst, o, tail, 0, rest + TAG_BYTES);
+  return o - at;
 }
 
 /**

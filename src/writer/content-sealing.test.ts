@@ -63,6 +63,19 @@ describe('content sealed by the writer', () => {
     expect(storedValue(out.src, out.ev, 1)).toBe('"plain answer"');
   });
 
+  it('binds each event of a run to its own entry id, under any origin', () => {
+    const origin = 'exämple.test/ünïcode';
+    const table = new ContentKeyTable();
+    table.add([{ slot: 3, keyId: 'k1', key: ring.purposeKey('k1', 'encryption') }]);
+    for (let n = 0; n < 3; n++) {
+      const { p, src, ev } = framed(3);
+      const out = table.seal(src, ev, origin);
+      const stored = JSON.parse(storedValue(out.src, out.ev, 0)) as string;
+      expect(decryptContent(ring, origin, p.id, 'prompt', stored)).toBe('a secret "question"\n');
+      expect(() => decryptContent(ring, ORIGIN, p.id, 'prompt', stored)).toThrow();
+    }
+  });
+
   it('refuses a slot it was never given or has dropped', () => {
     const { src, ev } = framed(5);
     const table = new ContentKeyTable();

@@ -9,6 +9,7 @@
  * `{name:{"salt":"<b64>","value":<valueJson>},...}`.
  */
 import { randomFillSync } from 'node:crypto';
+import { base64Into } from '../base64-into.js';
 import {
   CONTENT_DIGEST_PREFIX,
   CONTENT_SALT_BYTES,
@@ -47,39 +48,12 @@ export interface FramedEvent {
   seal?: { slot: number; id: string };
 }
 
-const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 const PREFIX = Buffer.from(CONTENT_DIGEST_PREFIX, 'latin1');
 /** Base64 text of CONTENT_SALT_BYTES bytes. */
 const SALT_CHARS = 4 * Math.ceil(CONTENT_SALT_BYTES / 3);
 /** Values up to this size are digested from the scratch buffer; larger ones are streamed. */
 const DIGEST_SCRATCH_MAX = 1024 * 1024;
 const NEWLINE = 0x0a;
-
-/**
- * Writes the base64 of src[start, start + n) at dst[at] and returns the bytes written. A loop
- * over bytes: for a salt or a hash, cheaper than Buffer#toString then Buffer#write (measured).
- */
-function base64Into(dst: Buffer, at: number, src: Uint8Array, start: number, n: number): number {
-  let o = at;
-  let i = start;
-  const end = start + n;
-  for (; i + 2 < end; i += 3) {
-    const v = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
-    dst[o++] = BASE64[v >> 18]!;
-    dst[o++] = BASE64[(v >> 12) & 63]!;
-    dst[o++] = BASE64[(v >> 6) & 63]!;
-    dst[o++] = BASE64[v & 63]!;
-  }
-  if (i < end) {
-    const two = i + 1 < end;
-    const v = (src[i]! << 16) | (two ? src[i + 1]! << 8 : 0);
-    dst[o++] = BASE64[v >> 18]!;
-    dst[o++] = BASE64[(v >> 12) & 63]!;
-    dst[o++] = two ? BASE64[(v >> 6) & 63]! : 0x3d;
-    dst[o++] = 0x3d; // =
-  }
-  return o - at;
-}
 
 /** A growable output buffer with an unused first byte (room for the leaf prefix of the first line). */
 export class LineBuilder {
