@@ -261,10 +261,18 @@ async function main(): Promise<void> {
   record('inclusion proof in a fresh process, median of 5: library import / proof (ms)', cold.library);
   record('sealtrail prove --json in a fresh process, median of 5, wall (ms)', cold.cli);
   if (process.argv.includes('--write')) {
-    const table = results.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
+    const rows: Array<[string, string]> = [['measure', 'result'], ...results];
+    const w0 = Math.max(...rows.map(([k]) => k.length));
+    const w1 = Math.max(...rows.map(([, v]) => v.length));
+    const line = ([k, v]: [string, string]) => `| ${k.padEnd(w0)} | ${v.padStart(w1)} |`;
+    const table = [
+      line(rows[0]!),
+      `| ${'-'.repeat(w0)} | ${'-'.repeat(w1 - 1)}: |`,
+      ...rows.slice(1).map(line),
+    ].join('\n');
     const doc = fs.readFileSync(path.join(here, '..', 'docs', 'benchmarks.md'), 'utf8');
     const marker = /<!-- results -->[\s\S]*<!-- \/results -->/;
-    const block = `<!-- results -->\nMachine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ${fmt(N)} records of ~${recordBytes} bytes.\n\n| measure | result |\n|---|---|\n${table}\n<!-- /results -->`;
+    const block = `<!-- results -->\nMachine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ${fmt(N)} records of ~${recordBytes} bytes.\n\n${table}\n<!-- /results -->`;
     fs.writeFileSync(path.join(here, '..', 'docs', 'benchmarks.md'), doc.replace(marker, block));
   }
   fs.rmSync(tmp, { recursive: true, force: true });
