@@ -5,13 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isAuditError } from '../errors.js';
 import { KeyRing, openTrailSubjectKeys } from '../keys/index.js';
 import { matchesHashedContent, revealContent } from '../protect/content-modes.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { readSegmentLines, segmentFiles, trailDirs, writeSegmentLines } from '../test-support/fixtures.js';
+import { TrailProtection } from './protection.js';
 import { AuditTrail } from './trail.js';
 
 const dirs = trailDirs();
@@ -74,6 +75,52 @@ describe('content mode encrypt', () => {
     const all = entries(dir).filter((e) => e.type === 'model.completion');
     expect(all).toHaveLength(12);
     for (const [i, e] of all.entries()) {
+      expect(e.contentModes).toEqual({ prompt: 'encrypt', response: 'encrypt' });
+      expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({
+        prompt: prompts(i),
+        response: responses(i),
+      });
+    }
+  });
+
+  it('encrypts on the caller while the writer is behind, to the same stored form', async () => {
+    const dir = freshDir();
+    let onCaller = 0;
+    const here = vi.spyOn(TrailProtection.prototype, 'encryptHere');
+    try {
+      // Small batches emitted in one synchronous loop: the writer falls many batches behind.
+      const trail = await AuditTrail.open({
+        dir,
+        origin: ORIGIN,
+        content: 'encrypt',
+        keys: ring('k1'),
+        batchSize: 4,
+      });
+      const emit = (i: number) =>
+        trail.emit({
+          type: 'model.completion',
+          actor: { id: i % 2 === 0 ? 'alice' : 'bob' },
+          content: { prompt: prompts(i), response: responses(i) },
+        });
+      emit(0);
+      emit(1);
+      await trail.flush(); // both subjects' keys at hand: what follows is framed as it is emitted
+      for (let i = 2; i < 400; i++) emit(i);
+      await trail.close();
+      onCaller = here.mock.calls.length;
+    } finally {
+      here.mockRestore();
+    }
+    expect(onCaller).toBeGreaterThan(0);
+    expect(onCaller).toBeLessThan(398); // while the writer keeps up, it encrypts
+    expect(verifyDir(dir).failure).toBeUndefined();
+    const bytes = trailBytes(dir);
+    const keys = ring('k1');
+    const subjects = await openTrailSubjectKeys(dir, keys);
+    const all = entries(dir).filter((e) => e.type === 'model.completion');
+    expect(all).toHaveLength(400);
+    for (const [i, e] of all.entries()) {
+      expect(bytes.includes(prompts(i))).toBe(false);
       expect(e.contentModes).toEqual({ prompt: 'encrypt', response: 'encrypt' });
       expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({
         prompt: prompts(i),

@@ -3,7 +3,9 @@
  * payload (plain, keyed hash, or AES-256-GCM under the subject's own data key). Redaction and
  * keyed hashes run on the caller's thread as the event is prepared; encryption runs in the writer
  * thread (content-sealing.ts), under the key this class assigns each event just before framing
- * and hands over with the batch. Subject keys may take a round trip to fetch (a key file, Vault):
+ * and hands over with the batch; while the writer is behind, the trail has the caller's thread
+ * encrypt instead (`encryptHere`, the same bytes), so time the caller would spend waiting for
+ * room in the queue does the writer's AES. Subject keys may take a round trip to fetch (a key file, Vault):
  * events about a subject whose key is not at hand wait for it, in order, and at a synchronous
  * exit they are encrypted under the master key instead (erasure still removes them; see
  * docs/content-protection.md).
@@ -18,10 +20,12 @@ import {
   openTrailKeyRing,
   openTrailSubjectKeys,
   type SubjectKeyStore,
+  sealField,
 } from '../keys/index.js';
 import {
   type ContentMode,
   type ContentPolicy,
+  contentAad,
   createContentProtector,
   modesIn,
 } from '../protect/content-modes.js';
@@ -51,6 +55,7 @@ export class TrailProtection {
   readonly #fetching = new Map<string, Promise<void>>();
   /** The writer's slot of each key handed over, and the changes not yet sent. */
   readonly #slots = new Map<KeyRing, ContentKeySlot>();
+  readonly #bySlot = new Map<number, ContentKeySlot>();
   #nextSlot = 0;
   #added: ContentKeySlot[] = [];
   #forgotten: number[] = [];
@@ -153,6 +158,25 @@ export class TrailProtection {
     return done;
   }
 
+  /**
+   * Encrypts the fields of `e` left for the writer, here, under the key `assignKeys` chose: the
+   * stored text is the one the writer would write (content-sealing.ts), and `e` is no longer
+   * marked for it.
+   */
+  encryptHere(e: PreparedEvent, origin: string): void {
+    const later = e.protectLater;
+    const s = later?.slot === undefined ? undefined : this.#bySlot.get(later.slot);
+    if (s === undefined) return;
+    for (const field of e.content) {
+      if (later!.fields.includes(field[0])) {
+        // A field ciphertext is ASCII with nothing JSON escapes: its JSON is the text in quotes.
+        field[1] = `"${sealField(s.keyId, s.key, contentAad(origin, e.id, field[0]), field[1])}"`;
+      }
+    }
+    later!.fields = [];
+    delete later!.slot;
+  }
+
   /** The key changes the writer needs with the next batch, or undefined when there are none. */
   takeKeyUpdate(): ContentKeyUpdate | undefined {
     if (this.#added.length === 0 && this.#forgotten.length === 0) return undefined;
@@ -179,9 +203,10 @@ export class TrailProtection {
   #slotOf(ring: KeyRing): number {
     let s = this.#slots.get(ring);
     if (s === undefined || s.keyId !== ring.current) {
-      if (s !== undefined) this.#forgotten.push(s.slot);
+      if (s !== undefined) this.#forget(s.slot);
       s = { slot: this.#nextSlot++, keyId: ring.current, key: ring.purposeKey(ring.current, 'encryption') };
       this.#slots.set(ring, s);
+      this.#bySlot.set(s.slot, s);
       this.#added.push(s);
     }
     return s.slot;
@@ -192,7 +217,12 @@ export class TrailProtection {
     const s = ring === undefined ? undefined : this.#slots.get(ring);
     if (s === undefined) return;
     this.#slots.delete(ring!);
-    this.#forgotten.push(s.slot);
+    this.#forget(s.slot);
+  }
+
+  #forget(slot: number): void {
+    this.#bySlot.delete(slot);
+    this.#forgotten.push(slot);
   }
 
   #fetch(subject: string): Promise<void> {

@@ -82,6 +82,8 @@ export interface AuditTrailOptions {
 }
 
 const EXIT_TIMEOUT_MS = 10_000;
+/** Batches the writer may be behind before the caller's thread encrypts content itself (see `frame`). */
+const ENCRYPT_HERE_BACKLOG = 2;
 
 /** A tamper-evident audit trail open for writing. */
 export class AuditTrail {
@@ -534,11 +536,26 @@ export class AuditTrail {
       (protection === undefined || protection.ready([prepared]))
     ) {
       protection?.assignKeys([prepared], false);
-      this.framer.add(prepared);
+      this.frame(prepared);
     } else this.pending.push(prepared);
     this.emitted++;
     if (prepared.critical || this.framer.count + this.pending.length >= this.batchSize) this.sendPending();
     else this.schedule();
+  }
+
+  /**
+   * Frames `p`, its content keys assigned. While the writer is more than
+   * {@link ENCRYPT_HERE_BACKLOG} batches behind, this thread encrypts the content itself: in
+   * encrypt mode AES is the largest share of the writer's work, and the caller would otherwise
+   * soon wait for room in the queue (docs/benchmarks.md).
+   */
+  private frame(p: PreparedEvent): void {
+    if (
+      p.protectLater?.slot !== undefined &&
+      this.emitted - this.channel.durable() > ENCRYPT_HERE_BACKLOG * this.batchSize
+    )
+      this.protection!.encryptHere(p, this.origin);
+    this.framer.add(p);
   }
 
   /** The queue is full: apply the policy. Returns false when the event must not be queued. */
@@ -595,7 +612,7 @@ export class AuditTrail {
   /** Frames and sends `events`; an event still without the key of its content goes under the master key. */
   private frameAndSend(events: readonly PreparedEvent[]): void {
     this.protection?.assignKeys(events, true);
-    for (const p of events) this.framer.add(p);
+    for (const p of events) this.frame(p);
     const count = this.framer.count;
     this.send(this.framer.take(), count, this.protection?.takeKeyUpdate());
   }
