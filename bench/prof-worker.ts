@@ -29,7 +29,8 @@ const modes: Record<string, Partial<AuditTrailOptions>> = {
 };
 const extra = modes[mode];
 if (extra === undefined) throw new Error(`MODE: expected plain, redact or enc, got ${mode}`);
-const trail = await AuditTrail.open({ dir: path.join(dir, 't'), handleExit: false, ...extra });
+const maxQueue = process.env.MAX_QUEUE === undefined ? {} : { maxQueue: Number(process.env.MAX_QUEUE) };
+const trail = await AuditTrail.open({ dir: path.join(dir, 't'), handleExit: false, ...maxQueue, ...extra });
 const t0 = performance.now();
 for (let i = 0; i < N; ) {
   const end = Math.min(N, i + 2000);

@@ -192,46 +192,11 @@ function inCanonicalOrder<T extends Record<string, unknown>>(ctx: Ctx, obj: T): 
   return out as T;
 }
 
-// The keys of the event and of its fixed-shape parts, in canonical order (sorted by UTF-16 code units).
-const EVENT_KEYS = [
-  'action',
-  'actor',
-  'category',
-  'contentModes',
-  'conversation',
-  'flagged',
-  'guardrails',
-  'id',
-  'latencyMs',
-  'meta',
-  'model',
-  'outcome',
-  'redactions',
-  'requestId',
-  'resource',
-  'severity',
-  'subject',
-  'traceId',
-  'truncated',
-  'ts',
-  'type',
-  'usage',
-] as const;
-const ACTOR_KEYS = ['authMethod', 'id', 'ip', 'sessionId', 'type', 'userAgent'] as const;
-const MODEL_KEYS = ['name', 'provider'] as const;
-const CONVERSATION_KEYS = ['id', 'turn'] as const;
-const USAGE_KEYS = ['inputTokens', 'outputTokens', 'totalTokens'] as const;
-const GUARDRAIL_KEYS = ['confidence', 'decision', 'name', 'reason', 'rule'] as const;
-
-/** The defined properties of `obj`, inserted in the canonical order `keys` gives (cheaper than sorting). */
-function inKeyOrder<T extends Record<string, unknown>>(obj: T, keys: readonly string[]): T {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) {
-    const v = obj[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out as T;
-}
+// The event and its fixed-shape parts (actor, conversation, model, usage, a guardrail) are built
+// as object literals whose keys are written in canonical order (sorted by UTF-16 code units),
+// every key present and those not given left undefined: JSON.stringify leaves them out, as the
+// general serializer does, and each part keeps one shape (measured on the bench's event: prepare
+// 5.9 → 4.9 µs against inserting the given keys and copying them into canonical order).
 
 /** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
@@ -340,50 +305,56 @@ function readTs(v: unknown): number {
   return ms;
 }
 
-function readActor(ctx: Ctx, v: unknown): Record<string, string> {
+function readActor(ctx: Ctx, v: unknown): Record<string, string | undefined> {
   if (!isPlainObject(v)) fail('actor', 'expected an object');
-  const out: Record<string, string> = {};
+  let authMethod: string | undefined;
+  let id: string | undefined;
+  let ip: string | undefined;
+  let sessionId: string | undefined;
+  let type: string | undefined;
+  let userAgent: string | undefined;
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (x === undefined) continue;
     switch (k) {
       case 'id':
-        out.id = readId(ctx, x, 'actor.id');
+        id = readId(ctx, x, 'actor.id');
         break;
       case 'type':
-        out.type = readString(ctx, x, 'actor.type');
+        type = readString(ctx, x, 'actor.type');
         break;
       case 'sessionId':
-        out.sessionId = readId(ctx, x, 'actor.sessionId');
+        sessionId = readId(ctx, x, 'actor.sessionId');
         break;
       case 'ip':
-        out.ip = readId(ctx, x, 'actor.ip');
+        ip = readId(ctx, x, 'actor.ip');
         break;
       case 'userAgent':
-        out.userAgent = readId(ctx, x, 'actor.userAgent');
+        userAgent = readId(ctx, x, 'actor.userAgent');
         break;
       case 'authMethod':
-        out.authMethod = readId(ctx, x, 'actor.authMethod');
+        authMethod = readId(ctx, x, 'actor.authMethod');
         break;
       default:
         fail(childPath('actor', k), 'unknown field');
     }
   }
-  return inKeyOrder(out, ACTOR_KEYS);
+  return { authMethod, id, ip, sessionId, type, userAgent };
 }
 
 function readConversation(ctx: Ctx, v: unknown): Record<string, unknown> {
   if (!isPlainObject(v)) fail('conversation', 'expected an object');
-  const out: Record<string, unknown> = {};
+  let id: string | undefined;
+  let turn: number | undefined;
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (x === undefined) continue;
-    if (k === 'id') out.id = readId(ctx, x, 'conversation.id');
-    else if (k === 'turn') out.turn = readCount(x, 'conversation.turn');
+    if (k === 'id') id = readId(ctx, x, 'conversation.id');
+    else if (k === 'turn') turn = readCount(x, 'conversation.turn');
     else fail(childPath('conversation', k), 'unknown field');
   }
-  if (out.id === undefined) fail('conversation.id', 'required');
-  return inKeyOrder(out, CONVERSATION_KEYS);
+  if (id === undefined) fail('conversation.id', 'required');
+  return { id, turn };
 }
 
 function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
@@ -401,31 +372,34 @@ function readResource(ctx: Ctx, v: unknown): Record<string, unknown> {
   return inCanonicalOrder(ctx, out);
 }
 
-function readModel(ctx: Ctx, v: unknown): Record<string, string> {
+function readModel(ctx: Ctx, v: unknown): Record<string, string | undefined> {
   if (!isPlainObject(v)) fail('model', 'expected an object');
-  const out: Record<string, string> = {};
+  let name: string | undefined;
+  let provider: string | undefined;
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (x === undefined) continue;
-    if (k === 'provider') out.provider = readId(ctx, x, 'model.provider');
-    else if (k === 'name') out.name = readId(ctx, x, 'model.name');
+    if (k === 'provider') provider = readId(ctx, x, 'model.provider');
+    else if (k === 'name') name = readId(ctx, x, 'model.name');
     else fail(childPath('model', k), 'unknown field');
   }
-  return inKeyOrder(out, MODEL_KEYS);
+  return { name, provider };
 }
 
-function readUsage(v: unknown): Record<string, number> {
+function readUsage(v: unknown): Record<string, number | undefined> {
   if (!isPlainObject(v)) fail('usage', 'expected an object');
-  const out: Record<string, number> = {};
+  let inputTokens: number | undefined;
+  let outputTokens: number | undefined;
+  let totalTokens: number | undefined;
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (x === undefined) continue;
-    if (k === 'inputTokens') out.inputTokens = readCount(x, 'usage.inputTokens');
-    else if (k === 'outputTokens') out.outputTokens = readCount(x, 'usage.outputTokens');
-    else if (k === 'totalTokens') out.totalTokens = readCount(x, 'usage.totalTokens');
+    if (k === 'inputTokens') inputTokens = readCount(x, 'usage.inputTokens');
+    else if (k === 'outputTokens') outputTokens = readCount(x, 'usage.outputTokens');
+    else if (k === 'totalTokens') totalTokens = readCount(x, 'usage.totalTokens');
     else fail(childPath('usage', k), 'unknown field');
   }
-  return inKeyOrder(out, USAGE_KEYS);
+  return { inputTokens, outputTokens, totalTokens };
 }
 
 function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
@@ -435,35 +409,39 @@ function readGuardrails(ctx: Ctx, v: unknown): Array<Record<string, unknown>> {
     const g: unknown = v[i];
     const base = `guardrails[${i}]`;
     if (!isPlainObject(g)) fail(base, 'expected an object');
-    const r: Record<string, unknown> = {};
+    let confidence: number | undefined;
+    let decision: string | undefined;
+    let name: string | undefined;
+    let reason: string | undefined;
+    let rule: string | undefined;
     for (const k of Object.keys(g)) {
       const x = g[k];
       if (x === undefined) continue;
       switch (k) {
         case 'name':
-          r.name = readId(ctx, x, `${base}.name`);
+          name = readId(ctx, x, `${base}.name`);
           break;
         case 'decision':
-          r.decision = readEnum(x, `${base}.decision`, DECISIONS, DECISIONS_TEXT);
+          decision = readEnum(x, `${base}.decision`, DECISIONS, DECISIONS_TEXT);
           break;
         case 'reason':
-          r.reason = readString(ctx, x, `${base}.reason`);
+          reason = readString(ctx, x, `${base}.reason`);
           break;
         case 'confidence':
           if (typeof x !== 'number' || !(x >= 0 && x <= 1))
             fail(`${base}.confidence`, 'expected a number from 0 to 1');
-          r.confidence = x;
+          confidence = x;
           break;
         case 'rule':
-          r.rule = readId(ctx, x, `${base}.rule`);
+          rule = readId(ctx, x, `${base}.rule`);
           break;
         default:
           fail(childPath(base, k), 'unknown field');
       }
     }
-    if (r.name === undefined) fail(`${base}.name`, 'required');
-    if (r.decision === undefined) fail(`${base}.decision`, 'required');
-    out.push(inKeyOrder(r, GUARDRAIL_KEYS));
+    if (name === undefined) fail(`${base}.name`, 'required');
+    if (decision === undefined) fail(`${base}.decision`, 'required');
+    out.push({ confidence, decision, name, reason, rule });
   }
   return out;
 }
@@ -585,12 +563,24 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
   }
   if (!isPlainObject(input)) fail('event', 'expected an object');
   const ctx: Ctx = { max, flagged: undefined, truncated: undefined, stack: undefined, general: false };
-  const ev: Record<string, unknown> = {};
+  let action: string | undefined;
+  let actor: Record<string, string | undefined> | undefined;
+  let conversation: Record<string, unknown> | undefined;
+  let guardrails: Array<Record<string, unknown>> | undefined;
+  let latencyMs: number | undefined;
+  let meta: Record<string, unknown> | undefined;
+  let model: Record<string, string | undefined> | undefined;
+  let outcome: string | undefined;
+  let requestId: string | undefined;
+  let resource: Record<string, unknown> | undefined;
+  let subject: string | undefined;
+  let traceId: string | undefined;
   let type: string | undefined;
   let traits: ReturnType<typeof describeEventType>;
   let tsMs: number | undefined;
   let severity: Severity | undefined;
   let content: Array<[string, string]> | undefined;
+  let usage: Record<string, number | undefined> | undefined;
 
   for (const key of Object.keys(input)) {
     const v = input[key];
@@ -606,45 +596,51 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
         tsMs = readTs(v);
         break;
       case 'actor':
-        ev.actor = readActor(ctx, v);
+        actor = readActor(ctx, v);
         break;
       case 'subject':
+        subject = readId(ctx, v, key);
+        break;
       case 'requestId':
+        requestId = readId(ctx, v, key);
+        break;
       case 'traceId':
+        traceId = readId(ctx, v, key);
+        break;
       case 'action':
-        ev[key] = readId(ctx, v, key);
+        action = readId(ctx, v, key);
         break;
       case 'conversation':
-        ev.conversation = readConversation(ctx, v);
+        conversation = readConversation(ctx, v);
         break;
       case 'resource':
-        ev.resource = readResource(ctx, v);
+        resource = readResource(ctx, v);
         break;
       case 'outcome':
-        ev.outcome = readEnum(v, 'outcome', OUTCOMES, OUTCOMES_TEXT);
+        outcome = readEnum(v, 'outcome', OUTCOMES, OUTCOMES_TEXT);
         break;
       case 'model':
-        ev.model = readModel(ctx, v);
+        model = readModel(ctx, v);
         break;
       case 'usage':
-        ev.usage = readUsage(v);
+        usage = readUsage(v);
         break;
       case 'latencyMs':
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
           fail('latencyMs', 'expected a finite number >= 0');
-        ev.latencyMs = v;
+        latencyMs = v;
         break;
       case 'content':
         content = readContent(ctx, v);
         break;
       case 'guardrails':
-        ev.guardrails = readGuardrails(ctx, v);
+        guardrails = readGuardrails(ctx, v);
         break;
       case 'severity':
         severity = readEnum(v, 'severity', SEVERITIES, SEVERITIES_TEXT) as Severity;
         break;
       case 'meta':
-        ev.meta = readMeta(ctx, v);
+        meta = readMeta(ctx, v);
         break;
       default:
         // `id`, `category`, `flagged`, `truncated`, `redactions` and `contentModes` are set here,
@@ -667,18 +663,19 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
   const ts = lastTs;
   severity ??= traits.severity;
 
-  if (ev.subject === undefined) {
-    const actorId = (ev.actor as Record<string, string> | undefined)?.id;
+  if (subject === undefined) {
+    const actorId = actor?.id;
     if (actorId !== undefined) {
-      ev.subject = actorId;
+      subject = actorId;
       // The stored subject holds what actor.id held, so it is flagged alike.
       if (ctx.flagged?.includes('actor.id') === true) ctx.flagged.push('subject');
     }
   }
   let later: string[] | undefined;
+  let contentModes: Record<string, string> | undefined;
   if (content !== undefined && options?.protect !== undefined) {
     const modes: Record<string, string> = {};
-    const entry = { id, subject: ev.subject as string | undefined };
+    const entry = { id, subject };
     for (const part of content) {
       const p = options.protect(part[0], part[1], entry);
       part[1] = p.valueJson;
@@ -688,23 +685,41 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
         later.push(part[0]);
       }
     }
-    if (Object.keys(modes).length > 0) ev.contentModes = modes;
+    if (Object.keys(modes).length > 0) contentModes = modes;
   }
+  let redactionsOut: Array<{ count: number; kind: string; path: string }> | undefined;
   if (redactions.length > 0) {
-    ev.redactions = redactions.map((f) => {
+    redactionsOut = redactions.map((f) => {
       // A redactor of the application's own may hand back anything: the general serializer checks it.
       if (typeof f.path !== 'string' || typeof f.kind !== 'string' || !Number.isFinite(f.count))
         ctx.general = true;
       return { count: f.count, kind: f.kind, path: f.path };
     });
   }
-  ev.type = type;
-  ev.id = id;
-  ev.ts = ts;
-  ev.category = traits.category;
-  ev.severity = severity;
-  if (ctx.flagged !== undefined) ev.flagged = ctx.flagged.sort();
-  if (ctx.truncated !== undefined) ev.truncated = ctx.truncated.sort(byPath);
+  const ev = {
+    action,
+    actor,
+    category: traits.category,
+    contentModes,
+    conversation,
+    flagged: ctx.flagged?.sort(),
+    guardrails,
+    id,
+    latencyMs,
+    meta,
+    model,
+    outcome,
+    redactions: redactionsOut,
+    requestId,
+    resource,
+    severity,
+    subject,
+    traceId,
+    truncated: ctx.truncated?.sort(byPath),
+    ts,
+    type,
+    usage,
+  };
 
   const prepared: PreparedEvent = {
     id,
@@ -714,10 +729,9 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     category: traits.category,
     severity,
     critical: traits.critical || severity === 'critical',
-    eventJson: ctx.general ? canonicalJson(ev) : escapeHostile(JSON.stringify(inKeyOrder(ev, EVENT_KEYS))),
+    eventJson: ctx.general ? canonicalJson(ev) : escapeHostile(JSON.stringify(ev)),
     content: content ?? [],
   };
-  if (later !== undefined)
-    prepared.protectLater = { subject: ev.subject as string | undefined, fields: later };
+  if (later !== undefined) prepared.protectLater = { subject, fields: later };
   return prepared;
 }

@@ -204,6 +204,7 @@ export class Collector {
     const trail = await AuditTrail.open({
       overflow: 'reject',
       handleExit: false,
+      maxQueue: DEFAULT_MAX_QUEUE, // the check in ingest below counts on the same bound
       ...options.trail,
       ...(options.postgres === undefined ? { dir: options.dir } : { postgres: options.postgres }),
     });
