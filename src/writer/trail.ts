@@ -65,9 +65,10 @@ export interface AuditTrailOptions {
   /** Events per batch handed to the appender; default 1000. */
   batchSize?: number;
   /**
-   * Events accepted but not yet durable before the overflow policy applies; default 8 batches
-   * (at least 8,192 events): about 9 MB of ~1 KB events, small enough to stay in the CPU's cache
-   * between the two threads (docs/benchmarks.md: 100,000 measured 15–25% slower).
+   * Events accepted but not yet durable before the overflow policy applies. Default, under `block`:
+   * 8 batches (at least 8,192 events), about 9 MB of ~1 KB events, which stays in the CPU's cache
+   * between the two threads (docs/benchmarks.md: 100,000 measured 15–25% slower); under `reject`
+   * and `count`, where a full queue loses events, 100,000.
    */
   maxQueue?: number;
   /** Default `block`: emit waits (synchronously) for room; `reject` throws BUFFER_FULL; `count` drops and records how many. */
@@ -88,9 +89,11 @@ export interface AuditTrailOptions {
 const EXIT_TIMEOUT_MS = 10_000;
 /** Batches the writer may be behind before the caller's thread encrypts content itself (see `frame`). */
 const ENCRYPT_HERE_BACKLOG = 2;
-/** The default queue: this many batches, and no fewer than MIN_QUEUE events. */
+/** The default queue under `block`: this many batches, and no fewer than MIN_QUEUE events. */
 const QUEUE_BATCHES = 8;
 const MIN_QUEUE = 8192;
+/** The default queue under `reject` and `count`, where a full queue loses events. */
+const LOSSY_QUEUE = 100_000;
 
 /** A tamper-evident audit trail open for writing. */
 export class AuditTrail {
@@ -142,8 +145,10 @@ export class AuditTrail {
     this.verifierKey = init.verifierKey;
     this.sealSeed = init.sealSeed;
     this.batchSize = options.batchSize ?? 1000;
-    this.maxQueue = options.maxQueue ?? Math.max(QUEUE_BATCHES * this.batchSize, MIN_QUEUE);
     this.overflow = options.overflow ?? 'block';
+    this.maxQueue =
+      options.maxQueue ??
+      (this.overflow === 'block' ? Math.max(QUEUE_BATCHES * this.batchSize, MIN_QUEUE) : LOSSY_QUEUE);
     this.flushIntervalMs = options.flushIntervalMs ?? 0;
     this.prepareOptions =
       options.maxStringBytes === undefined ? {} : { maxStringBytes: options.maxStringBytes };
