@@ -62,3 +62,9 @@ export function newEventId(nowMs: number = Date.now()): string {
   // `7` (version) + 12-bit counter (rand_a), then variant `10` + 62 random bits (rand_b).
   return `${prefix}${(counter >>> 8).toString(16)}${HEX[counter & 0xff]}-${HEX[0x80 | (p[r]! & 0x3f)]}${HEX[p[r + 1]!]}-${HEX[p[r + 2]!]}${HEX[p[r + 3]!]}${HEX[p[r + 4]!]}${HEX[p[r + 5]!]}${HEX[p[r + 6]!]}${HEX[p[r + 7]!]}`;
 }
+
+/** The creation time (epoch ms) in a UUIDv7, or undefined for another kind of id. */
+export function uuid7Ms(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.exec(id);
+  return m === null ? undefined : Number.parseInt(m[1]! + m[2]!, 16);
+}

@@ -12,7 +12,7 @@ export {
   type EventTypeTraits,
   type KnownEventType,
 } from './catalogue.js';
-export { newEventId } from './id.js';
+export { newEventId, uuid7Ms } from './id.js';
 export {
   CONTENT_NAME_RE,
   DEFAULT_MAX_STRING_BYTES,

@@ -62,18 +62,11 @@ function latestSigned(source: DirSource | PgSource): { note: string; cp: Checkpo
   return { note, cp: openCheckpoint(note, NoteVerifier.fromVkey(source.meta.verifierKey)) };
 }
 
-/** Finds the seq of the entry with this id (scans the trail). */
+/** Finds the seq of the entry with this id. */
 export function findSeqById(source: DirSource | PgSource, id: string): number {
-  const needle = `"id":${JSON.stringify(id)}`;
-  if (source instanceof DirSource) {
-    for (const line of source.lines()) {
-      if (line.text.includes(needle)) return line.seq;
-    }
-  } else {
-    const seq = source.findSeqById(id);
-    if (seq !== undefined) return seq;
-  }
-  throw new AuditError('NOT_FOUND', `no entry with id ${id}`, { field: 'id' });
+  const seq = source.findSeqById(id);
+  if (seq === undefined) throw new AuditError('NOT_FOUND', `no entry with id ${id}`, { field: 'id' });
+  return seq;
 }
 
 /**

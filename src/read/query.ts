@@ -13,7 +13,6 @@ import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { type AuditEntry, decodeLine } from './entry.js';
 import { type CompiledFilter, compileFilter, type QueryFilter } from './query-filter.js';
-import { findLinesHolding } from './query-lines.js';
 import {
   emptyStats,
   type LinePrecheck,
@@ -92,6 +91,13 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
       seqTo: f.seqTo,
       order: this.order,
     };
+    if (f.id !== undefined && f.seqTo - f.seqFrom > 1 && this.source instanceof DirSource) {
+      // One entry at most: find its seq by id instead of reading the trail for it.
+      const seq = this.source.findSeqById(f.id);
+      if (seq === undefined || seq < f.seqFrom || seq >= f.seqTo) return;
+      bounds.seqFrom = seq;
+      bounds.seqTo = seq + 1;
+    }
     const check = precheckOf(f);
     const reveal = this.options.reveal;
     const searchContent = this.source.meta.content === 'plain' || reveal !== undefined;
@@ -203,8 +209,8 @@ export function query(
 }
 
 /**
- * The entry with this id, or undefined. Searches the raw bytes of the segments sealed after the
- * time in the id first (ids are UUIDv7, made when the event was emitted), then the others.
+ * The entry with this id, or undefined (found by `findSeqById`: a bisection by id over a trail
+ * directory, a search of the log in PostgreSQL).
  * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
  */
 export async function getEntry(
@@ -215,51 +221,17 @@ export async function getEntry(
   const source = sourceOf(dirOrSource);
   if (typeof id !== 'string' || id === '')
     throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
-  if (!(source instanceof DirSource)) {
-    const seq = source.findSeqById(id);
-    if (seq === undefined) return undefined;
-    return first(
-      query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
-    );
-  }
-  const segments = source.segments();
-  // A segment sealed before the id was made cannot hold it (5 minutes of slack for clocks):
-  // search the others first, the rest only if needed (a clock set back).
-  const idMs = uuid7Ms(id);
-  const likely = segments.filter(
-    (s) =>
-      idMs === undefined || s.summary === undefined || !(Date.parse(s.summary.sealedAt) < idMs - 300_000),
+  const seq = source.findSeqById(id);
+  if (seq === undefined) return undefined;
+  // Decode it as a query would (reveal hook, issues).
+  return first(
+    query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
   );
-  const ordered = [...likely, ...segments.filter((s) => !likely.includes(s))];
-  const needle = `"id":${canonicalJson(id)}`;
-  for (const { ref } of ordered) {
-    for (const text of findLinesHolding(ref.file, needle)) {
-      let seq: number;
-      try {
-        const e = decodeChecked(text);
-        if (e.id !== id) continue; // the same text as another field's value
-        seq = e.seq;
-      } catch {
-        continue; // an unreadable line: query and verify report it
-      }
-      // Decode it as a query would (reveal hook, issues).
-      return first(
-        query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
-      );
-    }
-  }
-  return undefined;
 }
 
 async function first(q: TrailQuery): Promise<AuditEntry | undefined> {
   for await (const e of q) return e;
   return undefined;
-}
-
-/** The creation time (ms) of a UUIDv7, or undefined for another kind of id. */
-function uuid7Ms(id: string): number | undefined {
-  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.exec(id);
-  return m === null ? undefined : Number.parseInt(m[1]! + m[2]!, 16);
 }
 
 /** A trail directory opened for reading: queries, lookups by id. Never writes. */

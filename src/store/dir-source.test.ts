@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleEvent, tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
-import { DirSource, type StoredLine } from './dir-source.js';
+import { DirSource, idOfLine, type StoredLine } from './dir-source.js';
 import { archiveSegment } from './segment-archive.js';
 
 const root = tempDir();
@@ -63,5 +64,63 @@ describe('DirSource.lineAt', () => {
     expectAllFound('few-leaves', (copy) => fs.truncateSync(leaves(copy), 32));
     expectAllFound('many-leaves', (copy) => fs.appendFileSync(leaves(copy), Buffer.alloc(32 * 100_000)));
     expectAllFound('no-tree', (copy) => fs.rmSync(path.join(copy, 'tree'), { recursive: true }));
+  });
+});
+
+describe('DirSource.findSeqById', () => {
+  const ids = (dir: string) =>
+    [...new DirSource(dir).lines()].map((l) => ({ seq: l.seq, id: idOfLine(l.text)! }));
+
+  it('finds every entry by its own id across segments, also where other fields hold an earlier entry id', async () => {
+    const dir = path.join(root, 'by-id');
+    const trail = await AuditTrail.open({ dir, maxSegmentBytes: 64 * 1024, worker: false, batchSize: 20 });
+    const early: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      // Some later entries carry an earlier entry's id as text in other fields.
+      const other = early[i % 50];
+      const id = trail.emit(
+        other === undefined || i % 7 !== 0
+          ? sampleEvent(i)
+          : { ...sampleEvent(i), actor: { id: other }, meta: { id: other } },
+      );
+      early.push(id);
+    }
+    await trail.close();
+    const source = new DirSource(dir);
+    expect(source.segments().length).toBeGreaterThan(3);
+    const all = ids(dir);
+    expect(all).toHaveLength(600);
+    for (const { seq, id } of all) expect(source.findSeqById(id)).toBe(seq);
+    expect(source.findSeqById('01234567-89ab-7cde-8f01-23456789abcd')).toBeUndefined();
+    expect(source.findSeqById('not an id')).toBeUndefined();
+  });
+
+  it('finds entries whose ids are out of order, written by a writer whose clock was set back', async () => {
+    const dir = path.join(root, 'clock-back');
+    const trail = await AuditTrail.open({ dir, worker: false });
+    for (let i = 0; i < 50; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    // A second writer, a day behind: its ids sort before the first writer's.
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const now = Date.now; Date.now = () => now() - 86_400_000;
+         const { AuditTrail } = await import(${JSON.stringify(dist)});
+         const t = await AuditTrail.open({ dir: ${JSON.stringify(dir)}, worker: false });
+         for (let i = 0; i < 50; i++) t.emit({ type: 'x.later', meta: { i } });
+         await t.close();`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const all = ids(dir);
+    const later = all.filter((_, k) => k > 0 && all[k - 1]!.id > all[k]!.id);
+    expect(later.length).toBeGreaterThan(0); // the ids really are out of order
+    const source = new DirSource(dir);
+    for (const { seq, id } of all) expect(source.findSeqById(id)).toBe(seq);
   });
 });

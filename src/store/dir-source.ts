@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseRecordTail, splitLine } from '../chain/record.js';
+import { parseCommitted, parseRecordTail, splitLine } from '../chain/record.js';
+import { AuditError } from '../errors.js';
+import { uuid7Ms } from '../event/id.js';
 import { type BoundaryFile, readBoundaryFile } from './boundary-file.js';
 import { type TrailLayout, trailLayout } from './layout.js';
 import { findLineBySeq } from './line-reader.js';
@@ -14,6 +16,9 @@ import { readCheckpoints, readSeals } from './sealed-files.js';
 import { checkedSegmentLines } from './segment-check.js';
 import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
 import { readTrailMeta, type TrailMeta } from './trail-meta.js';
+
+/** How far a writer's clock may be behind the time of a segment's seal (see `findSeqById`). */
+const CLOCK_SLACK_MS = 5 * 60_000;
 
 /** One stored line and where it is. */
 export interface StoredLine {
@@ -83,6 +88,46 @@ export class DirSource {
       first: ref.firstSeq,
       end,
     });
+  }
+
+  /**
+   * The seq of the entry with id `id`, or undefined. Ids are UUIDv7, made in order by each writer,
+   * so a bisection over seqs (each step one {@link lineAt}) finds it in O(log² n) small reads.
+   * When it does not (ids out of order, from a writer whose clock was set back), every line is
+   * searched. Only an entry's own id counts, never the same text in another field.
+   */
+  findSeqById(id: string): number | undefined {
+    try {
+      const segments = this.segments();
+      let lo = segments[0]?.ref.firstSeq ?? 0;
+      // A segment sealed before the id was made cannot hold it (with slack for clocks): this also
+      // keeps the search out of old, archived segments.
+      const idMs = uuid7Ms(id);
+      for (let i = 0; idMs !== undefined && i + 1 < segments.length; i++) {
+        const sealedAt = segments[i]!.summary?.sealedAt;
+        if (sealedAt !== undefined && Date.parse(sealedAt) < idMs - CLOCK_SLACK_MS) {
+          lo = segments[i + 1]!.ref.firstSeq;
+        }
+      }
+      // Past the last entry: the persisted leaves, which may lag the segments by a batch, widened.
+      let hi = Math.max(lo, this.storedLeafCount() ?? lo);
+      for (let step = 1024; this.lineAt(hi) !== undefined; step *= 2) hi += step;
+      while (lo < hi) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        const line = this.lineAt(mid);
+        const found = line === undefined ? undefined : idOfLine(line);
+        if (found === id) return mid;
+        if (found === undefined || found > id) hi = mid;
+        else lo = mid + 1;
+      }
+    } catch (err) {
+      if (!(err instanceof AuditError && err.code === 'ENTRY_MALFORMED')) throw err;
+    }
+    const needle = `"id":${JSON.stringify(id)}`;
+    for (const line of this.lines()) {
+      if (line.text.includes(needle) && idOfLine(line.text) === id) return line.seq;
+    }
+    return undefined;
   }
 
   /** The number of leaf hashes in tree/level-00.hashes, or undefined without it. */
@@ -162,5 +207,15 @@ export class DirSource {
       fd = undefined;
     };
     return { leaf, range, close };
+  }
+}
+
+/** The entry id of a stored line, or undefined when the line is not a record. */
+export function idOfLine(line: string): string | undefined {
+  try {
+    const id = parseCommitted(splitLine(line).committed).event.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -6,6 +6,7 @@
 import type { SealRecord } from '../../chain/seal.js';
 import type { TreeReader } from '../../chain/tree.js';
 import { AuditError } from '../../errors.js';
+import { idOfLine } from '../dir-source.js';
 import type { StoredCheckpoint } from '../sealed-files.js';
 import type { TrailMeta } from '../trail-meta.js';
 import { describeTarget, logLockKey } from './connect.js';
@@ -170,7 +171,7 @@ export class PgSource {
     )[0]?.line;
   }
 
-  /** The seq of the entry with this id, or undefined. */
+  /** The seq of the entry with this id, or undefined (only its own id counts, not another field's text). */
   findSeqById(id: string): number | undefined {
     const needle = `"id":${JSON.stringify(id)}`;
     for (const l of this.scan({
@@ -179,7 +180,7 @@ export class PgSource {
       order: 'oldest',
       needles: [[needle]],
     })) {
-      return l.seq;
+      if (idOfLine(l.text) === id) return l.seq;
     }
     return undefined;
   }
