@@ -31,13 +31,20 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const events = Array.from({ length: 1000 }, (_, i) => aiEvent(i));
 const recordBytes = JSON.stringify(events[0]).length;
 
-/** Emits N events in slices, letting the event loop run between slices as an application would. */
-async function emitAll(emit: (i: number) => void, n: number): Promise<void> {
+/**
+ * Emits N events in slices, letting the event loop run between slices as an application would.
+ * Returns the process's largest resident-memory growth seen between slices (MiB, all threads).
+ */
+async function emitAll(emit: (i: number) => void, n: number): Promise<number> {
+  const rss0 = process.memoryUsage.rss();
+  let peak = rss0;
   for (let i = 0; i < n; ) {
     const end = Math.min(n, i + 2000);
     for (; i < end; i++) emit(i);
     await new Promise<void>((r) => setImmediate(r));
+    peak = Math.max(peak, process.memoryUsage.rss());
   }
+  return (peak - rss0) / 2 ** 20;
 }
 
 async function benchSealtrail(
@@ -45,17 +52,17 @@ async function benchSealtrail(
   n: number,
   extra: Partial<AuditTrailOptions> = {},
   name = worker ? 'worker' : 'inline',
-): Promise<{ rate: number; loopUsPerEvent: number; dir: string }> {
+): Promise<{ rate: number; loopUsPerEvent: number; dir: string; rssMiB: number }> {
   const dir = path.join(tmp, `sealtrail-${name}`);
   const trail = await AuditTrail.open({ dir, worker, handleExit: false, ...extra });
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  await emitAll((i) => trail.emit(events[i % 1000]!), n);
+  const rssMiB = await emitAll((i) => trail.emit(events[i % 1000]!), n);
   await trail.flush();
   const t1 = performance.now();
   const elu = performance.eventLoopUtilization(elu0);
   await trail.close();
-  return { rate: n / ((t1 - t0) / 1000), loopUsPerEvent: (elu.active * 1000) / n, dir };
+  return { rate: n / ((t1 - t0) / 1000), loopUsPerEvent: (elu.active * 1000) / n, dir, rssMiB };
 }
 
 /**
@@ -73,12 +80,12 @@ async function benchCallerCost(n: number): Promise<number> {
   return (elu.active * 1000) / n;
 }
 
-async function benchPino(sync: boolean, n: number): Promise<number> {
+async function benchPino(sync: boolean, n: number): Promise<{ rate: number; rssMiB: number }> {
   const file = path.join(tmp, `pino-${sync ? 'sync' : 'async'}.log`);
   const dest = pino.destination({ dest: file, sync, minLength: sync ? 0 : 4096 });
   const logger = pino(dest);
   const t0 = performance.now();
-  await emitAll((i) => logger.info(events[i % 1000]!), n);
+  const rssMiB = await emitAll((i) => logger.info(events[i % 1000]!), n);
   await new Promise<void>((resolve) => {
     if (sync) {
       dest.flushSync();
@@ -90,7 +97,7 @@ async function benchPino(sync: boolean, n: number): Promise<number> {
   fs.closeSync(fd);
   const t1 = performance.now();
   dest.end();
-  return n / ((t1 - t0) / 1000);
+  return { rate: n / ((t1 - t0) / 1000), rssMiB };
 }
 
 async function benchEmitLatency(): Promise<{ p50: number; p99: number }> {
@@ -190,13 +197,17 @@ async function main(): Promise<void> {
   const inline = await benchSealtrail(false, N);
   record('sealtrail emit+flush, durable, inline (events/s)', fmt(inline.rate));
   const pinoSync = await benchPino(true, N);
-  record('pino sync destination to file, fsynced (events/s)', fmt(pinoSync));
+  record('pino sync destination to file, fsynced (events/s)', fmt(pinoSync.rate));
   const pinoAsync = await benchPino(false, N);
-  record('pino async destination to file, fsynced (events/s)', fmt(pinoAsync));
+  record('pino async destination to file, fsynced (events/s)', fmt(pinoAsync.rate));
   const best = Math.max(worker.rate, inline.rate);
   record(
     'ratio sealtrail (best mode) / faster pino mode',
-    `${(best / Math.max(pinoSync, pinoAsync)).toFixed(2)}x`,
+    `${(best / Math.max(pinoSync.rate, pinoAsync.rate)).toFixed(2)}x`,
+  );
+  record(
+    'peak resident memory growth: sealtrail worker run / pino sync run (MiB)',
+    `${worker.rssMiB.toFixed(0)} / ${pinoSync.rssMiB.toFixed(0)}`,
   );
   const protectN = Math.min(N, 300_000);
   const redacted = await benchSealtrail(true, protectN, { redact: true }, 'redact');
