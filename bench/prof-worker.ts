@@ -1,6 +1,7 @@
 /**
  * A profiling harness, not a report: N events (`N`, default 300,000) through one trail in the
- * mode `MODE` (plain | redact | enc), printing events/s. Run it under
+ * mode `MODE` (plain | redact | enc), printing events/s; `MAX_QUEUE` and `BATCH` set the trail's
+ * maxQueue and batchSize. Run it under
  * `node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/prof-worker.ts` to see where each
  * thread spends its time.
  */
@@ -30,7 +31,14 @@ const modes: Record<string, Partial<AuditTrailOptions>> = {
 const extra = modes[mode];
 if (extra === undefined) throw new Error(`MODE: expected plain, redact or enc, got ${mode}`);
 const maxQueue = process.env.MAX_QUEUE === undefined ? {} : { maxQueue: Number(process.env.MAX_QUEUE) };
-const trail = await AuditTrail.open({ dir: path.join(dir, 't'), handleExit: false, ...maxQueue, ...extra });
+const batch = process.env.BATCH === undefined ? {} : { batchSize: Number(process.env.BATCH) };
+const trail = await AuditTrail.open({
+  dir: path.join(dir, 't'),
+  handleExit: false,
+  ...maxQueue,
+  ...batch,
+  ...extra,
+});
 const t0 = performance.now();
 for (let i = 0; i < N; ) {
   const end = Math.min(N, i + 2000);
