@@ -84,11 +84,13 @@ export function sealField(
   const outAt = at;
   at += buf.write(header, at, 'latin1');
   at += sealFieldInto(buf, at, key, buf.subarray(0, plainAt), buf.subarray(plainAt, outAt));
-  return buf.toString('latin1', outAt, at);
+  const sealed = buf.toString('latin1', outAt, at);
+  buf.fill(0, plainAt, outAt); // no plaintext left behind in the shared scratch
+  return sealed;
 }
 
 // sealField's working space, reused from call to call: nothing holds a view of it after a call
-// returns (measured: 5.3 → 4.8 µs per 400-byte field).
+// returns, and the plaintext is zeroed before it does (measured: 5.3 → 4.8 µs per 400-byte field).
 let scratch = Buffer.allocUnsafeSlow(4096);
 
 function writeBytes(buf: Buffer, at: number, src: string | Uint8Array): number {

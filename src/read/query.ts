@@ -92,11 +92,14 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
       order: this.order,
     };
     if (f.id !== undefined && f.seqTo - f.seqFrom > 1 && this.source instanceof DirSource) {
-      // One entry at most: find its seq by id instead of reading the trail for it.
-      const seq = this.source.findSeqById(f.id);
-      if (seq === undefined || seq < f.seqFrom || seq >= f.seqTo) return;
-      bounds.seqFrom = seq;
-      bounds.seqTo = seq + 1;
+      // One entry at most: find its seq by bisection instead of reading the trail for it. When
+      // that fails (ids out of order, a damaged line), the scan below looks, within its bounds.
+      const seq = this.source.findSeqById(f.id, { scan: false });
+      if (seq !== undefined) {
+        if (seq < f.seqFrom || seq >= f.seqTo) return;
+        bounds.seqFrom = seq;
+        bounds.seqTo = seq + 1;
+      }
     }
     const check = precheckOf(f);
     const reveal = this.options.reveal;
@@ -221,12 +224,12 @@ export async function getEntry(
   const source = sourceOf(dirOrSource);
   if (typeof id !== 'string' || id === '')
     throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
+  const q = { ...options, order: 'oldest', limit: 1 } as const;
+  // A directory query narrows itself to the id's seq; PostgreSQL finds the seq first.
+  if (source instanceof DirSource) return first(query(source, { id }, q));
   const seq = source.findSeqById(id);
   if (seq === undefined) return undefined;
-  // Decode it as a query would (reveal hook, issues).
-  return first(
-    query(source, { id, seqFrom: seq, seqTo: seq + 1 }, { ...options, order: 'oldest', limit: 1 }),
-  );
+  return first(query(source, { id, seqFrom: seq, seqTo: seq + 1 }, q));
 }
 
 async function first(q: TrailQuery): Promise<AuditEntry | undefined> {

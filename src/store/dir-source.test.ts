@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEntry, query } from '../read/query.js';
 import { sampleEvent, tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import { DirSource, idOfLine, type StoredLine } from './dir-source.js';
@@ -122,5 +123,45 @@ describe('DirSource.findSeqById', () => {
     expect(later.length).toBeGreaterThan(0); // the ids really are out of order
     const source = new DirSource(dir);
     for (const { seq, id } of all) expect(source.findSeqById(id)).toBe(seq);
+  });
+
+  it('never throws for a damaged trail: a missing id is not found, present ids still are', async () => {
+    const dir = path.join(root, 'damaged');
+    const trail = await AuditTrail.open({ dir, maxSegmentBytes: 64 * 1024, worker: false, batchSize: 20 });
+    for (let i = 0; i < 400; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    const all = ids(dir);
+    const source = new DirSource(dir);
+    const [first, second] = source.segments();
+    expect(second).toBeDefined();
+    // Overwrite a middle line of the first (sealed) segment with garbage of the same length.
+    const bytes = fs.readFileSync(first!.ref.file);
+    const starts = [0];
+    for (let k = bytes.indexOf(10); k !== -1 && k + 1 < bytes.length; k = bytes.indexOf(10, k + 1))
+      starts.push(k + 1);
+    const mid = Math.floor(starts.length / 2);
+    bytes.fill(0x78, starts[mid]!, starts[mid + 1]! - 1);
+    fs.writeFileSync(first!.ref.file, bytes);
+
+    const missing = '01234567-89ab-7cde-8f01-23456789abcd';
+    const issues: unknown[] = [];
+    expect(source.findSeqById(missing)).toBeUndefined();
+    expect(await getEntry(dir, missing, { onIssue: (i) => issues.push(i) })).toBeUndefined();
+    const rows = [];
+    for await (const e of query(
+      dir,
+      { id: missing, seqFrom: 0, seqTo: all.length },
+      { onIssue: (i) => issues.push(i) },
+    ))
+      rows.push(e);
+    expect(rows).toEqual([]);
+    // Entries on either side of the damage, in the damaged segment too, are still found.
+    for (const { seq, id } of [all[0]!, all[mid - 1]!, all[mid + 1]!]) {
+      expect(source.findSeqById(id)).toBe(seq);
+      expect((await getEntry(dir, id))?.id).toBe(id);
+    }
+    const later = all.at(-1)!;
+    expect(source.findSeqById(later.id)).toBe(later.seq);
+    expect((await getEntry(dir, later.id))?.id).toBe(later.id);
   });
 });

@@ -93,39 +93,53 @@ export class DirSource {
   /**
    * The seq of the entry with id `id`, or undefined. Ids are UUIDv7, made in order by each writer,
    * so a bisection over seqs (each step one {@link lineAt}) finds it in O(log² n) small reads.
-   * When it does not (ids out of order, from a writer whose clock was set back), every line is
-   * searched. Only an entry's own id counts, never the same text in another field.
+   * When it does not (ids out of order, from a writer whose clock was set back, or a damaged line
+   * in the way), every segment is searched unless `scan` is false; a segment that cannot be read
+   * is skipped (verify and query report it). Only an entry's own id counts, never the same text
+   * in another field. Never throws for a damaged trail.
    */
-  findSeqById(id: string): number | undefined {
+  findSeqById(id: string, { scan = true }: { scan?: boolean } = {}): number | undefined {
+    const segments = this.segments();
     try {
-      const segments = this.segments();
-      let lo = segments[0]?.ref.firstSeq ?? 0;
-      // A segment sealed before the id was made cannot hold it (with slack for clocks): this also
-      // keeps the search out of old, archived segments.
-      const idMs = uuid7Ms(id);
-      for (let i = 0; idMs !== undefined && i + 1 < segments.length; i++) {
-        const sealedAt = segments[i]!.summary?.sealedAt;
-        if (sealedAt !== undefined && Date.parse(sealedAt) < idMs - CLOCK_SLACK_MS) {
-          lo = segments[i + 1]!.ref.firstSeq;
-        }
-      }
-      // Past the last entry: the persisted leaves, which may lag the segments by a batch, widened.
-      let hi = Math.max(lo, this.storedLeafCount() ?? lo);
-      for (let step = 1024; this.lineAt(hi) !== undefined; step *= 2) hi += step;
-      while (lo < hi) {
-        const mid = lo + Math.floor((hi - lo) / 2);
-        const line = this.lineAt(mid);
-        const found = line === undefined ? undefined : idOfLine(line);
-        if (found === id) return mid;
-        if (found === undefined || found > id) hi = mid;
-        else lo = mid + 1;
-      }
+      const seq = this.bisectById(id, segments);
+      if (seq !== undefined || !scan) return seq;
     } catch (err) {
-      if (!(err instanceof AuditError && err.code === 'ENTRY_MALFORMED')) throw err;
+      if (!(err instanceof AuditError) || !scan) return undefined;
     }
-    const needle = `"id":${JSON.stringify(id)}`;
-    for (const line of this.lines()) {
-      if (line.text.includes(needle) && idOfLine(line.text) === id) return line.seq;
+    const needle = Buffer.from(`"id":${JSON.stringify(id)}`);
+    for (const { ref } of segments) {
+      try {
+        for (const line of checkedSegmentLines(ref.file, ref.firstSeq, undefined)) {
+          if (line.bytes.includes(needle) && idOfLine(line.bytes.toString('utf8')) === id) return line.seq;
+        }
+      } catch (err) {
+        if (!(err instanceof AuditError)) throw err;
+      }
+    }
+    return undefined;
+  }
+
+  private bisectById(id: string, segments: ReturnType<DirSource['segments']>): number | undefined {
+    let lo = segments[0]?.ref.firstSeq ?? 0;
+    // A segment sealed before the id was made cannot hold it (with slack for clocks): this also
+    // keeps the search out of old, archived segments.
+    const idMs = uuid7Ms(id);
+    for (let i = 0; idMs !== undefined && i + 1 < segments.length; i++) {
+      const sealedAt = segments[i]!.summary?.sealedAt;
+      if (sealedAt !== undefined && Date.parse(sealedAt) < idMs - CLOCK_SLACK_MS) {
+        lo = segments[i + 1]!.ref.firstSeq;
+      }
+    }
+    // Past the last entry: the persisted leaves, which may lag the segments by a batch, widened.
+    let hi = Math.max(lo, this.storedLeafCount() ?? lo);
+    for (let step = 1024; this.lineAt(hi) !== undefined; step *= 2) hi += step;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const line = this.lineAt(mid);
+      const found = line === undefined ? undefined : idOfLine(line);
+      if (found === id) return mid;
+      if (found === undefined || found > id) hi = mid;
+      else lo = mid + 1;
     }
     return undefined;
   }

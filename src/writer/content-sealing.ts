@@ -3,7 +3,8 @@
  * key slot to use when it frames an event (framing.ts), and hands the `encryption` purpose keys
  * over, slot by slot, with the batches (`ContentKeyUpdate`). Here each marked value is encrypted
  * under its slot's key, bound to the trail's origin, the entry id and the field path, exactly as
- * `encryptContent` does on the caller's thread, so the caller's thread never runs AES.
+ * `encryptContent` does on the caller's thread. The caller's thread runs AES only while the writer
+ * is far behind (`TrailProtection.encryptHere`), to share the work when this thread is the limit.
  */
 import type { KeyObject } from 'node:crypto';
 import { FIELD_CIPHER_PREFIX, sealedTextLength, sealFieldInto } from '../keys/field-cipher.js';
