@@ -212,8 +212,8 @@ export function query(
 }
 
 /**
- * The entry with this id, or undefined (found by `findSeqById`: a bisection by id over a trail
- * directory, a search of the log in PostgreSQL).
+ * The entry with this id, or undefined (found by a bisection by id, then a search when that
+ * misses: see `DirSource.findSeqById`, `PgSource.findSeqById`).
  * @throws AuditError USAGE for an empty id, TRAIL_NOT_FOUND.
  */
 export async function getEntry(

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEntry, query } from '../read/query.js';
 import { sampleEvent, tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
-import { DirSource, idOfLine, type StoredLine } from './dir-source.js';
+import { DirSource, type StoredLine } from './dir-source.js';
 import { archiveSegment } from './segment-archive.js';
+import { idOfLine } from './seq-by-id.js';
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

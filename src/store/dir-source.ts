@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCommitted, parseRecordTail, splitLine } from '../chain/record.js';
+import { parseRecordTail, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
 import { uuid7Ms } from '../event/id.js';
 import { type BoundaryFile, readBoundaryFile } from './boundary-file.js';
@@ -15,6 +15,7 @@ import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
 import { checkedSegmentLines } from './segment-check.js';
 import { listSegments, readSummary, type SegmentRef, type SegmentSummary } from './segment-log.js';
+import { bisectSeqById, idOfLine } from './seq-by-id.js';
 import { readTrailMeta, type TrailMeta } from './trail-meta.js';
 
 /** How far a writer's clock may be behind the time of a segment's seal (see `findSeqById`). */
@@ -133,15 +134,7 @@ export class DirSource {
     // Past the last entry: the persisted leaves, which may lag the segments by a batch, widened.
     let hi = Math.max(lo, this.storedLeafCount() ?? lo);
     for (let step = 1024; this.lineAt(hi) !== undefined; step *= 2) hi += step;
-    while (lo < hi) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      const line = this.lineAt(mid);
-      const found = line === undefined ? undefined : idOfLine(line);
-      if (found === id) return mid;
-      if (found === undefined || found > id) hi = mid;
-      else lo = mid + 1;
-    }
-    return undefined;
+    return bisectSeqById(id, lo, hi, (seq) => this.lineAt(seq));
   }
 
   /** The number of leaf hashes in tree/level-00.hashes, or undefined without it. */
@@ -221,15 +214,5 @@ export class DirSource {
       fd = undefined;
     };
     return { leaf, range, close };
-  }
-}
-
-/** The entry id of a stored line, or undefined when the line is not a record. */
-export function idOfLine(line: string): string | undefined {
-  try {
-    const id = parseCommitted(splitLine(line).committed).event.id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
   }
 }

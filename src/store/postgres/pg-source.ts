@@ -6,8 +6,8 @@
 import type { SealRecord } from '../../chain/seal.js';
 import type { TreeReader } from '../../chain/tree.js';
 import { AuditError } from '../../errors.js';
-import { idOfLine } from '../dir-source.js';
 import type { StoredCheckpoint } from '../sealed-files.js';
+import { bisectSeqById, idOfLine } from '../seq-by-id.js';
 import type { TrailMeta } from '../trail-meta.js';
 import { describeTarget, logLockKey } from './connect.js';
 import { checkLogName, LOG_COLUMNS, metaOfRow } from './pg-logs.js';
@@ -171,8 +171,14 @@ export class PgSource {
     )[0]?.line;
   }
 
-  /** The seq of the entry with this id, or undefined (only its own id counts, not another field's text). */
+  /**
+   * The seq of the entry with this id, or undefined: a bisection by id (one row by primary key per
+   * step), then, when that misses (ids out of order), a search of the lines. Only an entry's own
+   * id counts, not another field's text.
+   */
   findSeqById(id: string): number | undefined {
+    const seq = bisectSeqById(id, 0, this.size(), (s) => this.lineAt(s));
+    if (seq !== undefined) return seq;
     const needle = `"id":${JSON.stringify(id)}`;
     for (const l of this.scan({
       seqFrom: 0,

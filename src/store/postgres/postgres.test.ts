@@ -124,6 +124,8 @@ describe('the PostgreSQL store', () => {
         expect(e?.seq).toBe(123);
         expect(e?.content).toEqual({ prompt: 'prompt 123' });
         expect(await getEntry(source, '0190a6f2-0000-7000-8000-000000000000')).toBeUndefined();
+        for (let i = 0; i < ids.length; i += i < 10 || i > 590 ? 1 : 37)
+          expect(source.findSeqById(ids[i]!)).toBe(i);
       } finally {
         source.close();
       }
