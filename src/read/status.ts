@@ -44,6 +44,7 @@ export interface TrailStatus {
   queue: { depth: null; droppedEvents: number; overflowRecords: number };
   recoveries: number;
   quarantinedFiles: number | null;
+  /** Reads left for the writer to record; null where this role may not see them (PostgreSQL reader). */
   pendingReads: number | null;
   /** Policy, legal holds, what was pruned, archived segments, and the last retention run. */
   retention: (RetentionState & { lastApplied: { at: string; meta: Record<string, unknown> } | null }) | null;
@@ -152,7 +153,7 @@ function pgStatus(source: PgSource): TrailStatus {
     segments: null,
     bytesOnDisk: null,
     quarantinedFiles: null,
-    pendingReads: null,
+    pendingReads: source.pendingReads(),
     retention: null,
     keys: { checkpointKeyId: source.meta.verifierKey.split('+')[1] ?? '', files: null },
   };

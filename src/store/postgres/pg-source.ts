@@ -95,6 +95,23 @@ export class PgSource {
     return n === null || n === undefined ? 0 : Number(n) + 1;
   }
 
+  /**
+   * Reads waiting in `sealtrail.pending_reads` for the log's writer to append them, or null when
+   * this role may not see them (the reader role may only insert there).
+   */
+  pendingReads(): number | null {
+    try {
+      const rows = this.db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM sealtrail.pending_reads WHERE log_id = $1',
+        [this.logId],
+      );
+      return Number(rows[0]?.n ?? 0);
+    } catch (err) {
+      if (err instanceof AuditError && /42501/.test(err.message)) return null;
+      throw err;
+    }
+  }
+
   /** Stored lines from seq `from` on, in order. */
   *lines(from = 0): Generator<{ text: string; file: string; seq: number }> {
     for (const l of this.scan({ seqFrom: from, seqTo: Number.MAX_SAFE_INTEGER, order: 'oldest' })) yield l;
