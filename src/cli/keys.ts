@@ -2,22 +2,47 @@
  * `sealtrail keys init|list|rotate`: the master keys of a trail. `init` creates the passphrase
  * key file; `list` shows ids, creation times, the current key and the provider that served;
  * `rotate` adds a new current key where the serving provider stores keys and rewraps the
- * per-subject data keys under it. Never prints key material.
+ * per-subject data keys under it. Never prints key material. For a PostgreSQL log
+ * (`--postgres URL --log NAME --keys DIR`) the keys are in its key directory and the origin,
+ * their context, is read from the database.
  */
 import fs from 'node:fs';
 import { AuditError } from '../errors.js';
 import {
   createKeyFile,
-  defaultKeyProviders,
   type KeyRing,
-  openTrailKeyRing,
-  openTrailSubjectKeys,
+  keyDirPaths,
+  keyDirProviders,
+  openKeyDirRing,
+  openKeyDirSubjectKeys,
   passphraseFromEnv,
   rotateKeys,
   trailKeyPaths,
 } from '../keys/index.js';
 import { readTrailMeta } from '../store/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { pgKeysDir } from '../writer/postgres-target.js';
+import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { POSTGRES_OPTIONS, type PostgresValues, postgresTarget, readTarget } from './postgres-options.js';
+
+const OPTIONS = { ...DIR_OPTION, ...POSTGRES_OPTIONS, json: { type: 'boolean' } } as const;
+
+/**
+ * The key directory and origin of the trail the options name: a directory's `keys/` folder, or a
+ * PostgreSQL log's key directory.
+ * @throws AuditError TRAIL_NOT_FOUND, STORE_UNAVAILABLE, USAGE.
+ */
+async function keyHome(verb: string, values: PostgresValues): Promise<{ keysDir: string; origin: string }> {
+  const target = await readTarget(verb, values);
+  try {
+    if (target.pg === undefined) {
+      const dir = target.source as string;
+      return { keysDir: trailKeyPaths(dir).keysDir, origin: readTrailMeta(dir).origin };
+    }
+    return { keysDir: target.keysDir!, origin: target.pg.meta.origin };
+  } finally {
+    target.close();
+  }
+}
 
 const SUBVERBS: Record<string, (args: string[]) => Promise<number>> = {
   init: runKeysInit,
@@ -33,14 +58,15 @@ export async function runKeys(args: string[]): Promise<number> {
 }
 
 async function runKeysInit(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('keys init', args, { ...DIR_OPTION, json: { type: 'boolean' } });
-  const dir = trailDir(values.dir);
-  readTrailMeta(dir);
+  const { values } = parseVerbArgs('keys init', args, OPTIONS);
+  // A log's key file may be made before the log: `init --content encrypt` needs a key at hand.
+  const pg = postgresTarget('keys init', values);
+  const keysDir = pg === undefined ? (await keyHome('keys init', values)).keysDir : pgKeysDir(pg);
   const passphrase = passphraseFromEnv();
   if (passphrase === undefined) {
     throw new AuditError('USAGE', 'keys init: set SEALTRAIL_PASSPHRASE (or SEALTRAIL_PASSPHRASE_FILE) first');
   }
-  const { keyFile } = trailKeyPaths(dir);
+  const { keyFile } = keyDirPaths(keysDir);
   const { id } = await createKeyFile(keyFile, passphrase);
   if (values.json === true) out(JSON.stringify({ file: keyFile, current: id }));
   else out(`created key file ${keyFile} with key ${id}`);
@@ -48,8 +74,9 @@ async function runKeysInit(args: string[]): Promise<number> {
 }
 
 async function runKeysList(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('keys list', args, { ...DIR_OPTION, json: { type: 'boolean' } });
-  const ring = await openTrailKeyRing(trailDir(values.dir));
+  const { values } = parseVerbArgs('keys list', args, OPTIONS);
+  const { keysDir, origin } = await keyHome('keys list', values);
+  const ring = await openKeyDirRing(keysDir, origin);
   if (values.json === true) {
     out(JSON.stringify(describe(ring)));
     return 0;
@@ -74,14 +101,14 @@ async function runKeysList(args: string[]): Promise<number> {
 }
 
 async function runKeysRotate(args: string[]): Promise<number> {
-  const { values } = parseVerbArgs('keys rotate', args, { ...DIR_OPTION, json: { type: 'boolean' } });
-  const dir = trailDir(values.dir);
-  const { origin } = readTrailMeta(dir);
-  const { ring, previous } = await rotateKeys({ providers: defaultKeyProviders(dir), context: origin });
+  const { values } = parseVerbArgs('keys rotate', args, OPTIONS);
+  const { keysDir, origin } = await keyHome('keys rotate', values);
+  const { ring, previous } = await rotateKeys({ providers: keyDirProviders(keysDir), context: origin });
   // Subject keys are rewrapped now, not lazily: afterwards every one is under the new key.
   let rewrapped = 0;
-  const { subjectsDir } = trailKeyPaths(dir);
-  if (fs.existsSync(subjectsDir)) rewrapped = await (await openTrailSubjectKeys(dir, ring)).rewrap(ring);
+  if (fs.existsSync(keyDirPaths(keysDir).subjectsDir)) {
+    rewrapped = await (await openKeyDirSubjectKeys(keysDir, ring)).rewrap(ring);
+  }
   if (values.json === true) {
     out(JSON.stringify({ ...describe(ring), previous: previous.current, subjectKeysRewrapped: rewrapped }));
   } else {

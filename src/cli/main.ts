@@ -53,8 +53,8 @@ const USAGE = `usage: sealtrail <verb> [options]
   token list [--dir D] [--json] | token revoke NAME|ID [--dir D]
 ${READ_USAGE}
 --dir defaults to $SEALTRAIL_DIR, then ./audit. init, append, erase, verify, checkpoint, prove,
-consistency, query, export, conversation, timeline, tail, status, report, anomalies, match and serve
-take instead --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] (password from PGPASSWORD
+consistency, query, export, conversation, timeline, tail, status, report, anomalies, match, keys and
+serve take instead --postgres URL [--log NAME] [--keys DIR] [--lock-timeout MS] (password from PGPASSWORD
 or ~/.pgpass; docs/postgres.md).`;
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */

@@ -405,6 +405,46 @@ describe('sealtrail --postgres with content keys (--keys DIR)', () => {
     });
   });
 
+  describe('keys of a log', () => {
+    it('keys init, rotate and list work in the key directory; entries under three keys decrypt and verify', () => {
+      const pass = { SEALTRAIL_PASSPHRASE: 'correct horse battery staple', SEALTRAIL_KEY: '' };
+      // The key file comes first: init --content encrypt needs a master key at hand.
+      const made = run(['keys', 'init', ...args('rotated'), '--json'], undefined, pass);
+      expect(made.stderr).toBe('');
+      const file = path.join(keysOf('rotated'), 'master.json');
+      expect(JSON.parse(made.stdout)).toEqual({ file, current: 'k1' });
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(run(['init', ...args('rotated'), '--content', 'encrypt'], undefined, pass).code).toBe(0);
+      const append = (n: number) =>
+        run(
+          ['append', ...args('rotated'), '--durable'],
+          `${JSON.stringify({ type: 'model.request', actor: { id: `user-${n}` }, content: { prompt: `words ${n}` } })}\n`,
+          pass,
+        );
+      expect(append(1).stderr).toBe('');
+      for (const [n, current] of [
+        [2, 'k2'],
+        [3, 'k3'],
+      ] as const) {
+        const r = run(['keys', 'rotate', ...args('rotated'), '--json'], undefined, pass);
+        expect(r.stderr).toBe('');
+        const rotated = JSON.parse(r.stdout);
+        expect(rotated).toMatchObject({ provider: 'file', current, previous: `k${n - 1}` });
+        expect(rotated.subjectKeysRewrapped).toBeGreaterThanOrEqual(n - 1);
+        expect(append(n).stderr).toBe('');
+      }
+      const listed = JSON.parse(run(['keys', 'list', ...args('rotated'), '--json'], undefined, pass).stdout);
+      expect(listed.keys.map((k: { id: string }) => k.id)).toEqual(['k1', 'k2', 'k3']);
+      const q = run([...requests('rotated'), '--decrypt'], undefined, pass);
+      expect(q.stderr).toBe('');
+      expect(jsonl(q.stdout).map((e) => e.content.prompt)).toEqual(['words 3', 'words 2', 'words 1']);
+      expect(run(['verify', '--postgres', url, '--log', 'rotated']).code).toBe(0);
+      expect(
+        run(['keys', 'list', '--postgres', url, '--log', 'absent', '--keys', keysOf('rotated')]).stderr,
+      ).toMatch(/no such log/);
+    });
+  });
+
   describe('a hash-mode log', () => {
     it('appends from the CLI and matches a text with the key of --keys', () => {
       expect(run(['init', ...args('hashed-cli'), '--content', 'hash'], undefined, env).code).toBe(0);
