@@ -140,13 +140,8 @@ export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: 
       shown = [newest.record];
       count = newest.count;
     } else {
-      const records = log.records(origin);
-      count = records.length;
-      // Sizes increase along the file: the page starts at the first size above `after`.
-      let from = records.findIndex((r) => r.size > after);
-      if (from < 0) from = records.length;
-      shown = records.slice(from, from + limit);
-      more = from + limit < records.length;
+      count = log.newest(origin)!.count;
+      ({ records: shown, more } = log.page(origin, after, limit));
     }
     hooks.recordRead(
       req,

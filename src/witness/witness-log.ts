@@ -5,8 +5,9 @@
  * The first line pins the origin's verifier key. Appends are durable (fsync).
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
-import { appendJsonLine, ensureDir, readJsonLines } from '../store/index.js';
+import { appendJsonLine, ensureDir, readJsonLines, readLines } from '../store/index.js';
 import type { HeldState } from './accept.js';
 
 /** One accepted checkpoint. */
@@ -40,6 +41,28 @@ export class WitnessLog {
   /** Every checkpoint held for `origin`, in the order accepted (sizes increase). */
   records(origin: string): WitnessRecord[] {
     return readJsonLines<WitnessRecord>(this.file(origin)).filter((r) => r.origin === origin);
+  }
+
+  /**
+   * Up to `limit` checkpoints held for `origin` with a size above `after`, oldest first, and
+   * whether more follow: the file is read only as far as the page reaches, never held whole.
+   */
+  page(origin: string, after: number, limit: number): { records: WitnessRecord[]; more: boolean } {
+    const file = this.file(origin);
+    const records: WitnessRecord[] = [];
+    if (!fs.existsSync(file)) return { records, more: false };
+    for (const { text } of readLines(file)) {
+      let r: WitnessRecord;
+      try {
+        r = JSON.parse(text) as WitnessRecord;
+      } catch {
+        continue;
+      }
+      if (r.origin !== origin || r.size <= after) continue;
+      if (records.length === limit) return { records, more: true };
+      records.push(r);
+    }
+    return { records, more: false };
   }
 
   /**
