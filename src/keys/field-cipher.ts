@@ -83,10 +83,12 @@ export function sealField(
   at += writeBytes(buf, at, plaintext);
   const outAt = at;
   at += buf.write(header, at, 'latin1');
-  at += sealFieldInto(buf, at, key, buf.subarray(0, plainAt), buf.subarray(plainAt, outAt));
-  const sealed = buf.toString('latin1', outAt, at);
-  buf.fill(0, plainAt, outAt); // no plaintext left behind in the shared scratch
-  return sealed;
+  try {
+    at += sealFieldInto(buf, at, key, buf.subarray(0, plainAt), buf.subarray(plainAt, outAt));
+    return buf.toString('latin1', outAt, at);
+  } finally {
+    buf.fill(0, plainAt, outAt); // no plaintext left behind in the shared scratch, even on error
+  }
 }
 
 // sealField's working space, reused from call to call: nothing holds a view of it after a call

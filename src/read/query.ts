@@ -92,16 +92,25 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
       order: this.order,
     };
     if (f.id !== undefined && f.seqTo - f.seqFrom > 1 && this.source instanceof DirSource) {
-      // One entry at most: find its seq by bisection instead of reading the trail for it. When
-      // that fails (ids out of order, a damaged line), the scan below looks, within its bounds.
+      // One entry at most: find its seq by bisection instead of reading the trail for it.
       const seq = this.source.findSeqById(f.id, { scan: false });
-      if (seq !== undefined) {
-        if (seq < f.seqFrom || seq >= f.seqTo) return;
-        bounds.seqFrom = seq;
-        bounds.seqTo = seq + 1;
+      if (seq !== undefined && seq >= f.seqFrom && seq < f.seqTo) {
+        const found = { id: false };
+        yield* this.scan({ ...bounds, seqFrom: seq, seqTo: seq + 1 }, found);
+        if (found.id) return;
       }
+      // Not found there (ids out of order, or a damaged trail whose lines are not where their
+      // seqs say): the whole bounded scan looks.
     }
-    const check = precheckOf(f);
+    yield* this.scan(bounds);
+  }
+
+  /** Matching entries within `bounds`; sets `found.id` when it met the filter's id. */
+  private async *scan(bounds: ScanBounds, found?: { id: boolean }): AsyncGenerator<QueryRecord> {
+    const f = this.filter;
+    // The raw-line precheck is for long scans; the one line of a narrowed scan is decoded, so that
+    // an entry with the id but failing another filter still counts as found.
+    const check = found === undefined ? precheckOf(f) : undefined;
     const reveal = this.options.reveal;
     const searchContent = this.source.meta.content === 'plain' || reveal !== undefined;
     const onIssue = (issue: ReadIssue) => this.report(issue);
@@ -119,6 +128,7 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
         continue;
       }
       this.stats.entriesDecoded++;
+      if (found !== undefined && entry.id === f.id) found.id = true;
       if (!f.matches(entry, searchContent)) continue;
       this.stats.matched++;
       yield { entry, line };

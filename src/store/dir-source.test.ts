@@ -165,4 +165,43 @@ describe('DirSource.findSeqById', () => {
     expect(source.findSeqById(later.id)).toBe(later.seq);
     expect((await getEntry(dir, later.id))?.id).toBe(later.id);
   });
+
+  it('finds entries in readable segments when another segment cannot be read at all', async () => {
+    const dir = path.join(root, 'unreadable');
+    const trail = await AuditTrail.open({ dir, maxSegmentBytes: 64 * 1024, worker: false, batchSize: 20 });
+    for (let i = 0; i < 400; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    const all = ids(dir);
+    const source = new DirSource(dir);
+    const segments = source.segments();
+    expect(segments.length).toBeGreaterThan(3);
+    // The second segment becomes a directory: every read of it fails (EISDIR).
+    const second = segments[1]!.ref;
+    fs.rmSync(second.file);
+    fs.mkdirSync(second.file);
+    const readable = all.filter(({ seq }) => seq < second.firstSeq || seq >= segments[2]!.ref.firstSeq);
+    for (const { seq, id } of [readable[0]!, readable.at(-1)!, ...readable.filter((_, k) => k % 50 === 0)]) {
+      expect(source.findSeqById(id)).toBe(seq);
+      expect((await getEntry(dir, id))?.seq).toBe(seq);
+    }
+    expect(source.findSeqById('ffffffff-ffff-7fff-bfff-ffffffffffff')).toBeUndefined();
+    expect(source.findSeqById('01234567-89ab-7cde-8f01-23456789abcd')).toBeUndefined();
+  });
+
+  it('finds an entry by id when a line before it was removed (lines no longer where their seqs say)', async () => {
+    const dir = path.join(root, 'line-removed');
+    const trail = await AuditTrail.open({ dir, worker: false, batchSize: 20 });
+    for (let i = 0; i < 100; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    const all = ids(dir);
+    const [only] = new DirSource(dir).segments();
+    const lines = fs.readFileSync(only!.ref.file, 'utf8').split('\n');
+    lines.splice(40, 1);
+    fs.writeFileSync(only!.ref.file, lines.join('\n'));
+    const target = all[70]!;
+    expect((await getEntry(dir, target.id))?.id).toBe(target.id);
+    const rows = [];
+    for await (const e of query(dir, { id: target.id })) rows.push(e);
+    expect(rows.map((e) => e.id)).toEqual([target.id]);
+  });
 });

@@ -6,11 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecordTail, splitLine } from '../chain/record.js';
-import { AuditError } from '../errors.js';
 import { uuid7Ms } from '../event/id.js';
 import { type BoundaryFile, readBoundaryFile } from './boundary-file.js';
 import { type TrailLayout, trailLayout } from './layout.js';
-import { findLineBySeq } from './line-reader.js';
+import { findLineBySeq, readLineBytes } from './line-reader.js';
 import { lockHolder } from './lock.js';
 import { readCheckpoints, readSeals } from './sealed-files.js';
 import { checkedSegmentLines } from './segment-check.js';
@@ -104,20 +103,35 @@ export class DirSource {
     try {
       const seq = this.bisectById(id, segments);
       if (seq !== undefined || !scan) return seq;
-    } catch (err) {
-      if (!(err instanceof AuditError) || !scan) return undefined;
+    } catch {
+      // A line that is not a record, a segment archived or removed under us: the scan decides.
+      if (!scan) return undefined;
     }
     const needle = Buffer.from(`"id":${JSON.stringify(id)}`);
     for (const { ref } of segments) {
-      try {
-        for (const line of checkedSegmentLines(ref.file, ref.firstSeq, undefined)) {
-          if (line.bytes.includes(needle) && idOfLine(line.bytes.toString('utf8')) === id) return line.seq;
-        }
-      } catch (err) {
-        if (!(err instanceof AuditError)) throw err;
-      }
+      const seq = this.searchSegment(ref, needle, id);
+      if (seq !== undefined) return seq;
     }
     return undefined;
+  }
+
+  /**
+   * The seq of the entry with id `id` in segment `ref`, or undefined. A segment archived meanwhile
+   * (`.log` became `.log.gz`) is read under its new name; an unreadable one (removed, not a file)
+   * is skipped, as scans skip it.
+   */
+  private searchSegment(ref: SegmentRef, needle: Buffer, id: string): number | undefined {
+    try {
+      return seqOfIdIn(ref.file, needle, id);
+    } catch {
+      const now = listSegments(this.layout.segmentsDir).find((r) => r.firstSeq === ref.firstSeq);
+      if (now === undefined || now.file === ref.file) return undefined;
+      try {
+        return seqOfIdIn(now.file, needle, id);
+      } catch {
+        return undefined;
+      }
+    }
   }
 
   private bisectById(id: string, segments: ReturnType<DirSource['segments']>): number | undefined {
@@ -215,4 +229,14 @@ export class DirSource {
     };
     return { leaf, range, close };
   }
+}
+
+/** The recorded seq of the line of `file` whose own id is `id` (lines holding `needle` parsed). */
+function seqOfIdIn(file: string, needle: Buffer, id: string): number | undefined {
+  for (const { data } of readLineBytes(file)) {
+    if (!data.includes(needle)) continue;
+    const text = data.toString('utf8', 0, data.length - 1);
+    if (idOfLine(text) === id) return parseRecordTail(splitLine(text).committed).seq;
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendJsonLine, ensureDir, readJsonLines, readLines } from '../store/index.js';
+import { appendJsonLine, ensureDir, readJsonLines, readLines, withFile } from '../store/index.js';
 import type { HeldState } from './accept.js';
 
 /** One accepted checkpoint. */
@@ -40,7 +40,9 @@ export class WitnessLog {
 
   /** Every checkpoint held for `origin`, in the order accepted (sizes increase). */
   records(origin: string): WitnessRecord[] {
-    return readJsonLines<WitnessRecord>(this.file(origin)).filter((r) => r.origin === origin);
+    return readJsonLines<WitnessRecord | null>(this.file(origin)).filter(
+      (r): r is WitnessRecord => r?.origin === origin,
+    );
   }
 
   /**
@@ -49,20 +51,23 @@ export class WitnessLog {
    */
   page(origin: string, after: number, limit: number): { records: WitnessRecord[]; more: boolean } {
     const file = this.file(origin);
-    const records: WitnessRecord[] = [];
-    if (!fs.existsSync(file)) return { records, more: false };
-    for (const { text } of readLines(file)) {
-      let r: WitnessRecord;
-      try {
-        r = JSON.parse(text) as WitnessRecord;
-      } catch {
-        continue;
+    return withFile(file, 'read', () => {
+      const records: WitnessRecord[] = [];
+      if (!fs.existsSync(file)) return { records, more: false };
+      for (const { text } of readLines(file)) {
+        let r: Partial<WitnessRecord> | null;
+        try {
+          r = JSON.parse(text) as Partial<WitnessRecord> | null;
+        } catch {
+          continue;
+        }
+        if (typeof r !== 'object' || r === null || r.origin !== origin) continue;
+        if (typeof r.size !== 'number' || r.size <= after) continue;
+        if (records.length === limit) return { records, more: true };
+        records.push(r as WitnessRecord);
       }
-      if (r.origin !== origin || r.size <= after) continue;
-      if (records.length === limit) return { records, more: true };
-      records.push(r);
-    }
-    return { records, more: false };
+      return { records, more: false };
+    });
   }
 
   /**

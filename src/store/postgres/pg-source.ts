@@ -107,7 +107,7 @@ export class PgSource {
       );
       return Number(rows[0]?.n ?? 0);
     } catch (err) {
-      if (err instanceof AuditError && /42501/.test(err.message)) return null;
+      if (err instanceof AuditError && err.detail?.sqlstate === '42501') return null; // insufficient_privilege
       throw err;
     }
   }

@@ -32,7 +32,7 @@ port.on('message', async (req: { text: string; values: unknown[] }) => {
   } catch (err) {
     const e = pgError(err, target, 'query failed');
     client = e.code === 'STORE_UNAVAILABLE' ? undefined : client;
-    reply({ error: { code: e.code, message: e.message } });
+    reply({ error: { code: e.code, message: e.message, sqlstate: e.detail?.sqlstate } });
   }
 });
 

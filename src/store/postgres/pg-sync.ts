@@ -46,9 +46,14 @@ export class PgSyncClient {
     for (;;) {
       const got = receiveMessageOnPort(this.port);
       if (got !== undefined) {
-        const msg = got.message as { rows?: R[]; error?: { code: string; message: string } };
-        if (msg.error !== undefined)
-          throw new AuditError(msg.error.code as AuditErrorCode, msg.error.message);
+        const msg = got.message as {
+          rows?: R[];
+          error?: { code: string; message: string; sqlstate?: unknown };
+        };
+        if (msg.error !== undefined) {
+          const { code, message, sqlstate } = msg.error;
+          throw new AuditError(code as AuditErrorCode, message, sqlstate === undefined ? {} : { sqlstate });
+        }
         return msg.rows!;
       }
       const left = deadline - Date.now();
