@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { built } from './built.js';
+import { emitAll } from './emit-all.js';
 import { aiEvent } from './records.js';
 
 const { AuditTrail } = built;
@@ -17,22 +18,17 @@ const MiB = 2 ** 20;
 const events = Array.from({ length: 1000 }, (_, i) => aiEvent(i));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-memory-'));
 const trail = await AuditTrail.open({ dir: path.join(dir, 't'), handleExit: false });
-const rss0 = process.memoryUsage.rss();
-let peak = rss0;
 const marks: string[] = [];
-for (let i = 1; i <= N; i++) {
-  trail.emit(events[i % 1000]!);
-  if (i % 2000 === 0) {
-    await new Promise(setImmediate); // let the writer's completions in, as an application would
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }
-  if (i % 250_000 === 0) marks.push(`${i / 1000}k: ${((process.memoryUsage.rss() - rss0) / MiB).toFixed(0)}`);
-}
+const peak = await emitAll(
+  (i) => trail.emit(events[i % 1000]!),
+  N,
+  (emitted, growth) => {
+    if (emitted % 250_000 === 0) marks.push(`${emitted / 1000}k: ${growth.toFixed(0)}`);
+  },
+);
 await trail.flush();
 const heap = process.memoryUsage().heapUsed / MiB;
-console.log(
-  `${N.toLocaleString('en-US')} events: peak resident growth ${((peak - rss0) / MiB).toFixed(0)} MiB`,
-);
+console.log(`${N.toLocaleString('en-US')} events: peak resident growth ${peak.toFixed(0)} MiB`);
 console.log(`growth by events (MiB): ${marks.join(', ')}`);
 console.log(`main thread heap used: ${heap.toFixed(0)} MiB`);
 await trail.close();

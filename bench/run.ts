@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { AuditTrailOptions } from '../src/index.js';
 import { built } from './built.js';
+import { emitAll } from './emit-all.js';
 import { aiEvent } from './records.js';
 
 const { AuditTrail, KeyRing, createRedactor, proveInclusion, verifyDir } = built;
@@ -30,22 +31,6 @@ const record = (name: string, value: string) => {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const events = Array.from({ length: 1000 }, (_, i) => aiEvent(i));
 const recordBytes = JSON.stringify(events[0]).length;
-
-/**
- * Emits N events in slices, letting the event loop run between slices as an application would.
- * Returns the process's largest resident-memory growth seen between slices (MiB, all threads).
- */
-async function emitAll(emit: (i: number) => void, n: number): Promise<number> {
-  const rss0 = process.memoryUsage.rss();
-  let peak = rss0;
-  for (let i = 0; i < n; ) {
-    const end = Math.min(n, i + 2000);
-    for (; i < end; i++) emit(i);
-    await new Promise<void>((r) => setImmediate(r));
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }
-  return (peak - rss0) / 2 ** 20;
-}
 
 async function benchSealtrail(
   worker: boolean,

@@ -7,6 +7,7 @@ import { sampleEvent, tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import { DirSource, type StoredLine } from './dir-source.js';
 import { archiveSegment } from './segment-archive.js';
+import { openSegmentFile } from './segment-file.js';
 import { idOfLine } from './seq-by-id.js';
 
 const root = tempDir();
@@ -61,6 +62,20 @@ describe('DirSource.lineAt', () => {
     expect(source.segments().filter((s) => s.ref.file.endsWith('.gz')).length).toBeGreaterThan(1);
   });
 
+  it('reads a segment listed before it was archived under its archive name', () => {
+    const copy = path.join(root, 'archived-meanwhile');
+    fs.cpSync(dir, copy, { recursive: true });
+    const { ref, summary } = new DirSource(copy).segments()[0]!;
+    const plain = fs.readFileSync(ref.file);
+    archiveSegment(ref, summary!);
+    expect(fs.existsSync(ref.file)).toBe(false);
+    const seg = openSegmentFile(ref.file);
+    const back = Buffer.alloc(seg.size);
+    seg.read(back, 0, back.length, 0);
+    seg.close();
+    expect(back.equals(plain)).toBe(true);
+  });
+
   it('finds every entry when the stored leaf count misleads the search of the last segment, or is absent', () => {
     const leaves = (copy: string) => path.join(copy, 'tree', 'level-00.hashes');
     expectAllFound('few-leaves', (copy) => fs.truncateSync(leaves(copy), 32));
@@ -72,6 +87,14 @@ describe('DirSource.lineAt', () => {
 describe('DirSource.findSeqById', () => {
   const ids = (dir: string) =>
     [...new DirSource(dir).lines()].map((l) => ({ seq: l.seq, id: idOfLine(l.text)! }));
+  /** A trail of `n` sample events (in segments of `segmentBytes`): its folder, ids by seq, a source. */
+  const writeTrail = async (name: string, n: number, segmentBytes = 64 * 1024) => {
+    const dir = path.join(root, name);
+    const trail = await AuditTrail.open({ dir, maxSegmentBytes: segmentBytes, worker: false, batchSize: 20 });
+    for (let i = 0; i < n; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    return { dir, all: ids(dir), source: new DirSource(dir) };
+  };
 
   it('finds every entry by its own id across segments, also where other fields hold an earlier entry id', async () => {
     const dir = path.join(root, 'by-id');
@@ -127,12 +150,7 @@ describe('DirSource.findSeqById', () => {
   });
 
   it('never throws for a damaged trail: a missing id is not found, present ids still are', async () => {
-    const dir = path.join(root, 'damaged');
-    const trail = await AuditTrail.open({ dir, maxSegmentBytes: 64 * 1024, worker: false, batchSize: 20 });
-    for (let i = 0; i < 400; i++) trail.emit(sampleEvent(i));
-    await trail.close();
-    const all = ids(dir);
-    const source = new DirSource(dir);
+    const { dir, all, source } = await writeTrail('damaged', 400);
     const [first, second] = source.segments();
     expect(second).toBeDefined();
     // Overwrite a middle line of the first (sealed) segment with garbage of the same length.
@@ -167,12 +185,7 @@ describe('DirSource.findSeqById', () => {
   });
 
   it('finds entries in readable segments when another segment cannot be read at all', async () => {
-    const dir = path.join(root, 'unreadable');
-    const trail = await AuditTrail.open({ dir, maxSegmentBytes: 64 * 1024, worker: false, batchSize: 20 });
-    for (let i = 0; i < 400; i++) trail.emit(sampleEvent(i));
-    await trail.close();
-    const all = ids(dir);
-    const source = new DirSource(dir);
+    const { dir, all, source } = await writeTrail('unreadable', 400);
     const segments = source.segments();
     expect(segments.length).toBeGreaterThan(3);
     // The second segment becomes a directory: every read of it fails (EISDIR).
@@ -189,12 +202,9 @@ describe('DirSource.findSeqById', () => {
   });
 
   it('finds an entry by id when a line before it was removed (lines no longer where their seqs say)', async () => {
-    const dir = path.join(root, 'line-removed');
-    const trail = await AuditTrail.open({ dir, worker: false, batchSize: 20 });
-    for (let i = 0; i < 100; i++) trail.emit(sampleEvent(i));
-    await trail.close();
-    const all = ids(dir);
-    const [only] = new DirSource(dir).segments();
+    const { dir, all, source } = await writeTrail('line-removed', 100, 1024 * 1024);
+    const [only] = source.segments();
+    expect(source.segments()).toHaveLength(1); // the removed line comes before the target in its segment
     const lines = fs.readFileSync(only!.ref.file, 'utf8').split('\n');
     lines.splice(40, 1);
     fs.writeFileSync(only!.ref.file, lines.join('\n'));

@@ -116,21 +116,14 @@ export class DirSource {
   }
 
   /**
-   * The seq of the entry with id `id` in segment `ref`, or undefined. A segment archived meanwhile
-   * (`.log` became `.log.gz`) is read under its new name; an unreadable one (removed, not a file)
-   * is skipped, as scans skip it.
+   * The seq of the entry with id `id` in segment `ref`, or undefined; a segment that cannot be read
+   * (removed, not a file) is skipped, as scans skip it.
    */
   private searchSegment(ref: SegmentRef, needle: Buffer, id: string): number | undefined {
     try {
       return seqOfIdIn(ref.file, needle, id);
     } catch {
-      const now = listSegments(this.layout.segmentsDir).find((r) => r.firstSeq === ref.firstSeq);
-      if (now === undefined || now.file === ref.file) return undefined;
-      try {
-        return seqOfIdIn(now.file, needle, id);
-      } catch {
-        return undefined;
-      }
+      return undefined;
     }
   }
 

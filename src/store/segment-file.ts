@@ -45,7 +45,8 @@ export function gunzipSegment(file: string): Buffer {
 }
 
 /**
- * Opens a segment file for positional reads.
+ * Opens a segment file for positional reads. A plain segment archived since it was listed
+ * (`<seq>.log` gone, `<seq>.log.gz` written first) is opened under its archive name.
  * @throws Node's error when it cannot be opened; AuditError SEGMENT_CHECKSUM_MISMATCH for a damaged archive.
  */
 export function openSegmentFile(file: string): SegmentBytes {
@@ -60,7 +61,15 @@ export function openSegmentFile(file: string): SegmentBytes {
       close: () => {},
     };
   }
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    const archived = file + ARCHIVE_SUFFIX;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(archived))
+      return openSegmentFile(archived);
+    throw err;
+  }
   let size: number;
   try {
     size = fs.fstatSync(fd).size;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendJsonLine, ensureDir, readJsonLines, readLines, withFile } from '../store/index.js';
+import { appendJsonLine, ensureDir, readLines, withFile } from '../store/index.js';
 import type { HeldState } from './accept.js';
 
 /** One accepted checkpoint. */
@@ -40,9 +40,8 @@ export class WitnessLog {
 
   /** Every checkpoint held for `origin`, in the order accepted (sizes increase). */
   records(origin: string): WitnessRecord[] {
-    return readJsonLines<WitnessRecord | null>(this.file(origin)).filter(
-      (r): r is WitnessRecord => r?.origin === origin,
-    );
+    const file = this.file(origin);
+    return withFile(file, 'read', () => [...this.each(origin)]);
   }
 
   /**
@@ -50,24 +49,32 @@ export class WitnessLog {
    * whether more follow: the file is read only as far as the page reaches, never held whole.
    */
   page(origin: string, after: number, limit: number): { records: WitnessRecord[]; more: boolean } {
-    const file = this.file(origin);
-    return withFile(file, 'read', () => {
+    return withFile(this.file(origin), 'read', () => {
       const records: WitnessRecord[] = [];
-      if (!fs.existsSync(file)) return { records, more: false };
-      for (const { text } of readLines(file)) {
-        let r: Partial<WitnessRecord> | null;
-        try {
-          r = JSON.parse(text) as Partial<WitnessRecord> | null;
-        } catch {
-          continue;
-        }
-        if (typeof r !== 'object' || r === null || r.origin !== origin) continue;
-        if (typeof r.size !== 'number' || r.size <= after) continue;
+      for (const r of this.each(origin)) {
+        if (r.size <= after) continue;
         if (records.length === limit) return { records, more: true };
-        records.push(r as WitnessRecord);
+        records.push(r);
       }
       return { records, more: false };
     });
+  }
+
+  /** The records of `origin`'s file, read line by line; lines that are not its records skipped. */
+  private *each(origin: string): Generator<WitnessRecord> {
+    const file = this.file(origin);
+    if (!fs.existsSync(file)) return;
+    for (const { text } of readLines(file)) {
+      let r: Partial<WitnessRecord> | null;
+      try {
+        r = JSON.parse(text) as Partial<WitnessRecord> | null;
+      } catch {
+        continue;
+      }
+      if (typeof r === 'object' && r !== null && r.origin === origin && typeof r.size === 'number') {
+        yield r as WitnessRecord;
+      }
+    }
   }
 
   /**
