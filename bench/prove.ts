@@ -2,9 +2,11 @@
  * Inclusion proof timing on a kept trail (`PROVE_DIR`, default /tmp/sealtrail-prove-1m, built once
  * with `BENCH_N` entries, default 1,000,000): the module import, the first proof in this fresh
  * process, then p50 / p99 / max over 200 random seqs; then 5 proofs each in a fresh process
- * (bench/prove-cold.mjs, from dist/) and through the CLI `prove`.
+ * (bench/prove-cold.mjs, from dist/) and through the CLI `prove`. Last, the same 200 proofs in a
+ * copy of the trail whose sealed segments are all gzip-archived (`<dir>-archived`, also kept).
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -33,20 +35,26 @@ await cachedTrail(
   },
 );
 const entries = trailStatus(dir).entries;
-const times: number[] = [];
-for (let k = 0; k < 201; k++) {
-  const seq = k === 0 ? Number(process.env.FIRST_SEQ ?? entries - 1) : Math.floor(Math.random() * entries);
-  const t = performance.now();
-  proveInclusion(dir, { seq });
-  times.push(performance.now() - t);
+
+/** Times a first proof (of FIRST_SEQ, default the last entry) and 200 of random entries. */
+function proofTimes(trail: string): { first: number; times: number[] } {
+  const times: number[] = [];
+  for (let k = 0; k < 201; k++) {
+    const seq = k === 0 ? Number(process.env.FIRST_SEQ ?? entries - 1) : Math.floor(Math.random() * entries);
+    const t = performance.now();
+    proveInclusion(trail, { seq });
+    times.push(performance.now() - t);
+  }
+  const first = times.shift()!;
+  return { first, times: times.sort((a, b) => a - b) };
 }
-const first = times.shift()!;
-times.sort((a, b) => a - b);
+const spread = (times: number[]) =>
+  `${times[100]!.toFixed(2)} / ${times[198]!.toFixed(2)} / ${times.at(-1)!.toFixed(2)} ms`;
+
+const { first, times } = proofTimes(dir);
 console.log(`entries ${entries}; import of the library ${importMs.toFixed(1)} ms`);
 console.log(`first proof in this process ${first.toFixed(2)} ms`);
-console.log(
-  `p50 / p99 / max of 200 ${times[100]!.toFixed(2)} / ${times[198]!.toFixed(2)} / ${times.at(-1)!.toFixed(2)} ms`,
-);
+console.log(`p50 / p99 / max of 200 ${spread(times)}`);
 const bin = path.join(here, '..', 'dist', 'cli', 'bin.js');
 const lib: string[] = [];
 const cli: number[] = [];
@@ -63,3 +71,23 @@ for (let k = 0; k < 5; k++) {
 }
 console.log(`fresh processes, library import and proof (ms): ${lib.join(' ')}`);
 console.log(`CLI prove --json in a fresh process, wall (ms): ${cli.map((x) => x.toFixed(1)).join(' ')}`);
+
+const archived = `${dir}-archived`;
+await cachedTrail(
+  archived,
+  (n) => n === entries,
+  async (d) => {
+    const store = (await import(
+      path.join(here, '..', 'dist', 'store', 'index.js')
+    )) as typeof import('../src/store/index.js');
+    fs.cpSync(dir, d, { recursive: true });
+    for (const ref of store.listSegments(store.trailLayout(d).segmentsDir)) {
+      const summary = store.readSummary(ref);
+      if (summary !== undefined) store.archiveSegment(ref, summary);
+    }
+  },
+);
+const cold = proofTimes(archived);
+console.log(
+  `every sealed segment archived: first proof ${cold.first.toFixed(2)} ms; p50 / p99 / max of 200 ${spread(cold.times)}`,
+);

@@ -1,6 +1,6 @@
 /**
- * Archiving and removing sealed segments (retention). Archiving gzips a sealed segment to
- * `<seq>.log.gz` beside it and then removes the plain file; readers read either form
+ * Archiving and removing sealed segments (retention). Archiving gzips a sealed segment in block
+ * form (block-gzip.ts) to `<seq>.log.gz` beside it and then removes the plain file; readers read either form
  * (segment-file.ts). The steps, and what a crash between them leaves:
  *  1. the sealed bytes are checked against the summary's checksum (a damaged segment is never archived);
  *  2. the archive goes to `<seq>.log.gz.tmp-<pid>` (0600, fsynced), is read back and checked, and is
@@ -12,8 +12,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { AuditError } from '../errors.js';
+import { blockGzip } from './block-gzip.js';
 import { syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { segmentFileName } from './layout.js';
 import { ARCHIVE_SUFFIX, isArchived } from './segment-file.js';
@@ -43,7 +44,7 @@ export function archiveSegment(ref: SegmentRef, summary: SegmentSummary): Archiv
     throw new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${name}: bytes differ from its sealed summary`, {
       file: name,
     });
-  const packed = gzipSync(data, { level: 9 });
+  const packed = blockGzip(data);
   // Read back before the plain segment goes: the archive must give the sealed bytes exactly.
   if (!gunzipSync(packed).equals(data))
     throw new AuditError('STORE_IO', `${name}: archive does not read back`, { file: name });

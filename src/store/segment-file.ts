@@ -1,13 +1,16 @@
 /**
  * Positional reads of a segment file, plain (`<seq>.log`) or gzip-archived (`<seq>.log.gz`), so
- * every reader reads archived segments transparently. An archived segment is decompressed into
- * memory when opened (segments are bounded by the rotation size, 64 MiB by default); its
- * decompressed bytes are exactly the sealed segment's, which its summary's checksum covers.
+ * every reader reads archived segments transparently. An archive in block form (block-gzip.ts)
+ * inflates only the blocks a read touches; one without a block index (a single gzip member) is
+ * decompressed whole when opened (segments are bounded by the rotation size, 64 MiB by default).
+ * Either way its decompressed bytes are exactly the sealed segment's, which its summary's
+ * checksum covers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { AuditError } from '../errors.js';
+import { type BlockIndex, inflateBlock, readBlockIndex } from './block-gzip.js';
 
 /** File name suffix of a gzip-archived segment. */
 export const ARCHIVE_SUFFIX = '.gz';
@@ -34,14 +37,75 @@ export function gunzipSegment(file: string): Buffer {
   try {
     return gunzipSync(packed);
   } catch {
-    throw new AuditError(
-      'SEGMENT_CHECKSUM_MISMATCH',
-      `${path.basename(file)}: archived segment is not valid gzip`,
-      {
-        file: path.basename(file),
-      },
-    );
+    throw damagedArchive(file);
   }
+}
+
+function damagedArchive(file: string): AuditError {
+  const name = path.basename(file);
+  return new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${name}: archived segment is not valid gzip`, {
+    file: name,
+  });
+}
+
+/** Blocks kept inflated: a line search reads around two places at a time. */
+const CACHED_BLOCKS = 4;
+
+/** Reads of an archive in block form, inflating the blocks they touch. */
+function blockReader(file: string, fd: number, index: BlockIndex): SegmentBytes {
+  const cache = new Map<number, Buffer>();
+  const block = (i: number): Buffer => {
+    let data = cache.get(i);
+    if (data !== undefined) return data;
+    const start = index.memberStarts[i]!;
+    const member = Buffer.allocUnsafe(index.memberStarts[i + 1]! - start);
+    if (fs.readSync(fd, member, 0, member.length, start) !== member.length) throw damagedArchive(file);
+    try {
+      data = inflateBlock(index, i, member);
+    } catch {
+      throw damagedArchive(file);
+    }
+    if (cache.size >= CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
+    cache.set(i, data);
+    return data;
+  };
+  return {
+    size: index.size,
+    read: (buf, offset, length, position) => {
+      let done = 0;
+      while (done < length && position + done < index.size) {
+        const at = position + done;
+        const i = Math.floor(at / index.blockBytes);
+        const from = at - i * index.blockBytes;
+        done += block(i).copy(buf, offset + done, from, Math.min(from + length - done, index.blockBytes));
+      }
+      return done;
+    },
+    close: () => fs.closeSync(fd),
+  };
+}
+
+function openArchive(file: string): SegmentBytes {
+  const fd = fs.openSync(file, 'r');
+  let index: BlockIndex | undefined;
+  try {
+    const size = fs.fstatSync(fd).size;
+    index = readBlockIndex(size, (buf, position) => fs.readSync(fd, buf, 0, buf.length, position));
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  if (index !== undefined) return blockReader(file, fd, index);
+  fs.closeSync(fd);
+  const data = gunzipSegment(file);
+  return {
+    size: data.length,
+    read: (buf, offset, length, position) =>
+      position >= data.length
+        ? 0
+        : data.copy(buf, offset, position, Math.min(position + length, data.length)),
+    close: () => {},
+  };
 }
 
 /**
@@ -50,17 +114,7 @@ export function gunzipSegment(file: string): Buffer {
  * @throws Node's error when it cannot be opened; AuditError SEGMENT_CHECKSUM_MISMATCH for a damaged archive.
  */
 export function openSegmentFile(file: string): SegmentBytes {
-  if (isArchived(file)) {
-    const data = gunzipSegment(file);
-    return {
-      size: data.length,
-      read: (buf, offset, length, position) =>
-        position >= data.length
-          ? 0
-          : data.copy(buf, offset, position, Math.min(position + length, data.length)),
-      close: () => {},
-    };
-  }
+  if (isArchived(file)) return openArchive(file);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { blockGzip } from './block-gzip.js';
 import { FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import type { TrailLayout } from './layout.js';
 import { readLines } from './line-reader.js';
@@ -58,7 +58,7 @@ export function rewriteSealedSegments(
           hash.update(data);
           bytes += data.length;
         }
-        if (changed && archived) fs.writeSync(fd, gzipSync(Buffer.concat(kept)));
+        if (changed && archived) fs.writeSync(fd, blockGzip(Buffer.concat(kept)));
         if (changed) fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
