@@ -286,6 +286,10 @@ describe('applyRetention', () => {
       const gz = fs.readdirSync(path.join(dir, 'segments')).find((n) => n.endsWith('.gz'))!;
       const file = path.join(dir, 'segments', gz);
       const bytes = fs.readFileSync(file);
+      bytes[bytes.length - 12]! ^= 0xff; // the block index's own length
+      fs.writeFileSync(file, bytes);
+      expect(verifyDir(dir).failure?.code).toBe('SEGMENT_CHECKSUM_MISMATCH');
+      bytes[bytes.length - 12]! ^= 0xff;
       bytes[bytes.length >> 1]! ^= 0xff; // inside a block's deflate data
       fs.writeFileSync(file, bytes);
       expect(verifyDir(dir).failure?.code).toBe('SEGMENT_CHECKSUM_MISMATCH');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditError } from '../errors.js';
-import { BLOCK_BYTES, blockGzip, readBlockIndex } from './block-gzip.js';
+import { BLOCK_BYTES, blockGzip, indexMember, readBlockIndex } from './block-gzip.js';
 import { openSegmentFile } from './segment-file.js';
 
 /** Segment-like bytes: lines of JSON text with some random (incompressible) parts. */
@@ -20,6 +20,20 @@ function lines(bytes: number): Buffer {
   }
   return Buffer.from(parts.join('')).subarray(0, bytes);
 }
+
+/** The decompressed bytes of an archive file, read through openSegmentFile. */
+function readWhole(file: string): Buffer {
+  const seg = openSegmentFile(file);
+  try {
+    const buf = Buffer.alloc(seg.size);
+    expect(seg.read(buf, 0, seg.size, 0)).toBe(seg.size);
+    return buf;
+  } finally {
+    seg.close();
+  }
+}
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
 const indexOf = (packed: Buffer) =>
   readBlockIndex(packed.length, (buf, position) => packed.copy(buf, 0, position, position + buf.length));
@@ -60,11 +74,8 @@ describe('blockGzip', () => {
     expect(index.memberStarts.length - 1).toBe(Math.ceil(data.length / 2048));
   });
 
-  it('finds no index in a one-member gzip or in bytes that only end like one', () => {
+  it('finds no index in a one-member gzip, as archives were written before blocks', () => {
     expect(indexOf(gzipSync(lines(100_000)))).toBeUndefined();
-    const packed = blockGzip(lines(100_000));
-    const shorter = packed.subarray(1); // the index's length no longer lands on its header
-    expect(indexOf(Buffer.from(shorter))).toBeUndefined();
   });
 });
 
@@ -73,6 +84,7 @@ describe('openSegmentFile on a block archive', () => {
     const data = lines(1_000_000);
     const file = path.join(dir, '00000000000000000000.log.gz');
     fs.writeFileSync(file, blockGzip(data));
+    const fds = openFds();
     const seg = openSegmentFile(file);
     try {
       expect(seg.size).toBe(data.length);
@@ -91,6 +103,7 @@ describe('openSegmentFile on a block archive', () => {
     } finally {
       seg.close();
     }
+    expect(openFds()).toBe(fds);
   });
 
   it('reads a one-member archive, as archives were written before blocks', () => {
@@ -104,17 +117,43 @@ describe('openSegmentFile on a block archive', () => {
     seg.close();
   });
 
-  it('reads an archive whose index is damaged whole: the index is not needed for the bytes', () => {
+  it('reports every changed byte of the index member as damage', () => {
     const data = lines(3 * BLOCK_BYTES);
     const packed = blockGzip(data);
-    packed[packed.length - 12] = packed[packed.length - 12]! ^ 0xff; // the index's own length
-    expect(indexOf(packed)).toBeUndefined();
+    const index = indexOf(packed)!;
     const file = path.join(dir, '00000000000000000000.log.gz');
-    fs.writeFileSync(file, packed);
+    for (let at = index.memberStarts.at(-1)!; at < packed.length; at++) {
+      const bytes = Buffer.from(packed);
+      bytes[at] = bytes[at]! ^ 0x01;
+      fs.writeFileSync(file, bytes);
+      expect(() => readWhole(file), `byte ${at}`).toThrow(/archived segment is damaged/);
+    }
+  });
+
+  it('reports an intact index that does not describe its blocks', () => {
+    const data = lines(3 * BLOCK_BYTES + 100);
+    const packed = blockGzip(data);
+    const { memberStarts } = indexOf(packed)!;
+    const members = packed.subarray(0, memberStarts.at(-1)!);
+    const lengths = memberStarts.slice(1).map((end, i) => end - memberStarts[i]!);
+    const file = path.join(dir, '00000000000000000000.log.gz');
+    for (const [blockBytes, last] of [
+      [BLOCK_BYTES, 99], // the last block holds 100
+      [BLOCK_BYTES + 1, 100], // blocks hold BLOCK_BYTES
+      [2 ** 31, 100], // larger than any block a reader inflates
+    ] as const) {
+      fs.writeFileSync(file, Buffer.concat([members, indexMember(blockBytes, last, lengths)]));
+      expect(() => readWhole(file), `${blockBytes}/${last}`).toThrow(/archived segment is damaged/);
+    }
+    fs.writeFileSync(file, Buffer.concat([members, indexMember(BLOCK_BYTES, 100, lengths)]));
+    expect(readWhole(file).equals(data)).toBe(true);
+  });
+
+  it('reads no more than the buffer holds, as fs.readSync', () => {
+    const file = path.join(dir, '00000000000000000000.log.gz');
+    fs.writeFileSync(file, blockGzip(lines(2 * BLOCK_BYTES)));
     const seg = openSegmentFile(file);
-    const buf = Buffer.alloc(data.length);
-    expect(seg.read(buf, 0, data.length, 0)).toBe(data.length);
-    expect(buf.equals(data)).toBe(true);
+    expect(seg.read(Buffer.alloc(10), 0, 100, BLOCK_BYTES - 5)).toBe(10);
     seg.close();
   });
 

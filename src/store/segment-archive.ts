@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { AuditError } from '../errors.js';
-import { blockGzip } from './block-gzip.js';
+import { blockGzip, readBlockIndex } from './block-gzip.js';
 import { syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { segmentFileName } from './layout.js';
 import { ARCHIVE_SUFFIX, isArchived } from './segment-file.js';
@@ -46,7 +46,8 @@ export function archiveSegment(ref: SegmentRef, summary: SegmentSummary): Archiv
     });
   const packed = blockGzip(data);
   // Read back before the plain segment goes: the archive must give the sealed bytes exactly.
-  if (!gunzipSync(packed).equals(data))
+  const index = readBlockIndex(packed.length, (buf, at) => packed.copy(buf, 0, at, at + buf.length));
+  if (index?.size !== data.length || !gunzipSync(packed).equals(data))
     throw new AuditError('STORE_IO', `${name}: archive does not read back`, { file: name });
   const archive = `${ref.file}${ARCHIVE_SUFFIX}`;
   withFile(archive, 'write', () => writeFileAtomic(archive, packed));

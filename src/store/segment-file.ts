@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { AuditError } from '../errors.js';
-import { type BlockIndex, inflateBlock, readBlockIndex } from './block-gzip.js';
+import { type BlockIndex, DamagedIndexError, inflateBlock, readBlockIndex } from './block-gzip.js';
 
 /** File name suffix of a gzip-archived segment. */
 export const ARCHIVE_SUFFIX = '.gz';
@@ -37,13 +37,13 @@ export function gunzipSegment(file: string): Buffer {
   try {
     return gunzipSync(packed);
   } catch {
-    throw damagedArchive(file);
+    throw damagedArchive(file, 'not valid gzip');
   }
 }
 
-function damagedArchive(file: string): AuditError {
+function damagedArchive(file: string, why: string): AuditError {
   const name = path.basename(file);
-  return new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${name}: archived segment is not valid gzip`, {
+  return new AuditError('SEGMENT_CHECKSUM_MISMATCH', `${name}: archived segment is damaged (${why})`, {
     file: name,
   });
 }
@@ -59,11 +59,12 @@ function blockReader(file: string, fd: number, index: BlockIndex): SegmentBytes 
     if (data !== undefined) return data;
     const start = index.memberStarts[i]!;
     const member = Buffer.allocUnsafe(index.memberStarts[i + 1]! - start);
-    if (fs.readSync(fd, member, 0, member.length, start) !== member.length) throw damagedArchive(file);
+    if (fs.readSync(fd, member, 0, member.length, start) !== member.length)
+      throw damagedArchive(file, `block ${i} is cut short`);
     try {
       data = inflateBlock(index, i, member);
     } catch {
-      throw damagedArchive(file);
+      throw damagedArchive(file, `block ${i} does not inflate to its size`);
     }
     if (cache.size >= CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
     cache.set(i, data);
@@ -77,7 +78,9 @@ function blockReader(file: string, fd: number, index: BlockIndex): SegmentBytes 
         const at = position + done;
         const i = Math.floor(at / index.blockBytes);
         const from = at - i * index.blockBytes;
-        done += block(i).copy(buf, offset + done, from, Math.min(from + length - done, index.blockBytes));
+        const n = block(i).copy(buf, offset + done, from, Math.min(from + length - done, index.blockBytes));
+        if (n === 0) break; // `buf` is full
+        done += n;
       }
       return done;
     },
@@ -93,6 +96,7 @@ function openArchive(file: string): SegmentBytes {
     index = readBlockIndex(size, (buf, position) => fs.readSync(fd, buf, 0, buf.length, position));
   } catch (err) {
     fs.closeSync(fd);
+    if (err instanceof DamagedIndexError) throw damagedArchive(file, err.message);
     throw err;
   }
   if (index !== undefined) return blockReader(file, fd, index);
