@@ -4,9 +4,9 @@
  * (docs/format.md §3). Also the helpers that flag such code points in identifiers and render
  * them visibly on a terminal.
  *
- * Hot path: every emitted event passes through `canonicalJson`. One regex test per string decides
- * whether it needs escaping at all; only strings that do go through `JSON.stringify` and the
- * extra escapes, so the serializer costs about what `JSON.stringify` of the object costs (measured).
+ * Hot path: every string of every emitted event is quoted by `quoteJsonString` (event/prepare.ts
+ * writes the event's text itself). One regex test per string decides whether it needs escaping at
+ * all; only strings that do go through `JSON.stringify` and the extra escapes.
  */
 import { AuditError } from '../errors.js';
 
@@ -82,6 +82,11 @@ const INSERTION_SORT_MAX = 16;
  */
 export function quoteJsonString(s: string): string {
   return NEEDS_ESCAPE_RE.test(s) ? escapeHostile(JSON.stringify(s)) : `"${s}"`;
+}
+
+/** False when `s` can be written as `"` + itself + `"` (then it holds no hostile code point either). */
+export function needsEscape(s: string): boolean {
+  return NEEDS_ESCAPE_RE.test(s);
 }
 
 // Property names repeat from event to event: their quoted form is kept (measured: a map lookup

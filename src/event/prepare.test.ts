@@ -741,6 +741,22 @@ describe('prepareEvent', () => {
           const p = prepareEvent(input);
           expect(canonicalJson(JSON.parse(p.eventJson))).toBe(p.eventJson);
           expect(RAW_FORBIDDEN.test(p.eventJson)).toBe(false);
+          // Every value reads back as given (JSON's own round trip is the reference: -0 reads as 0).
+          const ev = JSON.parse(p.eventJson);
+          for (const part of [
+            'actor',
+            'requestId',
+            'traceId',
+            'action',
+            'resource',
+            'model',
+            'usage',
+            'meta',
+          ] as const)
+            expect(ev[part]).toEqual(
+              input[part] === undefined ? undefined : JSON.parse(JSON.stringify(input[part])),
+            );
+          expect(ev.guardrails ?? []).toEqual(input.guardrails ?? []);
         }),
         { numRuns: 500 },
       );
