@@ -763,6 +763,44 @@ describe('prepareEvent', () => {
     });
   });
 
+  describe('reads each value once', () => {
+    it('writes what a redactor hands back escaped, even when its getters answer differently each time', () => {
+      let reads = 0;
+      const finding = {
+        path: 'content.prompt',
+        kind: 'email',
+        get count(): unknown {
+          reads++;
+          return reads === 1 ? 1 : { toString: () => '1,"x":"\u202e\n' };
+        },
+      };
+      const p = prepareEvent(
+        { type: 'model.request' },
+        { redact: (v) => ({ value: v, findings: [finding as never] }) },
+      );
+      expect(reads).toBe(1);
+      expect(RAW_FORBIDDEN.test(p.eventJson)).toBe(false);
+      expect(eventOf(p).redactions).toEqual([{ count: 1, kind: 'email', path: 'content.prompt' }]);
+    });
+
+    it('requires resource.type and resource.id as own enumerable properties, read once', () => {
+      const hidden = Object.defineProperty({ id: 'r' }, 'type', { value: 'doc' });
+      expect(errorOf(() => prepareEvent({ type: 'data.deleted', resource: hidden })).detail).toMatchObject({
+        field: 'resource.type',
+      });
+      let reads = 0;
+      const once = {
+        get type() {
+          reads++;
+          return reads === 1 ? 'doc' : undefined;
+        },
+        id: 'r',
+      };
+      const p = prepareEvent({ type: 'data.deleted', resource: once });
+      expect(eventOf(p).resource).toEqual({ id: 'r', type: 'doc' });
+    });
+  });
+
   it('prepares the shared sample event', () => {
     const p = prepareEvent(sampleEvent(3));
     expect(eventOf(p).subject).toBe('user-3');

@@ -144,6 +144,8 @@ interface Ctx {
   stack: object[] | undefined;
   actorId: string | undefined;
   actorIdJson: string | undefined;
+  /** Which of `resource.type` (1) and `resource.id` (2) were read. */
+  resourceParts: number;
 }
 
 function fail(path: string, problem: string): never {
@@ -356,9 +358,10 @@ function readConversation(ctx: Ctx, v: unknown): string {
 
 function readResource(ctx: Ctx, v: unknown): string {
   if (!isPlainObject(v)) fail('resource', 'expected an object');
+  ctx.resourceParts = 0;
   const json = readOpenObject(ctx, v, 'resource');
-  if (v.type === undefined) fail('resource.type', 'required');
-  if (v.id === undefined) fail('resource.id', 'required');
+  if ((ctx.resourceParts & 1) === 0) fail('resource.type', 'required');
+  if ((ctx.resourceParts & 2) === 0) fail('resource.id', 'required');
   return json;
 }
 
@@ -446,7 +449,8 @@ function readMeta(ctx: Ctx, v: unknown): string {
 
 /**
  * `meta`, or `resource` with its `type` and `id` identifiers, as JSON text: its values read in
- * input order (so an error names the first bad field given), then written in canonical order.
+ * the order `Object.keys` gives (so an error names the first bad field given, integer-like keys
+ * first), then written in canonical order.
  */
 function readOpenObject(ctx: Ctx, v: Record<string, unknown>, parent: 'meta' | 'resource'): string {
   const keys = Object.keys(v);
@@ -457,9 +461,10 @@ function readOpenObject(ctx: Ctx, v: Record<string, unknown>, parent: 'meta' | '
     const x = v[k];
     if (i > 0 && keys[i - 1]! > k) sorted = false;
     if (x === undefined) values.push(undefined);
-    else if (parent === 'resource' && (k === 'type' || k === 'id'))
+    else if (parent === 'resource' && (k === 'type' || k === 'id')) {
       values.push(readIdJson(ctx, x, `resource.${k}`));
-    else values.push(readScalar(ctx, x, parent, k));
+      ctx.resourceParts |= k === 'type' ? 1 : 2;
+    } else values.push(readScalar(ctx, x, parent, k));
   }
   let s = '{';
   if (sorted) {
@@ -562,14 +567,25 @@ function truncatedJson(records: TruncationRecord[]): string {
   return `${s}]`;
 }
 
-/** The redactor's findings as JSON text. A redactor of the application's own may hand back anything: the general serializer checks it. */
+/**
+ * The redactor's findings as JSON text. A redactor of the application's own may hand back
+ * anything, even getters that answer differently each time: each property is read once, and
+ * findings that are not `{path: string, kind: string, count: finite number}` go to the general
+ * serializer, which escapes or rejects them.
+ */
 function redactionsJson(findings: readonly RedactionFinding[]): string {
+  const read = Array.from(findings, (f) => ({ count: f?.count, kind: f?.kind, path: f?.path }));
   let s = '[';
-  for (let i = 0; i < findings.length; i++) {
-    const f = findings[i]!;
-    if (typeof f.path !== 'string' || typeof f.kind !== 'string' || !Number.isFinite(f.count))
-      return canonicalJson(findings.map((g) => ({ count: g.count, kind: g.kind, path: g.path })));
-    s += `${i === 0 ? '' : ','}{"count":${f.count},"kind":${quoteJsonString(f.kind)},"path":${quoteJsonString(f.path)}}`;
+  for (let i = 0; i < read.length; i++) {
+    const { count, kind, path } = read[i]!;
+    if (
+      typeof path !== 'string' ||
+      typeof kind !== 'string' ||
+      typeof count !== 'number' ||
+      !Number.isFinite(count)
+    )
+      return canonicalJson(read);
+    s += `${i === 0 ? '' : ','}{"count":${count},"kind":${quoteJsonString(kind)},"path":${quoteJsonString(path)}}`;
   }
   return `${s}]`;
 }
@@ -608,6 +624,7 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
     stack: undefined,
     actorId: undefined,
     actorIdJson: undefined,
+    resourceParts: 0,
   };
   // JSON text of each part, undefined when absent.
   let action: string | undefined;
@@ -727,7 +744,9 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
       const p = options.protect(part[0], part[1], entry);
       part[1] = p.valueJson;
       // Content names are plain identifiers (CONTENT_NAME_RE): no quoting needed.
-      if (p.mode !== 'plain') modes = member(modes, `,"${part[0]}":`, quoteJsonString(p.mode));
+      const mode = p.mode;
+      // canonicalJson: the protector is a hook, and its mode is written as whatever it is.
+      if (mode !== 'plain') modes = member(modes, `,"${part[0]}":`, canonicalJson(mode));
       if (p.later === true) {
         later ??= [];
         later.push(part[0]);
