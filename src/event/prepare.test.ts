@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { AuditError, isAuditError } from '../errors.js';
 import { sampleEvent } from '../test-support/fixtures.js';
 import { canonicalJson } from './canonical.js';
-import { DEFAULT_MAX_STRING_BYTES, type PreparedEvent, prepareEvent, TRUNCATION_MARKER } from './prepare.js';
+import {
+  DEFAULT_MAX_STRING_BYTES,
+  MAX_EVENT_CHARS,
+  type PreparedEvent,
+  prepareEvent,
+  TRUNCATION_MARKER,
+} from './prepare.js';
 
 const UUID7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Every code point a committed line must not hold raw. */
@@ -677,6 +683,29 @@ describe('prepareEvent', () => {
         { maxStringBytes: 4 },
       );
       expect(JSON.parse(q.content[0]![1])).toBe(`\ud800${TRUNCATION_MARKER}`);
+    });
+
+    it('refuses an event longer than MAX_EVENT_CHARS with its content, and one past what V8 can hold, naming the event', () => {
+      const mib = 'a'.repeat(2 ** 20);
+      const options = { maxStringBytes: 2 ** 24 };
+      // 300 MiB-long strings: over MAX_EVENT_CHARS (256 Mi) but a string V8 can build.
+      const over = errorOf(() =>
+        prepareEvent({ type: 'tool.result', content: { toolResult: Array(300).fill(mib) } }, options),
+      );
+      expect(over.code).toBe('EVENT_INVALID');
+      expect(over.detail).toMatchObject({ field: 'event' });
+      // 520: past V8's string limit (≈ 512 Mi) while serializing.
+      const past = errorOf(() =>
+        prepareEvent({ type: 'tool.result', content: { toolResult: Array(520).fill(mib) } }, options),
+      );
+      expect(past.code).toBe('EVENT_INVALID');
+      expect(past.detail).toMatchObject({ field: 'event' });
+      expect(MAX_EVENT_CHARS).toBe(2 ** 28);
+      const fits = prepareEvent(
+        { type: 'tool.result', content: { toolResult: Array(200).fill(mib) } },
+        options,
+      );
+      expect(fits.content[0]![1].length).toBeGreaterThan(200 * 2 ** 20);
     });
 
     it('defaults the limit to 64 KiB', () => {

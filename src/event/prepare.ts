@@ -32,6 +32,11 @@ import type { Severity } from './types.js';
 export const DEFAULT_MAX_STRING_BYTES = 65536;
 /** Appended to a string cut to `maxStringBytes`. */
 export const TRUNCATION_MARKER = '…[truncated]';
+/**
+ * Most UTF-16 code units an event's text and content may take in all (256 Mi). V8 cannot hold a
+ * string of twice that, and the writer frames each event as one string.
+ */
+export const MAX_EVENT_CHARS = 2 ** 28;
 /** Deepest nesting of arrays and objects accepted in a content value. */
 export const MAX_CONTENT_DEPTH = 64;
 /**
@@ -599,11 +604,26 @@ function redactionsJson(findings: readonly RedactionFinding[]): string {
  *
  * @throws AuditError `EVENT_INVALID` when a field has the wrong type or value range, a required
  *   field is missing, a field is unknown, or content is not plain JSON data (cycles, more than
- *   64 levels of nesting); `detail.field` is the path and the message never holds the value.
+ *   64 levels of nesting), or the event with its content is longer than `MAX_EVENT_CHARS`
+ *   (`detail.field` is then `event`); `detail.field` is the path and the message never holds the value.
  * @throws AuditError `CONFIG_INVALID` when `maxStringBytes` is not a positive integer or the
  *   `now` clock returns something that is not a time.
  */
 export function prepareEvent(input: unknown, options?: PrepareOptions): PreparedEvent {
+  try {
+    return prepare(input, options);
+  } catch (err) {
+    // A string past V8's limit, met while serializing: the event is far over MAX_EVENT_CHARS.
+    if (err instanceof RangeError && err.message === 'Invalid string length') tooLarge();
+    throw err;
+  }
+}
+
+function tooLarge(): never {
+  return fail('event', `larger than ${MAX_EVENT_CHARS} characters with its content`);
+}
+
+function prepare(input: unknown, options: PrepareOptions | undefined): PreparedEvent {
   const max = options?.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES;
   if (!Number.isSafeInteger(max) || max < 1) {
     throw new AuditError('CONFIG_INVALID', 'maxStringBytes: expected a positive integer', {
@@ -777,6 +797,10 @@ export function prepareEvent(input: unknown, options?: PrepareOptions): Prepared
   s = member(s, ',"ts":', `"${ts}"`);
   s = member(s, ',"type":', quoteKey(type));
   s = member(s, ',"usage":', usage);
+
+  let chars = s.length;
+  if (content !== undefined) for (const part of content) chars += part[1].length;
+  if (chars > MAX_EVENT_CHARS) tooLarge();
 
   const prepared: PreparedEvent = {
     id,
