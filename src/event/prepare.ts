@@ -19,7 +19,6 @@ import {
   canonicalJson,
   escapeHostile,
   hasHostile,
-  needsEscape,
   quoteJsonString,
   quoteKey,
   sortKeys,
@@ -220,8 +219,7 @@ function readString(ctx: Ctx, v: unknown, path: string): string {
 /** An identifier field: a string, flagged when it holds a hostile code point (and kept as it is). */
 function readId(ctx: Ctx, v: unknown, path: string): string {
   if (typeof v !== 'string') fail(path, 'expected a string');
-  // needsEscape is a plain character class, hasHostile also looks around surrogates: test it only when needed.
-  if (needsEscape(v) && hasHostile(v)) {
+  if (hasHostile(v)) {
     if (ctx.flagged === undefined) ctx.flagged = [path];
     else ctx.flagged.push(path);
   }
@@ -247,19 +245,10 @@ function readEnum(v: unknown, path: string, allowed: ReadonlySet<string>, text: 
 
 /** A value allowed in `meta` and the extra fields of `resource`, as JSON text. */
 function readScalar(ctx: Ctx, v: unknown, parent: string, key: string): string {
-  switch (typeof v) {
-    case 'string':
-      return quoteJsonString(limit(ctx, v, parent, key));
-    case 'number':
-      // String(n) is the JSON form of a finite number (RFC 8785 §3.2.2.3).
-      if (Number.isFinite(v)) return String(v);
-      return fail(childPath(parent, key), 'expected a finite number');
-    case 'boolean':
-      return v ? 'true' : 'false';
-    default:
-      if (v === null) return 'null';
-      return fail(childPath(parent, key), 'expected a string, number, boolean or null');
-  }
+  const t = typeof v;
+  if (t !== 'string' && t !== 'number' && t !== 'boolean' && v !== null)
+    fail(childPath(parent, key), 'expected a string, number, boolean or null');
+  return serializeContent(ctx, v, parent, key, 0);
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -471,12 +460,11 @@ function readOpenObject(ctx: Ctx, v: Record<string, unknown>, parent: 'meta' | '
       ctx.resourceParts |= k === 'type' ? 1 : 2;
     } else values.push(readScalar(ctx, x, parent, k));
   }
+  const order = sorted ? undefined : keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
   let s = '{';
-  if (sorted) {
-    for (let i = 0; i < keys.length; i++) if (values[i] !== undefined) s = anyMember(s, keys[i]!, values[i]!);
-  } else {
-    const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
-    for (const i of order) if (values[i] !== undefined) s = anyMember(s, keys[i]!, values[i]!);
+  for (let j = 0; j < keys.length; j++) {
+    const i = order === undefined ? j : order[j]!;
+    if (values[i] !== undefined) s = anyMember(s, keys[i]!, values[i]!);
   }
   return `${s}}`;
 }
@@ -559,17 +547,15 @@ function byPath(a: TruncationRecord, b: TruncationRecord): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-function stringsJson(items: readonly string[]): string {
+/** A JSON array of `items`, each written by `json`. */
+function arrayJson<T>(items: readonly T[], json: (item: T) => string): string {
   let s = '[';
-  for (let i = 0; i < items.length; i++) s += `${i === 0 ? '' : ','}${quoteJsonString(items[i]!)}`;
+  for (let i = 0; i < items.length; i++) s += `${i === 0 ? '' : ','}${json(items[i]!)}`;
   return `${s}]`;
 }
 
-function truncatedJson(records: TruncationRecord[]): string {
-  let s = '[';
-  for (const [i, r] of records.sort(byPath).entries())
-    s += `${i === 0 ? '' : ','}{"bytes":${r.bytes},"path":${quoteJsonString(r.path)},"sha256":"${r.sha256}"}`;
-  return `${s}]`;
+function truncationJson(r: TruncationRecord): string {
+  return `{"bytes":${r.bytes},"path":${quoteJsonString(r.path)},"sha256":"${r.sha256}"}`;
 }
 
 /**
@@ -580,19 +566,14 @@ function truncatedJson(records: TruncationRecord[]): string {
  */
 function redactionsJson(findings: readonly RedactionFinding[]): string {
   const read = Array.from(findings, (f) => ({ count: f?.count, kind: f?.kind, path: f?.path }));
-  let s = '[';
-  for (let i = 0; i < read.length; i++) {
-    const { count, kind, path } = read[i]!;
-    if (
-      typeof path !== 'string' ||
-      typeof kind !== 'string' ||
-      typeof count !== 'number' ||
-      !Number.isFinite(count)
-    )
-      return canonicalJson(read);
-    s += `${i === 0 ? '' : ','}{"count":${count},"kind":${quoteJsonString(kind)},"path":${quoteJsonString(path)}}`;
-  }
-  return `${s}]`;
+  const wellFormed = read.every(
+    (f) => typeof f.path === 'string' && typeof f.kind === 'string' && Number.isFinite(f.count),
+  );
+  if (!wellFormed) return canonicalJson(read);
+  return arrayJson(
+    read,
+    (f) => `{"count":${f.count},"kind":${quoteJsonString(f.kind)},"path":${quoteJsonString(f.path)}}`,
+  );
 }
 
 /**
@@ -780,7 +761,11 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   s = member(s, ',"category":', `"${traits.category}"`);
   s = member(s, ',"contentModes":', contentModes);
   s = member(s, ',"conversation":', conversation);
-  s = member(s, ',"flagged":', ctx.flagged === undefined ? undefined : stringsJson(ctx.flagged.sort()));
+  s = member(
+    s,
+    ',"flagged":',
+    ctx.flagged === undefined ? undefined : arrayJson(ctx.flagged.sort(), quoteJsonString),
+  );
   s = member(s, ',"guardrails":', guardrails);
   s = member(s, ',"id":', `"${id}"`);
   s = member(s, ',"latencyMs":', latencyMs);
@@ -793,7 +778,11 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   s = member(s, ',"severity":', `"${severity}"`);
   s = member(s, ',"subject":', subjectJson);
   s = member(s, ',"traceId":', traceId);
-  s = member(s, ',"truncated":', ctx.truncated === undefined ? undefined : truncatedJson(ctx.truncated));
+  s = member(
+    s,
+    ',"truncated":',
+    ctx.truncated === undefined ? undefined : arrayJson(ctx.truncated.sort(byPath), truncationJson),
+  );
   s = member(s, ',"ts":', `"${ts}"`);
   s = member(s, ',"type":', quoteKey(type));
   s = member(s, ',"usage":', usage);

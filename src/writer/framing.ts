@@ -22,6 +22,7 @@ export const SEAL_MARK = 0x01;
 const INITIAL_BYTES = 64 * 1024;
 const US = String.fromCharCode(FIELD_SEPARATOR);
 const SOH = String.fromCharCode(SEAL_MARK);
+const LF = String.fromCharCode(RECORD_SEPARATOR);
 
 /** Builds one batch of framed events as bytes. */
 export class BatchBuilder {
@@ -50,7 +51,7 @@ export class BatchBuilder {
         slot !== undefined && seal!.fields.includes(name) ? `${US}${SOH}${name}${US}` : `${US}${name}${US}`;
       frame += value;
     }
-    frame += '\n';
+    frame += LF;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     this.reserve(3 * frame.length);
     this.len += this.buf.write(frame, this.len);
