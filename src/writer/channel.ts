@@ -40,6 +40,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; size: number; meta: TrailMeta; sealSeed?: string }
   | { type: 'durable'; total: number }
+  | { type: 'recycle'; buffers: ArrayBuffer[] }
   | { type: 'done'; id: number; result?: ErasureCount | RetentionResult }
   | { type: 'closed' }
   | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
@@ -71,6 +72,8 @@ export interface Channel {
 /** Called with the durable total after every batch, and with errors. */
 export interface ChannelEvents {
   onDurable(total: number): void;
+  /** The buffer of a batch the appender has written, free for another batch. */
+  onRecycle(buffer: ArrayBuffer): void;
   onError(code: string, message: string, retrying: boolean): void;
 }
 
@@ -139,6 +142,9 @@ export class WorkerChannel implements Channel {
           }
           case 'durable':
             events.onDurable(msg.total);
+            break;
+          case 'recycle':
+            for (const b of msg.buffers) events.onRecycle(b);
             break;
           case 'done':
             channel.settle(msg.id, undefined, msg.result);
@@ -259,6 +265,7 @@ export class InlineChannel implements Channel {
     this.appender.contentKeys.add(keys?.add);
     this.appender.appendBatch([data]);
     this.appender.contentKeys.forget(keys?.forget);
+    this.events.onRecycle(data.buffer as ArrayBuffer);
     this.total += count;
     this.events.onDurable(this.total);
   }

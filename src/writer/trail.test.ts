@@ -51,6 +51,22 @@ describe('AuditTrail', () => {
         expect(report.entries).toBe(250);
         expect(report.seals?.epochs).toBeGreaterThanOrEqual(1);
       });
+
+      it('builds batches in buffers the appender gave back, and every entry reads back as emitted', async () => {
+        const dir = freshDir();
+        const trail = await AuditTrail.open({ dir, worker, batchSize: 10 });
+        const ids: string[] = [];
+        for (let i = 0; i < 400; i++) {
+          ids.push(trail.emit(sampleEvent(i)));
+          // Let written batches come back while later ones are still on their way.
+          if (i % 25 === 24) await new Promise((r) => setImmediate(r));
+        }
+        await trail.close();
+        const entries = readAll(dir);
+        expect(entries.map((e) => e.id)).toEqual(ids);
+        expect(entries.map((e) => e.content)).toEqual(ids.map((_, i) => sampleEvent(i).content));
+        expect(verifyDir(dir).failure).toBeUndefined();
+      });
     });
   }
 

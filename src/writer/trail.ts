@@ -164,6 +164,7 @@ export class AuditTrail {
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     const events: ChannelEvents = {
       onDurable: (total) => trail?.onDurable(total),
+      onRecycle: (buffer) => trail?.framer.recycle(buffer),
       onError: (code, message, retrying) =>
         reportDiagnostic({
           kind: 'write-failed',

@@ -74,10 +74,16 @@ function drain(): void {
       return;
     }
     retryDelay = 0;
-    backlog.splice(0, take);
+    recycle(backlog.splice(0, take));
     written += count;
   }
   startSync();
+}
+
+/** Gives the caller back the buffers of written batches, for its next batches (framing.ts). */
+function recycle(done: ReadonlyArray<{ data: Uint8Array }>): void {
+  const buffers = done.map((b) => b.data.buffer as ArrayBuffer).filter((b) => b.byteLength > 0);
+  if (buffers.length > 0) port.postMessage({ type: 'recycle', buffers } satisfies FromWorker, buffers);
 }
 
 /** Starts a sync of everything written so far, unless one is running (it starts the next one). */
