@@ -129,6 +129,33 @@ describe('content mode encrypt', () => {
     }
   });
 
+  it('lets go of events sent under the master key while their subjects\' keys are still created', async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({
+      dir,
+      origin: ORIGIN,
+      content: 'encrypt',
+      keys: ring('k1'),
+      batchSize: 4,
+      maxQueue: 8,
+    });
+    // Each event has a new subject, and no key can be created before the loop yields: the queue
+    // fills, and the waiting batches go under the master key.
+    const ids = Array.from({ length: 200 }, (_, i) =>
+      trail.emit({ type: 'model.completion', actor: { id: `user-${i}` }, content: { prompt: prompts(i) } }),
+    );
+    const waiting = (trail as unknown as { waiting: Array<{ events: unknown[] }> }).waiting;
+    expect(waiting.reduce((n, b) => n + b.events.length, 0)).toBeLessThanOrEqual(8);
+    await trail.close();
+    expect(verifyDir(dir).failure).toBeUndefined();
+    const keys = ring('k1');
+    const subjects = await openTrailSubjectKeys(dir, keys);
+    const all = entries(dir).filter((e) => e.type === 'model.completion');
+    expect(all.map((e) => e.id)).toEqual(ids);
+    for (const [i, e] of all.entries())
+      expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(i) });
+  });
+
   it('refuses ciphertexts swapped between two entries or two fields: verify and decryption both', async () => {
     const dir = freshDir();
     await write(dir, ring('k1'), 'encrypt', 0, 4);
