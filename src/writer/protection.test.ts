@@ -129,7 +129,7 @@ describe('content mode encrypt', () => {
     }
   });
 
-  it('lets go of events sent under the master key while their subjects\' keys are still created', async () => {
+  it('lets go of events sent under the master key while the keys of their subjects are created', async () => {
     const dir = freshDir();
     const trail = await AuditTrail.open({
       dir,
