@@ -9,7 +9,8 @@
  * a terminated thread would leave its descriptor open in the process.
  */
 import os from 'node:os';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-start.js';
 import type { SegmentPart, SegmentTask } from './verify-segment.js';
 
 /** Longest wait for the next part of a segment (a run is posted every few thousand entries). */
@@ -61,11 +62,11 @@ export class VerifyPool {
     const workerData = { port: port2, signal: this.signal, index, threads: this.signal.length >> 1 };
     // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
     const worker = here.endsWith('.ts')
-      ? new Worker(new URL('../writer/worker-from-source.mjs', here), {
+      ? startWorker(new URL('../writer/worker-from-source.mjs', here), {
           workerData: { ...workerData, entry: new URL('./verify-worker.ts', here).href },
           transferList: [port2],
         })
-      : new Worker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
+      : startWorker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
     worker.unref();
     this.workers.push(worker);
     this.ports.push(port1);

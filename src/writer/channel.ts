@@ -3,12 +3,13 @@
  * default) or the same thread (memory trails, or `worker: false`). Both count durable entries in
  * a SharedArrayBuffer so that the caller can also wait synchronously (process exit, `block` policy).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../errors.js';
 import type { RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import type { TrailMeta } from '../store/index.js';
+import { startWorker } from '../worker-start.js';
 import type { Appender } from './appender.js';
 import type { ContentKeyUpdate } from './content-sealing.js';
 import type { OpenFileOptions } from './open-file.js';
@@ -20,9 +21,6 @@ export const SHARED = { durable: 0, closed: 1 } as const;
 // The worker turns megabyte batches into megabyte writes: a larger young generation lets those
 // strings die young instead of being promoted and collected again (measured: GC time halved).
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 64 };
-// A worker inherits the process's flags, but `--input-type` (for `node -e`) is refused in a
-// worker loaded from a file.
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
 
 /** What the worker is started with. */
 export interface WorkerInit {
@@ -111,16 +109,11 @@ export class WorkerChannel implements Channel {
     const init: WorkerInit = { options, shared };
     // From TypeScript sources (tests), a small loader registers tsx before loading worker.ts.
     const worker = fromSource
-      ? new Worker(new URL('./worker-from-source.mjs', here), {
+      ? startWorker(new URL('./worker-from-source.mjs', here), {
           workerData: { ...init, entry: new URL('./worker.ts', here).href },
           resourceLimits: WORKER_LIMITS,
-          execArgv: WORKER_EXEC_ARGV,
         })
-      : new Worker(new URL('./worker.js', here), {
-          workerData: init,
-          resourceLimits: WORKER_LIMITS,
-          execArgv: WORKER_EXEC_ARGV,
-        });
+      : startWorker(new URL('./worker.js', here), { workerData: init, resourceLimits: WORKER_LIMITS });
     const channel = new WorkerChannel(worker, shared);
     return new Promise((resolve, reject) => {
       worker.on('error', (err) => {

@@ -42,6 +42,34 @@ describe('a process that never calls close()', () => {
   });
 });
 
+describe('a process started with Node options a worker thread may not be given', () => {
+  it.each([
+    ['a V8 option and a process-wide one', ['--expose-gc', '--max-old-space-size=512']],
+    ['node -e, with --input-type and a V8 option', ['--input-type=module', '--expose-gc']],
+    ['node -e, with --input-type and its value apart', ['--input-type', 'module']],
+  ])('writes its trail and verifies it in threads: %s', (name, options) => {
+    const dir = path.join(root, name.replace(/\W+/g, '-'));
+    const program = `
+      import { AuditTrail, verifyDir } from ${JSON.stringify(dist)};
+      const trail = await AuditTrail.open({ dir: ${JSON.stringify(dir)} });
+      for (let i = 0; i < 100; i++) trail.emit({ type: 'x.options.test', meta: { i } });
+      await trail.close();
+      const report = verifyDir(${JSON.stringify(dir)}, { workers: 2 });
+      console.log(JSON.stringify({ ok: report.ok, entries: report.entries }));
+    `;
+    let args: string[];
+    if (options.some((o) => o.startsWith('--input-type'))) args = [...options, '-e', program];
+    else {
+      const file = path.join(root, `${path.basename(dir)}.mjs`);
+      fs.writeFileSync(file, program);
+      args = [...options, file];
+    }
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, entries: 100 });
+  });
+});
+
 describe('a trail with a torn tail', () => {
   it('moves the partial line to quarantine, records a system.recovery entry and continues the chain', async () => {
     const dir = path.join(root, 'torn');

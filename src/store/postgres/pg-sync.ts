@@ -7,8 +7,9 @@
  * line. A server holding a source blocks its event loop for the duration of each query, as file
  * reads do for directory trails.
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../../errors.js';
+import { startWorker } from '../../worker-start.js';
 
 /** Longest wait for one query. */
 const QUERY_TIMEOUT_MS = 120_000;
@@ -26,11 +27,11 @@ export class PgSyncClient {
     const here = import.meta.url;
     const workerData = { url, port: port2, flag: this.flag };
     this.worker = here.endsWith('.ts')
-      ? new Worker(new URL('../../writer/worker-from-source.mjs', here), {
+      ? startWorker(new URL('../../writer/worker-from-source.mjs', here), {
           workerData: { ...workerData, entry: new URL('./pg-sync-worker.ts', here).href },
           transferList: [port2],
         })
-      : new Worker(new URL('./pg-sync-worker.js', here), { workerData, transferList: [port2] });
+      : startWorker(new URL('./pg-sync-worker.js', here), { workerData, transferList: [port2] });
     this.worker.unref();
   }
 

@@ -1,0 +1,23 @@
+/**
+ * Starts the package's worker threads with the process's Node options. A worker inherits them by
+ * default, and Node passes them on as they apply to a thread; but a worker loaded from a file
+ * refuses `--input-type` (given with `node -e`), and a list given explicitly may hold no V8 or
+ * process-wide option (`--expose-gc`, `--max-old-space-size`, ...). So a list is given only to
+ * leave `--input-type` out, and should Node refuse what remains, none is.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+export function startWorker(url: URL, options: WorkerOptions): Worker {
+  const argv = process.execArgv;
+  const at = argv.findIndex((a) => a === '--input-type' || a.startsWith('--input-type='));
+  if (at < 0) return new Worker(url, options);
+  // `--input-type module` takes the next argument as its value; `--input-type=module` does not.
+  const valueToo = argv[at] === '--input-type';
+  const execArgv = argv.filter((_, i) => i !== at && !(valueToo && i === at + 1));
+  try {
+    return new Worker(url, { ...options, execArgv });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    return new Worker(url, { ...options, execArgv: [] });
+  }
+}
