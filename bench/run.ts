@@ -27,7 +27,8 @@ const N = Number(process.env.BENCH_N ?? 1_000_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));
+// A phase's own process (see `phase`) works in its parent's directory.
+const tmp = process.env.BENCH_TMP ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));
 const results: Array<[string, string]> = [];
 const record = (name: string, value: string) => {
   results.push([name, value]);
@@ -57,11 +58,15 @@ async function benchSealtrail(
 
 /**
  * The caller's own event-loop time per event: emit() plus the work deferred to its thread
- * (joining and posting batches), with a queue large enough that emit never waits for the writer.
+ * (joining and posting batches), with a queue large enough that emit never waits for the writer,
+ * after 20,000 events of warm-up.
  */
 async function benchCallerCost(n: number): Promise<number> {
   const dir = path.join(tmp, 'sealtrail-caller');
   const trail = await AuditTrail.open({ dir, handleExit: false, maxQueue: n });
+  // Warmed up first, as emit() p50 is: in its own process, the phase starts cold.
+  await emitAll((i) => trail.emit(events[i % 1000]!), 20_000);
+  await trail.flush();
   const elu0 = performance.eventLoopUtilization();
   await emitAll((i) => trail.emit(events[i % 1000]!), n);
   await new Promise<void>((r) => setImmediate(r));
@@ -197,6 +202,47 @@ function coldProofs(dir: string, entries: number): { library: string; cli: strin
   };
 }
 
+/** The measured phases; `main` runs each in a process of its own (`phase`). */
+const PHASES = {
+  worker: (n: number) => benchSealtrail(true, n),
+  inline: async (n: number) => {
+    const run = await benchSealtrail(false, n);
+    fs.rmSync(run.dir, { recursive: true });
+    return run;
+  },
+  'pino-sync': (n: number) => benchPino(true, n),
+  'pino-async': (n: number) => benchPino(false, n),
+  redact: async (n: number) => {
+    const run = await benchSealtrail(true, n, { redact: true }, 'redact');
+    fs.rmSync(run.dir, { recursive: true });
+    return run;
+  },
+  encrypt: async (n: number) => {
+    const keys = KeyRing.fromKeys([{ id: 'bench', key: crypto.randomBytes(32) }]);
+    const run = await benchSealtrail(true, n, { redact: true, content: 'encrypt', keys }, 'encrypt');
+    fs.rmSync(run.dir, { recursive: true });
+    return run;
+  },
+  caller: async (n: number) => ({ us: await benchCallerCost(n) }),
+  latency: () => benchEmitLatency(),
+};
+type Phase = keyof typeof PHASES;
+
+/**
+ * Runs one phase in a fresh process and returns its result. Run one after another in one
+ * process, phases slowed each other: after pino's async destination had taken a million
+ * records, the run with redaction fell from 111,447 to 50,933 events/s (measured 2026-12-06).
+ */
+function phase<P extends Phase>(name: P, n: number): Awaited<ReturnType<(typeof PHASES)[P]>> {
+  const run = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--phase', name, String(n)],
+    { encoding: 'utf8', env: { ...process.env, BENCH_TMP: tmp }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (run.status !== 0) throw new Error(`bench phase ${name} failed (exit ${run.status})`);
+  return JSON.parse(run.stdout) as Awaited<ReturnType<(typeof PHASES)[P]>>;
+}
+
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   console.log(
@@ -229,24 +275,17 @@ async function main(): Promise<void> {
   // host in the same states as the peers above (a later phase of a long run was up to three
   // times slower than the same phase run first; measured 2026-12-06).
   const protectN = Math.min(N, 300_000);
-  const keys = KeyRing.fromKeys([{ id: 'bench', key: crypto.randomBytes(32) }]);
   const redacts: Run[] = [];
   const encrypts: Run[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // The last worker trail is kept for verify and prove; every other run's files are deleted.
     if (workers.length > 0) fs.rmSync(workers.at(-1)!.dir, { recursive: true });
-    workers.push(await benchSealtrail(true, N));
-    const inline = await benchSealtrail(false, N);
-    fs.rmSync(inline.dir, { recursive: true });
-    inlines.push(inline);
-    syncs.push(await benchPino(true, N));
-    asyncs.push(await benchPino(false, N));
-    redacts.push(await benchSealtrail(true, protectN, { redact: true }, 'redact'));
-    fs.rmSync(redacts.at(-1)!.dir, { recursive: true });
-    encrypts.push(
-      await benchSealtrail(true, protectN, { redact: true, content: 'encrypt', keys }, 'encrypt'),
-    );
-    fs.rmSync(encrypts.at(-1)!.dir, { recursive: true });
+    workers.push(phase('worker', N));
+    inlines.push(phase('inline', N));
+    syncs.push(phase('pino-sync', N));
+    asyncs.push(phase('pino-async', N));
+    redacts.push(phase('redact', protectN));
+    encrypts.push(phase('encrypt', protectN));
   }
   const worker = { ...workers.at(-1)!, rate: median(workers.map((r) => r.rate)) };
   const inline = { ...inlines.at(-1)!, rate: median(inlines.map((r) => r.rate)) };
@@ -290,14 +329,14 @@ async function main(): Promise<void> {
   const callerN = Math.min(N, 200_000);
   record(
     `caller event-loop time per event, worker, queue never full, ${fmt(callerN)} events (µs)`,
-    (await benchCallerCost(callerN)).toFixed(2),
+    phase('caller', callerN).us.toFixed(2),
   );
   record(
     'caller event-loop time per event during the worker run above (µs, includes waits)',
     worker.loopUsPerEvent.toFixed(2),
   );
   record('caller event-loop time per event, inline (µs)', inline.loopUsPerEvent.toFixed(2));
-  const lat = await benchEmitLatency();
+  const lat = phase('latency', 0);
   record('emit() caller-side p50 (µs)', lat.p50.toFixed(2));
   record('emit() caller-side p99 (µs)', lat.p99.toFixed(2));
   const appendN = Math.min(N, 200_000);
@@ -345,4 +384,9 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-await main();
+const at = process.argv.indexOf('--phase');
+if (at < 0) await main();
+else
+  process.stdout.write(
+    JSON.stringify(await PHASES[process.argv[at + 1] as Phase](Number(process.argv[at + 2]))),
+  );
