@@ -28,7 +28,11 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const here = path.dirname(fileURLToPath(import.meta.url));
 // A phase's own process (see `phase`) works in its parent's directory.
-const tmp = process.env.BENCH_TMP ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));
+const PHASE_DIR_ENV = 'SEALTRAIL_BENCH_PHASE_DIR';
+const inPhase = process.argv.includes('--phase');
+const tmp = inPhase
+  ? process.env[PHASE_DIR_ENV]!
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-bench-'));
 const results: Array<[string, string]> = [];
 const record = (name: string, value: string) => {
   results.push([name, value]);
@@ -237,7 +241,7 @@ function phase<P extends Phase>(name: P, n: number): Awaited<ReturnType<(typeof 
   const run = spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), '--phase', name, String(n)],
-    { encoding: 'utf8', env: { ...process.env, BENCH_TMP: tmp }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { encoding: 'utf8', env: { ...process.env, [PHASE_DIR_ENV]: tmp }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (run.status !== 0) throw new Error(`bench phase ${name} failed (exit ${run.status})`);
   return JSON.parse(run.stdout) as Awaited<ReturnType<(typeof PHASES)[P]>>;
@@ -381,12 +385,16 @@ async function main(): Promise<void> {
     const block = `<!-- results -->\nMachine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; ${fmt(N)} records of ~${recordBytes} bytes.\n\n${table}\n<!-- /results -->`;
     fs.writeFileSync(path.join(here, '..', 'docs', 'benchmarks.md'), doc.replace(marker, block));
   }
-  fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-const at = process.argv.indexOf('--phase');
-if (at < 0) await main();
-else
-  process.stdout.write(
-    JSON.stringify(await PHASES[process.argv[at + 1] as Phase](Number(process.argv[at + 2]))),
-  );
+if (inPhase) {
+  const at = process.argv.indexOf('--phase');
+  const result = await PHASES[process.argv[at + 1] as Phase](Number(process.argv[at + 2]));
+  process.stdout.write(JSON.stringify(result));
+} else {
+  try {
+    await main();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true }); // also when a phase failed: the trails are large
+  }
+}

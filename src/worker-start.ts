@@ -3,17 +3,20 @@
  * default, and Node passes them on as they apply to a thread; but a worker loaded from a file
  * refuses `--input-type` (given with `node -e`), and a list given explicitly may hold no V8 or
  * process-wide option (`--expose-gc`, `--max-old-space-size`, ...). So a list is given only to
- * leave `--input-type` out, and should Node refuse what remains, none is.
+ * leave `--input-type` out, and should Node refuse what remains, none is. (`--input-type` in
+ * NODE_OPTIONS is out of reach: a worker reads NODE_OPTIONS again, whatever list it is given.)
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export function startWorker(url: URL, options: WorkerOptions): Worker {
   const argv = process.execArgv;
-  const at = argv.findIndex((a) => a === '--input-type' || a.startsWith('--input-type='));
-  if (at < 0) return new Worker(url, options);
-  // `--input-type module` takes the next argument as its value; `--input-type=module` does not.
-  const valueToo = argv[at] === '--input-type';
-  const execArgv = argv.filter((_, i) => i !== at && !(valueToo && i === at + 1));
+  const execArgv: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    // `--input-type module` takes the next argument as its value; `--input-type=module` does not.
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i]!.startsWith('--input-type=')) execArgv.push(argv[i]!);
+  }
+  if (execArgv.length === argv.length) return new Worker(url, options);
   try {
     return new Worker(url, { ...options, execArgv });
   } catch (err) {

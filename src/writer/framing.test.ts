@@ -26,6 +26,18 @@ describe('BatchBuilder', () => {
     expect(Buffer.from(third).equals(framed(2))).toBe(true);
   });
 
+  it('lets go of a buffer given back that is far larger than the next batch needs', () => {
+    const b = new BatchBuilder(1024);
+    const huge = new ArrayBuffer(1 << 20); // from a burst of large events
+    b.recycle(huge);
+    b.add(prepared[0]!);
+    b.take(); // the next buffer is sized for a batch like this one: a few KB
+    b.add(prepared[1]!);
+    const next = b.take();
+    expect(next.buffer).not.toBe(huge);
+    expect(Buffer.from(next).equals(framed(1))).toBe(true);
+  });
+
   it('lets go of a buffer given back that is too small for the next batch', () => {
     const b = new BatchBuilder(1024);
     const small = new ArrayBuffer(2048);

@@ -22,6 +22,8 @@ export const SEAL_MARK = 0x01;
 const INITIAL_BYTES = 64 * 1024;
 /** Buffers the appender gave back, kept for the next batches (about one queue's worth of batches). */
 const SPARE_MAX = 8;
+/** A spare buffer is used for a batch that needs at least this fraction of it. */
+const SPARE_SLACK = 4;
 const US = String.fromCharCode(FIELD_SEPARATOR);
 const SOH = String.fromCharCode(SEAL_MARK);
 const LF = String.fromCharCode(RECORD_SEPARATOR);
@@ -81,10 +83,14 @@ export class BatchBuilder {
     if (buffer.byteLength >= this.initialBytes && this.spare.length < SPARE_MAX) this.spare.push(buffer);
   }
 
-  /** A spare buffer of at least `bytes`, or a new one; spares too small for it are let go. */
+  /**
+   * A spare buffer of at least `bytes`, or a new one. Spares too small for it are let go, and so
+   * are those over {@link SPARE_SLACK} times its size: the buffers of a burst of large events
+   * would otherwise be kept, and sent back and forth, for the life of the trail.
+   */
   private nextBuffer(bytes: number): Buffer {
     for (let b = this.spare.pop(); b !== undefined; b = this.spare.pop())
-      if (b.byteLength >= bytes) return Buffer.from(b);
+      if (b.byteLength >= bytes && b.byteLength <= SPARE_SLACK * bytes) return Buffer.from(b);
     return Buffer.allocUnsafeSlow(bytes);
   }
 
