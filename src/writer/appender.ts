@@ -153,11 +153,18 @@ export class Appender {
       throw err;
     }
     tree.flush();
-    if (sync) log.sync();
+    // The entries are written: the chain goes on from them even if the sync below fails (a
+    // caller that retried the batch would write it twice).
     log.setLast(lines.text(last.start, last.end));
     this.prev = prev;
+    if (sync) log.sync();
     this.parts.mirror?.(out);
     return seq - 1;
+  }
+
+  /** Makes every appended entry durable (fdatasync of the open segment). */
+  sync(): void {
+    this.parts.log.sync();
   }
 
   /** Makes every appended entry durable, off the calling thread where the store allows. */

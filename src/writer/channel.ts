@@ -246,6 +246,9 @@ export class WorkerChannel implements Channel {
 /** The appender on the caller's thread (memory trails, `worker: false`). */
 export class InlineChannel implements Channel {
   private total = 0;
+  /** Entries written whose sync failed: synced before anything else is written. */
+  private unsynced = 0;
+  private syncRetry: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -254,13 +257,40 @@ export class InlineChannel implements Channel {
     private readonly release: () => void = () => {},
   ) {}
 
+  /**
+   * Appends and syncs the batch. Throws only when nothing of it was written (the trail keeps it
+   * and sends it again): when the sync fails, the entries are written and are synced again, in
+   * the background and before the next batch, until it succeeds.
+   */
   send(data: Uint8Array, count: number, keys?: ContentKeyUpdate): void {
+    this.syncWritten();
     this.appender.contentKeys.add(keys?.add);
-    this.appender.appendBatch([data]);
+    this.appender.appendBatch([data], false);
     this.appender.contentKeys.forget(keys?.forget);
     this.events.onRecycle(data.buffer as ArrayBuffer);
-    this.total += count;
+    this.unsynced += count;
+    this.trySync();
+  }
+
+  /** Syncs what is written and counts it durable. @throws the store's error when the sync fails. */
+  private syncWritten(): void {
+    if (this.unsynced === 0) return;
+    this.appender.sync();
+    this.total += this.unsynced;
+    this.unsynced = 0;
     this.events.onDurable(this.total);
+  }
+
+  private trySync(): void {
+    try {
+      this.syncWritten();
+    } catch (err) {
+      this.events.onError((err as AuditError).code ?? 'STORE_IO', (err as Error).message, true);
+      this.syncRetry ??= setTimeout(() => {
+        this.syncRetry = undefined;
+        if (!this.closed) this.trySync();
+      }, 200).unref();
+    }
   }
 
   durable(): number {
@@ -290,6 +320,7 @@ export class InlineChannel implements Channel {
   closeSync(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.syncRetry);
     try {
       this.appender.close();
     } finally {

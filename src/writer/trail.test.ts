@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { isAuditError } from '../errors.js';
 import { decodeLine, verifyDir } from '../read/index.js';
@@ -69,6 +69,32 @@ describe('AuditTrail', () => {
       });
     });
   }
+
+  describe('inline, when a sync fails', () => {
+    it('syncs the written batch again and never writes it twice', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, worker: false, batchSize: 10 });
+      const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      const sync = vi.spyOn(fs, 'fdatasyncSync').mockImplementationOnce(() => {
+        throw eio;
+      });
+      const ids: string[] = [];
+      try {
+        for (let i = 0; i < 10; i++) ids.push(trail.emit(sampleEvent(i))); // its sync fails
+        expect(sync).toHaveBeenCalled();
+        expect(trail.queueDepth).toBe(10);
+        await trail.flush(); // the sync is tried again in the background
+        expect(trail.queueDepth).toBe(0);
+        for (let i = 10; i < 30; i++) ids.push(trail.emit(sampleEvent(i)));
+        await trail.flush();
+      } finally {
+        sync.mockRestore();
+      }
+      await trail.close();
+      expect(readAll(dir).map((e) => e.id)).toEqual(ids);
+      expect(verifyDir(dir).failure).toBeUndefined();
+    });
+  });
 
   describe('when reopened after a close', () => {
     it('continues the same chain with the next seq', async () => {
