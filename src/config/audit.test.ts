@@ -1,16 +1,19 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { DIAGNOSTICS_CHANNEL, type Diagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { runWithRequestContext } from '../integrations/context/index.js';
 import { type AuditEntry, decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
-import { tempDir } from '../test-support/fixtures.js';
+import { trailDirs } from '../test-support/fixtures.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
 import { Audit } from './audit.js';
+
+const dirs = trailDirs();
+afterAll(() => dirs.cleanup());
 
 const TEST_ENV = { NODE_ENV: 'test', SEALTRAIL_QUIET: '1' };
 const opened: Audit[] = [];
@@ -123,7 +126,7 @@ describe('Audit', () => {
 
   describe('environment variables reach the trails', () => {
     it('SEALTRAIL_DESTINATION, SEALTRAIL_ORIGIN and SEALTRAIL_REDACT_PII', async () => {
-      const dir = tempDir();
+      const dir = dirs.root();
       const a = newAudit();
       await a.enable({
         env: {
@@ -145,7 +148,7 @@ describe('Audit', () => {
     });
 
     it('SEALTRAIL_CONTENT=hash with SEALTRAIL_KEY hashes content in a directory trail', async () => {
-      const dir = tempDir();
+      const dir = dirs.root();
       const a = newAudit();
       await a.enable({
         env: {
@@ -447,7 +450,7 @@ describe('Audit', () => {
 
   describe('destinations', () => {
     it('writes a list of destinations in parallel, each sealed and verifiable on its own', async () => {
-      const dir = tempDir();
+      const dir = dirs.root();
       const store = new MemoryTrailStore();
       const a = newAudit();
       await a.enable({ env: TEST_ENV, destination: [dir, store] });
@@ -495,7 +498,7 @@ describe('Audit', () => {
     });
 
     it('fails enable() with the open error under failure block, and reports it under continue', async () => {
-      const file = path.join(tempDir(), 'not-a-dir');
+      const file = path.join(dirs.root(), 'not-a-dir');
       fs.writeFileSync(file, 'x');
       const a = newAudit();
       await expect(a.enable({ env: TEST_ENV, destination: file })).rejects.toBeInstanceOf(AuditError);

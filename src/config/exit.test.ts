@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
-import { tempDir } from '../test-support/fixtures.js';
+import { trailDirs } from '../test-support/fixtures.js';
+
+const dirs = trailDirs();
+afterAll(() => dirs.cleanup());
 
 // The child imports the built package, as an application would (npm test builds first).
 const dist = new URL('../../dist/index.js', import.meta.url).href;
@@ -22,7 +25,7 @@ function readMeta(dir: string): unknown[] {
 
 describe('a process using audit.enable()', () => {
   it('that emits and ends without closing loses nothing (production, SEALTRAIL_DIR)', async () => {
-    const dir = tempDir();
+    const dir = dirs.root();
     runChild(
       `import { audit } from ${JSON.stringify(dist)};
        audit.enable();
@@ -34,7 +37,7 @@ describe('a process using audit.enable()', () => {
   });
 
   it('that calls process.exit() right after emitting loses nothing', async () => {
-    const dir = tempDir();
+    const dir = dirs.root();
     runChild(
       `import { audit } from ${JSON.stringify(dist)};
        await audit.enable({ destination: ${JSON.stringify(dir)} });
@@ -46,7 +49,7 @@ describe('a process using audit.enable()', () => {
   });
 
   it('in production refuses disable() with a clear error', () => {
-    const dir = tempDir();
+    const dir = dirs.root();
     const out = runChild(
       `import { audit } from ${JSON.stringify(dist)};
        audit.enable();

@@ -13,17 +13,19 @@ export function tempDir(prefix = 'sealtrail-test-'): string {
 }
 
 /**
- * Trail directories (`<temp>/audit`, not yet created) for one test file, removed by `cleanup()`
- * (call it from `afterEach`).
+ * Trail directories (`<temp>/audit`, not yet created) and fresh temporary directories (`root`)
+ * for one test file, removed by `cleanup()` (call it from `afterEach` or `afterAll`).
  */
-export function trailDirs(): { fresh(): string; cleanup(): void } {
+export function trailDirs(): { fresh(): string; root(): string; cleanup(): void } {
   const roots: string[] = [];
+  const root = () => {
+    const made = tempDir();
+    roots.push(made);
+    return made;
+  };
   return {
-    fresh() {
-      const root = tempDir();
-      roots.push(root);
-      return path.join(root, 'audit');
-    },
+    fresh: () => path.join(root(), 'audit'),
+    root,
     cleanup() {
       for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
     },

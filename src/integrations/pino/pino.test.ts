@@ -4,17 +4,20 @@
  */
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeLine, verifyDir } from '../../read/index.js';
 import { DirSource } from '../../store/index.js';
-import { tempDir } from '../../test-support/fixtures.js';
+import { trailDirs } from '../../test-support/fixtures.js';
 import { compileSelector, toEvent } from './index.js';
+
+const dirs = trailDirs();
+afterAll(() => dirs.cleanup());
 
 const target = fileURLToPath(new URL('../../../dist/integrations/pino/index.js', import.meta.url));
 
 describe('sealtrail/pino', () => {
   it('seals the records at or above minLevel and those with the marker field, through a real pino transport', async () => {
-    const dir = tempDir();
+    const dir = dirs.root();
     const transport = pino.transport({ target, options: { dir, minLevel: 'warn', field: 'audit' } });
     const logger = pino({ base: { pid: 4242, hostname: 'app-1' } }, transport);
     logger.info('routine, not sealed');
