@@ -22,7 +22,7 @@ export const SEAL_MARK = 0x01;
 const INITIAL_BYTES = 64 * 1024;
 /** Buffers the appender gave back, kept for the next batches (about one queue's worth of batches). */
 const SPARE_MAX = 8;
-/** A spare buffer is used for a batch that needs at least this fraction of it. */
+/** A spare buffer is used only for a batch that needs at least a quarter (1 / SPARE_SLACK) of it. */
 const SPARE_SLACK = 4;
 const US = String.fromCharCode(FIELD_SEPARATOR);
 const SOH = String.fromCharCode(SEAL_MARK);

@@ -13,7 +13,7 @@ import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { readSegmentLines, segmentFiles, trailDirs, writeSegmentLines } from '../test-support/fixtures.js';
 import { TrailProtection } from './protection.js';
-import { AuditTrail } from './trail.js';
+import { AuditTrail, type AuditTrailOptions } from './trail.js';
 
 const dirs = trailDirs();
 afterEach(() => dirs.cleanup());
@@ -31,8 +31,13 @@ const keyIdOf = (stored: unknown) => String(stored).split(':')[1];
 const prompts = (i: number) => `confidential question ${i} about the merger`;
 const responses = (i: number) => `confidential answer ${i}: the price is 42`;
 
+/** A trail of ORIGIN in content mode `content`, with `more` options. */
+function openTrail(dir: string, keys: KeyRing, content: 'hash' | 'encrypt', more: AuditTrailOptions = {}) {
+  return AuditTrail.open({ dir, origin: ORIGIN, content, keys, ...more });
+}
+
 async function write(dir: string, keys: KeyRing, content: 'hash' | 'encrypt', from: number, to: number) {
-  const trail = await AuditTrail.open({ dir, origin: ORIGIN, content, keys });
+  const trail = await openTrail(dir, keys, content);
   for (let i = from; i < to; i++) {
     trail.emit({
       type: 'model.completion',
@@ -89,13 +94,7 @@ describe('content mode encrypt', () => {
     const here = vi.spyOn(TrailProtection.prototype, 'encryptHere');
     try {
       // Small batches emitted in one synchronous loop: the writer falls many batches behind.
-      const trail = await AuditTrail.open({
-        dir,
-        origin: ORIGIN,
-        content: 'encrypt',
-        keys: ring('k1'),
-        batchSize: 4,
-      });
+      const trail = await openTrail(dir, ring('k1'), 'encrypt', { batchSize: 4 });
       const emit = (i: number) =>
         trail.emit({
           type: 'model.completion',
@@ -131,14 +130,7 @@ describe('content mode encrypt', () => {
 
   it('lets go of events sent under the master key while the keys of their subjects are created', async () => {
     const dir = freshDir();
-    const trail = await AuditTrail.open({
-      dir,
-      origin: ORIGIN,
-      content: 'encrypt',
-      keys: ring('k1'),
-      batchSize: 4,
-      maxQueue: 8,
-    });
+    const trail = await openTrail(dir, ring('k1'), 'encrypt', { batchSize: 4, maxQueue: 8 });
     // Each event has a new subject, and no key can be created before the loop yields: the queue
     // fills, and the waiting batches go under the master key.
     const ids = Array.from({ length: 200 }, (_, i) =>
@@ -194,7 +186,7 @@ describe('content mode encrypt', () => {
 
   it('names the missing key id when the master key is absent', async () => {
     const dir = freshDir();
-    const trail = await AuditTrail.open({ dir, origin: ORIGIN, content: 'encrypt', keys: ring('k2') });
+    const trail = await openTrail(dir, ring('k2'), 'encrypt');
     trail.emit({ type: 'model.request', content: { prompt: 'no subject: the master key encrypts' } });
     await trail.close();
     await expect(revealContent(entries(dir)[0]!, ORIGIN, { ring: ring('k1') })).rejects.toSatisfy(
@@ -205,13 +197,7 @@ describe('content mode encrypt', () => {
   it('erasing a subject destroys its key and payloads; the trail verifies and others still decrypt', async () => {
     const dir = freshDir();
     const keys = ring('k1');
-    const trail = await AuditTrail.open({
-      dir,
-      origin: ORIGIN,
-      content: 'encrypt',
-      keys,
-      maxSegmentBytes: 2048,
-    });
+    const trail = await openTrail(dir, keys, 'encrypt', { maxSegmentBytes: 2048 });
     for (let i = 0; i < 8; i++) {
       trail.emit({
         type: 'model.completion',
