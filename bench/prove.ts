@@ -1,9 +1,10 @@
 /**
  * Inclusion proof timing on a kept trail (`PROVE_DIR`, default /tmp/sealtrail-prove-1m, built once
  * with `BENCH_N` entries, default 1,000,000): the module import, the first proof in this fresh
- * process, then p50 / p99 / max over 200 random seqs; then 5 proofs each in a fresh process
- * (bench/prove-cold.mjs, from dist/) and through the CLI `prove`. Last, the same 200 proofs in a
- * copy of the trail whose sealed segments are all gzip-archived (`<dir>-archived`, also kept).
+ * process, then p50 / p99 / max over 200 random seqs after 19 of warm-up (bench/proof-times.ts);
+ * then 5 proofs each in a fresh process (bench/prove-cold.mjs, from dist/) and through the CLI
+ * `prove`. Last, the same in a copy of the trail whose sealed segments are all gzip-archived
+ * (`<dir>-archived`, also kept).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,10 +16,11 @@ const N = Number(process.env.BENCH_N ?? 1_000_000);
 const dir = process.env.PROVE_DIR ?? '/tmp/sealtrail-prove-1m';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const i0 = performance.now();
-const { AuditTrail, proveInclusion, trailStatus } = (await import('./built.js')).built;
+const { AuditTrail, trailStatus } = (await import('./built.js')).built;
 const importMs = performance.now() - i0;
 const { cachedTrail } = await import('./cached-trail.js');
 const { aiEvent } = await import('./records.js');
+const { proofTimes, spread } = await import('./proof-times.js');
 
 await cachedTrail(
   dir,
@@ -36,25 +38,11 @@ await cachedTrail(
 );
 const entries = trailStatus(dir).entries;
 
-/** Times a first proof (of FIRST_SEQ, default the last entry) and 200 of random entries. */
-function proofTimes(trail: string): { first: number; times: number[] } {
-  const times: number[] = [];
-  for (let k = 0; k < 201; k++) {
-    const seq = k === 0 ? Number(process.env.FIRST_SEQ ?? entries - 1) : Math.floor(Math.random() * entries);
-    const t = performance.now();
-    proveInclusion(trail, { seq });
-    times.push(performance.now() - t);
-  }
-  const first = times.shift()!;
-  return { first, times: times.sort((a, b) => a - b) };
-}
-const spread = (times: number[]) =>
-  `${times[100]!.toFixed(2)} / ${times[198]!.toFixed(2)} / ${times.at(-1)!.toFixed(2)} ms`;
-
-const { first, times } = proofTimes(dir);
+const firstSeq = Number(process.env.FIRST_SEQ ?? entries - 1);
+const { first, sorted } = proofTimes(dir, entries, firstSeq);
 console.log(`entries ${entries}; import of the library ${importMs.toFixed(1)} ms`);
 console.log(`first proof in this process ${first.toFixed(2)} ms`);
-console.log(`p50 / p99 / max of 200 ${spread(times)}`);
+console.log(`p50 / p99 / max of 200 after 20 ${spread(sorted)} ms`);
 const bin = path.join(here, '..', 'dist', 'cli', 'bin.js');
 const lib: string[] = [];
 const cli: number[] = [];
@@ -87,7 +75,7 @@ await cachedTrail(
     }
   },
 );
-const cold = proofTimes(archived);
+const cold = proofTimes(archived, entries, firstSeq);
 console.log(
-  `every sealed segment archived: first proof ${cold.first.toFixed(2)} ms; p50 / p99 / max of 200 ${spread(cold.times)}`,
+  `every sealed segment archived: first proof ${cold.first.toFixed(2)} ms; p50 / p99 / max of 200 after 20 ${spread(cold.sorted)} ms`,
 );
