@@ -149,4 +149,18 @@ describe('createHttpContextBuilder', () => {
   it('refuses a bad header name', () => {
     expect(() => createHttpContextBuilder({ requestIdHeader: 'bad header' })).toThrow(/requestIdHeader/);
   });
+  it('takes a claimed turn only as 1–9 decimal digits, so a hostile header cannot break later requests', () => {
+    const build = createHttpContextBuilder({ turns: new TurnCounter() });
+    const turnOf = (claim: string) =>
+      build({
+        remoteAddress: '::1',
+        ...headers({ 'x-conversation-id': 'c', 'x-conversation-turn': claim }),
+      }).turn;
+    expect(turnOf(String(Number.MAX_SAFE_INTEGER))).toBe(1);
+    for (const claim of ['1e3', '0x10', ' 5', '-3', '1000000000']) expect(turnOf(claim)).toBeLessThan(10);
+    expect(turnOf('40')).toBe(40);
+    const after = turnOf('') ?? 0;
+    expect(after).toBe(41);
+    expect(() => runWithRequestContext({ conversationId: 'c', turn: after }, () => 0)).not.toThrow();
+  });
 });

@@ -11,7 +11,7 @@ import { AuditError } from '../../errors.js';
 import { compileTrustProxy, resolveClientIp, type TrustProxy } from './client-ip.js';
 import { getRequestContext, type RequestContext, updateRequestContext } from './request-context.js';
 import { parseTraceparent } from './traceparent.js';
-import { TurnCounter, type TurnCounterOptions } from './turns.js';
+import { parseClaimedTurn, TurnCounter, type TurnCounterOptions } from './turns.js';
 
 /** Options shared by every HTTP middleware. */
 export interface HttpContextOptions {
@@ -84,8 +84,8 @@ export function createHttpContextBuilder(options: HttpContextOptions = {}): Http
     if (conversation) {
       ctx.conversationId = conversation;
       if (turns !== undefined) {
-        const claimed = turnHeader ? Number(first(request.header(turnHeader))) : Number.NaN;
-        ctx.turn = turns.next(conversation, Number.isSafeInteger(claimed) ? claimed : undefined);
+        const claimed = turnHeader ? parseClaimedTurn(first(request.header(turnHeader))) : undefined;
+        ctx.turn = turns.next(conversation, claimed);
       }
     }
     return ctx;

@@ -6,6 +6,17 @@
  */
 import { AuditError } from '../../errors.js';
 
+/**
+ * The highest turn a client may claim. A claim above it is ignored, so a hostile header cannot
+ * push a conversation's count past what the event model accepts (every later turn would fail).
+ */
+export const MAX_CLAIMED_TURN = 999_999_999;
+
+/** A turn claimed in a header: 1–9 decimal digits, else undefined (never an error). */
+export function parseClaimedTurn(value: string | undefined): number | undefined {
+  return value !== undefined && /^[0-9]{1,9}$/.test(value) ? Number(value) : undefined;
+}
+
 /** Options of {@link TurnCounter}. */
 export interface TurnCounterOptions {
   /** Conversations remembered at once (default 10,000); the least recently used is forgotten first. */
@@ -39,13 +50,14 @@ export class TurnCounter {
 
   /**
    * The next turn of `conversationId` (1 for a new one). `claimed`, a turn the client says this
-   * is, is taken when it is ahead of the count.
+   * is, is taken when it is ahead of the count and at most {@link MAX_CLAIMED_TURN}.
    */
   next(conversationId: string, claimed?: number): number {
     const now = this.now();
     const known = this.turns.get(conversationId);
     let turn = known !== undefined && now - known.seen <= this.ttlMs ? known.turn + 1 : 1;
-    if (claimed !== undefined && Number.isSafeInteger(claimed) && claimed > turn) turn = claimed;
+    if (claimed !== undefined && Number.isInteger(claimed) && claimed <= MAX_CLAIMED_TURN && claimed > turn)
+      turn = claimed;
     if (known !== undefined) this.turns.delete(conversationId);
     this.turns.set(conversationId, { turn, seen: now });
     if (this.turns.size > this.max) {
