@@ -12,10 +12,12 @@
  * The transport runs in pino's worker thread and owns its trail: one writer per trail directory,
  * so give it a directory no other writer uses. Each record becomes an `x.log` entry (or the type
  * in its `auditType` field): `ts` from `time`, severity from the level, `actor.id` from `userId`,
- * the message and the other fields as content; the trail's redaction applies.
+ * the message and the other fields as content; the trail's redaction applies. Levels may be
+ * numbers or pino's labels. A record the event model refuses (a `time` past year 9999, say) is
+ * sealed whole as `content.raw` with `meta.invalidField`, and the transport goes on.
  */
 import { Writable } from 'node:stream';
-import { AuditError } from '../../errors.js';
+import { AuditError, isAuditError } from '../../errors.js';
 import type { AuditEventInput, EventType, Severity } from '../../event/index.js';
 import type { RedactorOptions } from '../../protect/index.js';
 import type { ContentMode } from '../../store/index.js';
@@ -38,7 +40,7 @@ export interface PinoTransportOptions {
   field?: string;
 }
 
-type LogRecord = Record<string, unknown> & { level?: number; time?: number; msg?: unknown };
+type LogRecord = Record<string, unknown> & { level?: unknown; time?: unknown; msg?: unknown };
 
 const TYPE_RE = /^x\.[a-z0-9][a-z0-9._-]{0,99}$/;
 
@@ -55,17 +57,26 @@ export default async function sealtrailPinoTransport(options: PinoTransportOptio
     ...(options.content === undefined ? {} : { content: options.content }),
   });
   let partial = '';
+  /** Keeps a line the event model cannot take as it is, whole, as evidence rather than lose it. */
+  const keepRaw = (line: string, level: unknown, meta: Record<string, string | boolean>): void => {
+    trail.emit({ type: 'x.log', severity: severityOf(level), content: { raw: line }, meta });
+  };
   const take = (line: string): void => {
     if (line.trim() === '') return;
     let record: LogRecord;
     try {
       record = JSON.parse(line) as LogRecord;
     } catch {
-      // Not JSON (pino always writes JSON): keep it as evidence rather than lose it.
-      trail.emit({ type: 'x.log', severity: 'warning', content: { raw: line }, meta: { parseError: true } });
+      keepRaw(line, undefined, { parseError: true }); // pino always writes JSON
       return;
     }
-    if (select(record)) trail.emit(toEvent(record, options.field));
+    if (!select(record)) return;
+    try {
+      trail.emit(toEvent(record, options.field));
+    } catch (err) {
+      if (!isAuditError(err, 'EVENT_INVALID')) throw err;
+      keepRaw(line, record.level, { invalidField: String(err.detail.field ?? '') });
+    }
   };
   return new Writable({
     decodeStrings: false,
@@ -115,7 +126,8 @@ export function compileSelector(
     throw new AuditError('CONFIG_INVALID', 'minLevel or field: say which records to seal', {
       field: 'minLevel',
     });
-  return (r) => (typeof r.level === 'number' && r.level >= min) || (field !== undefined && Boolean(r[field]));
+  return (r) =>
+    (levelNumber(r.level) ?? Number.NEGATIVE_INFINITY) >= min || (field !== undefined && Boolean(r[field]));
 }
 
 /** One pino record as an audit event. */
@@ -125,7 +137,7 @@ export function toEvent(record: LogRecord, markerField?: string): AuditEventInpu
   const event: AuditEventInput = {
     type: typeof auditType === 'string' && TYPE_RE.test(auditType) ? (auditType as EventType) : 'x.log',
     severity: severityOf(level),
-    meta: { level: typeof level === 'number' ? level : null },
+    meta: { level: levelNumber(level) ?? null },
   };
   if (typeof time === 'number' && Number.isFinite(time)) event.ts = time;
   if (typeof userId === 'string' && userId !== '') event.actor = { id: userId };
@@ -138,8 +150,17 @@ export function toEvent(record: LogRecord, markerField?: string): AuditEventInpu
   return event;
 }
 
-function severityOf(level: unknown): Severity {
-  if (typeof level !== 'number') return 'info';
+/** A record's level as a number: pino writes numbers, or its labels with `formatters.level`. */
+function levelNumber(level: unknown): number | undefined {
+  if (typeof level === 'number') return level;
+  return typeof level === 'string' && Object.hasOwn(PINO_LEVELS, level)
+    ? PINO_LEVELS[level as keyof typeof PINO_LEVELS]
+    : undefined;
+}
+
+function severityOf(raw: unknown): Severity {
+  const level = levelNumber(raw);
+  if (level === undefined) return 'info';
   if (level >= 60) return 'critical';
   if (level >= 40) return 'warning';
   return 'info';

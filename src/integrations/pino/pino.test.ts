@@ -59,6 +59,40 @@ describe('sealtrail/pino', () => {
     expect((await verifyDir(dir)).ok).toBe(true);
   });
 
+  it('keeps a record the event model refuses whole, and reads level labels, without stopping the transport', async () => {
+    const dir = dirs.root();
+    const transport = pino.transport({ target, options: { dir, minLevel: 'warn' } });
+    const logger = pino(
+      {
+        base: null,
+        timestamp: () => ',"time":1e20', // past year 9999
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      transport,
+    );
+    logger.info('below minLevel');
+    logger.warn({ card: '4111 1111 1111 1111' }, 'far future');
+    logger.error('still recorded after it');
+    await new Promise<void>((resolve) => {
+      transport.on('close', () => resolve());
+      transport.end();
+    });
+    const entries = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+    expect(entries.map(({ severity, content, meta }) => ({ severity, content, meta }))).toEqual([
+      {
+        severity: 'warning',
+        content: { raw: '{"level":"warn","time":1e20,"card":"[CARD]","msg":"far future"}' },
+        meta: { invalidField: 'ts' },
+      },
+      {
+        severity: 'warning',
+        content: { raw: '{"level":"error","time":1e20,"msg":"still recorded after it"}' },
+        meta: { invalidField: 'ts' },
+      },
+    ]);
+    expect((await verifyDir(dir)).ok).toBe(true);
+  });
+
   it('refuses options that seal nothing or name no directory', () => {
     expect(() => compileSelector({ dir: '/x' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => compileSelector({ dir: '', minLevel: 'warn' })).toThrow(/^dir/);
