@@ -1,12 +1,16 @@
 /**
  * `sealtrail/openai`: the OpenAI SDK (`openai` 6) recorded in the audit trail.
  *
- * `auditOpenAI(client)` returns a view of the same client in which `chat.completions.create` and
- * `responses.create` are observed: each call, streamed or not, becomes a `model.completion` entry
- * (prompt, output, tool calls asked for, usage — from the final usage chunk of a chat stream or
- * from `response.completed` —, finish reason, latency, errors), plus one `tool.call` entry per
- * tool call. The caller gets the very `APIPromise` and stream objects the SDK returns; the client
- * passed in is not modified.
+ * `auditOpenAI(client)` returns a view of the same client in which `create` and `parse` of
+ * `chat.completions` and `responses` are observed: each call, streamed or not, becomes a
+ * `model.completion` entry (prompt, output, tool calls asked for, usage — from the final usage
+ * chunk of a chat stream or from `response.completed` —, finish reason, latency, errors, and a
+ * model failure reported inside a 200 as an error), plus one `tool.call` entry per tool call. A
+ * stream that ends before its last chunk is marked `incomplete` (and `aborted` when its controller
+ * was). The caller gets the very `APIPromise` and stream objects the SDK returns; `asResponse()`
+ * leaves the body unread and the call is recorded without its output. Not observed: the stream
+ * helpers (`chat.completions.stream()`, `runTools()`, `responses.stream()`), embeddings and the
+ * other APIs. The client passed in is not modified.
  *
  * ```ts
  * const openai = auditOpenAI(new OpenAI());
@@ -33,93 +37,182 @@ interface Outcome {
   finishReason: string | undefined;
   responseId: string | undefined;
   responseModel: string | undefined;
-  /** The stream ended before its last chunk (the caller stopped reading). */
+  /** A stream's last chunk (a finish reason, or a Responses terminal event) was seen. */
+  ended?: boolean;
+  /** The stream ended before its last chunk (the caller stopped reading, or aborted). */
   incomplete?: boolean;
+  /** The stream was aborted through its controller. */
+  aborted?: boolean;
+  /** Some chunks could not be read. */
+  unreadable?: boolean;
+  /** The caller took the raw `Response`: its body was left unread. */
+  raw?: boolean;
+  /** The model reported a failure inside a successful HTTP response (Responses `failed`, `error`). */
+  failure?: { code?: string; message: string };
 }
 
+/** The methods observed on `chat.completions` and `responses`. */
+const OBSERVED = new Set<PropertyKey>(['create', 'parse']);
+
 /**
- * Observes `client`'s Chat Completions and Responses calls. Returns the same type; the original
- * client keeps working unobserved.
+ * Observes `client`'s Chat Completions and Responses calls (`create`, and `parse` with its
+ * structured output), also on clients made by `withOptions()`. Returns the same type; the
+ * original client keeps working unobserved.
  */
 export function auditOpenAI<T extends OpenAI>(client: T, options: OpenAIAuditOptions = {}): T {
-  const observe = (api: Api, create: (...args: unknown[]) => unknown, self: unknown) =>
+  const observe = (api: Api, call: (...args: unknown[]) => unknown, self: object) =>
     function observed(...args: unknown[]): unknown {
       const params = (args[0] ?? {}) as Record<string, unknown>;
       const start = performance.now();
-      const promise = create.apply(self, args) as PromiseLike<unknown>;
-      // Our callbacks are attached before the caller's, so a stream is wrapped before it is read.
-      promise.then(
-        (value) => {
-          if (params.stream === true) wrapStream(value, api, params, start, options);
-          else record(api, params, start, fromResult(api, value), undefined, options);
-        },
-        (error) => record(api, params, start, undefined, error, options),
-      );
+      const promise = call.apply(self, args);
+      watchCall(promise, { api, params, start, options });
       return promise;
     };
-  const resource = <R extends object>(target: R, api: Api): R =>
-    new Proxy(target, {
-      get(t, key, receiver) {
-        const value = Reflect.get(t, key, receiver);
-        return key === 'create' && typeof value === 'function'
-          ? observe(api, value as (...args: unknown[]) => unknown, receiver)
-          : value;
-      },
-    });
-  const chat = new Proxy(client.chat, {
-    get(t, key, receiver) {
-      const value = Reflect.get(t, key, receiver);
-      return key === 'completions' ? resource(value as object, 'chat.completions') : value;
-    },
-  });
+  const resource = (target: object, api: Api) =>
+    view(target, (t, key, value) =>
+      OBSERVED.has(key) && typeof value === 'function'
+        ? observe(api, value as (...args: unknown[]) => unknown, t)
+        : undefined,
+    );
+  const completions = resource(client.chat.completions, 'chat.completions');
+  const chat = view(client.chat, (_t, key) => (key === 'completions' ? completions : undefined));
   const responses = resource(client.responses, 'responses');
-  return new Proxy(client, {
-    get(t, key, receiver) {
-      if (key === 'chat') return chat;
-      if (key === 'responses') return responses;
-      return Reflect.get(t, key, receiver);
+  const withOptions = (opts: Parameters<OpenAI['withOptions']>[0]) =>
+    auditOpenAI(client.withOptions(opts) as T, options);
+  return view(client, (_t, key) => {
+    if (key === 'chat') return chat;
+    if (key === 'responses') return responses;
+    if (key === 'withOptions') return withOptions;
+    return undefined;
+  });
+}
+
+/**
+ * A view of `target` in which `override` may replace a property. Every other method is bound to
+ * the target itself (the SDK's classes keep private state that a proxy as `this` cannot reach),
+ * once, so a method read twice is the same function.
+ */
+function view<R extends object>(target: R, override: (t: R, key: PropertyKey, value: unknown) => unknown): R {
+  const bound = new Map<PropertyKey, { of: unknown; fn: unknown }>();
+  return new Proxy(target, {
+    get(t, key) {
+      const value = Reflect.get(t, key, t);
+      const replaced = override(t, key, value);
+      if (replaced !== undefined) return replaced;
+      if (typeof value !== 'function' || key === 'constructor') return value;
+      const known = bound.get(key);
+      if (known?.of === value) return known.fn;
+      const fn = (value as (...a: unknown[]) => unknown).bind(t);
+      bound.set(key, { of: value, fn });
+      return fn;
     },
   });
 }
 
+interface Call {
+  api: Api;
+  params: Record<string, unknown>;
+  start: number;
+  options: OpenAIAuditOptions;
+}
+
+/** The parts of the SDK's `APIPromise` the observation relies on. */
+interface SdkPromise {
+  responsePromise: PromiseLike<{ response: { status: number } }>;
+  parse(): PromiseLike<unknown>;
+  asResponse(): PromiseLike<unknown>;
+}
+
+/**
+ * Records the call when it settles. The SDK parses a response body only when someone asks for
+ * the result, and a caller who takes the raw `Response` (`asResponse()`) must get its body
+ * unread: so the result is parsed here only once the response has arrived and the caller has
+ * not asked for it raw; then the call is recorded without its output (`meta.rawResponse`).
+ */
+function watchCall(promise: unknown, call: Call): void {
+  const done = (value: unknown): void =>
+    guard(call, () =>
+      call.params.stream === true
+        ? wrapStream(value, call)
+        : record(call, fromResult(call.api, value), undefined),
+    );
+  const failed = (error: unknown): void => guard(call, () => record(call, undefined, error));
+  const p = promise as Partial<SdkPromise>;
+  const { parse, asResponse } = p;
+  if (
+    typeof parse !== 'function' ||
+    typeof asResponse !== 'function' ||
+    typeof p.responsePromise?.then !== 'function'
+  ) {
+    (promise as PromiseLike<unknown>).then(done, failed);
+    return;
+  }
+  let parsing = false;
+  let raw = false;
+  p.parse = function (this: unknown) {
+    parsing = true;
+    return parse.call(this);
+  };
+  p.asResponse = function (this: unknown) {
+    if (!parsing) raw = true;
+    return asResponse.call(this);
+  };
+  p.responsePromise.then(() => {
+    if (raw) guard(call, () => record(call, { ...newOutcome(), raw: true }, undefined));
+    else p.parse!().then(done, failed);
+  }, failed);
+}
+
+/** Runs a recording step; one that throws (a response of an unexpected shape) is recorded as such. */
+function guard(call: Call, step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    try {
+      record(call, undefined, new Error(`the response could not be read: ${(err as Error).message}`));
+    } catch {
+      // never break the caller's promise chain
+    }
+  }
+}
+
 /** Replaces the stream's iterator with one that watches the chunks and records at the end. */
-function wrapStream(
-  stream: unknown,
-  api: Api,
-  params: Record<string, unknown>,
-  start: number,
-  options: OpenAIAuditOptions,
-): void {
-  const s = stream as { iterator?: () => AsyncIterator<unknown> };
+function wrapStream(stream: unknown, call: Call): void {
+  const s = stream as { iterator?: () => AsyncIterator<unknown>; controller?: AbortController };
   const original = s.iterator;
   if (typeof original !== 'function') {
-    record(api, params, start, undefined, new Error('unrecognized stream object'), options);
+    record(call, undefined, new Error('unrecognized stream object'));
     return;
   }
   const acc = newOutcome();
   const tools = new Map<number, { id: string; name: string; args: string }>();
   let recorded = false;
-  const finish = (error: unknown, incomplete: boolean): void => {
+  const finish = (error: unknown): void => {
     if (recorded) return;
     recorded = true;
     acc.toolCalls.push(...[...tools.entries()].sort((x, y) => x[0] - y[0]).map(([, t]) => t));
-    if (incomplete) acc.incomplete = true;
-    record(api, params, start, acc, error, options);
+    if (!acc.ended) acc.incomplete = true;
+    record(call, acc, error);
   };
   s.iterator = async function* watched() {
-    let ended = false;
     try {
       for await (const chunk of { [Symbol.asyncIterator]: () => original.call(stream) }) {
-        if (api === 'chat.completions') watchChatChunk(chunk, acc, tools);
-        else watchResponseEvent(chunk, acc);
+        try {
+          if (call.api === 'chat.completions') watchChatChunk(chunk, acc, tools);
+          else watchResponseEvent(chunk, acc);
+        } catch {
+          acc.unreadable = true; // a chunk of an unexpected shape: the caller still gets it
+        }
         yield chunk;
       }
-      ended = true;
+      // The SDK ends a stream quietly when its controller is aborted (and aborts it itself when
+      // the caller stops reading, which does not reach this line).
+      if (s.controller?.signal?.aborted === true) acc.aborted = true;
     } catch (error) {
-      finish(error, true);
+      finish(error);
       throw error;
     } finally {
-      finish(undefined, !ended);
+      finish(undefined);
     }
   };
 }
@@ -130,8 +223,9 @@ function watchChatChunk(
   tools: Map<number, { id: string; name: string; args: string }>,
 ): void {
   const c = chunk as OpenAI.Chat.Completions.ChatCompletionChunk;
-  acc.responseId ??= c.id;
-  acc.responseModel ??= c.model;
+  // Azure's first chunk (prompt filter results) has an empty id and model.
+  if (!acc.responseId && c.id) acc.responseId = c.id;
+  if (!acc.responseModel && c.model) acc.responseModel = c.model;
   if (c.usage) acc.usage = usageOfChat(c.usage);
   for (const choice of c.choices ?? []) {
     if (choice.index !== 0) continue;
@@ -139,11 +233,14 @@ function watchChatChunk(
     for (const t of choice.delta?.tool_calls ?? []) {
       const known = tools.get(t.index) ?? { id: '', name: '', args: '' };
       if (t.id) known.id = t.id;
-      if (t.function?.name) known.name += t.function.name;
+      if (t.function?.name) known.name = t.function.name; // sent whole, as the SDK's own accumulator reads it
       if (t.function?.arguments) known.args += t.function.arguments;
       tools.set(t.index, known);
     }
-    if (choice.finish_reason) acc.finishReason = choice.finish_reason;
+    if (choice.finish_reason) {
+      acc.finishReason = choice.finish_reason;
+      acc.ended = true;
+    }
   }
 }
 
@@ -156,12 +253,16 @@ function watchResponseEvent(event: unknown, acc: Outcome): void {
     e.type === 'response.failed'
   ) {
     const done = fromResult('responses', e.response);
-    Object.assign(acc, done, { text: done.text === '' ? acc.text : done.text });
+    Object.assign(acc, done, { text: done.text === '' ? acc.text : done.text, ended: true });
+  } else if (e.type === 'error') {
+    acc.failure = failureOf(e);
+    acc.ended = true;
   }
 }
 
 function fromResult(api: Api, value: unknown): Outcome {
   const out = newOutcome();
+  if (value === null || typeof value !== 'object') return out; // an empty body
   if (api === 'chat.completions') {
     const r = value as OpenAI.Chat.Completions.ChatCompletion;
     out.responseId = r.id;
@@ -181,6 +282,7 @@ function fromResult(api: Api, value: unknown): Outcome {
   out.responseId = r.id;
   out.responseModel = r.model;
   out.finishReason = r.incomplete_details?.reason ?? r.status;
+  if (r.status === 'failed') out.failure = failureOf(r.error ?? { message: 'the response failed' });
   if (r.usage) {
     out.usage = {
       inputTokens: r.usage.input_tokens,
@@ -190,7 +292,7 @@ function fromResult(api: Api, value: unknown): Outcome {
   }
   for (const item of r.output ?? []) {
     if (item.type === 'message') {
-      for (const part of item.content) if (part.type === 'output_text') out.text += part.text;
+      for (const part of item.content ?? []) if (part.type === 'output_text') out.text += part.text;
     } else if (item.type === 'function_call') {
       out.toolCalls.push({ id: item.call_id, name: item.name, args: item.arguments });
     }
@@ -198,22 +300,17 @@ function fromResult(api: Api, value: unknown): Outcome {
   return out;
 }
 
-function record(
-  api: Api,
-  params: Record<string, unknown>,
-  start: number,
-  outcome: Outcome | undefined,
-  error: unknown,
-  options: OpenAIAuditOptions,
-): void {
+function record(call: Call, outcome: Outcome | undefined, error: unknown): void {
+  const { api, params, start, options } = call;
   const content = options.recordContent !== false;
   const model = { provider: options.provider ?? 'openai', name: String(params.model ?? '') };
   const meta: NonNullable<AuditEventInput['meta']> = { api, stream: params.stream === true };
+  const failure = outcome?.failure;
   const ev: AuditEventInput = {
     type: 'model.completion',
     model,
     latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
-    outcome: error === undefined ? 'success' : 'error',
+    outcome: error === undefined && failure === undefined ? 'success' : 'error',
     meta,
   };
   const body: Content = {};
@@ -230,14 +327,16 @@ function record(
     if (outcome.responseId !== undefined) meta.responseId = outcome.responseId;
     if (outcome.responseModel !== undefined) meta.responseModel = outcome.responseModel;
     if (outcome.toolCalls.length > 0) meta.toolCalls = outcome.toolCalls.length;
-    if (outcome.incomplete) meta.incomplete = true;
-    if (content) {
+    for (const flag of ['incomplete', 'aborted', 'unreadable'] as const) if (outcome[flag]) meta[flag] = true;
+    if (outcome.raw) meta.rawResponse = true;
+    else if (content) {
       body.response = outcome.text;
       if (outcome.toolCalls.length > 0)
         body.toolCalls = outcome.toolCalls.map((t) => ({ id: t.id, name: t.name, args: parseArgs(t.args) }));
     }
   }
   if (error !== undefined) body.error = describeError(error);
+  else if (failure !== undefined) body.error = { name: 'ResponseFailed', ...failure };
   if (Object.keys(body).length > 0) ev.content = body;
   const entry = emitTo(options.audit, ev);
   for (const t of outcome?.toolCalls ?? []) {
@@ -255,6 +354,15 @@ function record(
 
 function usageOfChat(u: OpenAI.Completions.CompletionUsage): Usage {
   return { inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens, totalTokens: u.total_tokens };
+}
+
+/** A model failure reported in a response body or stream event, as `{code?, message}`. */
+function failureOf(e: { code?: unknown; message?: unknown }): { code?: string; message: string } {
+  const out: { code?: string; message: string } = {
+    message: String(e.message ?? 'the model reported an error'),
+  };
+  if (typeof e.code === 'string') out.code = e.code;
+  return out;
 }
 
 function newOutcome(): Outcome {

@@ -122,6 +122,43 @@ function response(status: 'completed') {
   };
 }
 
+/** A Responses stream in which the model fails after some output. */
+function failedResponseEvents(): unknown[] {
+  const [created, delta] = responseEvents();
+  const failed = {
+    ...response('completed'),
+    status: 'failed',
+    output: [],
+    error: { code: 'server_error', message: 'The model crashed' },
+  };
+  return [created, delta, { type: 'response.failed', sequence_number: 2, response: failed }];
+}
+
+/** A chat stream as Azure sends it: a first chunk with an empty id and model, tool names repeated. */
+function azureChunks(): unknown[] {
+  const base = { id: 'chatcmpl-az', object: 'chat.completion.chunk', created: CREATED, model: 'gpt-4o' };
+  const fn = (args: string) => ({
+    ...base,
+    choices: [
+      {
+        index: 0,
+        delta: {
+          tool_calls: [
+            { index: 0, id: 'call_z', type: 'function', function: { name: 'lookup', arguments: args } },
+          ],
+        },
+        finish_reason: null,
+      },
+    ],
+  });
+  return [
+    { id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [] },
+    fn('{"q":'),
+    fn('1}'),
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
+  ];
+}
+
 function responseEvents(): unknown[] {
   const done = response('completed');
   return [
@@ -174,15 +211,30 @@ beforeAll(async () => {
         );
         return;
       }
+      if (body.model === 'stalls') {
+        // two chunks, then nothing until the client goes away
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const chunk of chatChunks(body).slice(0, 2)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        return;
+      }
+      if (body.model === 'empty') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
+        res.end();
+        return;
+      }
       const streamed = body.stream === true;
       const items =
-        req.url === '/v1/chat/completions'
-          ? streamed
-            ? chatChunks(body)
-            : chatCompletion(body)
-          : streamed
-            ? responseEvents()
-            : response('completed');
+        body.model === 'fails'
+          ? failedResponseEvents()
+          : body.model === 'azure'
+            ? azureChunks()
+            : req.url === '/v1/chat/completions'
+              ? streamed
+                ? chatChunks(body)
+                : chatCompletion(body)
+              : streamed
+                ? responseEvents()
+                : response('completed');
       if (!streamed) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(items));
@@ -426,5 +478,84 @@ describe('auditOpenAI', () => {
     expect(response.status).toBe(200);
     await plain.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y' }] });
     expect(await recorded()).toHaveLength(1);
+  });
+
+  it('leaves the body of asResponse() unread for the caller, and records the call as raw', async () => {
+    const res = await observed.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'raw please' }] })
+      .asResponse();
+    expect(((await res.json()) as { id: string }).id).toBe('chatcmpl-1');
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'success',
+      meta: { api: 'chat.completions', rawResponse: true },
+      content: { prompt: [{ role: 'user', content: 'raw please' }] },
+    });
+    expect(e!.content).not.toHaveProperty('response');
+  });
+
+  it("keeps the client's own methods working, and observes parse() and clients made by withOptions()", async () => {
+    expect(observed.buildURL('/chat/completions', null)).toBe(plain.buildURL('/chat/completions', null));
+    const direct = (await observed.post('/chat/completions', {
+      body: { model: 'gpt-4o', messages: [] },
+    })) as { id: string };
+    expect(direct.id).toBe('chatcmpl-1');
+    expect(observed.withOptions).toBe(observed.withOptions);
+    const other = observed.withOptions({ timeout: 5000 });
+    await other.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a' }] });
+    const parsed = await observed.chat.completions.parse({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'b' }],
+    });
+    expect(parsed.choices[0]!.message.content).toBe('Paris.');
+    expect((await recorded()).map((e) => e.content?.prompt)).toEqual([
+      [{ role: 'user', content: 'a' }],
+      [{ role: 'user', content: 'b' }],
+    ]);
+  });
+
+  it('records a 200 with an empty body without breaking the call', async () => {
+    const got = await observed.chat.completions.create({ model: 'empty', messages: [] });
+    expect(got).toBeUndefined();
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'success',
+      meta: { api: 'chat.completions' },
+      content: { response: '' },
+    });
+  });
+
+  it('marks a stream aborted through its controller as incomplete and aborted', async () => {
+    const stream = await observed.chat.completions.create({
+      model: 'stalls',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let chunks = 0;
+    for await (const _chunk of stream) if (++chunks === 2) stream.controller.abort();
+    expect(chunks).toBe(2);
+    const [e] = await recorded();
+    expect(e).toMatchObject({ outcome: 'success', meta: { incomplete: true, aborted: true } });
+  });
+
+  it('records a Responses stream that ends in response.failed as an error', async () => {
+    const stream = await observed.responses.create({ model: 'fails', input: 'x', stream: true });
+    for await (const _event of stream);
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'error',
+      meta: { finishReason: 'failed' },
+      content: { error: { name: 'ResponseFailed', code: 'server_error', message: 'The model crashed' } },
+    });
+    expect(e!.meta).not.toHaveProperty('incomplete');
+  });
+
+  it("reads Azure's empty first chunk and repeated tool names", async () => {
+    const stream = await observed.chat.completions.create({ model: 'azure', messages: [], stream: true });
+    for await (const _chunk of stream);
+    const [e, call] = await recorded();
+    expect(e).toMatchObject({ meta: { responseId: 'chatcmpl-az', responseModel: 'gpt-4o' } });
+    expect(e!.meta).not.toHaveProperty('incomplete');
+    expect(call).toMatchObject({ resource: { id: 'lookup' }, content: { toolArgs: { q: 1 } } });
   });
 });
