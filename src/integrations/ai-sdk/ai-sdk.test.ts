@@ -156,6 +156,88 @@ describe('sealtrailMiddleware', () => {
   });
 });
 
+describe('sealtrailMiddleware on streams that do not finish', () => {
+  /**
+   * A model stream: a response start and one text delta, then, like a provider's fetch body, it
+   * fails on `abortSignal`, or with `failure` once those are read.
+   */
+  const partialModel = (failure?: Error) =>
+    new MockLanguageModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-model',
+      doStream: async ({ abortSignal }) => ({
+        stream: new ReadableStream({
+          start(controller) {
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            controller.enqueue({ type: 'text-start', id: 't1' });
+            controller.enqueue({ type: 'text-delta', id: 't1', delta: 'Half an ans' });
+            abortSignal?.addEventListener('abort', () => controller.error(abortSignal.reason));
+          },
+          pull(controller) {
+            if (failure !== undefined) controller.error(failure); // once the parts above are read
+          },
+        }),
+      }),
+    });
+  const wrapped = (failure?: Error) =>
+    wrapLanguageModel({ model: partialModel(failure), middleware: sealtrailMiddleware({ audit: a }) });
+
+  it('records a stream whose source fails, with the output so far and the error', async () => {
+    const reset = Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    const result = streamText({ model: wrapped(reset), prompt: 'hi', onError: () => {} });
+    await expect(
+      (async () => {
+        for await (const _delta of result.textStream);
+      })(),
+    ).rejects.toBe(reset);
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'error',
+      meta: { operation: 'stream', incomplete: true },
+      content: { response: 'Half an ans', error: { message: 'connection reset', code: 'ECONNRESET' } },
+    });
+  });
+
+  it('records a stream the caller aborts, with the output so far', async () => {
+    const abort = new AbortController();
+    const result = streamText({
+      model: wrapped(),
+      prompt: 'hi',
+      abortSignal: abort.signal,
+      onError: () => {},
+    });
+    const seen: string[] = [];
+    await (async () => {
+      for await (const delta of result.textStream) {
+        seen.push(delta);
+        abort.abort();
+      }
+    })().catch(() => {});
+    expect(seen).toEqual(['Half an ans']);
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'error',
+      meta: { operation: 'stream', incomplete: true },
+      content: { response: 'Half an ans', error: { name: 'AbortError' } },
+    });
+  });
+
+  it('records a stream its reader cancels, as cancelled', async () => {
+    const { stream } = await wrapped().doStream({
+      prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+    });
+    const reader = stream.getReader();
+    while ((await reader.read()).value?.type !== 'text-delta');
+    await reader.cancel();
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      outcome: 'success',
+      meta: { operation: 'stream', incomplete: true, cancelled: true },
+      content: { response: 'Half an ans' },
+    });
+  });
+});
+
 describe('sealtrailMiddleware with sealtrailTelemetry in a tool loop', () => {
   it('records the model calls, the tool call asked for, the tool run with its result, and each step', async () => {
     const model = new MockLanguageModelV3({

@@ -4,7 +4,9 @@
  * - {@link sealtrailMiddleware}, a language-model middleware (`wrapLanguageModel`): each model call,
  *   generated or streamed, as a `model.completion` entry — prompt, response (a stream assembled),
  *   reasoning, the tool calls the model asked for, usage, finish reason, latency, errors — plus
- *   one `tool.call` entry per tool call requested. What the caller receives is not changed.
+ *   one `tool.call` entry per tool call requested. A stream that errors, is aborted or is cancelled
+ *   before its `finish` part is recorded with what it produced, flagged `meta.incomplete` (and
+ *   `meta.cancelled` when its reader cancelled it). What the caller receives is not changed.
  * - {@link sealtrailTelemetry}, a telemetry integration (`experimental_telemetry.integrations`, or
  *   `registerTelemetryIntegration`): each tool execution as a `tool.result` entry (arguments,
  *   result or error, duration) and each step as an `agent.step` entry.
@@ -36,6 +38,12 @@ interface Collected {
   finishReason: string | undefined;
   responseId: string | undefined;
   responseModel: string | undefined;
+  /** A stream's `finish` part was seen. */
+  ended?: boolean;
+  /** The stream ended before its `finish` part. */
+  incomplete?: boolean;
+  /** The consumer cancelled the stream (an abort, or it stopped reading). */
+  cancelled?: boolean;
 }
 
 /**
@@ -83,10 +91,29 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
       const finish = (): void => {
         if (done) return;
         done = true;
+        if (!c.ended) c.incomplete = true;
         record(options, content, model, params.prompt, 'stream', start, c, error);
       };
-      const tap = new TransformStream<StreamPart, StreamPart>({
-        transform(part, controller) {
+      // A stream of our own rather than a TransformStream, whose flush runs only on a normal end:
+      // a source that errors and a consumer that cancels (an abort) are recorded too.
+      const reader = result.stream.getReader();
+      const stream = new ReadableStream<StreamPart>({
+        async pull(controller) {
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (err) {
+            error ??= err;
+            finish();
+            controller.error(err);
+            return;
+          }
+          if (next.done) {
+            finish();
+            controller.close();
+            return;
+          }
+          const part = next.value;
           controller.enqueue(part);
           switch (part.type) {
             case 'text-delta':
@@ -105,15 +132,20 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
             case 'finish':
               c.usage = part.usage;
               c.finishReason = part.finishReason.unified;
+              c.ended = true;
               break;
             case 'error':
               error = part.error;
               break;
           }
         },
-        flush: finish,
+        cancel(reason) {
+          c.cancelled = true;
+          finish();
+          return reader.cancel(reason);
+        },
       });
-      return { ...result, stream: result.stream.pipeThrough(tap) };
+      return { ...result, stream };
     },
   };
 }
@@ -217,6 +249,8 @@ function record(
     if (c.responseId !== undefined) ev.meta!.responseId = c.responseId;
     if (c.responseModel !== undefined) ev.meta!.responseModel = c.responseModel;
     if (c.toolCalls.length > 0) ev.meta!.toolCalls = c.toolCalls.length;
+    if (c.incomplete) ev.meta!.incomplete = true;
+    if (c.cancelled) ev.meta!.cancelled = true;
     if (content) {
       body.response = c.text;
       if (c.reasoning !== '') body.reasoning = c.reasoning;
