@@ -1,9 +1,11 @@
 /**
  * `sealtrail append`: events as JSON lines on stdin, one id per line on stdout. With `--durable`
  * an id is printed only once its entry is on disk (each stdin chunk is one group commit).
- * A bad line stops the command with exit 2 naming the line; entries before it stay recorded.
+ * A bad line stops the command with exit 2 naming the line; the lines before it stay recorded and
+ * their ids are printed.
  */
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
@@ -17,23 +19,21 @@ export async function runAppend(args: string[]): Promise<number> {
     durable: { type: 'boolean' },
   });
   const trail = await AuditTrail.open({ ...writeTarget('append', values), create: false });
+  const durable = values.durable === true;
+  // A chunk can end inside a multi-byte character: the decoder keeps those bytes for the next one.
+  const decoder = new StringDecoder('utf8');
   let lineNo = 0;
   let carry = '';
   try {
     for await (const chunk of stdinChunks()) {
-      const text = carry + chunk.toString('utf8');
+      const text = carry + decoder.write(chunk);
       const end = text.lastIndexOf('\n');
       carry = end < 0 ? text : text.slice(end + 1);
       if (end < 0) continue;
-      const ids = emitLines(trail, text.slice(0, end).split('\n'), () => ++lineNo);
-      if (values.durable === true) await trail.flush();
-      if (ids !== '') await write(ids);
+      await emitBatch(trail, text.slice(0, end).split('\n'), () => ++lineNo, durable);
     }
-    if (carry.trim() !== '') {
-      const ids = emitLines(trail, [carry], () => ++lineNo);
-      if (values.durable === true) await trail.flush();
-      if (ids !== '') await write(ids);
-    }
+    carry += decoder.end();
+    if (carry.trim() !== '') await emitBatch(trail, [carry], () => ++lineNo, durable);
   } finally {
     await trail.close();
   }
@@ -49,27 +49,47 @@ function stdinChunks(): AsyncIterable<Buffer> {
   return fs.createReadStream('', { fd: 0, autoClose: false, highWaterMark: 1 << 18 });
 }
 
-function emitLines(trail: AuditTrail, lines: string[], nextLine: () => number): string {
+/**
+ * Emits one chunk's lines as one batch and prints their ids. At a bad line, the ids of the lines
+ * before it are still printed (and, with `--durable`, flushed first), then the error is thrown.
+ */
+async function emitBatch(
+  trail: AuditTrail,
+  lines: string[],
+  nextLine: () => number,
+  durable: boolean,
+): Promise<void> {
   let ids = '';
-  for (const line of lines) {
-    const n = nextLine();
-    if (line.trim() === '') continue;
-    let event: AuditEventInput;
-    try {
-      event = JSON.parse(line) as AuditEventInput;
-    } catch {
-      throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid JSON`, { line: n });
+  let failure: unknown;
+  try {
+    for (const line of lines) {
+      const n = nextLine();
+      if (line.trim() === '') continue;
+      ids += `${emitLine(trail, line, n)}\n`;
     }
-    try {
-      ids += `${trail.emit(event)}\n`;
-    } catch (err) {
-      if (err instanceof AuditError && err.code === 'EVENT_INVALID') {
-        throw new AuditError('EVENT_INVALID', `stdin line ${n}: ${err.message}`, { ...err.detail, line: n });
-      }
-      throw err;
-    }
+  } catch (err) {
+    failure = err;
   }
-  return ids;
+  if (durable) await trail.flush();
+  if (ids !== '') await write(ids);
+  if (failure !== undefined) throw failure;
+}
+
+function emitLine(trail: AuditTrail, line: string, n: number): string {
+  let event: AuditEventInput;
+  try {
+    event = JSON.parse(line) as AuditEventInput;
+  } catch {
+    throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid JSON`, { line: n });
+  }
+  try {
+    return trail.emit(event);
+  } catch (err) {
+    if (err instanceof AuditError && err.code === 'EVENT_INVALID') {
+      throw new AuditError('EVENT_INVALID', `stdin line ${n}: ${err.message}`, { ...err.detail, line: n });
+    }
+    throw err;
+  }
 }
 
 function write(text: string): Promise<void> {

@@ -78,7 +78,36 @@ describe('sealtrail', () => {
       const r = run(['append', '--dir', d], '{"type":"x.ok"}\n{"type":\n');
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^sealtrail: stdin line 2: not valid JSON\n$/);
+      expect(r.stdout).toMatch(/^\S+\n$/);
       expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+    });
+
+    it('prints the ids of the lines recorded before a bad line in the same chunk, durably too', () => {
+      const d = path.join(root, 'append-bad-durable');
+      run(['init', '--dir', d]);
+      const r = run(['append', '--dir', d, '--durable'], '{"type":"x.a"}\n{"type":"x.b"}\n{"type":"nope"}\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/stdin line 3: .*type/);
+      const ids = r.stdout.trim().split('\n');
+      expect(ids).toHaveLength(2);
+      const stored = run(['query', '--dir', d, '--format', 'jsonl']).stdout.trim().split('\n');
+      expect(stored.map((l) => JSON.parse(l).id).sort()).toEqual([...ids].sort());
+    });
+
+    it('keeps multi-byte characters that straddle the chunks stdin arrives in', () => {
+      const d = path.join(root, 'append-utf8');
+      run(['init', '--dir', d]);
+      // ~1 MB of 3- and 4-byte characters at shifting offsets: pipe reads end inside some of them.
+      const events = Array.from({ length: 6 }, (_, i) => ({
+        type: 'x.utf8',
+        meta: Object.fromEntries(
+          Array.from({ length: 8 }, (_, j) => [`p${j}`, `${'a'.repeat(i + j)}${'€😀'.repeat(3000)}`]),
+        ),
+      }));
+      const r = run(['append', '--dir', d], `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+      expect(r.stderr).toBe('');
+      const stored = run(['query', '--dir', d, '--format', 'jsonl']).stdout.trim().split('\n');
+      expect(stored.map((l) => JSON.parse(l).meta).reverse()).toEqual(events.map((e) => e.meta));
     });
 
     it('names the invalid field of an event', () => {
