@@ -5,6 +5,11 @@
  * run can be rebuilt. `awaitHandlers` is on: LangChain waits for each record, so nothing is lost
  * when the process ends right after a run, and the request context stays the caller's.
  *
+ * A run whose end LangChain never reports (a stream its consumer stops reading: LangChain calls
+ * neither end nor error then) is recorded as its kind's event with `meta.incomplete` and what it
+ * streamed so far, once it is older than `maxRunMs` or more than `maxOpenRuns` runs are open; both
+ * are checked when a run starts, so the handler holds a bounded number of runs.
+ *
  * ```ts
  * const handler = new SealtrailCallbackHandler();
  * await chain.invoke(input, { callbacks: [handler] });
@@ -24,9 +29,25 @@ import { emitTo, type IntegrationOptions } from '../sink.js';
 export interface LangChainAuditOptions extends IntegrationOptions {
   /** Record chain runs as `agent.step` entries (default true). */
   chains?: boolean;
+  /** Runs open at most at once; past it the oldest is recorded as incomplete (default 10,000). */
+  maxOpenRuns?: number;
+  /** A run still open after this long is recorded as incomplete (default one hour). */
+  maxRunMs?: number;
 }
 
+type RunKind = 'model' | 'tool' | 'retriever' | 'chain';
+const EVENT_OF = {
+  model: 'model.completion',
+  tool: 'tool.result',
+  retriever: 'rag.query',
+  chain: 'agent.step',
+} as const;
+
+/** How a run ended: with its output, with an error, or never reported (recorded as incomplete). */
+type Ending = { output: unknown } | { error: unknown } | { incomplete: true };
+
 interface Run {
+  kind: RunKind;
   start: number;
   name: string;
   parentRunId: string | undefined;
@@ -34,6 +55,8 @@ interface Run {
   provider?: string;
   model?: string;
   toolCallId?: string;
+  /** Tokens streamed so far (a model run). */
+  streamed?: string;
 }
 
 /** The callback handler. One instance can serve many runs at once. */
@@ -91,31 +114,17 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     );
   }
 
+  override handleLLMNewToken(token: string, _idx: unknown, runId: string): void {
+    const run = this.#runs.get(runId);
+    if (run !== undefined) run.streamed = (run.streamed ?? '') + token;
+  }
+
   override handleLLMEnd(output: LLMResult, runId: string, parentRunId?: string): void {
-    const run = this.#take(runId, parentRunId);
-    const first = output.generations[0]?.[0] as { text?: string; message?: BaseMessage } | undefined;
-    const message = first?.message as
-      | (BaseMessage & { tool_calls?: unknown[]; usage_metadata?: Record<string, number> })
-      | undefined;
-    const ev = this.#modelEvent(run, runId, undefined);
-    const usage = usageOf(message?.usage_metadata, output.llmOutput);
-    if (usage !== undefined) ev.usage = usage;
-    const toolCalls = (message?.tool_calls ?? []) as Array<{ id?: string; name: string; args: unknown }>;
-    if (toolCalls.length > 0) ev.meta!.toolCalls = toolCalls.length;
-    if (this.#content) {
-      ev.content!.response = message !== undefined ? toJsonSafe(message.content) : (first?.text ?? '');
-      if (toolCalls.length > 0)
-        ev.content!.toolCalls = toolCalls.map((t) => ({
-          id: t.id ?? null,
-          name: t.name,
-          args: toJsonSafe(t.args),
-        }));
-    }
-    emitTo(this.#options.audit, ev);
+    this.#end('model', runId, parentRunId, { output });
   }
 
   override handleLLMError(err: Error, runId: string, parentRunId?: string): void {
-    emitTo(this.#options.audit, this.#modelEvent(this.#take(runId, parentRunId), runId, err));
+    this.#end('model', runId, parentRunId, { error: err });
   }
 
   override handleToolStart(
@@ -129,21 +138,22 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     toolCallId?: string,
   ): void {
     const run: Run = {
+      kind: 'tool',
       start: performance.now(),
       name: runName ?? nameOf(tool),
       parentRunId,
       input: parseMaybeJson(input),
     };
     if (toolCallId !== undefined) run.toolCallId = toolCallId;
-    this.#runs.set(runId, run);
+    this.#open(runId, run);
   }
 
   override handleToolEnd(output: unknown, runId: string, parentRunId?: string): void {
-    this.#toolEvent(this.#take(runId, parentRunId), runId, output, undefined);
+    this.#end('tool', runId, parentRunId, { output: output });
   }
 
   override handleToolError(err: Error, runId: string, parentRunId?: string): void {
-    this.#toolEvent(this.#take(runId, parentRunId), runId, undefined, err);
+    this.#end('tool', runId, parentRunId, { error: err });
   }
 
   override handleRetrieverStart(
@@ -155,7 +165,8 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     _metadata?: Record<string, unknown>,
     name?: string,
   ): void {
-    this.#runs.set(runId, {
+    this.#open(runId, {
+      kind: 'retriever',
       start: performance.now(),
       name: name ?? nameOf(retriever),
       parentRunId,
@@ -164,11 +175,11 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleRetrieverEnd(documents: DocumentInterface[], runId: string, parentRunId?: string): void {
-    this.#retrieverEvent(this.#take(runId, parentRunId), runId, documents, undefined);
+    this.#end('retriever', runId, parentRunId, { output: documents });
   }
 
   override handleRetrieverError(err: Error, runId: string, parentRunId?: string): void {
-    this.#retrieverEvent(this.#take(runId, parentRunId), runId, undefined, err);
+    this.#end('retriever', runId, parentRunId, { error: err });
   }
 
   /**
@@ -186,7 +197,8 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     _runType?: string,
     runName?: string,
   ): void {
-    this.#runs.set(runId, {
+    this.#open(runId, {
+      kind: 'chain',
       start: performance.now(),
       name: runName ?? nameOf(chain),
       parentRunId,
@@ -195,11 +207,11 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
   }
 
   override handleChainEnd(outputs: Record<string, unknown>, runId: string, parentRunId?: string): void {
-    this.#chainEvent(this.#take(runId, parentRunId), runId, outputs, undefined);
+    this.#end('chain', runId, parentRunId, { output: outputs });
   }
 
   override handleChainError(err: Error, runId: string, parentRunId?: string): void {
-    this.#chainEvent(this.#take(runId, parentRunId), runId, undefined, err);
+    this.#end('chain', runId, parentRunId, { error: err });
   }
 
   get #content(): boolean {
@@ -216,56 +228,106 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     runName: string | undefined,
   ): void {
     const invocation = (extraParams?.invocation_params ?? {}) as Record<string, unknown>;
-    const run: Run = { start: performance.now(), name: runName ?? nameOf(llm), parentRunId, input: prompt };
+    const run: Run = {
+      kind: 'model',
+      start: performance.now(),
+      name: runName ?? nameOf(llm),
+      parentRunId,
+      input: prompt,
+    };
     const provider = metadata?.ls_provider;
     const model = metadata?.ls_model_name ?? invocation.model ?? invocation.model_name;
     if (typeof provider === 'string') run.provider = provider;
     if (typeof model === 'string') run.model = model;
+    this.#open(runId, run);
+  }
+
+  /** Keeps `run` until its end; first records the runs that are too old or too many as incomplete. */
+  #open(runId: string, run: Run): void {
+    const maxRuns = this.#options.maxOpenRuns ?? 10_000;
+    const oldest = run.start - (this.#options.maxRunMs ?? 3_600_000);
+    // Runs are kept in the order they started, so the ones to record are at the front.
+    for (const [id, open] of this.#runs) {
+      if (this.#runs.size < maxRuns && open.start >= oldest) break;
+      this.#runs.delete(id);
+      this.#record(open, id, { incomplete: true });
+    }
     this.#runs.set(runId, run);
   }
 
-  /** The run started earlier, or a stand-in when its start was not seen. */
-  #take(runId: string, parentRunId: string | undefined): Run {
-    const run = this.#runs.get(runId);
+  /** Records the end of a run started earlier, or of a stand-in when its start was not seen. */
+  #end(kind: RunKind, runId: string, parentRunId: string | undefined, ending: Ending): void {
+    const run = this.#runs.get(runId) ?? {
+      kind,
+      start: performance.now(),
+      name: 'unknown',
+      parentRunId,
+      input: undefined,
+    };
     this.#runs.delete(runId);
-    return run ?? { start: performance.now(), name: 'unknown', parentRunId, input: undefined };
+    this.#record(run, runId, ending);
   }
 
-  #base(type: AuditEventInput['type'], run: Run, runId: string, error: unknown): AuditEventInput {
+  /** The event of a run's kind. */
+  #record(run: Run, runId: string, ending: Ending): void {
+    const type = EVENT_OF[run.kind];
     const meta: NonNullable<AuditEventInput['meta']> = { framework: 'langchain', runId, run: run.name };
     if (run.parentRunId !== undefined) meta.parentRunId = run.parentRunId;
-    return {
+    const ev: AuditEventInput = {
       type,
       latencyMs: Math.round((performance.now() - run.start) * 1000) / 1000,
-      outcome: error === undefined ? 'success' : 'error',
       meta,
-      content: error === undefined ? {} : { error: describeError(error) },
+      content: 'error' in ending ? { error: describeError(ending.error) } : {},
     };
+    if ('incomplete' in ending) meta.incomplete = true;
+    else ev.outcome = 'error' in ending ? 'error' : 'success';
+    const output = 'output' in ending ? ending.output : undefined;
+    if (run.kind === 'model') this.#model(ev, run, output as LLMResult | undefined);
+    else if (run.kind === 'tool') this.#tool(ev, run, ending);
+    else if (run.kind === 'retriever') this.#retriever(ev, run, output as DocumentInterface[] | undefined);
+    else this.#chain(ev, run, ending);
+    emitTo(this.#options.audit, finish(ev));
   }
 
-  #modelEvent(run: Run, runId: string, error: unknown): AuditEventInput {
-    const ev = this.#base('model.completion', run, runId, error);
+  #model(ev: AuditEventInput, run: Run, output: LLMResult | undefined): void {
     const model: NonNullable<AuditEventInput['model']> = { name: run.model ?? run.name };
     if (run.provider !== undefined) model.provider = run.provider;
     ev.model = model;
-    if (this.#content) ev.content!.prompt = toJsonSafe(run.input);
-    return ev;
+    if (this.#content) {
+      ev.content!.prompt = toJsonSafe(run.input);
+      if (output === undefined && run.streamed !== undefined) ev.content!.response = run.streamed;
+    }
+    if (output === undefined) return;
+    const first = output.generations[0]?.[0] as { text?: string; message?: BaseMessage } | undefined;
+    const message = first?.message as
+      | (BaseMessage & { tool_calls?: unknown[]; usage_metadata?: Record<string, number> })
+      | undefined;
+    const usage = usageOf(message?.usage_metadata, output.llmOutput);
+    if (usage !== undefined) ev.usage = usage;
+    const toolCalls = (message?.tool_calls ?? []) as Array<{ id?: string; name: string; args: unknown }>;
+    if (toolCalls.length > 0) ev.meta!.toolCalls = toolCalls.length;
+    if (this.#content) {
+      ev.content!.response = message !== undefined ? toJsonSafe(message.content) : (first?.text ?? '');
+      if (toolCalls.length > 0)
+        ev.content!.toolCalls = toolCalls.map((t) => ({
+          id: t.id ?? null,
+          name: t.name,
+          args: toJsonSafe(t.args),
+        }));
+    }
   }
 
-  #toolEvent(run: Run, runId: string, output: unknown, error: unknown): void {
-    const ev = this.#base('tool.result', run, runId, error);
+  #tool(ev: AuditEventInput, run: Run, ending: Ending): void {
     ev.resource = { type: 'tool', id: run.name };
     ev.action = 'execute';
     if (run.toolCallId !== undefined) ev.meta!.toolCallId = run.toolCallId;
     if (this.#content) {
       ev.content!.toolArgs = toJsonSafe(run.input);
-      if (error === undefined) ev.content!.toolResult = toolOutput(output);
+      if ('output' in ending) ev.content!.toolResult = toolOutput(ending.output);
     }
-    emitTo(this.#options.audit, finish(ev));
   }
 
-  #retrieverEvent(run: Run, runId: string, documents: DocumentInterface[] | undefined, error: unknown): void {
-    const ev = this.#base('rag.query', run, runId, error);
+  #retriever(ev: AuditEventInput, run: Run, documents: DocumentInterface[] | undefined): void {
     ev.resource = { type: 'retriever', id: run.name };
     if (documents !== undefined) ev.meta!.documents = documents.length;
     if (this.#content) {
@@ -277,18 +339,15 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
           ...(d.id === undefined ? {} : { id: d.id }),
         }));
     }
-    emitTo(this.#options.audit, finish(ev));
   }
 
-  #chainEvent(run: Run, runId: string, outputs: unknown, error: unknown): void {
-    const ev = this.#base('agent.step', run, runId, error);
+  #chain(ev: AuditEventInput, run: Run, ending: Ending): void {
     ev.resource = { type: 'chain', id: run.name };
     ev.action = 'chain';
     if (this.#content) {
       ev.content!.inputs = normalize(run.input);
-      if (error === undefined) ev.content!.outputs = normalize(outputs);
+      if ('output' in ending) ev.content!.outputs = normalize(ending.output);
     }
-    emitTo(this.#options.audit, finish(ev));
   }
 }
 

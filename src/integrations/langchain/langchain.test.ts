@@ -223,4 +223,42 @@ describe('SealtrailCallbackHandler', () => {
       content: { response: 'add one and one', toolCalls: [{ id: 'tc1', name: 'add', args: { a: 1, b: 1 } }] },
     });
   });
+
+  it('records a stream its consumer stops reading as incomplete, once too many runs are open', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a, maxOpenRuns: 1 });
+    const model = new FakeListChatModel({ responses: ['abcdef'] });
+    // LangChain reports a token after its consumer took it: two chunks read, one reported.
+    let read = 0;
+    for await (const _chunk of await model.stream('spell it', { callbacks: [handler] }))
+      if (++read === 2) break;
+    expect(await recorded()).toHaveLength(0);
+    await new FakeLLM({ response: 'four' }).invoke('two plus two', { callbacks: [handler] });
+    const [abandoned, next] = await recorded();
+    expect(abandoned).toMatchObject({
+      type: 'model.completion',
+      meta: { incomplete: true },
+      content: { prompt: [{ role: 'human', content: 'spell it' }], response: 'a' },
+    });
+    expect(abandoned!.outcome).toBeUndefined();
+    expect(next).toMatchObject({
+      type: 'model.completion',
+      outcome: 'success',
+      content: { response: 'four' },
+    });
+  });
+
+  it('records a run still open after maxRunMs as incomplete when the next run starts', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a, maxRunMs: 5 });
+    const slow = tool(async () => 'late', { name: 'slow', schema: z.object({}) });
+    const iterator = (
+      await new FakeListChatModel({ responses: ['xyz'] }).stream('q', { callbacks: [handler] })
+    )[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.return?.();
+    await new Promise((r) => setTimeout(r, 20));
+    await slow.invoke({}, { callbacks: [handler] });
+    const [abandoned, ran] = await recorded();
+    expect(abandoned).toMatchObject({ type: 'model.completion', meta: { incomplete: true } });
+    expect(ran).toMatchObject({ type: 'tool.result', outcome: 'success', content: { toolResult: 'late' } });
+  });
 });
