@@ -276,4 +276,52 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
       .toBe('not verified: proof does not lead to the checkpoint root');
     await page.close();
   });
+
+  describe('says "not verified" when the proof is not for the entry on screen', () => {
+    /** Opens the first tool.call row and verifies it, with `tamper` between the page and the API. */
+    async function verifyWith(tamper: (page: Page) => Promise<unknown>): Promise<string | null> {
+      const page = await browser.newPage();
+      await tamper(page);
+      await signIn(page, reader);
+      await page.fill('input[name=type]', 'tool.call');
+      await page.click('#apply');
+      await expect.poll(() => page.locator('#rows tr').count()).toBe(6);
+      await page.locator('#rows tr').first().click();
+      await page.waitForSelector('#detail:not([hidden])');
+      await page.click('#verify');
+      await expect.poll(() => page.textContent('#proof')).toMatch(/verified/);
+      const text = await page.textContent('#proof');
+      await page.close();
+      return text;
+    }
+
+    it('a valid proof of another entry', async () => {
+      const res = await fetch(`${url}/v1/events?type=tool.call`, {
+        headers: { authorization: `Bearer ${reader}` },
+      });
+      const { events } = (await res.json()) as { events: Array<{ id: string; seq: number }> };
+      const other = events[1]!;
+      const text = await verifyWith((page) =>
+        page.route('**/v1/proof/inclusion*', async (route) => {
+          const u = new URL(route.request().url());
+          u.searchParams.set('id', other.id);
+          await route.fulfill({ response: await route.fetch({ url: u.toString() }) });
+        }),
+      );
+      expect(text).toBe(`not verified: the proof is for entry ${other.seq}, not the one shown`);
+    });
+
+    it('an entry changed on its way to the page', async () => {
+      const text = await verifyWith((page) =>
+        // The entry the page opens (the list is left as it is).
+        page.route('**/v1/events/*', async (route) => {
+          const res = await route.fetch();
+          const body = (await res.json()) as { event: { actor: { id: string } } };
+          body.event.actor.id = 'someone-else';
+          await route.fulfill({ response: res, json: body });
+        }),
+      );
+      expect(text).toBe('not verified: the entry shown differs from the entry the proof covers');
+    });
+  });
 });

@@ -233,6 +233,23 @@ export const VIEWER_JS = `'use strict';
     return r;
   }
 
+  // Object keys sorted at every level: two JSON values compare equal whatever their key order.
+  const stable = (v) => JSON.stringify(v, (k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((n) => [n, x[n]])) : x);
+
+  // The proof covers the leaf's bytes; this checks that they are the entry on screen: the same seq,
+  // every event field equal, the same content fields (whose values the leaf commits to by digest).
+  function checkShownIsLeaf(event, leaf, index) {
+    const rec = JSON.parse(new TextDecoder().decode(leaf));
+    if (rec.seq !== index || event.seq !== index) throw new Error('the proof is for entry ' + rec.seq + ', not the one shown');
+    // What the reader added to the stored event: its seq, payloads, erased / withheld / sealed fields.
+    const { seq, content, erased, contentWithheld, contentSealed, ...shown } = event;
+    if (stable(shown) !== stable(rec.event)) throw new Error('the entry shown differs from the entry the proof covers');
+    const names = [...Object.keys(content || {}), ...(erased || []), ...(contentWithheld || [])].sort();
+    if (stable(names) !== stable(Object.keys(rec.content || {}).sort()))
+      throw new Error('the content fields shown differ from the ones the proof covers');
+  }
+
   async function verifySelected() {
     const out = $('proof');
     out.className = ''; out.textContent = 'checking…';
@@ -240,6 +257,7 @@ export const VIEWER_JS = `'use strict';
       const proof = await api('/v1/proof/inclusion?id=' + encodeURIComponent(selected.id));
       const leafHash = await sha256(Uint8Array.of(0), b64(proof.leaf));
       if (!equal(leafHash, b64(proof.leafHash))) throw new Error('leaf hash does not match the entry');
+      checkShownIsLeaf(selected, b64(proof.leaf), proof.index);
       const lines = proof.checkpoint.split('\\n');
       const size = Number(lines[1]);
       const root = b64(lines[2]);
