@@ -382,6 +382,37 @@ describe('when a token goes over its rate limit', () => {
       await limited.close();
     }
   });
+
+  it('counts requests that authentication refuses against their client address', async () => {
+    const dir3 = path.join(tmp, 'limited-refused');
+    const reader = createToken(dir3, { name: 'reader', scopes: ['read'] }).token;
+    const limited = await Collector.open({ dir: dir3, rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      const url = (await limited.listen({ port: 0 })).url;
+      const statuses: number[] = [];
+      for (const t of ['stk_guess1', 'stk_guess2', reader, 'stk_guess3']) {
+        // The reader token may read but not ingest: 403, refused like a wrong token.
+        const res = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+          body: '[]',
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 403, 429]);
+      const over = await fetch(`${url}/v1/events?limit=1`, {
+        headers: { authorization: 'Bearer stk_guess4' },
+      });
+      expect(over.status).toBe(429);
+      expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
+      // A valid token is counted apart from its address.
+      expect(
+        (await fetch(`${url}/v1/events?limit=1`, { headers: { authorization: `Bearer ${reader}` } })).status,
+      ).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe('with a TLS certificate', () => {

@@ -119,6 +119,8 @@ export class Collector {
   private readonly maxBatch: number;
   private readonly maxPage: number;
   private readonly callers = new WeakMap<FastifyRequest, TokenRecord>();
+  /** Counts requests that authentication refused (set when rate limits are on). */
+  private limitRefused: ((req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | undefined;
   private readonly tls: boolean;
   private readonly sinks: SinkSequences;
   private readonly decryption: TrailDecryption;
@@ -192,6 +194,9 @@ export class Collector {
         },
         errorResponseBuilder: () => ({ statusCode: 429, code: 'RATE_LIMITED' }),
       });
+      // A request refused by authentication never reaches the route's limit: it counts here,
+      // against its client address, so guessing tokens is limited like any other request.
+      this.limitRefused = this.app.rateLimit();
     }
     this.routes();
   }
@@ -301,34 +306,23 @@ export class Collector {
     return rec;
   }
 
+  /** Finds the caller's token: undefined when it may act in `scope`, else the status that refuses it. */
   private authenticate(
     req: FastifyRequest,
-    reply: FastifyReply,
     scope: TokenScope | readonly TokenScope[],
-  ): boolean {
+  ): 401 | 403 | undefined {
     this.reloadTokens();
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
     const rec = m === null ? undefined : this.tokens.find(m[1]!);
-    if (rec === undefined) {
-      this.metrics.authFailures++;
-      void reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="sealtrail"')
-        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
-      return false;
-    }
+    if (rec === undefined) return 401;
     // `read:content` implies `read`.
     const has = (typeof scope === 'string' ? [scope] : scope).some(
       (s) => rec.scopes.includes(s) || (s === 'read' && rec.scopes.includes('read:content')),
     );
-    if (!has) {
-      this.metrics.authFailures++;
-      void reply.code(403).send({ error: 'forbidden', message: 'this token may not do that' });
-      return false;
-    }
+    if (!has) return 403;
     this.callers.set(req, rec);
-    return true;
+    return undefined;
   }
 
   /** Records a read through the API as `audit.read`. A read that cannot be recorded fails. */
@@ -392,8 +386,17 @@ export class Collector {
     app.addHook('onRequest', async (req, reply) => {
       const scope = (req.routeOptions.config as RouteScope | undefined)?.scope;
       if (scope === undefined) return;
-      if (!this.authenticate(req, reply, scope)) return reply;
-      return undefined;
+      const refused = this.authenticate(req, scope);
+      if (refused === undefined) return undefined;
+      await this.limitRefused?.(req, reply); // throws RATE_LIMITED over the limit
+      this.metrics.authFailures++;
+      if (refused === 401)
+        void reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="sealtrail"')
+          .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      else void reply.code(403).send({ error: 'forbidden', message: 'this token may not do that' });
+      return reply;
     });
     app.setErrorHandler((err, _req, reply) => this.sendError(err, reply));
     app.setNotFoundHandler((_req, reply) => {
