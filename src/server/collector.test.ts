@@ -235,6 +235,16 @@ describe('reading', () => {
     expect(await r.json()).toMatchObject({ error: 'USAGE', field: 'colour' });
   });
 
+  it('answers 400 to a page of no entries, which a client would follow forever', async () => {
+    const r = await get(tok.reader, '/v1/events?limit=0');
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({
+      error: 'USAGE',
+      field: 'limit',
+      message: 'limit: expected an integer of at least 1',
+    });
+  });
+
   it('shows a conversation in turns', async () => {
     const r = await get(tok.reader, '/v1/conversations/conv-1');
     expect(r.status).toBe(200);

@@ -575,7 +575,7 @@ export class Collector {
       if (Array.isArray(v)) throw new AuditError('USAGE', `${name}: give it once`, { field: name });
       return v;
     };
-    const limit = Math.min(sizeParam('limit', one('limit') ?? '100'), this.maxPage);
+    const limit = Math.min(sizeParam('limit', one('limit') ?? '100', 1), this.maxPage);
     const cursorText = one('cursor');
     const cursor = cursorText === undefined ? undefined : sizeParam('cursor', cursorText);
     const orderText = one('order') ?? 'newest';
@@ -666,7 +666,11 @@ export class Collector {
     }
     let tail: LiveTail<AuditEntry>;
     try {
-      const next = after === undefined ? await this.endSeq() : after + 1;
+      const end = await this.endSeq();
+      // An `after` past the last entry would wait, unseen, for entries that do not exist yet.
+      if (after !== undefined && after >= end)
+        throw new AuditError('USAGE', `after: beyond the last entry (seq ${end - 1})`, { field: 'after' });
+      const next = after === undefined ? end : after + 1;
       // Checked after the wait: close() stops only the tails it finds open.
       if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
       const reveal = this.revealOf(req);

@@ -2,12 +2,14 @@
 import { AuditError } from '../errors.js';
 
 /**
- * A non-negative integer query parameter.
+ * An integer query parameter of at least `min` (default 0).
  * @throws AuditError USAGE naming `name` when `value` is missing or not such an integer.
  */
-export function sizeParam(name: string, value: string | undefined): number {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) {
-    throw new AuditError('USAGE', `${name}: expected a non-negative integer`, { field: name });
+export function sizeParam(name: string, value: string | undefined, min = 0): number {
+  const n = value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : -1;
+  if (n < min) {
+    const what = min === 0 ? 'a non-negative integer' : `an integer of at least ${min}`;
+    throw new AuditError('USAGE', `${name}: expected ${what}`, { field: name });
   }
-  return Number(value);
+  return n;
 }

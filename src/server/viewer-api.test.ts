@@ -139,4 +139,12 @@ describe('GET /v1/tail', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'USAGE', field: 'after' });
   });
+
+  it('refuses with 400 a tail after an entry that does not exist yet', async () => {
+    const res = await fetch(`${base}/v1/tail?after=999999999`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'USAGE', field: 'after' });
+  });
 });

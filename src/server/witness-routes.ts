@@ -118,10 +118,9 @@ export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: 
       throw field('latest', 'expected 1 or 0');
     if (latest && q.after !== undefined) throw field('after', 'not with latest');
     const limit = Math.min(
-      q.limit === undefined ? DEFAULT_PAGE : sizeParam('limit', q.limit as string),
+      q.limit === undefined ? DEFAULT_PAGE : sizeParam('limit', q.limit as string, 1),
       hooks.maxPage,
     );
-    if (limit === 0) throw field('limit', 'expected at least 1');
     const after = q.after === undefined ? -1 : sizeParam('after', q.after as string);
     const caller = hooks.caller(req);
     const held = log.held(origin);
