@@ -10,7 +10,7 @@ import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { renderVisible } from '../event/index.js';
 import { type AlertHandler, detectAnomalies, webhookAlert } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import { AS_OPTION, FILTER_OPTIONS, filterFromOptions, issueLine, withOptionNames } from './read-options.js';
 import { auditRead } from './record-read.js';
@@ -61,7 +61,7 @@ export async function runAnomalies(args: string[]): Promise<number> {
   for (const issue of run.issues) process.stderr.write(`${issueLine(issue)}\n`);
   for (const f of run.alertFailures)
     process.stderr.write(`sealtrail: alert for finding ${f.finding} not delivered: ${f.reason}\n`);
-  if (values.json === true) out(JSON.stringify(run));
+  if (values.json === true) outJson(run);
   else if (run.findings.length === 0) out(`no anomalies in ${run.entries} entries`);
   else {
     const lines = run.findings.map(

@@ -5,7 +5,7 @@
  */
 import { parseS3Url, pushArchive } from '../archive/index.js';
 import { AuditError } from '../errors.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
 import { everyOption, repeatUntilSignal } from './every.js';
 import { LOCK_OPTIONS, lockFromArgs, S3_OPTION, s3Connect } from './s3-options.js';
 
@@ -27,7 +27,7 @@ export async function runArchive(args: string[]): Promise<number> {
     const report = await pushArchive(trailDir(values.dir), target, options);
     if (every !== undefined && report.pushed === 0) return; // repeating, a round with nothing new says nothing
     if (values.json === true) {
-      out(JSON.stringify(report));
+      outJson(report);
     } else {
       const l = report.lock;
       const lock =

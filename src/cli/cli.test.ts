@@ -287,6 +287,32 @@ describe('sealtrail', () => {
       expect(r.stdout).toContain('\\x1b');
       expect(r.stdout).not.toMatch(/[\x1b\r\0\u202e\u200b\ufeff\u2028]/);
     });
+
+    it('are escaped in JSON output, the value unchanged', () => {
+      const r = run(['tail', '--dir', dir, '-n', '1', '--json']);
+      expect(r.code).toBe(0);
+      // JSON.stringify leaves DEL, C1 controls, bidi and zero-width code points raw.
+      expect(r.stdout).not.toMatch(
+        /[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]/,
+      );
+      const entry = JSON.parse(r.stdout);
+      expect(entry.content.prompt).toBe(HOSTILE);
+      expect(entry.actor.id).toBe(`evil${HOSTILE}`);
+    });
+
+    it('are rendered visibly in CSV written to a terminal, and kept exact in CSV written to a file', () => {
+      const args = ['query', '--dir', dir, '--type', 'x.probe', '--format', 'csv'];
+      // A real terminal: script(1) runs the command on a pseudo-terminal.
+      const tty = spawnSync('script', ['-qec', [process.execPath, bin, ...args].join(' '), '/dev/null'], {
+        encoding: 'utf8',
+        env: { ...process.env, SEALTRAIL_QUIET: '1' },
+      });
+      expect(tty.status).toBe(0);
+      expect(tty.stdout).toContain('evilesc\\x1b[2J cr\\x0d nul\\x00 rlo\\u{202e}');
+      expect(tty.stdout).not.toMatch(/[\x1b\0\u202e\u200b\ufeff\u2028\x7f\x85]/);
+      const file = run(args);
+      expect(file.stdout).toContain(`evil${HOSTILE}`);
+    });
   });
 
   describe('demo', () => {

@@ -4,6 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AuditError } from '../errors.js';
+import { escapeHostile } from '../event/index.js';
 
 /** Options every trail verb takes. */
 export const DIR_OPTION = { dir: { type: 'string' } } as const;
@@ -37,6 +38,20 @@ export function intOption(name: string, value: string | undefined): number | und
 /** Writes to stdout, respecting back-pressure at exit. */
 export function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * `value` as JSON text with the escapes of the stored format (docs/format.md §3): a stored C1
+ * control, DEL, bidi override or zero-width code point reaches no terminal raw, and the text
+ * still parses to the same value.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return escapeHostile(JSON.stringify(value, null, indent));
+}
+
+/** Prints `value` as one line of JSON (see {@link jsonText}). */
+export function outJson(value: unknown): void {
+  out(jsonText(value));
 }
 
 /** A one-line progress indicator on stderr, only on a TTY. */

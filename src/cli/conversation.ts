@@ -15,7 +15,7 @@ import {
   ERASED_MARKER,
   reconstructConversation,
 } from '../read/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
@@ -101,7 +101,7 @@ export async function runConversation(args: string[]): Promise<number> {
       ...(reveal === undefined ? {} : { reveal }),
     });
     for (const issue of view.issues) process.stderr.write(`${issueLine(issue)}\n`);
-    if (values.json === true) out(JSON.stringify(view));
+    if (values.json === true) outJson(view);
     else if (view.entries === 0) out(renderVisible(`no entries for conversation ${view.id}`));
     else {
       const lines: string[] = [];
@@ -165,7 +165,7 @@ export async function runTimeline(args: string[]): Promise<number> {
       buildTimeline(dir, filter, limit === undefined ? {} : { limit }),
     );
     for (const issue of timeline.issues) process.stderr.write(`${issueLine(issue)}\n`);
-    if (values.json === true) out(JSON.stringify(timeline));
+    if (values.json === true) outJson(timeline);
     else {
       const lines: string[] = [];
       let prev: number | undefined;

@@ -7,7 +7,7 @@
  */
 import { AuditError } from '../errors.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, jsonText, out, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
 
 export async function runErase(args: string[]): Promise<number> {
@@ -29,7 +29,7 @@ export async function runErase(args: string[]): Promise<number> {
     );
     out(
       values.json === true
-        ? JSON.stringify(count)
+        ? jsonText(count)
         : 'postgres' in target
           ? `erased ${count.fields} content fields in ${count.entries} entries by destroying the subject's data key; the erasure is recorded in the log`
           : `erased ${count.fields} content fields in ${count.entries} entries; the erasure is recorded in the trail`,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AuditError } from '../errors.js';
 import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
 import { DirSource, FILE_MODE } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { DIR_OPTION, intOption, out, outJson, parseVerbArgs, progress } from './common.js';
 import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
@@ -86,7 +86,7 @@ async function exportFrom(
     const manifestFile = values.manifest ?? `${file}.manifest.json`;
     manifest = await withOptionNames(() => exportToFile(source, filter, file, { ...options, manifestFile }));
     bar.done();
-    if (values.json === true) out(JSON.stringify(manifest));
+    if (values.json === true) outJson(manifest);
     else {
       out(
         `exported ${manifest.entries} entries to ${file} (${manifest.bytes} bytes, sha256 ${manifest.sha256}); manifest ${manifestFile}`,

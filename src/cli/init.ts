@@ -5,7 +5,7 @@ import { openKeyDirRing } from '../keys/index.js';
 import { createTrail, defaultOrigin } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
 import { POSTGRES_OPTIONS, postgresTarget } from './postgres-options.js';
 
 export async function runInit(args: string[]): Promise<number> {
@@ -58,7 +58,7 @@ export async function runInit(args: string[]): Promise<number> {
     created = createTrail(dir, opts);
   }
   if (values.json === true) {
-    out(JSON.stringify(created));
+    outJson(created);
   } else {
     out(`created trail ${created.origin} in ${dir}`);
     out(`verifier key (publish it; verify with --key): ${created.verifierKey}`);

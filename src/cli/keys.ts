@@ -21,7 +21,7 @@ import {
 } from '../keys/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
-import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, type PostgresValues, postgresTarget, readTarget } from './postgres-options.js';
 
 const OPTIONS = { ...DIR_OPTION, ...POSTGRES_OPTIONS, json: { type: 'boolean' } } as const;
@@ -68,7 +68,7 @@ async function runKeysInit(args: string[]): Promise<number> {
   }
   const { keyFile } = keyDirPaths(keysDir);
   const { id } = await createKeyFile(keyFile, passphrase);
-  if (values.json === true) out(JSON.stringify({ file: keyFile, current: id }));
+  if (values.json === true) outJson({ file: keyFile, current: id });
   else out(`created key file ${keyFile} with key ${id}`);
   return 0;
 }
@@ -78,7 +78,7 @@ async function runKeysList(args: string[]): Promise<number> {
   const { keysDir, origin } = await keyHome('keys list', values);
   const ring = await openKeyDirRing(keysDir, origin);
   if (values.json === true) {
-    out(JSON.stringify(describe(ring)));
+    outJson(describe(ring));
     return 0;
   }
   const rows = [
@@ -110,7 +110,7 @@ async function runKeysRotate(args: string[]): Promise<number> {
     rewrapped = await (await openKeyDirSubjectKeys(keysDir, ring)).rewrap(ring);
   }
   if (values.json === true) {
-    out(JSON.stringify({ ...describe(ring), previous: previous.current, subjectKeysRewrapped: rewrapped }));
+    outJson({ ...describe(ring), previous: previous.current, subjectKeysRewrapped: rewrapped });
   } else {
     out(
       `rotated: new current key ${ring.current} (was ${previous.current}, ${ring.source.provider}); ` +

@@ -1,7 +1,7 @@
 /** `sealtrail prove` and `sealtrail consistency`: proofs against the latest signed checkpoint. */
 import { AuditError } from '../errors.js';
 import { proveConsistency, proveInclusion } from '../read/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runProve(args: string[]): Promise<number> {
@@ -22,7 +22,7 @@ export async function runProve(args: string[]): Promise<number> {
   } finally {
     target.close();
   }
-  if (values.json === true) out(JSON.stringify(doc));
+  if (values.json === true) outJson(doc);
   else {
     out(`entry ${doc.index} of ${doc.treeSize} in ${doc.origin}`);
     out(`leaf hash ${doc.leafHash}`);
@@ -50,7 +50,7 @@ export async function runConsistency(args: string[]): Promise<number> {
   } finally {
     target.close();
   }
-  if (values.json === true) out(JSON.stringify(doc));
+  if (values.json === true) outJson(doc);
   else {
     out(`tree ${doc.size1} (${doc.root1}) is a prefix of tree ${doc.size2} (${doc.root2}) in ${doc.origin}`);
     for (const [i, h] of doc.hashes.entries()) out(`  ${i}: ${h}`);

@@ -7,7 +7,7 @@
 import { AuditError } from '../errors.js';
 import { DETECTOR_NAMES } from '../protect/detector-names.js';
 import { createRedactor, type DetectorName } from '../protect/index.js';
-import { parseVerbArgs } from './common.js';
+import { jsonText, parseVerbArgs } from './common.js';
 
 /** The verb's own help, printed by `sealtrail redact --help`. */
 export const REDACT_USAGE = `usage: sealtrail redact [--json] [--off NAME[,NAME...]]
@@ -47,7 +47,7 @@ export async function runRedact(args: string[]): Promise<number> {
   let out = '';
   for (const doc of parseDocuments(input)) {
     const r = redact(doc);
-    out += `${JSON.stringify({ value: r.value, findings: r.findings, failed: r.failed })}\n`;
+    out += `${jsonText({ value: r.value, findings: r.findings, failed: r.failed })}\n`;
     if (out.length > 1 << 20) {
       await write(out);
       out = '';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { buildReport, renderReportHtml, renderReportMarkdown } from '../read/index.js';
 import { FILE_MODE, withFile } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
@@ -50,7 +50,7 @@ export async function runReport(args: string[]): Promise<number> {
   }
   const text =
     format === 'json'
-      ? `${JSON.stringify(report, null, 2)}\n`
+      ? `${jsonText(report, 2)}\n`
       : format === 'md'
         ? renderReportMarkdown(report)
         : renderReportHtml(report);

@@ -16,7 +16,7 @@ import {
 } from '../retention/index.js';
 import { readTrailMeta, trailLayout } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, jsonText, out, parseVerbArgs, trailDir } from './common.js';
 
 const USAGE =
   'retention: expected apply [--dry-run] [--policy FILE] | hold add --id ID --reason R [scope] | hold remove --id ID | hold list';
@@ -77,7 +77,7 @@ async function runApply(args: string[]): Promise<number> {
     values['dry-run'] === true
       ? planRetentionRun(layout, policy, Date.now())
       : await withWriter(dir, (trail) => trail.applyRetention(policy));
-  out(values.json === true ? JSON.stringify(result) : describeResult(result));
+  out(values.json === true ? jsonText(result) : describeResult(result));
   return 0;
 }
 
@@ -110,7 +110,7 @@ async function runHold(args: string[]): Promise<number> {
     const holds = readHolds(layout);
     out(
       values.json === true
-        ? JSON.stringify(holds)
+        ? jsonText(holds)
         : holds.length === 0
           ? 'no legal holds'
           : holds.map(holdLine).join('\n'),
@@ -132,7 +132,9 @@ async function runHold(args: string[]): Promise<number> {
     if (values.by !== undefined) hold.by = values.by;
     const placed = await withWriter(dir, (trail) => trail.addLegalHold(hold));
     out(
-      values.json === true ? JSON.stringify(placed) : `legal hold ${placed.id} placed; recorded in the trail`,
+      values.json === true
+        ? jsonText(placed)
+        : renderVisible(`legal hold ${placed.id} placed; recorded in the trail`),
     );
     return 0;
   }
@@ -142,8 +144,8 @@ async function runHold(args: string[]): Promise<number> {
   const removed = await withWriter(dir, (trail) => trail.removeLegalHold(values.id!, options));
   out(
     values.json === true
-      ? JSON.stringify(removed)
-      : `legal hold ${removed.id} removed; recorded in the trail`,
+      ? jsonText(removed)
+      : renderVisible(`legal hold ${removed.id} removed; recorded in the trail`),
   );
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { renderVisible } from '../event/index.js';
 import { type TrailStatus, trailStatus } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 function retentionLines(r: TrailStatus['retention']): string[] {
@@ -35,7 +35,7 @@ export async function runStatus(args: string[]): Promise<number> {
     target.close();
   }
   if (values.json === true) {
-    out(JSON.stringify(s));
+    outJson(s);
     return 0;
   }
   const cp = s.lastCheckpoint;

@@ -6,7 +6,7 @@
 import { renderVisible } from '../event/index.js';
 import { type AuditEntry, decodeLine } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 /** One entry as a table row for a terminal. */
@@ -38,7 +38,7 @@ export async function runTail(args: string[]): Promise<number> {
   const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
   const print = (line: StoredLine): void => {
     const entry = decodeLine(line.text);
-    out(values.json === true ? JSON.stringify(entry) : formatEntryRow(entry));
+    out(values.json === true ? jsonText(entry) : formatEntryRow(entry));
   };
   // Start at the newest segments: walk back until enough lines are found (a log: by its size).
   let from = 0;

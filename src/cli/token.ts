@@ -5,7 +5,7 @@
  */
 import { AuditError } from '../errors.js';
 import { createToken, loadTokens, parseScopes, revokeToken } from '../server/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
 
 export async function runToken(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -27,7 +27,7 @@ async function runTokenCreate(args: string[]): Promise<number> {
   const name = values.name ?? `token-${Date.now().toString(36)}`;
   const { token, record } = createToken(trailDir(values.dir), { name, scopes });
   if (values.json === true) {
-    out(JSON.stringify({ token, id: record.id, name: record.name, scopes: record.scopes }));
+    outJson({ token, id: record.id, name: record.name, scopes: record.scopes });
   } else {
     out(token);
     process.stderr.write(
@@ -45,7 +45,7 @@ async function runTokenList(args: string[]): Promise<number> {
     scopes,
     created,
   }));
-  if (values.json === true) out(JSON.stringify(tokens));
+  if (values.json === true) outJson(tokens);
   else for (const t of tokens) out(`${t.id}  ${t.name}  ${t.scopes.join(',')}  ${t.created}`);
   return 0;
 }

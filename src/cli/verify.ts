@@ -14,7 +14,7 @@ import { AuditError } from '../errors.js';
 import { parseTimeBound, verifyDir } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
 import { readWitnessed, type WitnessOptions } from '../witness/index.js';
-import { DIR_OPTION, intOption, out, parseVerbArgs, progress } from './common.js';
+import { DIR_OPTION, intOption, out, outJson, parseVerbArgs, progress } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import { S3_OPTION, s3Connect } from './s3-options.js';
 
@@ -91,7 +91,7 @@ export async function runVerify(args: string[]): Promise<number> {
     }
   }
   if (values.json === true) {
-    out(JSON.stringify(report));
+    outJson(report);
   } else if (report.ok) {
     const parts: string[] = [];
     if ('range' in report) {

@@ -7,7 +7,7 @@
  */
 import { AuditError } from '../errors.js';
 import { pushToWitnesses } from '../witness/index.js';
-import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
+import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
 import { everyOption, repeatUntilSignal } from './every.js';
 import { LOCK_OPTIONS, lockFromArgs, S3_OPTION, s3Connect } from './s3-options.js';
 
@@ -34,7 +34,7 @@ export async function runWitness(args: string[]): Promise<number> {
     // Repeating, a round that pushed nothing says nothing.
     const shown = every === undefined ? reports : reports.filter((r) => r.pushed > 0);
     if (values.json === true) {
-      if (shown.length > 0) out(JSON.stringify(shown));
+      if (shown.length > 0) outJson(shown);
     } else
       for (const r of shown)
         out(
