@@ -41,6 +41,8 @@ export function signWebhook(secret: string, t: number, body: string): string {
  * A handler that POSTs `{"type":"sealtrail.anomaly","origin":..,"finding":..}` to `url`.
  * Headers: `Content-Type: application/json`, `X-Sealtrail-Signature` (see {@link signWebhook}),
  * `X-Sealtrail-Finding` (the finding id, the same on every retry, for the receiver to drop repeats).
+ * Credentials in the url (`https://user:pass@host/...`) are sent as HTTP Basic authorization.
+ * Errors name the receiver by its origin only: a webhook's path or query often is its secret.
  * @throws AuditError USAGE for a bad url or a short secret (at creation); the handler rejects with
  * AuditError ALERT_DELIVERY_FAILED after the last attempt.
  */
@@ -57,6 +59,13 @@ export function webhookAlert(options: WebhookOptions): AlertHandler {
   if (typeof options.secret !== 'string' || options.secret.length < 16) {
     throw new AuditError('USAGE', 'secret: expected at least 16 characters', { field: 'secret' });
   }
+  // fetch() refuses a url with credentials, quoting the whole url (password included) in its error.
+  const basic =
+    url.username === '' && url.password === ''
+      ? undefined
+      : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  url.username = '';
+  url.password = '';
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 500;
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -73,6 +82,7 @@ export function webhookAlert(options: WebhookOptions): AlertHandler {
             'content-type': 'application/json',
             'x-sealtrail-signature': signWebhook(options.secret, t, body),
             'x-sealtrail-finding': finding.id,
+            ...(basic === undefined ? {} : { authorization: basic }),
           },
           body,
           signal: AbortSignal.timeout(timeoutMs),
@@ -82,11 +92,15 @@ export function webhookAlert(options: WebhookOptions): AlertHandler {
         last = `HTTP ${res.status}`;
         if (res.status !== 429 && res.status < 500) break; // the receiver refused: retrying will not help
       } catch (err) {
+        // Not the error's message, which can quote the url.
+        const code = (err as { cause?: { code?: unknown } }).cause?.code;
         last =
-          (err as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (err as Error).message;
+          (err as Error).name === 'TimeoutError'
+            ? `no answer in ${timeoutMs} ms`
+            : `not delivered (${typeof code === 'string' ? code : 'network error'})`;
       }
     }
-    throw new AuditError('ALERT_DELIVERY_FAILED', `webhook ${url.origin}${url.pathname}: ${last}`, {
+    throw new AuditError('ALERT_DELIVERY_FAILED', `webhook ${url.origin}: ${last}`, {
       finding: finding.id,
     });
   };

@@ -267,6 +267,35 @@ describe('webhookAlert', () => {
       await r.close();
     }
   });
+  it('sends credentials in the url as Basic authorization, and names only the origin when it fails', async () => {
+    const r = await receiver([]);
+    try {
+      const u = new URL(r.url);
+      u.username = 'alerts';
+      u.password = 'p@ss word';
+      await webhookAlert({ url: u.href, secret: SECRET })(finding, { origin: 'o' });
+      expect(r.got[0]!.headers.authorization).toBe(
+        `Basic ${Buffer.from('alerts:p@ss word').toString('base64')}`,
+      );
+    } finally {
+      await r.close();
+    }
+    // A closed port, a secret in the path and the query, credentials: none of them in the error.
+    const closed = new URL(r.url);
+    closed.pathname = '/services/T000/B000/pathsecret';
+    closed.search = '?token=querysecret';
+    closed.username = 'alerts';
+    closed.password = 'hunter2';
+    const err = await Promise.resolve(
+      webhookAlert({ url: closed.href, secret: SECRET, retries: 0 })(finding, { origin: 'o' }),
+    ).catch((e: unknown) => e);
+    expect(isAuditError(err, 'ALERT_DELIVERY_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(
+      /^webhook http:\/\/127\.0\.0\.1:\d+: not delivered \(ECONNREFUSED\)$/,
+    );
+    expect(JSON.stringify((err as { detail?: unknown }).detail)).not.toMatch(/secret|hunter2/);
+  });
+
   it('refuses a short secret and a non-http url, naming the field', () => {
     expect(() => webhookAlert({ url: 'http://127.0.0.1/x', secret: 'short' })).toThrow(/^secret: /);
     expect(() => webhookAlert({ url: 'file:///etc/passwd', secret: SECRET })).toThrow(/^url: /);
