@@ -9,7 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
-import { DIR_OPTION, parseVerbArgs } from './common.js';
+import { DIR_OPTION, parseVerbArgs, writeOut } from './common.js';
 import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
 
 export async function runAppend(args: string[]): Promise<number> {
@@ -71,7 +71,7 @@ async function emitBatch(
     failure = err;
   }
   if (durable) await trail.flush();
-  if (ids !== '') await write(ids);
+  await writeOut(ids);
   if (failure !== undefined) throw failure;
 }
 
@@ -90,11 +90,4 @@ function emitLine(trail: AuditTrail, line: string, n: number): string {
     }
     throw err;
   }
-}
-
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', resolve);
-  });
 }

@@ -125,6 +125,48 @@ describe('sealtrail', () => {
     });
   });
 
+  describe('when the reader of stdout goes away (| head)', () => {
+    it('stops quietly, exits 0 and still records the read; export says it was cut', () => {
+      const d = path.join(root, 'epipe');
+      run(['init', '--dir', d]);
+      const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: 'x.n', meta: { n: i } }));
+      expect(run(['append', '--dir', d], `${lines.join('\n')}\n`).code).toBe(0);
+      const piped = (args: string[]) =>
+        spawnSync(
+          'bash',
+          [
+            '-c',
+            '"$0" "$@" | head -c 100 >/dev/null; exit "${PIPESTATUS[0]}"',
+            process.execPath,
+            bin,
+            ...args,
+          ],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, SEALTRAIL_QUIET: '1' },
+          },
+        );
+      for (const args of [
+        ['query', '--dir', d, '--format', 'jsonl'],
+        ['tail', '--dir', d, '-n', '5000'],
+      ]) {
+        const r = piped(args);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+      }
+      const cut = piped(['export', '--dir', d, '--format', 'jsonl']);
+      expect(cut.stderr).toBe(
+        'sealtrail: stdout: closed before the export was complete; no manifest written\n',
+      );
+      const reads = run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl'])
+        .stdout.trim()
+        .split('\n');
+      const verbs = reads.map((l) => JSON.parse(l).meta);
+      expect(verbs.find((m) => m.verb === 'query')?.count).toBeLessThan(5000);
+      expect(verbs.find((m) => m.verb === 'export')).toMatchObject({ outputClosed: true });
+    });
+  });
+
   describe('verify', () => {
     it('exits 0 with the seal seed and the verifier key', () => {
       const r = run([

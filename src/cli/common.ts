@@ -37,7 +37,38 @@ export function intOption(name: string, value: string | undefined): number | und
 
 /** Writes to stdout, respecting back-pressure at exit. */
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (!stdoutGone) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+let stdoutGone = false;
+
+/**
+ * Called once by the CLI: when the reader of stdout goes away (`sealtrail query | head`), the
+ * output ends quietly, not with an EPIPE stack trace, and the verb still finishes its work (a
+ * read is recorded with what was printed).
+ */
+export function watchStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone = true;
+  });
+}
+
+/** True once stdout's reader has gone away: loops that print stop there. */
+export function stdoutClosed(): boolean {
+  return stdoutGone;
+}
+
+/** Writes to stdout, waiting while the pipe is full (bounded memory); nothing once it is closed. */
+export function writeOut(text: string): Promise<void> | undefined {
+  if (text === '' || stdoutGone || process.stdout.write(text)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.stdout.off('drain', done).off('close', done);
+      resolve();
+    };
+    process.stdout.once('drain', done).once('close', done);
+  });
 }
 
 /**

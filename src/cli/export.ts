@@ -10,7 +10,16 @@ import path from 'node:path';
 import { AuditError } from '../errors.js';
 import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
 import { DirSource, FILE_MODE } from '../store/index.js';
-import { DIR_OPTION, intOption, out, outJson, parseVerbArgs, progress } from './common.js';
+import {
+  DIR_OPTION,
+  intOption,
+  out,
+  outJson,
+  parseVerbArgs,
+  progress,
+  stdoutClosed,
+  writeOut,
+} from './common.js';
 import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
@@ -22,7 +31,6 @@ import {
   orderOption,
   readReveal,
   withOptionNames,
-  writeOut,
 } from './read-options.js';
 import { auditRead } from './record-read.js';
 
@@ -81,6 +89,7 @@ async function exportFrom(
   };
   const filter = filterFromOptions(values);
   let manifest: ExportManifest;
+  let cut = false;
   if (values.out !== undefined) {
     const file = values.out;
     const manifestFile = values.manifest ?? `${file}.manifest.json`;
@@ -97,7 +106,8 @@ async function exportFrom(
       exportEntries(source, filter, (chunk) => writeOut(chunk), options),
     );
     bar.done();
-    if (values.manifest !== undefined) {
+    if (stdoutClosed()) cut = true;
+    else if (values.manifest !== undefined) {
       fs.writeFileSync(values.manifest, `${JSON.stringify({ ...manifest, file: null }, null, 2)}\n`, {
         mode: FILE_MODE,
       });
@@ -110,7 +120,10 @@ async function exportFrom(
     count: manifest.entries,
     format: values.out === undefined ? format : `${format} ${path.basename(values.out)}`,
     issues: manifest.issueCount,
-    ...(reveal === undefined ? {} : { extra: { decrypted: true } }),
+    // `outputClosed`: the reader of stdout went away; `count` is what the export read, not what it delivered.
+    extra: { ...(reveal === undefined ? {} : { decrypted: true }), ...(cut ? { outputClosed: true } : {}) },
   });
+  if (cut)
+    throw new AuditError('STORE_IO', 'stdout: closed before the export was complete; no manifest written');
   return manifest.issueCount > 0 ? 1 : 0;
 }

@@ -6,7 +6,7 @@
  */
 import { renderVisible } from '../event/index.js';
 import { type EntryFormat, entryWriter, query } from '../read/index.js';
-import { DIR_OPTION, intOption, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, parseVerbArgs, stdoutClosed, writeOut } from './common.js';
 import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
@@ -20,7 +20,6 @@ import {
   TABLE_HEADER,
   tableRow,
   withOptionNames,
-  writeOut,
 } from './read-options.js';
 import { auditRead } from './record-read.js';
 
@@ -73,6 +72,7 @@ async function runQueryOn(
   if (format === 'table') {
     await writeOut(`${TABLE_HEADER}\n`);
     for await (const e of q) {
+      if (stdoutClosed()) break;
       count++;
       await writeOut(`${tableRow(e)}\n`);
     }
@@ -86,6 +86,7 @@ async function runQueryOn(
         : (row: string) => row;
     await writeOut(w.start());
     for await (const e of q) {
+      if (stdoutClosed()) break;
       count++;
       await writeOut(shown(w.entry(e)));
     }

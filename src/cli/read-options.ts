@@ -237,12 +237,6 @@ export function tableRow(e: AuditEntry): string {
   );
 }
 
-/** Writes to stdout, waiting for the pipe to drain when it is full (bounded memory). */
-export function writeOut(text: string): Promise<void> | undefined {
-  if (text === '' || process.stdout.write(text)) return undefined;
-  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
-}
-
 /** A read issue as one visible stderr line. */
 export function issueLine(issue: { seq?: number; file: string; reason: string }): string {
   const where = issue.seq === undefined ? issue.file : `seq ${issue.seq} (${issue.file})`;

@@ -7,7 +7,7 @@
 import { AuditError } from '../errors.js';
 import { DETECTOR_NAMES } from '../protect/detector-names.js';
 import { createRedactor, type DetectorName } from '../protect/index.js';
-import { jsonText, parseVerbArgs } from './common.js';
+import { jsonText, parseVerbArgs, writeOut } from './common.js';
 
 /** The verb's own help, printed by `sealtrail redact --help`. */
 export const REDACT_USAGE = `usage: sealtrail redact [--json] [--off NAME[,NAME...]]
@@ -27,7 +27,7 @@ export async function runRedact(args: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) {
-    await write(`${REDACT_USAGE}\n`);
+    await writeOut(`${REDACT_USAGE}\n`);
     return 0;
   }
   const detectors: Partial<Record<DetectorName, boolean>> = {};
@@ -41,7 +41,7 @@ export async function runRedact(args: string[]): Promise<number> {
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   const input = Buffer.concat(chunks).toString('utf8');
   if (values.json !== true) {
-    await write(redact(input, 'content').value);
+    await writeOut(redact(input, 'content').value);
     return 0;
   }
   let out = '';
@@ -49,11 +49,11 @@ export async function runRedact(args: string[]): Promise<number> {
     const r = redact(doc);
     out += `${jsonText({ value: r.value, findings: r.findings, failed: r.failed })}\n`;
     if (out.length > 1 << 20) {
-      await write(out);
+      await writeOut(out);
       out = '';
     }
   }
-  if (out !== '') await write(out);
+  if (out !== '') await writeOut(out);
   return 0;
 }
 
@@ -77,11 +77,4 @@ function parseDocuments(input: string): unknown[] {
     }
   }
   return docs;
-}
-
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (text === '' || process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', resolve);
-  });
 }

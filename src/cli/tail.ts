@@ -6,7 +6,7 @@
 import { renderVisible } from '../event/index.js';
 import { type AuditEntry, decodeLine } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
-import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs, stdoutClosed } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 /** One entry as a table row for a terminal. */
@@ -63,11 +63,14 @@ export async function runTail(args: string[]): Promise<number> {
     target.close();
     return 0;
   }
-  for (;;) {
+  // Until interrupted, or until the reader of stdout goes away.
+  while (!stdoutClosed()) {
     await new Promise((r) => setTimeout(r, 500));
     for (const line of source.lines(next)) {
       print(line);
       next = line.seq + 1;
     }
   }
+  target.close();
+  return 0;
 }
