@@ -136,6 +136,7 @@ describe('sealtrail', () => {
           'bash',
           [
             '-c',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash script, not a template
             '"$0" "$@" | head -c 100 >/dev/null; exit "${PIPESTATUS[0]}"',
             process.execPath,
             bin,
