@@ -5,11 +5,17 @@
  * `--manifest`. Progress is shown on stderr when it is a terminal. The export is recorded in the
  * trail as `audit.read`.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { AuditError } from '../errors.js';
-import { type EntryFormat, type ExportManifest, exportEntries, exportToFile } from '../read/index.js';
-import { DirSource, FILE_MODE } from '../store/index.js';
+import {
+  type EntryFormat,
+  type ExportManifest,
+  exportEntries,
+  exportToFile,
+  manifestText,
+  PartialFile,
+} from '../read/index.js';
+import { DirSource } from '../store/index.js';
 import {
   DIR_OPTION,
   intOption,
@@ -102,15 +108,22 @@ async function exportFrom(
       );
     }
   } else {
-    manifest = await withOptionNames(() =>
-      exportEntries(source, filter, (chunk) => writeOut(chunk), options),
-    );
+    // Opened first: a manifest path that cannot be written fails before any entry is read.
+    const manifestFile = values.manifest === undefined ? undefined : new PartialFile(values.manifest);
+    try {
+      manifest = await withOptionNames(() =>
+        exportEntries(source, filter, (chunk) => writeOut(chunk), options),
+      );
+    } catch (err) {
+      manifestFile?.abandon();
+      throw err;
+    }
     bar.done();
-    if (stdoutClosed()) cut = true;
-    else if (values.manifest !== undefined) {
-      fs.writeFileSync(values.manifest, `${JSON.stringify({ ...manifest, file: null }, null, 2)}\n`, {
-        mode: FILE_MODE,
-      });
+    cut = stdoutClosed();
+    if (cut) manifestFile?.abandon();
+    else if (manifestFile !== undefined) {
+      manifestFile.write(manifestText({ ...manifest, file: null }));
+      manifestFile.commit();
     }
   }
   await auditRead(target, {

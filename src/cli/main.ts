@@ -76,9 +76,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sealtrail: ${err.message}\n`);
       return err.exitCode;
     }
+    // A system error's message already starts with its code ("ENOENT: no such file ..., open 'f'").
     const code = (err as NodeJS.ErrnoException).code;
+    const message = String((err as Error).message);
     process.stderr.write(
-      `sealtrail: ${code === undefined ? (err as Error).message : `${code}: ${(err as Error).message}`}\n`,
+      `sealtrail: ${code === undefined || message.startsWith(code) ? message : `${code}: ${message}`}\n`,
     );
     return 2;
   }

@@ -228,6 +228,21 @@ describe('sealtrail export', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--format/);
   });
+  it('writes nothing when the manifest path cannot be written: no export file, no entry on stdout', () => {
+    const d = trailCopy();
+    const file = path.join(root, 'no-manifest.jsonl');
+    const manifest = path.join(root, 'missing-dir', 'm.json');
+    for (const args of [
+      ['--out', file, '--manifest', manifest],
+      ['--manifest', manifest],
+    ]) {
+      const r = run(['export', '--dir', d, '--format', 'jsonl', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`sealtrail: cannot write ${manifest}: ENOENT\n`);
+      expect(r.stdout).toBe('');
+    }
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('no-manifest'))).toEqual([]);
+  });
 });
 
 describe('reads are audited', () => {

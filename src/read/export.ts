@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { AuditError } from '../errors.js';
-import { DirSource, FILE_MODE } from '../store/index.js';
+import { DirSource, FILE_MODE, withFile } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { type EntryFormat, entryWriter } from './export-format.js';
 import { type QueryOptions, query } from './query.js';
@@ -152,10 +152,51 @@ export async function exportEntries(
   return manifest;
 }
 
+/** A file written whole or not at all: `<file>.partial` (mode 0600), fsynced, then renamed. */
+export class PartialFile {
+  readonly fd: number;
+  private readonly partial: string;
+
+  /** Opens `<file>.partial` now, so that a path that cannot be written fails before any work. */
+  constructor(readonly file: string) {
+    this.partial = `${file}.partial`;
+    this.fd = withFile(file, 'write', () => fs.openSync(this.partial, 'w', FILE_MODE));
+  }
+
+  write(text: string): void {
+    withFile(this.partial, 'write', () => fs.writeSync(this.fd, text));
+  }
+
+  /** Flushes, closes and renames it to its name. */
+  commit(): void {
+    withFile(this.file, 'write', () => {
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      fs.renameSync(this.partial, this.file);
+    });
+  }
+
+  /** Closes and removes it. */
+  abandon(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Already closed by a failed commit.
+    }
+    fs.rmSync(this.partial, { force: true });
+  }
+}
+
+/** A manifest as its file holds it. */
+export function manifestText(manifest: ExportManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
 /**
- * Exports into `file` (written as `file.partial`, then renamed, mode 0600) and writes the manifest
- * beside it as `<file>.manifest.json` (or `manifestFile`). Returns the manifest.
- * @throws AuditError USAGE, TRAIL_NOT_FOUND, STORE_IO when the file cannot be written.
+ * Exports into `file` and writes the manifest beside it as `<file>.manifest.json` (or
+ * `manifestFile`), each written whole or not at all (see {@link PartialFile}; both are opened
+ * before anything is read). Returns the manifest.
+ * @throws AuditError USAGE, TRAIL_NOT_FOUND, STORE_IO when a file cannot be written.
  */
 export async function exportToFile(
   dirOrSource: string | DirSource | PgSource,
@@ -163,34 +204,26 @@ export async function exportToFile(
   file: string,
   options: ExportOptions & { manifestFile?: string },
 ): Promise<ExportManifest> {
-  const partial = `${file}.partial`;
-  let fd: number;
+  const data = new PartialFile(file);
+  let manifestFile: PartialFile;
   try {
-    fd = fs.openSync(partial, 'w', FILE_MODE);
+    manifestFile = new PartialFile(options.manifestFile ?? `${file}.manifest.json`);
   } catch (err) {
-    throw new AuditError(
-      'STORE_IO',
-      `cannot write ${partial}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`,
-      {
-        file: partial,
-      },
-    );
-  }
-  let manifest: ExportManifest;
-  try {
-    manifest = await exportEntries(dirOrSource, filter, (chunk) => void fs.writeSync(fd, chunk), options);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(partial, { force: true });
+    data.abandon();
     throw err;
   }
-  fs.closeSync(fd);
-  fs.renameSync(partial, file);
-  manifest.file = path.basename(file);
-  const manifestFile = options.manifestFile ?? `${file}.manifest.json`;
-  fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { mode: FILE_MODE });
-  return manifest;
+  try {
+    const manifest = await exportEntries(dirOrSource, filter, (chunk) => data.write(chunk), options);
+    manifest.file = path.basename(file);
+    manifestFile.write(manifestText(manifest));
+    data.commit();
+    manifestFile.commit();
+    return manifest;
+  } catch (err) {
+    data.abandon();
+    manifestFile.abandon();
+    throw err;
+  }
 }
 
 /**
