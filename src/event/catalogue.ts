@@ -511,6 +511,12 @@ export const EVENT_TYPES = Object.freeze({
 /** A name from the catalogue. */
 export type KnownEventType = keyof typeof EVENT_TYPES;
 
+/** Every category, `custom` included. */
+export const EVENT_CATEGORIES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(EVENT_TYPES).map((t) => t.category),
+  'custom',
+]);
+
 /** What `describeEventType` returns. */
 export type EventTypeTraits = Pick<EventTypeInfo, 'category' | 'severity' | 'critical'>;
 

@@ -6,6 +6,7 @@ export { canonicalJson, escapeHostile, HOSTILE_RE, hasHostile, renderVisible } f
 export {
   CUSTOM_TYPE_NAME_RE,
   describeEventType,
+  EVENT_CATEGORIES,
   EVENT_TYPES,
   type EventCategory,
   type EventTypeInfo,

@@ -5,7 +5,7 @@
  * Pure logic.
  */
 import { AuditError } from '../errors.js';
-import { CUSTOM_TYPE_NAME_RE, EVENT_TYPES } from '../event/index.js';
+import { CUSTOM_TYPE_NAME_RE, EVENT_CATEGORIES, EVENT_TYPES } from '../event/index.js';
 import type { AuditEntry } from './entry.js';
 import { entryTimeMs, parseSince, parseTimeBound, type TimeInput } from './query-time.js';
 
@@ -62,7 +62,6 @@ export interface QueryFilter {
 const SEVERITY_RANK: Readonly<Record<string, number>> = { info: 0, notice: 1, warning: 2, critical: 3 };
 const OUTCOMES = new Set(['success', 'failure', 'blocked', 'allowed', 'warned', 'error']);
 const DECISIONS = new Set(['block', 'allow', 'warn', 'redact']);
-const CATEGORIES = new Set([...Object.values(EVENT_TYPES).map((t) => t.category), 'custom']);
 const LIST_FIELDS = [
   'type',
   'category',
@@ -176,7 +175,7 @@ export function compileFilter(filter: QueryFilter, now: number = Date.now()): Co
     const l = list(k, f[k]);
     if (l !== undefined) lists[k] = l;
   }
-  checkValues('category', lists.category, CATEGORIES);
+  checkValues('category', lists.category, EVENT_CATEGORIES);
   checkValues('severity', lists.severity, new Set(Object.keys(SEVERITY_RANK)));
   checkValues('outcome', lists.outcome, OUTCOMES);
   checkValues('guardrail', lists.guardrail, DECISIONS);

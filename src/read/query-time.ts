@@ -33,7 +33,7 @@ function leapYear(y: number): boolean {
  * or names an impossible date (Date.parse would roll 02-30 over to 03-01). Throws USAGE naming
  * `field` for a date-time without a zone.
  */
-function parseIso(field: string, s: string): number {
+export function parseIsoTime(field: string, s: string): number {
   const m = ISO_RE.exec(s);
   if (m === null) return Number.NaN;
   if (m[4] !== undefined && m[8] === undefined) {
@@ -75,7 +75,7 @@ export function parseTimeBound(field: string, value: TimeInput, now: number): nu
     const ago = parseDuration(s);
     if (ago !== undefined) ms = now - ago;
     else if (/^-?\d{1,16}$/.test(s)) ms = Number(s);
-    else ms = parseIso(field, s);
+    else ms = parseIsoTime(field, s);
   } else return usage(field, 'expected a date, an iso-8601 string, epoch milliseconds or a duration');
   if (Number.isNaN(ms)) {
     return usage(
@@ -122,5 +122,5 @@ export function entryTimeMs(ts: unknown): number {
   if (typeof ts !== 'string') return Number.NaN;
   const m = ISO_RE.exec(ts);
   if (m === null || m[4] === undefined || m[8] === undefined) return Number.NaN;
-  return parseIso('ts', ts);
+  return parseIsoTime('ts', ts);
 }

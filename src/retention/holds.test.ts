@@ -3,7 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuditError } from '../errors.js';
 import { ensureDir, trailLayout } from '../store/index.js';
 import { trailDirs } from '../test-support/fixtures.js';
-import { addHold, checkHold, holdCovers, type LegalHold, readHolds, removeHold } from './holds.js';
+import {
+  addHold,
+  checkHold,
+  checkNewHold,
+  holdCovers,
+  type LegalHold,
+  readHolds,
+  removeHold,
+} from './holds.js';
 
 const dirs = trailDirs();
 afterEach(() => dirs.cleanup());
@@ -58,6 +66,43 @@ describe('checkHold', () => {
       expect((err as AuditError).detail.field).toBe(field);
     });
   }
+});
+
+describe('checkNewHold', () => {
+  for (const [scope, field] of [
+    [{ category: 'securty' }, 'scope.category'],
+    [{ type: 'auth.failures' }, 'scope.type'],
+    [{ from: '2025-03-01T00:00:00' }, 'scope.from'],
+    [{ to: 'March 5, 2025' }, 'scope.to'],
+    [{ from: '2025-06-01T00:00:00Z', to: '2025-05-01T00:00:00Z' }, 'scope.to'],
+    [{ from: '2025-06-01', to: '2025-06-01T00:00:00Z' }, 'scope.to'],
+  ] as const) {
+    it(`refuses a hold that would cover nothing: ${JSON.stringify(scope)} names ${field}`, () => {
+      let err: unknown;
+      try {
+        checkNewHold({ id: 'a', reason: 'r', createdAt, scope });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as AuditError).code).toBe('CONFIG_INVALID');
+      expect((err as AuditError).detail.field).toBe(field);
+    });
+  }
+
+  it('keeps a window with zones as UTC ISO times, and custom types', () => {
+    const placed = checkNewHold({
+      id: 'a',
+      reason: 'r',
+      createdAt,
+      scope: { from: '2025-05-01', to: '2025-06-01T02:00:00+02:00', type: 'x.app.login', category: 'custom' },
+    });
+    expect(placed.scope).toEqual({
+      from: '2025-05-01T00:00:00.000Z',
+      to: '2025-06-01T00:00:00.000Z',
+      type: 'x.app.login',
+      category: 'custom',
+    });
+  });
 });
 
 describe('addHold and removeHold', () => {

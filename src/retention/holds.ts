@@ -5,6 +5,8 @@
  * in the trail by the caller (`retention.hold_added`, `retention.hold_removed`).
  */
 import { AuditError } from '../errors.js';
+import { describeEventType, EVENT_CATEGORIES } from '../event/index.js';
+import { parseIsoTime } from '../read/query-time.js';
 import { readIfExists, type TrailLayout, withFile, writeFileAtomic } from '../store/index.js';
 
 /** Which entries a hold covers; every field given must match. No field: the whole trail. */
@@ -72,6 +74,41 @@ export function checkHold(hold: LegalHold): LegalHold {
   return hold;
 }
 
+/**
+ * Checks a hold being placed, more strictly than {@link checkHold} (which also reads the holds
+ * an older version wrote): a hold that names an unknown category or type, or an empty or
+ * ambiguous time window, would cover nothing, and entries it was meant to keep would be deleted.
+ * Returns the hold with its window in UTC ISO form.
+ * @throws AuditError CONFIG_INVALID naming the field.
+ */
+export function checkNewHold(hold: LegalHold): LegalHold {
+  checkHold(hold);
+  if (hold.by !== undefined && (typeof hold.by !== 'string' || hold.by === '' || hold.by.length > 200))
+    invalid('by', 'expected 1-200 characters');
+  const scope = { ...hold.scope };
+  if (scope.category !== undefined && !EVENT_CATEGORIES.has(scope.category))
+    invalid('scope.category', `unknown category (expected ${[...EVENT_CATEGORIES].join(', ')})`);
+  if (scope.type !== undefined && describeEventType(scope.type) === undefined)
+    invalid('scope.type', 'not a catalogue type or x.<name>');
+  const ms: { from?: number; to?: number } = {};
+  for (const key of ['from', 'to'] as const) {
+    const v = scope[key];
+    if (v === undefined) continue;
+    let t = Number.NaN;
+    try {
+      t = parseIsoTime(`scope.${key}`, v);
+    } catch {
+      // A date-time without a zone: which zone was meant cannot be guessed.
+    }
+    if (Number.isNaN(t)) invalid(`scope.${key}`, 'expected an ISO 8601 date, or a date-time with a zone');
+    ms[key] = t;
+    scope[key] = new Date(t).toISOString();
+  }
+  if (ms.from !== undefined && ms.to !== undefined && ms.from >= ms.to)
+    invalid('scope.to', 'not after scope.from: the hold would cover nothing');
+  return hold.scope === undefined ? hold : { ...hold, scope };
+}
+
 /** True when `hold` covers an entry with these facts. */
 export function holdCovers(hold: LegalHold, e: HoldFacts): boolean {
   const s = hold.scope;
@@ -124,11 +161,11 @@ function writeHolds(layout: TrailLayout, holds: readonly LegalHold[]): void {
  * @throws AuditError CONFIG_INVALID (a field, or a hold with this id exists), STORE_IO.
  */
 export function addHold(layout: TrailLayout, hold: LegalHold): LegalHold {
-  checkHold(hold);
+  const placed = checkNewHold(hold);
   const holds = readHolds(layout);
-  if (holds.some((h) => h.id === hold.id)) invalid('id', `a hold with id ${hold.id} exists`);
-  writeHolds(layout, [...holds, hold]);
-  return hold;
+  if (holds.some((h) => h.id === placed.id)) invalid('id', `a hold with id ${placed.id} exists`);
+  writeHolds(layout, [...holds, placed]);
+  return placed;
 }
 
 /**
