@@ -71,6 +71,14 @@ describe('sealtrail', () => {
     });
   });
 
+  describe('errors', () => {
+    it('are one visible line on stderr, whatever the input they quote', () => {
+      const r = run(['retention', 'hold', 'remove', '--dir', dir, '--id', 'case\x1b[2J\nforged line']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('sealtrail: no legal hold with id case\\x1b[2J\\x0aforged line\n');
+    });
+  });
+
   describe('append', () => {
     it('stops at a line that is not JSON, naming it, and keeps the lines before', () => {
       const d = path.join(root, 'append-bad');

@@ -3,6 +3,7 @@
  * the exit code of the error table (1 integrity failure, 2 usage, input or I/O), never a stack.
  */
 import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
 import { READ_USAGE, READ_VERBS, type Verb, verb } from './read-verbs.js';
 
 // Each verb's module is loaded when it runs, so a command pays only for the code it uses.
@@ -66,22 +67,28 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = VERBS[verb];
   if (run === undefined) {
-    process.stderr.write(`sealtrail: unknown verb ${JSON.stringify(verb)} (see sealtrail --help)\n`);
+    fail(`unknown verb ${JSON.stringify(verb)} (see sealtrail --help)`);
     return 2;
   }
   try {
     return await run(rest);
   } catch (err) {
     if (err instanceof AuditError) {
-      process.stderr.write(`sealtrail: ${err.message}\n`);
+      fail(err.message);
       return err.exitCode;
     }
     // A system error's message already starts with its code ("ENOENT: no such file ..., open 'f'").
     const code = (err as NodeJS.ErrnoException).code;
     const message = String((err as Error).message);
-    process.stderr.write(
-      `sealtrail: ${code === undefined || message.startsWith(code) ? message : `${code}: ${message}`}\n`,
-    );
+    fail(code === undefined || message.startsWith(code) ? message : `${code}: ${message}`);
     return 2;
   }
+}
+
+/**
+ * One line on stderr. Rendered visibly: a message can quote what the user gave (an id, a path),
+ * and an escape sequence or line break in it must neither act on the terminal nor add a line.
+ */
+function fail(message: string): void {
+  process.stderr.write(`sealtrail: ${renderVisible(message)}\n`);
 }
