@@ -3,6 +3,7 @@ import { AuditError } from '../errors.js';
 import { proveConsistency, proveInclusion } from '../read/index.js';
 import { DIR_OPTION, intOption, out, outJson, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { withOptionNames } from './read-options.js';
 
 export async function runProve(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('prove', args, {
@@ -46,7 +47,7 @@ export async function runConsistency(args: string[]): Promise<number> {
   const target = await readTarget('consistency', values);
   let doc: ReturnType<typeof proveConsistency>;
   try {
-    doc = proveConsistency(target.source, from, intOption('to', values.to));
+    doc = withOptionNames(() => proveConsistency(target.source, from, intOption('to', values.to)));
   } finally {
     target.close();
   }

@@ -126,9 +126,19 @@ export function proveConsistency(dir: ProofSource, size1: number, size2?: number
   const source = sourceOf(dir);
   const { cp } = latestSigned(source);
   const to = size2 ?? cp.size;
-  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(to) || size1 < 1 || size1 > to || to > cp.size) {
-    throw new AuditError('USAGE', `--from and --to: need 1 <= from <= to <= ${cp.size}`, { field: 'from' });
-  }
+  const range = (field: 'from' | 'to', n: number): void => {
+    if (!Number.isSafeInteger(n) || n < 1 || n > cp.size)
+      throw new AuditError(
+        'USAGE',
+        `${field}: expected a tree size from 1 to ${cp.size} (the latest checkpoint)`,
+        {
+          field,
+        },
+      );
+  };
+  range('from', size1);
+  range('to', to);
+  if (size1 > to) throw new AuditError('USAGE', `from: larger than the end size (${to})`, { field: 'from' });
   const tree = openTree(source);
   try {
     return {

@@ -320,6 +320,15 @@ describe('proofs and verification', () => {
       ),
     ).not.toThrow();
     expect(doc.root1).toBe(openCheckpoint(cpText, verifier).rootHash.toString('base64'));
+    for (const [query, field] of [
+      ['from=0', 'from'],
+      [`from=1&to=${size1 + 1000}`, 'to'],
+      ['from=3&to=2', 'from'],
+    ] as const) {
+      const bad = await get(tok.reader, `/v1/proof/consistency?${query}`);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: 'USAGE', field });
+    }
   });
 
   it('verifies the trail through GET /v1/verify', async () => {

@@ -713,8 +713,9 @@ export class Collector {
     }
     const sinceText = params.since ?? '24h';
     const bucketsText = params.buckets ?? '24';
-    if (Array.isArray(sinceText) || Array.isArray(bucketsText))
-      throw new AuditError('USAGE', 'since, buckets: give each once', { field: 'since' });
+    if (Array.isArray(sinceText)) throw new AuditError('USAGE', 'since: give it once', { field: 'since' });
+    if (Array.isArray(bucketsText))
+      throw new AuditError('USAGE', 'buckets: give it once', { field: 'buckets' });
     const now = Date.now();
     const fromMs = parseSince('since', sinceText, now);
     // Checked before any entry is read: the window bounds the work of one request.

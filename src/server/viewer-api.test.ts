@@ -75,6 +75,8 @@ describe('GET /v1/stats', () => {
     const bad = await fetch(`${base}/v1/stats?buckets=0`, { headers });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: 'USAGE', field: 'buckets' });
+    const twice = await fetch(`${base}/v1/stats?buckets=6&buckets=7`, { headers });
+    expect(await twice.json()).toMatchObject({ error: 'USAGE', field: 'buckets' });
     const unknown = await fetch(`${base}/v1/stats?type=x`, { headers });
     expect(await unknown.json()).toMatchObject({ error: 'USAGE', field: 'type' });
   });
