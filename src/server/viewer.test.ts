@@ -324,4 +324,28 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
       expect(text).toBe('not verified: the entry shown differs from the entry the proof covers');
     });
   });
+
+  it('shows bidi, zero-width and control code points as escapes, in the table and the detail', async () => {
+    await collector.trail.emitDurable({
+      type: 'auth.success',
+      actor: { id: 'admin\u202egpj.exe\u200b' },
+      meta: { note: 'c1\u0085 del\u007f' },
+    });
+    const page = await browser.newPage();
+    await signIn(page, reader);
+    await page.fill('input[name=type]', 'auth.success');
+    await page.click('#apply');
+    const cell = page.locator('#rows td', { hasText: 'admin' });
+    await expect.poll(() => cell.count()).toBe(1);
+    expect(await cell.textContent()).toBe('admin\\u202egpj.exe\\u200b');
+    await cell.click();
+    await page.waitForSelector('#detail:not([hidden])');
+    const detail = (await page.textContent('#detail-json'))!;
+    expect(detail).not.toMatch(/[\u0085\u007f\u200b\u202e]/);
+    // Still JSON, with the exact values.
+    const shown = JSON.parse(detail) as { actor: { id: string }; meta: { note: string } };
+    expect(shown.actor.id).toBe('admin\u202egpj.exe\u200b');
+    expect(shown.meta.note).toBe('c1\u0085 del\u007f');
+    await page.close();
+  });
 });

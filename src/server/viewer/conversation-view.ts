@@ -10,7 +10,7 @@ export const CONVERSATION_JS = String.raw`
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = visible(String(text));
     return e;
   }
 

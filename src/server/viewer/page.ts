@@ -118,6 +118,11 @@ export const VIEWER_HTML = `<!doctype html>
 export const VIEWER_JS = `'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
+  // Code points that hide or reorder text on screen (controls, bidi, zero-width, BOM, line
+  // separators) shown as JSON escapes, so a stored value cannot pass for another (Trojan Source).
+  // Tab and line feed stay. The same escapes are valid in the JSON of the detail pane.
+  const HIDDEN_RE = /[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060\\u2066-\\u2069\\ufeff]/g;
+  const visible = (s) => s.replace(HIDDEN_RE, (c) => '\\\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   let token = sessionStorage.getItem('sealtrail-token') || '';
   let cursor = null;
   let selected = null;
@@ -178,7 +183,7 @@ export const VIEWER_JS = `'use strict';
 
   function cell(text, cls) {
     const td = document.createElement('td');
-    td.textContent = text == null ? '' : String(text);
+    td.textContent = text == null ? '' : visible(String(text));
     if (cls) td.className = cls;
     return td;
   }
@@ -198,7 +203,7 @@ export const VIEWER_JS = `'use strict';
     const { event } = await api('/v1/events/' + encodeURIComponent(id));
     selected = event;
     $('detail-empty').hidden = true; $('detail').hidden = false;
-    $('detail-json').textContent = JSON.stringify(event, null, 2);
+    $('detail-json').textContent = visible(JSON.stringify(event, null, 2));
     $('proof').textContent = ''; $('proof').className = '';
     const conv = event.conversation && typeof event.conversation.id === 'string' ? event.conversation.id : null;
     $('open-conversation').hidden = conv === null;
