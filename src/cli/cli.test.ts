@@ -69,6 +69,18 @@ describe('sealtrail', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/already exists/);
     });
+
+    it('makes a directory created beforehand private (0700), and every file in it 0600', () => {
+      const d = path.join(root, 'made-before');
+      fs.mkdirSync(d, { mode: 0o755 });
+      fs.chmodSync(d, 0o755);
+      expect(run(['init', '--dir', d]).code).toBe(0);
+      expect(fs.statSync(d).mode & 0o777).toBe(0o700);
+      for (const f of fs.readdirSync(d, { recursive: true, withFileTypes: true })) {
+        const mode = fs.statSync(path.join(f.parentPath, f.name)).mode & 0o777;
+        expect(mode).toBe(f.isDirectory() ? 0o700 : 0o600);
+      }
+    });
   });
 
   describe('errors', () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { generateNoteKey } from '../chain/note.js';
 import { newSealSeed, SealKeyFile } from '../chain/seal.js';
 import { AuditError } from '../errors.js';
-import { ensureDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
+import { DIR_MODE, ensureDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { type TrailLayout, trailLayout } from './layout.js';
 
 /** How content payloads are kept (the protection modes build on this). */
@@ -84,6 +84,9 @@ export function createTrail(dir: string, options: CreateTrailOptions = {}): Crea
   }
   return withFile(layout.dir, 'create trail in', () => {
     ensureDir(layout.dir);
+    // A directory made beforehand (mkdir audit) has the umask's mode, often 0755: the trail's own
+    // directory is made private like every one it creates.
+    fs.chmodSync(layout.dir, DIR_MODE);
     ensureDir(layout.keysDir);
     ensureDir(layout.segmentsDir);
     const { skey, vkey } = generateNoteKey(origin);
