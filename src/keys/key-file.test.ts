@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -190,6 +191,62 @@ describe('KeyFile.rotate', () => {
     const loaded = b.rotate();
     expect(loaded.keys.map((k) => k.id)).toEqual(['k1', 'k2', 'k3']);
     expect((await KeyFile.open(file, PASS)).loaded().keys.map((k) => k.id)).toEqual(['k1', 'k2', 'k3']);
+  });
+});
+
+describe('KeyFile.rotate in two processes at once', () => {
+  it('keeps both new keys: each rotation reads and writes the file under a lock', async () => {
+    const file = path.join(root, 'two-processes', 'master.json');
+    await createKeyFile(file, PASS, { scrypt: FAST });
+    // Each child opens the file first (scrypt), then rotates at the same moment, with a slow
+    // fsync standing for a slow disk: without the lock the second write drops the first key.
+    // The built module (npm test builds first), as a process outside the test runner loads it.
+    const url = new URL('../../dist/keys/key-file.js', import.meta.url).href;
+    const child = `
+      import fs from 'node:fs';
+      const { KeyFile } = await import(${JSON.stringify(url)});
+      const kf = await KeyFile.open(process.argv[1], process.argv[2]);
+      const sync = fs.fsyncSync;
+      fs.fsyncSync = (fd) => { const t = Date.now() + 300; while (Date.now() < t); return sync(fd); };
+      await new Promise((r) => setTimeout(r, Number(process.argv[3]) - Date.now()));
+      const loaded = kf.rotate();
+      const mine = loaded.keys.find((k) => k.id === loaded.current);
+      process.stdout.write(Buffer.from(mine.key).toString('base64'));`;
+    const at = Date.now() + 3000;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const c = spawn(process.execPath, ['--input-type=module', '-e', child, file, PASS, String(at)]);
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
+      });
+    const made = await Promise.all([run(), run()]);
+    const kept = (await KeyFile.open(file, PASS)).loaded();
+    expect(kept.keys.map((k) => k.id)).toEqual(['k1', 'k2', 'k3']);
+    const stored = kept.keys.map((k) => Buffer.from(k.key).toString('base64'));
+    for (const key of made) expect(stored).toContain(key);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+});
+
+describe('KeyFile.rotate with a key that could not be opened', () => {
+  it('writes nothing: the same key twice, a bad createdAt, an s- id', async () => {
+    const file = path.join(root, 'bad-rotation', 'master.json');
+    await createKeyFile(file, PASS, { scrypt: FAST });
+    const kf = await KeyFile.open(file, PASS);
+    const before = fs.readFileSync(file, 'utf8');
+    const k1 = Uint8Array.from(kf.loaded().keys[0]!.key);
+    for (const next of [
+      { key: k1 },
+      { key: randomBytes(32), createdAt: Number.NaN },
+      { id: 's-1', key: randomBytes(32) },
+    ]) {
+      expect(() => kf.rotate(next)).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+      expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    }
+    expect((await KeyFile.open(file, PASS)).loaded().current).toBe('k1');
   });
 });
 

@@ -10,12 +10,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
-import { ensureDir, readIfExists, withFile, withFileAsync, writeFileAtomic } from '../store/index.js';
+import {
+  acquireLock,
+  ensureDir,
+  readIfExists,
+  withFile,
+  withFileAsync,
+  writeFileAtomic,
+} from '../store/index.js';
 import { createFileExclusive, looseModeBits } from './key-files.js';
 import { checkKeyId, nextKeyId } from './key-id.js';
 import { checkKeyBytes, KEY_BYTES } from './key-material.js';
 import type { KeyInput } from './key-ring.js';
-import type { KeyProvider, LoadedKeys } from './provider.js';
+import { checkKeysToSave, type KeyProvider, type LoadedKeys } from './provider.js';
 
 /** Format tag of the key file. */
 export const KEY_FILE_FORMAT = 'sealtrail-keyfile/1';
@@ -147,19 +154,29 @@ export class KeyFile {
    * @throws AuditError KEY_INVALID (id taken, bad key), STORE_IO.
    */
   rotate(next?: KeyInput, now = Date.now()): LoadedKeys {
-    this.#reload();
-    const id =
-      next?.id === undefined ? nextKeyId(this.#keys.map((k) => k.id)) : checkKeyId(next.id, 'new key');
-    if (this.#keys.some((k) => k.id === id))
-      throw new AuditError('KEY_INVALID', `key file: key id ${id} is taken`);
-    const key = next === undefined ? randomBytes(KEY_BYTES) : Buffer.from(checkKeyBytes(next.key, 'new key'));
-    const keys = [...this.#keys, { id, createdAt: next?.createdAt ?? now, key }];
-    const json = seal(this.#kek, this.kdf, id, keys);
-    withFile(this.file, 'write key file', () => writeFileAtomic(this.file, json));
-    this.#text = json;
-    this.#keys = keys;
-    this.#current = id;
-    return this.loaded();
+    // Read, add and write under a lock: two rotations at once would each add a key, and the
+    // second write would drop the first one's, which its process goes on encrypting with.
+    const release = lockWaiting(`${this.file}.lock`);
+    try {
+      this.#reload();
+      const id =
+        next?.id === undefined ? nextKeyId(this.#keys.map((k) => k.id)) : checkKeyId(next.id, 'new key');
+      if (this.#keys.some((k) => k.id === id))
+        throw new AuditError('KEY_INVALID', `key file: key id ${id} is taken`);
+      const key =
+        next === undefined ? randomBytes(KEY_BYTES) : Buffer.from(checkKeyBytes(next.key, 'new key'));
+      const keys = [...this.#keys, { id, createdAt: next?.createdAt ?? now, key }];
+      // Checked as opening will check them: a key file that cannot be opened is never written.
+      checkKeysToSave('key-file', { keys, current: id });
+      const json = seal(this.#kek, this.kdf, id, keys);
+      withFile(this.file, 'write key file', () => writeFileAtomic(this.file, json));
+      this.#text = json;
+      this.#keys = keys;
+      this.#current = id;
+      return this.loaded();
+    } finally {
+      release();
+    }
   }
 
   /** Overwrites the key-encryption key and the keys held in memory. */
@@ -415,4 +432,17 @@ function parseKeyFile(text: string, file: string): KeyFileJson {
   }
   if (typeof current !== 'string' || !ids.has(current)) throw damaged('current');
   return json;
+}
+
+/** Takes the rotation lock, waiting up to 10 s for another process's rotation to end. */
+function lockWaiting(lockFile: string): () => void {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return acquireLock(lockFile, 'key file is being rotated');
+    } catch (err) {
+      if (!(err instanceof AuditError && err.code === 'TRAIL_LOCKED') || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
 }

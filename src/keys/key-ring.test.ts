@@ -200,6 +200,29 @@ describe('KeyRing', () => {
     });
   });
 
+  describe('rotate', () => {
+    it('refuses a wiped ring, whose keys are zeros now', () => {
+      const r = KeyRing.fromKeys([{ id: 'k1', key: K1 }]);
+      r.wipe();
+      expect(() => r.rotate({ key: randomBytes(32) })).toThrow(
+        expect.objectContaining({ code: 'KEY_NOT_FOUND' }),
+      );
+    });
+  });
+
+  describe('context', () => {
+    it('is refused past what HKDF info holds, counted in UTF-8 bytes, and works up to it', () => {
+      const longest = 'a'.repeat(991);
+      const r = KeyRing.fromKeys([{ id: 'k1', key: K1 }], { context: longest });
+      for (const purpose of KEY_PURPOSES) expect(() => r.purposeKey('k1', purpose)).not.toThrow();
+      for (const context of ['a'.repeat(992), '\u00e9'.repeat(496)]) {
+        expect(() => KeyRing.fromKeys([{ id: 'k1', key: K1 }], { context })).toThrow(
+          expect.objectContaining({ code: 'CONFIG_INVALID' }),
+        );
+      }
+    });
+  });
+
   describe('exportForWorker', () => {
     it('survives a structured clone and rebuilds the same purpose keys', () => {
       const copy = KeyRing.fromExport(structuredClone(ring.exportForWorker()));

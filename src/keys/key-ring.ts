@@ -75,7 +75,9 @@ export interface KeyRingExport {
 
 const INFO_PREFIX = 'sealtrail purpose v1\n';
 const EMPTY = Buffer.alloc(0);
-const MAX_CONTEXT = 1024;
+/** HKDF's info (prefix, purpose, newline, context) may hold at most 1024 bytes. */
+const MAX_CONTEXT_BYTES =
+  1024 - Buffer.byteLength(INFO_PREFIX) - Math.max(...KEY_PURPOSES.map((p) => p.length)) - 1;
 
 /** One master key. Its material lives in a private field and never prints. */
 class MasterKey {
@@ -151,10 +153,10 @@ export class KeyRing {
    */
   static fromKeys(keys: readonly KeyInput[], options: KeyRingOptions = {}): KeyRing {
     const context = options.context ?? '';
-    if (typeof context !== 'string' || context.length > MAX_CONTEXT) {
+    if (typeof context !== 'string' || Buffer.byteLength(context) > MAX_CONTEXT_BYTES) {
       throw new AuditError(
         'CONFIG_INVALID',
-        `key ring context: expected a string of at most ${MAX_CONTEXT} characters`,
+        `key ring context: expected a string of at most ${MAX_CONTEXT_BYTES} bytes (UTF-8)`,
       );
     }
     if (!Array.isArray(keys) || keys.length === 0) {
@@ -249,6 +251,7 @@ export class KeyRing {
    * @throws AuditError KEY_INVALID when the id is taken or the key is already in the ring.
    */
   rotate(next: KeyInput, source: KeySource = this.source): KeyRing {
+    this.#checkLive();
     const bytes = checkKeyBytes(next.key, 'new key');
     const input: KeyInput = { id: next.id ?? nextKeyId(this.#keys.keys()), key: bytes };
     if (next.createdAt !== undefined) input.createdAt = next.createdAt;

@@ -101,7 +101,16 @@ async function openWithProvider(
   );
 }
 
-function ringFrom(loaded: LoadedKeys, provider: KeyProvider, context: string | undefined): KeyRing {
+/**
+ * Checks keys a rotation is about to save as opening them will, so that nothing is saved that
+ * could not be opened again (a duplicate key, a bad createdAt, an s- id).
+ * @throws AuditError KEY_INVALID.
+ */
+export function checkKeysToSave(providerName: string, loaded: LoadedKeys): void {
+  ringFrom(loaded, { name: providerName }, undefined).wipe();
+}
+
+function ringFrom(loaded: LoadedKeys, provider: { name: string }, context: string | undefined): KeyRing {
   const source: KeySource = { provider: provider.name };
   if (loaded.detail !== undefined) source.detail = loaded.detail;
   for (const k of loaded.keys) {

@@ -230,11 +230,15 @@ export class VaultClient {
       });
     }
     if (res.status === 204 || text === '') return {};
+    let body: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      body = JSON.parse(text);
     } catch {
       throw new AuditError('KEY_INVALID', `${what}: the answer is not JSON`);
     }
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new AuditError('KEY_INVALID', `${what}: the answer is not a JSON object`);
+    return body;
   }
 }
 

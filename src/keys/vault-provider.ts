@@ -15,7 +15,7 @@ import { AuditError } from '../errors.js';
 import { checkKeyId, nextKeyId } from './key-id.js';
 import { checkKeyBytes, KEY_BYTES, parseKeyText } from './key-material.js';
 import type { KeyInput } from './key-ring.js';
-import type { KeyProvider, LoadedKeys } from './provider.js';
+import { checkKeysToSave, type KeyProvider, type LoadedKeys } from './provider.js';
 import { VaultClient, type VaultConfig } from './vault-client.js';
 
 /** Wraps and unwraps per-subject data keys outside the master key (Vault Transit). */
@@ -78,6 +78,8 @@ export function vaultKeyProvider(config: VaultConfig | undefined): KeyProvider {
       const key =
         next === undefined ? randomBytes(KEY_BYTES) : Buffer.from(checkKeyBytes(next.key, 'new key'));
       const data = { ...secret.data, [id]: key.toString('base64'), current: id };
+      // Checked as opening will check them: keys that cannot be opened are never written.
+      checkKeysToSave('vault', keysFromKv(data, where, secret.version));
       const version = await client.writeKv(data, secret.version);
       key.fill(0);
       return keysFromKv(data, where, version);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditError } from '../errors.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { envKeyProvider } from './env-provider.js';
@@ -36,6 +36,8 @@ class FakeVault {
   readonly transit = new Map<string, Buffer[]>();
   readonly seen: Seen[] = [];
   beforeWrite: (() => void) | undefined;
+  /** When set, every request is answered 200 with this text (a broken or hostile server). */
+  rawAnswer: string | undefined;
   server = http.createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<string> {
@@ -71,6 +73,10 @@ class FakeVault {
         body,
       });
       if (token !== TOKEN) return this.reply(res, 403, { errors: ['permission denied'] });
+      if (this.rawAnswer !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(this.rawAnswer);
+        return;
+      }
       const url = new URL(req.url!, 'http://vault');
       let m = /^\/v1\/(.+?)\/data\/(.+)$/.exec(url.pathname);
       if (m !== null && this.kvMounts.has(m[1]!))
@@ -361,6 +367,16 @@ describe('vaultKeyProvider', () => {
       expect(decryptField(reread, oldText, 'e1')).toBe('written under k2');
     });
 
+    it('writes nothing that could not be opened again: a key already in the ring', async () => {
+      const before = vault.kv.get('secret/sealtrail/prod')!.length;
+      const err = await errorOf(
+        rotateKeys({ providers: [vaultKeyProvider(config())], next: { key: Uint8Array.from(K1) } }),
+      );
+      expect(err.code).toBe('KEY_INVALID');
+      expect(vault.kv.get('secret/sealtrail/prod')!).toHaveLength(before);
+      await openKeyRing({ providers: [vaultKeyProvider(config())] });
+    });
+
     it('fails with KEY_PROVIDER_ERROR when another rotation wrote first (check-and-set)', async () => {
       vault.beforeWrite = () => {
         vault.beforeWrite = undefined;
@@ -371,6 +387,22 @@ describe('vaultKeyProvider', () => {
       expect(err.message).toMatch(/refused \(400: check-and-set parameter did not match/);
     });
   });
+});
+
+describe('a Vault that answers JSON that is not an object', () => {
+  afterEach(() => {
+    vault.rawAnswer = undefined;
+  });
+  for (const answer of ['null', '[]', '7']) {
+    it(`fails with KEY_INVALID for ${answer}, on KV and Transit`, async () => {
+      vault.rawAnswer = answer;
+      expect((await errorOf(openKeyRing({ providers: [vaultKeyProvider(config())] }))).code).toBe(
+        'KEY_INVALID',
+      );
+      const wrapper = vaultTransitWrapper(config({ transitKey: 'sealtrail-subjects' }));
+      expect((await errorOf(wrapper.wrap(new Uint8Array(32)))).code).toBe('KEY_INVALID');
+    });
+  }
 });
 
 describe('vaultTransitWrapper', () => {

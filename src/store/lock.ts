@@ -30,10 +30,10 @@ export function lockHolder(lockFile: string): number | undefined {
 }
 
 /**
- * Takes the writer lock or fails.
+ * Takes the writer lock (or another lock, `what` naming what its holder does) or fails.
  * @throws AuditError TRAIL_LOCKED when another live process holds it.
  */
-export function acquireLock(lockFile: string): () => void {
+export function acquireLock(lockFile: string, what = 'trail is being written'): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lockFile, 'wx', FILE_MODE);
@@ -44,23 +44,15 @@ export function acquireLock(lockFile: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = lockHolder(lockFile);
       if (holder !== undefined && holder !== process.pid) {
-        throw new AuditError(
-          'TRAIL_LOCKED',
-          `trail is being written by process ${holder} (lock file ${lockFile})`,
-          {
-            file: lockFile,
-            pid: holder,
-          },
-        );
+        throw new AuditError('TRAIL_LOCKED', `${what} by process ${holder} (lock file ${lockFile})`, {
+          file: lockFile,
+          pid: holder,
+        });
       }
       if (holder === process.pid) {
-        throw new AuditError(
-          'TRAIL_LOCKED',
-          `trail is already open for writing in this process (lock file ${lockFile})`,
-          {
-            file: lockFile,
-          },
-        );
+        throw new AuditError('TRAIL_LOCKED', `${what} in this process already (lock file ${lockFile})`, {
+          file: lockFile,
+        });
       }
       fs.rmSync(lockFile, { force: true }); // stale: its writer is gone
     }
