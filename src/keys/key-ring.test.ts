@@ -200,7 +200,7 @@ describe('KeyRing', () => {
     });
   });
 
-  describe('rotate', () => {
+  describe('rotate after wipe', () => {
     it('refuses a wiped ring, whose keys are zeros now', () => {
       const r = KeyRing.fromKeys([{ id: 'k1', key: K1 }]);
       r.wipe();
