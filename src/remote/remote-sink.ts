@@ -12,6 +12,10 @@
  * the event's place in it, numbered on across restarts of the producer), and the collector drops an
  * event whose seq it already recorded for this producer and sink (server/sink-sequences.ts): the
  * trail holds each event once, in the order it was emitted.
+ *
+ * A batch the collector finds too large (413) is sent again in halves; one event too large on its
+ * own is set aside in `rejected.jsonl` like an event the collector refuses (400). The sender does
+ * not keep the process alive, except while someone awaits `flush()`.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -141,6 +145,9 @@ export class RemoteSink {
   /** Resolves when every event spooled so far has been acknowledged by the collector. */
   flush(): Promise<void> {
     if (this.offset >= this.size) return Promise.resolve();
+    // Awaited: the sender's timer now holds the process open (a script that emits, flushes and
+    // ends would otherwise exit before the first request).
+    this.timer?.ref();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -176,7 +183,8 @@ export class RemoteSink {
           });
       }
     }, delayMs);
-    this.timer.unref?.();
+    // A producer is not kept alive by its audit sink, unless it awaits flush().
+    if (this.waiters.length === 0) this.timer.unref();
   }
 
   private async drain(): Promise<void> {
@@ -190,6 +198,10 @@ export class RemoteSink {
         return;
       }
       this.retryMs = 0;
+      if (outcome.kind === 'smaller') {
+        this.nextLimit = outcome.lines;
+        continue;
+      }
       if (outcome.kind === 'rejected') {
         if (outcome.index > 0) {
           // The events before the refused one were refused with it: send them on their own first.
@@ -257,7 +269,10 @@ export class RemoteSink {
   private async send(
     lines: readonly string[],
   ): Promise<
-    { kind: 'ok' } | { kind: 'retry'; afterMs?: number } | { kind: 'rejected'; index: number; field: string }
+    | { kind: 'ok' }
+    | { kind: 'retry'; afterMs?: number }
+    | { kind: 'smaller'; lines: number }
+    | { kind: 'rejected'; index: number; field: string }
   > {
     let res: Response;
     try {
@@ -273,6 +288,12 @@ export class RemoteSink {
     if (res.status === 200) {
       await res.arrayBuffer();
       return { kind: 'ok' };
+    }
+    if (res.status === 413) {
+      await res.arrayBuffer().catch(() => undefined);
+      // Too large for the collector: half the batch next, and one event alone is refused for good.
+      if (lines.length > 1) return { kind: 'smaller', lines: Math.ceil(lines.length / 2) };
+      return { kind: 'rejected', index: 0, field: 'body (larger than the collector accepts)' };
     }
     let body: { index?: unknown; field?: unknown } = {};
     try {
@@ -306,9 +327,11 @@ export class RemoteSink {
     const rest = Buffer.alloc(this.size - this.offset);
     fs.readSync(this.fd, rest, 0, rest.length, this.offset);
     fs.closeSync(this.fd);
-    writeFileAtomic(spool, rest);
+    // The numbering and the offset first: a crash before the new spool is in place then resends
+    // what was acknowledged (the collector drops repeats), instead of skipping what was not.
     writeFileAtomic(path.join(this.dir, SEQ), String(this.seq - 1));
     writeFileAtomic(path.join(this.dir, OFFSET), '0');
+    writeFileAtomic(spool, rest);
     this.fd = fs.openSync(spool, 'a+', 0o600);
     this.size = rest.length;
     this.offset = 0;
@@ -318,12 +341,38 @@ export class RemoteSink {
   private lastSeq(): number {
     const seqFile = readIfExists(path.join(this.dir, SEQ));
     const saved = seqFile === undefined ? -1 : Number(seqFile);
-    if (this.size === 0) return Number.isSafeInteger(saved) ? saved : -1;
-    const tail = Buffer.alloc(Math.min(this.size, 64 * 1024));
-    fs.readSync(this.fd, tail, 0, tail.length, this.size - tail.length);
-    const text = tail.toString('utf8').trimEnd();
-    const last = text.slice(text.lastIndexOf('\n') + 1);
-    const m = /"sinkSeq":(\d+)/.exec(last);
-    return m === null ? saved : Math.max(saved, Number(m[1]));
+    const fallback = Number.isSafeInteger(saved) ? saved : -1;
+    // The whole last line, however long: its sinkSeq can sit anywhere in it.
+    const last = this.lastLine();
+    let seq: unknown;
+    try {
+      seq = (JSON.parse(last) as { meta?: { sinkSeq?: unknown } }).meta?.sinkSeq;
+    } catch {
+      // A line torn by a crash: it holds no number to continue from.
+    }
+    return typeof seq === 'number' && Number.isSafeInteger(seq) ? Math.max(fallback, seq) : fallback;
+  }
+
+  /** The spool's last line (without its newline); '' when the spool is empty. */
+  private lastLine(): string {
+    let end = this.size;
+    const one = Buffer.alloc(1);
+    // Trailing newlines are not a line.
+    while (end > 0 && fs.readSync(this.fd, one, 0, 1, end - 1) === 1 && one[0] === 0x0a) end--;
+    const chunk = Buffer.alloc(64 * 1024);
+    let start = end;
+    while (start > 0) {
+      const from = Math.max(0, start - chunk.length);
+      const n = fs.readSync(this.fd, chunk, 0, start - from, from);
+      const nl = chunk.subarray(0, n).lastIndexOf(0x0a);
+      if (nl >= 0) {
+        start = from + nl + 1;
+        break;
+      }
+      start = from;
+    }
+    const line = Buffer.alloc(end - start);
+    fs.readSync(this.fd, line, 0, line.length, start);
+    return line.toString('utf8');
   }
 }
