@@ -17,7 +17,7 @@ function reply(msg: unknown): void {
   Atomics.notify(flag, 0);
 }
 
-port.on('message', async (req: { text: string; values: unknown[] }) => {
+port.on('message', async (req: { id: number; text: string; values: unknown[] }) => {
   try {
     client ??= connectPg(url, 'reader').then(async (c) => {
       // Every read is a range of a primary key in its order. Right after a bulk write the
@@ -28,11 +28,11 @@ port.on('message', async (req: { text: string; values: unknown[] }) => {
     });
     const c = await client;
     const r = await c.query({ text: req.text, values: req.values });
-    reply({ rows: r.rows });
+    reply({ id: req.id, rows: r.rows });
   } catch (err) {
     const e = pgError(err, target, 'query failed');
     client = e.code === 'STORE_UNAVAILABLE' ? undefined : client;
-    reply({ error: { code: e.code, message: e.message, sqlstate: e.detail?.sqlstate } });
+    reply({ id: req.id, error: { code: e.code, message: e.message, sqlstate: e.detail?.sqlstate } });
   }
 });
 

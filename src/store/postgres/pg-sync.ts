@@ -16,16 +16,24 @@ const QUERY_TIMEOUT_MS = 120_000;
 
 /** A blocking query client (one connection, in its own thread). */
 export class PgSyncClient {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
+  private worker!: Worker;
+  private port!: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private closed = false;
+  private nextId = 0;
 
-  constructor(url: string) {
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = QUERY_TIMEOUT_MS,
+  ) {
+    this.start();
+  }
+
+  private start(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const here = import.meta.url;
-    const workerData = { url, port: port2, flag: this.flag };
+    const workerData = { url: this.url, port: port2, flag: this.flag };
     this.worker = here.endsWith('.ts')
       ? startWorker(new URL('../../writer/worker-from-source.mjs', here), {
           workerData: { ...workerData, entry: new URL('./pg-sync-worker.ts', here).href },
@@ -36,21 +44,30 @@ export class PgSyncClient {
   }
 
   /**
-   * Runs one query and returns its rows.
-   * @throws AuditError STORE_UNAVAILABLE, STORE_IO (as the worker mapped the driver's error).
+   * Runs one query and returns its rows. Each answer carries its query's id: one that comes too
+   * late for its query is never taken as the answer to a later one.
+   * @throws AuditError STORE_UNAVAILABLE (also after the time limit, when the connection is
+   *   replaced: a query still running there would hold up every later one), STORE_IO (as the
+   *   worker mapped the driver's error).
    */
   query<R>(text: string, values: unknown[] = []): R[] {
     if (this.closed) throw new AuditError('USAGE', 'postgres reader is closed');
+    const id = ++this.nextId;
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ text, values });
-    const deadline = Date.now() + QUERY_TIMEOUT_MS;
+    this.port.postMessage({ id, text, values });
+    const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const got = receiveMessageOnPort(this.port);
       if (got !== undefined) {
         const msg = got.message as {
+          id: number;
           rows?: R[];
           error?: { code: string; message: string; sqlstate?: unknown };
         };
+        if (msg.id !== id) {
+          Atomics.store(this.flag, 0, 0); // a stale answer woke us: wait again, after a last look
+          continue;
+        }
         if (msg.error !== undefined) {
           const { code, message, sqlstate } = msg.error;
           throw new AuditError(code as AuditErrorCode, message, sqlstate === undefined ? {} : { sqlstate });
@@ -58,7 +75,12 @@ export class PgSyncClient {
         return msg.rows!;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new AuditError('STORE_UNAVAILABLE', 'postgres: query timed out');
+      if (left <= 0) {
+        this.port.close();
+        void this.worker.terminate();
+        this.start();
+        throw new AuditError('STORE_UNAVAILABLE', 'postgres: query timed out');
+      }
       Atomics.wait(this.flag, 0, 0, Math.min(left, 1000));
     }
   }

@@ -18,6 +18,7 @@ import { AuditTrail } from '../../writer/trail.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { insertPendingReads } from './pg-pending-reads.js';
 import { PgSource } from './pg-source.js';
+import { PgSyncClient } from './pg-sync.js';
 
 let server: TestPostgres;
 let tmp: string;
@@ -94,6 +95,27 @@ describe('the PostgreSQL store', () => {
         expect(report.contentFields.verified).toBe(1000);
       } finally {
         source.close();
+      }
+    });
+  });
+
+  describe('a reader query past its time limit', () => {
+    it('fails with STORE_UNAVAILABLE, and the next query gets its own answer', async () => {
+      const { url } = await freshDb();
+      // The limit leaves room to start the reader thread and connect (twice: once more after the time-out).
+      const client = new PgSyncClient(url, 3000);
+      try {
+        expect(client.query<{ answer: number }>('SELECT 1 AS answer')).toEqual([{ answer: 1 }]);
+        expect(() => client.query("SELECT pg_sleep(5), 'late' AS slow")).toThrow(
+          expect.objectContaining({ code: 'STORE_UNAVAILABLE' }),
+        );
+        // The late answer arrives meanwhile; it must not answer the queries that follow.
+        await new Promise((r) => setTimeout(r, 2500));
+
+        expect(client.query<{ answer: number }>('SELECT 42 AS answer')).toEqual([{ answer: 42 }]);
+        expect(client.query<{ y: string }>("SELECT 'x' AS y")).toEqual([{ y: 'x' }]);
+      } finally {
+        client.close();
       }
     });
   });
