@@ -11,6 +11,8 @@ describe('email detector', () => {
     ['{"email":"x.y@example.net"}', '{"email":"[EMAIL]"}'],
     ['user123@example.com', '[EMAIL]'],
     ['Contact: alice@example.com: she knows', 'Contact: [EMAIL]: she knows'],
+    ['leaked: alice@example.com:Winter2024!', 'leaked: [EMAIL]:Winter2024!'],
+    ['bob@mail.example.org:hunter2 carol@example.net:x', '[EMAIL]:hunter2 [EMAIL]:x'],
   ])('replaces the address in %j', (text, want) => {
     expect(only('email', text)).toBe(want);
   });
@@ -27,6 +29,9 @@ describe('email detector', () => {
     '@@@@',
     'x@-bad-.com',
     'git clone git@github.com:org/repo.git',
+    'git@gitlab.example.com:~/repo.git',
+    'deploy@server.example.com:/srv/app',
+    'psql postgres@db.example.com:5432',
     'ssh://git@github.com/org/repo.git',
   ])('leaves %j alone', (text) => {
     expect(only('email', text)).toBe(text);

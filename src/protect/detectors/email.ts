@@ -18,6 +18,24 @@ function isAssetScale(text: string, i: number): boolean {
   return j > i && text.charCodeAt(j) === 120 /* x */ && text.charCodeAt(j + 1) === 46;
 }
 
+/**
+ * What follows `host:` when `user@host` names a host, not a mailbox: an scp path (`~` or `/`
+ * first, or a `/` before the next space) or a port (digits only).
+ */
+function isHostSuffix(text: string, i: number): boolean {
+  const first = text.charCodeAt(i);
+  if (first === 47 || first === 126) return true;
+  let digits = true;
+  let j = i;
+  for (; j < text.length && j < i + 256; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 47) return true;
+    if (c <= 32) break;
+    if (!isDigit(c)) digits = false;
+  }
+  return digits && j > i;
+}
+
 function isLocalChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
 }
@@ -40,8 +58,9 @@ export function matchEmail(text: string, at: number, out: [number, number]): voi
   if (!DOMAIN_RE.test(text)) return;
   const end = DOMAIN_RE.lastIndex;
   if (isAssetScale(text, at + 1)) return;
-  // an scp-style remote, git@github.com:org/repo.git, names a host, not a mailbox
-  if (text.charCodeAt(end) === 58 && end + 1 < text.length && /[A-Za-z0-9/~]/.test(text[end + 1]!)) return;
+  // an scp-style remote, git@github.com:org/repo.git, or postgres@db.example.com:5432 names a
+  // host, not a mailbox (alice@example.com:Winter2024! is an address and a password: matched)
+  if (text.charCodeAt(end) === 58 && isHostSuffix(text, end + 1)) return;
   out[0] = s;
   out[1] = end;
 }
