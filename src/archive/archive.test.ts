@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addHold } from '../retention/holds.js';
 import { addPeriod, parseRetentionPolicy } from '../retention/policy.js';
@@ -195,6 +196,29 @@ describe('pushArchive', () => {
     await expect(
       pushArchive(dir, parseS3Url(target().url), { s3: conn(), lock: { retainDays: 0 } }),
     ).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('retain-days') });
+  });
+});
+
+describe('an S3 endpoint that takes the connection and never answers', () => {
+  it('fails the request with STORE_IO once its socket stays silent for requestTimeoutMs', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    try {
+      const objects = await S3Objects.connect(parseS3Url('s3://archive/t/trail'), {
+        endpoint,
+        credentials: s3.credentials,
+        requestTimeoutMs: 300,
+      });
+      const err = await objects.head('trail.json').catch((e: unknown) => e);
+      objects.close();
+      expect(err).toMatchObject({ code: 'STORE_IO' });
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+    }
   });
 });
 

@@ -54,6 +54,11 @@ export interface S3ConnectOptions {
   forcePathStyle?: boolean;
   /** Explicit credentials; default the SDK's chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * A request whose socket stays silent this long fails (STORE_IO) instead of waiting forever;
+   * default 60,000 ms. Connecting has 10 s.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**

@@ -79,6 +79,9 @@ export class S3Objects {
       // We send our own SHA-256 checksum; no extra CRC trailers (aws-chunked) on top of it.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // An endpoint that takes the connection and never answers must not hold a push or a
+      // verification forever.
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: c.requestTimeoutMs ?? 60_000 },
     });
     return new S3Objects(sdk, client, location);
   }
