@@ -451,7 +451,10 @@ class Walker {
           let n = numbered?.get(info.renamed) ?? 2;
           while ((out !== undefined && Object.hasOwn(out, nk)) || (nk !== k && Object.hasOwn(o, nk)))
             nk = `${info.renamed} #${n++}`;
-          if (nk !== info.renamed) (numbered ??= new Map()).set(info.renamed, n);
+          if (nk !== info.renamed) {
+            numbered ??= new Map();
+            numbered.set(info.renamed, n);
+          }
           path[len] = nk;
           if (info.kinds !== undefined) this.record(ctx, pathString(path, len + 1), info.kinds, false);
         }
