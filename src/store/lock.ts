@@ -3,9 +3,10 @@
  * left by a process that no longer runs is taken over (after a crash), a live one is refused.
  * Hosts sharing a directory over a network file system are not covered: use one writer host.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { AuditError } from '../errors.js';
-import { FILE_MODE } from './fs-safe.js';
+import { FILE_MODE, readIfExists } from './fs-safe.js';
 
 /** True when a process with this pid exists (signal 0 probes without signalling). */
 function isAlive(pid: number): boolean {
@@ -34,14 +35,21 @@ export function lockHolder(lockFile: string): number | undefined {
  * @throws AuditError TRAIL_LOCKED when another live process holds it.
  */
 export function acquireLock(lockFile: string, what = 'trail is being written'): () => void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = fs.openSync(lockFile, 'wx', FILE_MODE);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => releaseLock(lockFile);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  // The lock file appears with its pid already in it (written aside, then linked into place): a
+  // lock created empty and filled after could be read empty by another process, taken for a
+  // stale one, removed and taken a second time.
+  const mine = `${lockFile}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  fs.writeFileSync(mine, `${process.pid}\n`, { mode: FILE_MODE });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let seen: string | undefined;
+      try {
+        fs.linkSync(mine, lockFile);
+        return () => releaseLock(lockFile);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        seen = readIfExists(lockFile);
+      }
       const holder = lockHolder(lockFile);
       if (holder !== undefined && holder !== process.pid) {
         throw new AuditError('TRAIL_LOCKED', `${what} by process ${holder} (lock file ${lockFile})`, {
@@ -54,10 +62,13 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
           file: lockFile,
         });
       }
-      fs.rmSync(lockFile, { force: true }); // stale: its writer is gone
+      // Stale (its process is gone): removed only if it is still the lock that was read.
+      if (readIfExists(lockFile) === seen) fs.rmSync(lockFile, { force: true });
     }
+    throw new AuditError('TRAIL_LOCKED', `cannot take the lock ${lockFile}`, { file: lockFile });
+  } finally {
+    fs.rmSync(mine, { force: true });
   }
-  throw new AuditError('TRAIL_LOCKED', `cannot take the writer lock ${lockFile}`, { file: lockFile });
 }
 
 function releaseLock(lockFile: string): void {

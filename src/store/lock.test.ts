@@ -1,0 +1,58 @@
+/**
+ * The lock file: one holder among processes that try at the same moment, a stale lock (its
+ * process gone) taken over, and a live one refused. The racing processes load the built module.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../test-support/fixtures.js';
+import { acquireLock } from './lock.js';
+
+const root = tempDir();
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const mod = new URL('../../dist/store/lock.js', import.meta.url).href;
+
+/** Starts a process that tries the lock at `at` (ms) and holds what it got until stdin closes. */
+function racer(lockFile: string, at: number): Promise<string> {
+  const code = `
+    const { acquireLock } = await import(${JSON.stringify(mod)});
+    await new Promise((r) => setTimeout(r, ${at} - Date.now()));
+    let got = 'refused';
+    try { acquireLock(process.argv[1]); got = 'held'; } catch {}
+    process.stdout.write(got);
+    process.stdin.resume();
+    process.stdin.on('end', () => process.exit(0));`;
+  const c = spawn(process.execPath, ['--input-type=module', '-e', code, lockFile]);
+  return new Promise((resolve) => {
+    c.stdout.once('data', (d) => {
+      resolve(String(d));
+      setTimeout(() => c.stdin.end(), 500);
+    });
+  });
+}
+
+describe('acquireLock', () => {
+  it('gives the lock to exactly one of eight processes trying at once, round after round', async () => {
+    for (let round = 0; round < 4; round++) {
+      const lockFile = path.join(root, `race-${round}.lock`);
+      const at = Date.now() + 1500;
+      const results = await Promise.all(Array.from({ length: 8 }, () => racer(lockFile, at)));
+      expect(results.filter((r) => r === 'held')).toHaveLength(1);
+    }
+  }, 60_000);
+
+  it('takes over a stale lock and refuses a live one, naming what holds it', () => {
+    const lockFile = path.join(root, 'stale.lock');
+    fs.writeFileSync(lockFile, '999999999\n');
+    const release = acquireLock(lockFile, 'key file is being rotated');
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(`${process.pid}\n`);
+    expect(() => acquireLock(lockFile, 'key file is being rotated')).toThrow(
+      /key file is being rotated in this process already/,
+    );
+    release();
+    expect(fs.existsSync(lockFile)).toBe(false);
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('stale.lock.'))).toEqual([]);
+  });
+});
