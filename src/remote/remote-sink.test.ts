@@ -226,6 +226,24 @@ describe('RemoteSink', () => {
     });
   });
 
+  describe('with credentials in its url', () => {
+    it('refuses them at construction (CONFIG_INVALID naming url), never printing them', () => {
+      let err: unknown;
+      try {
+        new RemoteSink({
+          url: 'http://user:hunter2@127.0.0.1:9',
+          token: 't',
+          spoolDir: path.join(tmp, 'creds'),
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(isAuditError(err, 'CONFIG_INVALID')).toBe(true);
+      expect((err as { detail: { field: string } }).detail.field).toBe('url');
+      expect((err as Error).message).not.toContain('hunter2');
+    });
+  });
+
   describe('when the spool is full', () => {
     it('throws BUFFER_FULL instead of growing', () => {
       const sink = new RemoteSink({

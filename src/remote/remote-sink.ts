@@ -88,6 +88,13 @@ export class RemoteSink {
         field: 'token',
       });
     }
+    // fetch() refuses a url with credentials: every send would fail, retried forever, unseen.
+    const parsed = URL.canParse(options.url) ? new URL(options.url) : undefined;
+    if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
+      throw new AuditError('CONFIG_INVALID', 'url: no credentials in the url; the token authenticates', {
+        field: 'url',
+      });
+    }
     this.url = `${options.url.replace(/\/+$/, '')}/v1/events`;
     this.token = options.token;
     this.dir = path.resolve(options.spoolDir ?? './audit-spool');
