@@ -33,8 +33,15 @@ export interface CheckpointInput {
   source: string;
 }
 
-/** One stored line, as text or as stored bytes (without its newline), and its file. */
-export type StoredTrailLine = { file: string } & ({ text: string } | { bytes: Buffer });
+/**
+ * One stored line, as text or as stored bytes (without its newline), and its file. A store that
+ * also indexes the entry outside the line (PostgreSQL's `ts` column, which time-window queries
+ * filter on) says in `indexMismatch` when that index no longer agrees with the line.
+ */
+export type StoredTrailLine = { file: string; indexMismatch?: string } & (
+  | { text: string }
+  | { bytes: Buffer }
+);
 
 /**
  * What {@link verifyTrail} reads: a stored line, or a run of consecutive lines whose per-entry
@@ -404,6 +411,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
         if (!tail.prev.equals(prev))
           fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
         verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields);
+        if (line.indexMismatch !== undefined) fail('ENTRY_MALFORMED', `entry ${seq}: ${line.indexMismatch}`);
         const leaf = hashLeaf(committed);
         const stored = input.storedLeaf?.(seq);
         if (stored !== undefined && !stored.equals(leaf)) {

@@ -7,6 +7,7 @@ import type { SealRecord } from '../../chain/seal.js';
 import type { TreeReader } from '../../chain/tree.js';
 import { AuditError } from '../../errors.js';
 import type { StoredCheckpoint } from '../sealed-files.js';
+import { recordTs } from '../segment-log.js';
 import { bisectSeqById, idOfLine } from '../seq-by-id.js';
 import type { TrailMeta } from '../trail-meta.js';
 import { describeTarget, logLockKey } from './connect.js';
@@ -121,18 +122,22 @@ export class PgSource {
    * {@link lines} as UTF-8 bytes, for the verifier. The leaf hashes of each chunk come with it
    * and serve {@link storedLeaves}.
    */
-  *lineBytes(from = 0): Generator<{ bytes: Buffer; file: string; seq: number }> {
+  *lineBytes(from = 0): Generator<{ bytes: Buffer; file: string; seq: number; indexMismatch?: string }> {
     let next = from;
     for (;;) {
-      const rows = this.db.query<{ seq: string; line: string; leaf_hash: Uint8Array }>(
-        'SELECT seq, line, leaf_hash FROM sealtrail.entries WHERE log_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
+      // `ts` too: time-window queries filter on it, so verify checks it is the line's own.
+      const rows = this.db.query<{ seq: string; line: string; leaf_hash: Uint8Array; ts: string }>(
+        'SELECT seq, line, leaf_hash, ts FROM sealtrail.entries WHERE log_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
         [this.logId, next, CHUNK_ROWS],
       );
       if (rows.length === 0) return;
       this.leafCache = { base: Number(rows[0]!.seq), leaves: rows.map((r) => Buffer.from(r.leaf_hash)) };
       for (const r of rows) {
         const seq = Number(r.seq);
-        yield { bytes: Buffer.from(r.line, 'utf8'), file: this.file, seq };
+        const bytes = Buffer.from(r.line, 'utf8');
+        yield r.ts === recordTs(bytes)
+          ? { bytes, file: this.file, seq }
+          : { bytes, file: this.file, seq, indexMismatch: 'its ts column is not the time in the entry' };
         next = seq + 1;
       }
       if (rows.length < CHUNK_ROWS) return;

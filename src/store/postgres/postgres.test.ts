@@ -416,6 +416,34 @@ describe('the PostgreSQL store', () => {
       }
     });
 
+    it('verify fails when only the time column is moved (time-window queries would miss the entry)', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'tamper-ts', 60, keys('tamper-ts'));
+      const source = new PgSource(url, 'tamper-ts');
+      try {
+        expect(verifyDir(source).ok).toBe(true);
+      } finally {
+        source.close();
+      }
+      await server.sql(
+        name,
+        `BEGIN;
+         ALTER TABLE sealtrail.entries DISABLE TRIGGER append_only;
+         UPDATE sealtrail.entries SET ts = '2000-01-01T00:00:00.000Z' WHERE seq = 30;
+         ALTER TABLE sealtrail.entries ENABLE TRIGGER append_only;
+         COMMIT;`,
+      );
+      const moved = new PgSource(url, 'tamper-ts');
+      try {
+        const report = verifyDir(moved);
+        expect(report.ok).toBe(false);
+        expect(report.failure?.code).toBe('ENTRY_MALFORMED');
+        expect(report.failure?.seq).toBe(30);
+      } finally {
+        moved.close();
+      }
+    });
+
     it('verify fails when the leaf hash is rewritten with the line', async () => {
       const { url, name } = await freshDb();
       await writeEvents(url, 'tamper2', 100, keys('tamper2'));
