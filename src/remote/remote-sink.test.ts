@@ -27,6 +27,47 @@ async function stored(dir: string): Promise<AuditEntry[]> {
   return out;
 }
 
+/**
+ * Runs `run` against a collector of its own on loopback (a trail `name`, an ingest token, a spool
+ * beside it), closes the collector, and gives the `meta.n` of the events the trail holds, in order.
+ */
+async function delivered(
+  name: string,
+  run: (c: { url: string; token: string; spoolDir: string }) => Promise<void>,
+  options: { bodyLimit?: number } = {},
+): Promise<number[]> {
+  const dir = path.join(tmp, name);
+  const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+  const collector = await Collector.open({ dir, ...options });
+  const { url } = await collector.listen({ port: 0 });
+  try {
+    await run({ url, token, spoolDir: path.join(tmp, `${name}-spool`) });
+  } finally {
+    await collector.close();
+  }
+  return (await stored(dir)).map((e) => (e.meta as { n: number }).n);
+}
+
+/**
+ * A producer in a process of its own, loading the built module as an application does: `code`
+ * runs with `RemoteSink`, `event(i)` and `url`, `token`, `spoolDir` from `args`. Not spawnSync:
+ * the collector answering it runs in this process.
+ */
+async function runProducer(
+  code: string,
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  const mod = new URL('../../dist/remote/remote-sink.js', import.meta.url).href;
+  const script = `const { RemoteSink } = await import(${JSON.stringify(mod)});
+    const [url, token, spoolDir] = process.argv.slice(1);
+    const event = (i) => ({ type: 'tool.call', actor: { id: 'agent-1' }, action: 'a', meta: { n: i } });
+    ${code}`;
+  const c = spawn(process.execPath, ['--input-type=module', '-e', script, ...args]);
+  let out = '';
+  c.stdout.on('data', (d) => (out += d));
+  return new Promise((resolve) => c.on('exit', (exit, signal) => resolve({ code: exit, signal, out })));
+}
+
 describe('RemoteSink', () => {
   describe('when the collector stops mid-stream and the producer restarts', () => {
     it('delivers every event exactly once, in order, and the trail verifies', async () => {
@@ -75,87 +116,51 @@ describe('RemoteSink', () => {
 
   describe('when the producer dies while it compacts its spool', () => {
     it('numbers on where it stopped, so the collector takes the events that follow', async () => {
-      const dir = path.join(tmp, 'compact-crash');
-      const spoolDir = path.join(tmp, 'compact-crash-spool');
-      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
-      const collector = await Collector.open({ dir });
-      const { url } = await collector.listen({ port: 0 });
-      try {
-        // A producer (the built module, as an application loads it) that is killed right after
-        // the compacted spool replaces the old one: the crash window of the compaction.
-        const mod = new URL('../../dist/remote/remote-sink.js', import.meta.url).href;
-        const child = `
-          import fs from 'node:fs';
-          const { RemoteSink } = await import(${JSON.stringify(mod)});
+      const ns = await delivered('compact-crash', async ({ url, token, spoolDir }) => {
+        // Killed right after the compacted spool replaces the old one: the crash window.
+        const { signal } = await runProducer(
+          `import fs from 'node:fs';
           const rename = fs.renameSync;
           fs.renameSync = (from, to) => {
             rename(from, to);
             if (String(to).endsWith('spool.jsonl')) process.kill(process.pid, 'SIGKILL');
           };
-          const sink = new RemoteSink({ url: process.argv[1], token: process.argv[2], spoolDir: process.argv[3], minRetryMs: 10 });
-          for (let i = 0; i < 20; i++) sink.emit({ type: 'tool.call', actor: { id: 'agent-1' }, action: 'a', meta: { n: i } });
-          await sink.flush();`;
-        // Not spawnSync: the collector answering the child runs in this process.
-        const c = spawn(process.execPath, ['--input-type=module', '-e', child, url, token, spoolDir]);
-        const signal = await new Promise((resolve) => c.on('exit', (_code, sig) => resolve(sig)));
+          const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
+          for (let i = 0; i < 20; i++) sink.emit(event(i));
+          await sink.flush();`,
+          [url, token, spoolDir],
+        );
         expect(signal).toBe('SIGKILL');
         const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
         for (let i = 20; i < 25; i++) sink.emit(event(i));
         await sink.flush();
         await sink.close();
-      } finally {
-        await collector.close();
-      }
-      const entries = await stored(dir);
-      expect(entries.map((e) => (e.meta as { n: number }).n)).toEqual(
-        Array.from({ length: 25 }, (_, i) => i),
-      );
+      });
+      expect(ns).toEqual(Array.from({ length: 25 }, (_, i) => i));
     });
   });
 
   describe('in a short script that emits, flushes and ends', () => {
     it('stays alive until the collector has the events', async () => {
-      const dir = path.join(tmp, 'short-script');
-      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
-      const collector = await Collector.open({ dir });
-      const { url } = await collector.listen({ port: 0 });
-      try {
-        const mod = new URL('../../dist/remote/remote-sink.js', import.meta.url).href;
-        const child = `
-          const { RemoteSink } = await import(${JSON.stringify(mod)});
-          const sink = new RemoteSink({ url: process.argv[1], token: process.argv[2], spoolDir: process.argv[3] });
-          for (let i = 0; i < 3; i++) sink.emit({ type: 'tool.call', actor: { id: 'agent-1' }, action: 'a', meta: { n: i } });
+      const ns = await delivered('short-script', async ({ url, token, spoolDir }) => {
+        const run = await runProducer(
+          `const sink = new RemoteSink({ url, token, spoolDir });
+          for (let i = 0; i < 3; i++) sink.emit(event(i));
           await sink.flush();
           await sink.close();
-          process.stdout.write('flushed');`;
-        const c = spawn(process.execPath, [
-          '--input-type=module',
-          '-e',
-          child,
-          url,
-          token,
-          path.join(tmp, 'short-spool'),
-        ]);
-        let out = '';
-        c.stdout.on('data', (d) => (out += d));
-        const code = await new Promise((resolve) => c.on('exit', (n) => resolve(n)));
-        expect({ code, out }).toEqual({ code: 0, out: 'flushed' });
-      } finally {
-        await collector.close();
-      }
-      expect((await stored(dir)).map((e) => (e.meta as { n: number }).n)).toEqual([0, 1, 2]);
+          process.stdout.write('flushed');`,
+          [url, token, spoolDir],
+        );
+        expect(run).toEqual({ code: 0, signal: null, out: 'flushed' });
+      });
+      expect(ns).toEqual([0, 1, 2]);
     });
   });
 
   describe('when its last spooled event is larger than 64 KiB', () => {
     it('numbers on after a restart from that event, not from an older saved number', async () => {
-      const dir = path.join(tmp, 'big-last');
-      const spoolDir = path.join(tmp, 'big-last-spool');
-      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
-      const collector = await Collector.open({ dir });
-      const { url } = await collector.listen({ port: 0 });
-      const opts = { url, token, spoolDir, minRetryMs: 10 };
-      try {
+      const ns = await delivered('big-last', async ({ url, token, spoolDir }) => {
+        const opts = { url, token, spoolDir, minRetryMs: 10 };
         let sink = new RemoteSink(opts);
         for (let i = 0; i < 3; i++) sink.emit(event(i));
         await sink.flush();
@@ -166,37 +171,29 @@ describe('RemoteSink', () => {
         for (let i = 4; i < 7; i++) sink.emit(event(i));
         await sink.flush();
         await sink.close();
-      } finally {
-        await collector.close();
-      }
-      const entries = await stored(dir);
-      expect(entries.map((e) => (e.meta as { n: number }).n)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      });
+      expect(ns).toEqual([0, 1, 2, 3, 4, 5, 6]);
     });
   });
 
   describe('when a batch is larger than the collector accepts (413)', () => {
     it('sends it in smaller batches, and sets aside one event too large on its own', async () => {
-      const dir = path.join(tmp, 'too-large');
-      const spoolDir = path.join(tmp, 'too-large-spool');
-      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
-      const collector = await Collector.open({ dir, bodyLimit: 64 * 1024 });
-      const { url } = await collector.listen({ port: 0 });
-      try {
-        const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
-        const note = 'y'.repeat(10_000);
-        for (let i = 0; i < 10; i++) sink.emit({ ...event(i), content: { prompt: note } });
-        sink.emit({ ...event(10), content: { prompt: 'z'.repeat(100_000) } });
-        for (let i = 11; i < 14; i++) sink.emit(event(i));
-        await sink.flush();
-        await sink.close();
-      } finally {
-        await collector.close();
-      }
-      const entries = await stored(dir);
-      expect(entries.map((e) => (e.meta as { n: number }).n)).toEqual([
-        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13,
-      ]);
-      const rejected = fs.readFileSync(path.join(spoolDir, 'rejected.jsonl'), 'utf8').trim().split('\n');
+      let rejected: string[] = [];
+      const ns = await delivered(
+        'too-large',
+        async ({ url, token, spoolDir }) => {
+          const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
+          const note = 'y'.repeat(10_000);
+          for (let i = 0; i < 10; i++) sink.emit({ ...event(i), content: { prompt: note } });
+          sink.emit({ ...event(10), content: { prompt: 'z'.repeat(100_000) } });
+          for (let i = 11; i < 14; i++) sink.emit(event(i));
+          await sink.flush();
+          await sink.close();
+          rejected = fs.readFileSync(path.join(spoolDir, 'rejected.jsonl'), 'utf8').trim().split('\n');
+        },
+        { bodyLimit: 64 * 1024 },
+      );
+      expect(ns).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]);
       expect(rejected.map((l) => JSON.parse(l).meta.n)).toEqual([10]);
     });
   });

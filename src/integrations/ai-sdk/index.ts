@@ -40,8 +40,6 @@ interface Collected {
   responseModel: string | undefined;
   /** A stream's `finish` part was seen. */
   ended?: boolean;
-  /** The stream ended before its `finish` part. */
-  incomplete?: boolean;
   /** The consumer cancelled the stream (an abort, or it stopped reading). */
   cancelled?: boolean;
 }
@@ -91,7 +89,6 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
       const finish = (): void => {
         if (done) return;
         done = true;
-        if (!c.ended) c.incomplete = true;
         record(options, content, model, params.prompt, 'stream', start, c, error);
       };
       // A stream of our own rather than a TransformStream, whose flush runs only on a normal end:
@@ -249,7 +246,7 @@ function record(
     if (c.responseId !== undefined) ev.meta!.responseId = c.responseId;
     if (c.responseModel !== undefined) ev.meta!.responseModel = c.responseModel;
     if (c.toolCalls.length > 0) ev.meta!.toolCalls = c.toolCalls.length;
-    if (c.incomplete) ev.meta!.incomplete = true;
+    if (operation === 'stream' && c.ended !== true) ev.meta!.incomplete = true;
     if (c.cancelled) ev.meta!.cancelled = true;
     if (content) {
       body.response = c.text;
