@@ -13,6 +13,8 @@ import pg from 'pg';
 
 /** A running test cluster. */
 export interface TestPostgres {
+  /** The loopback port the server listens on. */
+  port: number;
   /** Connection string of the superuser `postgres` (database `postgres`). */
   superUrl: string;
   /** Connection string of a fresh database owned by the superuser, for one test file. */
@@ -115,6 +117,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     }
   };
   return {
+    port,
     superUrl: url('postgres'),
     url,
     urlAs,
@@ -124,5 +127,48 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
       return url(name);
     },
     stop,
+  };
+}
+
+/** A loopback TCP relay to a server whose open connections can be made to go silent. */
+export interface SilentRelay {
+  port: number;
+  /**
+   * From now on, the connections open so far carry nothing either way and never close: the path
+   * a dropped route or a dead middlebox leaves. Connections made later are relayed as usual.
+   */
+  silence(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link SilentRelay} on a free loopback port to `127.0.0.1:port`. */
+export async function startSilentRelay(port: number): Promise<SilentRelay> {
+  const open = new Set<{ silent: boolean; sockets: net.Socket[] }>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    const pair = { silent: false, sockets: [client, upstream] };
+    open.add(pair);
+    const relay = (from: net.Socket, to: net.Socket) => {
+      from.on('data', (chunk) => {
+        if (!pair.silent) to.write(chunk);
+      });
+      from.on('end', () => {
+        if (!pair.silent) to.end();
+      });
+      from.on('error', () => {});
+    };
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    silence: () => {
+      for (const pair of open) pair.silent = true;
+    },
+    close: async () => {
+      for (const pair of open) for (const s of pair.sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
   };
 }

@@ -41,7 +41,15 @@ export type FromWorker =
   | { type: 'recycle'; buffers: ArrayBuffer[] }
   | { type: 'done'; id: number; result?: ErasureCount | RetentionResult }
   | { type: 'closed' }
-  | { type: 'error'; code: string; message: string; retrying: boolean; fatal?: boolean; id?: number };
+  | {
+      type: 'error';
+      code: string;
+      message: string;
+      detail?: Record<string, unknown>;
+      retrying: boolean;
+      fatal?: boolean;
+      id?: number;
+    };
 
 /** What the caller-side trail needs from wherever its appender runs. */
 export interface Channel {
@@ -75,8 +83,8 @@ export interface ChannelEvents {
   onError(code: string, message: string, retrying: boolean): void;
 }
 
-function toAuditError(code: string, message: string): AuditError {
-  return new AuditError(code as AuditErrorCode, message);
+function toAuditError(msg: { code: string; message: string; detail?: Record<string, unknown> }): AuditError {
+  return new AuditError(msg.code as AuditErrorCode, msg.message, msg.detail);
 }
 
 /** The appender in a worker thread. */
@@ -149,9 +157,9 @@ export class WorkerChannel implements Channel {
           case 'error':
             if (msg.fatal === true) {
               void worker.terminate();
-              reject(toAuditError(msg.code, msg.message));
+              reject(toAuditError(msg));
             } else if (msg.id !== undefined) {
-              channel.settle(msg.id, toAuditError(msg.code, msg.message));
+              channel.settle(msg.id, toAuditError(msg));
             } else {
               events.onError(msg.code, msg.message, msg.retrying);
             }

@@ -16,13 +16,16 @@ import {
 } from '../store/index.js';
 import {
   acquireLogLock,
+  applicationName,
   checkLogName,
   connectPg,
   createPgKeys,
   describeTarget,
+  endClient,
   insertLogMeta,
   loadPgKeys,
   migrate,
+  PG_WRITER_TIMEOUT_MS,
   PgEntryLog,
   PgLogWriter,
   PgSealedState,
@@ -30,6 +33,7 @@ import {
   PgTree,
   readLogMeta,
   readLogState,
+  retakeLogLock,
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
 import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
@@ -66,7 +70,10 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
   const log = checkLogName(t.log ?? 'default');
   const target = describeTarget(t.url);
   const keysDir = pgKeysDir(t);
-  const client = await connectPg(t.url, 'writer');
+  const timeoutMs = t.timeoutMs ?? PG_WRITER_TIMEOUT_MS;
+  checkMs('postgres.timeoutMs', timeoutMs, 1);
+  if (t.lockTimeoutMs !== undefined) checkMs('postgres.lockTimeoutMs', t.lockTimeoutMs, 0);
+  const client = await connectPg(t.url, 'writer', timeoutMs);
   try {
     await migrate(client);
     await acquireLogLock(client, log, t.lockTimeoutMs ?? 0, target);
@@ -97,17 +104,17 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     const state = await readLogState(client, logId, target);
     // A crash between committing a seal and evolving the key file: finish the evolve.
     if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
-    const reconnect = async (): Promise<pg.Client> => {
-      const fresh = await connectPg(t.url, 'writer');
+    const reconnect = async (lostPid: number | undefined): Promise<pg.Client> => {
+      const fresh = await connectPg(t.url, 'writer', timeoutMs);
       try {
-        await acquireLogLock(fresh, log, 0, target);
+        await retakeLogLock(fresh, log, lostPid, applicationName('writer'), target);
         return fresh;
       } catch (err) {
         await endClient(fresh);
         throw err;
       }
     };
-    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect);
+    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect, timeoutMs);
     const sealKey = new PgSealKey(sealFile);
     writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
     const appender = new Appender(
@@ -159,7 +166,8 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
   }
 }
 
-/** Closing the connection also releases the session's advisory lock. */
-async function endClient(client: pg.Client): Promise<void> {
-  await client.end().catch(() => {});
+/** @throws AuditError CONFIG_INVALID naming `field` unless `ms` is a whole number ≥ `min`. */
+function checkMs(field: string, ms: unknown, min: number): void {
+  if (!Number.isSafeInteger(ms) || (ms as number) < min)
+    throw new AuditError('CONFIG_INVALID', `${field}: expected whole milliseconds ≥ ${min}`, { field });
 }

@@ -17,6 +17,12 @@ export interface PostgresTarget {
   keysDir?: string;
   /** Wait this long (ms) for another writer of the log to let go; default 0 (fail at once). */
   lockTimeoutMs?: number;
+  /**
+   * A commit or query of the writer that has no answer in this time (ms; a silent network path)
+   * drops the connection; the writer keeps the entries and writes them on a new connection
+   * (retaking the lock from its lost session). Default 30,000.
+   */
+  timeoutMs?: number;
 }
 
 /** The key directory of a target: the option, $SEALTRAIL_KEYS, then ./audit-keys/<log>. */

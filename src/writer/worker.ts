@@ -27,9 +27,10 @@ function post(msg: FromWorker): void {
   port.postMessage(msg);
 }
 
-function errorOf(err: unknown): { code: string; message: string } {
+/** An error as the caller's thread rebuilds it (the detail is non-secret by contract). */
+function errorOf(err: unknown): { code: string; message: string; detail?: Record<string, unknown> } {
   return err instanceof AuditError
-    ? { code: err.code, message: err.message }
+    ? { code: err.code, message: err.message, detail: { ...err.detail } }
     : { code: 'STORE_IO', message: (err as Error).message };
 }
 

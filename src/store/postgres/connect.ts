@@ -37,7 +37,7 @@ export function pgError(err: unknown, target: string, what: string): AuditError 
   // Connection-level failures: the store is unavailable; SQL errors name their SQLSTATE.
   const unavailable =
     /^(E[A-Z]+|08\d{3}|28\w{3}|3D000|57P0\d|53\d{3})$/.test(code) ||
-    /terminat|Connection|not queryable|closed/i.test(e.message ?? '');
+    /terminat|Connection|not queryable|closed|timeout/i.test(e.message ?? '');
   const detail =
     code === '28P01'
       ? 'authentication failed'
@@ -51,12 +51,23 @@ export function pgError(err: unknown, target: string, what: string): AuditError 
   });
 }
 
+/** The application name a connection shows in pg_stat_activity. */
+export function applicationName(role: 'writer' | 'reader'): string {
+  return `sealtrail ${role} ${os.hostname()} pid ${process.pid}`.slice(0, 63);
+}
+
 /**
- * Opens one connection and checks that the server stores text as UTF-8.
+ * Opens one connection (TCP keepalive on) and checks that the server stores text as UTF-8.
+ * With `queryTimeoutMs`, a query with no answer in that time fails as STORE_UNAVAILABLE; the
+ * connection is then unusable and must be dropped (node-postgres leaves it mid-query).
  * @throws AuditError STORE_UNAVAILABLE when it cannot connect or authenticate; CONFIG_INVALID for
  *   a database in another encoding.
  */
-export async function connectPg(url: string, role: 'writer' | 'reader'): Promise<pg.Client> {
+export async function connectPg(
+  url: string,
+  role: 'writer' | 'reader',
+  queryTimeoutMs?: number,
+): Promise<pg.Client> {
   const target = describeTarget(url);
   if (typeof url !== 'string' || url === '') {
     throw new AuditError('CONFIG_INVALID', 'postgres: a connection string is required', {
@@ -65,8 +76,10 @@ export async function connectPg(url: string, role: 'writer' | 'reader'): Promise
   }
   const client = new pg.Client({
     connectionString: url,
-    application_name: `sealtrail ${role} ${os.hostname()} pid ${process.pid}`.slice(0, 63),
+    application_name: applicationName(role),
     connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }),
   });
   // An idle client whose server goes away emits 'error'; the next query reports it.
   client.on('error', () => {});
@@ -89,4 +102,18 @@ export async function connectPg(url: string, role: 'writer' | 'reader'): Promise
     throw pgError(err, target, 'cannot read server settings');
   }
   return client;
+}
+
+/**
+ * Closes a connection, and drops its socket when the server does not answer the goodbye within
+ * `graceMs` (a silent network path would otherwise hold `end()` until TCP gives up). Closing
+ * also releases the session's advisory locks.
+ */
+export async function endClient(client: pg.Client, graceMs = 5_000): Promise<void> {
+  const timer = setTimeout(() => client.connection.stream.destroy(), graceMs);
+  try {
+    await client.end().catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,7 +3,7 @@
  * `trail.json` of a trail directory) and the one-writer-per-log advisory lock.
  */
 import type pg from 'pg';
-import { AuditError } from '../../errors.js';
+import { AuditError, isAuditError } from '../../errors.js';
 import type { ContentMode, TrailMeta } from '../trail-meta.js';
 import { logLockKey, pgError } from './connect.js';
 
@@ -150,4 +150,42 @@ export async function acquireLogLock(
     }
     await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - Date.now()))));
   }
+}
+
+/**
+ * Takes the lock of `log` on `client` after this process lost the connection that held it. When
+ * the server still counts that connection's backend (`lostPid`, same application name) as the
+ * holder, as it does after a silent network path until its own TCP gives up, that backend is
+ * terminated first (a role may end its own sessions); its open transaction, if any, ends with it.
+ * Any other holder is another writer: TRAIL_LOCKED.
+ * @throws AuditError TRAIL_LOCKED, STORE_UNAVAILABLE.
+ */
+export async function retakeLogLock(
+  client: pg.ClientBase,
+  log: string,
+  lostPid: number | undefined,
+  appName: string,
+  target: string,
+): Promise<void> {
+  try {
+    return await acquireLogLock(client, log, 0, target);
+  } catch (err) {
+    if (lostPid === undefined || !isAuditError(err, 'TRAIL_LOCKED')) throw err;
+  }
+  const [hi, lo] = lockColumns(logLockKey(log));
+  let ended: boolean;
+  try {
+    const r = await client.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(l.pid) AS ok
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = $1::oid
+         AND l.objid = $2::oid AND l.pid = $3 AND a.application_name = $4`,
+      [hi, lo, lostPid, appName],
+    );
+    ended = r.rows[0]?.ok === true;
+  } catch (err) {
+    throw pgError(err, target, `cannot end the lost session of log ${log}`);
+  }
+  // Not ours (or gone meanwhile): wait briefly, as for any holder, then name it.
+  await acquireLogLock(client, log, ended ? 5_000 : 0, target);
 }

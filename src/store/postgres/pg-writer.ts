@@ -20,7 +20,7 @@ import type { TreeWriter } from '../../chain/tree.js';
 import { AuditError } from '../../errors.js';
 import type { StoredCheckpoint } from '../sealed-files.js';
 import { recordTs } from '../segment-log.js';
-import { pgError } from './connect.js';
+import { endClient, pgError } from './connect.js';
 import { nodeQuery, PG_NODE_STRIDE, reduceNodeRows } from './pg-nodes.js';
 import { pendingReadEvent, selectPendingReads } from './pg-pending-reads.js';
 
@@ -131,7 +131,11 @@ export function sealOfRow(r: SealRow): SealRecord {
 }
 
 /** Opens a new connection holding the log's lock (after the old one was lost). */
-export type PgReconnect = () => Promise<pg.Client>;
+/** Connects again and retakes the log's lock; `lostPid` is the backend of the connection lost. */
+export type PgReconnect = (lostPid: number | undefined) => Promise<pg.Client>;
+
+/** Default time a commit or read of the writer's connection may go unanswered. */
+export const PG_WRITER_TIMEOUT_MS = 30_000;
 
 /**
  * The buffered writes of one log and their group commit. One instance per open log; it owns the
@@ -145,6 +149,8 @@ export class PgLogWriter {
   /** The writes of a commit whose outcome is unknown (connection lost during it). */
   private uncertain: Pending | undefined;
   private broken = false;
+  /** The backend of the lost connection, which the server may still count as the lock holder. */
+  private lostPid: number | undefined;
   /** Group commits are serialized: each takes everything buffered when it starts. */
   private chain: Promise<void> = Promise.resolve();
   private sealFileTarget = -1;
@@ -161,8 +167,40 @@ export class PgLogWriter {
     private readonly target: string,
     size: number,
     private readonly reconnect?: PgReconnect,
+    private readonly timeoutMs = PG_WRITER_TIMEOUT_MS,
   ) {
     this.pending = emptyPending(size);
+  }
+
+  /**
+   * Runs `work` on the current connection; when it has no answer within the time limit (a silent
+   * network path: no error, no reply), the connection's socket is dropped, which fails the work
+   * as STORE_UNAVAILABLE and the next flush connects again.
+   */
+  private async answered<T>(what: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = this.client;
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      client.connection.stream.destroy();
+    }, this.timeoutMs);
+    try {
+      return await work(client);
+    } catch (err) {
+      if (!late) throw err;
+      throw new AuditError(
+        'STORE_UNAVAILABLE',
+        `${this.target}: ${what}: no answer within ${this.timeoutMs} ms; the connection was dropped`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server process of the connection (for retaking the lock after losing it). */
+  private get backendPid(): number | undefined {
+    const pid = (this.client as { processID?: unknown }).processID;
+    return typeof pid === 'number' ? pid : undefined;
   }
 
   /** True when something is buffered and not yet committed. */
@@ -223,10 +261,15 @@ export class PgLogWriter {
     // A lost connection is recovered by the next flush; the rows wait until then.
     if (this.broken) return 0;
     let rows: Awaited<ReturnType<typeof selectPendingReads>>;
+    const what = `cannot read the pending reads of log ${this.log}`;
     try {
-      rows = await selectPendingReads(this.client, this.logId, [...this.absorbing, ...this.refused]);
+      rows = await this.answered(what, (c) =>
+        selectPendingReads(c, this.logId, [...this.absorbing, ...this.refused]),
+      );
     } catch (err) {
-      throw pgError(err, this.target, `cannot read the pending reads of log ${this.log}`);
+      const e = pgError(err, this.target, what);
+      if (e.code === 'STORE_UNAVAILABLE' && this.reconnect !== undefined) this.lose();
+      throw e;
     }
     let n = 0;
     for (const row of rows) {
@@ -255,17 +298,19 @@ export class PgLogWriter {
     if (!this.dirty) return;
     const unit = this.pending;
     this.pending = emptyPending(unit.firstSeq + unit.count);
+    const what = `cannot write log ${this.log}`;
     try {
-      await this.client.query('BEGIN');
-      await this.writeUnit(unit);
-      await this.client.query('COMMIT');
+      await this.answered(what, async (c) => {
+        await c.query('BEGIN');
+        await this.writeUnit(c, unit);
+        await c.query('COMMIT');
+      });
     } catch (err) {
-      const e = pgError(err, this.target, `cannot write log ${this.log}`);
+      const e = pgError(err, this.target, what);
       if (e.code === 'STORE_UNAVAILABLE' && this.reconnect !== undefined) {
         // The connection (and the lock) is gone; whether COMMIT happened is unknown.
-        this.broken = true;
+        this.lose();
         this.uncertain = unit;
-        void this.client.end().catch(() => {});
       } else {
         await this.client.query('ROLLBACK').catch(() => {});
       }
@@ -274,6 +319,13 @@ export class PgLogWriter {
       throw e;
     }
     this.afterCommit(unit);
+  }
+
+  /** Gives up the connection: the next flush connects again (recover). */
+  private lose(): void {
+    this.broken = true;
+    this.lostPid = this.backendPid;
+    void endClient(this.client);
   }
 
   private afterCommit(unit: Pending): void {
@@ -290,14 +342,14 @@ export class PgLogWriter {
    * database has it (a transaction commits whole: one of its writes present means all are).
    */
   private async recover(): Promise<void> {
-    const fresh = await this.reconnect!();
+    const fresh = await this.reconnect!(this.lostPid);
     const u = this.uncertain;
     let done: boolean;
     try {
       done = u !== undefined && (await this.committed(u, fresh));
     } catch (err) {
       // Let go of the new connection (and the lock with it): the next flush starts over.
-      await fresh.end().catch(() => {});
+      await endClient(fresh);
       throw err;
     }
     this.client = fresh;
@@ -346,8 +398,7 @@ export class PgLogWriter {
     }
   }
 
-  private async writeUnit(u: Pending): Promise<void> {
-    const c = this.client;
+  private async writeUnit(c: pg.Client, u: Pending): Promise<void> {
     if (u.count > 0) {
       const all = u.lines.length === 1 ? u.lines[0]! : Buffer.concat(u.lines);
       const leaves = Buffer.concat(u.leaves);

@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../chain/checkpoint.js';
 import { verifyConsistency, verifyInclusion } from '../../chain/proof-verify.js';
 import { hashLeaf } from '../../chain/rfc6962.js';
+import { DIAGNOSTICS_CHANNEL, type Diagnostic } from '../../diagnostics.js';
 import { isAuditError } from '../../errors.js';
 import type { AuditEventInput } from '../../event/types.js';
 import { KeyRing, openKeyDirSubjectKeys } from '../../keys/index.js';
@@ -13,7 +15,7 @@ import { revealContent } from '../../protect/content-modes.js';
 import { proveConsistency, proveInclusion } from '../../read/prove.js';
 import { getEntry, query } from '../../read/query.js';
 import { verifyDir } from '../../read/verify-dir.js';
-import { startPostgres, type TestPostgres } from '../../test-support/postgres.js';
+import { startPostgres, startSilentRelay, type TestPostgres } from '../../test-support/postgres.js';
 import { AuditTrail } from '../../writer/trail.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { insertPendingReads } from './pg-pending-reads.js';
@@ -518,6 +520,48 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when the network path to the server goes silent', () => {
+    it('gives up the commit after timeoutMs, ends its lost session, retakes the lock and loses nothing', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'setup', 1, keys('silent-setup')); // the owner creates the schema
+      await server.sql(name, "CREATE ROLE silentapp LOGIN PASSWORD 'app-secret' IN ROLE sealtrail_writer");
+      const relay = await startSilentRelay(server.port);
+      const viaRelay = server
+        .urlAs('silentapp', 'app-secret', name)
+        .replace(`:${server.port}/`, `:${relay.port}/`);
+      const failures: string[] = [];
+      const onDiagnostic = (d: unknown) => failures.push((d as Diagnostic).message);
+      diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNEL, onDiagnostic);
+      try {
+        const trail = await AuditTrail.open({
+          postgres: { url: viaRelay, log: 'silent', keysDir: keys('silent'), timeoutMs: 1000 },
+          handleExit: false,
+        });
+        for (let i = 0; i < 50; i++) trail.emit({ type: 'x.before', meta: { i } });
+        await trail.flush();
+        relay.silence();
+        for (let i = 0; i < 50; i++) trail.emit({ type: 'x.after', meta: { i } });
+        await trail.flush(); // hung for good before: no answer, no error
+        await trail.close();
+        expect(failures.join('\n')).toMatch(
+          /no answer within 1000 ms; the connection was dropped \(retrying\)/,
+        );
+      } finally {
+        diagnosticsChannel.unsubscribe(DIAGNOSTICS_CHANNEL, onDiagnostic);
+        await relay.close();
+      }
+      const source = new PgSource(url, 'silent');
+      try {
+        const report = verifyDir(source);
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(100);
+        expect(await query(source, { type: 'x.after' }).toArray()).toHaveLength(50);
+      } finally {
+        source.close();
+      }
+    }, 30_000);
+  });
+
   describe('migrations', () => {
     it('are recorded once, and a role that may not create the schema is told to ask the owner', async () => {
       const { url, name } = await freshDb();
@@ -608,6 +652,20 @@ describe('the PostgreSQL store', () => {
       expect(isAuditError(err, 'STORE_UNAVAILABLE')).toBe(true);
       expect((err as Error).message).toMatch(/authentication failed/);
       expect((err as Error).message).not.toContain('wrong-password-123');
+    });
+
+    it('refuses a time limit that is not whole milliseconds, naming it, before connecting', async () => {
+      for (const [postgres, field] of [
+        [{ timeoutMs: 0 }, 'postgres.timeoutMs'],
+        [{ timeoutMs: 1.5 }, 'postgres.timeoutMs'],
+        [{ lockTimeoutMs: -1 }, 'postgres.lockTimeoutMs'],
+      ] as const) {
+        const err = await AuditTrail.open({
+          postgres: { url: 'postgres://nobody@127.0.0.1:1/none', keysDir: keys('limits'), ...postgres },
+          handleExit: false,
+        }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'CONFIG_INVALID', detail: { field } });
+      }
     });
 
     it('a reader of a missing log fails with TRAIL_NOT_FOUND', async () => {
