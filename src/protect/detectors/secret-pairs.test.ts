@@ -20,6 +20,16 @@ describe('sensitive name=value detector', () => {
     ['Cookie: theme=dark; sid=abc\nAccept: */*', 'Cookie: [SECRET:pair]\nAccept: */*'],
     ['<add key="ApiSecret" value="x-9f2k" />', '<add key="ApiSecret" value="[SECRET:pair]" />'],
     ["{'Authorization': 'Bearer abc123'}", "{'Authorization': 'Bearer [SECRET:pair]'}"],
+    // punctuation inside a value stays in it; a query parameter, a closing run or `, ` ends it
+    ['password=Tr0ub4dor&3', 'password=[SECRET:pair]'],
+    ['password=abc&flag', 'password=[SECRET:pair]'],
+    ['GET /cb?password=s3cr3t&amp;next=/', 'GET /cb?password=[SECRET:pair]&amp;next=/'],
+    ['password: a,b;c)d&e', 'password: [SECRET:pair]'],
+    ['(password: abc), next', '(password: [SECRET:pair]), next'],
+    ['{password: abc, user: bob}', '{password: [SECRET:pair], user: bob}'],
+    ['Server=db;Password=p@ss;User Id=sa', 'Server=db;Password=[SECRET:pair];User Id=sa'],
+    ['f(password=abc)', 'f(password=[SECRET:pair])'],
+    ['Token: Hunter2 is the one', 'Token: [SECRET:pair] is the one'],
   ])('replaces the value in %j', (text, want) => {
     expect(only('secret:pair', text)).toBe(want);
   });
@@ -33,6 +43,8 @@ describe('sensitive name=value detector', () => {
     'tokenizer: cl100k_base',
     'password_length=12',
     'Password: must be at least 8 characters',
+    'Password: Must be at least 8 characters',
+    'Token: Expires in one hour',
     'password: ********',
     'password=<your password>',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell reference is the point

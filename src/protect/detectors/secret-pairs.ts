@@ -2,10 +2,11 @@
  * `name=value`, `name: value`, `"name": "value"`, `name => value` and `name := value` in text,
  * where the name is sensitive (see sensitive-names.ts): the value is replaced, the name stays.
  * Found from each `:` and `=` with `indexOf`; the name is read backwards (at most 64 characters),
- * the value forwards (at most 4096). An `Authorization: Basic dXNl...` value keeps its scheme word;
+ * the value forwards (at most 4096) to white space, a quote or `<`; punctuation (`,;&)]}>`) ends it
+ * as endOfValue says. An `Authorization: Basic dXNl...` value keeps its scheme word;
  * a `Cookie:` value runs to the end of the line (every cookie of the header).
  * Left alone: placeholders (`***`, `<password>`, `${DB_PASSWORD}`, `{{secret}}`, `null`, `true`),
- * markers of an earlier redaction, prose after a colon ("Password: must be 8 characters"), state
+ * markers of an earlier redaction, prose after a colon ("Password: Must be 8 characters"), state
  * words ("Authorization: required"), and code (`apiKey = process.env.KEY`, `token = await f()`).
  */
 import type { SensitiveNames } from '../sensitive-names.js';
@@ -77,23 +78,51 @@ function isNameChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 95 || c === 45 || c === 46;
 }
 
-/** Ends an unquoted value. */
+/** Ends an unquoted value wherever it stands: white space, control, a quote, `\\`, `<`. */
 function endsValue(c: number): boolean {
-  return (
-    c <= 32 ||
-    c === 44 || // ,
-    c === 59 || // ;
-    c === 38 || // &
-    c === 34 || // "
-    c === 39 || // '
-    c === 96 || // `
-    c === 41 || // )
-    c === 93 || // ]
-    c === 125 || // }
-    c === 60 || // <
-    c === 62 || // >
-    c === 92 // \
-  );
+  return c <= 32 || c === 34 || c === 39 || c === 96 || c === 92 || c === 60;
+}
+
+/** `,` `;` `&` `)` `]` `}` `>`: they end an unquoted value only where they separate (endOfValue). */
+function isPunct(c: number): boolean {
+  return c === 44 || c === 59 || c === 38 || c === 41 || c === 93 || c === 125 || c === 62;
+}
+
+/**
+ * Where the unquoted value starting at `from` ends. After `=` (query strings, cookies, connection
+ * strings) `,` `;` `)` `]` `}` `>` end it, and `&` does where the next parameter starts (`&name=`,
+ * `&amp;`). After `:` (headers, prose, YAML) punctuation ends it only as a closing run before white
+ * space or the end (`password: Tr0ub4dor&3,` keeps `Tr0ub4dor&3`).
+ */
+function endOfValue(text: string, from: number, limit: number, afterEquals: boolean): number {
+  let at = from;
+  while (at < limit) {
+    const c = text.charCodeAt(at);
+    if (endsValue(c)) return at;
+    if (isPunct(c)) {
+      if (afterEquals && (c !== 38 || startsParameter(text, at + 1))) return at;
+      let k = at + 1;
+      while (k < text.length && isPunct(text.charCodeAt(k))) k++;
+      if (k >= text.length || endsValue(text.charCodeAt(k))) return at;
+      at = k;
+      continue;
+    }
+    at++;
+  }
+  return at;
+}
+
+/** True when a query parameter (`name=`) or `amp;` starts at `at`. */
+function startsParameter(text: string, at: number): boolean {
+  if (text.startsWith('amp;', at)) return true;
+  let k = at;
+  while (
+    k < text.length &&
+    k - at < MAX_NAME &&
+    (isNameChar(text.charCodeAt(k)) || text.charCodeAt(k) === 91 || text.charCodeAt(k) === 93)
+  )
+    k++;
+  return k > at && text.charCodeAt(k) === 61;
 }
 
 /**
@@ -190,17 +219,17 @@ export function matchSecretPair(
     vs = v;
     ve = v;
     const limit = Math.min(n, vs + MAX_VALUE);
+    const afterEquals = sepChar === 61;
     if (/cookie/i.test(name)) {
       // Cookie: a=1; b=2 — every cookie of the header
       while (ve < limit && text.charCodeAt(ve) !== 10 && text.charCodeAt(ve) !== 13) ve++;
     }
-    while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
+    ve = endOfValue(text, ve, limit, afterEquals);
     // "Authorization: Basic dXNl..." — the credential is the word after the scheme.
     if (ve < n && text.charCodeAt(ve) === 32 && SCHEME_WORDS.has(text.slice(vs, ve).toLowerCase())) {
       let t = ve + 1;
       while (t < n && text.charCodeAt(t) === 32) t++;
-      let te = t;
-      while (te < limit && !endsValue(text.charCodeAt(te))) te++;
+      const te = endOfValue(text, t, limit, afterEquals);
       if (te === t) return; // "Bearer <token>": a placeholder, or nothing
       vs = t;
       ve = te;
@@ -229,9 +258,13 @@ export function matchSecretPair(
   out[2] = name.toLowerCase().includes('aws') ? 1 : 0;
 }
 
-/** A lower-case word followed by more words: "Password: must be at least 8 characters". */
+/**
+ * A word of letters, lower-case after the first, followed by more words: "Password: must be at
+ * least 8 characters", "Token: Expires in one hour".
+ */
 function isProse(text: string, vs: number, ve: number): boolean {
-  for (let i = vs; i < ve; i++) {
+  if (!isAsciiLetter(text.charCodeAt(vs))) return false;
+  for (let i = vs + 1; i < ve; i++) {
     const c = text.charCodeAt(i);
     if (c < 97 || c > 122) return false;
   }
