@@ -6,11 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { generateNoteKey } from '../chain/note.js';
+import { Checkpoint, signCheckpoint } from '../chain/checkpoint.js';
+import { generateNoteKey, NoteSigner } from '../chain/note.js';
+import { EMPTY_TREE_ROOT } from '../chain/rfc6962.js';
 import { newSealSeed, SealKeyFile } from '../chain/seal.js';
 import { AuditError } from '../errors.js';
 import { DIR_MODE, ensureDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { type TrailLayout, trailLayout } from './layout.js';
+import { SealedFiles } from './sealed-files.js';
 
 /** How content payloads are kept (the protection modes build on this). */
 export type ContentMode = 'plain' | 'hash' | 'encrypt';
@@ -101,6 +104,13 @@ export function createTrail(dir: string, options: CreateTrailOptions = {}): Crea
       sealEpochMs,
       content: options.content ?? 'plain',
     };
+    // The empty tree's signed checkpoint: a new trail has one to show, publish and extend.
+    new SealedFiles(layout).appendCheckpoint({
+      size: 0,
+      time: new Date(meta.createdAt).toISOString(),
+      reason: 'open',
+      note: signCheckpoint(new Checkpoint(origin, 0, EMPTY_TREE_ROOT), NoteSigner.fromSkey(skey)),
+    });
     // trail.json last: its presence marks a complete trail.
     writeFileAtomic(layout.meta, `${JSON.stringify(meta, null, 2)}\n`);
     const sealSeed = seed.toString('base64url');
