@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { AuditError } from '../errors.js';
+import { exactJson } from '../event/exact-json.js';
 import type { AuditEventInput } from '../event/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { DIR_OPTION, parseVerbArgs, writeOut } from './common.js';
@@ -83,7 +84,7 @@ function emitLine(trail: AuditTrail, line: string, n: number): string {
     throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid JSON`, { line: n });
   }
   try {
-    return trail.emit(event);
+    return trail.emit(exactJson(line, event, '') as AuditEventInput);
   } catch (err) {
     if (err instanceof AuditError && err.code === 'EVENT_INVALID') {
       throw new AuditError('EVENT_INVALID', `stdin line ${n}: ${err.message}`, { ...err.detail, line: n });

@@ -102,6 +102,23 @@ describe('sealtrail', () => {
       expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
     });
 
+    it('refuses an integer JSON.parse would round, naming line and field, instead of recording it changed', () => {
+      const d = path.join(root, 'append-big');
+      run(['init', '--dir', d]);
+      const r = run(
+        ['append', '--dir', d],
+        '{"type":"x.a","meta":{"n":9007199254740991}}\n{"type":"x.b","meta":{"n":12345678901234567890}}\n',
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /^sealtrail: stdin line 2: meta\.n: an integer beyond ±\(2\^53-1\) cannot be kept exactly/,
+      );
+      expect(r.stdout).toMatch(/^\S+\n$/);
+      expect(run(['query', '--dir', d, '--type', 'x.a', '--format', 'jsonl']).stdout).toContain(
+        '"n":9007199254740991',
+      );
+    });
+
     it('prints the ids of the lines recorded before a bad line in the same chunk, durably too', () => {
       const d = path.join(root, 'append-bad-durable');
       run(['init', '--dir', d]);
@@ -228,6 +245,21 @@ describe('sealtrail', () => {
       expect(lines[0]).toBe('example.test/trail');
       expect(lines[1]).toBe('4');
       expect(lines[4]).toMatch(/^\u2014 example\.test\/trail [A-Za-z0-9+/=]+$/);
+    });
+
+    it('prints the signed empty tree of a trail just made, and prove then names the missing entry', () => {
+      const d = path.join(root, 'fresh-checkpoint');
+      run(['init', '--dir', d, '--origin', 'example.test/fresh']);
+      const r = run(['checkpoint', '--dir', d]);
+      expect(r.code).toBe(0);
+      // size 0, and the root of the empty tree: SHA-256 of nothing
+      expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+        'example.test/fresh',
+        '0',
+        '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+      ]);
+      const p = run(['prove', '--dir', d, '--seq', '0']);
+      expect(p.code).toBe(2);
     });
   });
 

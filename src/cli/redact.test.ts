@@ -96,6 +96,14 @@ describe('sealtrail redact', () => {
       ]);
     });
 
+    it('refuses an integer it could not give back exactly, naming line and field', () => {
+      const r = run(['--json'], '{"a":1}\n{"b":{"id":12345678901234567890}}\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sealtrail: stdin line 2: b\.id: an integer beyond/);
+      const whole = run(['--json'], '[1, 9007199254740993]');
+      expect(whole.stderr).toMatch(/^sealtrail: stdin: \[1\]: an integer beyond/);
+    });
+
     it('stops at a line that is not JSON with exit 2, naming the line', () => {
       const r = run(['--json'], '{"a":1}\n{"b":\n');
       expect(r.code).toBe(2);

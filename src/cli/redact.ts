@@ -5,6 +5,7 @@
  * `{"value": <redacted>, "findings": [...], "failed": false}`: the findings never hold a value.
  */
 import { AuditError } from '../errors.js';
+import { exactJson } from '../event/exact-json.js';
 import { DETECTOR_NAMES } from '../protect/detector-names.js';
 import { createRedactor, type DetectorName } from '../protect/index.js';
 import { jsonText, parseVerbArgs, writeOut } from './common.js';
@@ -57,24 +58,28 @@ export async function runRedact(args: string[]): Promise<number> {
   return 0;
 }
 
-/** One JSON document, or else JSON lines (blank lines skipped). */
+/** One JSON document, or else JSON lines (blank lines skipped); numbers come back exactly. */
 function parseDocuments(input: string): unknown[] {
   if (input.trim() === '') return [];
+  let whole: unknown;
   try {
-    return [JSON.parse(input)];
+    whole = JSON.parse(input);
   } catch {
     // not one document: JSON lines
   }
+  if (whole !== undefined) return [exactJson(input, whole, 'stdin')];
   const docs: unknown[] = [];
   const lines = input.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
+    let doc: unknown;
     try {
-      docs.push(JSON.parse(line));
+      doc = JSON.parse(line);
     } catch {
       throw new AuditError('EVENT_INVALID', `stdin line ${i + 1}: not valid JSON`, { line: i + 1 });
     }
+    docs.push(exactJson(line, doc, `stdin line ${i + 1}`));
   }
   return docs;
 }

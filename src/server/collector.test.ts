@@ -175,6 +175,29 @@ describe('POST /v1/events', () => {
     });
   });
 
+  it('refuses a number JSON.parse would round, naming event and field, in either body format', async () => {
+    const before = await producedCount();
+    const big = (i: number) =>
+      JSON.stringify(event(i, { meta: { orderId: 0 } })).replace(
+        '"orderId":0',
+        '"orderId":12345678901234567890',
+      );
+    const asArray = await post(tok['producer-a'], `[${JSON.stringify(event(9))},${big(10)}]`);
+    const asLines = await post(
+      tok['producer-a'],
+      `${JSON.stringify(event(11))}\n${big(12)}\n`,
+      'application/x-ndjson',
+    );
+    for (const r of [asArray, asLines]) {
+      expect(r.status).toBe(400);
+      const body = (await r.json()) as { message: string };
+      expect(body).toMatchObject({ error: 'EVENT_INVALID', index: 1, field: 'meta.orderId' });
+      expect(body.message).toMatch(/^events\[1\]: meta\.orderId: an integer beyond/);
+    }
+    await collector.trail.flush();
+    expect(await producedCount()).toBe(before);
+  });
+
   it('answers 400 for a JSON syntax error without quoting the body', async () => {
     const r = await post(tok['producer-a'], '[{"type": "model.request", "x": secret-value]');
     expect(r.status).toBe(400);
@@ -348,8 +371,9 @@ describe('GET /metrics', () => {
     const text = await r.text();
     expect(text).toContain(`sealtrail_events_ingested_total ${collector.metrics.ingested}\n`);
     expect(collector.metrics.ingested).toBe(6);
-    // 3 (bad event) + 2 (bad line) + 1 (syntax: not counted, never parsed) + 51 (batch limit) + 0 (413: never parsed)
-    expect(text).toMatch(/^sealtrail_events_rejected_total 56$/m);
+    // 3 (bad event) + 2 (bad line) + 4 (two batches of 2 with a rounded number) + 1 (syntax: not
+    // counted, never parsed) + 51 (batch limit) + 0 (413: never parsed)
+    expect(text).toMatch(/^sealtrail_events_rejected_total 60$/m);
     expect(text).toMatch(/^sealtrail_queue_depth \d+$/m);
     expect(text).toContain('# TYPE sealtrail_flush_seconds summary');
   });

@@ -30,7 +30,7 @@ import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
 import type { PostgresTarget } from '../writer/postgres-target.js';
 import { ConnectionTracker } from './connections.js';
 import { type RequestReveal, TrailDecryption } from './content-reveal.js';
-import { parseJsonLines, prepareBatch } from './ingest.js';
+import { inexactInBody, parseJsonLines, prepareBatch } from './ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { sizeParam } from './params.js';
 import { SinkSequences, type SinkStateLimits } from './sink-sequences.js';
@@ -367,7 +367,7 @@ export class Collector {
           return;
         }
         this.metrics.rejected += text.split('\n').filter((l) => l.trim() !== '').length;
-        done(new AuditError('EVENT_INVALID', parsed.message, { index: parsed.index, field: '' }));
+        done(new AuditError('EVENT_INVALID', parsed.message, { index: parsed.index, field: parsed.field }));
       });
     }
     // Plain JSON.parse in place of Fastify's secure-json-parse, whose scan for `__proto__` and
@@ -376,12 +376,22 @@ export class Collector {
     // object (prepareEvent defines `__proto__` as an own property).
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = body as string;
+      let parsed: unknown;
       try {
-        done(null, JSON.parse(body as string));
+        parsed = JSON.parse(text);
       } catch {
         // The parser's message is not kept: it quotes the body.
         done(new AuditError('USAGE', 'body: not valid JSON', { field: 'body' }));
+        return;
       }
+      const inexact = inexactInBody(text, parsed);
+      if (inexact === undefined) {
+        done(null, parsed);
+        return;
+      }
+      this.metrics.rejected += Array.isArray(parsed) ? parsed.length : 1;
+      done(new AuditError('EVENT_INVALID', inexact.message, { index: inexact.index, field: inexact.field }));
     });
     app.addHook('onRequest', async (req, reply) => {
       const scope = (req.routeOptions.config as RouteScope | undefined)?.scope;

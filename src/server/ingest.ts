@@ -4,6 +4,7 @@
  * any is written, so a batch is all or nothing. Pure logic; the route lives in collector.ts.
  */
 import { AuditError, isAuditError } from '../errors.js';
+import { inexactNumberMessage, inexactNumberPath, mayHoldInexact } from '../event/exact-json.js';
 import type { PreparedEvent } from '../event/index.js';
 
 /** A batch entry that failed: its index in the batch and the field path. */
@@ -26,8 +27,32 @@ export function parseJsonLines(text: string): unknown[] | BatchProblem {
     } catch {
       return { index: out.length, field: '', message: `events[${out.length}]: not valid JSON` };
     }
+    if (mayHoldInexact(line)) {
+      const problem = inexactIn(out.at(-1), out.length - 1);
+      if (problem !== undefined) return problem;
+    }
   }
   return out;
+}
+
+/**
+ * The first event of a JSON body (an array of events, or anything else as event 0) holding a
+ * number that JSON.parse rounded (event/exact-json.ts), as a problem; undefined when there is none.
+ */
+export function inexactInBody(text: string, body: unknown): BatchProblem | undefined {
+  if (!mayHoldInexact(text)) return undefined;
+  if (!Array.isArray(body)) return inexactIn(body, 0);
+  for (let i = 0; i < body.length; i++) {
+    const problem = inexactIn(body[i], i);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function inexactIn(event: unknown, index: number): BatchProblem | undefined {
+  const field = inexactNumberPath(event);
+  if (field === undefined) return undefined;
+  return { index, field, message: `events[${index}]: ${inexactNumberMessage(field)}` };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

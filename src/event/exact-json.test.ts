@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { inexactNumberPath, mayHoldInexact } from './exact-json.js';
+
+const pathIn = (text: string, prefix = '') => inexactNumberPath(JSON.parse(text), prefix);
+
+describe('inexactNumberPath', () => {
+  it('names the first integer JSON.parse rounded, by its path', () => {
+    expect(pathIn('{"meta":{"ok":1,"n":12345678901234567890}}')).toBe('meta.n');
+    expect(pathIn('[{"a":1},{"meta":{"list":[1,-9007199254740993]}}]', 'events')).toBe(
+      'events[1].meta.list[1]',
+    );
+    expect(pathIn('{"n":1e20}')).toBe('n');
+    expect(pathIn('{"n":9007199254740992}')).toBe('n');
+  });
+
+  it('passes safe integers, fractions, and long digit runs inside strings', () => {
+    expect(pathIn('{"n":9007199254740991,"m":-9007199254740991}')).toBeUndefined();
+    expect(pathIn('{"card":"4111111111111111","x":0.1000000000000000055511151231257827}')).toBeUndefined();
+    expect(pathIn('{"x":1.5e-7,"y":2E+0}')).toBeUndefined();
+  });
+
+  it('tells from the text alone when there can be none', () => {
+    expect(mayHoldInexact('{"n":123456789012345,"s":"abc","x":1.5e-7,"y":2E+0}')).toBe(false);
+    expect(mayHoldInexact('{"n":1234567890123456}')).toBe(true);
+    expect(mayHoldInexact('{"n":1e21}')).toBe(true);
+  });
+
+  it('walks deep nesting without recursion', () => {
+    const deep = `${'['.repeat(20_000)}12345678901234567890${']'.repeat(20_000)}`;
+    expect(pathIn(deep)).toBe('[0]'.repeat(20_000));
+  });
+});
