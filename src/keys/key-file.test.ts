@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditError } from '../errors.js';
+import { acquireLock } from '../store/lock.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { createKeyFile, KeyFile, keyFileProvider, SCRYPT_DEFAULTS } from './key-file.js';
 
@@ -170,7 +171,7 @@ describe('KeyFile.rotate', () => {
     const before = JSON.parse(fs.readFileSync(file, 'utf8'));
     const kf = await KeyFile.open(file, PASS);
     const k1 = Buffer.from(kf.loaded().keys[0]!.key);
-    const loaded = kf.rotate();
+    const loaded = await kf.rotate();
     expect(loaded.current).toBe('k2');
     expect(loaded.keys.map((k) => k.id)).toEqual(['k1', 'k2']);
     expect(mode(file)).toBe(0o600);
@@ -187,10 +188,27 @@ describe('KeyFile.rotate', () => {
     await createKeyFile(file, PASS, { scrypt: FAST });
     const a = await KeyFile.open(file, PASS);
     const b = await KeyFile.open(file, PASS);
-    a.rotate();
-    const loaded = b.rotate();
+    await a.rotate();
+    const loaded = await b.rotate();
     expect(loaded.keys.map((k) => k.id)).toEqual(['k1', 'k2', 'k3']);
     expect((await KeyFile.open(file, PASS)).loaded().keys.map((k) => k.id)).toEqual(['k1', 'k2', 'k3']);
+  });
+});
+
+describe('KeyFile.rotate while another rotation holds the lock', () => {
+  it('waits without blocking the event loop, then rotates', async () => {
+    const file = path.join(root, 'held-lock', 'master.json');
+    await createKeyFile(file, PASS, { scrypt: FAST });
+    const kf = await KeyFile.open(file, PASS);
+    const release = acquireLock(`${file}.lock`, 'held by the test');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const rotation = kf.rotate();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ticks).toBeGreaterThan(5); // the loop ran while the rotation waited
+    release();
+    clearInterval(timer);
+    expect((await rotation).current).toBe('k2');
   });
 });
 
@@ -209,7 +227,7 @@ describe('KeyFile.rotate in two processes at once', () => {
       const sync = fs.fsyncSync;
       fs.fsyncSync = (fd) => { const t = Date.now() + 300; while (Date.now() < t); return sync(fd); };
       await new Promise((r) => setTimeout(r, Number(process.argv[3]) - Date.now()));
-      const loaded = kf.rotate();
+      const loaded = await kf.rotate();
       const mine = loaded.keys.find((k) => k.id === loaded.current);
       process.stdout.write(Buffer.from(mine.key).toString('base64'));`;
     const at = Date.now() + 3000;
@@ -243,7 +261,7 @@ describe('KeyFile.rotate with a key that could not be opened', () => {
       { key: randomBytes(32), createdAt: Number.NaN },
       { id: 's-1', key: randomBytes(32) },
     ]) {
-      expect(() => kf.rotate(next)).toThrow(expect.objectContaining({ code: 'KEY_INVALID' }));
+      await expect(kf.rotate(next)).rejects.toMatchObject({ code: 'KEY_INVALID' });
       expect(fs.readFileSync(file, 'utf8')).toBe(before);
     }
     expect((await KeyFile.open(file, PASS)).loaded().current).toBe('k1');

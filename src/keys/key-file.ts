@@ -153,10 +153,10 @@ export class KeyFile {
    * under the same key-encryption key with a fresh IV, and replaces the file atomically.
    * @throws AuditError KEY_INVALID (id taken, bad key), STORE_IO.
    */
-  rotate(next?: KeyInput, now = Date.now()): LoadedKeys {
+  async rotate(next?: KeyInput, now = Date.now()): Promise<LoadedKeys> {
     // Read, add and write under a lock: two rotations at once would each add a key, and the
     // second write would drop the first one's, which its process goes on encrypting with.
-    const release = lockWaiting(`${this.file}.lock`);
+    const release = await lockWaiting(`${this.file}.lock`);
     try {
       this.#reload();
       const id =
@@ -434,15 +434,18 @@ function parseKeyFile(text: string, file: string): KeyFileJson {
   return json;
 }
 
-/** Takes the rotation lock, waiting up to 10 s for another process's rotation to end. */
-function lockWaiting(lockFile: string): () => void {
+/**
+ * Takes the rotation lock, waiting up to 10 s (without blocking the event loop) for another
+ * rotation to end.
+ */
+async function lockWaiting(lockFile: string): Promise<() => void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
       return acquireLock(lockFile, 'key file is being rotated');
     } catch (err) {
       if (!(err instanceof AuditError && err.code === 'TRAIL_LOCKED') || Date.now() > deadline) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 }
