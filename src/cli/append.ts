@@ -84,7 +84,7 @@ function emitLine(trail: AuditTrail, line: string, n: number): string {
     throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid JSON`, { line: n });
   }
   try {
-    return trail.emit(exactJson(line, event, '') as AuditEventInput);
+    return trail.emit(exactJson(event, '') as AuditEventInput);
   } catch (err) {
     if (err instanceof AuditError && err.code === 'EVENT_INVALID') {
       throw new AuditError('EVENT_INVALID', `stdin line ${n}: ${err.message}`, { ...err.detail, line: n });

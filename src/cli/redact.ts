@@ -67,7 +67,7 @@ function parseDocuments(input: string): unknown[] {
   } catch {
     // not one document: JSON lines
   }
-  if (whole !== undefined) return [exactJson(input, whole, 'stdin')];
+  if (whole !== undefined) return [exactJson(whole, 'stdin')];
   const docs: unknown[] = [];
   const lines = input.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -79,7 +79,7 @@ function parseDocuments(input: string): unknown[] {
     } catch {
       throw new AuditError('EVENT_INVALID', `stdin line ${i + 1}: not valid JSON`, { line: i + 1 });
     }
-    docs.push(exactJson(line, doc, `stdin line ${i + 1}`));
+    docs.push(exactJson(doc, `stdin line ${i + 1}`));
   }
   return docs;
 }

