@@ -135,5 +135,27 @@ export function parsePayloads(payloads: string): Record<string, StoredPayload> {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new AuditError('ENTRY_MALFORMED', 'content payloads are not an object');
   }
+  for (const [name, p] of Object.entries(obj)) {
+    if (!isStoredPayload(p)) throw new AuditError('ENTRY_MALFORMED', `content.${name}: malformed payload`);
+  }
   return obj as Record<string, StoredPayload>;
+}
+
+/**
+ * Exactly `{"salt": "...", "value": ...}` or `{"erased": {"at": "...", "reason"?: "..."}}`
+ * (docs/format.md): an erased marker carries nothing else, so no value can hide beside it.
+ */
+function isStoredPayload(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const keys = Object.keys(p);
+  if (keys.length === 2) return typeof (p as { salt?: unknown }).salt === 'string' && 'value' in p;
+  if (keys.length !== 1 || keys[0] !== 'erased') return false;
+  const e = (p as { erased: unknown }).erased;
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
+  const { at, reason, ...rest } = e as { at?: unknown; reason?: unknown };
+  return (
+    typeof at === 'string' &&
+    (reason === undefined || typeof reason === 'string') &&
+    Object.keys(rest).length === 0
+  );
 }

@@ -14,6 +14,7 @@ import {
 } from '../test-support/fixtures.js';
 import { copyTrail } from '../test-support/read-fixtures.js';
 import { AuditTrail } from '../writer/index.js';
+import { query } from './query.js';
 import { verifyDir } from './verify-dir.js';
 
 const ENTRIES = 12;
@@ -96,6 +97,35 @@ describe('verify', () => {
       fs.rmSync(path.join(dir, 'tree'), { recursive: true });
       expect(verifyDir(dir).failure?.code).toBe('ROOT_MISMATCH');
     });
+  });
+
+  describe('when a payload is reshaped', () => {
+    const forged = [
+      [
+        'an erased marker with a forged value beside it',
+        '{"erased":{"at":"2026-01-01T00:00:00.000Z"},"value":"FORGED"}',
+      ],
+      ['an erased marker that is not an object', '{"erased":1,"value":"FORGED"}'],
+      [
+        'an erased marker with an extra field',
+        '{"erased":{"at":"2026-01-01T00:00:00.000Z","value":"FORGED"}}',
+      ],
+      ['a string in place of the payload', '"FORGED"'],
+      ['null in place of the payload', 'null'],
+    ] as const;
+    for (const [name, payload] of forged) {
+      it(`fails with ENTRY_MALFORMED at that entry for ${name}, and reads never show it`, async () => {
+        const dir = copy();
+        const lines = readSegmentLines(segment(dir));
+        const [committed, payloads] = lines[3]!.split('\t');
+        const response = JSON.parse(payloads!).response;
+        lines[3] = `${committed}\t{"prompt":${payload},"response":${JSON.stringify(response)}}`;
+        writeSegmentLines(segment(dir), lines);
+        expect(verifyDir(dir).failure).toMatchObject({ code: 'ENTRY_MALFORMED', seq: 3 });
+        const shown = JSON.stringify(await query(dir, {}).toArray());
+        expect(shown).not.toContain('FORGED');
+      });
+    }
   });
 
   describe('when entries are deleted', () => {
