@@ -14,6 +14,7 @@
 import { createHash, createHmac, hkdfSync, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { AuditError } from '../errors.js';
+import { writeAll } from '../write-all.js';
 
 /** One sealed epoch, as stored in `seals.jsonl` (keys in sorted order). */
 export interface SealRecord {
@@ -128,7 +129,7 @@ export class SealKeyFile extends SealKeyChain {
     const key = deriveSealKey(seed, origin);
     const fd = fs.openSync(file, 'wx', 0o600);
     try {
-      fs.writeSync(fd, SealKeyFile.line(0, key, origin));
+      writeAll(fd, SealKeyFile.line(0, key, origin));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -171,7 +172,7 @@ export class SealKeyFile extends SealKeyChain {
     try {
       const fd = fs.openSync(this.file, 'r+');
       try {
-        fs.writeSync(fd, SealKeyFile.line(this.currentEpoch, this.key, this.origin), 0);
+        writeAll(fd, SealKeyFile.line(this.currentEpoch, this.key, this.origin), 0);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);

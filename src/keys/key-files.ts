@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FILE_MODE, syncDir } from '../store/index.js';
+import { writeAll } from '../write-all.js';
 
 /**
  * Creates `file` with `data`, durably, failing with EEXIST when it exists: the bytes go to a
@@ -50,7 +51,7 @@ export function overwriteInPlace(file: string, data: Uint8Array): void {
   try {
     const size = fs.fstatSync(fd).size;
     if (size !== data.length) throw new Error(`expected ${data.length} bytes, found ${size}`);
-    fs.writeSync(fd, data, 0, data.length, 0);
+    writeAll(fd, data, 0);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -73,7 +74,7 @@ export function shredFile(file: string): boolean {
   }
   try {
     const size = fs.fstatSync(fd).size;
-    fs.writeSync(fd, Buffer.alloc(size), 0, size, 0);
+    writeAll(fd, Buffer.alloc(size), 0);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

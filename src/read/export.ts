@@ -12,6 +12,7 @@ import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { DirSource, FILE_MODE, withFile } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
+import { writeAll } from '../write-all.js';
 import { type EntryFormat, entryWriter } from './export-format.js';
 import { type QueryOptions, query } from './query.js';
 import type { QueryFilter } from './query-filter.js';
@@ -164,7 +165,7 @@ export class PartialFile {
   }
 
   write(text: string): void {
-    withFile(this.partial, 'write', () => fs.writeSync(this.fd, text));
+    withFile(this.partial, 'write', () => writeAll(this.fd, text));
   }
 
   /** Flushes, closes and renames it to its name. */

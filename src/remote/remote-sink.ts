@@ -24,6 +24,7 @@ import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { ensureDir, readIfExists, writeFileAtomic } from '../store/index.js';
+import { writeAll } from '../write-all.js';
 
 /** Options of {@link RemoteSink}. */
 export interface RemoteSinkOptions {
@@ -143,7 +144,7 @@ export class RemoteSink {
         throw new AuditError('BUFFER_FULL', `spool full: ${this.maxSpoolBytes} bytes wait for the collector`);
       }
     }
-    fs.writeSync(this.fd, line);
+    writeAll(this.fd, line);
     this.size += bytes;
     this.seq++;
     if (this.timer === undefined && this.sending === undefined) this.kick(0);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditError } from '../errors.js';
+import { writeAll } from '../write-all.js';
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -29,11 +30,14 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', FILE_MODE);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, data);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (err) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true }); // the old file stays as it was
+    throw err;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
 }
@@ -42,7 +46,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 export function appendFileDurable(file: string, data: string): void {
   const fd = fs.openSync(file, 'a', FILE_MODE);
   try {
-    fs.writeSync(fd, data);
+    writeAll(fd, data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

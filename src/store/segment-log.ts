@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseRecordTailBytes, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
+import { writeAll } from '../write-all.js';
 import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
 import { readLineBytes, readLines } from './line-reader.js';
@@ -241,7 +242,7 @@ export class SegmentLog {
     if (this.current === undefined) this.startSegment(this.size, now);
     const file = this.current!.file;
     try {
-      fs.writeSync(this.fd, data);
+      writeAll(this.fd, data);
     } catch (err) {
       // Cut a partial write back so the file ends on a whole entry.
       try {

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeAll } from '../write-all.js';
 import { blockGzip } from './block-gzip.js';
 import { FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import type { TrailLayout } from './layout.js';
@@ -54,11 +55,11 @@ export function rewriteSealedSegments(
           if (next !== undefined) changed = true;
           const data = Buffer.from(`${next ?? line.text}\n`);
           if (archived) kept.push(data);
-          else fs.writeSync(fd, data);
+          else writeAll(fd, data);
           hash.update(data);
           bytes += data.length;
         }
-        if (changed && archived) fs.writeSync(fd, blockGzip(Buffer.concat(kept)));
+        if (changed && archived) writeAll(fd, blockGzip(Buffer.concat(kept)));
         if (changed) fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);

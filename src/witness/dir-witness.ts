@@ -8,6 +8,7 @@ import path from 'node:path';
 import { checkpointObjectName, parseCheckpointObjectName } from '../archive/index.js';
 import { AuditError } from '../errors.js';
 import { ensureDir, FILE_MODE, syncDir, withFile } from '../store/index.js';
+import { writeAll } from '../write-all.js';
 import type { CheckpointToStore, Witness, WitnessedCheckpoint } from './witness.js';
 
 /** The checkpoint files in a witness directory. */
@@ -85,7 +86,7 @@ export class DirWitness implements Witness {
     }
     withFile(file, 'write', () => {
       try {
-        fs.writeSync(fd, cp.note);
+        writeAll(fd, cp.note);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
