@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditError } from '../errors.js';
 import { EMPTY_TREE_ROOT, hashChildren } from './rfc6962.js';
+import { hashRunNodes } from './run-tree.js';
 
 /** Read access to the complete-subtree hashes of a tree. */
 export interface TreeReader {
@@ -46,6 +47,8 @@ const AUTO_FLUSH_LEAVES = 32 * 1024;
 const MAX_LEVEL = 53;
 /** Tiles a read-only level keeps (8 KiB each): a proof's own, and the tree's right edge. */
 const MAX_CACHED_TILES = 16;
+/** Hashes of a level read at once by {@link StoredLevelsTree.firstChangedNode} (8 MiB). */
+const CHECK_SLICE_HASHES = 256 * 1024;
 
 const LEVEL_FILE = /^level-(\d{2,})\.hashes$/;
 
@@ -314,6 +317,37 @@ abstract class StoredLevelsTree implements TreeWriter {
     }
     this.count = size;
     this.rebuildBorder();
+  }
+
+  /**
+   * The first stored node above the lowest level that the 2^stride stored hashes below it do not
+   * give (a changed tree file), as `{ level, index }`; undefined when all agree. About one hash per
+   * leaf, in slices of 8 MiB. The lowest level is verify's to check against the entries.
+   */
+  firstChangedNode(): { level: number; index: number } | undefined {
+    const per = 2 ** this.stride;
+    const slice = Math.max(1, Math.floor(CHECK_SLICE_HASHES / per));
+    for (let i = 1; i < this.levels.length; i++) {
+      const above = this.levels[i]!;
+      const below = this.levels[i - 1]!;
+      const complete = Math.floor(below.count / per);
+      // A node beyond what the level below completes was added; fewer may be unflushed (a writer).
+      if (above.count > complete) return { level: i * this.stride, index: complete };
+      for (let start = 0; start < above.count; start += slice) {
+        const n = Math.min(slice, above.count - start);
+        // hashRunNodes gives levels 1, 2, ... of the slice one after another: skip those below.
+        let skip = 0;
+        for (let l = 1; l < this.stride; l++) skip += (n * per) / 2 ** l;
+        const nodes = hashRunNodes(start * per, below.read(start * per, n * per));
+        const stored = above.read(start, n);
+        for (let k = 0; k < n; k++) {
+          const at = (skip + k) * HASH;
+          if (Buffer.compare(nodes.subarray(at, at + HASH), stored.subarray(k * HASH, (k + 1) * HASH)) !== 0)
+            return { level: i * this.stride, index: start + k };
+        }
+      }
+    }
+    return undefined;
   }
 
   /** Reads the right border of the current size back from the stored levels: O(log n) node hashes. */

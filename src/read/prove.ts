@@ -13,6 +13,9 @@ import {
   rootAt,
   splitLine,
   TileTree,
+  type TreeReader,
+  verifyConsistency,
+  verifyInclusion,
 } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { DirSource } from '../store/index.js';
@@ -101,21 +104,50 @@ export function proveInclusion(
     );
   }
   const committed = splitLine(line).committed;
+  const leafHash = hashLeaf(committed);
   const tree = openTree(source);
   try {
     const hashes = buildInclusionProof(tree, seq, cp.size);
+    // A proof is checked before it is handed out: changed tree files or a changed entry give no
+    // proof, rather than one that fails wherever it is checked.
+    signedOrThrow(() => verifyInclusion(seq, cp.size, leafHash, hashes, cp.rootHash), `entry ${seq}`);
     return {
       origin: cp.origin,
       index: seq,
       treeSize: cp.size,
       leaf: Buffer.from(committed).toString('base64'),
-      leafHash: hashLeaf(committed).toString('base64'),
+      leafHash: leafHash.toString('base64'),
       hashes: hashes.map((h) => h.toString('base64')),
       checkpoint: note,
     };
   } finally {
     tree.close();
   }
+}
+
+/**
+ * Runs a check of what the persisted tree gave against the signed checkpoint.
+ * @throws AuditError ROOT_MISMATCH naming `what` when it fails.
+ */
+function signedOrThrow(check: () => void, what: string): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof AuditError)) throw err;
+    throw new AuditError(
+      'ROOT_MISMATCH',
+      `${what} and the persisted tree (tree/) do not lead to the signed checkpoint: entries or tree files were changed; run sealtrail verify`,
+    );
+  }
+}
+
+/** Checks that `root`, read from the persisted tree at `size`, is the signed tree's prefix. */
+function checkRootAt(tree: TreeReader, size: number, root: Buffer, cp: Checkpoint): void {
+  signedOrThrow(() => {
+    if (size === cp.size) {
+      if (!root.equals(cp.rootHash)) throw new AuditError('ROOT_MISMATCH', 'root');
+    } else verifyConsistency(size, cp.size, buildConsistencyProof(tree, size, cp.size), root, cp.rootHash);
+  }, `the root at size ${size}`);
 }
 
 /**
@@ -141,13 +173,22 @@ export function proveConsistency(dir: ProofSource, size1: number, size2?: number
   if (size1 > to) throw new AuditError('USAGE', `from: larger than the end size (${to})`, { field: 'from' });
   const tree = openTree(source);
   try {
+    const root1 = rootAt(tree, size1);
+    const root2 = rootAt(tree, to);
+    checkRootAt(tree, size1, root1, cp);
+    checkRootAt(tree, to, root2, cp);
+    const hashes = buildConsistencyProof(tree, size1, to);
+    signedOrThrow(
+      () => verifyConsistency(size1, to, hashes, root1, root2),
+      `the proof from ${size1} to ${to}`,
+    );
     return {
       origin: cp.origin,
       size1,
       size2: to,
-      root1: rootAt(tree, size1).toString('base64'),
-      root2: rootAt(tree, to).toString('base64'),
-      hashes: buildConsistencyProof(tree, size1, to).map((h) => h.toString('base64')),
+      root1: root1.toString('base64'),
+      root2: root2.toString('base64'),
+      hashes: hashes.map((h) => h.toString('base64')),
     };
   } finally {
     tree.close();

@@ -14,6 +14,7 @@ import {
 } from '../test-support/fixtures.js';
 import { copyTrail } from '../test-support/read-fixtures.js';
 import { AuditTrail } from '../writer/index.js';
+import { proveConsistency, proveInclusion } from './prove.js';
 import { query } from './query.js';
 import { verifyDir } from './verify-dir.js';
 
@@ -320,5 +321,47 @@ describe('verify', () => {
       expect(report.failure).toBeUndefined();
       expect(report.contentFields.verified).toBe(2);
     });
+  });
+});
+
+describe('when a persisted tree file is changed', () => {
+  let big: string;
+  beforeAll(async () => {
+    big = path.join(root, 'big');
+    const trail = await AuditTrail.open({ dir: big });
+    for (let i = 0; i < 600; i++) trail.emit({ type: 'x.step', meta: { i } });
+    await trail.close();
+  });
+
+  /** A copy of the 600-entry trail with one byte of `tree/<file>` flipped at hash `index`. */
+  function flipped(file: string, index: number): string {
+    const dir = copyTrail(root, big);
+    const f = path.join(dir, 'tree', file);
+    const bytes = fs.readFileSync(f);
+    bytes[index * 32 + 5]! ^= 0x01;
+    fs.writeFileSync(f, bytes);
+    return dir;
+  }
+
+  it('verify names a node above the leaves that no longer hashes from the ones below', () => {
+    expect(verifyDir(copyTrail(root, big)).failure).toBeUndefined();
+    expect(verifyDir(flipped('level-08.hashes', 1)).failure).toMatchObject({
+      code: 'ROOT_MISMATCH',
+      message: expect.stringMatching(/node 1 of level 8 /),
+    });
+  });
+
+  it('prove and consistency refuse, rather than hand out a proof that fails against the checkpoint', () => {
+    const up = flipped('level-08.hashes', 0);
+    expect(() => proveInclusion(up, { seq: 300 })).toThrow(
+      expect.objectContaining({ code: 'ROOT_MISMATCH' }),
+    );
+    expect(() => proveConsistency(up, 300)).toThrow(expect.objectContaining({ code: 'ROOT_MISMATCH' }));
+    // a leaf hash on the path of entry 0's proof
+    const leaf = flipped('level-00.hashes', 1);
+    expect(() => proveInclusion(leaf, { seq: 0 })).toThrow(
+      expect.objectContaining({ code: 'ROOT_MISMATCH' }),
+    );
+    expect(proveInclusion(copyTrail(root, big), { seq: 300 }).treeSize).toBe(600);
   });
 });

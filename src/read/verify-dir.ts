@@ -5,6 +5,7 @@
  * parallel threads (verify-pool.ts), their runs joined here in order.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import {
   type CheckpointInput,
   TileTree,
@@ -123,7 +124,9 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   };
   try {
     input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
-    return verifyTrail(input);
+    const report = verifyTrail(input);
+    if (report.ok && source instanceof DirSource) checkTreeFiles(source, report);
+    return report;
   } finally {
     pool?.close();
     leaves.close();
@@ -157,4 +160,29 @@ function failedReport(source: DirSource, checkpoints: number, err: AuditError): 
     prunedBefore: 0,
     failure: { code: err.code, message: err.message },
   };
+}
+
+/**
+ * The persisted node hashes above the leaves (tree/level-08.hashes, ...) must be the hashes of
+ * the ones below, as proofs read them: the leaves themselves were checked against the entries.
+ */
+function checkTreeFiles(source: DirSource, report: VerifyReport): void {
+  let tree: TileTree;
+  try {
+    tree = TileTree.open(source.layout.treeDir, { readOnly: true });
+  } catch {
+    return; // no tree files: proofs rebuild nothing from them, and verify checked the roots
+  }
+  try {
+    const changed = tree.firstChangedNode();
+    if (changed === undefined) return;
+    report.ok = false;
+    report.failure = {
+      code: 'ROOT_MISMATCH',
+      message: `tree: node ${changed.index} of level ${changed.level} is not the hash of the nodes below it (tree file changed)`,
+      file: path.join(source.layout.treeDir, `level-${String(changed.level).padStart(2, '0')}.hashes`),
+    };
+  } finally {
+    tree.close();
+  }
 }
