@@ -247,6 +247,15 @@ describe('sealtrail', () => {
       expect(lines[4]).toMatch(/^\u2014 example\.test\/trail [A-Za-z0-9+/=]+$/);
     });
 
+    it('refuses to print a checkpoint file the trail key did not sign (exit 1)', () => {
+      const d = path.join(root, 'garbage-checkpoint');
+      run(['init', '--dir', d]);
+      fs.writeFileSync(path.join(d, 'checkpoint'), 'garbage\n');
+      const r = run(['checkpoint', '--dir', d]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+    });
+
     it('prints the signed empty tree of a trail just made, and prove then names the missing entry', () => {
       const d = path.join(root, 'fresh-checkpoint');
       run(['init', '--dir', d, '--origin', 'example.test/fresh']);

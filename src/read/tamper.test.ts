@@ -365,3 +365,25 @@ describe('when a persisted tree file is changed', () => {
     expect(proveInclusion(copyTrail(root, big), { seq: 300 }).treeSize).toBe(600);
   });
 });
+
+describe('when the checkpoint file is replaced', () => {
+  it('verify fails for an older signed checkpoint or garbage; sealtrail checkpoint refuses garbage', () => {
+    const older = copy();
+    fs.copyFileSync(oldCheckpoint, path.join(older, 'checkpoint'));
+    expect(verifyDir(older).failure).toMatchObject({ code: 'CHECKPOINT_MALFORMED' });
+    const garbage = copy();
+    fs.writeFileSync(path.join(garbage, 'checkpoint'), 'garbage\n');
+    expect(verifyDir(garbage).failure).toMatchObject({ code: 'CHECKPOINT_MALFORMED' });
+  });
+
+  it('a writer that opens the trail puts back the latest one (a crash between line and file)', async () => {
+    const dir = copy();
+    fs.copyFileSync(oldCheckpoint, path.join(dir, 'checkpoint'));
+    const trail = await AuditTrail.open({ dir });
+    expect(fs.readFileSync(path.join(dir, 'checkpoint'), 'utf8')).not.toBe(
+      fs.readFileSync(oldCheckpoint, 'utf8'),
+    );
+    await trail.close();
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});

@@ -125,7 +125,10 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   try {
     input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     const report = verifyTrail(input);
-    if (report.ok && source instanceof DirSource) checkTreeFiles(source, report);
+    if (report.ok && source instanceof DirSource) {
+      checkLatestFile(source, checkpoints, input.live, report);
+      if (report.ok) checkTreeFiles(source, report);
+    }
     return report;
   } finally {
     pool?.close();
@@ -159,6 +162,33 @@ function failedReport(source: DirSource, checkpoints: number, err: AuditError): 
     unsignedTail: 0,
     prunedBefore: 0,
     failure: { code: err.code, message: err.message },
+  };
+}
+
+/**
+ * The `checkpoint` file (what `sealtrail checkpoint` prints and auditors keep) must be the latest
+ * signed checkpoint of checkpoints.jsonl, which verify checked; while a writer runs, any of them
+ * (it writes the line first, then the file).
+ */
+function checkLatestFile(
+  source: DirSource,
+  checkpoints: readonly CheckpointInput[],
+  live: boolean,
+  report: VerifyReport,
+): void {
+  if (checkpoints.length === 0) return;
+  const note = source.latestCheckpoint();
+  // The note's second line is its tree size (C2SP checkpoint); the latest is the largest verified.
+  const stored = note !== undefined && checkpoints.some((c) => c.note === note);
+  if (stored && (live || Number(note.split('\n')[1]) === report.latestCheckpoint?.size)) return;
+  report.ok = false;
+  report.failure = {
+    code: 'CHECKPOINT_MALFORMED',
+    message:
+      note === undefined
+        ? 'checkpoint: the file of the latest signed checkpoint is missing'
+        : 'checkpoint: not the latest signed checkpoint of checkpoints.jsonl (changed or replaced)',
+    file: source.layout.latestCheckpoint,
   };
 }
 

@@ -3,7 +3,7 @@
  * why it was issued), `checkpoint` (the latest signed note, C2SP text) and `seals.jsonl`.
  */
 import type { SealRecord } from '../chain/seal.js';
-import { withFile, writeFileAtomic } from './fs-safe.js';
+import { readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { appendJsonLine, readJsonLines, readLastJsonLine, repairJsonLines } from './json-lines.js';
 import type { TrailLayout } from './layout.js';
 
@@ -28,6 +28,10 @@ export class SealedFiles {
     repairJsonLines(layout.seals);
     this.latest = readLastJsonLine<StoredCheckpoint>(layout.checkpoints);
     this.last = readLastJsonLine<SealRecord>(layout.seals);
+    // A crash between the line and the file leaves the file one checkpoint behind: finish it.
+    const latest = this.latest;
+    if (latest !== undefined && readIfExists(layout.latestCheckpoint) !== latest.note)
+      withFile(layout.latestCheckpoint, 'write', () => writeFileAtomic(layout.latestCheckpoint, latest.note));
   }
 
   appendCheckpoint(cp: StoredCheckpoint): void {
