@@ -73,11 +73,15 @@ export interface RedactionFinding {
   count: number;
 }
 
-/** A string cut to the size limit: where, its original UTF-8 length, and the hex SHA-256 of the original. */
+/**
+ * A string cut to the size limit: where, its original UTF-8 length, and the hex SHA-256 of the
+ * original, except for content: a committed, unsalted digest of a payload would outlive its
+ * erasure and let a short one be guessed (the payload's own digest is salted).
+ */
 export interface TruncationRecord {
   path: string;
   bytes: number;
-  sha256: string;
+  sha256?: string;
 }
 
 /** A validated event, serialized and ready to be committed. */
@@ -193,7 +197,10 @@ function anyMember(s: string, key: string, json: string): string {
   return `${s.length === 1 ? s : `${s},`}${quoteKey(key)}:${json}`;
 }
 
-/** `s`, or its longest prefix of at most `max` UTF-8 bytes plus the marker, recording the cut. */
+/**
+ * `s`, or its longest prefix of at most `max` UTF-8 bytes plus the marker, recording the cut (with
+ * the original's SHA-256 outside content).
+ */
 function limit(ctx: Ctx, s: string, parent: string, key: string | number | undefined): string {
   // UTF-8 needs at most 3 bytes per UTF-16 code unit, so most strings need no measuring.
   if (s.length * 3 <= ctx.max) return s;
@@ -203,8 +210,9 @@ function limit(ctx: Ctx, s: string, parent: string, key: string | number | undef
   // encodeInto writes whole code points only, so `read` ends on a code point boundary and a
   // surrogate pair is never split.
   const { read } = ENCODER.encodeInto(s, cutScratch.subarray(0, ctx.max));
-  const sha256 = createHash('sha256').update(s, 'utf8').digest('hex');
-  const record = { bytes, path: key === undefined ? parent : childPath(parent, key), sha256 };
+  const record: TruncationRecord = { bytes, path: key === undefined ? parent : childPath(parent, key) };
+  if (!record.path.startsWith('content.'))
+    record.sha256 = createHash('sha256').update(s, 'utf8').digest('hex');
   if (ctx.truncated === undefined) ctx.truncated = [record];
   else ctx.truncated.push(record);
   return `${s.slice(0, read)}${TRUNCATION_MARKER}`;
@@ -555,7 +563,8 @@ function arrayJson<T>(items: readonly T[], json: (item: T) => string): string {
 }
 
 function truncationJson(r: TruncationRecord): string {
-  return `{"bytes":${r.bytes},"path":${quoteJsonString(r.path)},"sha256":"${r.sha256}"}`;
+  const digest = r.sha256 === undefined ? '' : `,"sha256":"${r.sha256}"`;
+  return `{"bytes":${r.bytes},"path":${quoteJsonString(r.path)}${digest}}`;
 }
 
 /**
