@@ -451,6 +451,20 @@ describe('sealtrail', () => {
       expect(run(['tail', '--dir', d, '-n', '1', '--json']).stdout).toContain('"audit.erasure"');
     });
 
+    it('says on stderr that quarantined torn lines are not erased, when there are any', () => {
+      const d = path.join(root, 'erase-quarantine');
+      run(['init', '--dir', d]);
+      run(['append', '--dir', d], '{"type":"x.a","actor":{"id":"alice"},"content":{"prompt":"p"}}\n');
+      const segment = path.join(d, 'segments', fs.readdirSync(path.join(d, 'segments'))[0]!);
+      fs.appendFileSync(segment, '{"content":{"prompt":"torn alice'); // a crash mid-line
+      run(['append', '--dir', d], '{"type":"x.b"}\n'); // recovery moves the torn tail aside
+      const r = run(['erase', '--dir', d, '--subject', 'alice']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        /^sealtrail: note: .*quarantine holds 1 file\(s\) of torn lines from crash recovery, which erasure does not read; inspect and delete them\n$/,
+      );
+    });
+
     it('needs --subject (one line on stderr, exit 2)', () => {
       const r = run(['erase', '--dir', dir]);
       expect(r.code).toBe(2);

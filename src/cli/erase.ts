@@ -5,7 +5,9 @@
  * On a PostgreSQL log (`--postgres URL --log NAME --keys DIR`) rows are never rewritten: the
  * subject's data key is destroyed (crypto-shredding), which needs content mode encrypt.
  */
+import fs from 'node:fs';
 import { AuditError } from '../errors.js';
+import { trailLayout } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { DIR_OPTION, jsonText, out, parseVerbArgs } from './common.js';
 import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
@@ -37,5 +39,23 @@ export async function runErase(args: string[]): Promise<number> {
   } finally {
     await trail.close();
   }
+  if ('dir' in target) warnQuarantine(trailLayout(target.dir).quarantineDir);
   return 0;
+}
+
+/**
+ * Torn lines set aside by crash recovery are not entries: erasure cannot read them, and one may
+ * hold the subject's content. Says so on stderr when there are any.
+ */
+function warnQuarantine(dir: string): void {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  if (files.length === 0) return;
+  process.stderr.write(
+    `sealtrail: note: ${dir} holds ${files.length} file(s) of torn lines from crash recovery, which erasure does not read; inspect and delete them\n`,
+  );
 }
