@@ -51,6 +51,13 @@ export function archiveSegment(ref: SegmentRef, summary: SegmentSummary): Archiv
     throw new AuditError('STORE_IO', `${name}: archive does not read back`, { file: name });
   const archive = `${ref.file}${ARCHIVE_SUFFIX}`;
   withFile(archive, 'write', () => writeFileAtomic(archive, packed));
+  // And the file as stored, before the only other copy goes.
+  if (!withFile(archive, 'read', () => fs.readFileSync(archive)).equals(packed)) {
+    withFile(archive, 'remove', () => fs.rmSync(archive, { force: true }));
+    throw new AuditError('STORE_IO', `${path.basename(archive)}: archive does not read back from disk`, {
+      file: path.basename(archive),
+    });
+  }
   const dir = path.dirname(ref.file);
   withFile(ref.file, 'remove', () => {
     fs.rmSync(ref.file);
