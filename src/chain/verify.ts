@@ -93,6 +93,11 @@ export interface VerifyInput {
    * are read there and proven consistent with the boundary's root.
    */
   priorTree?: TreeReader;
+  /**
+   * Other roots the store claims (sealed-segment summaries: the root after their last entry), each
+   * checked against the recomputed tree; `root` is base64.
+   */
+  claimedRoots?: ReadonlyArray<{ size: number; root: string; source: string }>;
 }
 
 /** The outcome of {@link verifyTrail}. */
@@ -364,6 +369,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     const wanted = new Map<number, Buffer | undefined>();
     for (const [cp] of [...own, ...external]) wanted.set(cp.size, undefined);
     for (const s of seals) wanted.set(s.size, undefined);
+    for (const c of input.claimedRoots ?? []) wanted.set(c.size, undefined);
     const start = input.start;
     let tree = start === undefined ? new CompactTree() : CompactTree.fromBorder(start.size, start.border);
     if (wanted.has(seq)) wanted.set(seq, seq === 0 ? EMPTY_TREE_ROOT : tree.root());
@@ -527,6 +533,14 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     }
     if (latest !== undefined)
       report.latestCheckpoint = { size: latest.size, root: latest.rootHash.toString('base64') };
+    for (const c of input.claimedRoots ?? []) {
+      const computed = wanted.get(c.size);
+      // A size before a pruned trail's boundary has no recomputed root: its summary went with it.
+      if (computed !== undefined && computed.toString('base64') !== c.root)
+        fail('ROOT_MISMATCH', `${c.source}: root at size ${c.size} differs from the log`, {
+          source: c.source,
+        });
+    }
     for (const c of external) {
       checkRoot(c, true);
       report.against.push({ source: c[1], size: c[0].size, ok: true });

@@ -122,6 +122,15 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     }
     yield* verifiedLines(tasks, pool);
   };
+  if (source instanceof DirSource) {
+    input.claimedRoots = source
+      .segments()
+      .flatMap(({ ref, summary }) =>
+        summary === undefined
+          ? []
+          : [{ size: summary.treeSize, root: summary.root, source: path.basename(ref.summaryFile) }],
+      );
+  }
   try {
     input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     const report = verifyTrail(input);

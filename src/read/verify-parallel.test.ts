@@ -106,6 +106,25 @@ describe('verifyDir in runs and threads', () => {
     });
   });
 
+  describe("when a sealed segment's summary claims another tree", () => {
+    for (const [what, edit, code] of [
+      [
+        'root',
+        (j: Record<string, unknown>) => ({ ...j, root: Buffer.alloc(32, 7).toString('base64') }),
+        'ROOT_MISMATCH',
+      ],
+      ['size', (j: Record<string, unknown>) => ({ ...j, treeSize: 5 }), 'SEGMENT_CHECKSUM_MISMATCH'],
+    ] as const) {
+      it(`fails for its ${what} (${code}), which archive push trusts`, () => {
+        const dir = copy();
+        const summary = summaryOf(segments(dir)[1]!.file);
+        fs.writeFileSync(summary, JSON.stringify(edit(JSON.parse(fs.readFileSync(summary, 'utf8')))));
+        expect(verifyDir(dir, { workers: 0 }).failure?.code).toBe(code);
+        expect(verifyDir(dir, { workers: 2 }).failure?.code).toBe(code);
+      });
+    }
+  });
+
   describe('when a content payload is changed in a sealed segment', () => {
     it('fails with CONTENT_COMMITMENT_MISMATCH at that seq', () => {
       const dir = copy();

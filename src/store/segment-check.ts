@@ -46,7 +46,8 @@ export class SegmentCheck {
         ? 'bytes differ from its sealed summary'
         : summary.firstSeq !== firstSeq ||
             summary.lastSeq !== firstSeq + this.count - 1 ||
-            summary.count !== this.count
+            summary.count !== this.count ||
+            summary.treeSize !== summary.lastSeq + 1
           ? 'sealed summary names other entries than the segment holds'
           : summary.minTs !== this.minTs || summary.maxTs !== this.maxTs
             ? 'sealed summary gives another time range than its entries'
