@@ -97,6 +97,11 @@ export class SealKeyChain {
     return new SealKeyChain(this.origin, this.currentEpoch, Buffer.from(this.key));
   }
 
+  /** True when `key` is this chain's current key (constant time). */
+  holds(key: Uint8Array): boolean {
+    return key.length === this.key.length && timingSafeEqual(key, this.key);
+  }
+
   /** Replaces the key by the next epoch's and erases the old one. */
   evolve(): void {
     const next = evolveSealKey(this.key);
@@ -141,6 +146,17 @@ export class SealKeyFile extends SealKeyChain {
    * Reads the current key.
    * @throws AuditError KEY_NOT_FOUND when the file is missing, KEY_INVALID when it is damaged.
    */
+  /**
+   * The epoch and key stored in `file`, for an auditor who holds the seed; undefined when the file
+   * is missing (a copy of a trail without its keys).
+   * @throws AuditError KEY_INVALID when it is damaged.
+   */
+  static peek(file: string): { epoch: number; key: Buffer } | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    const k = SealKeyFile.open(file);
+    return { epoch: k.epoch, key: Buffer.from(k.key) };
+  }
+
   static open(file: string): SealKeyFile {
     let text: string;
     try {
@@ -200,6 +216,11 @@ export interface SealContext {
   treeSize: number;
   /** True when no writer runs: the last seal must then cover the whole log. */
   closed: boolean;
+  /**
+   * The writer's current seal key as stored (keys/seal.key), when at hand: it cannot be rolled
+   * back, so seals removed from the end show as epochs its key has left behind.
+   */
+  writerKey?: { epoch: number; key: Uint8Array } | undefined;
 }
 
 /** How long a running writer may take to seal an epoch that has ended (it checks every second). */
@@ -272,6 +293,24 @@ export function verifySeals(
         epoch: records.length,
       },
     );
+  }
+  const wk = ctx.writerKey;
+  // The writer evolves its key right after storing a seal (a crash in between: one behind).
+  if (wk !== undefined && wk.epoch > records.length) {
+    throw new AuditError(
+      'SEAL_MISSING',
+      `seals of epochs ${records.length}..${wk.epoch - 1}: missing, though the writer's seal key is at epoch ${wk.epoch} (seals removed)`,
+      { epoch: records.length },
+    );
+  }
+  if (wk !== undefined) {
+    const at = SealKeyChain.fromSeed(Buffer.from(seed, 'base64url'), origin);
+    for (let e = 0; e < wk.epoch; e++) at.evolve();
+    if (!at.holds(wk.key))
+      throw new AuditError(
+        'SEAL_INVALID',
+        `the writer's seal key (epoch ${wk.epoch}) does not derive from the seed`,
+      );
   }
   if (ctx.closed && lastSize !== ctx.treeSize) {
     throw new AuditError('SEAL_MISSING', `no seal covers entries ${lastSize}..${ctx.treeSize - 1}`, {

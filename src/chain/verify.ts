@@ -74,7 +74,15 @@ export interface VerifyInput {
   against?: readonly CheckpointInput[];
   /** True while a writer has the trail open (its newest entries may not be checkpointed or sealed yet). */
   live: boolean;
-  seals?: { records: readonly SealRecord[]; seed: string; t0: number; epochMs: number; now: number };
+  seals?: {
+    records: readonly SealRecord[];
+    seed: string;
+    t0: number;
+    epochMs: number;
+    now: number;
+    /** The writer's current seal key as stored, when at hand (SealContext.writerKey). */
+    writerKey?: { epoch: number; key: Uint8Array } | undefined;
+  };
   /** Stored leaf hash of an entry (persisted tree), checked against the recomputed one. */
   storedLeaf?: (seq: number) => Buffer | undefined;
   /**
@@ -565,6 +573,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
         rootAt: (size: number) => wanted.get(size),
         treeSize: seq,
         closed: !input.live,
+        writerKey: s.writerKey,
       });
       report.seals = { epochs: result.sealedEpochs, lastSealedSize: result.lastSealedSize };
     }

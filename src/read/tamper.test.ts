@@ -257,6 +257,28 @@ describe('verify', () => {
     });
   });
 
+  describe('when the end of the trail is rolled back to an earlier state, seals included', () => {
+    it('fails with SEAL_MISSING given the seed: the seal key on disk cannot be rolled back', async () => {
+      const dir = path.join(root, 'rolled');
+      const first = await AuditTrail.open({ dir });
+      const rollSeed = first.sealSeed!;
+      first.emit(sampleEvent(1));
+      await first.close(); // seal of epoch 0
+      const earlier = copyTrail(root, dir);
+      const second = await AuditTrail.open({ dir });
+      second.emit(sampleEvent(2));
+      await second.close(); // seal of epoch 1; the key is now at epoch 2
+      // Every file as it was after the first close, but the key file as it is now.
+      fs.copyFileSync(path.join(dir, 'keys', 'seal.key'), path.join(earlier, 'keys', 'seal.key'));
+      expect(verifyDir(earlier).failure).toBeUndefined();
+      expect(verifyDir(earlier, { sealSeed: rollSeed }).failure).toMatchObject({
+        code: 'SEAL_MISSING',
+        message: expect.stringMatching(/epochs 1\.\.1: missing, though the writer's seal key is at epoch 2/),
+      });
+      expect(verifyDir(dir, { sealSeed: rollSeed }).failure).toBeUndefined();
+    });
+  });
+
   describe('when a seal is missing', () => {
     it('fails with SEAL_MISSING', () => {
       const dir = copy();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   type CheckpointInput,
+  SealKeyFile,
   TileTree,
   type TrailLine,
   type VerifyReport,
@@ -100,7 +101,11 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   if (leaves.range !== undefined) input.storedLeafRange = leaves.range;
   if (options.onProgress !== undefined) input.onProgress = options.onProgress;
   if (options.sealSeed !== undefined) {
+    // The key before the seals: a writer stores a seal, then evolves its key, so read in this
+    // order the key is never ahead of the seals read.
+    const writerKey = source instanceof DirSource ? SealKeyFile.peek(source.layout.sealKey) : undefined;
     input.seals = {
+      writerKey,
       records: source.seals(),
       seed: options.sealSeed,
       t0: source.meta.createdAt,
