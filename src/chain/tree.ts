@@ -324,7 +324,7 @@ abstract class StoredLevelsTree implements TreeWriter {
    * give (a changed tree file), as `{ level, index }`; undefined when all agree. About one hash per
    * leaf, in slices of 8 MiB. The lowest level is verify's to check against the entries.
    */
-  firstChangedNode(): { level: number; index: number } | undefined {
+  firstChangedNode(checked?: Uint8Array): { level: number; index: number } | undefined {
     const per = 2 ** this.stride;
     const slice = Math.max(1, Math.floor(CHECK_SLICE_HASHES / per));
     for (let i = 1; i < this.levels.length; i++) {
@@ -333,6 +333,15 @@ abstract class StoredLevelsTree implements TreeWriter {
       const complete = Math.floor(below.count / per);
       // A node beyond what the level below completes was added; fewer may be unflushed (a writer).
       if (above.count > complete) return { level: i * this.stride, index: complete };
+      if (i === 1 && checked !== undefined) {
+        // The first stored level, where runs (checkRunNodes) did not already compare it.
+        for (let k = 0; k < above.count; k++) {
+          if (checked[k] === 1) continue;
+          if (!reduceHashes(below.read(k * per, per)).equals(above.read(k, 1)))
+            return { level: this.stride, index: k };
+        }
+        continue;
+      }
       for (let start = 0; start < above.count; start += slice) {
         const n = Math.min(slice, above.count - start);
         // hashRunNodes gives levels 1, 2, ... of the slice one after another: skip those below.
@@ -348,6 +357,41 @@ abstract class StoredLevelsTree implements TreeWriter {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Compares the first stored level above the leaves with the nodes a verified run computed
+   * (chain/run-tree.ts: levels 1, 2, ... of leaves [first, first + n)), and marks the nodes
+   * compared in `checked` (one byte per node of that level, for {@link firstChangedNode}).
+   * Returns the index of the first node that differs, or undefined.
+   */
+  checkRunNodes(first: number, n: number, nodes: Uint8Array, checked: Uint8Array): number | undefined {
+    if (this.levels.length < 2) return undefined;
+    let skip = 0;
+    for (let l = 1; l < this.stride; l++)
+      skip += Math.floor((first + n) / 2 ** l) - Math.ceil(first / 2 ** l);
+    const level = this.levels[1]!;
+    const from = Math.ceil(first / 2 ** this.stride);
+    const to = Math.min(Math.floor((first + n) / 2 ** this.stride), level.count);
+    if (to <= from) return undefined;
+    const stored = level.read(from, to - from);
+    for (let k = from; k < to; k++) {
+      const at = (skip + k - from) * HASH;
+      if (
+        Buffer.compare(
+          nodes.subarray(at, at + HASH),
+          stored.subarray((k - from) * HASH, (k - from + 1) * HASH),
+        ) !== 0
+      )
+        return k;
+      if (k < checked.length) checked[k] = 1;
+    }
+    return undefined;
+  }
+
+  /** How many nodes the first stored level above the leaves holds (0 when there is none). */
+  get firstLevelCount(): number {
+    return this.levels.length < 2 ? 0 : this.levels[1]!.count;
   }
 
   /** Reads the right border of the current size back from the stored levels: O(log n) node hashes. */

@@ -106,6 +106,8 @@ export interface VerifyInput {
    * checked against the recomputed tree; `root` is base64.
    */
   claimedRoots?: ReadonlyArray<{ size: number; root: string; source: string }>;
+  /** Called with each run taken whole (its nodes computed); may throw an integrity AuditError. */
+  onRun?: (run: VerifiedRun) => void;
 }
 
 /** The outcome of {@link verifyTrail}. */
@@ -484,6 +486,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           file = item.file;
           report.contentFields.verified += item.run.verified;
           report.contentFields.erased += item.run.erased;
+          input.onRun?.(item.run);
           addRun(item.run);
         }
       }

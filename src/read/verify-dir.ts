@@ -11,6 +11,7 @@ import {
   SealKeyFile,
   TileTree,
   type TrailLine,
+  type VerifiedRun,
   type VerifyReport,
   verifyTrail,
 } from '../chain/index.js';
@@ -136,15 +137,20 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
           : [{ size: summary.treeSize, root: summary.root, source: path.basename(ref.summaryFile) }],
       );
   }
+  // The stored nodes above the leaves: compared with the nodes of each run taken whole, then the
+  // rest hashed (checkTreeFiles).
+  const nodes = source instanceof DirSource ? openNodeCheck(source) : undefined;
+  if (nodes !== undefined) input.onRun = nodes.onRun;
   try {
     input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     const report = verifyTrail(input);
     if (report.ok && source instanceof DirSource) {
       checkLatestFile(source, checkpoints, input.live, report);
-      if (report.ok) checkTreeFiles(source, report);
+      if (report.ok && nodes !== undefined) checkTreeFiles(source, nodes, report);
     }
     return report;
   } finally {
+    nodes?.tree.close();
     pool?.close();
     leaves.close();
     priorTree?.close();
@@ -206,27 +212,45 @@ function checkLatestFile(
   };
 }
 
-/**
- * The persisted node hashes above the leaves (tree/level-08.hashes, ...) must be the hashes of
- * the ones below, as proofs read them: the leaves themselves were checked against the entries.
- */
-function checkTreeFiles(source: DirSource, report: VerifyReport): void {
+/** The persisted tree of a directory, and which nodes of its first stored level runs compared. */
+interface NodeCheck {
+  tree: TileTree;
+  checked: Uint8Array;
+  onRun: (run: VerifiedRun) => void;
+}
+
+function openNodeCheck(source: DirSource): NodeCheck | undefined {
   let tree: TileTree;
   try {
     tree = TileTree.open(source.layout.treeDir, { readOnly: true });
   } catch {
-    return; // no tree files: proofs rebuild nothing from them, and verify checked the roots
+    return undefined; // no tree files: proofs read nothing from them, and verify checked the roots
   }
-  try {
-    const changed = tree.firstChangedNode();
-    if (changed === undefined) return;
-    report.ok = false;
-    report.failure = {
-      code: 'ROOT_MISMATCH',
-      message: `tree: node ${changed.index} of level ${changed.level} is not the hash of the nodes below it (tree file changed)`,
-      file: path.join(source.layout.treeDir, `level-${String(changed.level).padStart(2, '0')}.hashes`),
-    };
-  } finally {
-    tree.close();
-  }
+  const checked = new Uint8Array(tree.firstLevelCount);
+  const onRun = (run: VerifiedRun): void => {
+    const k = tree.checkRunNodes(run.firstSeq, run.lines, run.nodes, checked);
+    if (k !== undefined) throw changedNode(source, 8, k);
+  };
+  return { tree, checked, onRun };
+}
+
+/**
+ * The persisted node hashes above the leaves (tree/level-08.hashes, ...) must be the hashes of
+ * the ones below, as proofs read them: the leaves themselves were checked against the entries.
+ */
+function checkTreeFiles(source: DirSource, nodes: NodeCheck, report: VerifyReport): void {
+  const changed = nodes.tree.firstChangedNode(nodes.checked);
+  if (changed === undefined) return;
+  const err = changedNode(source, changed.level, changed.index);
+  report.ok = false;
+  report.failure = { code: err.code, message: err.message, file: err.detail.file as string };
+}
+
+function changedNode(source: DirSource, level: number, index: number): AuditError {
+  const file = path.join(source.layout.treeDir, `level-${String(level).padStart(2, '0')}.hashes`);
+  return new AuditError(
+    'ROOT_MISMATCH',
+    `tree: node ${index} of level ${level} is not the hash of the nodes below it (tree file changed)`,
+    { file },
+  );
 }

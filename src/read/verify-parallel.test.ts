@@ -106,6 +106,21 @@ describe('verifyDir in runs and threads', () => {
     });
   });
 
+  describe('when a node above the leaves is changed in the tree files', () => {
+    it('fails with ROOT_MISMATCH naming it, in threads as in this one', () => {
+      const dir = copy();
+      const file = path.join(dir, 'tree', 'level-08.hashes');
+      const bytes = fs.readFileSync(file);
+      bytes[0] = bytes[0]! ^ 1;
+      fs.writeFileSync(file, bytes);
+      for (const workers of [0, 2])
+        expect(verifyDir(dir, { workers }).failure).toMatchObject({
+          code: 'ROOT_MISMATCH',
+          message: expect.stringMatching(/node 0 of level 8/),
+        });
+    });
+  });
+
   describe("when a sealed segment's summary claims another tree", () => {
     for (const [what, edit, code] of [
       [
