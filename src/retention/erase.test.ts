@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { isAuditError } from '../errors.js';
@@ -78,6 +79,28 @@ describe('eraseSubject', () => {
       expect(all.at(-1)!.content).toEqual({ prompt: 'after the erasure' });
     });
   }
+
+  it('removes the archive an interrupted archiving left beside a plain segment, old bytes and all', async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 4096 });
+    await emitMixed(trail, 30);
+    await trail.close();
+    const segments = path.join(dir, 'segments');
+    const first = path.join(
+      segments,
+      fs
+        .readdirSync(segments)
+        .filter((f) => f.endsWith('.log'))
+        .sort()[0]!,
+    );
+    fs.writeFileSync(`${first}.gz`, gzipSync(fs.readFileSync(first))); // as a crash mid-archive leaves it
+    const again = await AuditTrail.open({ dir, worker: false });
+    await again.eraseSubject('alice');
+    await again.close();
+    expect(fs.existsSync(`${first}.gz`)).toBe(false);
+    for (const [file, bytes] of allFiles(dir)) expect(bytes.includes(secretOf(0)), file).toBe(false);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
 
   it('counts nothing the second time and leaves the files as they were', async () => {
     const dir = freshDir();

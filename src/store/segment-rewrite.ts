@@ -74,6 +74,9 @@ export function rewriteSealedSegments(
     withFile(summaryTmp, 'write', () => writeFileAtomic(summaryTmp, `${JSON.stringify(next)}\n`));
     withFile(ref.file, 'replace', () => {
       fs.renameSync(tmp, ref.file);
+      // An archive left beside the plain segment by an archiving that a crash cut short holds the
+      // old bytes: it goes (readers read the plain one while both exist).
+      if (!archived) fs.rmSync(`${ref.file}${ARCHIVE_SUFFIX}`, { force: true });
       syncDir(layout.segmentsDir);
     });
     withFile(ref.summaryFile, 'replace', () => {
