@@ -449,6 +449,7 @@ describe('sealtrail', () => {
       for (const f of fs.readdirSync(segments))
         expect(fs.readFileSync(path.join(segments, f), 'utf8')).not.toContain('alice private words');
       expect(run(['tail', '--dir', d, '-n', '1', '--json']).stdout).toContain('"audit.erasure"');
+      expect(run(['tail', '--dir', d, '-n', '3']).stdout).toMatch(/ alice +erased=prompt\n/);
     });
 
     it('says on stderr that quarantined torn lines are not erased, when there are any', () => {

@@ -18,6 +18,7 @@ export function formatEntryRow(e: AuditEntry): string {
       ? ''
       : `model=${String((e.model as { name: unknown }).name)}`,
     typeof e.content?.prompt === 'string' ? `prompt=${JSON.stringify(e.content.prompt.slice(0, 60))}` : '',
+    e.erased === undefined ? '' : `erased=${e.erased.join(',')}`,
   ]
     .filter((s) => s !== '')
     .join(' ');
