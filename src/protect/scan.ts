@@ -12,7 +12,7 @@ import { matchEmail } from './detectors/email.js';
 import { matchIpv6 } from './detectors/ip.js';
 import { MIN_SECRET_TOKEN } from './detectors/keyword-secrets.js';
 import { scanNumbers } from './detectors/numbers.js';
-import { matchSecretPair } from './detectors/secret-pairs.js';
+import { matchNetrcPassword, matchSecretPair } from './detectors/secret-pairs.js';
 import { MIN_TOKEN_LENGTH, scanSecretTokens } from './detectors/secret-tokens.js';
 import { matchUrlCredentials } from './detectors/url-credentials.js';
 import type { SensitiveNames } from './sensitive-names.js';
@@ -170,6 +170,12 @@ export function findAll(
           if (triple[0] >= 0) pushPair(text, hits);
         }
         c = text.indexOf(':', next);
+      }
+      if (wantPair && n >= MIN_TOKEN_LENGTH) {
+        for (let p = text.indexOf('password', 6); p >= 0; p = text.indexOf('password', p + 8)) {
+          matchNetrcPassword(text, p, pair);
+          if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
+        }
       }
       if (wantPair && (starts & START_EQUALS) !== 0) {
         let e = text.indexOf('=');

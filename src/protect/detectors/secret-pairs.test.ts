@@ -30,6 +30,12 @@ describe('sensitive name=value detector', () => {
     ['Server=db;Password=p@ss;User Id=sa', 'Server=db;Password=[SECRET:pair];User Id=sa'],
     ['f(password=abc)', 'f(password=[SECRET:pair])'],
     ['Token: Hunter2 is the one', 'Token: [SECRET:pair] is the one'],
+    // .netrc, where nothing separates the name from the value
+    [
+      'machine api.example.com login bob password 8uH!x2qW',
+      'machine api.example.com login bob password [SECRET:pair]',
+    ],
+    ['default login anonymous password guest@example', 'default login anonymous password [SECRET:pair]'],
   ])('replaces the value in %j', (text, want) => {
     expect(only('secret:pair', text)).toBe(want);
   });
@@ -44,6 +50,8 @@ describe('sensitive name=value detector', () => {
     'password_length=12',
     'Password: must be at least 8 characters',
     'Password: Must be at least 8 characters',
+    'Open the login page password reset form to continue',
+    'machine api.example.com login bob password <secret>',
     'Token: Expires in one hour',
     'password: ********',
     'password=<your password>',

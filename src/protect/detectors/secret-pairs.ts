@@ -270,3 +270,26 @@ function isProse(text: string, vs: number, ve: number): boolean {
   }
   return ve < text.length && text.charCodeAt(ve) === 32 && isAsciiLetter(text.charCodeAt(ve + 1));
 }
+
+const NETRC_LOGIN_RE = /(?:^|\s)(?:machine[ \t]+\S+|default)[ \t]+login[ \t]+\S+[ \t]+$/;
+
+/**
+ * The password of a `.netrc` line, `machine <host> login <user> password <secret>` (no `=` or `:`
+ * for matchSecretPair to start from), given `at`, where the word `password` starts: it counts only
+ * right after `machine <host> login <user>` (or `default login <user>`), and the value runs to
+ * white space.
+ */
+export function matchNetrcPassword(text: string, at: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  const end = at + 8; // 'password'
+  if (end >= text.length || (text.charCodeAt(end) !== 32 && text.charCodeAt(end) !== 9)) return;
+  if (!NETRC_LOGIN_RE.test(text.slice(Math.max(0, at - 200), at))) return;
+  let vs = end;
+  while (vs < text.length && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+  let ve = vs;
+  while (ve < text.length && text.charCodeAt(ve) > 32) ve++;
+  if (ve === vs || (ve - vs <= 40 && PLACEHOLDER_RE.test(text.slice(vs, ve)))) return;
+  out[0] = vs;
+  out[1] = ve;
+}
