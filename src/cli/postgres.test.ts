@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyInclusion } from '../chain/index.js';
+import { SealKeyFile, verifyInclusion } from '../chain/index.js';
 import { envKeyProvider, openKeyRing } from '../keys/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { startPostgres, type TestPostgres } from '../test-support/postgres.js';
@@ -84,6 +84,15 @@ describe('sealtrail --postgres', () => {
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(true);
     expect(report.entries).toBe(40);
+    // With the key directory, the writer's seal key is checked too: one epoch ahead of the seals
+    // stored (as if the newest had been deleted from the database) is SEAL_MISSING.
+    expect(run(['verify', ...pgArgs(), '--keys', keys(), `--seal-seed=${seed}`]).code).toBe(0);
+    const ahead = path.join(root, 'keys-ahead');
+    fs.cpSync(keys(), ahead, { recursive: true });
+    SealKeyFile.open(path.join(ahead, 'seal.key')).evolve();
+    const v = run(['verify', ...pgArgs(), '--keys', ahead, `--seal-seed=${seed}`]);
+    expect(v.code).toBe(1);
+    expect(v.stderr + v.stdout).toMatch(/SEAL_MISSING|seal key is at epoch/);
   });
 
   it('queries and exports with filters', () => {

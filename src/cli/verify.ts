@@ -13,6 +13,7 @@ import type { VerifyReport } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { parseTimeBound, verifyDir } from '../read/index.js';
 import { readTrailMeta } from '../store/index.js';
+import { pgKeyFiles } from '../store/postgres/pg-keys.js';
 import { readWitnessed, type WitnessOptions } from '../witness/index.js';
 import { DIR_OPTION, intOption, out, outJson, parseVerbArgs, progress } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
@@ -82,6 +83,8 @@ export async function runVerify(args: string[]): Promise<number> {
       if (values.key !== undefined) opts.verifierKey = values.key;
       const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
       if (seed !== undefined) opts.sealSeed = seed;
+      if (typeof dir !== 'string' && values.keys !== undefined)
+        opts.sealKeyFile = pgKeyFiles(values.keys).sealKey;
       const p = bar ?? progress('verifying', total);
       opts.onProgress = (n) => p.update(n);
       report = verifyDir(dir, opts);

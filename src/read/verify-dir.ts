@@ -32,6 +32,12 @@ export interface VerifyDirOptions {
   verifierKey?: string;
   /** The forward-seal seed given at init: checks every seal. */
   sealSeed?: string;
+  /**
+   * The writer's seal key file (keys/seal.key of a directory, found by itself; for a PostgreSQL
+   * log, the one in its key directory): with `sealSeed`, seals removed from the end show as epochs
+   * the key has left behind.
+   */
+  sealKeyFile?: string;
   onProgress?: (entries: number) => void;
   now?: number;
   /**
@@ -104,7 +110,8 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   if (options.sealSeed !== undefined) {
     // The key before the seals: a writer stores a seal, then evolves its key, so read in this
     // order the key is never ahead of the seals read.
-    const writerKey = source instanceof DirSource ? SealKeyFile.peek(source.layout.sealKey) : undefined;
+    const keyFile = options.sealKeyFile ?? (source instanceof DirSource ? source.layout.sealKey : undefined);
+    const writerKey = keyFile === undefined ? undefined : SealKeyFile.peek(keyFile);
     input.seals = {
       writerKey,
       records: source.seals(),
