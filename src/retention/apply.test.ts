@@ -263,6 +263,26 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('a dry run on a trail whose only segment is still open', () => {
+    it('plans the content expiry the run then does (the run seals that segment first)', async () => {
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false });
+      for (let i = 0; i < 4; i++)
+        trail.emit({
+          type: 'model.completion',
+          ts: ago(100),
+          subject: `o${i}`,
+          content: { prompt: `open ${i}` },
+        });
+      await trail.close();
+      const plan = await apply(dir, POLICY, true);
+      const done = await apply(dir, POLICY);
+      expect(done.expired.entries).toBe(4);
+      expect(plan.expire.entries).toBe(done.expired.entries);
+      expect(plan.prune.entries).toBe(0);
+    });
+  });
+
   describe('archive', () => {
     it('gzips old sealed segments, and verify, query and prove read them transparently', async () => {
       const { dir, seed } = await oldTrail();

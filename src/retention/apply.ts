@@ -61,7 +61,9 @@ function emptyResult(plan: RetentionPlan, dryRun: boolean): RetentionResult {
  * may run while a writer holds the trail.
  */
 export function planRetentionRun(layout: TrailLayout, policy: RetentionPolicy, now: number): RetentionResult {
-  return emptyResult(planRetention(layout.segmentsDir, policy, readHolds(layout), now), true);
+  // The run seals the open segment first: its entries are planned as the run will treat them.
+  const plan = planRetention(layout.segmentsDir, policy, readHolds(layout), now, { openSegment: true });
+  return emptyResult(plan, true);
 }
 
 /** Writes the boundary at `size` and removes every segment before it. */

@@ -126,6 +126,8 @@ function planned(ref: SegmentRef, s: SegmentSummary): PlannedSegment {
 
 /**
  * The plan for the trail whose segments are in `segmentsDir`, under `policy` and `holds`, at `now`.
+ * With `openSegment`, the open segment's entries are planned as if it were sealed (a dry run: the
+ * real run seals it first); otherwise planning stops there.
  * @throws AuditError ENTRY_MALFORMED when a stored line is not a record; STORE_IO.
  */
 export function planRetention(
@@ -133,6 +135,7 @@ export function planRetention(
   policy: RetentionPolicy,
   holds: readonly LegalHold[],
   now: number,
+  options: { openSegment?: boolean } = {},
 ): RetentionPlan {
   const plan: RetentionPlan = {
     at: new Date(now).toISOString(),
@@ -151,13 +154,13 @@ export function planRetention(
     const ref = refs[i]!;
     const summary = readSummary(ref);
     const newest = i === refs.length - 1;
-    if (summary === undefined) {
+    if (summary === undefined && !options.openSegment) {
       if (pruning) plan.blockedBy = { seq: ref.firstSeq, reason: 'newest' };
       break;
     }
     // Once pruning has stopped, a segment whose oldest entry is newer than every period of the
     // policy holds nothing to do: it is not read (a daily run then reads only the old segments).
-    if (!pruning && soonest(Date.parse(summary.minTs)) > now) {
+    if (summary !== undefined && !pruning && soonest(Date.parse(summary.minTs)) > now) {
       if (!newest && archiveDue(policy, ref, summary, now)) plan.archive.segments.push(planned(ref, summary));
       continue;
     }
@@ -190,8 +193,10 @@ export function planRetention(
       }
       seq++;
     }
-    if (pruning && newest && block === undefined) block = { seq: ref.firstSeq, reason: 'newest' };
-    if (pruning && block === undefined) {
+    // The open segment (planned as the run will seal it) is the newest: it is never pruned or archived.
+    if (pruning && (newest || summary === undefined) && block === undefined)
+      block = { seq: ref.firstSeq, reason: 'newest' };
+    if (pruning && block === undefined && summary !== undefined) {
       plan.prune.segments.push(planned(ref, summary));
       plan.prune.entries += summary.count;
       plan.prune.firstKept = summary.lastSeq + 1;
@@ -205,7 +210,8 @@ export function planRetention(
       plan.expire.entries += expiring;
       plan.expire.segments.push(ref.firstSeq);
     }
-    if (!newest && archiveDue(policy, ref, summary, now)) plan.archive.segments.push(planned(ref, summary));
+    if (!newest && summary !== undefined && archiveDue(policy, ref, summary, now))
+      plan.archive.segments.push(planned(ref, summary));
   }
   return plan;
 }
