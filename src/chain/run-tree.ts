@@ -59,6 +59,19 @@ export function hashRunNodes(first: number, leaves: Uint8Array): Uint8Array {
 }
 
 /**
+ * Where node `index` of `level` (≥ 1) is among the nodes of the run of leaves [first, first + n)
+ * that {@link hashRunNodes} gives, counted in hashes: the levels below it come first.
+ */
+export function runNodeAt(first: number, n: number, level: number, index: number): number {
+  let at = 0;
+  for (let j = 1; j < level; j++) {
+    const [a, b] = levelRange(first, n, j);
+    at += b - a;
+  }
+  return at + index - levelRange(first, n, level)[0];
+}
+
+/**
  * Appends leaves [from, to) of a run (leaves [first, first + n) of the tree, with its nodes from
  * {@link hashRunNodes}) to `tree`, as the largest complete subtrees that make up the range.
  * Requires `tree.size === from` and first <= from <= to <= first + n.
@@ -77,14 +90,7 @@ export function appendRunRange(
     let hash: Buffer;
     if (level === 0) hash = Buffer.from(leaves.buffer, leaves.byteOffset + 32 * (x - first), 32);
     else {
-      // Offset of this level's nodes: the levels below it come first.
-      let off = 0;
-      for (let j = 1; j < level; j++) {
-        const [a, b] = levelRange(first, n, j);
-        off += b - a;
-      }
-      const [a] = levelRange(first, n, level);
-      off += x / 2 ** level - a;
+      const off = runNodeAt(first, n, level, x / 2 ** level);
       hash = Buffer.from(nodes.buffer, nodes.byteOffset + 32 * off, 32);
     }
     tree.appendSubtree(hash, level);

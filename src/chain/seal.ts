@@ -143,10 +143,6 @@ export class SealKeyFile extends SealKeyChain {
   }
 
   /**
-   * Reads the current key.
-   * @throws AuditError KEY_NOT_FOUND when the file is missing, KEY_INVALID when it is damaged.
-   */
-  /**
    * The epoch and key stored in `file`, for an auditor who holds the seed; undefined when the file
    * is missing (a copy of a trail without its keys).
    * @throws AuditError KEY_INVALID when it is damaged.
@@ -157,6 +153,10 @@ export class SealKeyFile extends SealKeyChain {
     return { epoch: k.epoch, key: Buffer.from(k.key) };
   }
 
+  /**
+   * Reads the current key.
+   * @throws AuditError KEY_NOT_FOUND when the file is missing, KEY_INVALID when it is damaged.
+   */
   static open(file: string): SealKeyFile {
     let text: string;
     try {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditError } from '../errors.js';
 import { EMPTY_TREE_ROOT, hashChildren } from './rfc6962.js';
-import { hashRunNodes } from './run-tree.js';
+import { hashRunNodes, runNodeAt } from './run-tree.js';
 
 /** Read access to the complete-subtree hashes of a tree. */
 export interface TreeReader {
@@ -344,13 +344,11 @@ abstract class StoredLevelsTree implements TreeWriter {
       }
       for (let start = 0; start < above.count; start += slice) {
         const n = Math.min(slice, above.count - start);
-        // hashRunNodes gives levels 1, 2, ... of the slice one after another: skip those below.
-        let skip = 0;
-        for (let l = 1; l < this.stride; l++) skip += (n * per) / 2 ** l;
         const nodes = hashRunNodes(start * per, below.read(start * per, n * per));
+        const base = runNodeAt(start * per, n * per, this.stride, start);
         const stored = above.read(start, n);
         for (let k = 0; k < n; k++) {
-          const at = (skip + k) * HASH;
+          const at = (base + k) * HASH;
           if (Buffer.compare(nodes.subarray(at, at + HASH), stored.subarray(k * HASH, (k + 1) * HASH)) !== 0)
             return { level: i * this.stride, index: start + k };
         }
@@ -367,16 +365,14 @@ abstract class StoredLevelsTree implements TreeWriter {
    */
   checkRunNodes(first: number, n: number, nodes: Uint8Array, checked: Uint8Array): number | undefined {
     if (this.levels.length < 2) return undefined;
-    let skip = 0;
-    for (let l = 1; l < this.stride; l++)
-      skip += Math.floor((first + n) / 2 ** l) - Math.ceil(first / 2 ** l);
     const level = this.levels[1]!;
     const from = Math.ceil(first / 2 ** this.stride);
     const to = Math.min(Math.floor((first + n) / 2 ** this.stride), level.count);
     if (to <= from) return undefined;
+    const base = runNodeAt(first, n, this.stride, from);
     const stored = level.read(from, to - from);
     for (let k = from; k < to; k++) {
-      const at = (skip + k - from) * HASH;
+      const at = (base + k - from) * HASH;
       if (
         Buffer.compare(
           nodes.subarray(at, at + HASH),
@@ -392,6 +388,11 @@ abstract class StoredLevelsTree implements TreeWriter {
   /** How many nodes the first stored level above the leaves holds (0 when there is none). */
   get firstLevelCount(): number {
     return this.levels.length < 2 ? 0 : this.levels[1]!.count;
+  }
+
+  /** The height of the first stored level above the leaves (8 on disk). */
+  get firstStoredLevel(): number {
+    return this.stride;
   }
 
   /** Reads the right border of the current size back from the stored levels: O(log n) node hashes. */

@@ -13,7 +13,6 @@ import {
   rootAt,
   splitLine,
   TileTree,
-  type TreeReader,
   verifyConsistency,
   verifyInclusion,
 } from '../chain/index.js';
@@ -125,29 +124,24 @@ export function proveInclusion(
   }
 }
 
+/** ROOT_MISMATCH: what the persisted tree gave for `what` does not lead to the signed checkpoint. */
+function notSigned(what: string): AuditError {
+  return new AuditError(
+    'ROOT_MISMATCH',
+    `${what} and the persisted tree (tree/) do not lead to the signed checkpoint: entries or tree files were changed; run sealtrail verify`,
+  );
+}
+
 /**
- * Runs a check of what the persisted tree gave against the signed checkpoint.
+ * Runs a proof check (verifyInclusion, verifyConsistency) of what the persisted tree gave.
  * @throws AuditError ROOT_MISMATCH naming `what` when it fails.
  */
 function signedOrThrow(check: () => void, what: string): void {
   try {
     check();
   } catch (err) {
-    if (!(err instanceof AuditError)) throw err;
-    throw new AuditError(
-      'ROOT_MISMATCH',
-      `${what} and the persisted tree (tree/) do not lead to the signed checkpoint: entries or tree files were changed; run sealtrail verify`,
-    );
+    throw err instanceof AuditError ? notSigned(what) : err;
   }
-}
-
-/** Checks that `root`, read from the persisted tree at `size`, is the signed tree's prefix. */
-function checkRootAt(tree: TreeReader, size: number, root: Buffer, cp: Checkpoint): void {
-  signedOrThrow(() => {
-    if (size === cp.size) {
-      if (!root.equals(cp.rootHash)) throw new AuditError('ROOT_MISMATCH', 'root');
-    } else verifyConsistency(size, cp.size, buildConsistencyProof(tree, size, cp.size), root, cp.rootHash);
-  }, `the root at size ${size}`);
 }
 
 /**
@@ -175,8 +169,16 @@ export function proveConsistency(dir: ProofSource, size1: number, size2?: number
   try {
     const root1 = rootAt(tree, size1);
     const root2 = rootAt(tree, to);
-    checkRootAt(tree, size1, root1, cp);
-    checkRootAt(tree, to, root2, cp);
+    // root2 is the signed root, or a prefix of it; the proof then binds root1 to it as well.
+    if (to === cp.size) {
+      if (!root2.equals(cp.rootHash)) throw notSigned(`the root at size ${to}`);
+    } else {
+      const toSigned = buildConsistencyProof(tree, to, cp.size);
+      signedOrThrow(
+        () => verifyConsistency(to, cp.size, toSigned, root2, cp.rootHash),
+        `the root at size ${to}`,
+      );
+    }
     const hashes = buildConsistencyProof(tree, size1, to);
     signedOrThrow(
       () => verifyConsistency(size1, to, hashes, root1, root2),

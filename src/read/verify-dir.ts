@@ -236,7 +236,7 @@ function openNodeCheck(source: DirSource): NodeCheck | undefined {
   const checked = new Uint8Array(tree.firstLevelCount);
   const onRun = (run: VerifiedRun): void => {
     const k = tree.checkRunNodes(run.firstSeq, run.lines, run.nodes, checked);
-    if (k !== undefined) throw changedNode(source, 8, k);
+    if (k !== undefined) throw changedNode(source, tree.firstStoredLevel, k);
   };
   return { tree, checked, onRun };
 }
