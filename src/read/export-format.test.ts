@@ -53,6 +53,15 @@ describe('csvRow', () => {
     expect(col('actor.id')).toBe(`'=cmd|" /C calc"!A0`);
     expect(col('actor.ip')).toBe("'@SUM(1+1)");
     expect(JSON.parse(col('content')!)).toEqual({ prompt: '+danger', response: '[erased]' });
+    expect(col('erased')).toBe('response');
+  });
+  it("tells an erased payload from a text that reads '[erased]'", () => {
+    const { erased: _, ...kept } = entry;
+    const literal = parseCsv(csvRow({ ...kept, content: { prompt: '[erased]' } }))[0]!;
+    const erased = parseCsv(csvRow({ ...entry, content: {}, erased: ['prompt', 'response'] }))[0]!;
+    const at = CSV_COLUMNS.indexOf('erased');
+    expect(literal[at]).toBe('');
+    expect(erased[at]).toBe('prompt,response');
   });
 });
 

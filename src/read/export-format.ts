@@ -11,7 +11,7 @@ import type { AuditEntry } from './entry.js';
 /** The output formats of query and export. */
 export type EntryFormat = 'jsonl' | 'json' | 'csv';
 
-/** What an erased payload shows in tables and CSV. */
+/** What an erased payload shows in tables and CSV (CSV's `erased` column names the erased fields). */
 export const ERASED_MARKER = '[erased]';
 
 /** The CSV columns, in order: one per field of the event shape, structured fields as JSON. */
@@ -48,6 +48,7 @@ export const CSV_COLUMNS = [
   'meta',
   'flagged',
   'truncated',
+  'erased',
 ] as const;
 
 // First characters a spreadsheet may take as the start of a formula (or that hide one after them).
@@ -79,9 +80,11 @@ function pick(e: AuditEntry, column: string): unknown {
     : undefined;
 }
 
-function cellText(v: unknown): string {
+function cellText(v: unknown, column: string): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
+  // a list of names, as flagged and erased hold: `prompt,response` (no JSON quoting)
+  if (column === 'erased' && Array.isArray(v)) return v.join(',');
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v);
 }
@@ -93,7 +96,7 @@ export function csvHeader(): string {
 
 /** One entry as a CSV record (with its CRLF). */
 export function csvRow(e: AuditEntry): string {
-  return `${CSV_COLUMNS.map((c) => csvCell(cellText(pick(e, c)))).join(',')}\r\n`;
+  return `${CSV_COLUMNS.map((c) => csvCell(cellText(pick(e, c), c))).join(',')}\r\n`;
 }
 
 /** One entry as a JSON line (with its LF); hostile code points escaped, the value unchanged. */
