@@ -1,6 +1,6 @@
 /**
  * Scans one string with a set of detectors and writes the redacted string. Each detector family
- * is reached through a prefilter that V8 runs natively (`indexOf` of `@`, `:`, `=`, the ten digits,
+ * is reached through a prefilter that V8 runs natively (`indexOf` of `@`, `:`, `=`, `--`, the ten digits,
  * and one rare anchor character per secret prefix), so a clean text costs a few dozen native
  * searches and no regex run over the whole text (docs/redaction.md "Performance").
  *
@@ -12,7 +12,13 @@ import { matchEmail } from './detectors/email.js';
 import { matchIpv6 } from './detectors/ip.js';
 import { MIN_SECRET_TOKEN } from './detectors/keyword-secrets.js';
 import { scanNumbers } from './detectors/numbers.js';
-import { matchNetrcPassword, matchSecretPair } from './detectors/secret-pairs.js';
+import {
+  matchFlagSecret,
+  matchNetrcPassword,
+  matchQuotedPassword,
+  matchSecretPair,
+  matchUserFlag,
+} from './detectors/secret-pairs.js';
 import { MIN_TOKEN_LENGTH, scanSecretTokens } from './detectors/secret-tokens.js';
 import { matchUrlCredentials } from './detectors/url-credentials.js';
 import type { SensitiveNames } from './sensitive-names.js';
@@ -47,8 +53,9 @@ export const START_AT = 1;
 export const START_COLON = 2;
 export const START_EQUALS = 4;
 export const START_DIGIT = 8;
+export const START_DASH = 32;
 /** Every flag: a string `startsIn` does not judge. */
-export const ANY_START = 15;
+export const ANY_START = 15 | START_DASH;
 /** Digits that matter only from `MIN_SECRET_TOKEN` characters on (the keyword secrets alone). */
 const DIGIT_FROM_TOKEN = 16;
 
@@ -71,7 +78,10 @@ export function makeScanConfig(
   const shortStarts = new Uint8Array(128);
   if (on[K.email] === 1 || on[K['secret:url']] === 1) shortStarts[0x40] = START_AT;
   if (on[K['secret:pair']] === 1 || on[K.ipv6] === 1) shortStarts[0x3a] = START_COLON;
-  if (on[K['secret:pair']] === 1) shortStarts[0x3d] = START_EQUALS;
+  if (on[K['secret:pair']] === 1) {
+    shortStarts[0x3d] = START_EQUALS;
+    shortStarts[0x2d] = START_DASH;
+  }
   const numbers =
     on[K.iban] === 1 || on[K.ipv4] === 1 || on[K.ssn] === 1 || on[K.card] === 1 || on[K.phone] === 1;
   const keywordTokens =
@@ -85,7 +95,7 @@ export function makeScanConfig(
  * pass instead of the searches `findAll` would start for them; 0 when `findAll` is sure to find
  * nothing (ids, model names, regions). It mirrors `findAll`: under 5 characters nothing runs;
  * under `MIN_TOKEN_LENGTH` no formatted secret fits, and every other detector starts from an `@`,
- * a `:`, an `=` or a digit. Longer strings, and any string when custom detectors run, get
+ * a `:`, an `=`, a `-` (of `--`) or a digit. Longer strings, and any string when custom detectors run, get
  * `ANY_START`.
  */
 export function startsIn(text: string, cfg: ScanConfig): number {
@@ -99,6 +109,8 @@ export function startsIn(text: string, cfg: ScanConfig): number {
     if (c < 128) m |= table[c]!;
   }
   if ((m & DIGIT_FROM_TOKEN) !== 0) m = (m & ~DIGIT_FROM_TOKEN) | (n >= MIN_SECRET_TOKEN ? START_DIGIT : 0);
+  // a flag starts at `--`; ids and regions have single dashes (`eu-west-1`)
+  if ((m & START_DASH) !== 0 && !text.includes('--')) m &= ~START_DASH;
   return m;
 }
 
@@ -156,6 +168,19 @@ export function findAll(
     }
     const wantPair = on[K['secret:pair']] === 1;
     const wantIpv6 = on[K.ipv6] === 1;
+    if (wantPair && (starts & START_DASH) !== 0) {
+      for (let p = text.indexOf('--'); p >= 0; p = text.indexOf('--', p + 2)) {
+        if (text.startsWith('--user ', p)) matchUserFlag(text, p, pair);
+        else matchFlagSecret(text, p, cfg.names, pair);
+        if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
+      }
+    }
+    if (wantPair && n >= MIN_TOKEN_LENGTH) {
+      for (let p = text.indexOf('-u '); p >= 0; p = text.indexOf('-u ', p + 3)) {
+        matchUserFlag(text, p, pair);
+        if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
+      }
+    }
     if ((wantPair || wantIpv6) && (starts & (START_COLON | START_EQUALS)) !== 0) {
       let c = (starts & START_COLON) !== 0 ? text.indexOf(':') : -1;
       while (c >= 0) {
@@ -172,8 +197,9 @@ export function findAll(
         c = text.indexOf(':', next);
       }
       if (wantPair && n >= MIN_TOKEN_LENGTH) {
-        for (let p = text.indexOf('password', 6); p >= 0; p = text.indexOf('password', p + 8)) {
+        for (let p = text.indexOf('password'); p >= 0; p = text.indexOf('password', p + 8)) {
           matchNetrcPassword(text, p, pair);
+          if (pair[0] < 0) matchQuotedPassword(text, p, pair);
           if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
         }
       }

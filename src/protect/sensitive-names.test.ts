@@ -57,6 +57,14 @@ describe('SensitiveNames', () => {
     'cvv',
     'connectionString',
     'password_hash',
+    'PGPASSWORD',
+    'rootpassword',
+    'auth_token',
+    'authCode',
+    'pin_code',
+    'secret_value',
+    'otp',
+    'client_secret',
   ])('treats %j as sensitive', (name) => {
     expect(names.isSensitive(name)).toBe(true);
   });
@@ -102,6 +110,14 @@ describe('SensitiveNames', () => {
     'session',
     'PWD',
     'OLDPWD',
+    'authDomain',
+    'secret_santa',
+    'pass_rate',
+    'cookie_jar',
+    'otp_sent',
+    'NOPASSWD',
+    'haspassword',
+    'secret_key_id',
     '',
   ])('does not treat %j as sensitive', (name) => {
     expect(names.isSensitive(name)).toBe(false);

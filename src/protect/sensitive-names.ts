@@ -157,6 +157,36 @@ const QUALIFIERS: ReadonlySet<string> = new Set([
   'reset',
 ]);
 
+/**
+ * Secret words that also name other things (`authDomain`, `secret_santa`, `pass_rate`,
+ * `cookie_jar`): followed by another word of letters, they are sensitive only when that word holds the value
+ * (`auth_code`, `secret_value`, `pin_code`, `pass_phrase`) or is a secret word itself (`auth_token`).
+ */
+const WEAK_WORDS: ReadonlySet<string> = new Set([
+  'auth',
+  'secret',
+  'secrets',
+  'pass',
+  'pin',
+  'cookie',
+  'cookies',
+  'otp',
+]);
+const HOLDER_WORDS: ReadonlySet<string> = new Set([
+  'key',
+  'keys',
+  'value',
+  'values',
+  'code',
+  'codes',
+  'string',
+  'data',
+  'phrase',
+  'word',
+  'text',
+  'bytes',
+]);
+
 /** A word before the secret word that makes the name a flag or a limit: `hasPassword`, `min_pin`. */
 const NEGATING_PREFIXES: ReadonlySet<string> = new Set(['has', 'is', 'no', 'min', 'max', 'num']);
 
@@ -231,17 +261,37 @@ export class SensitiveNames {
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!;
       let last = -1;
-      if (SECRET_WORDS.has(w) || this.extra.has(w)) last = i;
-      else if (i + 1 < words.length && SECRET_PAIRS.has(`${w} ${words[i + 1]}`)) last = i + 1;
+      if (i + 1 < words.length && SECRET_PAIRS.has(`${w} ${words[i + 1]}`)) last = i + 1;
+      else if (SECRET_WORDS.has(w) || this.extra.has(w) || isPasswordCompound(w)) last = i;
       if (last < 0) continue;
       const after = words[last + 1];
       if (after !== undefined && QUALIFIERS.has(after)) continue;
+      if (
+        after !== undefined &&
+        last === i &&
+        WEAK_WORDS.has(w) &&
+        /^[a-z]{3,}$/.test(after) &&
+        !HOLDER_WORDS.has(after) &&
+        !SECRET_WORDS.has(after)
+      )
+        continue;
       const before = words[i - 1];
       if (before !== undefined && NEGATING_PREFIXES.has(before)) continue;
       return true;
     }
     return false;
   }
+}
+
+/**
+ * One word ending in `password` or `passwd` after a prefix: `PGPASSWORD`, `DBPASSWORD`,
+ * `rootpassword` (not `nopasswd`, `haspassword`).
+ */
+function isPasswordCompound(w: string): boolean {
+  const stem = w.endsWith('password') ? w.length - 8 : w.endsWith('passwd') ? w.length - 6 : 0;
+  if (stem < 2) return false;
+  const prefix = w.slice(0, stem);
+  return !NEGATING_PREFIXES.has(prefix);
 }
 
 /** True when `word` (a single word, any case) is one a secret is named by in prose: "the API key is …". */

@@ -13,6 +13,9 @@ describe('email detector', () => {
     ['Contact: alice@example.com: she knows', 'Contact: [EMAIL]: she knows'],
     ['leaked: alice@example.com:Winter2024!', 'leaked: [EMAIL]:Winter2024!'],
     ['bob@mail.example.org:hunter2 carol@example.net:x', '[EMAIL]:hunter2 [EMAIL]:x'],
+    ["Key (email)=(o'brien@example.ie) already exists", 'Key (email)=([EMAIL]) already exists'],
+    ["name='alice@example.com' or \"d'arcy.o'neil@example.com\"", 'name=\'[EMAIL]\' or "[EMAIL]"'],
+    ["it's bob@example.com", "it's [EMAIL]"],
   ])('replaces the address in %j', (text, want) => {
     expect(only('email', text)).toBe(want);
   });

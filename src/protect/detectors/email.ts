@@ -1,6 +1,7 @@
 /**
  * Email addresses, found from each `@`: a local part of letters, digits and `._%+-` before it and
- * a dotted domain with an alphabetic top-level label after it. Scanning outward from the `@`
+ * a dotted domain with an alphabetic top-level label after it (an apostrophe between letters, as
+ * in `o'brien@`, is part of the local part). Scanning outward from the `@`
  * (local part at most 64 characters) keeps 100 KB of `@` or of dotted labels linear.
  * Not matched: `@mentions`, `user@localhost`, `pkg@1.2.3`, asset names like `icon@2x.png`,
  * scp-style remotes like `git@github.com:org/repo.git`, user names in URLs (`ssh://git@host/`).
@@ -48,6 +49,17 @@ export function matchEmail(text: string, at: number, out: [number, number]): voi
   out[1] = -1;
   let s = at;
   while (s > 0 && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+  // an apostrophe between letters belongs to the name (o'brien@...); a quote around it does not
+  while (
+    s > 1 &&
+    at - s < 63 &&
+    text.charCodeAt(s - 1) === 39 &&
+    isAsciiLetter(text.charCodeAt(s - 2)) &&
+    isAsciiLetter(text.charCodeAt(s))
+  ) {
+    s--;
+    while (s > 0 && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+  }
   // The local part neither starts nor ends with a dot.
   while (s < at && text.charCodeAt(s) === 46) s++;
   if (s === at || text.charCodeAt(at - 1) === 46) return;

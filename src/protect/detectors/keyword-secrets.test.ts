@@ -49,6 +49,7 @@ describe('keyword-adjacent high-entropy detector', () => {
     [`password is set to ${random}`, 'password is set to [SECRET:entropy]'],
     [`apiKey ${random}`, 'apiKey [SECRET:entropy]'],
     [`I rotated the secret, new one is ${random}`, 'I rotated the secret, new one is [SECRET:entropy]'],
+    [`here's the key: ${random}`, "here's the key: [SECRET:entropy]"],
   ])('replaces the string in %j', (text, want) => {
     expect(only('secret:entropy', text)).toBe(want);
   });

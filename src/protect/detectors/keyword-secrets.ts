@@ -23,7 +23,7 @@ import { K } from '../detector-names.js';
 import { isSecretKeyword, type SensitiveNames, splitName } from '../sensitive-names.js';
 import { isAsciiLetter, isDigit } from './number-shape.js';
 
-/** Words that make a following bare `key` a secret. */
+/** Words that make a following bare `key` a secret ("here's the key: …"; not `cache key`, `primary key`). */
 const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
   'api',
   'secret',
@@ -49,6 +49,11 @@ const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
   'gcp',
   'my',
   'your',
+  'our',
+  'the',
+  'this',
+  'that',
+  'new',
 ]);
 const FILLER_WORDS: ReadonlySet<string> = new Set([
   'is',

@@ -38,6 +38,9 @@ describe('phone detector', () => {
       '(02) 9374 4000',
       '0412 345 678',
       '03-1234-5678',
+      '(11) 91234-5678',
+      '(21) 3456-7890',
+      '(55) 1234 5678',
     ])('replaces %s', (n) => {
       expect(only('phone', `office: ${n}.`)).toBe('office: [PHONE].');
     });
@@ -89,6 +92,10 @@ describe('phone detector', () => {
       'tracking 1Z999AA10123456784',
       '4155552671',
       '+1.5%',
+      '(12) 2024-01-15',
+      '(2) 3456-7890',
+      '(00) 3456-7890',
+      'f(12) 3456 7890 1234',
     ])('leaves %j alone', (text) => {
       expect(only('phone', text)).toBe(text);
     });

@@ -7,6 +7,7 @@
  *   exchange codes start with 2–9);
  * - national with a trunk `0`: `020 7946 0958`, `06 12 34 56 78`, `(02) 9374 4000`, `030/901820`
  *   (9–12 digits in groups of two or more, one separator kind);
+ * - a parenthesised two-digit area code, then 4–5 and 4 digits: `(11) 91234-5678` (Brazil);
  * - anything else of 7–15 digits (bare `4155552671`, `555-1234`) only with context: a key named
  *   `phone`, `mobile`, `tel`... or such a word just before.
  * Never a date shape, and never after words like "order", "invoice", "ISBN", "tracking", "#".
@@ -58,6 +59,21 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
     sh.len(k + 2) === 4 &&
     sh.digitAt(k, 0) >= 2 &&
     sh.digitAt(k + 1, 0) >= 2
+  ) {
+    return true;
+  }
+  // A parenthesised two-digit area code without a trunk 0, then 4 or 5 and 4 digits:
+  // `(11) 91234-5678`, `(21) 3456-7890` (Brazil), `(55) 1234 5678` (Mexico).
+  if (
+    a === 0 &&
+    sh.paren &&
+    groups === 3 &&
+    sh.sepCode(a) === C_PAREN_SEP &&
+    sh.len(a) === 2 &&
+    f0 > 0 &&
+    (sh.len(a + 1) === 4 || sh.len(a + 1) === 5) &&
+    sh.len(a + 2) === 4 &&
+    sh.sepCode(a + 1) !== C_SLASH
   ) {
     return true;
   }

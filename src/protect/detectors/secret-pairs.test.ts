@@ -36,6 +36,18 @@ describe('sensitive name=value detector', () => {
       'machine api.example.com login bob password [SECRET:pair]',
     ],
     ['default login anonymous password guest@example', 'default login anonymous password [SECRET:pair]'],
+    ['PGPASSWORD=hunter2 pg_dump -h db app', 'PGPASSWORD=[SECRET:pair] pg_dump -h db app'],
+    ['psql --password s3cr3tpw99 -h db', 'psql --password [SECRET:pair] -h db'],
+    ['mysqldump --db-password "s3cr3t pw 99" app', 'mysqldump --db-password "[SECRET:pair]" app'],
+    ['--pin 1234.', '--pin [SECRET:pair].'],
+    ['secret_value: 9f8e7d', 'secret_value: [SECRET:pair]'],
+    ["retry with password 'Kx9!mQ2#' now", "retry with password '[SECRET:pair]' now"],
+    ["the password 'abc1' was rejected", "the password '[SECRET:pair]' was rejected"],
+    [
+      'curl -u admin:letmein123 https://jenkins.local/api',
+      'curl -u admin:[SECRET:pair] https://jenkins.local/api',
+    ],
+    ['curl --user "bob:two words" https://x.example', 'curl --user "bob:[SECRET:pair]" https://x.example'],
   ])('replaces the value in %j', (text, want) => {
     expect(only('secret:pair', text)).toBe(want);
   });
@@ -78,6 +90,22 @@ describe('sensitive name=value detector', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a template reference is the point
     'headers: { Authorization: `Bearer ${token}` }',
     'https://__token__:abc@pypi.example.com',
+    'api_key: "YOUR_API_KEY_HERE"',
+    'token: your-token-here',
+    'password = getpass.getpass("Password: ")',
+    'client_secret: !Ref ClientSecretParam',
+    '{ authDomain: "demo.firebaseapp.com" }',
+    '{"secret_santa": "Bob"}',
+    'use the --password option to set it',
+    'x264 --pass 2 in.y4m',
+    'run --token --verbose',
+    'deploy --password "$DB_PASS"',
+    '--password-file /etc/app/pw.txt',
+    'sudo: NOPASSWD: ALL',
+    "click the password 'reset' link",
+    'docker run -u 1000:1000 image',
+    'curl -u bob https://x.example',
+    'curl -u "$USER:$PASS" https://x.example',
   ])('leaves %j alone', (text) => {
     expect(only('secret:pair', text)).toBe(text);
   });

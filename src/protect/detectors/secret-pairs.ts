@@ -5,7 +5,8 @@
  * the value forwards (at most 4096) to white space, a quote or `<`; punctuation (`,;&)]}>`) ends it
  * as endOfValue says. An `Authorization: Basic dXNl...` value keeps its scheme word;
  * a `Cookie:` value runs to the end of the line (every cookie of the header).
- * Left alone: placeholders (`***`, `<password>`, `${DB_PASSWORD}`, `{{secret}}`, `null`, `true`),
+ * Left alone: placeholders (`***`, `<password>`, `${DB_PASSWORD}`, `{{secret}}`, `null`, `true`,
+ * `YOUR_API_KEY_HERE`), values of punctuation only, YAML references (`!Ref ClientSecretParam`),
  * markers of an earlier redaction, prose after a colon ("Password: Must be 8 characters"), state
  * words ("Authorization: required"), and code (`apiKey = process.env.KEY`, `token = await f()`).
  */
@@ -14,6 +15,12 @@ import { isAsciiLetter, isDigit } from './number-shape.js';
 
 const PLACEHOLDER_RE =
   /^(?:\**|x{3,}|X{3,}|\.{3,}|<[^>]*>|\[[^\]]*\]|\{\{.*\}\}|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|%s|%\(\w+\)s|null|nil|none|None|undefined|true|false|True|False|redacted|REDACTED|hidden|masked|omitted)$/;
+/** Template values: `YOUR_API_KEY_HERE`, `your-token`, `<insert key here>`-like words. */
+const TEMPLATE_RE =
+  /^(?:(?:YOUR|MY)[_-][A-Z0-9_-]+|[A-Z0-9_-]*_HERE|(?:your|my)[_-][a-z0-9_-]+|[a-z0-9_-]+[_-]here)$/;
+/** YAML tags that make the value a reference (CloudFormation, Ansible Vault, env): `!Ref Param`. */
+const YAML_TAG_RE =
+  /^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Split|If|Base64|Cidr|GetAZs|Transform|Condition|Equals|Not|And|Or|vault|ENV|env|secret|include)$/;
 const ENV_REF_RE = /^\$(?:[{(]|[A-Z_])/;
 /** Values that state something about a secret rather than hold one ("Authorization: required"). */
 const STATE_WORDS: ReadonlySet<string> = new Set([
@@ -248,7 +255,9 @@ export function matchSecretPair(
     if (ve <= vs) return;
   }
   const value = text.slice(vs, Math.min(ve, vs + 64));
-  if (ve - vs <= 40 && PLACEHOLDER_RE.test(value)) return;
+  if (ve - vs <= 40 && (PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value))) return;
+  if (!hasAlnum(text, vs, ve)) return; // `)`, `--`: punctuation is not a secret
+  if (YAML_TAG_RE.test(value) && text.charCodeAt(ve) === 32) return;
   if (STATE_WORDS.has(value.toLowerCase()) || CODE_WORDS.has(value) || CODE_REF_RE.test(value)) return;
   if (value.includes('(')) return; // a call: getToken(), os.getenv("X")
   // an environment or template reference: $VAR, ${VAR}, $(cmd)
@@ -256,6 +265,14 @@ export function matchSecretPair(
   out[0] = vs;
   out[1] = ve;
   out[2] = name.toLowerCase().includes('aws') ? 1 : 0;
+}
+
+function hasAlnum(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (isAsciiLetter(c) || isDigit(c) || c > 127) return true;
+  }
+  return false;
 }
 
 /**
@@ -292,4 +309,134 @@ export function matchNetrcPassword(text: string, at: number, out: [number, numbe
   if (ve === vs || (ve - vs <= 40 && PLACEHOLDER_RE.test(text.slice(vs, ve)))) return;
   out[0] = vs;
   out[1] = ve;
+}
+
+/** True when `text[s, e)` holds a character other than an ASCII letter. */
+function hasNonLetter(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (!isAsciiLetter(text.charCodeAt(i))) return true;
+  return false;
+}
+
+/** A character that may stand before a command-line flag: start, white space, a quote, `(` `[` `,`. */
+function beforeFlag(c: number): boolean {
+  return c <= 32 || c === 34 || c === 39 || c === 96 || c === 40 || c === 91 || c === 44;
+}
+
+/**
+ * The value of a command-line flag whose name is sensitive, given with a space, at `at` (where its
+ * `--` starts): `--password s3cr3t`, `--db-password "two words"`, `--api-key sk_1234`. The
+ * `--name=value` form is a pair (matchSecretPair). Left alone: another flag (`--token --verbose`),
+ * `$VAR` and `$(cmd)`, placeholders, and a bare word of letters (`the --password option`) or of
+ * under 4 characters (`--pass 2`); a quoted value is taken whole.
+ */
+export function matchFlagSecret(
+  text: string,
+  at: number,
+  names: SensitiveNames,
+  out: [number, number],
+): void {
+  out[0] = -1;
+  out[1] = -1;
+  const n = text.length;
+  if (at > 0 && !beforeFlag(text.charCodeAt(at - 1))) return;
+  const ns = at + 2;
+  let k = ns;
+  while (k < n && k - ns <= MAX_NAME && isNameChar(text.charCodeAt(k)) && text.charCodeAt(k) !== 46) k++;
+  if (k - ns < 2 || k - ns > MAX_NAME || (text.charCodeAt(k) !== 32 && text.charCodeAt(k) !== 9)) return;
+  if (!names.isSensitive(text.slice(ns, k))) return;
+  let vs = k;
+  while (vs < n && vs - k < 4 && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+  if (vs >= n) return;
+  const q = text.charCodeAt(vs);
+  const limit = Math.min(n, vs + MAX_VALUE);
+  let ve: number;
+  if (q === 34 || q === 39) {
+    vs++;
+    ve = vs;
+    while (ve < limit && text.charCodeAt(ve) !== q && text.charCodeAt(ve) !== 10) ve++;
+    if (ve >= limit || text.charCodeAt(ve) !== q) return;
+  } else {
+    if (q === 45) return; // the next flag
+    ve = vs;
+    while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
+    // a sentence's punctuation is not part of the value
+    while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
+    if (ve - vs < 4 || !hasNonLetter(text, vs, ve)) return;
+  }
+  if (ve <= vs || !hasAlnum(text, vs, ve)) return;
+  const value = text.slice(vs, Math.min(ve, vs + 64));
+  if (ve - vs <= 40 && (PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value))) return;
+  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(text.slice(vs, Math.min(ve, vs + 2)))) return;
+  out[0] = vs;
+  out[1] = ve;
+}
+
+/** `.` `,` `;` `)` `]`: end a sentence or a list around a flag's value. */
+function isTrailingPunct(c: number): boolean {
+  return c === 46 || c === 44 || c === 59 || c === 41 || c === 93;
+}
+
+/**
+ * A quoted password after the word `password` in prose, given `at`, where the word starts:
+ * "retry with password 'Kx9!mQ2#'". The quoted text must be one word of 4–64 characters holding
+ * a letter and a digit or symbol ("the password 'reset' link" is left alone).
+ */
+export function matchQuotedPassword(text: string, at: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  if (at > 0 && isAsciiLetter(text.charCodeAt(at - 1))) return;
+  let vs = at + 8;
+  if (text.charCodeAt(vs) !== 32) return;
+  while (vs < text.length && text.charCodeAt(vs) === 32 && vs - at < 12) vs++;
+  const q = text.charCodeAt(vs);
+  if (q !== 34 && q !== 39 && q !== 96) return;
+  vs++;
+  let ve = vs;
+  while (ve < text.length && ve - vs <= 64 && text.charCodeAt(ve) > 32 && text.charCodeAt(ve) !== q) ve++;
+  if (text.charCodeAt(ve) !== q || ve - vs < 4 || ve - vs > 64) return;
+  let letter = false;
+  let other = false;
+  for (let i = vs; i < ve; i++) {
+    if (isAsciiLetter(text.charCodeAt(i))) letter = true;
+    else other = true;
+  }
+  const value = text.slice(vs, ve);
+  if (!letter || !other || PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value)) return;
+  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(value)) return;
+  out[0] = vs;
+  out[1] = ve;
+}
+
+/**
+ * The password of `-u user:password` or `--user user:password` (curl, wget, httpie), given
+ * `at`, where the `-u` or `--user` starts: the part after the colon. `-u 1000:1000` (a uid and
+ * gid) and `-u bob` (no password) are left alone.
+ */
+export function matchUserFlag(text: string, at: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  if (at > 0 && !beforeFlag(text.charCodeAt(at - 1))) return;
+  let k = at + (text.startsWith('--user', at) ? 6 : 2);
+  if (text.charCodeAt(k) !== 32) return;
+  while (k < text.length && text.charCodeAt(k) === 32 && k - at < 12) k++;
+  const q = text.charCodeAt(k);
+  const quoted = q === 34 || q === 39;
+  if (quoted) k++;
+  let colon = -1;
+  let e = k;
+  while (e < text.length && e - k < 256) {
+    const c = text.charCodeAt(e);
+    if (quoted ? c === q || c === 10 : endsValue(c)) break;
+    if (c === 58 && colon < 0) colon = e;
+    e++;
+  }
+  if (colon <= k || e - colon < 2) return;
+  const vs = colon + 1;
+  let digits = true;
+  for (let i = k; i < e; i++) if (i !== colon && !isDigit(text.charCodeAt(i))) digits = false;
+  const value = text.slice(vs, e);
+  if (digits || !hasAlnum(text, vs, e) || PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value)) return;
+  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(value)) return;
+  out[0] = vs;
+  out[1] = e;
 }
