@@ -47,7 +47,7 @@ describe('acquireLock', () => {
     const lockFile = path.join(root, 'stale.lock');
     fs.writeFileSync(lockFile, '999999999\n');
     const release = acquireLock(lockFile, 'key file is being rotated');
-    expect(fs.readFileSync(lockFile, 'utf8')).toBe(`${process.pid}\n`);
+    expect(fs.readFileSync(lockFile, 'utf8').split('\n')[0]).toBe(String(process.pid));
     expect(() => acquireLock(lockFile, 'key file is being rotated')).toThrow(
       /key file is being rotated in this process already/,
     );
@@ -55,4 +55,18 @@ describe('acquireLock', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
     expect(fs.readdirSync(root).filter((f) => f.startsWith('stale.lock.'))).toEqual([]);
   });
+
+  it.runIf(fs.existsSync('/proc/self/stat'))(
+    'takes over a lock naming its own pid from an earlier process (a restarted container is pid 1 again)',
+    () => {
+      const lockFile = path.join(root, 'reused.lock');
+      fs.writeFileSync(lockFile, `${process.pid}\n1\n`); // same pid, another start time
+      const release = acquireLock(lockFile);
+      const [pid, started] = fs.readFileSync(lockFile, 'utf8').split('\n');
+      expect(pid).toBe(String(process.pid));
+      expect(started).not.toBe('1');
+      expect(() => acquireLock(lockFile)).toThrow(/in this process already/);
+      release();
+    },
+  );
 });

@@ -1,6 +1,9 @@
 /**
- * The writer lock: one appending process per trail. The lock file holds the owner's pid; a lock
- * left by a process that no longer runs is taken over (after a crash), a live one is refused.
+ * The writer lock: one appending process per trail. The lock file holds the owner's pid and,
+ * where /proc tells it (Linux), the process's start time; a lock left by a process that no longer
+ * runs is taken over (after a crash), a live one is refused. The start time tells a crashed
+ * owner from a later process that got the same pid: in a container the application is pid 1 after
+ * every restart, and a lock naming pid 1 would otherwise never be taken over.
  * Hosts sharing a directory over a network file system are not covered: use one writer host.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,7 +21,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The pid holding the lock when that process is alive, else undefined. */
+/** When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), where known. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name, which is in parentheses and may hold spaces: state is field 3
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a lock file of this process holds. */
+function lockText(): string {
+  const started = startTime(process.pid);
+  return started === undefined ? `${process.pid}\n` : `${process.pid}\n${started}\n`;
+}
+
+/** The pid holding the lock when that process is alive (and is the one that took it), else undefined. */
 export function lockHolder(lockFile: string): number | undefined {
   let text: string;
   try {
@@ -26,8 +46,14 @@ export function lockHolder(lockFile: string): number | undefined {
   } catch {
     return undefined;
   }
-  const pid = Number.parseInt(text, 10);
-  return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  const [pidText, started] = text.split('\n');
+  const pid = Number.parseInt(pidText ?? '', 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  if (started !== undefined && started !== '') {
+    const now = startTime(pid);
+    if (now !== undefined && now !== started) return undefined; // the pid was reused
+  }
+  return pid;
 }
 
 /**
@@ -39,7 +65,7 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
   // lock created empty and filled after could be read empty by another process, taken for a
   // stale one, removed and taken a second time.
   const mine = `${lockFile}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  fs.writeFileSync(mine, `${process.pid}\n`, { mode: FILE_MODE });
+  fs.writeFileSync(mine, lockText(), { mode: FILE_MODE });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       let seen: string | undefined;

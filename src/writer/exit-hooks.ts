@@ -1,7 +1,9 @@
 /**
  * Flush on the way out: normal exit, `process.exit()`, an uncaught exception, SIGINT and SIGTERM
  * all close every open trail synchronously (the appender thread keeps running while the main
- * thread waits on shared memory), so an application that emits and exits loses nothing.
+ * thread waits on shared memory), so an application that emits and exits loses nothing. When the
+ * application has its own SIGINT or SIGTERM listener, the signal is left to it and the trails
+ * close at its exit, so its shutdown can still emit.
  */
 
 interface Closable {
@@ -22,12 +24,13 @@ function closeAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // The application listens too: the shutdown is its own, and it may still record events on the
+  // way (a request draining, a "shutting down" entry). The trails close when it exits.
+  if (process.listenerCount(signal) > 1) return;
   closeAll();
   // Only we listened: restore the default action so the process still ends by this signal.
-  if (process.listenerCount(signal) === 1) {
-    process.removeListener(signal, onSignal);
-    process.kill(process.pid, signal);
-  }
+  process.removeListener(signal, onSignal);
+  process.kill(process.pid, signal);
 }
 
 /** Flushes and closes `trail` when the process exits or is told to stop. */

@@ -42,6 +42,75 @@ describe('a process that never calls close()', () => {
   });
 });
 
+describe('the way out, as applications take it', () => {
+  function run(name: string, body: string) {
+    const dir = path.join(root, name);
+    const program = `
+      import { AuditTrail } from ${JSON.stringify(dist)};
+      const dir = ${JSON.stringify(dir)};
+      ${body}
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { dir, r };
+  }
+
+  it('lets an application with its own SIGTERM listener record its shutdown', () => {
+    const { dir, r } = run(
+      'own-sigterm',
+      `const trail = await AuditTrail.open({ dir });
+      process.on('SIGTERM', async () => {
+        trail.emit({ type: 'x.shutdown' });
+        await trail.close();
+        process.exit(0);
+      });
+      trail.emit({ type: 'x.before' });
+      setTimeout(() => {}, 60_000);
+      process.kill(process.pid, 'SIGTERM');`,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(entries(dir).map((e) => e.type)).toEqual(['x.before', 'x.shutdown']);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+
+  it('finishes a close() that was not awaited before process.exit()', () => {
+    const { dir, r } = run(
+      'close-not-awaited',
+      `const trail = await AuditTrail.open({ dir });
+      for (let i = 0; i < 2000; i++) trail.emit({ type: 'x.e' });
+      await trail.flush();
+      trail.close();
+      setImmediate(() => process.exit(0));`,
+    );
+    expect(r.stderr).toBe('');
+    expect(verifyDir(dir).failure).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'writer.lock'))).toBe(false);
+  });
+
+  it('records what the count policy dropped when the process exits without close()', () => {
+    const { dir, r } = run(
+      'count-exit',
+      `const trail = await AuditTrail.open({ dir, overflow: 'count', maxQueue: 1000, batchSize: 100 });
+      for (let i = 0; i < 5000; i++) trail.emit({ type: 'x.e' });
+      const dropped = trail.droppedPending;
+      process.stdout.write(String(dropped));
+      process.exit(0);`,
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^sealtrail: queue full: events are being dropped and counted/);
+    const dropped = Number(r.stdout);
+    expect(dropped).toBeGreaterThan(0);
+    const all = entries(dir);
+    expect(all.filter((e) => e.type === 'x.e')).toHaveLength(5000 - dropped);
+    const overflow = all.filter((e) => e.type === 'system.overflow');
+    expect(overflow.map((e) => (e.meta as { lost: number }).lost)).toEqual([dropped]);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
+
 describe('a process started with Node options a worker thread may not be given', () => {
   it.each([
     ['a V8 option and a process-wide one', ['--expose-gc', '--max-old-space-size=512']],

@@ -194,6 +194,21 @@ describe('AuditTrail', () => {
       await trail.close();
     });
 
+    it('takes and writes events emitted while close() flushes, then refuses more', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir });
+      trail.emit(sampleEvent(0));
+      const flushed = trail.flush();
+      const closed = trail.close();
+      const during: string[] = [];
+      void flushed.then(() => during.push(trail.emit(sampleEvent(1))));
+      await closed;
+      expect(during).toHaveLength(1);
+      expect(readAll(dir).map((e) => e.id)).toContain(during[0]);
+      expect(() => trail.emit(sampleEvent(2))).toThrow(expect.objectContaining({ code: 'TRAIL_CLOSED' }));
+      expect(verifyDir(dir).failure).toBeUndefined();
+    });
+
     it('throws TRAIL_CLOSED after close', async () => {
       const trail = await AuditTrail.open({ store: 'memory' });
       await trail.close();
@@ -275,12 +290,43 @@ describe('AuditTrail', () => {
       expect(verifyDir(dir).failure).toBeUndefined();
     });
 
+    it('with policy count, emitDurable waits for room instead of being dropped', async () => {
+      const dir = freshDir();
+      const trail = await AuditTrail.open({ dir, maxQueue: 100, batchSize: 10, overflow: 'count' });
+      for (let i = 0; i < 100; i++) trail.emit(sampleEvent(i));
+      const id = await trail.emitDurable({ type: 'x.important' });
+      await trail.close();
+      expect(readAll(dir).map((e) => e.id)).toContain(id);
+    });
+
     it('with policy block, waits and loses nothing', async () => {
       const dir = freshDir();
       const trail = await AuditTrail.open({ dir, maxQueue: 20, batchSize: 10, overflow: 'block' });
       for (let i = 0; i < 500; i++) trail.emit(sampleEvent(i));
       await trail.close();
       expect(readAll(dir).length).toBe(500);
+    });
+  });
+
+  describe('options', () => {
+    it.each([
+      ['overflow', { overflow: 'drop' }],
+      ['batchSize', { batchSize: 0 }],
+      ['batchSize', { batchSize: 'x' }],
+      ['maxQueue', { maxQueue: Number.NaN }],
+      ['flushIntervalMs', { flushIntervalMs: -1 }],
+      ['maxSegmentBytes', { maxSegmentBytes: 'big' }],
+      ['maxStringBytes', { maxStringBytes: 0 }],
+      ['maxQueue', { maxQueue: 10 }],
+    ])('refuses a bad %s before opening anything', async (field, bad) => {
+      const dir = freshDir();
+      await expect(AuditTrail.open({ dir, ...(bad as object) })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        detail: { field },
+      });
+      expect(fs.existsSync(dir)).toBe(false);
+      const trail = await AuditTrail.open({ dir });
+      await trail.close();
     });
   });
 

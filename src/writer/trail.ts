@@ -28,9 +28,9 @@ import { type MemoryTrailStore, openMemoryAppender, openStdoutAppender } from '.
 import type { OpenPgOptions } from './open-postgres.js';
 import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
 import { type ProtectionOptions, TrailProtection } from './protection.js';
+import { type OverflowPolicy, type QueueSettings, queueSettings } from './writer-options.js';
 
-/** What to do when the queue is full. */
-export type OverflowPolicy = 'block' | 'reject' | 'count';
+export type { OverflowPolicy } from './writer-options.js';
 
 /** Options of {@link AuditTrail.open}. */
 export interface AuditTrailOptions {
@@ -89,11 +89,6 @@ export interface AuditTrailOptions {
 const EXIT_TIMEOUT_MS = 10_000;
 /** Batches the writer may be behind before the caller's thread encrypts content itself (see `frame`). */
 const ENCRYPT_HERE_BACKLOG = 2;
-/** The default queue under `block`: this many batches, and no fewer than MIN_QUEUE events. */
-const QUEUE_BATCHES = 8;
-const MIN_QUEUE = 8192;
-/** The default queue under `reject` and `count`, where a full queue loses events. */
-const LOSSY_QUEUE = 100_000;
 
 /** A tamper-evident audit trail open for writing. */
 export class AuditTrail {
@@ -139,22 +134,18 @@ export class AuditTrail {
   private constructor(
     init: { origin: string; verifierKey: string; sealSeed?: string },
     options: AuditTrailOptions,
+    queue: QueueSettings,
   ) {
     this.origin = init.origin;
     this.dir = options.dir;
     this.verifierKey = init.verifierKey;
     this.sealSeed = init.sealSeed;
-    this.batchSize = options.batchSize ?? 1000;
-    this.overflow = options.overflow ?? 'block';
-    this.maxQueue =
-      options.maxQueue ??
-      (this.overflow === 'block' ? Math.max(QUEUE_BATCHES * this.batchSize, MIN_QUEUE) : LOSSY_QUEUE);
-    this.flushIntervalMs = options.flushIntervalMs ?? 0;
+    this.batchSize = queue.batchSize;
+    this.overflow = queue.overflow;
+    this.maxQueue = queue.maxQueue;
+    this.flushIntervalMs = queue.flushIntervalMs;
     this.prepareOptions =
       options.maxStringBytes === undefined ? {} : { maxStringBytes: options.maxStringBytes };
-    if (this.maxQueue < this.batchSize) {
-      throw new AuditError('CONFIG_INVALID', 'maxQueue: must be at least batchSize', { field: 'maxQueue' });
-    }
   }
 
   /**
@@ -162,6 +153,8 @@ export class AuditTrail {
    * @throws AuditError CONFIG_INVALID, TRAIL_LOCKED, TRAIL_NOT_FOUND, STORE_IO, KEY_INVALID.
    */
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
+    // checked before anything is opened: a bad option leaves no lock, worker or trail behind
+    const queue = queueSettings(options);
     const events: ChannelEvents = {
       onDurable: (total) => trail?.onDurable(total),
       onRecycle: (buffer) => trail?.framer.recycle(buffer),
@@ -190,6 +183,7 @@ export class AuditTrail {
       trail = new AuditTrail(
         { origin: opened.meta.origin, verifierKey: opened.meta.verifierKey, ...seedOf(opened.sealSeed) },
         options,
+        queue,
       );
       trail.channel = opened.channel;
       trail.postgres = target;
@@ -202,7 +196,7 @@ export class AuditTrail {
         options.store === 'stdout'
           ? openStdoutAppender(options)
           : openMemoryAppender(options.store === 'memory' ? undefined : options.store, options);
-      trail = new AuditTrail(opened.init, options);
+      trail = new AuditTrail(opened.init, options, queue);
       trail.channel = new InlineChannel(opened.appender, events, opened.release);
     } else {
       if (options.dir === undefined || options.dir === '') {
@@ -227,7 +221,7 @@ export class AuditTrail {
         verifierKey: opened.meta.verifierKey,
         ...seedOf(opened.sealSeed),
       };
-      trail = new AuditTrail(init, options);
+      trail = new AuditTrail(init, options, queue);
       trail.channel = opened.channel;
       trailMode = opened.meta.content;
     }
@@ -286,13 +280,25 @@ export class AuditTrail {
   }
 
   /**
-   * Records an event and resolves with its id once it is durable (synced to disk).
-   * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL.
+   * Records an event and resolves with its id once it is durable (synced to disk). Under the
+   * `count` policy it waits for room in a full queue rather than be dropped.
+   * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
    */
   async emitDurable(event: AuditEventInput): Promise<string> {
-    const id = this.emit(event);
+    if (this.overflow !== 'count') {
+      const id = this.emit(event);
+      await this.flush();
+      return id;
+    }
+    // Under `count` a full queue drops events; this one was promised durable, so it waits for room.
+    const prepared = this.prepare(event);
+    while (this.emitted - this.durableCount >= this.maxQueue) {
+      if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+      await this.flush();
+    }
+    this.emitPrepared([prepared]);
     await this.flush();
-    return id;
+    return prepared.id;
   }
 
   /** Resolves when every event emitted before the call is durable. */
@@ -506,7 +512,12 @@ export class AuditTrail {
   /** Flushes, writes the final checkpoint and seal, and releases the trail. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.flush();
+      // Events emitted while a flush waits are taken and flushed too; the trail stops taking
+      // them only once nothing is left, in the same turn as the last check.
+      do {
+        if (this.lost > 0) this.recordOverflow();
+        await this.flush();
+      } while (this.emitted > this.durableCount || this.lost > 0);
       this.closed = true;
       if (this.timer !== undefined) clearTimeout(this.timer);
       await this.channel.close();
@@ -517,7 +528,12 @@ export class AuditTrail {
 
   /** Flush and close from a synchronous context (process exit, signals). */
   closeSync(): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // close() was called and not awaited: wait for the writer to finish it
+      this.channel.closeSync(EXIT_TIMEOUT_MS);
+      return;
+    }
+    if (this.lost > 0) this.recordOverflow();
     this.closed = true;
     this.sendPending();
     this.sendWaitingSync();
