@@ -175,6 +175,36 @@ describe('sealtrail keys', () => {
     });
   });
 
+  describe('a reader of an encrypt-mode trail', () => {
+    it('creates no key material, and a search text is not recorded in clear', () => {
+      const dir = path.join(root, 'reader');
+      expect(
+        run(['init', '--dir', dir, '--content', 'encrypt', '--origin', 'example.test/reader']).code,
+      ).toBe(0);
+      const pass = { SEALTRAIL_PASSPHRASE: PASS };
+      expect(run(['keys', 'init', '--dir', dir], pass).code).toBe(0);
+      // a reader with a key that is not the trail's, before the writer made any subject key
+      const foreign = { SEALTRAIL_KEY: randomBytes(32).toString('base64') };
+      expect(run(['query', '--dir', dir, '--decrypt', '--format', 'jsonl'], foreign).code).toBe(0);
+      expect(fs.existsSync(path.join(trailKeyPaths(dir).subjectsDir, 'index.key'))).toBe(false);
+      const line =
+        '{"type":"model.completion","subject":"bob","content":{"prompt":"Zyxwvut secret words"}}\n';
+      const append = spawnSync(process.execPath, [bin, 'append', '--dir', dir], {
+        input: line,
+        encoding: 'utf8',
+        env: { ...process.env, ...pass, SEALTRAIL_QUIET: '1' },
+      });
+      expect(append.stderr).toBe('');
+      expect(append.status).toBe(0);
+      const q = run(['query', '--dir', dir, '--decrypt', '--text', 'Zyxwvut', '--format', 'jsonl'], pass);
+      expect(q.stdout).toContain('Zyxwvut secret words');
+      const reads = run(['query', '--dir', dir, '--type', 'audit.read', '--format', 'jsonl'], pass);
+      expect(reads.stdout).toContain('[7 characters]');
+      for (const f of fs.readdirSync(path.join(dir, 'segments')))
+        expect(fs.readFileSync(path.join(dir, 'segments', f), 'latin1')).not.toContain('Zyxwvut');
+    });
+  });
+
   it('without a subcommand or a trail: one line, exit 2', () => {
     expectOneErrorLine(run(['keys']), /keys: expected init, list or rotate/);
     expectOneErrorLine(run(['keys', 'list', '--dir', path.join(root, 'nothing')]), /no trail in/);

@@ -8,11 +8,13 @@ import path from 'node:path';
 import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import {
+  type KeyRing,
   keyDirPaths,
   openKeyDirRing,
   openKeyDirSubjectKeys,
   openTrailKeyRing,
-  openTrailSubjectKeys,
+  type SubjectKeyStore,
+  trailKeyPaths,
 } from '../keys/index.js';
 // The reveal hook of content protection (not re-exported by protect/index.ts).
 import { contentRevealer } from '../protect/content-modes.js';
@@ -63,9 +65,23 @@ export async function revealOption(
 ): Promise<ContentReveal | undefined> {
   if (decrypt !== true) return undefined;
   const ring = await openTrailKeyRing(dir);
-  const subjects = await openTrailSubjectKeys(dir, ring);
-  const reveal = contentRevealer(readTrailMeta(dir).origin, { ring, subjects });
+  const subjects = await readerSubjectKeys(trailKeyPaths(dir).keysDir, ring);
+  const reveal = contentRevealer(
+    readTrailMeta(dir).origin,
+    subjects === undefined ? { ring } : { ring, subjects },
+  );
   return (value, context) => reveal(value, context);
+}
+
+/**
+ * The subject keys a reader may use, or undefined when the writer has made none: a reader never
+ * creates key material (subjects/index.key wrapped under whatever key the reader was given
+ * would leave the writer unable to open its own subject keys).
+ */
+async function readerSubjectKeys(keysDir: string, ring: KeyRing): Promise<SubjectKeyStore | undefined> {
+  return fs.existsSync(path.join(keyDirPaths(keysDir).subjectsDir, 'index.key'))
+    ? openKeyDirSubjectKeys(keysDir, ring)
+    : undefined;
 }
 
 /**
@@ -83,11 +99,8 @@ export async function readReveal(
   const keysDir = target.keysDir ?? '.';
   const origin = source.meta.origin;
   const ring = await openKeyDirRing(keysDir, origin);
-  // A reader does not create subject keys: without the writer's subject keys (subjects/index.key)
-  // only what the master key encrypted can be shown.
-  const subjects = fs.existsSync(path.join(keyDirPaths(keysDir).subjectsDir, 'index.key'))
-    ? await openKeyDirSubjectKeys(keysDir, ring)
-    : undefined;
+  // without the writer's subject keys only what the master key encrypted can be shown
+  const subjects = await readerSubjectKeys(keysDir, ring);
   const reveal = contentRevealer(origin, subjects === undefined ? { ring } : { ring, subjects });
   // Crypto-shredded content (erase on a PostgreSQL log): the ciphertext stays, its key is gone.
   return (value, context) =>

@@ -1,7 +1,7 @@
 /**
  * Reads through the CLI are audited: each query, export, report, conversation, timeline and
  * anomaly run appends an `audit.read` entry (who: `--as` or the OS user; what: the verb, the
- * filter, the count) once its output is written. When another process holds the writer lock, the
+ * filter with a `--text` search reduced to its length, the count) once its output is written. When another process holds the writer lock, the
  * event is left in `pending-reads/` and appended by the next process that opens the trail for
  * writing (AuditTrail.open appends them), keeping the time of the read. If neither
  * can be written, the verb fails with exit 2: a read that cannot be recorded is an error.
@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
+import { recordedFilter } from '../read/index.js';
 import { trailLayout, writePendingRead } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import type { PostgresTarget } from '../writer/postgres-target.js';
@@ -32,8 +33,6 @@ export interface ReadRecord {
   extra?: Record<string, string | number | boolean>;
 }
 
-const MAX_FILTER_CHARS = 4000;
-
 /** Who is reading: `--as`, else the OS user name. */
 export function readerName(as: string | undefined): string {
   if (as !== undefined && as !== '') return as;
@@ -46,8 +45,7 @@ export function readerName(as: string | undefined): string {
 
 /** The `audit.read` event of a read. */
 export function readEvent(rec: ReadRecord, now = new Date()): AuditEventInput {
-  let filter = JSON.stringify(rec.filter);
-  if (filter.length > MAX_FILTER_CHARS) filter = `${filter.slice(0, MAX_FILTER_CHARS)}…`;
+  const filter = recordedFilter(rec.filter);
   const meta: Record<string, string | number | boolean> = { verb: rec.verb, filter, count: rec.count };
   if (rec.format !== undefined) meta.format = rec.format;
   if (rec.issues !== undefined && rec.issues > 0) meta.skippedLines = rec.issues;
@@ -70,7 +68,9 @@ export function readEvent(rec: ReadRecord, now = new Date()): AuditEventInput {
 export async function recordEvents(dir: string, events: AuditEventInput[]): Promise<'recorded' | 'pending'> {
   let trail: AuditTrail;
   try {
-    trail = await AuditTrail.open({ dir, create: false, worker: false, handleExit: false });
+    // content 'plain': an audit.read entry has no content, so the keys (and a reader's wrong
+    // key) stay out of it and no key material is created
+    trail = await AuditTrail.open({ dir, create: false, worker: false, handleExit: false, content: 'plain' });
   } catch (err) {
     if (!isAuditError(err, 'TRAIL_LOCKED')) throw recordError(err);
     try {

@@ -289,3 +289,17 @@ export function compileFilter(filter: QueryFilter, now: number = Date.now()): Co
   };
   return { normalized, fromMs, toMs, seqFrom, seqTo, id, needsContent: text !== undefined, matches };
 }
+
+const MAX_FILTER_TEXT = 4000;
+
+/**
+ * A read's filter as the `audit.read` entry records it (JSON, at most 4,000 characters). A free
+ * text search is content (a name, a prompt's words): it would stand in the committed entry in
+ * clear, beyond content protection and erasure, so only its length is kept.
+ */
+export function recordedFilter(filter: Readonly<Record<string, unknown>>): string {
+  const text = filter.text;
+  const shown = typeof text === 'string' ? { ...filter, text: `[${text.length} characters]` } : filter;
+  const json = JSON.stringify(shown);
+  return json.length > MAX_FILTER_TEXT ? `${json.slice(0, MAX_FILTER_TEXT)}…` : json;
+}

@@ -22,6 +22,7 @@ import {
   type QueryFilter,
   query,
   reconstructConversation,
+  recordedFilter,
   verifyDir,
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
@@ -334,8 +335,7 @@ export class Collector {
     reveal?: RequestReveal,
   ): void {
     const reader = this.caller(req);
-    let text = JSON.stringify(filter);
-    if (text.length > 4000) text = `${text.slice(0, 4000)}…`;
+    const text = recordedFilter(filter);
     const event: AuditEventInput = {
       type: 'audit.read',
       actor: { id: reader.name, type: 'service', authMethod: 'bearer_token', ip: req.ip },
