@@ -17,10 +17,11 @@ const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function run(args: string[], input?: string, env: Record<string, string> = {}) {
+function run(args: string[], input?: string | Buffer, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input,
     encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, SEALTRAIL_QUIET: '1', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -100,6 +101,37 @@ describe('sealtrail', () => {
       expect(r.stderr).toMatch(/^sealtrail: stdin line 2: not valid JSON\n$/);
       expect(r.stdout).toMatch(/^\S+\n$/);
       expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+    });
+
+    it('refuses bytes that are not UTF-8 instead of recording them replaced; a byte order mark is dropped', () => {
+      const d = path.join(root, 'append-not-utf8');
+      run(['init', '--dir', d]);
+      const bad = Buffer.concat([
+        Buffer.from('{"type":"x.a","action":"ab'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('cd"}\n'),
+      ]);
+      const r = run(['append', '--dir', d], bad);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('sealtrail: stdin line 1: not valid UTF-8\n');
+      const bom = run(['append', '--dir', d], '\ufeff{"type":"x.bom"}\n');
+      expect(bom.stderr).toBe('');
+      expect(bom.code).toBe(0);
+      expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+    });
+
+    it('keeps an 8 MiB line that arrives in many chunks', () => {
+      const d = path.join(root, 'append-long');
+      run(['init', '--dir', d]);
+      // 8 MiB in one line: 256 strings of 32 KiB (each under the 64 KiB string limit)
+      const meta = Object.fromEntries(
+        Array.from({ length: 256 }, (_, i) => [`k${i}`, `${i}`.padEnd(32 * 1024, 'A')]),
+      );
+      const r = run(['append', '--dir', d], `${JSON.stringify({ type: 'x.long', meta })}\n`);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const stored = JSON.parse(run(['query', '--dir', d, '--type', 'x.long', '--format', 'jsonl']).stdout);
+      expect(stored.meta).toEqual(meta);
     });
 
     it('refuses an integer JSON.parse would round, naming line and field, instead of recording it changed', () => {
