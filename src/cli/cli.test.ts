@@ -436,19 +436,27 @@ describe('sealtrail', () => {
       expect(entry.actor.id).toBe(`evil${HOSTILE}`);
     });
 
-    it('are rendered visibly in CSV written to a terminal, and kept exact in CSV written to a file', () => {
-      const args = ['query', '--dir', dir, '--type', 'x.probe', '--format', 'csv'];
-      // A real terminal: script(1) runs the command on a pseudo-terminal.
-      const tty = spawnSync('script', ['-qec', [process.execPath, bin, ...args].join(' '), '/dev/null'], {
-        encoding: 'utf8',
-        env: { ...process.env, SEALTRAIL_QUIET: '1' },
-      });
-      expect(tty.status).toBe(0);
-      expect(tty.stdout).toContain('evilesc\\x1b[2J cr\\x0d nul\\x00 rlo\\u{202e}');
-      expect(tty.stdout).not.toMatch(/[\x1b\0\u202e\u200b\ufeff\u2028\x7f\x85]/);
-      const file = run(args);
-      expect(file.stdout).toContain(`evil${HOSTILE}`);
-    });
+    it.each([
+      ['query', ['query', '--type', 'x.probe', '--format', 'csv']],
+      ['export', ['export', '--type', 'x.probe', '--format', 'csv']],
+    ])(
+      'are rendered visibly in CSV that %s writes to a terminal, and kept exact in CSV written to a file',
+      (_, verb) => {
+        const args = [...verb, '--dir', dir];
+        // A real terminal: script(1) runs the command on a pseudo-terminal (stderr, where export's
+        // progress bar draws, set aside).
+        const command = `${[process.execPath, bin, ...args].join(' ')} 2>/dev/null`;
+        const tty = spawnSync('script', ['-qec', command, '/dev/null'], {
+          encoding: 'utf8',
+          env: { ...process.env, SEALTRAIL_QUIET: '1' },
+        });
+        expect(tty.status).toBe(0);
+        expect(tty.stdout).toContain('evilesc\\x1b[2J cr\\x0d nul\\x00 rlo\\u{202e}');
+        expect(tty.stdout).not.toMatch(/[\x1b\0\u202e\u200b\ufeff\u2028\x7f\x85]/);
+        const file = run(args);
+        expect(file.stdout).toContain(`evil${HOSTILE}`);
+      },
+    );
   });
 
   describe('demo', () => {

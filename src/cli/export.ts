@@ -36,6 +36,7 @@ import {
   issueLine,
   orderOption,
   readReveal,
+  stdoutText,
   withOptionNames,
 } from './read-options.js';
 import { auditRead } from './record-read.js';
@@ -110,9 +111,10 @@ async function exportFrom(
   } else {
     // Opened first: a manifest path that cannot be written fails before any entry is read.
     const manifestFile = values.manifest === undefined ? undefined : new PartialFile(values.manifest);
+    const shown = stdoutText(format);
     try {
       manifest = await withOptionNames(() =>
-        exportEntries(source, filter, (chunk) => writeOut(chunk), options),
+        exportEntries(source, filter, (chunk) => writeOut(shown(chunk)), options),
       );
     } catch (err) {
       manifestFile?.abandon();

@@ -4,7 +4,6 @@
  * reported on stderr (seq, file, reason) and skipped; then the exit code is 1. The read is
  * recorded in the trail as `audit.read`.
  */
-import { renderVisible } from '../event/index.js';
 import { type EntryFormat, entryWriter, query } from '../read/index.js';
 import { DIR_OPTION, intOption, parseVerbArgs, stdoutClosed, writeOut } from './common.js';
 import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
@@ -17,6 +16,7 @@ import {
   issueLine,
   orderOption,
   readReveal,
+  stdoutText,
   TABLE_HEADER,
   tableRow,
   withOptionNames,
@@ -78,12 +78,7 @@ async function runQueryOn(
     }
   } else {
     const w = entryWriter(format as EntryFormat);
-    // CSV cannot escape: to a file its cells are the exact values; to a terminal they are
-    // rendered visibly, so a stored escape sequence is shown, never run (JSON escapes them itself).
-    const shown =
-      format === 'csv' && process.stdout.isTTY === true
-        ? (row: string) => `${renderVisible(row.slice(0, -2))}\r\n`
-        : (row: string) => row;
+    const shown = stdoutText(format);
     await writeOut(w.start());
     for await (const e of q) {
       if (stdoutClosed()) break;

@@ -255,3 +255,13 @@ export function issueLine(issue: { seq?: number; file: string; reason: string })
   const where = issue.seq === undefined ? issue.file : `seq ${issue.seq} (${issue.file})`;
   return renderVisible(`sealtrail: skipped unreadable line at ${where}: ${issue.reason}`);
 }
+
+/**
+ * What goes to stdout for `format`: CSV cannot escape, so to a terminal each record is rendered
+ * visibly (a stored escape sequence is shown, never run); to a file or pipe the cells are the
+ * exact values. JSON escapes hostile code points itself.
+ */
+export function stdoutText(format: string): (text: string) => string {
+  if (format !== 'csv' || process.stdout.isTTY !== true) return (text) => text;
+  return (text) => text.split('\r\n').map(renderVisible).join('\r\n');
+}
