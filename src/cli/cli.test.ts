@@ -459,6 +459,31 @@ describe('sealtrail', () => {
     );
   });
 
+  describe('options checked before anything is made', () => {
+    it.each([
+      [['serve', '--port', 'abc'], /--port: expected a non-negative integer/],
+      [['serve', '--port', '99999'], /--port: expected 0 to 65535/],
+      [['serve', '--max-batch', '0'], /--max-batch: expected a positive integer/],
+      [['serve', '--body-limit', '0'], /--body-limit: expected a positive integer/],
+    ])('%j: one line, exit 2, no trail or token created', (args, message) => {
+      const d = path.join(root, `made-nothing-${args.join('-')}`);
+      const r = run([...args, '--dir', d]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+      expect(fs.existsSync(d)).toBe(false);
+    });
+
+    it('refuses an empty --dir instead of using the current directory', () => {
+      for (const verb of ['init', 'verify', 'query']) {
+        const r = run([verb, '--dir', '']);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toBe('sealtrail: --dir: expected a path, got an empty string\n');
+      }
+    });
+  });
+
   describe('demo', () => {
     it('records a conversation, verifies it and prints the checkpoint', () => {
       const d = path.join(root, 'demo');

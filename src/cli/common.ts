@@ -25,6 +25,8 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
 
 /** The trail directory: --dir, then $SEALTRAIL_DIR, then ./audit. */
 export function trailDir(dir: string | undefined): string {
+  // an empty --dir (an unset "$DIR") is a mistake, not the current directory
+  if (dir === '') throw new AuditError('USAGE', '--dir: expected a path, got an empty string');
   return dir ?? (process.env.SEALTRAIL_DIR || './audit');
 }
 

@@ -36,17 +36,24 @@ export async function runServe(args: string[]): Promise<number> {
   const pg = postgresTarget('serve', values);
   // With --postgres, the log's key directory also keeps the collector's tokens.
   const dir = pg === undefined ? trailDir(values.dir) : pgKeysDir(pg);
-  const maxBatch = intOption('max-batch', values['max-batch']);
-  const bodyLimit = intOption('body-limit', values['body-limit']);
+  // every option checked before the collector opens (and creates) anything
+  const positive = (flag: string): number | undefined => {
+    const n = intOption(flag, values[flag as keyof typeof values] as string | undefined);
+    if (n === 0) throw new AuditError('USAGE', `--${flag}: expected a positive integer`);
+    return n;
+  };
+  const maxBatch = positive('max-batch');
+  const bodyLimit = positive('body-limit');
   const tails: { total?: number; perToken?: number } = {};
   for (const [flag, key] of [
     ['max-tails', 'total'],
     ['max-tails-per-token', 'perToken'],
   ] as const) {
-    const n = intOption(flag, values[flag]);
-    if (n === 0) throw new AuditError('USAGE', `--${flag}: expected a positive integer`);
+    const n = positive(flag);
     if (n !== undefined) tails[key] = n;
   }
+  const port = intOption('port', values.port) ?? 8787;
+  if (port > 65535) throw new AuditError('USAGE', '--port: expected 0 to 65535');
   const collector = await Collector.open({
     dir,
     ...(pg === undefined ? {} : { postgres: pg }),
@@ -64,7 +71,6 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`sealtrail serve: no tokens yet; created "local" with every scope (shown once):\n`);
     process.stdout.write(`${token}\n`);
   }
-  const port = intOption('port', values.port) ?? 8787;
   const address = await collector.listen({ host: values.host ?? '127.0.0.1', port });
   const into = pg === undefined ? dir : `postgres log ${pg.log ?? 'default'}`;
   process.stderr.write(`sealtrail serve: collecting into ${into} at ${address.url}\n`);
