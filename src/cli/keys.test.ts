@@ -15,7 +15,10 @@ import {
   openTrailSubjectKeys,
   trailKeyPaths,
 } from '../keys/index.js';
+import { decodeLine } from '../read/index.js';
+import { DirSource } from '../store/index.js';
 import { tempDir } from '../test-support/fixtures.js';
+import { AuditTrail } from '../writer/index.js';
 
 const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const root = tempDir();
@@ -173,6 +176,37 @@ describe('sealtrail keys', () => {
       expectOneErrorLine(r, /SEALTRAIL_KEY: expected 32 bytes/);
       expect(r.stderr).not.toContain(short.slice(0, 16));
     });
+  });
+
+  it("a writer running through keys rotate keeps encrypting under each subject's own key", async () => {
+    const dir = path.join(root, 'rotate-live');
+    expect(run(['init', '--dir', dir, '--content', 'encrypt', '--origin', 'example.test/live']).code).toBe(0);
+    const pass = { SEALTRAIL_PASSPHRASE: PASS };
+    expect(run(['keys', 'init', '--dir', dir], pass).code).toBe(0);
+    const append = (line: string) =>
+      spawnSync(process.execPath, [bin, 'append', '--dir', dir], {
+        input: `${line}\n`,
+        encoding: 'utf8',
+        env: { ...process.env, ...pass, SEALTRAIL_QUIET: '1' },
+      });
+    expect(append('{"type":"x.a","subject":"bob","content":{"prompt":"bob before"}}').status).toBe(0);
+    process.env.SEALTRAIL_PASSPHRASE = PASS;
+    try {
+      const trail = await AuditTrail.open({ dir, handleExit: false });
+      trail.emit({ type: 'x.a', subject: 'alice', content: { prompt: 'alice' } });
+      await trail.flush();
+      expect(run(['keys', 'rotate', '--dir', dir], pass).code).toBe(0);
+      trail.emit({ type: 'x.a', subject: 'bob', content: { prompt: 'bob after' } });
+      await trail.close();
+    } finally {
+      delete process.env.SEALTRAIL_PASSPHRASE;
+    }
+    const stored = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+    const bob = stored.filter((e) => e.subject === 'bob').map((e) => String(e.content?.prompt));
+    expect(bob).toHaveLength(2);
+    // both under bob's data key (s-<generation>), never the master key (k…)
+    for (const c of bob) expect(c).toMatch(/^st1:s-/);
+    expect(bob[1]!.split(':')[1]).toBe(bob[0]!.split(':')[1]);
   });
 
   describe('a reader of an encrypt-mode trail', () => {

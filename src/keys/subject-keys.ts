@@ -14,7 +14,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { ensureDir, readIfExists, withFile, withFileAsync, writeFileAtomic } from '../store/index.js';
 import { createFileExclusive, overwriteInPlace, shredFile } from './key-files.js';
 import { KEY_BYTES } from './key-material.js';
@@ -44,6 +44,12 @@ export interface SubjectKeyStoreOptions {
   /** Unwrapped subject keys kept in memory; default 10 000. */
   cacheSize?: number;
   now?: () => number;
+  /**
+   * Reads the master key ring again, for a key wrapped under a master key this store's ring lacks:
+   * `sealtrail keys rotate` rewraps every subject key under the new master key while a writer
+   * runs with the ring it opened with.
+   */
+  reloadRing?: () => Promise<KeyRing>;
 }
 
 /** Options of {@link SubjectKeyStore.subjectKey}. */
@@ -67,6 +73,7 @@ interface ErasedRecord {
 /** The per-subject data keys of one trail, in `dir` (`<trail>/keys/subjects`). */
 export class SubjectKeyStore {
   #ring: KeyRing;
+  readonly #reloadRing: (() => Promise<KeyRing>) | undefined;
   readonly #wrapper: SubjectKeyWrapper | undefined;
   readonly #namingKey: Buffer;
   readonly #cache = new Map<string, KeyRing>();
@@ -86,6 +93,7 @@ export class SubjectKeyStore {
     this.#namingKey = namingKey;
     this.#cacheSize = options.cacheSize ?? DEFAULT_CACHE;
     this.#now = options.now ?? Date.now;
+    this.#reloadRing = options.reloadRing;
   }
 
   /**
@@ -275,7 +283,7 @@ export class SubjectKeyStore {
       if (record === undefined)
         throw new AuditError('STORE_IO', `subject key file ${file}: vanished while created`);
     }
-    const key = await unwrapSubjectKey(record, this.#ring, this.#wrapper);
+    const key = await this.#unwrap(record);
     const ring = KeyRing.fromKeys([{ id: record.generation, key, createdAt: record.createdAt }], {
       context: this.#ring.context,
       source: { provider: 'subject', detail: `${name} (${record.wrap})` },
@@ -284,6 +292,17 @@ export class SubjectKeyStore {
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(name, ring);
     return ring;
+  }
+
+  /** Unwraps `record`, reading the master key ring again once when its wrapping key is not in it. */
+  async #unwrap(record: SubjectKeyRecord): Promise<Buffer> {
+    try {
+      return await unwrapSubjectKey(record, this.#ring, this.#wrapper);
+    } catch (err) {
+      if (this.#reloadRing === undefined || !isAuditError(err, 'KEY_NOT_FOUND')) throw err;
+      this.#ring = await this.#reloadRing();
+      return unwrapSubjectKey(record, this.#ring, this.#wrapper);
+    }
   }
 
   #file(name: string): string {

@@ -14,7 +14,7 @@ import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { PreparedEvent, PrepareOptions } from '../event/prepare.js';
 import {
-  type KeyRing,
+  KeyRing,
   openKeyDirRing,
   openKeyDirSubjectKeys,
   openTrailKeyRing,
@@ -66,6 +66,18 @@ export class TrailProtection {
   ) {}
 
   /**
+   * Checks the options' types, before the trail opens anything.
+   * @throws AuditError CONFIG_INVALID naming `keys` or `redact`.
+   */
+  static check(options: ProtectionOptions): void {
+    if (options.keys !== undefined && !(options.keys instanceof KeyRing))
+      throw new AuditError('CONFIG_INVALID', 'keys: expected a KeyRing (KeyRing.fromKeys, or a provider)', {
+        field: 'keys',
+      });
+    redactorOf(options.redact);
+  }
+
+  /**
    * The protection `options` ask for, with `trailMode` (from trail.json) as the default content
    * mode; undefined when there is nothing to do. Keys come from the trail directory `dir`, or
    * from `keysDir` (a PostgreSQL log's key directory: master.json, subjects/).
@@ -96,12 +108,22 @@ export class TrailProtection {
         );
       } else ring = await openTrailKeyRing(dir);
     }
+    // A key ring of the trail's providers is read again when `keys rotate` has rewrapped a
+    // subject key under a master key this writer has not seen (an explicit `keys` ring is not).
     const store = !modes.has('encrypt')
       ? undefined
       : dir !== undefined
-        ? await openTrailSubjectKeys(dir, ring!)
+        ? await openTrailSubjectKeys(
+            dir,
+            ring!,
+            options.keys === undefined ? { reloadRing: () => openTrailKeyRing(dir) } : {},
+          )
         : keysDir !== undefined
-          ? await openKeyDirSubjectKeys(keysDir, ring!)
+          ? await openKeyDirSubjectKeys(
+              keysDir,
+              ring!,
+              options.keys === undefined ? { reloadRing: () => openKeyDirRing(keysDir, origin) } : {},
+            )
           : undefined;
     const p = new TrailProtection(ring, store);
     if (redactor !== undefined) p.prepare.redact = redactor;

@@ -318,6 +318,7 @@ describe('AuditTrail', () => {
       ['maxSegmentBytes', { maxSegmentBytes: 'big' }],
       ['maxStringBytes', { maxStringBytes: 0 }],
       ['maxQueue', { maxQueue: 10 }],
+      ['keys', { keys: { current: 'k1' } }],
     ])('refuses a bad %s before opening anything', async (field, bad) => {
       const dir = freshDir();
       await expect(AuditTrail.open({ dir, ...(bad as object) })).rejects.toMatchObject({

@@ -155,6 +155,7 @@ export class AuditTrail {
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     // checked before anything is opened: a bad option leaves no lock, worker or trail behind
     const queue = queueSettings(options);
+    TrailProtection.check(options);
     const events: ChannelEvents = {
       onDurable: (total) => trail?.onDurable(total),
       onRecycle: (buffer) => trail?.framer.recycle(buffer),
