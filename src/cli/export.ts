@@ -97,6 +97,7 @@ async function exportFrom(
   const filter = filterFromOptions(values);
   let manifest: ExportManifest;
   let cut = false;
+  let manifestError: unknown;
   if (values.out !== undefined) {
     const file = values.out;
     const manifestFile = values.manifest ?? `${file}.manifest.json`;
@@ -124,8 +125,14 @@ async function exportFrom(
     cut = stdoutClosed();
     if (cut) manifestFile?.abandon();
     else if (manifestFile !== undefined) {
-      manifestFile.write(manifestText({ ...manifest, file: null }));
-      manifestFile.commit();
+      try {
+        manifestFile.write(manifestText({ ...manifest, file: null }));
+        manifestFile.commit();
+      } catch (err) {
+        // the entries reached stdout: the read is recorded before the manifest's failure is told
+        manifestFile.abandon();
+        manifestError = err;
+      }
     }
   }
   await auditRead(target, {
@@ -140,5 +147,6 @@ async function exportFrom(
   });
   if (cut)
     throw new AuditError('STORE_IO', 'stdout: closed before the export was complete; no manifest written');
+  if (manifestError !== undefined) throw manifestError;
   return manifest.issueCount > 0 ? 1 : 0;
 }

@@ -232,16 +232,23 @@ describe('sealtrail export', () => {
     const d = trailCopy();
     const file = path.join(root, 'no-manifest.jsonl');
     const manifest = path.join(root, 'missing-dir', 'm.json');
-    for (const args of [
-      ['--out', file, '--manifest', manifest],
-      ['--manifest', manifest],
-    ]) {
-      const r = run(['export', '--dir', d, '--format', 'jsonl', ...args]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toBe(`sealtrail: cannot write ${manifest}: ENOENT\n`);
-      expect(r.stdout).toBe('');
+    const dirManifest = path.join(root, 'no-manifest-is-a-dir');
+    fs.mkdirSync(dirManifest);
+    for (const [m, code] of [
+      [manifest, 'ENOENT'],
+      [dirManifest, 'EISDIR'],
+    ] as const) {
+      for (const args of [
+        ['--out', file, '--manifest', m],
+        ['--manifest', m],
+      ]) {
+        const r = run(['export', '--dir', d, '--format', 'jsonl', ...args]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toBe(`sealtrail: cannot write ${m}: ${code}\n`);
+        expect(r.stdout).toBe('');
+      }
     }
-    expect(fs.readdirSync(root).filter((f) => f.startsWith('no-manifest'))).toEqual([]);
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('no-manifest'))).toEqual(['no-manifest-is-a-dir']);
   });
 });
 

@@ -161,7 +161,12 @@ export class PartialFile {
   /** Opens `<file>.partial` now, so that a path that cannot be written fails before any work. */
   constructor(readonly file: string) {
     this.partial = `${file}.partial`;
-    this.fd = withFile(file, 'write', () => fs.openSync(this.partial, 'w', FILE_MODE));
+    this.fd = withFile(file, 'write', () => {
+      // a directory in its place would fail only at the rename, after the whole export
+      if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true)
+        throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
+      return fs.openSync(this.partial, 'w', FILE_MODE);
+    });
   }
 
   write(text: string): void {
@@ -213,16 +218,20 @@ export async function exportToFile(
     data.abandon();
     throw err;
   }
+  let committed = false;
   try {
     const manifest = await exportEntries(dirOrSource, filter, (chunk) => data.write(chunk), options);
     manifest.file = path.basename(file);
     manifestFile.write(manifestText(manifest));
     data.commit();
+    committed = true;
     manifestFile.commit();
     return manifest;
   } catch (err) {
     data.abandon();
     manifestFile.abandon();
+    // the pair is whole or absent: an export without its manifest is removed
+    if (committed) fs.rmSync(file, { force: true });
     throw err;
   }
 }
