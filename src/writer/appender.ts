@@ -89,6 +89,8 @@ export class Appender {
   private readonly checkpointIntervalMs: number;
   private readonly lines = new LineBuilder();
   private closed = false;
+  /** When this appender began to seal with the current epoch's key (open, or the last evolve). */
+  private keySince: number;
   /** Keys of the content this appender encrypts (content-sealing.ts). */
   readonly contentKeys = new ContentKeyTable();
 
@@ -97,6 +99,7 @@ export class Appender {
     private readonly options: AppenderOptions = {},
   ) {
     this.now = parts.now ?? Date.now;
+    this.keySince = this.now();
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 10_000;
     const last = parts.log.lastCommitted;
     this.prev = last === undefined ? GENESIS_PREV : hashLeaf(last);
@@ -247,11 +250,18 @@ export class Appender {
     this.sealFinishedEpochs(now);
   }
 
-  /** Seals every epoch whose scheduled end has passed (empty ones too), evolving the key each time. */
+  /**
+   * Seals every epoch whose scheduled end has passed (empty ones too), evolving the key each time;
+   * and the current epoch early once its key has been in use here for an epoch's length. Each
+   * close seals its partial epoch, so a trail opened and closed often runs ahead of the schedule
+   * (format.md §7): without the second rule a writer opened then would keep one key, and leave its
+   * entries unsealed, until the wall clock caught up — hours after a day of short runs.
+   */
   sealFinishedEpochs(now: number): void {
     const { sealKey, t0, sealEpochMs } = this.parts;
     this.resumeSealKey();
     while (t0 + (sealKey.epoch + 1) * sealEpochMs <= now) this.sealCurrentEpoch();
+    if (now - this.keySince >= sealEpochMs) this.sealCurrentEpoch();
   }
 
   /** Seals the current epoch with the current tree and erases its key (evolves). */
@@ -268,6 +278,7 @@ export class Appender {
     });
     state.appendSeal(seal); // durable before the key that made it is erased
     sealKey.evolve();
+    this.keySince = this.now();
   }
 
   /** After a crash between storing a seal and evolving its key, finish the evolve. */
