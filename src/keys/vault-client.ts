@@ -208,7 +208,17 @@ export class VaultClient {
         `${what}: ${networkReason(err, this.#timeoutMs)} (${this.#base})`,
       );
     }
-    const text = await res.text().catch(() => '');
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      // the body stopped or broke off: not an empty answer
+      throw new AuditError(
+        'KEY_PROVIDER_ERROR',
+        `${what}: the answer broke off: ${networkReason(err, this.#timeoutMs)} (${this.#base})`,
+        { status: res.status },
+      );
+    }
     if (res.status === 403) {
       throw new AuditError(
         'KEY_PROVIDER_ERROR',
@@ -263,12 +273,17 @@ function networkReason(err: unknown, timeoutMs: number): string {
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `cannot connect (${code})` : 'cannot connect';
 }
 
-/** Vault's first error message (`{"errors": [...]}`), shortened and stripped of control characters. */
+/**
+ * Vault's first error message (`{"errors": [...]}`), shortened and stripped of control characters
+ * and of anything shaped like key material (20+ base64 characters): a server that quotes the
+ * request in its error would otherwise put the keys of a KV write or a Transit call in it.
+ */
 function vaultMessage(text: string, sep = ': '): string {
   try {
     const first = (JSON.parse(text) as { errors?: unknown[] }).errors?.[0];
     if (typeof first !== 'string' || first === '') return '';
-    return `${sep}${first.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200)}`;
+    const shown = first.replace(/[^\x20-\x7e]/g, ' ').replace(/[A-Za-z0-9+/_-]{20,}={0,2}/g, '[…]');
+    return `${sep}${shown.slice(0, 200)}`;
   } catch {
     return '';
   }

@@ -309,6 +309,50 @@ describe('vaultKeyProvider', () => {
     });
   });
 
+  describe('a server that misbehaves', () => {
+    let odd: http.Server;
+    let oddAddr: string;
+    beforeAll(async () => {
+      odd = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (d) => {
+          body += d;
+        });
+        req.on('end', () => {
+          if (req.method === 'GET') {
+            // headers and the start of a body, then nothing
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.write('{"data":');
+            return;
+          }
+          res.writeHead(400, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ errors: [`invalid request: ${body}`] }));
+        });
+      });
+      await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+      oddAddr = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      odd.closeAllConnections();
+      await new Promise((r) => odd.close(r));
+    });
+
+    it('an answer that stops halfway is a provider error, not an empty secret', async () => {
+      const err = await errorOf(vaultKeyProvider(config({ addr: oddAddr, timeoutMs: 300 })).load());
+      expect(err.code).toBe('KEY_PROVIDER_ERROR');
+      expect(err.message).toMatch(/the answer broke off: no answer within 300 ms/);
+    });
+
+    it('an error that quotes the request does not carry the keys it held into the message', async () => {
+      const { VaultClient } = await import('./vault-client.js');
+      const client = new VaultClient(config({ addr: oddAddr }));
+      const err = await errorOf(client.writeKv({ current: 'k2', k2: K2.toString('base64') }, 1));
+      expect(err.message).toMatch(/refused \(400: invalid request: /);
+      expect(err.message).not.toContain(K2.toString('base64'));
+      expect(err.message).not.toContain(K2.toString('base64').slice(0, 20));
+    });
+  });
+
   it('refuses plain http to a host that is not loopback', async () => {
     const err = await errorOf(vaultKeyProvider(config({ addr: 'http://vault.example:8200' })).load());
     expect(err.code).toBe('CONFIG_INVALID');
