@@ -106,18 +106,30 @@ async function runKeysRotate(args: string[]): Promise<number> {
   const { ring, previous } = await rotateKeys({ providers: keyDirProviders(keysDir), context: origin });
   // Subject keys are rewrapped now, not lazily: afterwards every one is under the new key.
   let rewrapped = 0;
+  let failed: Array<{ file: string; reason: string }> = [];
   if (fs.existsSync(keyDirPaths(keysDir).subjectsDir)) {
-    rewrapped = await (await openKeyDirSubjectKeys(keysDir, ring)).rewrap(ring);
+    ({ rewrapped, failed } = await (await openKeyDirSubjectKeys(keysDir, ring)).rewrap(ring));
   }
   if (values.json === true) {
-    outJson({ ...describe(ring), previous: previous.current, subjectKeysRewrapped: rewrapped });
+    outJson({
+      ...describe(ring),
+      previous: previous.current,
+      subjectKeysRewrapped: rewrapped,
+      subjectKeysFailed: failed,
+    });
   } else {
     out(
       `rotated: new current key ${ring.current} (was ${previous.current}, ${ring.source.provider}); ` +
         `${rewrapped} subject key${rewrapped === 1 ? '' : 's'} rewrapped`,
     );
   }
-  return 0;
+  if (failed.length === 0) return 0;
+  // The rotation stands (the old keys stay in the ring, so the files left still open); say which.
+  const first = failed[0]!;
+  throw new AuditError(
+    'KEY_INVALID',
+    `keys rotate: ${failed.length} subject key file${failed.length === 1 ? '' : 's'} left under the old key, e.g. ${first.file}: ${first.reason}`,
+  );
 }
 
 function describe(ring: KeyRing) {

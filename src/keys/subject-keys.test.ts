@@ -222,6 +222,21 @@ describe('SubjectKeyStore', () => {
   });
 
   describe('rewrap', () => {
+    it('rewraps the others when one key file is damaged, and names it', async () => {
+      const dir = freshDir();
+      const store = await SubjectKeyStore.open(dir, master);
+      for (const id of ['trent', 'victor', 'walter']) await store.subjectKey(id);
+      const files = fs.readdirSync(dir).filter((f) => f.endsWith('.key') && f !== 'index.key');
+      const damaged = path.join(dir, files[1]!);
+      fs.writeFileSync(damaged, 'x');
+      const rotated = master.rotate({ key: randomBytes(32) });
+      const result = await store.rewrap(rotated);
+      expect(result.rewrapped).toBe(2);
+      expect(result.failed.map((f) => f.file)).toEqual([damaged]);
+      for (const f of files.filter((f) => path.join(dir, f) !== damaged))
+        expect(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).keyId).toBe('k2');
+    });
+
     it('rewraps every subject key under the new current key, in place, keeping the data keys', async () => {
       const dir = freshDir();
       const store = await SubjectKeyStore.open(dir, master);
@@ -232,13 +247,13 @@ describe('SubjectKeyStore', () => {
       const inodes = new Map(fs.readdirSync(dir).map((f) => [f, fs.statSync(path.join(dir, f)).ino]));
       const rotated = master.rotate({ key: randomBytes(32) });
 
-      expect(await store.rewrap(rotated)).toBe(3);
+      expect(await store.rewrap(rotated)).toEqual({ rewrapped: 3, failed: [] });
 
       for (const f of fs.readdirSync(dir)) {
         expect(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).keyId).toBe('k2');
         expect(fs.statSync(path.join(dir, f)).ino).toBe(inodes.get(f));
       }
-      expect(await store.rewrap(rotated)).toBe(0);
+      expect(await store.rewrap(rotated)).toEqual({ rewrapped: 0, failed: [] });
       // Only k2 is needed now.
       const onlyNew = KeyRing.fromKeys([{ id: 'k2', key: rotated.exportForWorker().keys[1]!.key }], {
         context: CONTEXT,

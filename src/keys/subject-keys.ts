@@ -193,28 +193,38 @@ export class SubjectKeyStore {
    * in place, and uses `ring` from now on. `ring` must still hold the old keys. Keys wrapped by
    * Vault Transit are left as they are (Vault rotates its own keys; its rewrap endpoint keeps
    * them current).
-   * @returns the number of subject keys rewritten (the naming key not counted).
-   * @throws AuditError KEY_NOT_FOUND, DECRYPT_FAILED, STORE_IO.
+   * A key file that cannot be read or unwrapped is left as it is and reported in `failed`; the
+   * others are still rewrapped.
+   * @returns the number of subject keys rewritten (the naming key not counted), and the files left.
+   * @throws AuditError STORE_IO when the directory cannot be listed.
    */
-  async rewrap(ring: KeyRing): Promise<number> {
-    let count = 0;
+  async rewrap(
+    ring: KeyRing,
+  ): Promise<{ rewrapped: number; failed: Array<{ file: string; reason: string }> }> {
+    let rewrapped = 0;
+    const failed: Array<{ file: string; reason: string }> = [];
     const names = withFile(this.dir, 'list', () => fs.readdirSync(this.dir)).filter((f) =>
       f.endsWith('.key'),
     );
     for (const f of names.sort()) {
       const file = path.join(this.dir, f);
-      await this.#serial(f.slice(0, -'.key'.length), async () => {
-        const record = readRecord(file);
-        if (record === undefined || record.wrap !== 'local' || record.keyId === ring.current) return;
-        const key = await unwrapSubjectKey(record, ring, this.#wrapper);
-        const next = await wrapSubjectKey(key, record, ring, undefined);
-        key.fill(0);
-        withFile(file, 'rewrap', () => overwriteInPlace(file, encodeSubjectRecord(next)));
-        if (record.name !== 'index') count++;
-      });
+      try {
+        await this.#serial(f.slice(0, -'.key'.length), async () => {
+          const record = readRecord(file);
+          if (record === undefined || record.wrap !== 'local' || record.keyId === ring.current) return;
+          const key = await unwrapSubjectKey(record, ring, this.#wrapper);
+          const next = await wrapSubjectKey(key, record, ring, undefined);
+          key.fill(0);
+          withFile(file, 'rewrap', () => overwriteInPlace(file, encodeSubjectRecord(next)));
+          if (record.name !== 'index') rewrapped++;
+        });
+      } catch (err) {
+        if (!isAuditError(err)) throw err;
+        failed.push({ file, reason: err.message });
+      }
     }
     this.#ring = ring;
-    return count;
+    return { rewrapped, failed };
   }
 
   toString(): string {
