@@ -92,6 +92,34 @@ describe('sealtrail', () => {
     });
   });
 
+  describe('messages name what the user typed', () => {
+    it.each([
+      [['tail', '-n', 'abc'], 'sealtrail: -n: expected a non-negative integer'],
+      [['query', '--seq-from', '5', '--seq-to', '2'], 'sealtrail: --seq-to: must be greater than --seq-from'],
+      [['prove', '--seq', '0', '--id', 'x'], 'sealtrail: prove: give --seq N or --id ID, not both'],
+    ])('%j', (args, message) => {
+      const r = run([...args, '--dir', dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`${message}\n`);
+    });
+
+    it('token refuses a --dir that does not exist instead of making one', () => {
+      const d = path.join(root, 'no-such-trail');
+      const r = run(['token', 'create', '--scopes', 'read', '--dir', d]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sealtrail: --dir: no trail or key directory at /);
+      expect(fs.existsSync(d)).toBe(false);
+    });
+
+    it('init shows a path with control characters visibly', () => {
+      const d = path.join(root, 'esc\x1b]0;title\x07dir');
+      const r = run(['init', '--dir', d]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('esc\\x1b]0;title\\x07dir');
+      expect(r.stdout).not.toMatch(/[\x1b\x07]/);
+    });
+  });
+
   describe('append', () => {
     it('stops at a line that is not JSON, naming it, and keeps the lines before', () => {
       const d = path.join(root, 'append-bad');

@@ -30,10 +30,10 @@ export function trailDir(dir: string | undefined): string {
   return dir ?? (process.env.SEALTRAIL_DIR || './audit');
 }
 
-/** Parses a non-negative integer option. */
-export function intOption(name: string, value: string | undefined): number | undefined {
+/** Parses a non-negative integer option (`shown`: how the message names it, default `--<name>`). */
+export function intOption(name: string, value: string | undefined, shown = `--${name}`): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new AuditError('USAGE', `--${name}: expected a non-negative integer`);
+  if (!/^\d{1,15}$/.test(value)) throw new AuditError('USAGE', `${shown}: expected a non-negative integer`);
   return Number(value);
 }
 

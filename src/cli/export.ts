@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
 import {
   type EntryFormat,
   type ExportManifest,
@@ -106,7 +107,7 @@ async function exportFrom(
     if (values.json === true) outJson(manifest);
     else {
       out(
-        `exported ${manifest.entries} entries to ${file} (${manifest.bytes} bytes, sha256 ${manifest.sha256}); manifest ${manifestFile}`,
+        `exported ${manifest.entries} entries to ${renderVisible(file)} (${manifest.bytes} bytes, sha256 ${manifest.sha256}); manifest ${renderVisible(manifestFile)}`,
       );
     }
   } else {

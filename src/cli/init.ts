@@ -1,6 +1,7 @@
 /** `sealtrail init`: creates a trail and shows its verifier key and, once, the seal seed. */
 
 import { AuditError, isAuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
 import { openKeyDirRing } from '../keys/index.js';
 import { createTrail, defaultOrigin } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
@@ -60,7 +61,7 @@ export async function runInit(args: string[]): Promise<number> {
   if (values.json === true) {
     outJson(created);
   } else {
-    out(`created trail ${created.origin} in ${dir}`);
+    out(`created trail ${created.origin} in ${renderVisible(dir)}`);
     out(`verifier key (publish it; verify with --key): ${created.verifierKey}`);
     out(`seal seed (shown once; keep it offline; verify with --seal-seed=SEED): ${created.sealSeed}`);
   }

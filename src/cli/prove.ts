@@ -15,7 +15,7 @@ export async function runProve(args: string[]): Promise<number> {
   });
   const seq = intOption('seq', values.seq);
   if ((seq === undefined) === (values.id === undefined))
-    throw new AuditError('USAGE', 'prove: give --seq N or --id ID');
+    throw new AuditError('USAGE', `prove: give --seq N or --id ID${seq === undefined ? '' : ', not both'}`);
   const target = await readTarget('prove', values);
   let doc: ReturnType<typeof proveInclusion>;
   try {

@@ -162,7 +162,11 @@ function renamed(err: unknown): unknown {
     const field = err.detail.field;
     const option = OPTION_OF[field] ?? field;
     if (err.message.startsWith(`${field}:`)) {
-      return new AuditError('USAGE', `--${option}${err.message.slice(field.length)}`, { field: option });
+      // other fields the message names (`must be greater than seqFrom`) become options too
+      const rest = err.message
+        .slice(field.length)
+        .replace(/\b(seqFrom|seqTo)\b/g, (f) => `--${OPTION_OF[f] ?? f}`);
+      return new AuditError('USAGE', `--${option}${rest}`, { field: option });
     }
   }
   return err;

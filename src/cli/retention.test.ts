@@ -85,7 +85,9 @@ describe('sealtrail retention', () => {
     ]);
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
-    expect(run(['retention', 'hold', 'list', '--dir', dir]).stdout).toContain('case-1');
+    const listed = run(['retention', 'hold', 'list', '--dir', dir]).stdout;
+    // tab-separated cells: id, created, scope, reason
+    expect(listed.trimEnd().split('\t')).toEqual(['case-1', expect.any(String), '{"subject":"s2"}', 'audit']);
     const held = JSON.parse(run(['retention', 'apply', '--dir', dir, '--json']).stdout);
     expect(held.prune.entries).toBe(0);
     expect(held.blockedBy).toMatchObject({ reason: 'hold', hold: 'case-1', seq: 2 });

@@ -81,10 +81,16 @@ async function runApply(args: string[]): Promise<number> {
   return 0;
 }
 
+/** One hold as tab-separated cells, each rendered visibly (the tabs between them stay tabs). */
 function holdLine(h: LegalHold): string {
-  return renderVisible(
-    `${h.id}\t${h.createdAt}\t${h.scope === undefined ? 'whole trail' : JSON.stringify(h.scope)}\t${h.reason}${h.by === undefined ? '' : `\tby ${h.by}`}`,
-  );
+  const cells = [
+    h.id,
+    h.createdAt,
+    h.scope === undefined ? 'whole trail' : JSON.stringify(h.scope),
+    h.reason,
+  ];
+  if (h.by !== undefined) cells.push(`by ${h.by}`);
+  return cells.map(renderVisible).join('\t');
 }
 
 async function runHold(args: string[]): Promise<number> {

@@ -34,7 +34,7 @@ export async function runTail(args: string[]): Promise<number> {
     follow: { type: 'boolean', short: 'f' },
     json: { type: 'boolean' },
   });
-  const count = intOption('n', values.n) ?? 20;
+  const count = intOption('n', values.n, '-n') ?? 20;
   const target = await readTarget('tail', values);
   const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
   const print = (line: StoredLine): void => {

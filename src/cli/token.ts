@@ -3,7 +3,9 @@
  * once (only its SHA-256 is kept, in collector-tokens.json, 0600); `list` shows names, ids, scopes
  * and creation times, never a token or its hash.
  */
+import fs from 'node:fs';
 import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
 import { createToken, loadTokens, parseScopes, revokeToken } from '../server/index.js';
 import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
 
@@ -25,7 +27,7 @@ async function runTokenCreate(args: string[]): Promise<number> {
   if (values.scopes === undefined) throw new AuditError('USAGE', 'token create: --scopes is required');
   const scopes = parseScopes(values.scopes);
   const name = values.name ?? `token-${Date.now().toString(36)}`;
-  const { token, record } = createToken(trailDir(values.dir), { name, scopes });
+  const { token, record } = createToken(tokenHome(values.dir), { name, scopes });
   if (values.json === true) {
     outJson({ token, id: record.id, name: record.name, scopes: record.scopes });
   } else {
@@ -39,7 +41,7 @@ async function runTokenCreate(args: string[]): Promise<number> {
 
 async function runTokenList(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('token list', args, { ...DIR_OPTION, json: { type: 'boolean' } });
-  const tokens = loadTokens(trailDir(values.dir)).map(({ id, name, scopes, created }) => ({
+  const tokens = loadTokens(tokenHome(values.dir)).map(({ id, name, scopes, created }) => ({
     id,
     name,
     scopes,
@@ -57,4 +59,18 @@ async function runTokenRevoke(args: string[]): Promise<number> {
   const rec = revokeToken(trailDir(values.dir), target);
   out(`revoked ${rec.name} (${rec.id})`);
   return 0;
+}
+
+/**
+ * Where the tokens are kept: a trail directory, or a PostgreSQL log's key directory (with
+ * `serve --postgres`). It must exist: a mistyped --dir would otherwise get a token file of its own.
+ */
+function tokenHome(dir: string | undefined): string {
+  const home = trailDir(dir);
+  if (!fs.existsSync(home))
+    throw new AuditError(
+      'USAGE',
+      `--dir: no trail or key directory at ${renderVisible(home)} (run sealtrail init)`,
+    );
+  return home;
 }
