@@ -103,6 +103,26 @@ describe('sealtrail', () => {
       expect(r.stderr).toBe(`${message}\n`);
     });
 
+    it('an option that takes one value, given twice, is refused instead of the last winning', () => {
+      const r = run(['query', '--dir', dir, '--format', 'csv', '--format', 'json']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('sealtrail: query: --format given more than once\n');
+      const d = path.join(root, 'repeated-multiple');
+      run(['init', '--dir', d]);
+      // options that take several values still may (the read is recorded in d, not the shared trail)
+      expect(run(['query', '--dir', d, '--type', 'x.a', '--type', 'x.b', '--format', 'jsonl']).code).toBe(0);
+    });
+
+    it('no verb: the usage on stderr, exit 2; --help: on stdout, exit 0', () => {
+      const none = run([]);
+      expect(none.code).toBe(2);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toMatch(/^usage: sealtrail/);
+      const help = run(['--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/^usage: sealtrail/);
+    });
+
     it('token refuses a --dir that does not exist instead of making one', () => {
       const d = path.join(root, 'no-such-trail');
       const r = run(['token', 'create', '--scopes', 'read', '--dir', d]);
@@ -596,14 +616,6 @@ describe('sealtrail', () => {
       });
       expect(noKey.code).toBe(2);
       expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
-    });
-  });
-
-  describe('with no verb', () => {
-    it('prints usage and exits 2', () => {
-      const r = run([]);
-      expect(r.code).toBe(2);
-      expect(r.stdout).toMatch(/usage: sealtrail/);
     });
   });
 });

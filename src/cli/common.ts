@@ -16,11 +16,22 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
   options: T,
   allowPositionals = false,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true; tokens: true }>
+  >;
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals, strict: true, tokens: true });
   } catch (err) {
     throw new AuditError('USAGE', `${verb}: ${(err as Error).message.split('\n')[0]}`);
   }
+  // An option given twice that takes one value: the last would silently win (`--dir a --dir b`).
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || options[t.name]?.multiple === true) continue;
+    if (seen.has(t.name)) throw new AuditError('USAGE', `${verb}: ${t.rawName} given more than once`);
+    seen.add(t.name);
+  }
+  return parsed;
 }
 
 /** The trail directory: --dir, then $SEALTRAIL_DIR, then ./audit. */

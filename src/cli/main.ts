@@ -62,7 +62,8 @@ or ~/.pgpass; docs/postgres.md).`;
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    // asked for: stdout, exit 0; no verb at all is a usage error: stderr, exit 2
+    (verb === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
     return verb === undefined ? 2 : 0;
   }
   const run = VERBS[verb];
