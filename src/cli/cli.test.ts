@@ -540,6 +540,17 @@ describe('sealtrail', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/verify: ok, 7 entries/);
       expect(r.stdout).toMatch(/\u2014 /);
+      expect(run(['demo', '--dir', d]).stdout).toMatch(/verify: ok, 14 entries/); // again: its own trail
+    });
+
+    it('does not write its made-up conversation into a trail with real events', () => {
+      const d = path.join(root, 'demo-real');
+      run(['init', '--dir', d]);
+      expect(run(['append', '--dir', d], '{"type":"x.real","actor":{"id":"alice"}}\n').code).toBe(0);
+      const r = run(['demo', '--dir', d]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sealtrail: demo: .* holds a trail with events the demo did not record/);
+      expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
     });
   });
 

@@ -4,7 +4,11 @@
  * checkpoint. What `npm run demo` runs.
  */
 import { randomUUID } from 'node:crypto';
-import { verifyDir } from '../read/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
+import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
@@ -12,13 +16,21 @@ import { DIR_OPTION, out, parseVerbArgs, trailDir } from './common.js';
 export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('demo', args, { ...DIR_OPTION });
   const dir = trailDir(values.dir);
+  if (holdsRecordedEvents(dir)) {
+    throw new AuditError(
+      'USAGE',
+      `demo: ${renderVisible(dir)} holds a trail with events the demo did not record; give the demo a --dir of its own`,
+    );
+  }
   const trail = await AuditTrail.open({ dir });
   const conversation = { id: `conv-${randomUUID().slice(0, 8)}` };
   const actor = { id: 'user-42', type: 'user', sessionId: 'sess-7f3a', ip: '203.0.113.7' };
   const model = { provider: 'openai', name: 'gpt-4o' };
-  trail.emit({ type: 'conversation.start', actor, conversation });
+  const meta = { demo: true };
+  trail.emit({ type: 'conversation.start', actor, conversation, meta });
   trail.emit({
     type: 'model.request',
+    meta,
     actor,
     conversation: { ...conversation, turn: 1 },
     model,
@@ -28,6 +40,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   trail.emit({
     type: 'tool.call',
+    meta,
     actor,
     conversation: { ...conversation, turn: 1 },
     resource: { type: 'tool', id: 'get_weather' },
@@ -35,6 +48,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   trail.emit({
     type: 'tool.result',
+    meta,
     actor,
     conversation: { ...conversation, turn: 1 },
     resource: { type: 'tool', id: 'get_weather' },
@@ -44,6 +58,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   trail.emit({
     type: 'guardrail.decision',
+    meta,
     actor,
     conversation: { ...conversation, turn: 1 },
     outcome: 'blocked',
@@ -53,6 +68,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   await trail.emitDurable({
     type: 'model.completion',
+    meta,
     actor,
     conversation: { ...conversation, turn: 1 },
     model,
@@ -61,7 +77,7 @@ export async function runDemo(args: string[]): Promise<number> {
     outcome: 'success',
     content: { response: 'It is 18 °C and cloudy in Paris. I cannot share credentials.' },
   });
-  trail.emit({ type: 'conversation.end', actor, conversation });
+  trail.emit({ type: 'conversation.end', actor, conversation, meta });
   const seed = trail.sealSeed;
   await trail.close();
   if (seed !== undefined) {
@@ -78,4 +94,19 @@ export async function runDemo(args: string[]): Promise<number> {
   out('signed checkpoint:');
   process.stdout.write(new DirSource(dir).latestCheckpoint() ?? '');
   return report.ok ? 0 : 1;
+}
+
+/**
+ * True when `dir` is a trail with an event the demo did not record (its events carry
+ * `meta.demo`; the trail's own system and audit entries do not count): the demo's made-up
+ * conversation must not go into a real trail, as `./audit` may be.
+ */
+function holdsRecordedEvents(dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, 'trail.json'))) return false;
+  for (const line of new DirSource(dir).lines()) {
+    const e = decodeLine(line.text);
+    if (e.type.startsWith('system.') || e.type.startsWith('audit.')) continue;
+    if ((e.meta as { demo?: unknown } | undefined)?.demo !== true) return true;
+  }
+  return false;
 }
