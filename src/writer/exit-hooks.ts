@@ -3,7 +3,9 @@
  * all close every open trail synchronously (the appender thread keeps running while the main
  * thread waits on shared memory), so an application that emits and exits loses nothing. When the
  * application has its own SIGINT or SIGTERM listener, the signal is left to it and the trails
- * close at its exit, so its shutdown can still emit.
+ * close at its exit, so its shutdown can still emit. Node runs 'exit' listeners in the order they
+ * were added: one the application adds after opening a trail runs after the trail closed, and an
+ * `emit()` there throws TRAIL_CLOSED (emit before, or in a signal listener).
  */
 
 interface Closable {
