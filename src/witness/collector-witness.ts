@@ -65,8 +65,16 @@ export class CollectorWitness implements Witness {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new AuditError('STORE_IO', `witness ${this.name}: ${cause}`);
+      // the cause's code (ECONNREFUSED) or its short message ("bad port"); fetch's own message
+      // says only "fetch failed"
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const reason =
+        typeof cause?.code === 'string'
+          ? cause.code
+          : typeof cause?.message === 'string'
+            ? cause.message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 80)
+            : (err as Error).name;
+      throw new AuditError('STORE_IO', `witness ${this.name}: ${reason}`);
     }
     let json: Answer | undefined;
     try {

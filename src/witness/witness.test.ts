@@ -161,6 +161,13 @@ describe('verify against witnesses', () => {
     for (const spec of w.specs)
       await expect(readWitnessed(spec, w.origin, w.options)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('names why a collector witness cannot be reached (not "TypeError")', async () => {
+    await expect(readWitnessed('http://127.0.0.1:1/x', 'o')).rejects.toMatchObject({
+      code: 'STORE_IO',
+      message: 'witness http://127.0.0.1:1/x: bad port',
+    });
+  });
 });
 
 describe('the collector as a witness', () => {
