@@ -97,6 +97,10 @@ describe('sealtrail', () => {
       [['tail', '-n', 'abc'], 'sealtrail: -n: expected a non-negative integer'],
       [['query', '--seq-from', '5', '--seq-to', '2'], 'sealtrail: --seq-to: must be greater than --seq-from'],
       [['prove', '--seq', '0', '--id', 'x'], 'sealtrail: prove: give --seq N or --id ID, not both'],
+      [
+        ['verify', '--against', ''],
+        'sealtrail: --against: expected a file, directory or URL, got an empty string',
+      ],
     ])('%j', (args, message) => {
       const r = run([...args, '--dir', dir]);
       expect(r.code).toBe(2);

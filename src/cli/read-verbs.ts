@@ -22,7 +22,7 @@ export const READ_USAGE = `  query [--dir D] [filters] [--format table|jsonl|jso
   export --format jsonl|json|csv [--out F] [--manifest M] [filters] [--order oldest|newest] [--decrypt] [--json]
   conversation ID [--dir D] [--key VKEY] [--decrypt] [--json]   turns in order, each entry's integrity status
   timeline --from T [--to T] [--actor A] [filters] [--gap MINUTES] [--limit N] [--json]
-  report --from T --to T [--format html|json|md] [--out F] [--seal-seed S] [--no-verify] [--gap MINUTES] [filters]
+  report [--from T] [--to T] [--format html|json|md] [--out F] [--seal-seed S] [--no-verify] [--gap MINUTES] [filters]
   status [--dir D] [--json]                entries, segments, size, last checkpoint, seal and verification
   anomalies --from T [--to T] [filters] [--webhook URL] [--json]   rules over history; findings recorded
   filters: --from T --to T --since 1h|lastHour --type T --category C --severity S --min-severity S

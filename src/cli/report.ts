@@ -1,5 +1,5 @@
 /**
- * `sealtrail report --from T --to T [--format html|json|md] [--out F] [--seal-seed S]
+ * `sealtrail report [--from T] [--to T] [--format html|json|md] [--out F] [--seal-seed S]
  * [--no-verify] [--gap MINUTES] [filters]`: the compliance report of a period. HTML is one
  * self-contained file. The whole trail is verified unless `--no-verify`. Exit 1 when the trail
  * fails verification or lines were unreadable. Recorded in the trail as `audit.read` (on a

@@ -35,6 +35,8 @@ export async function runVerify(args: string[]): Promise<number> {
     json: { type: 'boolean' },
   });
   const specs = values.against ?? [];
+  if (specs.includes(''))
+    throw new AuditError('USAGE', '--against: expected a file, directory or URL, got an empty string');
   const witnessOptions: WitnessOptions = { s3: s3Connect(values) };
   const readAgainst = async (origin: string) =>
     (await Promise.all(specs.map((s) => readWitnessed(s, origin, witnessOptions)))).flat();
