@@ -22,40 +22,64 @@ export async function runAppend(args: string[]): Promise<number> {
   });
   const trail = await AuditTrail.open({ ...writeTarget('append', values), create: false });
   const durable = values.durable === true;
-  // A chunk can end inside a multi-byte character: the decoder keeps those bytes for the next one.
-  // Bytes that are not UTF-8 are refused, not replaced: the event would be recorded changed. A
-  // leading byte order mark is dropped.
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const decode = (chunk?: Buffer): string => {
-    try {
-      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
-    } catch {
-      throw new AuditError('EVENT_INVALID', `stdin line ${lineNo + 1}: not valid UTF-8`, { field: 'stdin' });
-    }
-  };
   let lineNo = 0;
-  // the start of a line that has not ended yet, in pieces: joined once its newline comes, so a
-  // long line costs its length, not its length times its chunks
-  let carry: string[] = [];
+  // Lines are cut on the newline byte (never part of a multi-byte character), and the start of a
+  // line that has not ended yet is kept in pieces, joined once its newline comes: a long line
+  // costs its length, not its length times its chunks.
+  let carry: Buffer[] = [];
+  let first = true;
   try {
-    for await (const chunk of stdinChunks()) {
-      const piece = decode(chunk);
-      const end = piece.lastIndexOf('\n');
+    for await (const read of stdinChunks()) {
+      let chunk = read;
+      if (first) {
+        first = false;
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3); // a BOM
+      }
+      const end = chunk.lastIndexOf(0x0a);
       if (end < 0) {
-        carry.push(piece);
+        carry.push(chunk);
         continue;
       }
-      carry.push(piece.slice(0, end));
-      const text = carry.join('');
-      carry = [piece.slice(end + 1)];
-      await emitBatch(trail, text.split('\n'), () => ++lineNo, durable);
+      carry.push(chunk.subarray(0, end));
+      const block = carry.length === 1 ? carry[0]! : Buffer.concat(carry);
+      carry = [chunk.subarray(end + 1)];
+      await emitBatch(trail, decodeLines(block), () => ++lineNo, durable);
     }
-    const rest = carry.join('') + decode();
-    if (rest.trim() !== '') await emitBatch(trail, [rest], () => ++lineNo, durable);
+    const rest = carry.length === 1 ? carry[0]! : Buffer.concat(carry);
+    if (rest.length > 0) {
+      const [line] = decodeLines(rest);
+      if (line === undefined || line.trim() !== '') await emitBatch(trail, [line], () => ++lineNo, durable);
+    }
   } finally {
     await trail.close();
   }
   return 0;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The lines of `block` (newline-separated bytes) as text, a line that is not UTF-8 as undefined:
+ * refused where it stands, not recorded with U+FFFD in place of its bytes.
+ */
+function decodeLines(block: Buffer): Array<string | undefined> {
+  try {
+    return utf8.decode(block).split('\n');
+  } catch {
+    const lines: Array<string | undefined> = [];
+    let at = 0;
+    for (;;) {
+      const nl = block.indexOf(0x0a, at);
+      const line = block.subarray(at, nl < 0 ? block.length : nl);
+      try {
+        lines.push(utf8.decode(line));
+      } catch {
+        lines.push(undefined);
+      }
+      if (nl < 0) return lines;
+      at = nl + 1;
+    }
+  }
 }
 
 /**
@@ -73,7 +97,7 @@ function stdinChunks(): AsyncIterable<Buffer> {
  */
 async function emitBatch(
   trail: AuditTrail,
-  lines: string[],
+  lines: ReadonlyArray<string | undefined>,
   nextLine: () => number,
   durable: boolean,
 ): Promise<void> {
@@ -82,6 +106,8 @@ async function emitBatch(
   try {
     for (const line of lines) {
       const n = nextLine();
+      if (line === undefined)
+        throw new AuditError('EVENT_INVALID', `stdin line ${n}: not valid UTF-8`, { field: 'stdin' });
       if (line.trim() === '') continue;
       ids += `${emitLine(trail, line, n)}\n`;
     }

@@ -127,9 +127,9 @@ describe('sealtrail', () => {
       expect(help.stdout).toMatch(/^usage: sealtrail/);
     });
 
-    it('token refuses a --dir that does not exist instead of making one', () => {
+    it('token list refuses a --dir that does not exist instead of listing nothing', () => {
       const d = path.join(root, 'no-such-trail');
-      const r = run(['token', 'create', '--scopes', 'read', '--dir', d]);
+      const r = run(['token', 'list', '--dir', d]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^sealtrail: --dir: no trail or key directory at /);
       expect(fs.existsSync(d)).toBe(false);
@@ -170,6 +170,17 @@ describe('sealtrail', () => {
       expect(bom.stderr).toBe('');
       expect(bom.code).toBe(0);
       expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+      // the lines before a bad one are recorded, and the message names its line
+      const third = Buffer.concat([
+        Buffer.from('{"type":"x.a"}\n{"type":"x.b"}\n{"type":"x.c","action":"'),
+        Buffer.from([0xff]),
+        Buffer.from('"}\n'),
+      ]);
+      const r3 = run(['append', '--dir', d], third);
+      expect(r3.code).toBe(2);
+      expect(r3.stderr).toBe('sealtrail: stdin line 3: not valid UTF-8\n');
+      expect(r3.stdout.trim().split('\n')).toHaveLength(2);
+      expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":3\b/);
     });
 
     it('keeps an 8 MiB line that arrives in many chunks', () => {

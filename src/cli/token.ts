@@ -27,7 +27,8 @@ async function runTokenCreate(args: string[]): Promise<number> {
   if (values.scopes === undefined) throw new AuditError('USAGE', 'token create: --scopes is required');
   const scopes = parseScopes(values.scopes);
   const name = values.name ?? `token-${Date.now().toString(36)}`;
-  const { token, record } = createToken(tokenHome(values.dir), { name, scopes });
+  // the directory may not exist yet: the collector quick start creates tokens before `serve`
+  const { token, record } = createToken(trailDir(values.dir), { name, scopes });
   if (values.json === true) {
     outJson({ token, id: record.id, name: record.name, scopes: record.scopes });
   } else {
@@ -62,8 +63,8 @@ async function runTokenRevoke(args: string[]): Promise<number> {
 }
 
 /**
- * Where the tokens are kept: a trail directory, or a PostgreSQL log's key directory (with
- * `serve --postgres`). It must exist: a mistyped --dir would otherwise get a token file of its own.
+ * Where `list` reads the tokens: a trail directory, or a PostgreSQL log's key directory (with
+ * `serve --postgres`). It must exist: a mistyped --dir would list nothing, as if no token existed.
  */
 function tokenHome(dir: string | undefined): string {
   const home = trailDir(dir);

@@ -46,6 +46,8 @@ describe('acquireLock', () => {
   it('takes over a stale lock and refuses a live one, naming what holds it', () => {
     const lockFile = path.join(root, 'stale.lock');
     fs.writeFileSync(lockFile, '999999999\n');
+    const long = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockFile, long, long); // and not refreshed for a minute
     const release = acquireLock(lockFile, 'key file is being rotated');
     expect(fs.readFileSync(lockFile, 'utf8').split('\n')[0]).toBe(String(process.pid));
     expect(() => acquireLock(lockFile, 'key file is being rotated')).toThrow(
@@ -61,6 +63,8 @@ describe('acquireLock', () => {
     () => {
       const lockFile = path.join(root, 'reused.lock');
       fs.writeFileSync(lockFile, `${process.pid}\n1\n`); // same pid, another start time
+      const long = new Date(Date.now() - 60_000);
+      fs.utimesSync(lockFile, long, long); // not refreshed since (a fresh one is waited for, ~11 s)
       const release = acquireLock(lockFile);
       const [pid, started] = fs.readFileSync(lockFile, 'utf8').split('\n');
       expect(pid).toBe(String(process.pid));
@@ -69,4 +73,23 @@ describe('acquireLock', () => {
       release();
     },
   );
+
+  it('refuses a lock whose process it cannot see while that lock is being refreshed (another container)', async () => {
+    const lockFile = path.join(root, 'unseen.lock');
+    fs.writeFileSync(lockFile, '999999999\n1\n');
+    const beat = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); setInterval(() => { const t = new Date(); fs.utimesSync(${JSON.stringify(lockFile)}, t, t); }, 1000);`,
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(() => acquireLock(lockFile)).toThrow(/being written by process 999999999/);
+    } finally {
+      beat.kill();
+    }
+    // once its refreshes stop, it is taken over after the grace period
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockFile, old, old);
+    acquireLock(lockFile)();
+  }, 30_000);
 });

@@ -3,7 +3,9 @@
  * where /proc tells it (Linux), the process's start time; a lock left by a process that no longer
  * runs is taken over (after a crash), a live one is refused. The start time tells a crashed
  * owner from a later process that got the same pid: in a container the application is pid 1 after
- * every restart, and a lock naming pid 1 would otherwise never be taken over.
+ * every restart, and a lock naming pid 1 would otherwise never be taken over. A holder also
+ * refreshes the file's time every 5 s: a lock whose process this host cannot see (another
+ * container on the same volume) is live while that goes on.
  * Hosts sharing a directory over a network file system are not covered: use one writer host.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,26 +40,79 @@ function lockText(): string {
   return started === undefined ? `${process.pid}\n` : `${process.pid}\n${started}\n`;
 }
 
-/** The pid holding the lock when that process is alive (and is the one that took it), else undefined. */
-export function lockHolder(lockFile: string): number | undefined {
-  let text: string;
+/**
+ * How often a holder refreshes its lock file's modification time, and how long a lock whose
+ * process this host cannot see (another container or pid namespace sharing the directory) stays
+ * live without a refresh.
+ */
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_GRACE_MS = 2 * HEARTBEAT_MS + 1_000;
+
+interface LockState {
+  pid: number;
+  /** The holder's start time, '' when the lock does not say (written before it did, or no /proc). */
+  started: string;
+  mtimeMs: number;
+}
+
+function readLock(lockFile: string): LockState | undefined {
   try {
-    text = fs.readFileSync(lockFile, 'utf8');
+    const [pidText, started] = fs.readFileSync(lockFile, 'utf8').split('\n');
+    const pid = Number.parseInt(pidText ?? '', 10);
+    return Number.isSafeInteger(pid) && pid > 0
+      ? { pid, started: started ?? '', mtimeMs: fs.statSync(lockFile).mtimeMs }
+      : undefined;
   } catch {
     return undefined;
   }
-  const [pidText, started] = text.split('\n');
-  const pid = Number.parseInt(pidText ?? '', 10);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  if (started !== undefined && started !== '') {
-    const now = startTime(pid);
-    if (now !== undefined && now !== started) return undefined; // the pid was reused
-  }
-  return pid;
 }
 
 /**
- * Takes the writer lock (or another lock, `what` naming what its holder does) or fails.
+ * What this host's process table says of a lock: held by this very process, by another live
+ * process (same pid and start time), or by none it can see.
+ */
+function judge(l: LockState): 'self' | 'live' | 'unseen' {
+  const sameStart = (pid: number) => {
+    if (l.started === '') return true;
+    const now = startTime(pid);
+    return now === undefined || now === l.started;
+  };
+  if (l.pid === process.pid) return sameStart(process.pid) ? 'self' : 'unseen';
+  return isAlive(l.pid) && sameStart(l.pid) ? 'live' : 'unseen';
+}
+
+/**
+ * The pid holding the lock when its holder is alive (or, out of this host's sight, its lock was
+ * refreshed lately), else undefined.
+ */
+export function lockHolder(lockFile: string): number | undefined {
+  const l = readLock(lockFile);
+  if (l === undefined) return undefined;
+  if (judge(l) !== 'unseen') return l.pid;
+  return Date.now() - l.mtimeMs < HEARTBEAT_GRACE_MS ? l.pid : undefined;
+}
+
+/**
+ * Whether the holder of a lock this host cannot see still refreshes it: true as soon as its
+ * modification time moves; false once it is older than the grace period (waited for, in steps).
+ */
+function refreshedMeanwhile(lockFile: string, l: LockState): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    if (Date.now() - l.mtimeMs >= HEARTBEAT_GRACE_MS) return false;
+    Atomics.wait(pause, 0, 0, 250);
+    const now = readLock(lockFile);
+    if (now === undefined) return false; // released meanwhile: try again
+    if (now.mtimeMs !== l.mtimeMs || now.pid !== l.pid || now.started !== l.started) return true;
+  }
+}
+
+/**
+ * Takes the writer lock (or another lock, `what` naming what its holder does) or fails. The
+ * holder refreshes the lock file's time every few seconds until it releases it, so that a holder
+ * in another pid namespace (a second container on the same volume, each process pid 1) is told
+ * from a crashed one: a lock nobody here runs is taken over only once it has gone unrefreshed
+ * for the grace period (up to ~11 s of waiting after a crash; at once when it is older).
  * @throws AuditError TRAIL_LOCKED when another live process holds it.
  */
 export function acquireLock(lockFile: string, what = 'trail is being written'): () => void {
@@ -65,28 +120,32 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
   // lock created empty and filled after could be read empty by another process, taken for a
   // stale one, removed and taken a second time.
   const mine = `${lockFile}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  fs.writeFileSync(mine, lockText(), { mode: FILE_MODE });
+  const text = lockText();
+  fs.writeFileSync(mine, text, { mode: FILE_MODE });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       let seen: string | undefined;
       try {
         fs.linkSync(mine, lockFile);
-        return () => releaseLock(lockFile);
+        return holdLock(lockFile, text);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         seen = readIfExists(lockFile);
       }
-      const holder = lockHolder(lockFile);
-      if (holder !== undefined && holder !== process.pid) {
-        throw new AuditError('TRAIL_LOCKED', `${what} by process ${holder} (lock file ${lockFile})`, {
-          file: lockFile,
-          pid: holder,
-        });
-      }
-      if (holder === process.pid) {
-        throw new AuditError('TRAIL_LOCKED', `${what} in this process already (lock file ${lockFile})`, {
-          file: lockFile,
-        });
+      const l = readLock(lockFile);
+      if (l !== undefined) {
+        const j = judge(l);
+        if (j === 'self') {
+          throw new AuditError('TRAIL_LOCKED', `${what} in this process already (lock file ${lockFile})`, {
+            file: lockFile,
+          });
+        }
+        if (j === 'live' || refreshedMeanwhile(lockFile, l)) {
+          throw new AuditError('TRAIL_LOCKED', `${what} by process ${l.pid} (lock file ${lockFile})`, {
+            file: lockFile,
+            pid: l.pid,
+          });
+        }
       }
       // Stale (its process is gone): removed only if it is still the lock that was read.
       if (readIfExists(lockFile) === seen) fs.rmSync(lockFile, { force: true });
@@ -97,11 +156,24 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
   }
 }
 
-function releaseLock(lockFile: string): void {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
-    if (pid === process.pid) fs.rmSync(lockFile, { force: true });
-  } catch {
-    // already gone
-  }
+/** Refreshes the held lock's time until released; the release removes it if it is still ours. */
+function holdLock(lockFile: string, text: string): () => void {
+  const beat = setInterval(() => {
+    try {
+      const now = new Date();
+      fs.utimesSync(lockFile, now, now);
+    } catch {
+      // gone: nothing to refresh
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
+  return () => {
+    clearInterval(beat);
+    releaseLock(lockFile, text);
+  };
+}
+
+function releaseLock(lockFile: string, text: string): void {
+  // only the lock this process wrote: not one another holder took over meanwhile
+  if (readIfExists(lockFile) === text) fs.rmSync(lockFile, { force: true });
 }

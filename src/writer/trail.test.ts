@@ -209,6 +209,24 @@ describe('AuditTrail', () => {
       expect(verifyDir(dir).failure).toBeUndefined();
     });
 
+    it('close() ends while the application keeps emitting', async () => {
+      const trail = await AuditTrail.open({ store: 'memory' });
+      let refused = false;
+      const loop = () => {
+        try {
+          trail.emit(sampleEvent(0));
+          setImmediate(loop);
+        } catch (err) {
+          refused = isAuditError(err, 'TRAIL_CLOSED');
+        }
+      };
+      loop();
+      await new Promise((r) => setTimeout(r, 50));
+      await trail.close();
+      await new Promise((r) => setImmediate(r));
+      expect(refused).toBe(true);
+    });
+
     it('throws TRAIL_CLOSED after close', async () => {
       const trail = await AuditTrail.open({ store: 'memory' });
       await trail.close();

@@ -513,13 +513,13 @@ export class AuditTrail {
   /** Flushes, writes the final checkpoint and seal, and releases the trail. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      // Events emitted while a flush waits are taken and flushed too; the trail stops taking
-      // them only once nothing is left, in the same turn as the last check.
-      do {
-        if (this.lost > 0) this.recordOverflow();
-        await this.flush();
-      } while (this.emitted > this.durableCount || this.lost > 0);
+      // Events emitted while the first flush waits are taken and written by the second; from
+      // then on emit() throws TRAIL_CLOSED (an application that keeps emitting cannot hold
+      // close() open).
+      await this.flush();
       this.closed = true;
+      if (this.lost > 0) this.recordOverflow();
+      await this.flush();
       if (this.timer !== undefined) clearTimeout(this.timer);
       await this.channel.close();
       unregisterForExit(this);
