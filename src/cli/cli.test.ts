@@ -556,6 +556,11 @@ describe('sealtrail', () => {
       expect(r.stdout).toMatch(/verify: ok, 7 entries/);
       expect(r.stdout).toMatch(/\u2014 /);
       expect(run(['demo', '--dir', d]).stdout).toMatch(/verify: ok, 14 entries/); // again: its own trail
+      // and events `serve --demo` seeded count as the demo's
+      const seeded = path.join(root, 'demo-seeded');
+      run(['init', '--dir', seeded]);
+      run(['append', '--dir', seeded], '{"type":"x.seed","meta":{"producer":"demo"}}\n');
+      expect(run(['demo', '--dir', seeded]).code).toBe(0);
     });
 
     it('does not write its made-up conversation into a trail with real events', () => {

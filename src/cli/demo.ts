@@ -106,7 +106,9 @@ function holdsRecordedEvents(dir: string): boolean {
   for (const line of new DirSource(dir).lines()) {
     const e = decodeLine(line.text);
     if (e.type.startsWith('system.') || e.type.startsWith('audit.')) continue;
-    if ((e.meta as { demo?: unknown } | undefined)?.demo !== true) return true;
+    // the demo's own events, and those `serve --demo` seeds
+    const meta = e.meta as { demo?: unknown; producer?: unknown } | undefined;
+    if (meta?.demo !== true && meta?.producer !== 'demo') return true;
   }
   return false;
 }

@@ -63,6 +63,9 @@ describe('SensitiveNames', () => {
     'authCode',
     'pin_code',
     'secret_value',
+    'pin_number',
+    'pass_hash',
+    'pin_digits',
     'otp',
     'client_secret',
   ])('treats %j as sensitive', (name) => {

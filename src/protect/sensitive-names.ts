@@ -160,7 +160,7 @@ const QUALIFIERS: ReadonlySet<string> = new Set([
 /**
  * Secret words that also name other things (`authDomain`, `secret_santa`, `pass_rate`,
  * `cookie_jar`): followed by another word of letters, they are sensitive only when that word holds the value
- * (`auth_code`, `secret_value`, `pin_code`, `pass_phrase`) or is a secret word itself (`auth_token`).
+ * (`auth_code`, `secret_value`, `pin_code`, `pin_number`, `pass_hash`) or is a secret word itself (`auth_token`).
  */
 const WEAK_WORDS: ReadonlySet<string> = new Set([
   'auth',
@@ -185,6 +185,10 @@ const HOLDER_WORDS: ReadonlySet<string> = new Set([
   'word',
   'text',
   'bytes',
+  'number',
+  'digits',
+  'hash',
+  'hashed',
 ]);
 
 /** A word before the secret word that makes the name a flag or a limit: `hasPassword`, `min_pin`. */

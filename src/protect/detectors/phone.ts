@@ -7,12 +7,13 @@
  *   exchange codes start with 2–9);
  * - national with a trunk `0`: `020 7946 0958`, `06 12 34 56 78`, `(02) 9374 4000`, `030/901820`
  *   (9–12 digits in groups of two or more, one separator kind);
- * - a parenthesised two-digit area code, then 4–5 and 4 digits: `(11) 91234-5678` (Brazil);
+ * - a parenthesised two-digit area code, then 4–5 and 4 digits with a dash: `(11) 91234-5678` (Brazil);
  * - anything else of 7–15 digits (bare `4155552671`, `555-1234`) only with context: a key named
  *   `phone`, `mobile`, `tel`... or such a word just before.
  * Never a date shape, and never after words like "order", "invoice", "ISBN", "tracking", "#".
  */
 import {
+  C_DASH,
   C_DOT,
   C_PAREN_SEP,
   C_SLASH,
@@ -62,8 +63,8 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
   ) {
     return true;
   }
-  // A parenthesised two-digit area code without a trunk 0, then 4 or 5 and 4 digits:
-  // `(11) 91234-5678`, `(21) 3456-7890` (Brazil), `(55) 1234 5678` (Mexico).
+  // A parenthesised two-digit area code without a trunk 0, then 4 or 5 and 4 digits joined by a
+  // dash: `(11) 91234-5678`, `(21) 3456-7890` (Brazil).
   if (
     a === 0 &&
     sh.paren &&
@@ -73,7 +74,8 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
     f0 > 0 &&
     (sh.len(a + 1) === 4 || sh.len(a + 1) === 5) &&
     sh.len(a + 2) === 4 &&
-    sh.sepCode(a + 1) !== C_SLASH
+    sh.sepCode(a + 1) === C_DASH &&
+    !(isYear(sh, a + 1) && isYear(sh, a + 2)) // `(12) 2019-2020`: a count and a span of years
   ) {
     return true;
   }
@@ -90,4 +92,11 @@ export function isPhone(sh: NumberShape, a: number, b: number, hint: number): bo
     return !(first === C_DOT && groups >= 3 && f0 !== 0) && !slash;
   }
   return false;
+}
+
+/** Group `k` is a four-digit year of 1900–2099. */
+function isYear(sh: NumberShape, k: number): boolean {
+  if (sh.len(k) !== 4) return false;
+  const v = sh.value(k);
+  return v >= 1900 && v <= 2099;
 }

@@ -104,6 +104,12 @@ describe('sensitive name=value detector', () => {
     'sudo: NOPASSWD: ALL',
     "click the password 'reset' link",
     'docker run -u 1000:1000 image',
+    'docker exec -u postgres:postgres db psql',
+    'sudo -u deploy:deploy ls',
+    'Options:  --api-key API_KEY   your API key',
+    'cmd = "--password " + pw + " --verbose"',
+    'the recipe --secret ingredient: 2 cups',
+    'log(f"password \'{password}\' rejected")',
     'curl -u bob https://x.example',
     'curl -u "$USER:$PASS" https://x.example',
   ])('leaves %j alone', (text) => {

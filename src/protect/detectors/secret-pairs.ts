@@ -17,7 +17,9 @@ const PLACEHOLDER_RE =
   /^(?:\**|x{3,}|X{3,}|\.{3,}|<[^>]*>|\[[^\]]*\]|\{\{.*\}\}|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|%s|%\(\w+\)s|null|nil|none|None|undefined|true|false|True|False|redacted|REDACTED|hidden|masked|omitted)$/;
 /** Template values: `YOUR_API_KEY_HERE`, `your-token`, `<insert key here>`-like words. */
 const TEMPLATE_RE =
-  /^(?:(?:YOUR|MY)[_-][A-Z0-9_-]+|[A-Z0-9_-]*_HERE|(?:your|my)[_-][a-z0-9_-]+|[a-z0-9_-]+[_-]here)$/;
+  /^(?:(?:YOUR|MY)[_-][A-Z0-9_-]+|[A-Z0-9_-]*_HERE|(?:your|my)[_-][a-z0-9_-]+|[a-z0-9_-]+[_-]here|\{[\w.]+\})$/;
+/** A help text's metavariable: `--api-key API_KEY`, `--client-secret CLIENT_SECRET`. */
+const METAVAR_RE = /^[A-Z][A-Z_]*[A-Z]$/;
 /** YAML tags that make the value a reference (CloudFormation, Ansible Vault, env): `!Ref Param`. */
 const YAML_TAG_RE =
   /^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Split|If|Base64|Cidr|GetAZs|Transform|Condition|Equals|Not|And|Or|vault|ENV|env|secret|include)$/;
@@ -351,6 +353,8 @@ export function matchFlagSecret(
   const limit = Math.min(n, vs + MAX_VALUE);
   let ve: number;
   if (q === 34 || q === 39) {
+    // "--password " + pw: the quote closes the string literal the flag stands in
+    if (at > 0 && text.charCodeAt(at - 1) === q) return;
     vs++;
     ve = vs;
     while (ve < limit && text.charCodeAt(ve) !== q && text.charCodeAt(ve) !== 10) ve++;
@@ -361,7 +365,7 @@ export function matchFlagSecret(
     while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
     // a sentence's punctuation is not part of the value
     while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
-    if (ve - vs < 4 || !hasNonLetter(text, vs, ve)) return;
+    if (ve - vs < 4 || !hasNonLetter(text, vs, ve) || METAVAR_RE.test(text.slice(vs, ve))) return;
   }
   if (ve <= vs || !hasAlnum(text, vs, ve)) return;
   const value = text.slice(vs, Math.min(ve, vs + 64));
@@ -371,9 +375,9 @@ export function matchFlagSecret(
   out[1] = ve;
 }
 
-/** `.` `,` `;` `)` `]`: end a sentence or a list around a flag's value. */
+/** `.` `,` `;` `:` `)` `]`: end a sentence or a list around a flag's value. */
 function isTrailingPunct(c: number): boolean {
-  return c === 46 || c === 44 || c === 59 || c === 41 || c === 93;
+  return c === 46 || c === 44 || c === 59 || c === 58 || c === 41 || c === 93;
 }
 
 /**
@@ -407,6 +411,8 @@ export function matchQuotedPassword(text: string, at: number, out: [number, numb
   out[1] = ve;
 }
 
+const HTTP_CLIENT_RE = /(?:^|[\s"'`(|;&])(?:curl|wget|http|https|xh|httpie)(?:\.exe)?\s/;
+
 /**
  * The password of `-u user:password` or `--user user:password` (curl, wget, httpie), given
  * `at`, where the `-u` or `--user` starts: the part after the colon. `-u 1000:1000` (a uid and
@@ -416,6 +422,9 @@ export function matchUserFlag(text: string, at: number, out: [number, number]): 
   out[0] = -1;
   out[1] = -1;
   if (at > 0 && !beforeFlag(text.charCodeAt(at - 1))) return;
+  // only an HTTP client's: `docker exec -u user:group`, `sudo -u` name a user and a group
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  if (!HTTP_CLIENT_RE.test(text.slice(Math.max(lineStart, at - 200), at))) return;
   let k = at + (text.startsWith('--user', at) ? 6 : 2);
   if (text.charCodeAt(k) !== 32) return;
   while (k < text.length && text.charCodeAt(k) === 32 && k - at < 12) k++;
