@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-support/fixtures.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, lockHolder } from './lock.js';
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -92,4 +92,18 @@ describe('acquireLock', () => {
     fs.utimesSync(lockFile, old, old);
     acquireLock(lockFile)();
   }, 30_000);
+
+  it.runIf(fs.existsSync('/proc/self/ns/pid'))(
+    'counts a fresh lock of a gone process as stale in its own pid namespace, as live from another',
+    () => {
+      const ns = fs.readlinkSync('/proc/self/ns/pid');
+      const here = path.join(root, 'gone-here.lock');
+      fs.writeFileSync(here, `999999999\n1\n${ns}\n`);
+      expect(lockHolder(here)).toBeUndefined(); // the process table here is the whole truth
+      const elsewhere = path.join(root, 'gone-elsewhere.lock');
+      fs.writeFileSync(elsewhere, '999999999\n1\npid:[1]\n');
+      expect(lockHolder(elsewhere)).toBe(999999999); // refreshed lately: its holder may run there
+      acquireLock(here)();
+    },
+  );
 });

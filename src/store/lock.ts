@@ -34,10 +34,19 @@ function startTime(pid: number): string | undefined {
   }
 }
 
-/** What a lock file of this process holds. */
+/** This process's pid namespace (`pid:[4026531836]`), where /proc tells it. */
+function pidNamespace(): string {
+  try {
+    return fs.readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
+
+/** What a lock file of this process holds: pid, start time and pid namespace, one per line. */
 function lockText(): string {
   const started = startTime(process.pid);
-  return started === undefined ? `${process.pid}\n` : `${process.pid}\n${started}\n`;
+  return started === undefined ? `${process.pid}\n` : `${process.pid}\n${started}\n${pidNamespace()}\n`;
 }
 
 /**
@@ -52,15 +61,17 @@ interface LockState {
   pid: number;
   /** The holder's start time, '' when the lock does not say (written before it did, or no /proc). */
   started: string;
+  /** The holder's pid namespace, '' when the lock does not say. */
+  ns: string;
   mtimeMs: number;
 }
 
 function readLock(lockFile: string): LockState | undefined {
   try {
-    const [pidText, started] = fs.readFileSync(lockFile, 'utf8').split('\n');
+    const [pidText, started, ns] = fs.readFileSync(lockFile, 'utf8').split('\n');
     const pid = Number.parseInt(pidText ?? '', 10);
     return Number.isSafeInteger(pid) && pid > 0
-      ? { pid, started: started ?? '', mtimeMs: fs.statSync(lockFile).mtimeMs }
+      ? { pid, started: started ?? '', ns: ns ?? '', mtimeMs: fs.statSync(lockFile).mtimeMs }
       : undefined;
   } catch {
     return undefined;
@@ -69,16 +80,20 @@ function readLock(lockFile: string): LockState | undefined {
 
 /**
  * What this host's process table says of a lock: held by this very process, by another live
- * process (same pid and start time), or by none it can see.
+ * process (same pid and start time), by none (`dead`: taken in this pid namespace, so the table
+ * is the whole truth), or by none it can see (`unseen`: taken in another pid namespace, or the
+ * lock does not say which; only the lock's refreshes tell then).
  */
-function judge(l: LockState): 'self' | 'live' | 'unseen' {
+function judge(l: LockState): 'self' | 'live' | 'dead' | 'unseen' {
   const sameStart = (pid: number) => {
     if (l.started === '') return true;
     const now = startTime(pid);
     return now === undefined || now === l.started;
   };
-  if (l.pid === process.pid) return sameStart(process.pid) ? 'self' : 'unseen';
-  return isAlive(l.pid) && sameStart(l.pid) ? 'live' : 'unseen';
+  const here = l.ns !== '' && l.ns === pidNamespace();
+  if (l.pid === process.pid && sameStart(process.pid)) return 'self';
+  if (l.pid !== process.pid && isAlive(l.pid) && sameStart(l.pid)) return 'live';
+  return here ? 'dead' : 'unseen';
 }
 
 /**
@@ -88,7 +103,9 @@ function judge(l: LockState): 'self' | 'live' | 'unseen' {
 export function lockHolder(lockFile: string): number | undefined {
   const l = readLock(lockFile);
   if (l === undefined) return undefined;
-  if (judge(l) !== 'unseen') return l.pid;
+  const j = judge(l);
+  if (j === 'self' || j === 'live') return l.pid;
+  if (j === 'dead') return undefined;
   return Date.now() - l.mtimeMs < HEARTBEAT_GRACE_MS ? l.pid : undefined;
 }
 
@@ -111,8 +128,9 @@ function refreshedMeanwhile(lockFile: string, l: LockState): boolean {
  * Takes the writer lock (or another lock, `what` naming what its holder does) or fails. The
  * holder refreshes the lock file's time every few seconds until it releases it, so that a holder
  * in another pid namespace (a second container on the same volume, each process pid 1) is told
- * from a crashed one: a lock nobody here runs is taken over only once it has gone unrefreshed
- * for the grace period (up to ~11 s of waiting after a crash; at once when it is older).
+ * from a crashed one: a lock taken in this pid namespace by a process that is gone is taken over
+ * at once; one from another namespace once it has gone unrefreshed for the grace period (up to
+ * ~11 s of waiting after a container's crash; at once when it is older).
  * @throws AuditError TRAIL_LOCKED when another live process holds it.
  */
 export function acquireLock(lockFile: string, what = 'trail is being written'): () => void {
@@ -140,7 +158,7 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
             file: lockFile,
           });
         }
-        if (j === 'live' || refreshedMeanwhile(lockFile, l)) {
+        if (j === 'live' || (j === 'unseen' && refreshedMeanwhile(lockFile, l))) {
           throw new AuditError('TRAIL_LOCKED', `${what} by process ${l.pid} (lock file ${lockFile})`, {
             file: lockFile,
             pid: l.pid,
