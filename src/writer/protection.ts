@@ -18,9 +18,9 @@ import {
   openKeyDirRing,
   openKeyDirSubjectKeys,
   openTrailKeyRing,
-  openTrailSubjectKeys,
   type SubjectKeyStore,
   sealField,
+  trailKeyPaths,
 } from '../keys/index.js';
 import {
   type ContentMode,
@@ -66,25 +66,28 @@ export class TrailProtection {
   ) {}
 
   /**
-   * Checks the options' types, before the trail opens anything.
+   * Checks the options before the trail opens anything, and builds the redactor they ask for
+   * (handed to {@link open}).
    * @throws AuditError CONFIG_INVALID naming `keys` or `redact`.
    */
-  static check(options: ProtectionOptions): void {
+  static check(options: ProtectionOptions): Redactor | undefined {
     if (options.keys !== undefined && !(options.keys instanceof KeyRing))
       throw new AuditError('CONFIG_INVALID', 'keys: expected a KeyRing (KeyRing.fromKeys, or a provider)', {
         field: 'keys',
       });
-    redactorOf(options.redact);
+    return redactorOf(options.redact);
   }
 
   /**
    * The protection `options` ask for, with `trailMode` (from trail.json) as the default content
-   * mode; undefined when there is nothing to do. Keys come from the trail directory `dir`, or
-   * from `keysDir` (a PostgreSQL log's key directory: master.json, subjects/).
-   * @throws AuditError CONFIG_INVALID naming the option; KEY_NOT_FOUND when a mode needs a key and none is found.
+   * mode and `redactor` from {@link check}; undefined when there is nothing to do. Keys come from
+   * the trail directory `dir`, or from `keysDir` (a PostgreSQL log's key directory: master.json,
+   * subjects/).
+   * @throws AuditError KEY_NOT_FOUND when a mode needs a key and none is found.
    */
   static async open(
     options: ProtectionOptions,
+    redactor: Redactor | undefined,
     origin: string,
     trailMode: ContentMode,
     dir: string | undefined,
@@ -92,39 +95,28 @@ export class TrailProtection {
   ): Promise<TrailProtection | undefined> {
     const policy = options.content ?? trailMode;
     const modes = modesIn(policy);
-    const redactor = redactorOf(options.redact);
     const needsKeys = modes.has('hash') || modes.has('encrypt');
     if (!needsKeys && redactor === undefined) return undefined;
+    // The trail's key home: its directory's keys/, or a PostgreSQL log's key directory.
+    const home = dir !== undefined ? trailKeyPaths(dir).keysDir : keysDir;
+    const openRing = () => (dir !== undefined ? openTrailKeyRing(dir) : openKeyDirRing(home!, origin));
     let ring = options.keys;
     if (needsKeys && ring === undefined) {
-      if (dir === undefined && keysDir !== undefined) ring = await openKeyDirRing(keysDir, origin);
-      else if (dir === undefined) {
+      if (home === undefined) {
         throw new AuditError(
           'KEY_NOT_FOUND',
           'keys: content modes hash and encrypt on a memory or stdout trail need keys',
-          {
-            field: 'keys',
-          },
+          { field: 'keys' },
         );
-      } else ring = await openTrailKeyRing(dir);
+      }
+      ring = await openRing();
     }
-    // A key ring of the trail's providers is read again when `keys rotate` has rewrapped a
-    // subject key under a master key this writer has not seen (an explicit `keys` ring is not).
-    const store = !modes.has('encrypt')
-      ? undefined
-      : dir !== undefined
-        ? await openTrailSubjectKeys(
-            dir,
-            ring!,
-            options.keys === undefined ? { reloadRing: () => openTrailKeyRing(dir) } : {},
-          )
-        : keysDir !== undefined
-          ? await openKeyDirSubjectKeys(
-              keysDir,
-              ring!,
-              options.keys === undefined ? { reloadRing: () => openKeyDirRing(keysDir, origin) } : {},
-            )
-          : undefined;
+    // The ring of the trail's providers is read again when `keys rotate` has rewrapped a subject
+    // key under a master key this writer has not seen (an explicit `keys` ring is not).
+    const store =
+      modes.has('encrypt') && home !== undefined
+        ? await openKeyDirSubjectKeys(home, ring!, options.keys === undefined ? { reloadRing: openRing } : {})
+        : undefined;
     const p = new TrailProtection(ring, store);
     if (redactor !== undefined) p.prepare.redact = redactor;
     if (needsKeys)

@@ -155,7 +155,7 @@ export class AuditTrail {
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     // checked before anything is opened: a bad option leaves no lock, worker or trail behind
     const queue = queueSettings(options);
-    TrailProtection.check(options);
+    const redactor = TrailProtection.check(options);
     const events: ChannelEvents = {
       onDurable: (total) => trail?.onDurable(total),
       onRecycle: (buffer) => trail?.framer.recycle(buffer),
@@ -229,7 +229,14 @@ export class AuditTrail {
     try {
       // A PostgreSQL log's content keys are in its key directory, beside its signing keys.
       const keysDir = trail.postgres === undefined ? undefined : pgKeysDir(trail.postgres);
-      trail.protection = await TrailProtection.open(options, trail.origin, trailMode, options.dir, keysDir);
+      trail.protection = await TrailProtection.open(
+        options,
+        redactor,
+        trail.origin,
+        trailMode,
+        options.dir,
+        keysDir,
+      );
     } catch (err) {
       await trail.channel.close();
       throw err;

@@ -23,7 +23,13 @@ const METAVAR_RE = /^[A-Z][A-Z_]*[A-Z]$/;
 /** YAML tags that make the value a reference (CloudFormation, Ansible Vault, env): `!Ref Param`. */
 const YAML_TAG_RE =
   /^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Split|If|Base64|Cidr|GetAZs|Transform|Condition|Equals|Not|And|Or|vault|ENV|env|secret|include)$/;
+/** An environment or template reference: `$VAR`, `${VAR}`, `$(cmd)`. */
 const ENV_REF_RE = /^\$(?:[{(]|[A-Z_])/;
+
+/** A value that stands in for a secret: `***`, `<password>`, `null`, `YOUR_API_KEY_HERE`, `{pw}`. */
+function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value);
+}
 /** Values that state something about a secret rather than hold one ("Authorization: required"). */
 const STATE_WORDS: ReadonlySet<string> = new Set([
   'required',
@@ -257,13 +263,12 @@ export function matchSecretPair(
     if (ve <= vs) return;
   }
   const value = text.slice(vs, Math.min(ve, vs + 64));
-  if (ve - vs <= 40 && (PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value))) return;
+  if (ve - vs <= 40 && isPlaceholder(value)) return;
   if (!hasAlnum(text, vs, ve)) return; // `)`, `--`: punctuation is not a secret
   if (YAML_TAG_RE.test(value) && text.charCodeAt(ve) === 32) return;
   if (STATE_WORDS.has(value.toLowerCase()) || CODE_WORDS.has(value) || CODE_REF_RE.test(value)) return;
   if (value.includes('(')) return; // a call: getToken(), os.getenv("X")
-  // an environment or template reference: $VAR, ${VAR}, $(cmd)
-  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(text.slice(vs, Math.min(ve, vs + 2)))) return;
+  if (ENV_REF_RE.test(value)) return;
   out[0] = vs;
   out[1] = ve;
   out[2] = name.toLowerCase().includes('aws') ? 1 : 0;
@@ -369,8 +374,7 @@ export function matchFlagSecret(
   }
   if (ve <= vs || !hasAlnum(text, vs, ve)) return;
   const value = text.slice(vs, Math.min(ve, vs + 64));
-  if (ve - vs <= 40 && (PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value))) return;
-  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(text.slice(vs, Math.min(ve, vs + 2)))) return;
+  if ((ve - vs <= 40 && isPlaceholder(value)) || ENV_REF_RE.test(value)) return;
   out[0] = vs;
   out[1] = ve;
 }
@@ -405,8 +409,7 @@ export function matchQuotedPassword(text: string, at: number, out: [number, numb
     else other = true;
   }
   const value = text.slice(vs, ve);
-  if (!letter || !other || PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value)) return;
-  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(value)) return;
+  if (!letter || !other || isPlaceholder(value) || ENV_REF_RE.test(value)) return;
   out[0] = vs;
   out[1] = ve;
 }
@@ -444,8 +447,7 @@ export function matchUserFlag(text: string, at: number, out: [number, number]): 
   let digits = true;
   for (let i = k; i < e; i++) if (i !== colon && !isDigit(text.charCodeAt(i))) digits = false;
   const value = text.slice(vs, e);
-  if (digits || !hasAlnum(text, vs, e) || PLACEHOLDER_RE.test(value) || TEMPLATE_RE.test(value)) return;
-  if (text.charCodeAt(vs) === 36 && ENV_REF_RE.test(value)) return;
+  if (digits || !hasAlnum(text, vs, e) || isPlaceholder(value) || ENV_REF_RE.test(value)) return;
   out[0] = vs;
   out[1] = e;
 }
