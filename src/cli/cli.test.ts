@@ -596,18 +596,48 @@ describe('sealtrail', () => {
       expect(run(['tail', '--dir', d, '-n', '3']).stdout).toMatch(/ alice +erased=prompt\n/);
     });
 
-    it('says on stderr that quarantined torn lines are not erased, when there are any', () => {
+    it("erases the subject's content from torn lines crash recovery set aside, and names those it cannot read", () => {
       const d = path.join(root, 'erase-quarantine');
       run(['init', '--dir', d]);
-      run(['append', '--dir', d], '{"type":"x.a","actor":{"id":"alice"},"content":{"prompt":"p"}}\n');
+      const events = [
+        { type: 'x.a', actor: { id: 'alice' }, content: { prompt: 'alice private words' } },
+        { type: 'x.b', actor: { id: 'bob' }, content: { prompt: 'bob words' } },
+      ];
+      run(['append', '--dir', d, '--durable'], events.map((e) => JSON.stringify(e)).join('\n'));
       const segment = path.join(d, 'segments', fs.readdirSync(path.join(d, 'segments'))[0]!);
-      fs.appendFileSync(segment, '{"content":{"prompt":"torn alice'); // a crash mid-line
-      run(['append', '--dir', d], '{"type":"x.b"}\n'); // recovery moves the torn tail aside
-      const r = run(['erase', '--dir', d, '--subject', 'alice']);
+      const [alice, bob] = fs.readFileSync(segment, 'utf8').split('\n');
+      // A crash after a garbled stretch: a whole copy of alice's entry (out of sequence), bob's, a
+      // line whose record cannot be read, and alice's entry cut short inside its payloads.
+      const cut = alice!.slice(0, alice!.indexOf('alice private') + 'alice priv'.length);
+      fs.appendFileSync(segment, `${alice}\n${bob}\nnot a record\t{"prompt":"unknown"}\n${cut}`);
+      run(['append', '--dir', d], '{"type":"x.c"}\n'); // recovery moves the torn tail aside
+      const quarantine = path.join(d, 'quarantine');
+      const [file] = fs.readdirSync(quarantine);
+      expect(fs.readFileSync(path.join(quarantine, file!), 'utf8')).toContain('alice priv');
+
+      const r = run(['erase', '--dir', d, '--subject', 'alice', '--json']);
       expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        entries: 1,
+        fields: 1,
+        quarantine: { erased: 2, unreadable: 1 },
+      });
       expect(r.stderr).toMatch(
-        /^sealtrail: note: .*quarantine holds 1 file\(s\) of torn lines from crash recovery, which erasure does not read; inspect and delete them\n$/,
+        /^sealtrail: note: .*quarantine holds 1 torn line\(s\) with content whose entry cannot be read, which erasure left as they were; inspect and delete them\n$/,
       );
+      const torn = fs.readFileSync(path.join(quarantine, file!), 'utf8');
+      expect(torn).not.toContain('alice priv');
+      expect(torn).toContain('bob words'); // another subject's torn line is left
+      expect(torn).toContain('not a record\t{"prompt":"unknown"}\n');
+      expect(torn.split('\n')).toHaveLength(4); // the cut line still ends without a newline
+      expect(fs.statSync(path.join(quarantine, file!)).mode & 0o777).toBe(0o600);
+      expect(run(['verify', '--dir', d]).code).toBe(0);
+      // Nothing left for a second erasure, and the note about the unreadable line stays.
+      const again = run(['erase', '--dir', d, '--subject', 'alice']);
+      expect(again.stdout).toBe(
+        'erased 0 content fields in 0 entries; the erasure is recorded in the trail\n',
+      );
+      expect(again.stderr).toMatch(/holds 1 torn line/);
     });
 
     it('needs --subject (one line on stderr, exit 2)', () => {

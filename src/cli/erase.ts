@@ -5,8 +5,8 @@
  * On a PostgreSQL log (`--postgres URL --log NAME --keys DIR`) rows are never rewritten: the
  * subject's data key is destroyed (crypto-shredding), which needs content mode encrypt.
  */
-import fs from 'node:fs';
 import { AuditError } from '../errors.js';
+import type { ErasureCount } from '../retention/erase.js';
 import { trailLayout } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { DIR_OPTION, jsonText, out, parseVerbArgs } from './common.js';
@@ -24,38 +24,32 @@ export async function runErase(args: string[]): Promise<number> {
     throw new AuditError('USAGE', 'erase: --subject is required');
   const target = writeTarget('erase', values);
   const trail = await AuditTrail.open({ ...target, create: false, handleExit: false });
+  let count: ErasureCount;
   try {
-    const count = await trail.eraseSubject(
+    count = await trail.eraseSubject(
       values.subject,
       values.reason === undefined ? {} : { reason: values.reason },
-    );
-    out(
-      values.json === true
-        ? jsonText(count)
-        : 'postgres' in target
-          ? `erased ${count.fields} content fields in ${count.entries} entries by destroying the subject's data key; the erasure is recorded in the log`
-          : `erased ${count.fields} content fields in ${count.entries} entries; the erasure is recorded in the trail`,
     );
   } finally {
     await trail.close();
   }
-  if ('dir' in target) warnQuarantine(trailLayout(target.dir).quarantineDir);
-  return 0;
-}
-
-/**
- * Torn lines set aside by crash recovery are not entries: erasure cannot read them, and one may
- * hold the subject's content. Says so on stderr when there are any.
- */
-function warnQuarantine(dir: string): void {
-  let files: string[];
-  try {
-    files = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  if (files.length === 0) return;
-  process.stderr.write(
-    `sealtrail: note: ${dir} holds ${files.length} file(s) of torn lines from crash recovery, which erasure does not read; inspect and delete them\n`,
+  const torn =
+    count.quarantine === undefined || count.quarantine.erased === 0
+      ? ''
+      : ` and in ${count.quarantine.erased} torn lines set aside by crash recovery`;
+  out(
+    values.json === true
+      ? jsonText(count)
+      : 'postgres' in target
+        ? `erased ${count.fields} content fields in ${count.entries} entries by destroying the subject's data key; the erasure is recorded in the log`
+        : `erased ${count.fields} content fields in ${count.entries} entries${torn}; the erasure is recorded in the trail`,
   );
+  const unreadable = count.quarantine?.unreadable ?? 0;
+  if (unreadable > 0 && 'dir' in target) {
+    // Torn lines whose record cannot be read: whether they are about the subject is unknown.
+    process.stderr.write(
+      `sealtrail: note: ${trailLayout(target.dir).quarantineDir} holds ${unreadable} torn line(s) with content whose entry cannot be read, which erasure left as they were; inspect and delete them\n`,
+    );
+  }
+  return 0;
 }

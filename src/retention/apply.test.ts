@@ -207,6 +207,32 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('content expiry and torn lines set aside by crash recovery', () => {
+    it('erases expired content there too, and leaves content not yet expired', async () => {
+      const dir = dirs.fresh();
+      let trail = await AuditTrail.open({ dir, worker: false });
+      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old words' } });
+      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new words' } });
+      await trail.close();
+      const { segmentsDir, quarantineDir } = trailLayout(dir);
+      const [oldLine, newLine] = fs
+        .readFileSync(path.join(segmentsDir, fs.readdirSync(segmentsDir)[0]!), 'utf8')
+        .split('\n');
+      fs.mkdirSync(quarantineDir, { mode: 0o700 });
+      const torn = path.join(quarantineDir, 'x.torn');
+      fs.writeFileSync(torn, `${oldLine}\n${newLine}\n${oldLine!.slice(0, -4)}`, { mode: 0o600 });
+
+      trail = await AuditTrail.open({ dir, worker: false });
+      const result = await trail.applyRetention(POLICY);
+      await trail.close();
+      expect(result.expired).toEqual({ entries: 1, fields: 1, quarantine: { erased: 2, unreadable: 0 } });
+      const left = fs.readFileSync(torn, 'utf8');
+      expect(left).not.toContain('old wo');
+      expect(left).toContain('new words');
+      expect(verifyDir(dir).ok).toBe(true);
+    });
+  });
+
   describe('with a legal hold', () => {
     it('does not prune the held entry nor anything after it, and records the hold', async () => {
       const { dir, seed } = await oldTrail();

@@ -19,11 +19,12 @@ import {
   readBoundaryFile,
   readSummary,
   removeSegment,
+  rewriteQuarantine,
   rewriteSealedSegments,
   type TrailLayout,
   writeBoundaryFile,
 } from '../store/index.js';
-import { type ErasureCount, erasePayloads } from './erase.js';
+import { type ErasureCount, erasePayloads, eraseTornLine } from './erase.js';
 import { type LegalHold, readHolds } from './holds.js';
 import { contentExpires, entryFacts, planRetention, type RetentionPlan } from './plan.js';
 import type { RetentionPolicy } from './policy.js';
@@ -147,21 +148,25 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
   if (plan.expire.entries > 0) {
     const only = new Set(plan.expire.segments);
     const marker = { at, reason: 'retention: content period expired' };
+    const expires = (committed: string) => contentExpires(policy, holds, entryFacts(committed), ctx.now);
     rewriteSealedSegments(
       ctx.layout,
-      (line) =>
-        erasePayloads(
-          line,
-          (committed) => contentExpires(policy, holds, entryFacts(committed), ctx.now),
-          marker,
-          result.expired,
-        ),
+      (line) => erasePayloads(line, expires, marker, result.expired),
       (firstSeq) => only.has(firstSeq),
+    );
+    rewriteQuarantine(ctx.layout.quarantineDir, (line) =>
+      eraseTornLine(line, expires, marker, result.expired),
     );
     ctx.record({
       type: 'retention.content_expired',
       outcome: 'success',
-      meta: { entries: result.expired.entries, fields: result.expired.fields },
+      meta: {
+        entries: result.expired.entries,
+        fields: result.expired.fields,
+        ...(result.expired.quarantine === undefined
+          ? {}
+          : { quarantineErased: result.expired.quarantine.erased }),
+      },
     });
   }
 

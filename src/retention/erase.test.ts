@@ -9,6 +9,7 @@ import { DirSource, trailLayout } from '../store/index.js';
 import { finishRewrites } from '../store/segment-rewrite.js';
 import { trailDirs } from '../test-support/fixtures.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
+import { aboutSubject, type ErasureCount, eraseTornLine } from './erase.js';
 
 const dirs = trailDirs();
 afterEach(() => dirs.cleanup());
@@ -186,5 +187,34 @@ describe('finishRewrites', () => {
     finishRewrites(layout);
     expect(fs.readdirSync(layout.segmentsDir).some((f) => f.endsWith('.rewrite'))).toBe(false);
     expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
+
+describe('eraseTornLine', () => {
+  const target = { subject: 'alice', at: '2026-12-07T00:00:00.000Z' };
+  const alice = aboutSubject('alice');
+  const committed = (subject: string) =>
+    `{"content":{"prompt":"sha256:x"},"event":{"id":"e1","subject":"${subject}","ts":"t","type":"x.a"},"prev":"p","seq":3,"v":1}`;
+  const payload = '{"prompt":{"salt":"s","value":"alice private words"}}';
+
+  it("erases a whole line's payloads field by field, and cuts payloads the crash left half written", () => {
+    const count: ErasureCount = { entries: 0, fields: 0 };
+    expect(eraseTornLine(`${committed('alice')}\t${payload}`, alice, target, count)).toBe(
+      `${committed('alice')}\t{"prompt":{"erased":{"at":"2026-12-07T00:00:00.000Z"}}}`,
+    );
+    expect(eraseTornLine(`${committed('alice')}\t${payload.slice(0, 40)}`, alice, target, count)).toBe(
+      `${committed('alice')}\t`,
+    );
+    expect(count).toEqual({ entries: 0, fields: 0, quarantine: { erased: 2, unreadable: 0 } });
+  });
+
+  it("leaves other subjects' lines, lines without payloads, and counts payloads whose record cannot be read", () => {
+    const count: ErasureCount = { entries: 0, fields: 0 };
+    expect(eraseTornLine(`${committed('bob')}\t${payload}`, alice, target, count)).toBeUndefined();
+    expect(eraseTornLine(committed('alice').slice(0, 50), alice, target, count)).toBeUndefined();
+    expect(
+      eraseTornLine(`${committed('alice').slice(0, 50)}\t${payload}`, alice, target, count),
+    ).toBeUndefined();
+    expect(count.quarantine).toEqual({ erased: 0, unreadable: 1 });
   });
 });

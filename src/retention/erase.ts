@@ -23,6 +23,12 @@ export interface ErasureCount {
   entries: number;
   /** Payloads erased now (payloads erased before are not counted again). */
   fields: number;
+  /**
+   * Lines of crash recovery's quarantine (docs/format.md §9) about the subject whose payloads were
+   * cut now, and lines there that carry payloads but whose record cannot be read, so that whose
+   * they are is unknown (left as they were). Absent when nothing is quarantined.
+   */
+  quarantine?: { erased: number; unreadable: number };
 }
 
 /**
@@ -39,6 +45,45 @@ export function eraseLine(line: string, target: ErasureTarget, count: ErasureCou
     count,
   );
 }
+
+/**
+ * A quarantined torn line (docs/format.md §9) with every payload erased when `select(committed)`
+ * holds, or undefined when nothing changes. A line carries payloads only after its tab, and the
+ * writer writes the committed record before it, so the record is whole whenever there are
+ * payloads to erase; payloads cut short by the crash go whole. A line with payloads whose record
+ * cannot be read (`select` throws) is counted in `quarantine.unreadable` and kept.
+ */
+export function eraseTornLine(
+  line: string,
+  select: (committed: string) => boolean,
+  marker: { at: string; reason?: string },
+  count: ErasureCount,
+): string | undefined {
+  const quarantine = count.quarantine ?? { erased: 0, unreadable: 0 };
+  count.quarantine = quarantine;
+  const { committed, payloads } = splitLine(line);
+  if (payloads === undefined || payloads === '') return undefined;
+  let selected: boolean;
+  try {
+    selected = select(committed);
+  } catch {
+    quarantine.unreadable++;
+    return undefined;
+  }
+  if (!selected) return undefined;
+  let erased: string | undefined;
+  try {
+    erased = erasePayloads(line, () => true, marker, { entries: 0, fields: 0 });
+  } catch {
+    erased = `${committed}\t`; // cut short by the crash: not a payload object any more
+  }
+  if (erased !== undefined) quarantine.erased++;
+  return erased;
+}
+
+/** The `select` of {@link eraseTornLine} for a subject's erasure. */
+export const aboutSubject = (subject: string) => (committed: string) =>
+  parseCommitted(committed).event.subject === subject;
 
 /**
  * The stored line with every payload erased when `select(committed)` holds (content expiry uses

@@ -7,6 +7,7 @@ export * from './line-reader.js';
 export * from './lock.js';
 export * from './memory-store.js';
 export * from './pending-reads.js';
+export * from './quarantine.js';
 export * from './sealed-files.js';
 export * from './segment-archive.js';
 export * from './segment-check.js';

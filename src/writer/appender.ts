@@ -14,9 +14,20 @@ import type { TreeWriter } from '../chain/tree.js';
 import { AuditError } from '../errors.js';
 import { prepareEvent } from '../event/prepare.js';
 import { applyRetention, type RetentionResult } from '../retention/apply.js';
-import { type ErasureCount, type ErasureTarget, eraseLine } from '../retention/erase.js';
+import {
+  aboutSubject,
+  type ErasureCount,
+  type ErasureTarget,
+  eraseLine,
+  eraseTornLine,
+} from '../retention/erase.js';
 import type { RetentionPolicy } from '../retention/policy.js';
-import type { CheckpointReason, StoredCheckpoint, TrailLayout } from '../store/index.js';
+import {
+  type CheckpointReason,
+  rewriteQuarantine,
+  type StoredCheckpoint,
+  type TrailLayout,
+} from '../store/index.js';
 import { ContentKeyTable } from './content-sealing.js';
 import { frameEvent } from './framing.js';
 import { forEachFramed, LineBuilder } from './line-builder.js';
@@ -202,11 +213,22 @@ export class Appender {
     const target: ErasureTarget = { subject, at: new Date(this.now()).toISOString() };
     if (reason !== undefined) target.reason = reason;
     log.rewriteLines((line) => eraseLine(line, target, count));
+    if (log.layout !== undefined)
+      rewriteQuarantine(log.layout.quarantineDir, (line) =>
+        eraseTornLine(line, aboutSubject(subject), target, count),
+      );
     this.appendEvent({
       type: 'audit.erasure',
       subject,
       outcome: 'success',
-      meta: { entries: count.entries, fields: count.fields, ...(reason === undefined ? {} : { reason }) },
+      meta: {
+        entries: count.entries,
+        fields: count.fields,
+        ...(count.quarantine === undefined
+          ? {}
+          : { quarantineErased: count.quarantine.erased, quarantineUnreadable: count.quarantine.unreadable }),
+        ...(reason === undefined ? {} : { reason }),
+      },
     });
     return count;
   }
