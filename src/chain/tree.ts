@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditError } from '../errors.js';
+import { ensureDir } from '../store/fs-safe.js';
 import { EMPTY_TREE_ROOT, hashChildren } from './rfc6962.js';
 import { hashRunNodes, runNodeAt } from './run-tree.js';
 
@@ -465,7 +466,7 @@ export class TileTree extends StoredLevelsTree {
    */
   static open(dir: string, options: TileTreeOptions = {}): TileTree {
     const readOnly = options.readOnly === true;
-    if (!readOnly) io('create', dir, () => fs.mkdirSync(dir, { recursive: true, mode: 0o700 }));
+    if (!readOnly) io('create', dir, () => ensureDir(dir));
     const tree = new TileTree(dir, readOnly);
     try {
       tree.load();

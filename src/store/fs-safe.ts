@@ -10,9 +10,27 @@ import { writeAll } from '../write-all.js';
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
-/** Creates a directory (and parents) with mode 0700. */
+/**
+ * Creates a directory (and parents) with mode 0700. Not `mkdirSync`'s `recursive`: on Node 20 it
+ * loops forever where mkdir says ENOENT under a parent that exists (`/proc/1/x`, measured).
+ */
 export function ensureDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  if (makeDir(dir) !== 'ENOENT') return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) ensureDir(parent);
+  if (makeDir(dir) === 'ENOENT') fs.mkdirSync(dir, { mode: DIR_MODE }); // throws the ENOENT itself
+}
+
+/** mkdir of one level: done, or ENOENT for a missing parent; any other failure throws. */
+function makeDir(dir: string): 'done' | 'ENOENT' {
+  try {
+    fs.mkdirSync(dir, { mode: DIR_MODE });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'ENOENT';
+    if (code !== 'EEXIST' || !fs.statSync(dir).isDirectory()) throw err;
+  }
+  return 'done';
 }
 
 /** fsyncs a directory so that a created or renamed entry in it is durable. */
