@@ -15,6 +15,7 @@ import { scanNumbers } from './detectors/numbers.js';
 import {
   matchFlagSecret,
   matchNetrcPassword,
+  matchPasswordFlag,
   matchQuotedPassword,
   matchSecretPair,
   matchUserFlag,
@@ -178,6 +179,10 @@ export function findAll(
     if (wantPair && n >= MIN_TOKEN_LENGTH) {
       for (let p = text.indexOf('-u '); p >= 0; p = text.indexOf('-u ', p + 3)) {
         matchUserFlag(text, p, pair);
+        if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
+      }
+      for (let p = text.indexOf('-p'); p >= 0; p = text.indexOf('-p', p + 2)) {
+        matchPasswordFlag(text, p, pair);
         if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
       }
     }

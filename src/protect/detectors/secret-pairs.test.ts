@@ -48,6 +48,18 @@ describe('sensitive name=value detector', () => {
       'curl -u admin:[SECRET:pair] https://jenkins.local/api',
     ],
     ['curl --user "bob:two words" https://x.example', 'curl --user "bob:[SECRET:pair]" https://x.example'],
+    ['docker login -u bot -p s3cr3tPass reg.io', 'docker login -u bot -p [SECRET:pair] reg.io'],
+    ["sshpass -p 'hunter2!' ssh admin@host", "sshpass -p '[SECRET:pair]' ssh admin@host"],
+    ['mysql -u root -pK9xw2Lq shop', 'mysql -u root -p[SECRET:pair] shop'],
+    ['helm registry login ghcr.io -u me -p abc123', 'helm registry login ghcr.io -u me -p [SECRET:pair]'],
+    [
+      'docker login -p s3cr3tPass reg.io && docker run -p 8080:80 nginx',
+      'docker login -p [SECRET:pair] reg.io && docker run -p 8080:80 nginx',
+    ],
+    [
+      'curl -u a:b1x http://x; docker exec -u app:staff c ls',
+      'curl -u a:[SECRET:pair] http://x; docker exec -u app:staff c ls',
+    ],
   ])('replaces the value in %j', (text, want) => {
     expect(only('secret:pair', text)).toBe(want);
   });
@@ -112,6 +124,13 @@ describe('sensitive name=value detector', () => {
     'log(f"password \'{password}\' rejected")',
     'curl -u bob https://x.example',
     'curl -u "$USER:$PASS" https://x.example',
+    'ssh -p 2222 admin@host',
+    'mkdir -p /var/lib/app',
+    'docker run -p 8080:80 nginx',
+    'mysql -u root -p shop',
+    'docker login -u bot -p $DOCKER_PASSWORD reg.io',
+    'docker login -p <password>',
+    'an e-paper display',
   ])('leaves %j alone', (text) => {
     expect(only('secret:pair', text)).toBe(text);
   });

@@ -414,6 +414,19 @@ export function matchQuotedPassword(text: string, at: number, out: [number, numb
   out[1] = ve;
 }
 
+/**
+ * The command a flag at `at` belongs to: the text before it back to the last line break, `|`, `;`
+ * or `&` (at most 200 characters), so that `curl … && docker exec -u a:b` judges `docker exec`.
+ */
+function commandBefore(text: string, at: number): string {
+  let k = at - 1;
+  for (; k >= 0 && at - k <= 200; k--) {
+    const c = text.charCodeAt(k);
+    if (c === 10 || c === 124 || c === 59 || c === 38) break;
+  }
+  return text.slice(k + 1, at);
+}
+
 const HTTP_CLIENT_RE = /(?:^|[\s"'`(|;&])(?:curl|wget|http|https|xh|httpie)(?:\.exe)?\s/;
 
 /**
@@ -426,8 +439,7 @@ export function matchUserFlag(text: string, at: number, out: [number, number]): 
   out[1] = -1;
   if (at > 0 && !beforeFlag(text.charCodeAt(at - 1))) return;
   // only an HTTP client's: `docker exec -u user:group`, `sudo -u` name a user and a group
-  const lineStart = text.lastIndexOf('\n', at) + 1;
-  if (!HTTP_CLIENT_RE.test(text.slice(Math.max(lineStart, at - 200), at))) return;
+  if (!HTTP_CLIENT_RE.test(commandBefore(text, at))) return;
   let k = at + (text.startsWith('--user', at) ? 6 : 2);
   if (text.charCodeAt(k) !== 32) return;
   while (k < text.length && text.charCodeAt(k) === 32 && k - at < 12) k++;
@@ -450,4 +462,48 @@ export function matchUserFlag(text: string, at: number, out: [number, number]): 
   if (digits || !hasAlnum(text, vs, e) || isPlaceholder(value) || ENV_REF_RE.test(value)) return;
   out[0] = vs;
   out[1] = e;
+}
+
+/** Registry logins and sshpass: their `-p` is a password (in most tools it is a port or a path). */
+const LOGIN_RE =
+  /(?:^|[\s"'`(|;&])(?:(?:docker|podman|buildah|skopeo|nerdctl|oras)(?:\.exe)?\s(?:[^\n|;&]*\s)?login|helm\s+registry\s+login|sshpass)\s/;
+/** MySQL's and MariaDB's clients: the password is attached to `-p` (`-p name` prompts, then names a database). */
+const MYSQL_RE =
+  /(?:^|[\s"'`(|;&])(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)(?:\.exe)?\s/;
+
+/**
+ * The password given to `-p`, at `at` (where the `-p` starts), where the command on that line
+ * takes one there: `docker login -u bot -p s3cr3t`, `sshpass -p 'pw' ssh host` (after a space),
+ * `mysql -u root -ps3cr3t` (attached). Left alone: `-p` of any other command (`ssh -p 2222`,
+ * `mkdir -p`), `mysql -p dbname` (a prompt, then a database), another flag, `$VAR`, placeholders.
+ */
+export function matchPasswordFlag(text: string, at: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  if (at > 0 && !beforeFlag(text.charCodeAt(at - 1))) return;
+  const before = commandBefore(text, at);
+  let vs = at + 2;
+  if (text.charCodeAt(vs) === 32) {
+    if (!LOGIN_RE.test(before)) return;
+    while (vs < text.length && text.charCodeAt(vs) === 32 && vs - at < 12) vs++;
+  } else if (!MYSQL_RE.test(before)) return;
+  const q = text.charCodeAt(vs);
+  const limit = Math.min(text.length, vs + MAX_VALUE);
+  let ve: number;
+  if (q === 34 || q === 39) {
+    vs++;
+    ve = vs;
+    while (ve < limit && text.charCodeAt(ve) !== q && text.charCodeAt(ve) !== 10) ve++;
+    if (ve >= limit || text.charCodeAt(ve) !== q) return;
+  } else {
+    if (q === 45) return; // the next flag
+    ve = vs;
+    while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
+    while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
+  }
+  if (ve <= vs || !hasAlnum(text, vs, ve)) return;
+  const value = text.slice(vs, Math.min(ve, vs + 64));
+  if ((ve - vs <= 40 && isPlaceholder(value)) || ENV_REF_RE.test(value)) return;
+  out[0] = vs;
+  out[1] = ve;
 }
