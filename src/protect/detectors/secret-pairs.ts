@@ -354,12 +354,32 @@ export function matchFlagSecret(
   let vs = k;
   while (vs < n && vs - k < 4 && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
   if (vs >= n) return;
+  // "--password " + pw: the quote closes the string literal the flag stands in
+  if (at > 0 && text.charCodeAt(at - 1) === text.charCodeAt(vs)) return;
+  flagValue(
+    text,
+    vs,
+    out,
+    (s, e) => e - s >= 4 && hasNonLetter(text, s, e) && !METAVAR_RE.test(text.slice(s, e)),
+  );
+}
+
+/**
+ * The value of a flag, starting at `vs`, into `out` (-1 when there is none): a quoted one whole,
+ * up to its closing quote on the line; a bare one to the next space or quote, less a sentence's
+ * trailing punctuation, when `bareOk` accepts it. No value: another flag, no letter or digit, a
+ * placeholder, `$VAR`.
+ */
+function flagValue(
+  text: string,
+  vs: number,
+  out: [number, number],
+  bareOk: (vs: number, ve: number) => boolean,
+): void {
   const q = text.charCodeAt(vs);
-  const limit = Math.min(n, vs + MAX_VALUE);
+  const limit = Math.min(text.length, vs + MAX_VALUE);
   let ve: number;
   if (q === 34 || q === 39) {
-    // "--password " + pw: the quote closes the string literal the flag stands in
-    if (at > 0 && text.charCodeAt(at - 1) === q) return;
     vs++;
     ve = vs;
     while (ve < limit && text.charCodeAt(ve) !== q && text.charCodeAt(ve) !== 10) ve++;
@@ -368,9 +388,8 @@ export function matchFlagSecret(
     if (q === 45) return; // the next flag
     ve = vs;
     while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
-    // a sentence's punctuation is not part of the value
     while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
-    if (ve - vs < 4 || !hasNonLetter(text, vs, ve) || METAVAR_RE.test(text.slice(vs, ve))) return;
+    if (!bareOk(vs, ve)) return;
   }
   if (ve <= vs || !hasAlnum(text, vs, ve)) return;
   const value = text.slice(vs, Math.min(ve, vs + 64));
@@ -487,23 +506,5 @@ export function matchPasswordFlag(text: string, at: number, out: [number, number
     if (!LOGIN_RE.test(before)) return;
     while (vs < text.length && text.charCodeAt(vs) === 32 && vs - at < 12) vs++;
   } else if (!MYSQL_RE.test(before)) return;
-  const q = text.charCodeAt(vs);
-  const limit = Math.min(text.length, vs + MAX_VALUE);
-  let ve: number;
-  if (q === 34 || q === 39) {
-    vs++;
-    ve = vs;
-    while (ve < limit && text.charCodeAt(ve) !== q && text.charCodeAt(ve) !== 10) ve++;
-    if (ve >= limit || text.charCodeAt(ve) !== q) return;
-  } else {
-    if (q === 45) return; // the next flag
-    ve = vs;
-    while (ve < limit && !endsValue(text.charCodeAt(ve))) ve++;
-    while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
-  }
-  if (ve <= vs || !hasAlnum(text, vs, ve)) return;
-  const value = text.slice(vs, Math.min(ve, vs + 64));
-  if ((ve - vs <= 40 && isPlaceholder(value)) || ENV_REF_RE.test(value)) return;
-  out[0] = vs;
-  out[1] = ve;
+  flagValue(text, vs, out, () => true);
 }
