@@ -153,9 +153,11 @@ export function describeError(error: unknown): { [k: string]: string | number } 
     // SDK error classes often keep the inherited name 'Error': their class name says more.
     const name = error.name === 'Error' && error.constructor?.name ? error.constructor.name : error.name;
     const out: { [k: string]: string | number } = { name, message: error.message };
-    const { code, status } = error as { code?: unknown; status?: unknown };
+    const { code, status, statusCode } = error as { code?: unknown; status?: unknown; statusCode?: unknown };
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    // `statusCode`: the AI SDK's APICallError
     if (typeof status === 'number') out.status = status;
+    else if (typeof statusCode === 'number') out.status = statusCode;
     return out;
   }
   return { name: 'Error', message: typeof error === 'string' ? error : String(error) };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../config/index.js';
 import { canonicalJson } from '../event/canonical.js';
-import { toJsonSafe } from './json-safe.js';
+import { parseArgs, toJsonSafe } from './json-safe.js';
 
 /** What every copy must be: accepted by the trail's canonical JSON, unchanged by a JSON round trip. */
 function safe(value: unknown): unknown {
@@ -69,5 +70,25 @@ describe('toJsonSafe', () => {
     const a: Record<string, unknown> = { n: Number.NaN, big: 10n, when: new Date(0) };
     a.self = a;
     expect(safe(a)).toEqual({ n: 'NaN', big: '10', when: '1970-01-01T00:00:00.000Z', self: '[cut]' });
+  });
+});
+
+describe('parseArgs', () => {
+  it('parses JSON tool arguments, and keeps the text when it is not JSON or a number in it would be rounded', () => {
+    expect(parseArgs('{"city":"Paris","days":3}')).toEqual({ city: 'Paris', days: 3 });
+    expect(parseArgs('not json')).toBe('not json');
+    const exact = '{"orderId":12345678901234567891,"amount":10.50}';
+    expect(parseArgs(exact)).toBe(exact);
+  });
+});
+
+describe('describeError', () => {
+  it("keeps an HTTP status given as status or as statusCode (the AI SDK's APICallError)", () => {
+    expect(describeError(Object.assign(new Error('overloaded'), { statusCode: 529 }))).toEqual({
+      name: 'Error',
+      message: 'overloaded',
+      status: 529,
+    });
+    expect(describeError(Object.assign(new Error('x'), { status: 429, statusCode: 500 })).status).toBe(429);
   });
 });

@@ -8,6 +8,8 @@
  * copying never throws into the call it observes.
  */
 
+import { inexactNumberPath } from '../event/exact-json.js';
+
 const MAX_DEPTH = 32;
 
 /** A JSON-safe copy of `value`. */
@@ -68,12 +70,17 @@ function copyObject(obj: object, depth: number, seen: Set<object>): unknown {
   return out;
 }
 
-/** Parses a JSON text of tool arguments; the text itself when it is not JSON (the model's output is evidence). */
+/**
+ * Parses a JSON text of tool arguments; the text itself when it is not JSON, or when JSON.parse
+ * would round a number in it (an order id of 20 digits): the model's output is evidence, kept exactly.
+ */
 export function parseArgs(text: unknown): unknown {
   if (typeof text !== 'string') return toJsonSafe(text);
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     return text;
   }
+  return inexactNumberPath(parsed) === undefined ? parsed : text;
 }

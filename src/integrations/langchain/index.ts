@@ -21,6 +21,7 @@ import type { Serialized } from '@langchain/core/load/serializable';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
 import { describeError } from '../../config/index.js';
+import { inexactNumberPath } from '../../event/exact-json.js';
 import type { AuditEventInput, Content, Usage } from '../../event/index.js';
 import { toJsonSafe } from '../json-safe.js';
 import { emitTo, type IntegrationOptions } from '../sink.js';
@@ -406,7 +407,8 @@ function parseMaybeJson(text: string): unknown {
   if (typeof text !== 'string') return toJsonSafe(text);
   try {
     const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null ? v : text;
+    // the text itself when JSON.parse would round a number in it: kept exactly
+    return typeof v === 'object' && v !== null && inexactNumberPath(v) === undefined ? v : text;
   } catch {
     return text;
   }

@@ -139,7 +139,9 @@ export function toEvent(record: LogRecord, markerField?: string): AuditEventInpu
     severity: severityOf(level),
     meta: { level: levelNumber(level) ?? null },
   };
-  if (typeof time === 'number' && Number.isFinite(time)) event.ts = time;
+  const ts = logTime(time);
+  if (ts !== undefined) event.ts = ts;
+  else if (time !== undefined) event.meta!.logTime = typeof time === 'number' ? time : String(time);
   if (typeof userId === 'string' && userId !== '') event.actor = { id: userId };
   if (typeof pid === 'number') event.meta!.pid = pid;
   if (typeof hostname === 'string') event.meta!.hostname = hostname;
@@ -148,6 +150,22 @@ export function toEvent(record: LogRecord, markerField?: string): AuditEventInpu
   if (Object.keys(rest).length > 0) content.fields = rest;
   if (Object.keys(content).length > 0) event.content = content;
   return event;
+}
+
+// An ISO-8601 date-time with a zone, as pino's `stdTimeFunctions.isoTime` writes it.
+const ISO_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+/** Below this a number of milliseconds would be before March 1973: it is seconds (`stdTimeFunctions.unixTime`). */
+const SECONDS_BELOW = 1e11;
+
+/**
+ * A record's `time` as the event's time: epoch milliseconds (pino's default), epoch seconds
+ * (`unixTime`), or an ISO string (`isoTime`); undefined for anything else (kept as `meta.logTime`).
+ */
+function logTime(time: unknown): number | string | undefined {
+  if (typeof time === 'number' && Number.isFinite(time) && time >= 0)
+    return time < SECONDS_BELOW ? time * 1000 : time;
+  if (typeof time === 'string' && ISO_TIME_RE.test(time) && !Number.isNaN(Date.parse(time))) return time;
+  return undefined;
 }
 
 /** A record's level as a number: pino writes numbers, or its labels with `formatters.level`. */

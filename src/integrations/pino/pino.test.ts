@@ -99,6 +99,18 @@ describe('sealtrail/pino', () => {
     expect(() => compileSelector({ dir: '/x', minLevel: 'loud' as 'warn' })).toThrow(/^minLevel/);
   });
 
+  it("reads pino's three time formats, and keeps a time it cannot read as meta.logTime", () => {
+    const at = Date.parse('2026-12-07T01:58:42.000Z');
+    expect(toEvent({ level: 30, time: at, msg: 'm' }).ts).toBe(at); // epochTime, the default
+    expect(toEvent({ level: 30, time: at / 1000, msg: 'm' }).ts).toBe(at); // unixTime
+    expect(toEvent({ level: 30, time: '2026-12-07T01:58:42.000Z', msg: 'm' }).ts).toBe(
+      '2026-12-07T01:58:42.000Z',
+    );
+    const odd = toEvent({ level: 30, time: 'yesterday', msg: 'm' });
+    expect(odd.ts).toBeUndefined();
+    expect(odd.meta).toEqual({ level: 30, logTime: 'yesterday' });
+  });
+
   it('maps a fatal record to critical and keeps a bad auditType out of the type', () => {
     expect(toEvent({ level: 60, time: 0, msg: 'down', auditType: 'auth.failure' })).toEqual({
       type: 'x.log',
