@@ -3,12 +3,12 @@
  *
  * `auditOpenAI(client)` returns a view of the same client in which `create` and `parse` of
  * `chat.completions` and `responses` are observed: each call, streamed or not, becomes a
- * `model.completion` entry (prompt, output, tool calls asked for, usage — from the final usage
- * chunk of a chat stream or from `response.completed` —, finish reason, latency, errors, and a
- * model failure reported inside a 200 as an error), plus one `tool.call` entry per tool call. A
- * stream that ends before its last chunk is marked `incomplete` (and `aborted` when its controller
- * was). The caller gets the very `APIPromise` and stream objects the SDK returns; `asResponse()`
- * leaves the body unread and the call is recorded without its output. Not observed: the stream
+ * `model.completion` entry (prompt, output, a refusal, the other choices of `n` > 1, tool calls
+ * asked for, usage — from the final usage chunk of a chat stream or from `response.completed` —,
+ * finish reason, latency, errors, and a model failure reported inside a 200 as an error), plus one
+ * `tool.call` entry per tool call. A stream that ends before its last chunk is marked
+ * `incomplete` (and `aborted` when its controller was). The caller gets the very `APIPromise` and
+ * stream objects the SDK returns; `asResponse()` leaves the body unread (see `watchCall`). Not observed: the stream
  * helpers (`chat.completions.stream()`, `runTools()`, `responses.stream()`), embeddings and the
  * other APIs. The client passed in is not modified.
  *
@@ -30,8 +30,20 @@ export interface OpenAIAuditOptions extends IntegrationOptions {
 
 type Api = 'chat.completions' | 'responses';
 
+/** A chat choice after the first (`n` > 1). */
+interface OtherChoice {
+  index: number;
+  response: string;
+  refusal?: string;
+  finishReason?: string;
+}
+
 interface Outcome {
   text: string;
+  /** The model's refusal (chat `message.refusal`, a Responses `refusal` part), '' when none. */
+  refusal: string;
+  /** Chat choices after the first, when `n` > 1 asked for several. */
+  others: OtherChoice[];
   toolCalls: Array<{ id: string; name: string; args: string }>;
   usage: Usage | undefined;
   finishReason: string | undefined;
@@ -118,25 +130,34 @@ interface Call {
 
 /** The parts of the SDK's `APIPromise` the observation relies on. */
 interface SdkPromise {
-  responsePromise: PromiseLike<{ response: { status: number } }>;
+  responsePromise: PromiseLike<{ response: unknown }>;
   parse(): PromiseLike<unknown>;
   asResponse(): PromiseLike<unknown>;
 }
 
 /**
- * Records the call when it settles. The SDK parses a response body only when someone asks for
- * the result, and a caller who takes the raw `Response` (`asResponse()`) must get its body
- * unread: so the result is parsed here only once the response has arrived and the caller has
- * not asked for it raw; then the call is recorded without its output (`meta.rawResponse`).
+ * Records the call once, when it settles. The SDK parses a response body only when someone asks
+ * for the result, and a caller who takes the raw `Response` (`asResponse()`) must get its body
+ * unread. So the call is recorded from whatever is asked first: the parsed result (this
+ * reaction is attached before the caller's own, so a stream is watched before anyone reads it),
+ * or the raw response (recorded without its output, `meta.rawResponse`). When the response
+ * arrives before anyone has asked, a non-streamed body is read from a copy, so the caller can
+ * still take it either way; a stream nobody asks for is not recorded.
  */
 function watchCall(promise: unknown, call: Call): void {
+  let recorded = false;
+  const once = (step: () => void): void => {
+    if (recorded) return;
+    recorded = true;
+    guard(call, step);
+  };
   const done = (value: unknown): void =>
-    guard(call, () =>
+    once(() =>
       call.params.stream === true
         ? wrapStream(value, call)
         : record(call, fromResult(call.api, value), undefined),
     );
-  const failed = (error: unknown): void => guard(call, () => record(call, undefined, error));
+  const failed = (error: unknown): void => once(() => record(call, undefined, error));
   const p = promise as Partial<SdkPromise>;
   const { parse, asResponse } = p;
   if (
@@ -147,19 +168,28 @@ function watchCall(promise: unknown, call: Call): void {
     (promise as PromiseLike<unknown>).then(done, failed);
     return;
   }
-  let parsing = false;
-  let raw = false;
+  let asked = false;
   p.parse = function (this: unknown) {
-    parsing = true;
-    return parse.call(this);
+    const result = parse.call(this);
+    if (!asked) {
+      asked = true;
+      result.then(done, failed);
+    }
+    return result;
   };
   p.asResponse = function (this: unknown) {
-    if (!parsing) raw = true;
-    return asResponse.call(this);
+    const result = asResponse.call(this);
+    if (!asked) {
+      asked = true;
+      result.then(() => once(() => record(call, { ...newOutcome(), raw: true }, undefined)), failed);
+    }
+    return result;
   };
-  p.responsePromise.then(() => {
-    if (raw) guard(call, () => record(call, { ...newOutcome(), raw: true }, undefined));
-    else p.parse!().then(done, failed);
+  p.responsePromise.then(({ response }) => {
+    if (asked || call.params.stream === true) return;
+    const copy = (response as { clone?: () => { json(): Promise<unknown> } }).clone?.();
+    if (copy === undefined) return;
+    copy.json().then(done, () => once(() => record(call, { ...newOutcome(), unreadable: true }, undefined)));
   }, failed);
 }
 
@@ -186,19 +216,33 @@ function wrapStream(stream: unknown, call: Call): void {
   }
   const acc = newOutcome();
   const tools = new Map<number, { id: string; name: string; args: string }>();
+  const others = new Map<number, OtherChoice>();
   let recorded = false;
+  let started = false;
   const finish = (error: unknown): void => {
     if (recorded) return;
     recorded = true;
     acc.toolCalls.push(...[...tools.entries()].sort((x, y) => x[0] - y[0]).map(([, t]) => t));
+    acc.others = [...others.values()].sort((x, y) => x.index - y.index);
     if (!acc.ended) acc.incomplete = true;
     record(call, acc, error);
   };
+  // Aborted before anyone read it: the call was made, and is recorded as aborted.
+  s.controller?.signal?.addEventListener?.(
+    'abort',
+    () => {
+      if (started) return;
+      acc.aborted = true;
+      finish(undefined);
+    },
+    { once: true },
+  );
   s.iterator = async function* watched() {
+    started = true;
     try {
       for await (const chunk of { [Symbol.asyncIterator]: () => original.call(stream) }) {
         try {
-          if (call.api === 'chat.completions') watchChatChunk(chunk, acc, tools);
+          if (call.api === 'chat.completions') watchChatChunk(chunk, acc, tools, others);
           else watchResponseEvent(chunk, acc);
         } catch {
           acc.unreadable = true; // a chunk of an unexpected shape: the caller still gets it
@@ -221,6 +265,7 @@ function watchChatChunk(
   chunk: unknown,
   acc: Outcome,
   tools: Map<number, { id: string; name: string; args: string }>,
+  others: Map<number, OtherChoice>,
 ): void {
   const c = chunk as OpenAI.Chat.Completions.ChatCompletionChunk;
   // Azure's first chunk (prompt filter results) has an empty id and model.
@@ -228,8 +273,17 @@ function watchChatChunk(
   if (!acc.responseModel && c.model) acc.responseModel = c.model;
   if (c.usage) acc.usage = usageOfChat(c.usage);
   for (const choice of c.choices ?? []) {
-    if (choice.index !== 0) continue;
+    if (choice.index !== 0) {
+      const other = others.get(choice.index) ?? { index: choice.index, response: '' };
+      if (typeof choice.delta?.content === 'string') other.response += choice.delta.content;
+      if (typeof choice.delta?.refusal === 'string')
+        other.refusal = (other.refusal ?? '') + choice.delta.refusal;
+      if (choice.finish_reason) other.finishReason = choice.finish_reason;
+      others.set(choice.index, other);
+      continue;
+    }
     if (typeof choice.delta?.content === 'string') acc.text += choice.delta.content;
+    if (typeof choice.delta?.refusal === 'string') acc.refusal += choice.delta.refusal;
     for (const t of choice.delta?.tool_calls ?? []) {
       const known = tools.get(t.index) ?? { id: '', name: '', args: '' };
       if (t.id) known.id = t.id;
@@ -247,13 +301,18 @@ function watchChatChunk(
 function watchResponseEvent(event: unknown, acc: Outcome): void {
   const e = event as OpenAI.Responses.ResponseStreamEvent;
   if (e.type === 'response.output_text.delta') acc.text += e.delta;
+  else if (e.type === 'response.refusal.delta') acc.refusal += e.delta;
   else if (
     e.type === 'response.completed' ||
     e.type === 'response.incomplete' ||
     e.type === 'response.failed'
   ) {
     const done = fromResult('responses', e.response);
-    Object.assign(acc, done, { text: done.text === '' ? acc.text : done.text, ended: true });
+    Object.assign(acc, done, {
+      text: done.text === '' ? acc.text : done.text,
+      refusal: done.refusal === '' ? acc.refusal : done.refusal,
+      ended: true,
+    });
   } else if (e.type === 'error') {
     acc.failure = failureOf(e);
     acc.ended = true;
@@ -268,9 +327,16 @@ function fromResult(api: Api, value: unknown): Outcome {
     out.responseId = r.id;
     out.responseModel = r.model;
     if (r.usage) out.usage = usageOfChat(r.usage);
-    const choice = r.choices?.[0];
+    const [choice, ...others] = r.choices ?? [];
+    for (const o of others) {
+      const other: OtherChoice = { index: o.index, response: o.message?.content ?? '' };
+      if (typeof o.message?.refusal === 'string') other.refusal = o.message.refusal;
+      if (o.finish_reason) other.finishReason = o.finish_reason;
+      out.others.push(other);
+    }
     if (choice !== undefined) {
       out.text = choice.message?.content ?? '';
+      out.refusal = choice.message?.refusal ?? '';
       out.finishReason = choice.finish_reason;
       for (const t of choice.message?.tool_calls ?? [])
         if (t.type === 'function')
@@ -292,7 +358,10 @@ function fromResult(api: Api, value: unknown): Outcome {
   }
   for (const item of r.output ?? []) {
     if (item.type === 'message') {
-      for (const part of item.content ?? []) if (part.type === 'output_text') out.text += part.text;
+      for (const part of item.content ?? []) {
+        if (part.type === 'output_text') out.text += part.text;
+        else if (part.type === 'refusal') out.refusal += part.refusal;
+      }
     } else if (item.type === 'function_call') {
       out.toolCalls.push({ id: item.call_id, name: item.name, args: item.arguments });
     }
@@ -329,8 +398,12 @@ function record(call: Call, outcome: Outcome | undefined, error: unknown): void 
     if (outcome.toolCalls.length > 0) meta.toolCalls = outcome.toolCalls.length;
     for (const flag of ['incomplete', 'aborted', 'unreadable'] as const) if (outcome[flag]) meta[flag] = true;
     if (outcome.raw) meta.rawResponse = true;
-    else if (content) {
+    if (outcome.refusal !== '') meta.refusal = true;
+    if (outcome.others.length > 0) meta.choices = outcome.others.length + 1;
+    if (!outcome.raw && content) {
       body.response = outcome.text;
+      if (outcome.refusal !== '') body.refusal = outcome.refusal;
+      if (outcome.others.length > 0) body.otherChoices = outcome.others;
       if (outcome.toolCalls.length > 0)
         body.toolCalls = outcome.toolCalls.map((t) => ({ id: t.id, name: t.name, args: parseArgs(t.args) }));
     }
@@ -368,6 +441,8 @@ function failureOf(e: { code?: unknown; message?: unknown }): { code?: string; m
 function newOutcome(): Outcome {
   return {
     text: '',
+    refusal: '',
+    others: [],
     toolCalls: [],
     usage: undefined,
     finishReason: undefined,

@@ -187,6 +187,39 @@ function responseEvents(): unknown[] {
   ];
 }
 
+/** Two choices (`n: 2`): the first a refusal, the second an answer. */
+function refusalCompletion() {
+  const message = (content: string | null, refusal: string | null) => ({
+    role: 'assistant',
+    content,
+    refusal,
+  });
+  return {
+    id: 'chatcmpl-r',
+    object: 'chat.completion',
+    created: CREATED,
+    model: 'gpt-4o',
+    choices: [
+      { index: 0, logprobs: null, finish_reason: 'stop', message: message(null, 'I cannot help with that.') },
+      { index: 1, logprobs: null, finish_reason: 'stop', message: message('Sure, here is how', null) },
+    ],
+  };
+}
+
+function refusalChunks(): string {
+  const base = { id: 'chatcmpl-rs', object: 'chat.completion.chunk', created: CREATED, model: 'gpt-4o' };
+  const chunks = [
+    {
+      ...base,
+      choices: [{ index: 0, delta: { role: 'assistant', refusal: 'I cannot ' }, finish_reason: null }],
+    },
+    { ...base, choices: [{ index: 1, delta: { role: 'assistant', content: 'Sure' }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { refusal: 'help.' }, finish_reason: 'stop' }] },
+    { ...base, choices: [{ index: 1, delta: {}, finish_reason: 'stop' }] },
+  ];
+  return `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`;
+}
+
 let server: http.Server;
 let baseURL: string;
 beforeAll(async () => {
@@ -215,6 +248,13 @@ beforeAll(async () => {
         // two chunks, then nothing until the client goes away
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         for (const chunk of chatChunks(body).slice(0, 2)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        return;
+      }
+      if (body.model === 'refuses') {
+        res.writeHead(200, {
+          'content-type': body.stream === true ? 'text/event-stream' : 'application/json',
+        });
+        res.end(body.stream === true ? refusalChunks() : JSON.stringify(refusalCompletion()));
         return;
       }
       if (body.model === 'empty') {
@@ -523,6 +563,68 @@ describe('auditOpenAI', () => {
       meta: { api: 'chat.completions' },
       content: { response: '' },
     });
+  });
+
+  it('records a stream read through .then(), the reaction the SDK registers first', async () => {
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const text = await observed.chat.completions
+      .create({ model: 'gpt-4o', messages, stream: true })
+      .then(async (stream) => {
+        let t = '';
+        for await (const chunk of stream) t += chunk.choices[0]?.delta?.content ?? '';
+        return t;
+      });
+    expect(text).toBe('Bonjour');
+    const [e, ...rest] = await recorded();
+    expect(rest.filter((x) => x.type === 'model.completion')).toEqual([]);
+    expect(e).toMatchObject({ type: 'model.completion', content: { response: 'Bonjour' } });
+  });
+
+  it('leaves asResponse() asked for after the response arrived unread, and records the output from a copy', async () => {
+    const call = observed.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'later' }],
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await call.asResponse();
+    expect(((await res.json()) as { id: string }).id).toBe('chatcmpl-1');
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ outcome: 'success', content: { response: 'Paris.' } });
+  });
+
+  it('records a refusal and every choice of n > 1, streamed or not', async () => {
+    const messages = [{ role: 'user' as const, content: 'how do I...' }];
+    await observed.chat.completions.create({ model: 'refuses', messages, n: 2 });
+    const stream = await observed.chat.completions.create({ model: 'refuses', messages, n: 2, stream: true });
+    for await (const _chunk of stream);
+    const [whole, streamed] = await recorded();
+    expect(whole).toMatchObject({
+      meta: { refusal: true, choices: 2 },
+      content: {
+        response: '',
+        refusal: 'I cannot help with that.',
+        otherChoices: [{ index: 1, response: 'Sure, here is how', finishReason: 'stop' }],
+      },
+    });
+    expect(streamed).toMatchObject({
+      meta: { refusal: true, choices: 2 },
+      content: {
+        refusal: 'I cannot help.',
+        otherChoices: [{ index: 1, response: 'Sure', finishReason: 'stop' }],
+      },
+    });
+  });
+
+  it('records a stream aborted before anyone read it', async () => {
+    const stream = await observed.chat.completions.create({
+      model: 'stalls',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    stream.controller.abort();
+    const [e] = await recorded();
+    expect(e).toMatchObject({ outcome: 'success', meta: { incomplete: true, aborted: true } });
   });
 
   it('marks a stream aborted through its controller as incomplete and aborted', async () => {
