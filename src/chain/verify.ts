@@ -287,6 +287,8 @@ function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
   );
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Checks the content payloads of one entry against the digests in its committed record.
  * @throws AuditError CONTENT_COMMITMENT_MISMATCH or ENTRY_MALFORMED.
@@ -306,7 +308,13 @@ export function verifyContent(
     counts.verified += list.length;
     return;
   }
-  const payloads = payloadBytes?.toString('utf8');
+  let payloads: string | undefined;
+  try {
+    payloads = payloadBytes === undefined ? undefined : STRICT_UTF8.decode(payloadBytes);
+  } catch {
+    // a lenient decode would read a changed byte as U+FFFD and match the original text
+    fail('ENTRY_MALFORMED', 'content payloads are not valid UTF-8');
+  }
   const digests = new Map(list);
   const stored = payloads === undefined ? {} : parsePayloads(payloads);
   for (const name of Object.keys(stored)) {

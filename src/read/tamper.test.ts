@@ -330,6 +330,23 @@ describe('verify', () => {
       });
       expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 2 });
     });
+
+    it('detects a stored U+FFFD replaced by a byte that is not UTF-8 (a lenient decode reads it back the same)', async () => {
+      const dir = path.join(root, 'replacement-char');
+      const trail = await AuditTrail.open({ dir, handleExit: false });
+      trail.emit({ type: 'model.request', content: { prompt: 'price: \ufffd100 ok' } });
+      await trail.close();
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const file = segment(dir);
+      const bytes = fs.readFileSync(file);
+      const at = bytes.indexOf(Buffer.from('\ufffd100', 'utf8'));
+      expect(at).toBeGreaterThan(0);
+      fs.writeFileSync(
+        file,
+        Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]),
+      );
+      expect(verifyDir(dir).failure).toMatchObject({ code: 'ENTRY_MALFORMED', seq: 0 });
+    });
   });
 
   describe('on content whose value holds the text of the next payload header', () => {
