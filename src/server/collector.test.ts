@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -294,6 +295,31 @@ describe('reading', () => {
   });
 });
 
+describe('reads and unknown routes', () => {
+  it('has the audit.read of a read on disk before the reader gets the data', async () => {
+    await collector.trail.flush();
+    const before = (await entries({ type: 'audit.read', actor: 'reader' })).length;
+    expect((await get(tok.reader, '/v1/events?limit=1')).status).toBe(200);
+    expect((await entries({ type: 'audit.read', actor: 'reader' })).length).toBe(before + 1);
+  });
+
+  it('answers 404 to an unknown route before reading its body, and closes: no parse, no count', async () => {
+    const rejected = collector.metrics.rejected;
+    const body = `${'{"type":"x.a"}\n'.repeat(1000)}not json\n`;
+    for (const method of ['POST', 'DELETE']) {
+      const r = await fetch(`${base}/no-such-route`, {
+        method,
+        headers: { 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      expect(r.status).toBe(404);
+      expect(r.headers.get('connection')).toBe('close');
+      expect(await r.json()).toEqual({ error: 'NOT_FOUND', message: 'no such route' });
+    }
+    expect(collector.metrics.rejected).toBe(rejected);
+  });
+});
+
 describe('proofs and verification', () => {
   it('returns an inclusion proof that verifies with verifyInclusion, and a consistency proof', async () => {
     const r0 = await post(tok['producer-a'], JSON.stringify([event(10)]));
@@ -523,5 +549,30 @@ describe('the demo events', () => {
     expect(all.some((e) => e.type === 'guardrail.decision' && e.outcome === 'blocked')).toBe(true);
     expect(all.every((e) => (e.meta as { producer?: string }).producer === 'demo')).toBe(true);
     expect(verifyDir(dir5).ok).toBe(true);
+  });
+});
+
+describe('a request whose body is held back', () => {
+  it('is answered 408 and its connection closed once the request time limit passes', async () => {
+    const slowDir = path.join(tmp, 'slow');
+    const producer = createToken(slowDir, { name: 'slow-producer', scopes: ['ingest'] }).token;
+    const slow = await Collector.open({ dir: slowDir, requestTimeoutMs: 300 });
+    try {
+      const { url } = await slow.listen({ port: 0 });
+      const { port } = new URL(url);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (d) => {
+        answer += d;
+      });
+      const closed = new Promise<void>((r) => socket.on('close', () => r()));
+      socket.write(
+        `POST /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${producer}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[`,
+      );
+      await closed; // within the test's timeout: the server hangs up
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -60,6 +60,8 @@ export interface CollectorOptions {
   maxBatch?: number;
   /** Largest request body in bytes; default 5 MiB. Larger bodies get 413. */
   bodyLimit?: number;
+  /** A request (headers and body) must arrive within this many ms, or gets 408; default 60 s. */
+  requestTimeoutMs?: number;
   /** Most entries in one page of GET /v1/events; default 1000. */
   maxPage?: number;
   /**
@@ -92,6 +94,8 @@ const TOKEN_RELOAD_MS = 1000;
 const TAIL_POLL_MS = 1000;
 /** How long close() waits for requests in flight before it closes their connections. */
 const CLOSE_GRACE_MS = 5000;
+/** A request (headers and body) must arrive within this: a slow body is a held connection. */
+const REQUEST_TIMEOUT_MS = 60_000;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
 interface RouteScope {
@@ -171,13 +175,19 @@ export class Collector {
     const bodyLimit = options.bodyLimit ?? 5 * 1024 * 1024;
     this.tls = options.tls !== undefined;
     // An HTTPS instance has another server type parameter; the routes use none of its specifics.
+    // A request must arrive whole within its time limit: Fastify's default (none) let a client
+    // holding a body back, a byte at a time, keep its connection for good.
+    // Given to Node's server itself (set on it afterwards, as Fastify does, it is not enforced),
+    // checked once a second (Node's default: every 30 s).
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const server = { requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
+    const base = { logger: false, bodyLimit, requestTimeout };
     this.app =
       options.tls === undefined
-        ? fastify({ logger: false, bodyLimit })
+        ? fastify({ ...base, http: server })
         : (fastify({
-            logger: false,
-            bodyLimit,
-            https: { cert: options.tls.cert, key: options.tls.key },
+            ...base,
+            https: { ...server, cert: options.tls.cert, key: options.tls.key },
           }) as unknown as FastifyInstance);
     this.connections = new ConnectionTracker(this.app.server);
   }
@@ -326,14 +336,17 @@ export class Collector {
     return undefined;
   }
 
-  /** Records a read through the API as `audit.read`. A read that cannot be recorded fails. */
-  private recordRead(
+  /**
+   * Records a read through the API as `audit.read`, durably before the answer goes out (a reader
+   * must not get data whose read a crash could leave unrecorded). A read that cannot be recorded fails.
+   */
+  private async recordRead(
     req: FastifyRequest,
     verb: string,
     filter: Record<string, unknown>,
     count: number,
     reveal?: RequestReveal,
-  ): void {
+  ): Promise<void> {
     const reader = this.caller(req);
     const text = recordedFilter(filter);
     const event: AuditEventInput = {
@@ -345,6 +358,7 @@ export class Collector {
     };
     this.trail.emit(event);
     this.metrics.reads++;
+    await this.trail.flush();
   }
 
   private showContent(req: FastifyRequest): boolean {
@@ -352,6 +366,12 @@ export class Collector {
   }
 
   /** The decryption hook of a request: only for `read:content` readers. */
+  private notFound(reply: FastifyReply): FastifyReply {
+    // Its body is not read: the connection ends with the answer.
+    void reply.code(404).header('connection', 'close').send({ error: 'NOT_FOUND', message: 'no such route' });
+    return reply;
+  }
+
   private revealOf(req: FastifyRequest): RequestReveal | undefined {
     return this.showContent(req) ? this.decryption.forRequest() : undefined;
   }
@@ -393,12 +413,15 @@ export class Collector {
       done(new AuditError('EVENT_INVALID', inexact.message, { index: inexact.index, field: inexact.field }));
     });
     app.addHook('onRequest', async (req, reply) => {
+      // No such route: answered before its body is read (and parsed), token or not.
+      if (req.routeOptions.url === undefined) return this.notFound(reply);
       const scope = (req.routeOptions.config as RouteScope | undefined)?.scope;
       if (scope === undefined) return;
       const refused = this.authenticate(req, scope);
       if (refused === undefined) return undefined;
       await this.limitRefused?.(req, reply); // throws RATE_LIMITED over the limit
       this.metrics.authFailures++;
+      void reply.header('connection', 'close'); // its body is not read: the connection ends with the answer
       if (refused === 401)
         void reply
           .code(401)
@@ -408,9 +431,7 @@ export class Collector {
       return reply;
     });
     app.setErrorHandler((err, _req, reply) => this.sendError(err, reply));
-    app.setNotFoundHandler((_req, reply) => {
-      void reply.code(404).send({ error: 'NOT_FOUND', message: 'no such route' });
-    });
+    app.setNotFoundHandler((_req, reply) => this.notFound(reply));
 
     // The viewer holds no data: it signs in with a reader token and calls the API below.
     app.get('/', async (_req, reply) => {
@@ -447,7 +468,7 @@ export class Collector {
         reveal === undefined ? {} : { reveal: reveal.reveal },
       );
       if (entry === undefined) throw new AuditError('NOT_FOUND', 'no entry with this id', { field: 'id' });
-      this.recordRead(req, 'api.get', { id: req.params.id }, 1, reveal);
+      await this.recordRead(req, 'api.get', { id: req.params.id }, 1, reveal);
       return { event: this.shown(entry, this.showContent(req)) };
     });
 
@@ -465,7 +486,7 @@ export class Collector {
         for (const turn of view.turns) {
           for (const e of turn.entries) e.entry = this.shown(e.entry, content);
         }
-        this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries, reveal);
+        await this.recordRead(req, 'api.conversation', { conversation: req.params.id }, view.entries, reveal);
         return view;
       },
     );
@@ -473,7 +494,7 @@ export class Collector {
     app.get('/checkpoint', { config: { scope: 'read' } }, async (req, reply) => {
       const note = this.trailLines().latestCheckpoint();
       if (note === undefined) throw new AuditError('CHECKPOINT_MISSING', 'no checkpoint yet');
-      this.recordRead(req, 'api.checkpoint', {}, 1);
+      await this.recordRead(req, 'api.checkpoint', {}, 1);
       void reply.type('text/plain; charset=utf-8');
       return note;
     });
@@ -486,7 +507,7 @@ export class Collector {
         if (typeof id !== 'string' || id === '')
           throw new AuditError('USAGE', 'id: expected an entry id', { field: 'id' });
         const proof = proveInclusion(this.reads, { id });
-        this.recordRead(req, 'api.prove', { id }, 1);
+        await this.recordRead(req, 'api.prove', { id }, 1);
         return proof;
       },
     );
@@ -498,7 +519,7 @@ export class Collector {
         const from = sizeParam('from', req.query.from);
         const to = req.query.to === undefined ? undefined : sizeParam('to', req.query.to);
         const proof = proveConsistency(this.reads, from, to);
-        this.recordRead(req, 'api.consistency', { from, to: proof.size2 }, 1);
+        await this.recordRead(req, 'api.consistency', { from, to: proof.size2 }, 1);
         return proof;
       },
     );
@@ -509,7 +530,7 @@ export class Collector {
 
     app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
       const report = verifyDir(this.reads);
-      this.recordRead(req, 'api.verify', {}, report.entries);
+      await this.recordRead(req, 'api.verify', {}, report.entries);
       return { verifiedAt: new Date().toISOString(), ...report };
     });
 
@@ -609,7 +630,7 @@ export class Collector {
     const more = entries.length > limit;
     if (more) entries.length = limit;
     const last = entries[entries.length - 1];
-    this.recordRead(
+    await this.recordRead(
       req,
       'api.query',
       { ...params, limit, cursor: cursorText, order: orderText },
@@ -683,7 +704,7 @@ export class Collector {
       // Checked after the wait: close() stops only the tails it finds open.
       if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
       const reveal = this.revealOf(req);
-      this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
+      await this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
       reply.hijack();
       tail = new LiveTail<AuditEntry>(reply.raw, next, {
         pollMs: TAIL_POLL_MS,
@@ -698,11 +719,8 @@ export class Collector {
           this.tails.delete(tail);
           release();
           if (sent === 0) return;
-          try {
-            this.recordRead(req, 'api.tail.end', { ...params, after: next - 1 }, sent, reveal);
-          } catch {
-            // The queue is full: the opening record stands.
-          }
+          // The entries are sent already; when the queue is full, the opening record stands.
+          this.recordRead(req, 'api.tail.end', { ...params, after: next - 1 }, sent, reveal).catch(() => {});
         },
       });
     } catch (err) {
@@ -734,7 +752,7 @@ export class Collector {
       builder.add(e);
       count++;
     }
-    this.recordRead(req, 'api.stats', { since: sinceText, buckets: bucketsText }, count);
+    await this.recordRead(req, 'api.stats', { since: sinceText, buckets: bucketsText }, count);
     return builder.result();
   }
 

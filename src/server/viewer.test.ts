@@ -338,4 +338,36 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     expect(shown.meta.note).toBe('c1\u0085 del\u007f');
     await page.close();
   });
+
+  it('shows them as escapes in the conversation view too: content, tool, guardrail reason, title', async () => {
+    const conversation = { id: 'conv-\u202ebidi' };
+    await collector.trail.emitDurable({
+      type: 'model.request',
+      conversation,
+      content: { prompt: 'transfer \u202e0001$ \u202c to acct\b\b' },
+      guardrails: [{ name: 'policy', decision: 'allow', reason: 'approved \u202edenied' }],
+    });
+    await collector.trail.emitDurable({
+      type: 'tool.call',
+      conversation,
+      resource: { type: 'tool', id: 'pay\u202eout' },
+      action: 'call',
+    });
+    const page = await browser.newPage();
+    await signIn(page, investigator);
+    await page.fill('input[name=conversation]', conversation.id);
+    await page.click('#apply');
+    await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(2);
+    await page.locator('#rows tr').first().click();
+    await page.waitForSelector('#open-conversation:not([hidden])');
+    await page.click('#open-conversation');
+    await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
+    const shown = `${await page.textContent('#conv-title')}${await page.textContent('#turns')}`;
+    expect(shown).not.toMatch(/[\u0008\u202c\u202e]/);
+    expect(shown).toContain('conv-\\u202ebidi');
+    expect(shown).toContain('transfer \\u202e0001$ \\u202c to acct\\u0008\\u0008');
+    expect(shown).toContain('approved \\u202edenied');
+    expect(shown).toContain('pay\\u202eout call');
+    await page.close();
+  });
 });

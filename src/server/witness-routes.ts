@@ -50,7 +50,7 @@ export interface WitnessRouteHooks {
   /** The authenticated token of a request. */
   caller(req: FastifyRequest): TokenRecord;
   /** Records a listing as an `audit.read` (verb `api.witness`); throws when it cannot. */
-  recordRead(req: FastifyRequest, filter: Record<string, unknown>, count: number): void;
+  recordRead(req: FastifyRequest, filter: Record<string, unknown>, count: number): Promise<void>;
   /** Most checkpoints in one page. */
   maxPage: number;
 }
@@ -142,7 +142,7 @@ export function registerWitnessRoutes(app: FastifyInstance, dir: string, hooks: 
       count = log.newest(origin)!.count;
       ({ records: shown, more } = log.page(origin, after, limit));
     }
-    hooks.recordRead(
+    await hooks.recordRead(
       req,
       { origin, ...(latest ? { latest: true } : { limit, after: q.after ?? null }) },
       shown.length,

@@ -29,7 +29,7 @@ export const CONVERSATION_JS = String.raw`
 
   function line(box, name, value) {
     const p = el('div', 'text');
-    p.append(el('span', 'label', name), asText(value));
+    p.append(el('span', 'label', name), visible(asText(value)));
     box.appendChild(p);
   }
 
@@ -61,7 +61,7 @@ export const CONVERSATION_JS = String.raw`
       for (const g of e.guardrails) {
         const p = el('div', 'text');
         p.append(el('span', 'label', 'guardrail ' + g.name), el('span', g.decision === 'block' ? 'block' : g.decision === 'allow' ? 'allow' : 'warn', g.decision));
-        if (g.reason) p.append(' \u2014 ' + g.reason);
+        if (g.reason) p.append(' \u2014 ' + visible(String(g.reason)));
         box.appendChild(p);
       }
     }
@@ -77,9 +77,9 @@ export const CONVERSATION_JS = String.raw`
     if (!id) return;
     let view;
     try { view = await api('/v1/conversations/' + encodeURIComponent(id)); }
-    catch (e) { $('conversation').hidden = false; $('conv-title').textContent = id + ': ' + e.message; return; }
+    catch (e) { $('conversation').hidden = false; $('conv-title').textContent = visible(id + ': ' + e.message); return; }
     $('conversation').hidden = false;
-    $('conv-title').textContent = view.id;
+    $('conv-title').textContent = visible(view.id);
     const facts = $('conv-facts');
     facts.textContent = '';
     fact(facts, 'entries', view.entries + ' from ' + view.firstTs + ' to ' + view.lastTs);
