@@ -14,7 +14,7 @@
 import * as crypto from 'node:crypto';
 import { CONTENT_DIGEST_PREFIX, parseRecordTailBytes } from './record.js';
 import { hashRunNodes } from './run-tree.js';
-import { verifyContent } from './verify.js';
+import { type ErasureClaim, verifyContent } from './verify.js';
 
 /** Entries checked in one run, at most: its leaves (32 bytes each) are what a run holds. */
 export const RUN_MAX_ENTRIES = 32_768;
@@ -36,6 +36,8 @@ export interface VerifiedRun {
   /** Content payloads verified against their digests, and erased ones. */
   verified: number;
   erased: number;
+  /** The erased payloads, whose recording entries the caller checks (verify.ts). */
+  claims: ErasureClaim[];
 }
 
 const CONTENT_HEAD = Buffer.from('{"content":{', 'latin1');
@@ -128,6 +130,7 @@ export class EntryRun {
   private firstPrev: Uint8Array = new Uint8Array(0);
   private firstSeq = 0;
   private readonly counts = { verified: 0, erased: 0 };
+  private readonly claims: ErasureClaim[] = [];
   // Scratch of the content header: [name start, name end, digest start] per field.
   private readonly fields = new Int32Array(3 * MAX_FIELDS);
   private readonly digest = new Uint8Array(32);
@@ -174,6 +177,7 @@ export class EntryRun {
       nodes: this.failed ? new Uint8Array(0) : hashRunNodes(this.firstSeq, leaves),
       verified: this.counts.verified,
       erased: this.counts.erased,
+      claims: this.claims,
     };
   }
 
@@ -194,6 +198,7 @@ export class EntryRun {
           buf.subarray(start, tab),
           tab < end ? buf.subarray(tab + 1, end) : undefined,
           this.counts,
+          this.claims,
         );
       } catch {
         return false;

@@ -96,7 +96,14 @@ export interface CommittedRecord {
 }
 
 /** A stored payload: present, or erased (the digest in the record stays). */
-export type StoredPayload = { salt: string; value: unknown } | { erased: { at: string; reason?: string } };
+/** An erasure marker: when, the seq of the entry that records the erasure (§2), and why. */
+export interface ErasedMarker {
+  at: string;
+  by: number;
+  reason?: string;
+}
+
+export type StoredPayload = { salt: string; value: unknown } | { erased: ErasedMarker };
 
 /**
  * Parses a committed record and checks its shape.
@@ -142,7 +149,7 @@ export function parsePayloads(payloads: string): Record<string, StoredPayload> {
 }
 
 /**
- * Exactly `{"salt": "...", "value": ...}` or `{"erased": {"at": "...", "reason"?: "..."}}`
+ * Exactly `{"salt": "...", "value": ...}` or `{"erased": {"at": "...", "by": n, "reason"?: "..."}}`
  * (docs/format.md): an erased marker carries nothing else, so no value can hide beside it.
  */
 function isStoredPayload(p: unknown): boolean {
@@ -152,9 +159,11 @@ function isStoredPayload(p: unknown): boolean {
   if (keys.length !== 1 || keys[0] !== 'erased') return false;
   const e = (p as { erased: unknown }).erased;
   if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
-  const { at, reason, ...rest } = e as { at?: unknown; reason?: unknown };
+  const { at, by, reason, ...rest } = e as { at?: unknown; by?: unknown; reason?: unknown };
   return (
     typeof at === 'string' &&
+    Number.isSafeInteger(by) &&
+    (by as number) > 0 &&
     (reason === undefined || typeof reason === 'string') &&
     Object.keys(rest).length === 0
   );

@@ -290,13 +290,31 @@ function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Checks the content payloads of one entry against the digests in its committed record.
+ * An erased payload and the entry its marker names as recording the erasure (docs/format.md §2),
+ * which verify then checks: an `audit.erasure` of the entry's subject, or a
+ * `retention.content_expired`, recorded at or after the marker's time.
+ */
+export interface ErasureClaim {
+  /** The entry whose payload is erased, and the payload's name. */
+  seq: number;
+  name: string;
+  /** The marker: the recording entry's seq, and the time. */
+  by: number;
+  at: string;
+  /** The erased entry's subject (undefined when it has none). */
+  subject: unknown;
+}
+
+/**
+ * Checks the content payloads of one entry against the digests in its committed record. Each
+ * erased payload is added to `claims`, for the caller to check against the entry its marker names.
  * @throws AuditError CONTENT_COMMITMENT_MISMATCH or ENTRY_MALFORMED.
  */
 export function verifyContent(
   committed: Buffer,
   payloadBytes: Buffer | undefined,
   counts: VerifyReport['contentFields'],
+  claims: ErasureClaim[],
 ): void {
   const list = contentDigests(committed);
   if (list === undefined) {
@@ -324,6 +342,13 @@ export function verifyContent(
     const p = Object.hasOwn(stored, name) ? stored[name] : undefined;
     if (p === undefined) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload missing`);
     if ('erased' in p) {
+      const record = parseCommitted(committed.toString('utf8'));
+      if (p.erased.by <= record.seq)
+        fail(
+          'CONTENT_COMMITMENT_MISMATCH',
+          `content.${name}: erased by entry ${p.erased.by}, which does not follow it`,
+        );
+      claims.push({ seq: record.seq, name, by: p.erased.by, at: p.erased.at, subject: record.event.subject });
       counts.erased++;
       continue;
     }
@@ -337,6 +362,65 @@ export function verifyContent(
   // The writer's payload text is canonical JSON: anything else (even added whitespace) was edited.
   if (payloads !== undefined && canonicalJson(stored) !== payloads)
     fail('ENTRY_MALFORMED', 'content payloads are not in canonical form');
+}
+
+/**
+ * Every erased payload must be explained by the entry its marker names (docs/format.md §2): an
+ * `audit.erasure` of the erased entry's subject or a `retention.content_expired`, recorded at or
+ * after the marker's time. Without this, anyone who can write the files could hide any payload
+ * behind a marker: its digest alone does not say whether the content was erased or removed.
+ * Claims wait, by the seq they name, until verify reaches that entry.
+ */
+class ErasureCheck {
+  private readonly waiting = new Map<number, ErasureClaim[]>();
+
+  claim(claims: readonly ErasureClaim[]): void {
+    for (const c of claims) {
+      const list = this.waiting.get(c.by);
+      if (list === undefined) this.waiting.set(c.by, [c]);
+      else list.push(c);
+    }
+  }
+
+  /** True when an entry of `run`, taken at seq `from`, is waited for (also by its own claims). */
+  waitsIn(run: VerifiedRun, from: number): boolean {
+    const to = from + run.lines;
+    if (run.claims.some((c) => c.by < to)) return true;
+    for (const by of this.waiting.keys()) if (by >= from && by < to) return true;
+    return false;
+  }
+
+  /** Checks the claims that name entry `seq`, whose committed record this is. */
+  check(seq: number, committed: Buffer): void {
+    const claims = this.waiting.get(seq);
+    if (claims === undefined) return;
+    this.waiting.delete(seq);
+    const event = parseCommitted(committed.toString('utf8')).event;
+    for (const c of claims) {
+      const explained =
+        (event.type === 'audit.erasure' && event.subject === c.subject) ||
+        event.type === 'retention.content_expired';
+      if (!explained || typeof event.ts !== 'string' || event.ts < c.at)
+        fail(
+          'CONTENT_COMMITMENT_MISMATCH',
+          `entry ${c.seq}: content.${c.name} is marked erased by entry ${seq}, which does not record that erasure`,
+          { seq },
+        );
+    }
+  }
+
+  /** At the end of the log: a claim naming an entry past it fails (unless a writer is appending it). */
+  finish(size: number, live: boolean): void {
+    for (const [by, claims] of this.waiting) {
+      if (live && by >= size) continue;
+      const c = claims[0]!;
+      fail(
+        'CONTENT_COMMITMENT_MISMATCH',
+        `entry ${c.seq}: content.${c.name} is marked erased by entry ${by}, which is not in the log`,
+        { seq: c.seq },
+      );
+    }
+  }
 }
 
 /** Opens every checkpoint with the trusted key; returns them by size. */
@@ -393,6 +477,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     if (wanted.has(seq)) wanted.set(seq, seq === 0 ? EMPTY_TREE_ROOT : tree.root());
     let prev: Buffer = start?.prev ?? GENESIS_PREV;
     const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
+    const erasures = new ErasureCheck();
     const lines = input.lines[Symbol.iterator]();
     const first = lines.next();
     // A failure stops the reading: the lines' source closes its file (an open one would leak).
@@ -434,7 +519,10 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
         }
         if (!tail.prev.equals(prev))
           fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-        verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields);
+        const claims: ErasureClaim[] = [];
+        verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields, claims);
+        erasures.claim(claims);
+        erasures.check(seq, committed);
         if (line.indexMismatch !== undefined) fail('ENTRY_MALFORMED', `entry ${seq}: ${line.indexMismatch}`);
         const leaf = hashLeaf(committed);
         const stored = input.storedLeaf?.(seq);
@@ -489,12 +577,16 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       for (let next = first; next.done !== true; next = lines.next()) {
         const item = next.value;
         if (!('run' in item)) checkLine(item);
-        else if (!runJoins(item.run)) for (const line of item.lines()) checkLine(line);
+        // A run holding an entry that must record an erasure is read line by line, as are runs
+        // that do not join: then every failure names the same seq in either way.
+        else if (!runJoins(item.run) || erasures.waitsIn(item.run, seq))
+          for (const line of item.lines()) checkLine(line);
         else {
           file = item.file;
           report.contentFields.verified += item.run.verified;
           report.contentFields.erased += item.run.erased;
           input.onRun?.(item.run);
+          erasures.claim(item.run.claims);
           addRun(item.run);
         }
       }
@@ -502,6 +594,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       lines.return?.();
       throw err;
     }
+    erasures.finish(seq, input.live === true);
     input.onProgress?.(seq);
     report.entries = seq;
     const root = tree.root();
@@ -593,7 +686,8 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     if (!(err instanceof AuditError) || err.code === 'KEY_INVALID') throw err;
     const failure: NonNullable<VerifyReport['failure']> = { code: err.code, message: err.message };
     if (file !== '') {
-      failure.seq = seq;
+      // A failure found after its entry was passed (a run taken whole) names that entry itself.
+      failure.seq = typeof err.detail.seq === 'number' ? err.detail.seq : seq;
       failure.file = file;
     }
     if (typeof err.detail.source === 'string') failure.source = err.detail.source;

@@ -121,7 +121,7 @@ describe('sealtrail query', () => {
     const lines = readSegmentLines(file);
     const [committed, payloads] = lines[1]!.split('\t');
     const p = JSON.parse(payloads!) as Record<string, unknown>;
-    p.prompt = { erased: { at: '2026-04-01T00:00:00.000Z', reason: 'gdpr' } };
+    p.prompt = { erased: { at: '2026-04-01T00:00:00.000Z', by: 99, reason: 'gdpr' } };
     lines[1] = `${committed}\t${JSON.stringify(p)}`;
     writeSegmentLines(file, lines);
     const r = run(['query', '--dir', d, '--type', 'x.probe,model.request']);

@@ -134,7 +134,7 @@ describe('reconstructConversation', () => {
     const file = segmentFiles(d)[0]!;
     const lines = readSegmentLines(file);
     const [committed] = lines[1]!.split('\t');
-    lines[1] = `${committed}\t{"prompt":{"erased":{"at":"2026-06-01T00:00:00.000Z"}}}`;
+    lines[1] = `${committed}\t{"prompt":{"erased":{"at":"2026-06-01T00:00:00.000Z","by":99}}}`;
     writeSegmentLines(file, lines);
     const view = await reconstructConversation(d, 'conv-paris');
     const req = view.turns[1]!.entries[0]!;

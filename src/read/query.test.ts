@@ -228,7 +228,7 @@ describe('query', () => {
       const file = segmentFiles(d)[0]!;
       const lines = readSegmentLines(file);
       const [committed] = lines[0]!.split('\t');
-      lines[0] = `${committed}\t{"prompt":{"erased":{"at":"2026-04-01T00:00:00.000Z","reason":"gdpr"}}}`;
+      lines[0] = `${committed}\t{"prompt":{"erased":{"at":"2026-04-01T00:00:00.000Z","by":99,"reason":"gdpr"}}}`;
       writeSegmentLines(file, lines);
       const [e] = await query(d, { seqTo: 1 }).toArray();
       expect(e?.erased).toEqual(['prompt']);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint, CompactTree, hashLeaf, NoteSigner, signCheckpoint } from '../chain/index.js';
+import { canonicalJson } from '../event/canonical.js';
 import {
   readSegmentLines,
   sampleEvent,
@@ -329,6 +330,31 @@ describe('verify', () => {
         return JSON.stringify({ prompt: stored.response, response: stored.prompt });
       });
       expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 2 });
+    });
+
+    describe('marked erased, with no entry recording that erasure (anyone who can write the files could hide content so)', () => {
+      const forge = (by: number) =>
+        editPayloads((p) => {
+          const stored = JSON.parse(p) as Record<string, unknown>;
+          stored.prompt = { erased: { at: '2026-01-01T00:00:00.000Z', by } };
+          return canonicalJson(stored);
+        });
+
+      it('fails when the entry named is not an erasure', () => {
+        expect(verifyDir(forge(3)).failure).toMatchObject({
+          code: 'CONTENT_COMMITMENT_MISMATCH',
+          message: 'entry 2: content.prompt is marked erased by entry 3, which does not record that erasure',
+        });
+      });
+
+      it('fails when the entry named is past the end of the log, or not after the erased one', () => {
+        expect(verifyDir(forge(50)).failure?.message).toBe(
+          'entry 2: content.prompt is marked erased by entry 50, which is not in the log',
+        );
+        expect(verifyDir(forge(2)).failure?.message).toBe(
+          'content.prompt: erased by entry 2, which does not follow it',
+        );
+      });
     });
 
     it('detects a stored U+FFFD replaced by a byte that is not UTF-8 (a lenient decode reads it back the same)', async () => {

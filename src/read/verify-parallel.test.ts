@@ -216,18 +216,21 @@ describe('verifyDir in runs and threads', () => {
     });
   });
 
-  describe('when a payload of the open segment is erased', () => {
-    it('passes and counts it erased', () => {
+  describe('when a payload of the open segment is marked erased, and no entry records that erasure', () => {
+    it('fails naming the entry, in runs and threads alike', () => {
       const dir = copy();
-      editLine(dir, contentSeqInOpenSegment(dir), (line) => {
+      const seq = contentSeqInOpenSegment(dir);
+      editLine(dir, seq, (line) => {
         const tab = line.indexOf('\t');
         const payloads = JSON.parse(line.slice(tab + 1)) as Record<string, unknown>;
-        payloads.prompt = { erased: { at: '2026-01-01T00:00:00.000Z' } };
+        payloads.prompt = { erased: { at: '2026-01-01T00:00:00.000Z', by: seq + 1 } };
         return `${line.slice(0, tab)}\t${canonicalJson(payloads)}`;
       });
       const r = expectSameReports(dir);
-      expect(r.ok).toBe(true);
-      expect(r.contentFields.erased).toBe(1);
+      expect(r.failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: seq + 1 });
+      expect(r.failure?.message).toBe(
+        `entry ${seq}: content.prompt is marked erased by entry ${seq + 1}, which does not record that erasure`,
+      );
     });
   });
 

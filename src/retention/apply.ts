@@ -147,7 +147,8 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
 
   if (plan.expire.entries > 0) {
     const only = new Set(plan.expire.segments);
-    const marker = { at, reason: 'retention: content period expired' };
+    // The retention.content_expired entry recorded below takes the next seq: each marker names it.
+    const marker = { at, by: ctx.tree.size, reason: 'retention: content period expired' };
     const expires = (committed: string) => contentExpires(policy, holds, entryFacts(committed), ctx.now);
     rewriteSealedSegments(
       ctx.layout,

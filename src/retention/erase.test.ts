@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -132,6 +133,40 @@ describe('eraseSubject', () => {
     expect(verifyDir(dir).failure).toBeUndefined();
   });
 
+  it("names the erasure entry in each marker; another subject's erasure does not explain a marker moved onto an entry", async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({ dir, worker: false });
+    trail.emit({ type: 'model.request', actor: { id: 'alice' }, content: { prompt: 'alice words' } });
+    trail.emit({ type: 'model.request', actor: { id: 'bob' }, content: { prompt: 'bob words' } });
+    await trail.eraseSubject('bob');
+    await trail.close();
+    expect(verifyDir(dir).failure).toBeUndefined();
+    const lines = fs
+      .readdirSync(path.join(dir, 'segments'))
+      .filter((f) => f.endsWith('.log'))
+      .flatMap((f) => fs.readFileSync(path.join(dir, 'segments', f), 'utf8').split('\n'))
+      .filter((l) => l !== '');
+    const erasure = lines.findIndex((l) => l.includes('"type":"audit.erasure"'));
+    const bobPayload = lines[1]!.split('\t')[1]!;
+    expect(JSON.parse(bobPayload)).toEqual({ prompt: { erased: { at: expect.any(String), by: erasure } } });
+    // Bob's marker copied onto alice's entry, in the sealed segment that holds both.
+    const [segment] = fs.readdirSync(path.join(dir, 'segments')).filter((f) => f.endsWith('.log'));
+    const file = path.join(dir, 'segments', segment!);
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace(lines[0]!.split('\t')[1]!, bobPayload));
+    const summaryFile = file.replace(/\.log$/, '.summary.json');
+    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
+    const bytes = fs.readFileSync(file);
+    summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    summary.bytes = bytes.length;
+    fs.writeFileSync(summaryFile, JSON.stringify(summary));
+    expect(verifyDir(dir).failure?.message).toMatch(
+      new RegExp(
+        `^entry 0: content.prompt is marked erased by entry ${erasure}, which does not record that erasure`,
+      ),
+    );
+  });
+
   it('works on a memory trail', async () => {
     const store = new MemoryTrailStore();
     const trail = await AuditTrail.open({ store });
@@ -191,7 +226,7 @@ describe('finishRewrites', () => {
 });
 
 describe('eraseTornLine', () => {
-  const target = { subject: 'alice', at: '2026-12-07T00:00:00.000Z' };
+  const target = { subject: 'alice', at: '2026-12-07T00:00:00.000Z', by: 9 };
   const alice = aboutSubject('alice');
   const committed = (subject: string) =>
     `{"content":{"prompt":"sha256:x"},"event":{"id":"e1","subject":"${subject}","ts":"t","type":"x.a"},"prev":"p","seq":3,"v":1}`;
@@ -200,7 +235,7 @@ describe('eraseTornLine', () => {
   it("erases a whole line's payloads field by field, and cuts payloads the crash left half written", () => {
     const count: ErasureCount = { entries: 0, fields: 0 };
     expect(eraseTornLine(`${committed('alice')}\t${payload}`, alice, target, count)).toBe(
-      `${committed('alice')}\t{"prompt":{"erased":{"at":"2026-12-07T00:00:00.000Z"}}}`,
+      `${committed('alice')}\t{"prompt":{"erased":{"at":"2026-12-07T00:00:00.000Z","by":9}}}`,
     );
     expect(eraseTornLine(`${committed('alice')}\t${payload.slice(0, 40)}`, alice, target, count)).toBe(
       `${committed('alice')}\t`,

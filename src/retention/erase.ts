@@ -4,7 +4,7 @@
  * the chain, every checkpoint and every proof are unchanged and `verify` still passes
  * (docs/format.md §2). Pure line logic here; the segment rewrite is in store/segment-rewrite.ts.
  */
-import { parseCommitted, parsePayloads, splitLine } from '../chain/record.js';
+import { type ErasedMarker, parseCommitted, parsePayloads, splitLine } from '../chain/record.js';
 import { canonicalJson, quoteJsonString } from '../event/canonical.js';
 
 /** Which entries lose their payloads. */
@@ -15,6 +15,8 @@ export interface ErasureTarget {
   reason?: string;
   /** ISO time of the erasure. */
   at: string;
+  /** The seq of the entry that will record the erasure (docs/format.md §2): the next one. */
+  by: number;
 }
 
 /** What an erasure changed. */
@@ -56,7 +58,7 @@ export function eraseLine(line: string, target: ErasureTarget, count: ErasureCou
 export function eraseTornLine(
   line: string,
   select: (committed: string) => boolean,
-  marker: { at: string; reason?: string },
+  marker: ErasedMarker,
   count: ErasureCount,
 ): string | undefined {
   const quarantine = count.quarantine ?? { erased: 0, unreadable: 0 };
@@ -92,12 +94,13 @@ export const aboutSubject = (subject: string) => (committed: string) =>
 export function erasePayloads(
   line: string,
   select: (committed: string) => boolean,
-  marker: { at: string; reason?: string },
+  marker: ErasedMarker,
   count: ErasureCount,
 ): string | undefined {
   const { committed, payloads } = splitLine(line);
   if (payloads === undefined || !select(committed)) return undefined;
-  const erased = marker.reason === undefined ? { at: marker.at } : { at: marker.at, reason: marker.reason };
+  const erased: ErasedMarker = { at: marker.at, by: marker.by };
+  if (marker.reason !== undefined) erased.reason = marker.reason;
   let fields = 0;
   // fromEntries defines own data properties, so even a stored "__proto__" name stays a name.
   const out = Object.fromEntries(

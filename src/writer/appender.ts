@@ -210,7 +210,8 @@ export class Appender {
     }
     this.rotate();
     const count: ErasureCount = { entries: 0, fields: 0 };
-    const target: ErasureTarget = { subject, at: new Date(this.now()).toISOString() };
+    // The audit.erasure entry appended below takes the next seq: each marker names it.
+    const target: ErasureTarget = { subject, at: new Date(this.now()).toISOString(), by: log.size };
     if (reason !== undefined) target.reason = reason;
     log.rewriteLines((line) => eraseLine(line, target, count));
     if (log.layout !== undefined)
