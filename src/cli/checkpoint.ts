@@ -16,6 +16,7 @@ export async function runCheckpoint(args: string[]): Promise<number> {
     note = source.latestCheckpoint();
     where = source instanceof DirSource ? source.layout.dir : source.name;
     verifierKey = source.meta.verifierKey;
+    if (source instanceof DirSource) note = latestOfDir(source, note, verifierKey);
   } finally {
     target.close();
   }
@@ -24,4 +25,33 @@ export async function runCheckpoint(args: string[]): Promise<number> {
   openCheckpoint(note, NoteVerifier.fromVkey(verifierKey));
   process.stdout.write(note);
   return 0;
+}
+
+/**
+ * The latest of a directory trail: the largest checkpoint of checkpoints.jsonl that the trail's key
+ * signed, which the `checkpoint` file must be or precede (a writer stopped between the two leaves
+ * it one behind). A file that is none of them was changed or replaced: an older note copied there
+ * would let a witness keep a checkpoint of a log cut back to it.
+ * @throws AuditError CHECKPOINT_MALFORMED when the file holds a note checkpoints.jsonl does not.
+ */
+function latestOfDir(source: DirSource, file: string | undefined, verifierKey: string): string | undefined {
+  const verifier = NoteVerifier.fromVkey(verifierKey);
+  let latest: { size: number; note: string } | undefined;
+  let listed = false;
+  for (const c of source.checkpoints()) {
+    if (c.note === file) listed = true;
+    let size: number;
+    try {
+      size = openCheckpoint(c.note, verifier).size;
+    } catch {
+      continue; // verify names it; the largest verified one is the latest
+    }
+    if (latest === undefined || size >= latest.size) latest = { size, note: c.note };
+  }
+  if (file !== undefined && latest !== undefined && !listed)
+    throw new AuditError(
+      'CHECKPOINT_MALFORMED',
+      `${source.layout.latestCheckpoint}: not a checkpoint of checkpoints.jsonl (changed or replaced); run sealtrail verify`,
+    );
+  return latest?.note ?? file;
 }

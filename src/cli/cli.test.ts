@@ -351,6 +351,20 @@ describe('sealtrail', () => {
       expect(r.stdout).toBe('');
     });
 
+    it('prints the latest signed checkpoint, not an older one copied into the checkpoint file', () => {
+      const d = path.join(root, 'replayed-checkpoint');
+      run(['init', '--dir', d]);
+      run(['append', '--dir', d], '{"type":"x.a"}\n');
+      const older = fs.readFileSync(path.join(d, 'checkpoint'), 'utf8');
+      run(['append', '--dir', d], '{"type":"x.b"}\n');
+      const latest = fs.readFileSync(path.join(d, 'checkpoint'), 'utf8');
+      expect(latest.split('\n')[1]).toBe('2');
+      fs.writeFileSync(path.join(d, 'checkpoint'), older);
+      const r = run(['checkpoint', '--dir', d]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(latest);
+    });
+
     it('prints the signed empty tree of a trail just made, and prove then names the missing entry', () => {
       const d = path.join(root, 'fresh-checkpoint');
       run(['init', '--dir', d, '--origin', 'example.test/fresh']);
