@@ -172,6 +172,13 @@ function segmentTasks(source: DirSource, from: number): SegmentTask[] {
     const { ref, summary } = segments[i]!;
     const next = segments[i + 1];
     if (next !== undefined && next.ref.firstSeq <= from) continue;
+    // Only the newest segment may be open: the writer seals one (its summary) before the next.
+    if (next !== undefined && summary === undefined)
+      throw new AuditError(
+        'SEGMENT_CHECKSUM_MISMATCH',
+        `${path.basename(ref.file)}: a later segment follows, but its sealed summary is missing or unreadable`,
+        { file: ref.file },
+      );
     tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from });
   }
   return tasks;

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 /**
  * verifyDir checks segments in runs, in parallel threads for a large trail: for every kind of
  * damage it must give the report the line-by-line verifier gives (verifyTrail over the trail's own
@@ -161,12 +162,42 @@ describe('verifyDir in runs and threads', () => {
       const dir = copy();
       const [, , seg, next] = segments(dir);
       editLine(dir, next!.firstSeq - 1, (l) => l.replace('"event":{', '"event":{"x":1,'));
-      // Unsealed, so that its checksum does not fail first.
-      fs.rmSync(summaryOf(seg!.file));
+      // Its summary rewritten to match, so that its checksum does not fail first.
+      const summary = JSON.parse(fs.readFileSync(summaryOf(seg!.file), 'utf8')) as Record<string, unknown>;
+      const bytes = fs.readFileSync(seg!.file);
+      summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      summary.bytes = bytes.length;
+      fs.writeFileSync(summaryOf(seg!.file), JSON.stringify(summary));
       fs.rmSync(path.join(dir, 'tree'), { recursive: true });
       const r = expectSameReports(dir);
       expect(r.failure).toMatchObject({ code: 'CHAIN_LINK_MISMATCH', seq: next!.firstSeq });
       expect(r.failure?.file).toBe(path.basename(next!.file));
+    });
+  });
+
+  describe("when a sealed segment's summary is removed", () => {
+    it('fails with SEGMENT_CHECKSUM_MISMATCH naming the segment: only the newest may be open', () => {
+      const dir = copy();
+      const seg = segments(dir)[1]!;
+      fs.rmSync(summaryOf(seg.file));
+      const r = verifyDir(dir, { workers: 2 });
+      expect(r.failure).toMatchObject({ code: 'SEGMENT_CHECKSUM_MISMATCH' });
+      expect(r.failure?.message).toBe(
+        `${path.basename(seg.file)}: a later segment follows, but its sealed summary is missing or unreadable`,
+      );
+      expect(verifyDir(dir, { workers: 0 }).failure?.message).toBe(r.failure?.message);
+    });
+
+    it('and when its byte count is changed', () => {
+      const dir = copy();
+      const seg = segments(dir)[1]!;
+      const summary = JSON.parse(fs.readFileSync(summaryOf(seg.file), 'utf8')) as Record<string, unknown>;
+      summary.bytes = 1;
+      fs.writeFileSync(summaryOf(seg.file), JSON.stringify(summary));
+      expect(expectSameReports(dir).failure).toMatchObject({
+        code: 'SEGMENT_CHECKSUM_MISMATCH',
+        message: `${path.basename(seg.file)}: bytes differ from its sealed summary`,
+      });
     });
   });
 

@@ -13,6 +13,7 @@ import { recordTs, type SegmentSummary } from './segment-log.js';
 /** Running digest of one segment's lines, compared with its summary at the end. */
 export class SegmentCheck {
   private readonly hash = createHash('sha256');
+  private bytes = 0;
   private count = 0;
   private minTs = '';
   private maxTs = '';
@@ -26,6 +27,7 @@ export class SegmentCheck {
   /** Adds bytes of the segment to the digest only (a reader that hashes whole chunks). */
   addBytes(bytes: Uint8Array): void {
     this.hash.update(bytes);
+    this.bytes += bytes.length;
   }
 
   /** Counts one line whose event time is `ts` (its bytes go to {@link addBytes}). */
@@ -42,7 +44,7 @@ export class SegmentCheck {
    */
   finish(summary: SegmentSummary, firstSeq: number, file: string, tailBytes = 0): void {
     const problem =
-      this.hash.digest('hex') !== summary.sha256 || tailBytes > 0
+      this.hash.digest('hex') !== summary.sha256 || summary.bytes !== this.bytes || tailBytes > 0
         ? 'bytes differ from its sealed summary'
         : summary.firstSeq !== firstSeq ||
             summary.lastSeq !== firstSeq + this.count - 1 ||
