@@ -205,6 +205,26 @@ describe('POST /v1/events', () => {
     expect(await r.text()).not.toContain('secret-value');
   });
 
+  it('answers 400 to a body that is not UTF-8, in either format, and records nothing of it', async () => {
+    const before = await producedCount();
+    const bad = Buffer.concat([
+      Buffer.from('[{"type":"model.request","content":{"prompt":"a'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}]'),
+    ]);
+    for (const type of ['application/json', 'application/x-ndjson']) {
+      const body = type === 'application/json' ? bad : bad.subarray(1, bad.length - 1);
+      const r = await fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': type, authorization: `Bearer ${tok['producer-a']}` },
+        body,
+      });
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ message: 'body: not valid UTF-8', field: 'body' });
+    }
+    expect(await producedCount()).toBe(before);
+  });
+
   it('answers 400 for more events than the batch limit', async () => {
     const r = await post(tok['producer-a'], JSON.stringify(Array.from({ length: 51 }, (_, i) => event(i))));
     expect(r.status).toBe(400);

@@ -98,6 +98,19 @@ const CLOSE_GRACE_MS = 5000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A body's text; undefined when it is not UTF-8 (a lenient decode would record U+FFFD in place of its bytes). */
+function bodyText(body: Buffer): string | undefined {
+  try {
+    return STRICT_UTF8.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
+const notUtf8 = () => new AuditError('USAGE', 'body: not valid UTF-8', { field: 'body' });
+
 interface RouteScope {
   scope?: TokenScope | readonly TokenScope[];
 }
@@ -379,8 +392,9 @@ export class Collector {
   private routes(): void {
     const app = this.app;
     for (const type of CONTENT_TYPES_JSONL) {
-      app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
-        const text = body as string;
+      app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => {
+        const text = bodyText(body as Buffer);
+        if (text === undefined) return done(notUtf8());
         const parsed = parseJsonLines(text);
         if (Array.isArray(parsed)) {
           done(null, parsed);
@@ -395,10 +409,12 @@ export class Collector {
     // the only body is an ingest batch, which is read field by field and never merged into another
     // object (prepareEvent defines `__proto__` as an own property).
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+      const text = bodyText(body as Buffer);
+      if (text === undefined) return done(notUtf8());
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body as string);
+        parsed = JSON.parse(text);
       } catch {
         // The parser's message is not kept: it quotes the body.
         done(new AuditError('USAGE', 'body: not valid JSON', { field: 'body' }));
