@@ -367,7 +367,7 @@ export function verifyContent(
 /**
  * Every erased payload must be explained by the entry its marker names (docs/format.md §2): an
  * `audit.erasure` of the erased entry's subject or a `retention.content_expired`, recorded at or
- * after the marker's time. Without this, anyone who can write the files could hide any payload
+ * after the marker's time, and counting at least as many erased payloads as name it. Without this, anyone who can write the files could hide any payload
  * behind a marker: its digest alone does not say whether the content was erased or removed.
  * Claims wait, by the seq they name, until verify reaches that entry.
  */
@@ -396,6 +396,17 @@ class ErasureCheck {
     if (claims === undefined) return;
     this.waiting.delete(seq);
     const event = parseCommitted(committed.toString('utf8')).event;
+    // The entry counts the payloads it erased: a marker copied onto another payload is one more
+    // (fewer is possible, once pruning removed some of them).
+    const fields = (event.meta as { fields?: unknown } | undefined)?.fields;
+    if (typeof fields === 'number' && claims.length > fields) {
+      const c = claims[claims.length - 1]!;
+      fail(
+        'CONTENT_COMMITMENT_MISMATCH',
+        `entry ${c.seq}: content.${c.name} is marked erased by entry ${seq}, which records ${fields} erased payloads, not ${claims.length}`,
+        { seq },
+      );
+    }
     for (const c of claims) {
       const explained =
         (event.type === 'audit.erasure' && event.subject === c.subject) ||

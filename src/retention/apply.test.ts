@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -204,6 +205,32 @@ describe('applyRetention', () => {
       expect(old!.erased).toEqual(['prompt']);
       expect(recent!.content?.prompt).toBe('new');
       expect(verifyDir(dir).ok).toBe(true);
+    });
+  });
+
+  describe('content expiry, and a marker copied onto a payload it did not erase', () => {
+    it('fails verify: the expiry entry counts the payloads it erased', async () => {
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false });
+      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old' } });
+      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'keep this' } });
+      expect((await trail.applyRetention(POLICY)).expired).toEqual({ entries: 1, fields: 1 });
+      await trail.close();
+      expect(verifyDir(dir).ok).toBe(true);
+      const { segmentsDir } = trailLayout(dir);
+      const file = path.join(segmentsDir, fs.readdirSync(segmentsDir).filter((f) => f.endsWith('.log'))[0]!);
+      const [oldLine, keptLine] = fs.readFileSync(file, 'utf8').split('\n');
+      const marker = oldLine!.split('\t')[1]!;
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(keptLine!.split('\t')[1]!, marker));
+      const summaryFile = file.replace(/\.log$/, '.summary.json');
+      const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
+      const bytes = fs.readFileSync(file);
+      summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      summary.bytes = bytes.length;
+      fs.writeFileSync(summaryFile, JSON.stringify(summary));
+      expect(verifyDir(dir).failure?.message).toMatch(
+        /^entry 1: content\.prompt is marked erased by entry \d+, which records 1 erased payloads, not 2$/,
+      );
     });
   });
 
