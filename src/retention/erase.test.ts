@@ -160,10 +160,11 @@ describe('eraseSubject', () => {
     summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     summary.bytes = bytes.length;
     fs.writeFileSync(summaryFile, JSON.stringify(summary));
-    expect(verifyDir(dir).failure?.message).toMatch(
-      new RegExp(
-        `^entry 0: content.prompt is marked erased by entry ${erasure}, which does not record that erasure`,
-      ),
+    // Caught twice over: bob's erasure counts one payload, and alice is not its subject.
+    const failure = verifyDir(dir).failure;
+    expect(failure?.code).toBe('CONTENT_COMMITMENT_MISMATCH');
+    expect(failure?.message).toContain(
+      `content.prompt is marked erased by entry ${erasure}, which records 1 erased payloads, not 2`,
     );
   });
 
