@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 /**
  * verifyDir checks segments in runs, in parallel threads for a large trail: for every kind of
  * damage it must give the report the line-by-line verifier gives (verifyTrail over the trail's own
@@ -13,6 +12,7 @@ import { canonicalJson } from '../event/canonical.js';
 import { DirSource } from '../store/index.js';
 import {
   readSegmentLines,
+  resealSummary,
   sampleEvent,
   segmentFiles,
   tempDir,
@@ -163,11 +163,7 @@ describe('verifyDir in runs and threads', () => {
       const [, , seg, next] = segments(dir);
       editLine(dir, next!.firstSeq - 1, (l) => l.replace('"event":{', '"event":{"x":1,'));
       // Its summary rewritten to match, so that its checksum does not fail first.
-      const summary = JSON.parse(fs.readFileSync(summaryOf(seg!.file), 'utf8')) as Record<string, unknown>;
-      const bytes = fs.readFileSync(seg!.file);
-      summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-      summary.bytes = bytes.length;
-      fs.writeFileSync(summaryOf(seg!.file), JSON.stringify(summary));
+      resealSummary(seg!.file);
       fs.rmSync(path.join(dir, 'tree'), { recursive: true });
       const r = expectSameReports(dir);
       expect(r.failure).toMatchObject({ code: 'CHAIN_LINK_MISMATCH', seq: next!.firstSeq });

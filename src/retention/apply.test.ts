@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import { NoteVerifier, openCheckpoint, verifyInclusion } from '../chain/index.js
 import { isAuditError } from '../errors.js';
 import { type AuditEntry, decodeLine, proveInclusion, query, verifyDir } from '../read/index.js';
 import { DirSource, listSegments, readBoundaryFile, trailLayout } from '../store/index.js';
-import { trailDirs } from '../test-support/fixtures.js';
+import { resealSummary, trailDirs } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
 import type { RetentionPolicy } from './policy.js';
 
@@ -222,12 +221,7 @@ describe('applyRetention', () => {
       const [oldLine, keptLine] = fs.readFileSync(file, 'utf8').split('\n');
       const marker = oldLine!.split('\t')[1]!;
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(keptLine!.split('\t')[1]!, marker));
-      const summaryFile = file.replace(/\.log$/, '.summary.json');
-      const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
-      const bytes = fs.readFileSync(file);
-      summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-      summary.bytes = bytes.length;
-      fs.writeFileSync(summaryFile, JSON.stringify(summary));
+      resealSummary(file);
       expect(verifyDir(dir).failure?.message).toMatch(
         /^entry 1: content\.prompt is marked erased by entry \d+, which records 1 erased payloads, not 2$/,
       );

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -8,7 +7,7 @@ import { isAuditError } from '../errors.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource, trailLayout } from '../store/index.js';
 import { finishRewrites } from '../store/segment-rewrite.js';
-import { trailDirs } from '../test-support/fixtures.js';
+import { resealSummary, trailDirs } from '../test-support/fixtures.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
 import { aboutSubject, type ErasureCount, eraseTornLine } from './erase.js';
 
@@ -154,12 +153,7 @@ describe('eraseSubject', () => {
     const file = path.join(dir, 'segments', segment!);
     const text = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, text.replace(lines[0]!.split('\t')[1]!, bobPayload));
-    const summaryFile = file.replace(/\.log$/, '.summary.json');
-    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
-    const bytes = fs.readFileSync(file);
-    summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    summary.bytes = bytes.length;
-    fs.writeFileSync(summaryFile, JSON.stringify(summary));
+    resealSummary(file);
     // Caught twice over: bob's erasure counts one payload, and alice is not its subject.
     const failure = verifyDir(dir).failure;
     expect(failure?.code).toBe('CONTENT_COMMITMENT_MISMATCH');

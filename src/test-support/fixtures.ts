@@ -2,6 +2,7 @@
  * Test helpers: throwaway trail directories, sample AI events, and line-level file surgery used
  * by the tamper tests. Not part of the package.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,4 +70,17 @@ export function readSegmentLines(file: string): string[] {
 /** Writes lines back to a segment file. */
 export function writeSegmentLines(file: string, lines: string[]): void {
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/**
+ * Rewrites a sealed segment's summary to match the segment's bytes as they are now (checksum and
+ * byte count), as someone who edits the files would, so that the summary check does not fail first.
+ */
+export function resealSummary(segmentFile: string): void {
+  const summaryFile = segmentFile.replace(/\.log$/, '.summary.json');
+  const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, unknown>;
+  const bytes = fs.readFileSync(segmentFile);
+  summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  summary.bytes = bytes.length;
+  fs.writeFileSync(summaryFile, JSON.stringify(summary));
 }
