@@ -7,6 +7,7 @@
 
 import { AuditError, type AuditErrorCode } from '../errors.js';
 import { canonicalJson } from '../event/canonical.js';
+import { strictUtf8 } from '../utf8.js';
 import { type Boundary, openBoundary } from './boundary.js';
 import { type Checkpoint, openCheckpoint } from './checkpoint.js';
 import { CompactTree } from './compact-tree.js';
@@ -15,6 +16,7 @@ import { NoteVerifier } from './note.js';
 import { buildConsistencyProof, rootAt } from './proof-build.js';
 import { verifyConsistency } from './proof-verify.js';
 import {
+  type CommittedRecord,
   digestContent,
   digestContentBytes,
   GENESIS_PREV,
@@ -287,8 +289,6 @@ function startsWithAt(buf: Buffer, prefix: Buffer, at: number): boolean {
   );
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * An erased payload and the entry its marker names as recording the erasure (docs/format.md §2),
  * which verify then checks: an `audit.erasure` of the entry's subject, or a
@@ -326,23 +326,20 @@ export function verifyContent(
     counts.verified += list.length;
     return;
   }
-  let payloads: string | undefined;
-  try {
-    payloads = payloadBytes === undefined ? undefined : STRICT_UTF8.decode(payloadBytes);
-  } catch {
-    // a lenient decode would read a changed byte as U+FFFD and match the original text
+  const payloads = payloadBytes === undefined ? undefined : strictUtf8(payloadBytes);
+  if (payloadBytes !== undefined && payloads === undefined)
     fail('ENTRY_MALFORMED', 'content payloads are not valid UTF-8');
-  }
   const digests = new Map(list);
   const stored = payloads === undefined ? {} : parsePayloads(payloads);
   for (const name of Object.keys(stored)) {
     if (!digests.has(name)) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload without a digest`);
   }
+  let record: CommittedRecord | undefined; // read once, for the first erased payload
   for (const [name, digest] of digests) {
     const p = Object.hasOwn(stored, name) ? stored[name] : undefined;
     if (p === undefined) fail('CONTENT_COMMITMENT_MISMATCH', `content.${name}: payload missing`);
     if ('erased' in p) {
-      const record = parseCommitted(committed.toString('utf8'));
+      record ??= parseCommitted(committed.toString('utf8'));
       if (p.erased.by <= record.seq)
         fail(
           'CONTENT_COMMITMENT_MISMATCH',
@@ -489,6 +486,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     let prev: Buffer = start?.prev ?? GENESIS_PREV;
     const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
     const erasures = new ErasureCheck();
+    const lineClaims: ErasureClaim[] = []; // reused by every line checked one by one
     const lines = input.lines[Symbol.iterator]();
     const first = lines.next();
     // A failure stops the reading: the lines' source closes its file (an open one would leak).
@@ -530,9 +528,14 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
         }
         if (!tail.prev.equals(prev))
           fail('CHAIN_LINK_MISMATCH', `prev does not match the hash of entry ${seq - 1}`);
-        const claims: ErasureClaim[] = [];
-        verifyContent(committed, tab < 0 ? undefined : bytes.subarray(tab + 1), report.contentFields, claims);
-        erasures.claim(claims);
+        verifyContent(
+          committed,
+          tab < 0 ? undefined : bytes.subarray(tab + 1),
+          report.contentFields,
+          lineClaims,
+        );
+        erasures.claim(lineClaims);
+        lineClaims.length = 0;
         erasures.check(seq, committed);
         if (line.indexMismatch !== undefined) fail('ENTRY_MALFORMED', `entry ${seq}: ${line.indexMismatch}`);
         const leaf = hashLeaf(committed);

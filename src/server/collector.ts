@@ -27,6 +27,7 @@ import {
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
+import { strictUtf8 } from '../utf8.js';
 import { AuditTrail, type AuditTrailOptions } from '../writer/index.js';
 import type { PostgresTarget } from '../writer/postgres-target.js';
 import { ConnectionTracker } from './connections.js';
@@ -97,17 +98,6 @@ const CLOSE_GRACE_MS = 5000;
 /** A request (headers and body) must arrive within this: a slow body is a held connection. */
 const REQUEST_TIMEOUT_MS = 60_000;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A body's text; undefined when it is not UTF-8 (a lenient decode would record U+FFFD in place of its bytes). */
-function bodyText(body: Buffer): string | undefined {
-  try {
-    return STRICT_UTF8.decode(body);
-  } catch {
-    return undefined;
-  }
-}
 
 const notUtf8 = () => new AuditError('USAGE', 'body: not valid UTF-8', { field: 'body' });
 
@@ -393,7 +383,7 @@ export class Collector {
     const app = this.app;
     for (const type of CONTENT_TYPES_JSONL) {
       app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => {
-        const text = bodyText(body as Buffer);
+        const text = strictUtf8(body as Buffer);
         if (text === undefined) return done(notUtf8());
         const parsed = parseJsonLines(text);
         if (Array.isArray(parsed)) {
@@ -410,7 +400,7 @@ export class Collector {
     // object (prepareEvent defines `__proto__` as an own property).
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
-      const text = bodyText(body as Buffer);
+      const text = strictUtf8(body as Buffer);
       if (text === undefined) return done(notUtf8());
       let parsed: unknown;
       try {

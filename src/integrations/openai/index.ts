@@ -169,21 +169,21 @@ function watchCall(promise: unknown, call: Call): void {
     return;
   }
   let asked = false;
-  p.parse = function (this: unknown) {
-    const result = parse.call(this);
+  // The first ask decides what is recorded; its reaction goes before the caller's.
+  const firstAsk = (result: PromiseLike<unknown>, settled: (value: unknown) => void) => {
     if (!asked) {
       asked = true;
-      result.then(done, failed);
+      result.then(settled, failed);
     }
     return result;
   };
+  p.parse = function (this: unknown) {
+    return firstAsk(parse.call(this), done);
+  };
   p.asResponse = function (this: unknown) {
-    const result = asResponse.call(this);
-    if (!asked) {
-      asked = true;
-      result.then(() => once(() => record(call, { ...newOutcome(), raw: true }, undefined)), failed);
-    }
-    return result;
+    return firstAsk(asResponse.call(this), () =>
+      once(() => record(call, { ...newOutcome(), raw: true }, undefined)),
+    );
   };
   p.responsePromise.then(({ response }) => {
     if (asked || call.params.stream === true) return;
