@@ -280,6 +280,41 @@ describe('verify', () => {
     });
   });
 
+  describe('when a line of checkpoints.jsonl or seals.jsonl is not a record of its file', () => {
+    // Before, such a line was skipped: a checkpoint or seal overwritten with garbage went unseen.
+    function damage(name: string, line: number, text: string): string {
+      const dir = copy();
+      const file = path.join(dir, name);
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      expect(lines.length).toBeGreaterThan(line);
+      lines[line] = text;
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+      return dir;
+    }
+
+    it.each([
+      ['not JSON', '{"note":"'],
+      ['JSON of another shape', 'null'],
+      ['a record without its note', '{"reason":"interval","size":3,"time":"2026-01-01T00:00:00.000Z"}'],
+    ])('names the checkpoint line: %s', (_, text) => {
+      const r = verifyDir(damage('checkpoints.jsonl', 0, text));
+      expect(r.failure).toMatchObject({
+        code: 'CHECKPOINT_MALFORMED',
+        message: 'checkpoints.jsonl line 1: not a stored checkpoint (changed or damaged)',
+        file: expect.stringMatching(/checkpoints\.jsonl$/),
+      });
+    });
+
+    it('names the seal line, with or without the seal seed', () => {
+      const dir = damage('seals.jsonl', 0, '{"epoch":0,"tag":7}');
+      for (const r of [verifyDir(dir), verifyDir(dir, { sealSeed: seed })])
+        expect(r.failure).toMatchObject({
+          code: 'SEAL_INVALID',
+          message: 'seals.jsonl line 1: not a stored seal (changed or damaged)',
+        });
+    });
+  });
+
   describe('when a seal is missing', () => {
     it('fails with SEAL_MISSING', () => {
       const dir = copy();

@@ -77,6 +77,8 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       if (!(err instanceof AuditError) || err.code !== 'BOUNDARY_INVALID') throw err;
       return failedReport(source, checkpoints.length, err);
     }
+    const unreadable = unreadableLine(source);
+    if (unreadable !== undefined) return failedReport(source, checkpoints.length, unreadable);
     // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
     const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
     if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
@@ -184,6 +186,29 @@ function segmentTasks(source: DirSource, from: number): SegmentTask[] {
   return tasks;
 }
 
+/**
+ * The first line of checkpoints.jsonl or seals.jsonl that is not a record of its file: the writer
+ * only appends whole lines (and cuts a torn last one), so such a line was changed.
+ */
+function unreadableLine(source: DirSource): AuditError | undefined {
+  const files = [
+    { file: source.layout.checkpoints, code: 'CHECKPOINT_MALFORMED', what: 'checkpoint' },
+    { file: source.layout.seals, code: 'SEAL_INVALID', what: 'seal' },
+  ] as const;
+  for (const { file, code, what } of files) {
+    let first: number | undefined;
+    const onBad = (lineNo: number): void => {
+      first ??= lineNo;
+    };
+    if (code === 'SEAL_INVALID') source.seals(onBad);
+    else source.checkpoints(onBad);
+    if (first === undefined) continue;
+    const message = `${path.basename(file)} line ${first}: not a stored ${what} (changed or damaged)`;
+    return new AuditError(code, message, { file });
+  }
+  return undefined;
+}
+
 function failedReport(source: DirSource, checkpoints: number, err: AuditError): VerifyReport {
   return {
     ok: false,
@@ -195,7 +220,11 @@ function failedReport(source: DirSource, checkpoints: number, err: AuditError): 
     contentFields: { verified: 0, erased: 0 },
     unsignedTail: 0,
     prunedBefore: 0,
-    failure: { code: err.code, message: err.message },
+    failure: {
+      code: err.code,
+      message: err.message,
+      ...(typeof err.detail.file === 'string' && { file: err.detail.file }),
+    },
   };
 }
 

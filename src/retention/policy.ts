@@ -6,6 +6,7 @@
  */
 import { AuditError } from '../errors.js';
 import { EVENT_TYPES, type EventCategory } from '../event/index.js';
+import { isRecord } from '../is-record.js';
 
 /** A keep period: `<n>d` days, `<n>w` weeks, `<n>m` calendar months, `<n>y` calendar years, or `forever`. */
 export type Period = string;
@@ -54,10 +55,6 @@ const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 
 function invalid(field: string, message: string): never {
   throw new AuditError('CONFIG_INVALID', `retention policy: ${field}: ${message}`, { field });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

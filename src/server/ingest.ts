@@ -6,6 +6,7 @@
 import { AuditError, isAuditError } from '../errors.js';
 import { inexactNumberMessage, inexactNumberPath } from '../event/exact-json.js';
 import type { PreparedEvent } from '../event/index.js';
+import { isRecord } from '../is-record.js';
 
 /** A batch entry that failed: its index in the batch and the field path. */
 export interface BatchProblem {
@@ -52,20 +53,16 @@ function inexactIn(event: unknown, index: number): BatchProblem | undefined {
   return { index, field, message: `events[${index}]: ${inexactNumberMessage(field)}` };
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Sets `meta.producer` to the token's name, whatever the body said (a producer cannot speak for
  * another). The event is a value freshly parsed from the request, so it is changed in place. A
  * `meta` that is not an object is left as it is, for validation to name it.
  */
 export function stampProducer(event: unknown, producer: string): void {
-  if (!isPlainObject(event)) return;
+  if (!isRecord(event)) return;
   const meta = event.meta;
   if (meta === undefined) event.meta = { producer };
-  else if (isPlainObject(meta)) meta.producer = producer;
+  else if (isRecord(meta)) meta.producer = producer;
 }
 
 /**

@@ -27,6 +27,7 @@
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
 import { AuditError } from '../errors.js';
+import { isRecord } from '../is-record.js';
 import { decodeLine } from '../read/index.js';
 import { DirSource, readIfExists, writeFileAtomic } from '../store/index.js';
 import type { BatchProblem } from './ingest.js';
@@ -64,10 +65,6 @@ export interface SinkAdmission {
   duplicates: number;
   /** Sink key → highest seq once the batch is recorded; apply with {@link SinkSequences.commit}. */
   next: Map<string, number>;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function sinkKey(producer: string, sinkId: string): string {
@@ -145,11 +142,11 @@ export class SinkSequences {
       } catch {
         throw new AuditError('STORE_IO', `${SINK_STATE_FILE}: not valid JSON`, { file });
       }
-      if (!Number.isSafeInteger(saved.treeSize) || !isPlainObject(saved.sinks))
+      if (!Number.isSafeInteger(saved.treeSize) || !isRecord(saved.sinks))
         throw new AuditError('STORE_IO', `${SINK_STATE_FILE}: expected treeSize and sinks`, { file });
       from = saved.treeSize as number;
       // A state saved before `seen` was kept counts as heard from now.
-      const seen = isPlainObject(saved.seen) ? saved.seen : {};
+      const seen = isRecord(saved.seen) ? saved.seen : {};
       const entries: Array<[string, number, number]> = [];
       for (const [key, seq] of Object.entries(saved.sinks)) {
         const at = seen[key];
@@ -162,7 +159,7 @@ export class SinkSequences {
     for (const line of source.lineBytes(from)) {
       if (line.bytes.indexOf(SINK_STAMP) < 0) continue;
       const meta = decodeLine(line.bytes.toString('utf8')).meta;
-      if (!isPlainObject(meta)) continue;
+      if (!isRecord(meta)) continue;
       const { producer, sinkId, sinkSeq } = meta;
       if (typeof producer !== 'string' || typeof sinkId !== 'string' || !Number.isSafeInteger(sinkSeq))
         continue;
@@ -214,8 +211,8 @@ export class SinkSequences {
     let duplicates = 0;
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
-      const meta = isPlainObject(event) ? event.meta : undefined;
-      if (!isPlainObject(meta) || meta.sinkId === undefined) continue;
+      const meta = isRecord(event) ? event.meta : undefined;
+      if (!isRecord(meta) || meta.sinkId === undefined) continue;
       const { sinkId, sinkSeq } = meta;
       if (typeof sinkId !== 'string' || sinkId === '' || sinkId.length > MAX_SINK_ID) {
         const field = 'meta.sinkId';

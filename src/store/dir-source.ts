@@ -153,8 +153,9 @@ export class DirSource {
     }
   }
 
-  checkpoints() {
-    return readCheckpoints(this.layout);
+  /** The stored checkpoints; a line that is not one is left out and given to `onBad`. */
+  checkpoints(onBad?: (lineNo: number) => void) {
+    return readCheckpoints(this.layout, onBad);
   }
 
   /**
@@ -165,8 +166,9 @@ export class DirSource {
     return readBoundaryFile(this.layout);
   }
 
-  seals() {
-    return readSeals(this.layout);
+  /** The stored seals; a line that is not one is left out and given to `onBad`. */
+  seals(onBad?: (lineNo: number) => void) {
+    return readSeals(this.layout, onBad);
   }
 
   /** The latest signed checkpoint note, or undefined before the first. */

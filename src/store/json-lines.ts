@@ -5,25 +5,35 @@
 import fs from 'node:fs';
 import { appendFileDurable, readIfExists, withFile } from './fs-safe.js';
 
-/** Parses every complete line of a JSON-lines file; an unreadable line is reported, not thrown. */
-export function readJsonLines<T>(file: string, onBad?: (lineNo: number) => void): T[] {
+/**
+ * Parses every complete line of a JSON-lines file. A line that is not JSON, or not of the shape
+ * `valid` accepts, is left out and reported to `onBad` (1-based), not thrown.
+ */
+export function readJsonLines<T>(
+  file: string,
+  valid: (value: unknown) => value is T,
+  onBad?: (lineNo: number) => void,
+): T[] {
   const text = withFile(file, 'read', () => readIfExists(file)) ?? '';
   const end = text.lastIndexOf('\n');
   if (end < 0) return [];
   const out: T[] = [];
   const lines = text.slice(0, end).split('\n');
   for (let i = 0; i < lines.length; i++) {
+    let value: unknown;
     try {
-      out.push(JSON.parse(lines[i]!) as T);
+      value = JSON.parse(lines[i]!);
     } catch {
-      onBad?.(i + 1);
+      value = undefined;
     }
+    if (valid(value)) out.push(value);
+    else onBad?.(i + 1);
   }
   return out;
 }
 
-/** The last complete record of a JSON-lines file, read from its end. */
-export function readLastJsonLine<T>(file: string): T | undefined {
+/** The last complete record of a JSON-lines file, read from its end, if `valid` accepts it. */
+export function readLastJsonLine<T>(file: string, valid: (value: unknown) => value is T): T | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -41,7 +51,8 @@ export function readLastJsonLine<T>(file: string): T | undefined {
       const begin = end < 0 ? -1 : text.lastIndexOf('\n', end - 1);
       if (end >= 0 && (begin >= 0 || start === 0)) {
         try {
-          return JSON.parse(text.slice(begin + 1, end)) as T;
+          const value: unknown = JSON.parse(text.slice(begin + 1, end));
+          return valid(value) ? value : undefined;
         } catch {
           return undefined;
         }

@@ -3,6 +3,7 @@
  * why it was issued), `checkpoint` (the latest signed note, C2SP text) and `seals.jsonl`.
  */
 import type { SealRecord } from '../chain/seal.js';
+import { isRecord } from '../is-record.js';
 import { readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { appendJsonLine, readJsonLines, readLastJsonLine, repairJsonLines } from './json-lines.js';
 import type { TrailLayout } from './layout.js';
@@ -26,8 +27,8 @@ export class SealedFiles {
   constructor(private readonly layout: TrailLayout) {
     repairJsonLines(layout.checkpoints);
     repairJsonLines(layout.seals);
-    this.latest = readLastJsonLine<StoredCheckpoint>(layout.checkpoints);
-    this.last = readLastJsonLine<SealRecord>(layout.seals);
+    this.latest = readLastJsonLine(layout.checkpoints, isStoredCheckpoint);
+    this.last = readLastJsonLine(layout.seals, isSealRecord);
     // A crash between the line and the file leaves the file one checkpoint behind: finish it.
     const latest = this.latest;
     if (latest !== undefined && readIfExists(layout.latestCheckpoint) !== latest.note)
@@ -56,12 +57,35 @@ export class SealedFiles {
   }
 }
 
-/** Every stored checkpoint of a trail directory, oldest first. */
-export function readCheckpoints(layout: TrailLayout): StoredCheckpoint[] {
-  return readJsonLines<StoredCheckpoint>(layout.checkpoints);
+/**
+ * Every stored checkpoint of a trail directory, oldest first; a line that is not one is left out
+ * and its number (1-based) given to `onBad`.
+ */
+export function readCheckpoints(layout: TrailLayout, onBad?: (lineNo: number) => void): StoredCheckpoint[] {
+  return readJsonLines(layout.checkpoints, isStoredCheckpoint, onBad);
 }
 
-/** Every stored seal of a trail directory, in epoch order as written. */
-export function readSeals(layout: TrailLayout): SealRecord[] {
-  return readJsonLines<SealRecord>(layout.seals);
+/** Every stored seal of a trail directory, in epoch order as written; `onBad` as above. */
+export function readSeals(layout: TrailLayout, onBad?: (lineNo: number) => void): SealRecord[] {
+  return readJsonLines(layout.seals, isSealRecord, onBad);
+}
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function isStoredCheckpoint(value: unknown): value is StoredCheckpoint {
+  return (
+    isRecord(value) && typeof value.note === 'string' && isCount(value.size) && typeof value.time === 'string'
+  );
+}
+
+function isSealRecord(value: unknown): value is SealRecord {
+  return (
+    isRecord(value) &&
+    isCount(value.epoch) &&
+    isCount(value.size) &&
+    isCount(value.start) &&
+    isCount(value.end) &&
+    typeof value.root === 'string' &&
+    typeof value.tag === 'string'
+  );
 }
