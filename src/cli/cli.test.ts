@@ -107,6 +107,14 @@ describe('sealtrail', () => {
       expect(r.stderr).toBe(`${message}\n`);
     });
 
+    it('verify --against a file that is not a signed note is a usage error naming it, not a failed check', () => {
+      const notNote = path.join(dir, 'trail.json');
+      const r = run(['verify', '--dir', dir, '--against', notNote]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`sealtrail: --against ${notNote}: not a signed checkpoint note\n`);
+      expect(run(['verify', '--dir', dir, '--against', path.join(dir, 'checkpoint')]).code).toBe(0);
+    });
+
     it('an option that takes one value, given twice, is refused instead of the last winning', () => {
       const r = run(['query', '--dir', dir, '--format', 'csv', '--format', 'json']);
       expect(r.code).toBe(2);

@@ -11,7 +11,8 @@ import { isRemoteWitness, openWitness, type WitnessOptions } from './open-witnes
 /**
  * Every checkpoint `spec` holds for `origin`.
  * @throws AuditError STORE_IO (cannot be read), NOT_FOUND (a witness that holds none for the
- *   origin: checking against it would prove nothing), USAGE, CONFIG_INVALID.
+ *   origin: checking against it would prove nothing), USAGE (a file that is not a signed note),
+ *   CONFIG_INVALID.
  */
 export async function readWitnessed(
   spec: string,
@@ -31,7 +32,13 @@ export async function readWitnessed(
         },
       );
     }
-    if (!stat.isDirectory()) return [{ note: fs.readFileSync(spec, 'utf8'), source: spec }];
+    if (!stat.isDirectory()) {
+      const note = fs.readFileSync(spec, 'utf8');
+      // A signed note ends in a blank line, then signature lines that start with an em dash.
+      if (!/\n\n\u2014 [^\n]*\n$/.test(note))
+        throw new AuditError('USAGE', `--against ${spec}: not a signed checkpoint note`, { file: spec });
+      return [{ note, source: spec }];
+    }
   }
   const witness = await openWitness(spec, options);
   try {
