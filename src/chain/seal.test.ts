@@ -58,7 +58,11 @@ describe('verifySeals', () => {
   const good = sealEpochs(seed, [0, 5, 9]);
 
   it('accepts every epoch sealed in order, the empty first one included', () => {
-    expect(verifySeals(good, seedText, ORIGIN, ctx())).toEqual({ sealedEpochs: 3, lastSealedSize: 9 });
+    expect(verifySeals(good, seedText, ORIGIN, ctx())).toEqual({
+      sealedEpochs: 3,
+      lastSealedSize: 9,
+      writerKeyChecked: false,
+    });
   });
 
   describe('when a tag is forged with a key of a later epoch', () => {
@@ -127,6 +131,7 @@ describe('verifySeals', () => {
     expect(verifySeals(sealEpochs(dash, [0, 5, 9]), text, ORIGIN, ctx())).toEqual({
       sealedEpochs: 3,
       lastSealedSize: 9,
+      writerKeyChecked: false,
     });
   });
 

@@ -218,9 +218,16 @@ export interface SealContext {
   closed: boolean;
   /**
    * The writer's current seal key as stored (keys/seal.key), when at hand: it cannot be rolled
-   * back, so seals removed from the end show as epochs its key has left behind.
+   * back, so seals removed from the end show as epochs its key has left behind. `'missing'`: the
+   * file it is kept in is gone (a running writer always has it, so then that is a failure).
    */
-  writerKey?: { epoch: number; key: Uint8Array } | undefined;
+  writerKey?: WriterSealKey | 'missing' | undefined;
+}
+
+/** The writer's seal key as stored: its epoch and key. */
+export interface WriterSealKey {
+  epoch: number;
+  key: Uint8Array;
 }
 
 /** How long a running writer may take to seal an epoch that has ended (it checks every second). */
@@ -236,7 +243,7 @@ export function verifySeals(
   seed: string,
   origin: string,
   ctx: SealContext,
-): { sealedEpochs: number; lastSealedSize: number } {
+): { sealedEpochs: number; lastSealedSize: number; writerKeyChecked: boolean } {
   if (!SEED_RE.test(seed)) throw new AuditError('KEY_INVALID', 'seal seed: expected 43 base64url characters');
   // The auditor's copy of the writer's key chain, evolved in step with the records.
   const chain = SealKeyChain.fromSeed(Buffer.from(seed, 'base64url'), origin);
@@ -294,7 +301,13 @@ export function verifySeals(
       },
     );
   }
-  const wk = ctx.writerKey;
+  if (ctx.writerKey === 'missing' && !ctx.closed)
+    throw new AuditError(
+      'SEAL_MISSING',
+      "the writer's seal key is missing, though a writer holds the trail: seals removed from the end could not be told",
+      { epoch: records.length },
+    );
+  const wk = ctx.writerKey === 'missing' ? undefined : ctx.writerKey;
   // The writer evolves its key right after storing a seal (a crash in between: one behind).
   if (wk !== undefined && wk.epoch > records.length) {
     throw new AuditError(
@@ -317,5 +330,5 @@ export function verifySeals(
       epoch: records.length,
     });
   }
-  return { sealedEpochs: records.length, lastSealedSize: lastSize };
+  return { sealedEpochs: records.length, lastSealedSize: lastSize, writerKeyChecked: wk !== undefined };
 }

@@ -26,7 +26,7 @@ import {
 } from './record.js';
 import { EMPTY_TREE_ROOT, hashLeaf } from './rfc6962.js';
 import { appendRunRange } from './run-tree.js';
-import { type SealRecord, verifySeals } from './seal.js';
+import { type SealContext, type SealRecord, verifySeals } from './seal.js';
 import type { TreeReader } from './tree.js';
 
 /** A checkpoint to check, with where it came from (for messages). */
@@ -83,7 +83,7 @@ export interface VerifyInput {
     epochMs: number;
     now: number;
     /** The writer's current seal key as stored, when at hand (SealContext.writerKey). */
-    writerKey?: { epoch: number; key: Uint8Array } | undefined;
+    writerKey?: SealContext['writerKey'];
   };
   /** Stored leaf hash of an entry (persisted tree), checked against the recomputed one. */
   storedLeaf?: (seq: number) => Buffer | undefined;
@@ -121,7 +121,11 @@ export interface VerifyReport {
   checkpoints: number;
   latestCheckpoint?: { size: number; root: string };
   against: Array<{ source: string; size: number; ok: boolean }>;
-  seals?: { epochs: number; lastSealedSize: number };
+  /**
+   * With the seed: the sealed epochs, the size the last covers, and whether the writer's seal
+   * key was at hand to show seals removed from the end (without it, such a rollback passes).
+   */
+  seals?: { epochs: number; lastSealedSize: number; writerKeyChecked: boolean };
   contentFields: { verified: number; erased: number };
   /** Entries after the latest checkpoint while the writer runs (not yet signed). */
   unsignedTail: number;
@@ -693,7 +697,11 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
         closed: !input.live,
         writerKey: s.writerKey,
       });
-      report.seals = { epochs: result.sealedEpochs, lastSealedSize: result.lastSealedSize };
+      report.seals = {
+        epochs: result.sealedEpochs,
+        lastSealedSize: result.lastSealedSize,
+        writerKeyChecked: result.writerKeyChecked,
+      };
     }
     report.ok = true;
   } catch (err) {

@@ -118,8 +118,11 @@ export async function runVerify(args: string[]): Promise<number> {
       for (const a of report.againstOutside)
         parts.push(`${a.source} (size ${a.size}) outside the archived range, not checked`);
       parts.push('seals not checked (not archived)');
-    } else if (report.seals !== undefined) parts.push(`${report.seals.epochs} seal epochs verified`);
-    else parts.push('seals not checked (no --seal-seed)');
+    } else if (report.seals !== undefined) {
+      parts.push(`${report.seals.epochs} seal epochs verified`);
+      if (!report.seals.writerKeyChecked)
+        parts.push("without the writer's seal key (seals removed from the end would not show)");
+    } else parts.push('seals not checked (no --seal-seed)');
     out(parts.join('; '));
   } else {
     const f = report.failure!;

@@ -315,6 +315,37 @@ describe('verify', () => {
     });
   });
 
+  describe("when the seals are removed with the writer's seal key", () => {
+    function strip(): string {
+      const dir = copy();
+      fs.writeFileSync(path.join(dir, 'seals.jsonl'), '');
+      fs.rmSync(path.join(dir, 'keys', 'seal.key'));
+      return dir;
+    }
+
+    it('fails with SEAL_MISSING while a lock says a writer runs (a running writer always has its key)', () => {
+      const dir = strip();
+      fs.writeFileSync(path.join(dir, 'writer.lock'), `${process.pid}\n`);
+      expect(verifyDir(dir).failure).toBeUndefined();
+      expect(verifyDir(dir, { sealSeed: seed }).failure).toMatchObject({
+        code: 'SEAL_MISSING',
+        message: expect.stringMatching(/writer's seal key is missing, though a writer holds the trail/),
+      });
+    });
+
+    it('reports that the writer key was not at hand when no writer runs', () => {
+      const intact = verifyDir(copy(), { sealSeed: seed });
+      expect(intact.seals?.writerKeyChecked).toBe(true);
+      // Without the key only the final seal's coverage tells a rollback: a copy for an auditor.
+      const dir = copy();
+      fs.rmSync(path.join(dir, 'keys', 'seal.key'));
+      const r = verifyDir(dir, { sealSeed: seed });
+      expect(r.failure).toBeUndefined();
+      expect(r.seals?.writerKeyChecked).toBe(false);
+      expect(verifyDir(strip(), { sealSeed: seed }).failure?.code).toBe('SEAL_MISSING');
+    });
+  });
+
   describe('when a seal is missing', () => {
     it('fails with SEAL_MISSING', () => {
       const dir = copy();

@@ -113,7 +113,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     // The key before the seals: a writer stores a seal, then evolves its key, so read in this
     // order the key is never ahead of the seals read.
     const keyFile = options.sealKeyFile ?? (source instanceof DirSource ? source.layout.sealKey : undefined);
-    const writerKey = keyFile === undefined ? undefined : SealKeyFile.peek(keyFile);
+    const writerKey = keyFile === undefined ? undefined : (SealKeyFile.peek(keyFile) ?? 'missing');
     input.seals = {
       writerKey,
       records: source.seals(),
