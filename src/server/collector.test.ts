@@ -9,6 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   hashLeaf,
@@ -223,6 +224,38 @@ describe('POST /v1/events', () => {
       expect(await r.json()).toMatchObject({ message: 'body: not valid UTF-8', field: 'body' });
     }
     expect(await producedCount()).toBe(before);
+  });
+
+  it('answers 415 to a body in a content coding (gzip, or a plain body labelled br) and records nothing of it', async () => {
+    const before = await producedCount();
+    const plain = JSON.stringify([event(1)]);
+    for (const [coding, body] of [
+      ['gzip', zlib.gzipSync(plain)],
+      ['br', Buffer.from(plain)],
+    ] as const) {
+      const r = await fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': coding,
+          authorization: `Bearer ${tok['producer-a']}`,
+        },
+        body,
+      });
+      expect(r.status).toBe(415);
+      expect(await r.json()).toMatchObject({ error: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-encoding' });
+    }
+    expect(await producedCount()).toBe(before);
+  });
+
+  it('answers a path it cannot decode (%ZZ) in its own error shape, naming the url', async () => {
+    const r = await get(tok.reader, '/v1/events/%ZZ');
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({
+      error: 'USAGE',
+      message: 'url: not a valid percent-encoded path',
+      field: 'url',
+    });
   });
 
   it('answers 400 for more events than the batch limit', async () => {

@@ -9,7 +9,13 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
-import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from 'fastify';
+import {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  fastify,
+} from 'fastify';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
@@ -184,7 +190,19 @@ export class Collector {
     // checked once a second (Node's default: every 30 s).
     const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     const server = { requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
-    const base = { logger: false, bodyLimit, requestTimeout };
+    const base = {
+      logger: false,
+      bodyLimit,
+      requestTimeout,
+      // A path Fastify cannot decode (`%ZZ`) gets the collector's own error shape, not Fastify's.
+      frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) =>
+        this.sendError(
+          err.code === 'FST_ERR_BAD_URL'
+            ? new AuditError('USAGE', 'url: not a valid percent-encoded path', { field: 'url' })
+            : err,
+          reply,
+        ),
+    };
     this.app =
       options.tls === undefined
         ? fastify({ ...base, http: server })
@@ -424,7 +442,7 @@ export class Collector {
       const scope = (req.routeOptions.config as RouteScope | undefined)?.scope;
       if (scope === undefined) return;
       const refused = this.authenticate(req, scope);
-      if (refused === undefined) return undefined;
+      if (refused === undefined) return this.refuseEncoding(req, reply);
       await this.limitRefused?.(req, reply); // throws RATE_LIMITED over the limit
       this.metrics.authFailures++;
       void reply.header('connection', 'close'); // its body is not read: the connection ends with the answer
@@ -767,6 +785,21 @@ export class Collector {
     if (content || entry.content === undefined) return entry;
     const { content: payloads, ...rest } = entry;
     return { ...rest, contentWithheld: Object.keys(payloads) };
+  }
+
+  /**
+   * Bodies are taken as sent: one compressed (or in any other content coding) is refused with 415
+   * before it is read, instead of being parsed as text or, worse, stored as if it were plain.
+   */
+  private refuseEncoding(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+    const coding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (coding === undefined || coding === '' || coding === 'identity') return undefined;
+    void reply.header('connection', 'close').code(415).send({
+      error: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'content-encoding: only identity is accepted; send the body uncompressed',
+      field: 'content-encoding',
+    });
+    return reply;
   }
 
   private sendError(err: unknown, reply: FastifyReply): void {
