@@ -367,6 +367,20 @@ describe('verify', () => {
     });
   });
 
+  describe('when leaf hashes are added past the end of the log', () => {
+    it('fails with TREE_SIZE_MISMATCH when no writer runs, and a writer that opens the trail cuts them', async () => {
+      const dir = copy();
+      const file = path.join(dir, 'tree', 'level-00.hashes');
+      fs.appendFileSync(file, Buffer.alloc(32, 7));
+      expect(verifyDir(dir).failure).toMatchObject({
+        code: 'TREE_SIZE_MISMATCH',
+        message: `tree/level-00.hashes: ${ENTRIES + 1} leaf hashes, but the log holds ${ENTRIES} entries`,
+      });
+      await (await AuditTrail.open({ dir })).close();
+      expect(verifyDir(dir).failure).toBeUndefined();
+    });
+  });
+
   describe('when content payloads are altered', () => {
     /** Rewrites the payload part of entry 2 with `edit`. */
     function editPayloads(edit: (payloads: string) => string): string {

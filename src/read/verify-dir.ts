@@ -155,7 +155,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     const report = verifyTrail(input);
     if (report.ok && source instanceof DirSource) {
       checkLatestFile(source, checkpoints, input.live, report);
-      if (report.ok && nodes !== undefined) checkTreeFiles(source, nodes, report);
+      if (report.ok && nodes !== undefined) checkTreeFiles(source, nodes, input.live, report);
     }
     return report;
   } finally {
@@ -281,7 +281,18 @@ function openNodeCheck(source: DirSource): NodeCheck | undefined {
  * The persisted node hashes above the leaves (tree/level-08.hashes, ...) must be the hashes of
  * the ones below, as proofs read them: the leaves themselves were checked against the entries.
  */
-function checkTreeFiles(source: DirSource, nodes: NodeCheck, report: VerifyReport): void {
+function checkTreeFiles(source: DirSource, nodes: NodeCheck, live: boolean, report: VerifyReport): void {
+  // The writer stores an entry's leaf after its line, so the tree may run ahead only while it
+  // writes (the segments were read first); a writer that opens the trail cuts what runs ahead.
+  if (!live && nodes.tree.size > report.entries) {
+    report.ok = false;
+    report.failure = {
+      code: 'TREE_SIZE_MISMATCH',
+      message: `tree/level-00.hashes: ${nodes.tree.size} leaf hashes, but the log holds ${report.entries} entries`,
+      file: path.join(source.layout.treeDir, 'level-00.hashes'),
+    };
+    return;
+  }
   const changed = nodes.tree.firstChangedNode(nodes.checked);
   if (changed === undefined) return;
   const err = changedNode(source, changed.level, changed.index);
