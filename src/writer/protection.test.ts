@@ -148,6 +148,32 @@ describe('content mode encrypt', () => {
       expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(i) });
   });
 
+  describe("when a subject's key cannot be fetched once", () => {
+    it('encrypts the waiting events under the master key, and asks for the key again for the next ones', async () => {
+      const dir = freshDir();
+      const keys = ring('k1');
+      const trail = await openTrail(dir, keys, 'encrypt');
+      // A damaged key file for alice: fetching her key fails until it is removed.
+      const name = (await openTrailSubjectKeys(dir, keys)).subjectName('alice');
+      const damaged = path.join(dir, 'keys', 'subjects', `${name}.key`);
+      fs.writeFileSync(damaged, Buffer.alloc(512), { mode: 0o600 });
+      vi.stubEnv('SEALTRAIL_QUIET', '1');
+      trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(0) } });
+      await trail.flush();
+      fs.rmSync(damaged);
+      trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(1) } });
+      await trail.close();
+      vi.unstubAllEnvs();
+
+      const [first, second] = entries(dir).filter((e) => e.type === 'model.completion');
+      expect(keyIdOf(first!.content!.prompt)).toBe('k1');
+      // Not the master key for the rest of the process: on PostgreSQL that content could never be erased.
+      expect(keyIdOf(second!.content!.prompt)).toMatch(/^s-/);
+      const subjects = await openTrailSubjectKeys(dir, keys);
+      expect(await revealContent(second!, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(1) });
+    });
+  });
+
   it('refuses ciphertexts swapped between two entries or two fields: verify and decryption both', async () => {
     const dir = freshDir();
     await write(dir, ring('k1'), 'encrypt', 0, 4);

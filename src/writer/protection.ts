@@ -252,12 +252,14 @@ export class TrailProtection {
           this.#subjects.set(subject, ring);
         },
         (err: unknown) => {
-          // Fail open to the master key for this subject's waiting events (still encrypted).
+          // Fail open to the master key for this subject's waiting events only (assignKeys with
+          // `fallback`; still encrypted); the next event asks again. Remembered, the master key
+          // took all the subject's content for the life of the process, out of crypto-shredding's
+          // reach: on PostgreSQL, an erasure of that subject was then refused for good.
           reportDiagnostic({
             kind: 'subject-key-failed',
             message: `subject key unavailable, encrypting under the master key: ${(err as Error).message}`,
           });
-          if (this.ring !== undefined) this.#subjects.set(subject, this.ring);
         },
       );
       p = p.finally(() => this.#fetching.delete(subject));
