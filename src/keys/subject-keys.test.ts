@@ -136,6 +136,34 @@ describe('SubjectKeyStore', () => {
       expect(err.code).toBe('KEY_NOT_FOUND');
       expect(err.message).toMatch(/\bk1\b/);
     });
+
+    describe('when the master key that wrapped it is still missing after the ring is read again', () => {
+      it('reads the ring again once, not at every request (a key file costs a scrypt derivation)', async () => {
+        const dir = freshDir();
+        const k9 = KeyRing.fromKeys(
+          [
+            { id: 'k1', key: K1 },
+            { id: 'k9', key: randomBytes(32) },
+          ],
+          { context: CONTEXT, current: 'k9' },
+        );
+        await SubjectKeyStore.open(dir, master); // the naming key under k1
+        await (await SubjectKeyStore.open(dir, k9)).subjectKey('ivan'); // ivan's key under k9
+        let reloads = 0;
+        const store = await SubjectKeyStore.open(dir, master, {
+          reloadRing: async () => {
+            reloads++;
+            return master;
+          },
+        });
+        for (let i = 0; i < 3; i++) {
+          const err = await errorOf(store.subjectKey('ivan'));
+          expect(err.code).toBe('KEY_NOT_FOUND');
+          expect(err.message).toMatch(/\bk9\b/);
+        }
+        expect(reloads).toBe(1);
+      });
+    });
   });
 
   describe('destroySubjectKey', () => {

@@ -74,6 +74,8 @@ interface ErasedRecord {
 export class SubjectKeyStore {
   #ring: KeyRing;
   readonly #reloadRing: (() => Promise<KeyRing>) | undefined;
+  /** Master key ids a reload of the ring did not find: not asked for again. */
+  readonly #missing = new Set<string>();
   readonly #wrapper: SubjectKeyWrapper | undefined;
   readonly #namingKey: Buffer;
   readonly #cache = new Map<string, KeyRing>();
@@ -304,13 +306,27 @@ export class SubjectKeyStore {
     return ring;
   }
 
-  /** Unwraps `record`, reading the master key ring again once when its wrapping key is not in it. */
+  /**
+   * Unwraps `record`, reading the master key ring again when its wrapping key is not in it: once
+   * per key id, since a reload costs a provider round trip (a key file's scrypt derivation, a Vault
+   * request), and a key id still missing after one stays missing (rotation only adds new ids).
+   */
   async #unwrap(record: SubjectKeyRecord): Promise<Buffer> {
     try {
       return await unwrapSubjectKey(record, this.#ring, this.#wrapper);
     } catch (err) {
-      if (this.#reloadRing === undefined || !isAuditError(err, 'KEY_NOT_FOUND')) throw err;
+      const keyId = record.keyId;
+      if (
+        this.#reloadRing === undefined ||
+        !isAuditError(err, 'KEY_NOT_FOUND') ||
+        record.wrap !== 'local' ||
+        keyId === undefined ||
+        this.#ring.has(keyId) ||
+        this.#missing.has(keyId)
+      )
+        throw err;
       this.#ring = await this.#reloadRing();
+      if (!this.#ring.has(keyId)) this.#missing.add(keyId);
       return unwrapSubjectKey(record, this.#ring, this.#wrapper);
     }
   }
