@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { isAuditError } from '../errors.js';
@@ -100,6 +100,33 @@ describe('eraseSubject', () => {
     await again.close();
     expect(fs.existsSync(`${first}.gz`)).toBe(false);
     for (const [file, bytes] of allFiles(dir)) expect(bytes.includes(secretOf(0)), file).toBe(false);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+
+  it('leaves no copy in the temp file a crash left while a segment was being archived', async () => {
+    const dir = freshDir();
+    const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 4096 });
+    await emitMixed(trail, 30);
+    await trail.close();
+    const segments = path.join(dir, 'segments');
+    const first = path.join(
+      segments,
+      fs
+        .readdirSync(segments)
+        .filter((f) => f.endsWith('.log'))
+        .sort()[0]!,
+    );
+    // The archive written aside (fs-safe writeFileAtomic) by a process that died before the rename.
+    const tmp = `${first}.gz.tmp-99999`;
+    fs.writeFileSync(tmp, gzipSync(fs.readFileSync(first)), { mode: 0o600 });
+    const again = await AuditTrail.open({ dir, worker: false });
+    await again.eraseSubject('alice');
+    await again.close();
+    expect(fs.existsSync(tmp)).toBe(false);
+    for (const [file, bytes] of allFiles(dir)) {
+      const text = file.includes('.gz') ? gunzipSync(bytes) : bytes;
+      expect(text.includes(secretOf(0)), file).toBe(false);
+    }
     expect(verifyDir(dir).failure).toBeUndefined();
   });
 

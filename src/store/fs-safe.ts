@@ -43,6 +43,9 @@ export function syncDir(dir: string): void {
   }
 }
 
+/** The name of a temp file {@link writeFileAtomic} leaves behind when its process dies before the rename. */
+export const ATOMIC_TEMP_RE = /\.tmp-[0-9]+$/;
+
 /** Writes a whole file durably: temp file (0600), fsync, rename, fsync of the directory. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeAll } from '../write-all.js';
 import { blockGzip } from './block-gzip.js';
-import { FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
+import { ATOMIC_TEMP_RE, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import type { TrailLayout } from './layout.js';
 import { readLines } from './line-reader.js';
 import { ARCHIVE_SUFFIX, gunzipSegment, isArchived } from './segment-file.js';
@@ -88,13 +88,21 @@ export function rewriteSealedSegments(
   return rewritten;
 }
 
-/** Completes or drops rewrites a crash interrupted (see the file comment). */
+/**
+ * Completes or drops rewrites a crash interrupted (see the file comment), and removes the temp
+ * files of atomic writes a crash cut short: an archive being written (segment-archive.ts) is a
+ * whole copy of a segment's content, which no erasure would reach. The writer holds the trail's
+ * lock, so no other process is writing one.
+ */
 export function finishRewrites(layout: TrailLayout): void {
   let names: string[];
   try {
     names = fs.readdirSync(layout.segmentsDir);
   } catch {
     return;
+  }
+  for (const name of names.filter((n) => ATOMIC_TEMP_RE.test(n))) {
+    fs.rmSync(path.join(layout.segmentsDir, name), { force: true });
   }
   for (const name of names.filter((n) => n.endsWith(PENDING))) {
     const pending = path.join(layout.segmentsDir, name);
