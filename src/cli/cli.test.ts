@@ -700,5 +700,21 @@ describe('sealtrail', () => {
       expect(noKey.code).toBe(2);
       expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
     });
+
+    it('matches structured content (tool arguments) given as JSON, in any key order', () => {
+      const d = path.join(root, 'hashed-json');
+      const env = { SEALTRAIL_KEY: Buffer.alloc(32, 7).toString('base64') };
+      expect(run(['init', '--dir', d, '--content', 'hash']).code).toBe(0);
+      const event = { type: 'tool.call', content: { toolArgs: { query: 'the exact words', limit: 3 } } };
+      const id = run(['append', '--dir', d, '--durable'], JSON.stringify(event), env).stdout.trim();
+      const match = (text: string) =>
+        run(['match', '--dir', d, '--id', id, '--field', 'toolArgs'], text, env);
+      expect(match('{"query":"the exact words","limit":3}\n')).toMatchObject({ code: 0, stdout: 'match\n' });
+      expect(match('{ "limit": 3, "query": "the exact words" }')).toMatchObject({
+        code: 0,
+        stdout: 'match\n',
+      });
+      expect(match('{"query":"other words","limit":3}')).toMatchObject({ code: 1, stdout: 'no match\n' });
+    });
   });
 });

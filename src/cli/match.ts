@@ -2,11 +2,13 @@
  * `sealtrail match --id ID --field NAME`: tells whether the text on stdin is the one recorded in
  * a field stored as a keyed hash (content mode `hash`). Prints `match` (exit 0) or `no match`
  * (exit 1). One trailing newline of the input is dropped unless `--exact`. The text is tried as
- * given and as the default redactor leaves it, since trails that redact hash the redacted text.
+ * given and as the default redactor leaves it, since trails that redact hash the redacted text;
+ * a JSON object or array is also tried as that value (structured content such as tool arguments).
  * With `--postgres URL [--log NAME]` the key comes from Vault, `SEALTRAIL_KEY` or the key file
  * in the log's key directory (`--keys DIR`).
  */
 import { AuditError } from '../errors.js';
+import { canonicalJson } from '../event/canonical.js';
 import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
@@ -51,8 +53,28 @@ export async function runMatch(args: string[]): Promise<number> {
     typeof dir === 'string'
       ? await openTrailKeyRing(dir)
       : await openKeyDirRing(target.keysDir ?? '.', dir.meta.origin);
-  const candidates = [text, createRedactor()(text, 'content').value];
+  const redact = createRedactor();
+  const candidates: unknown[] = [text, redact(text, 'content').value];
+  // Structured content (tool arguments) was hashed as the canonical JSON of its value: a JSON
+  // object or array on stdin is tried as that value too (as a text it never matched).
+  const value = jsonStructure(text);
+  if (value !== undefined) candidates.push(value, redact(value, 'content').value);
   const found = candidates.some((c) => matchesHashedContent(ring, field, c, stored));
   out(found ? 'match' : 'no match');
   return found ? 0 : 1;
+}
+
+/**
+ * The object or array `text` holds as JSON, or undefined (a JSON string stays a text; a value no
+ * event could hold, nested past canonical JSON's limit, is only a text).
+ */
+function jsonStructure(text: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    canonicalJson(value);
+    return value;
+  } catch {
+    return undefined;
+  }
 }
