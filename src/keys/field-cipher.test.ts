@@ -60,6 +60,16 @@ describe('encryptField', () => {
     expect(errorOf(() => encryptField(ring, { aad: '', plaintext: 'x' })).code).toBe('USAGE');
   });
 
+  describe('with a plaintext that is neither text nor bytes', () => {
+    it('fails with USAGE naming the plaintext, not a TypeError from node:buffer', () => {
+      for (const plaintext of [42, null, undefined, { prompt: 'x' }]) {
+        const err = errorOf(() => encryptField(ring, { aad: AAD_A, plaintext: plaintext as never }));
+        expect(err.code).toBe('USAGE');
+        expect(err.message).toMatch(/plaintext expected a string or bytes/);
+      }
+    });
+  });
+
   it('round-trips any text, bytes and associated data (property)', () => {
     fc.assert(
       fc.property(

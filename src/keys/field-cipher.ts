@@ -50,7 +50,8 @@ export interface FieldToEncrypt {
 
 /**
  * Encrypts one field. Returns `st1:<key id>:<iv>:<ciphertext+tag>` (base64 with padding).
- * @throws AuditError KEY_NOT_FOUND naming the key id; USAGE when `aad` is empty.
+ * @throws AuditError KEY_NOT_FOUND naming the key id; USAGE when `aad` is empty or `plaintext` is
+ *   neither a string nor bytes.
  */
 export function encryptField(ring: KeyRing, field: FieldToEncrypt): string {
   const { id, key } = purposeKeyBytes(ring, field.keyId, 'encryption');
@@ -71,7 +72,12 @@ export function sealField(
   const header = `${FIELD_CIPHER_PREFIX}${keyId}:`;
   const aadMost = typeof aad === 'string' ? 3 * aad.length : aad instanceof Uint8Array ? aad.length : 0;
   if (aadMost === 0) throw emptyAad();
-  const plainMost = typeof plaintext === 'string' ? 3 * plaintext.length : plaintext.length;
+  const plainMost =
+    typeof plaintext === 'string'
+      ? 3 * plaintext.length
+      : plaintext instanceof Uint8Array
+        ? plaintext.length
+        : notTextOrBytes('field encryption: plaintext');
   const need = 2 * header.length + aadMost + plainMost + sealedTextLength(plainMost);
   if (need > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(need, 2 * scratch.length));
   const buf = scratch;
@@ -99,6 +105,11 @@ function writeBytes(buf: Buffer, at: number, src: string | Uint8Array): number {
   if (typeof src === 'string') return buf.write(src, at, 'utf8');
   buf.set(src, at);
   return src.length;
+}
+
+/** @throws AuditError USAGE: `what` is neither a string nor a Uint8Array (its value is not shown). */
+export function notTextOrBytes(what: string): never {
+  throw new AuditError('USAGE', `${what} expected a string or bytes`);
 }
 
 function emptyAad(): AuditError {

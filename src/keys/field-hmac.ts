@@ -9,6 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AuditError } from '../errors.js';
+import { notTextOrBytes } from './field-cipher.js';
 import { type KeyPurpose, type KeyRing, purposeKeyBytes } from './key-ring.js';
 
 /** Purposes whose keys may be used for HMACs of content. */
@@ -30,7 +31,8 @@ export interface HmacFieldOptions {
 
 /**
  * The keyed hash of `text` as `sth1:<key id>:<base64>`.
- * @throws AuditError KEY_NOT_FOUND naming the key id; USAGE for a purpose that is not for HMACs.
+ * @throws AuditError KEY_NOT_FOUND naming the key id; USAGE for a purpose that is not for HMACs,
+ *   or a text or `aad` that is neither a string nor bytes.
  */
 export function hmacField(
   ring: KeyRing,
@@ -46,7 +48,8 @@ export function hmacField(
  * True when `recorded` (from {@link hmacField}) is the keyed hash of `text` under the key it
  * names; compares in constant time.
  * A text that does not match answers false.
- * @throws AuditError KEY_NOT_FOUND naming the key id; KEY_INVALID when `recorded` is not an sth1 text.
+ * @throws AuditError KEY_NOT_FOUND naming the key id; KEY_INVALID when `recorded` is not an sth1 text;
+ *   USAGE for a text or `aad` that is neither a string nor bytes.
  */
 export function verifyHmacField(
   ring: KeyRing,
@@ -73,6 +76,10 @@ function computeHmac(
   if (!HMAC_PURPOSES.includes(purpose)) {
     throw new AuditError('USAGE', `keyed hash: purpose expected one of ${HMAC_PURPOSES.join(', ')}`);
   }
+  // Checked here: node:crypto's own TypeError would print the value it was given.
+  if (typeof text !== 'string' && !(text instanceof Uint8Array)) notTextOrBytes('keyed hash: text');
+  if (aad !== undefined && typeof aad !== 'string' && !(aad instanceof Uint8Array))
+    notTextOrBytes('keyed hash: aad');
   const { id, key } = purposeKeyBytes(ring, keyId, purpose);
   const extra = aad === undefined ? EMPTY : typeof aad === 'string' ? Buffer.from(aad) : aad;
   const len = Buffer.alloc(4);

@@ -99,6 +99,25 @@ describe('hmacField', () => {
     );
   });
 
+  describe('with a text or associated data that is neither text nor bytes', () => {
+    it('fails with USAGE naming it, not a TypeError that prints the value', () => {
+      const recorded = hmacField(ring, 'hash', 'x');
+      const calls: Array<[() => unknown, RegExp]> = [
+        [() => hmacField(ring, 'hash', 42 as never), /text expected a string or bytes/],
+        [() => hmacField(ring, 'hash', 'x', { aad: 42 as never }), /aad expected a string or bytes/],
+        [() => verifyHmacField(ring, 'hash', null as never, recorded), /text expected a string or bytes/],
+      ];
+      for (const [call, message] of calls) {
+        expect(call).toThrow(message);
+        try {
+          call();
+        } catch (err) {
+          expect((err as { code?: string }).code).toBe('USAGE');
+        }
+      }
+    });
+  });
+
   it('refuses a purpose that is not for HMACs', () => {
     expect(() => hmacField(ring, 'encryption' as never, 'x')).toThrow(
       expect.objectContaining({ code: 'USAGE' }),
