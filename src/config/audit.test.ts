@@ -160,7 +160,9 @@ describe('Audit', () => {
       });
       a.modelCall({ prompt: 'private question' });
       await a.disable();
-      const [e] = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+      const [loaded, e] = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+      // The trail records which provider served its keys, first.
+      expect(loaded).toMatchObject({ type: 'system.keys_loaded', meta: { provider: 'env' } });
       expect(e!.contentModes).toEqual({ prompt: 'hash' });
       expect(JSON.stringify(e!.content)).not.toContain('private question');
     });
@@ -180,9 +182,9 @@ describe('Audit', () => {
       });
       a.modelCall({ prompt: 'what is our refund policy?' });
       await a.flush();
-      const [e] = entries(a.memoryStores[0]!);
+      const [, e] = entries(a.memoryStores[0]!);
       expect(e!.contentModes).toEqual({ prompt: 'hash' });
-      expect(a.memoryStores[0]!.log.lines[0]).not.toContain('refund policy');
+      expect(a.memoryStores[0]!.log.lines[1]).not.toContain('refund policy');
       expect(a.status()).toMatchObject({ environment: 'production', content: 'hash', keysConfigured: true });
     });
 

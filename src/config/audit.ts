@@ -373,7 +373,7 @@ export class Audit {
 
   async #open(config: ResolvedConfig, generation: number): Promise<void> {
     const overflow = config.failure === 'continue' ? 'count' : 'block';
-    const provider = keyProviderOf(config.keys);
+    const provider = keyProviderOf(config.keys, config.sources.keys);
     const opened: AuditTrail[] = [];
     const owned: AuditTrail[] = [];
     const remotes: RemoteSink[] = [];
@@ -464,10 +464,13 @@ export class Audit {
   }
 }
 
-/** A provider serving keys parsed from `keys` / `SEALTRAIL_KEY`, or the provider given. */
-function keyProviderOf(keys: ResolvedConfig['keys']): KeyProvider | undefined {
+/**
+ * A provider serving keys parsed from `keys` / `SEALTRAIL_KEY` (named `explicit` / `env`, the
+ * name the trail records), or the provider given.
+ */
+function keyProviderOf(keys: ResolvedConfig['keys'], source: string): KeyProvider | undefined {
   if (keys === undefined || 'load' in keys) return keys;
-  return { name: 'explicit', load: async () => keys };
+  return { name: source === 'env' ? 'env' : 'explicit', load: async () => keys };
 }
 
 /** The zero-config audit trail: `audit.enable()`, then `audit.emit(...)` or a typed helper. */

@@ -500,6 +500,12 @@ export const EVENT_TYPES = Object.freeze({
     critical: false,
     description: 'a torn tail was quarantined after a crash',
   },
+  'system.keys_loaded': {
+    category: 'system',
+    severity: 'info',
+    critical: false,
+    description: 'the trail opened with master keys (meta: the provider that served them, key ids)',
+  },
   'system.overflow': {
     category: 'system',
     severity: 'warning',

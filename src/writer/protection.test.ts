@@ -184,30 +184,41 @@ describe('content mode encrypt', () => {
     const payloadsOf = (line: string) => JSON.parse(line.split('\t')[1]!);
     const withPayloads = (line: string, p: unknown) => `${line.split('\t')[0]}\t${JSON.stringify(p)}`;
 
-    // Entries 0 and 2 (both alice): swap their prompt ciphertexts, salts and all.
-    const a = payloadsOf(original[0]!);
-    const b = payloadsOf(original[2]!);
+    // Entries 1 and 3 (both alice; entry 0 records the keys loaded): swap their prompt
+    // ciphertexts, salts and all.
+    const a = payloadsOf(original[1]!);
+    const b = payloadsOf(original[3]!);
     const lines = [...original];
-    lines[0] = withPayloads(original[0]!, { ...a, prompt: b.prompt });
-    lines[2] = withPayloads(original[2]!, { ...b, prompt: a.prompt });
+    lines[1] = withPayloads(original[1]!, { ...a, prompt: b.prompt });
+    lines[3] = withPayloads(original[3]!, { ...b, prompt: a.prompt });
     writeSegmentLines(file, lines);
-    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 0 });
-    const swapped = entries(dir)[0]!;
+    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 1 });
+    const swapped = entries(dir)[1]!;
     await expect(revealContent(swapped, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
       isAuditError(e, 'DECRYPT_FAILED'),
     );
 
     // Two fields of one entry.
     const fields = [...original];
-    fields[1] = withPayloads(original[1]!, {
-      prompt: payloadsOf(original[1]!).response,
-      response: payloadsOf(original[1]!).prompt,
+    fields[2] = withPayloads(original[2]!, {
+      prompt: payloadsOf(original[2]!).response,
+      response: payloadsOf(original[2]!).prompt,
     });
     writeSegmentLines(file, fields);
-    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 1 });
-    await expect(revealContent(entries(dir)[1]!, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
+    expect(verifyDir(dir).failure).toMatchObject({ code: 'CONTENT_COMMITMENT_MISMATCH', seq: 2 });
+    await expect(revealContent(entries(dir)[2]!, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
       isAuditError(e, 'DECRYPT_FAILED'),
     );
+  });
+
+  it('records, at each open, which provider served the master keys and their ids, never a key', async () => {
+    const dir = freshDir();
+    const keys = ring('k1');
+    await write(dir, keys, 'encrypt', 0, 1);
+    await write(dir, keys, 'encrypt', 1, 2);
+    const loaded = entries(dir).filter((e) => e.type === 'system.keys_loaded');
+    expect(loaded.map((e) => e.seq)).toEqual([0, 2]);
+    expect(loaded[0]!.meta).toEqual({ provider: 'explicit', current: 'k1', keys: 'k1' });
   });
 
   it('names the missing key id when the master key is absent', async () => {
@@ -215,7 +226,7 @@ describe('content mode encrypt', () => {
     const trail = await openTrail(dir, ring('k2'), 'encrypt');
     trail.emit({ type: 'model.request', content: { prompt: 'no subject: the master key encrypts' } });
     await trail.close();
-    await expect(revealContent(entries(dir)[0]!, ORIGIN, { ring: ring('k1') })).rejects.toSatisfy(
+    await expect(revealContent(entries(dir)[1]!, ORIGIN, { ring: ring('k1') })).rejects.toSatisfy(
       (err) => isAuditError(err, 'KEY_NOT_FOUND') && (err as Error).message.includes('k2'),
     );
   });
@@ -268,7 +279,7 @@ describe('content mode hash', () => {
     const bytes = trailBytes(dir);
     for (let i = 0; i < 3; i++) expect(bytes.includes(prompts(i))).toBe(false);
     expect(verifyDir(dir).failure).toBeUndefined();
-    const e = entries(dir)[1]!;
+    const e = entries(dir)[2]!;
     expect(e.contentModes).toEqual({ prompt: 'hash', response: 'hash' });
     const stored = e.content!.prompt as string;
     expect(stored).toMatch(/^sth1:k1:/);

@@ -13,6 +13,7 @@
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { PreparedEvent, PrepareOptions } from '../event/prepare.js';
+import type { AuditEventInput } from '../event/types.js';
 import {
   KeyRing,
   openKeyDirRing,
@@ -64,6 +65,22 @@ export class TrailProtection {
     private readonly ring: KeyRing | undefined,
     private readonly store: SubjectKeyStore | undefined,
   ) {}
+
+  /**
+   * What the trail records when it opens with master keys: the provider that served them (the
+   * first configured one of the chain), where it read them, and the key ids, never a key.
+   */
+  keysLoaded(): AuditEventInput | undefined {
+    const ring = this.ring;
+    if (ring === undefined) return undefined;
+    const meta: Record<string, string> = {
+      provider: ring.source.provider,
+      current: ring.current,
+      keys: ring.ids.join(','),
+    };
+    if (ring.source.detail !== undefined) meta.source = ring.source.detail;
+    return { type: 'system.keys_loaded', outcome: 'success', meta };
+  }
 
   /**
    * Checks the options before the trail opens anything, and builds the redactor they ask for

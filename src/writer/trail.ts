@@ -241,8 +241,11 @@ export class AuditTrail {
       await trail.channel.close();
       throw err;
     }
-    if (trail.protection !== undefined)
+    if (trail.protection !== undefined) {
       trail.prepareOptions = { ...trail.prepareOptions, ...trail.protection.prepare };
+      const loaded = trail.protection.keysLoaded();
+      if (loaded !== undefined) trail.emit(loaded);
+    }
     if (options.handleExit !== false) registerForExit(trail);
     // Reads of the trail recorded while another process held it (see store/pending-reads.ts).
     if (options.dir !== undefined) await ingestPendingReads(trail, trailLayout(options.dir));
