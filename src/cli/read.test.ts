@@ -438,6 +438,23 @@ describe('sealtrail report', () => {
   });
 });
 
+describe('sealtrail tail', () => {
+  it('reports a corrupt line (seq, file, reason), prints the entries after it and exits 1', () => {
+    const d = trailCopy();
+    const file = segmentFiles(d).at(-1)!;
+    const lines = readSegmentLines(file);
+    lines[0] = 'not a record';
+    writeSegmentLines(file, lines);
+    const seq = Number(path.basename(file).slice(0, 20));
+    const r = run(['tail', '--dir', d, '-n', String(lines.length), '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): record is not valid JSON\n`,
+    );
+    expect(jsonl(r.stdout).map((e) => e.seq)).toEqual(lines.slice(1).map((_, i) => seq + 1 + i));
+  });
+});
+
 describe('sealtrail status', () => {
   it('prints the state as JSON, with the last verification a report recorded', () => {
     const d = trailCopy();

@@ -1,13 +1,18 @@
 /**
  * `sealtrail tail [-n N] [-f] [--json]`: the newest entries, oldest of them first (like tail(1)),
  * and with -f the ones that follow. Every string is rendered visibly: a stored escape sequence,
- * carriage return or bidi override is printed as `\x1b`, `\r`, `\u202e`, never raw.
+ * carriage return or bidi override is printed as `\x1b`, `\r`, `\u202e`, never raw. A line that
+ * is not a record is reported on stderr (seq, file, reason) and skipped, as query does; then the
+ * exit code is 1.
  */
+import path from 'node:path';
+import { isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import { type AuditEntry, decodeLine } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
 import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs, stdoutClosed } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { issueLine } from './read-options.js';
 
 /** One entry as a table row for a terminal. */
 export function formatEntryRow(e: AuditEntry): string {
@@ -37,8 +42,20 @@ export async function runTail(args: string[]): Promise<number> {
   const count = intOption('n', values.n, '-n') ?? 20;
   const target = await readTarget('tail', values);
   const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
+  let issues = 0;
   const print = (line: StoredLine): void => {
-    const entry = decodeLine(line.text);
+    let entry: ReturnType<typeof decodeLine>;
+    try {
+      entry = decodeLine(line.text);
+    } catch (err) {
+      // one damaged line must not hide the entries after it (nor end -f)
+      if (!isAuditError(err, 'ENTRY_MALFORMED')) throw err;
+      issues++;
+      process.stderr.write(
+        `${issueLine({ seq: line.seq, file: path.basename(line.file), reason: err.message })}\n`,
+      );
+      return;
+    }
     out(values.json === true ? jsonText(entry) : formatEntryRow(entry));
   };
   // Start at the newest segments: walk back until enough lines are found (a log: by its size).
@@ -62,7 +79,7 @@ export async function runTail(args: string[]): Promise<number> {
   ring.forEach(print);
   if (values.follow !== true) {
     target.close();
-    return 0;
+    return issues > 0 ? 1 : 0;
   }
   // Until interrupted, or until the reader of stdout goes away.
   while (!stdoutClosed()) {
@@ -73,5 +90,5 @@ export async function runTail(args: string[]): Promise<number> {
     }
   }
   target.close();
-  return 0;
+  return issues > 0 ? 1 : 0;
 }
