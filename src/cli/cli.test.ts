@@ -143,6 +143,34 @@ describe('sealtrail', () => {
       expect(fs.existsSync(d)).toBe(false);
     });
 
+    it('init names the variable a bad SEALTRAIL_CONTENT or SEALTRAIL_ORIGIN came from, and creates nothing', () => {
+      const d = path.join(root, 'init-from-env');
+      for (const [env, message] of [
+        [{ SEALTRAIL_CONTENT: 'hashed' }, 'sealtrail: SEALTRAIL_CONTENT: expected hash, encrypt or plain'],
+        [
+          { SEALTRAIL_ORIGIN: 'my trail' },
+          'sealtrail: SEALTRAIL_ORIGIN: expected letters, digits and . _ ~ : / @ - (max 255)',
+        ],
+      ] as const) {
+        const r = run(['init', '--dir', d], undefined, env);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toBe(`${message}\n`);
+        expect(fs.existsSync(d)).toBe(false);
+      }
+      expect(run(['init', '--dir', d, '--origin', 'my trail']).stderr).toMatch(/^sealtrail: --origin: /);
+    });
+
+    it('init reads an empty SEALTRAIL_CONTENT or SEALTRAIL_ORIGIN as unset, as audit.enable() does', () => {
+      const d = path.join(root, 'init-empty-env');
+      const r = run(['init', '--dir', d, '--json'], undefined, {
+        SEALTRAIL_CONTENT: '',
+        SEALTRAIL_ORIGIN: ' ',
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(path.join(d, 'trail.json'), 'utf8')).content).toBe('plain');
+    });
+
     it('init shows a path with control characters visibly', () => {
       const d = path.join(root, 'esc\x1b]0;title\x07dir');
       const r = run(['init', '--dir', d]);

@@ -3,7 +3,7 @@
 import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import { openKeyDirRing } from '../keys/index.js';
-import { createTrail, defaultOrigin } from '../store/index.js';
+import { checkOrigin, createTrail, defaultOrigin } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
 import { DIR_OPTION, out, outJson, parseVerbArgs, trailDir } from './common.js';
@@ -17,11 +17,15 @@ export async function runInit(args: string[]): Promise<number> {
     content: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const content = values.content ?? process.env.SEALTRAIL_CONTENT ?? 'plain';
+  const content = setting(values.content, 'SEALTRAIL_CONTENT') ?? 'plain';
   if (content !== 'plain' && content !== 'hash' && content !== 'encrypt') {
-    throw new AuditError('USAGE', '--content: expected hash, encrypt or plain');
+    throw new AuditError(
+      'USAGE',
+      `${settingName(values.content, 'content', 'SEALTRAIL_CONTENT')}: expected hash, encrypt or plain`,
+    );
   }
-  const origin = values.origin ?? process.env.SEALTRAIL_ORIGIN;
+  const origin = setting(values.origin, 'SEALTRAIL_ORIGIN');
+  if (origin !== undefined) checkOrigin(origin, settingName(values.origin, 'origin', 'SEALTRAIL_ORIGIN'));
   const pg = postgresTarget('init', values);
   let created: ReturnType<typeof createTrail>;
   let dir: string;
@@ -66,4 +70,19 @@ export async function runInit(args: string[]): Promise<number> {
     out(`seal seed (shown once; keep it offline; verify with --seal-seed=SEED): ${created.sealSeed}`);
   }
   return 0;
+}
+
+/**
+ * An option, else its environment variable as audit.enable() reads it: trimmed, and an empty
+ * value is unset (`SEALTRAIL_CONTENT= sealtrail init` is not a bad content mode).
+ */
+function setting(value: string | undefined, variable: string): string | undefined {
+  if (value !== undefined) return value;
+  const v = process.env[variable]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** How a message names a setting: the option when it was given, else the variable. */
+function settingName(value: string | undefined, option: string, variable: string): string {
+  return value !== undefined ? `--${option}` : variable;
 }

@@ -57,15 +57,23 @@ export function defaultOrigin(): string {
 }
 
 /**
+ * Checks the origin of a new trail; `field` is how the message names it (an option or variable).
+ * @throws AuditError CONFIG_INVALID naming `field`.
+ */
+export function checkOrigin(origin: string, field = 'origin'): void {
+  if (!ORIGIN_RE.test(origin)) {
+    throw new AuditError('CONFIG_INVALID', `${field}: expected letters, digits and . _ ~ : / @ - (max 255)`, {
+      field,
+    });
+  }
+}
+
+/**
  * Checks the origin and seal epoch of a new trail (any store).
  * @throws AuditError CONFIG_INVALID naming the field.
  */
 export function validateTrailSettings(origin: string, sealEpochMs: number): void {
-  if (!ORIGIN_RE.test(origin)) {
-    throw new AuditError('CONFIG_INVALID', 'origin: expected letters, digits and . _ ~ : / @ - (max 255)', {
-      field: 'origin',
-    });
-  }
+  checkOrigin(origin);
   if (!Number.isSafeInteger(sealEpochMs) || sealEpochMs < 1000) {
     throw new AuditError('CONFIG_INVALID', 'sealEpochMs: expected an integer of at least 1000', {
       field: 'sealEpochMs',
