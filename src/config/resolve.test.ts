@@ -147,6 +147,24 @@ describe('resolveConfig', () => {
         'SEALTRAIL_ORIGIN',
       ]);
     });
+    it('SEALTRAIL_ORIGIN and origin are held to the rule of the store, so a trail can be created with them', () => {
+      // '+' ends a C2SP key name: accepted here, the trail's open failed later with a key error
+      expect(codeAndField(() => resolve({}, { SEALTRAIL_ORIGIN: 'api+audit' }))).toEqual([
+        'CONFIG_INVALID',
+        'SEALTRAIL_ORIGIN',
+      ]);
+      expect(codeAndField(() => resolve({ origin: 'api+audit' }))).toEqual(['CONFIG_INVALID', 'origin']);
+    });
+    it('a destination listed twice in SEALTRAIL_DESTINATION is named by the variable', () => {
+      expect(codeAndField(() => resolve({}, { SEALTRAIL_DESTINATION: 'stdout, stdout' }))).toEqual([
+        'CONFIG_INVALID',
+        'SEALTRAIL_DESTINATION[1]',
+      ]);
+      expect(codeAndField(() => resolve({}, { SEALTRAIL_DESTINATION: '/a,/b/../a' }))).toEqual([
+        'CONFIG_INVALID',
+        'SEALTRAIL_DESTINATION[1]',
+      ]);
+    });
     it('SEALTRAIL_KEY is parsed at start-up and a bad one fails naming the variable, not the key', () => {
       const c = resolve({}, { SEALTRAIL_KEY: KEY });
       expect(c.keys).toMatchObject({ keys: [{ key: Buffer.from(KEY, 'hex') }] });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { AuditError } from '../errors.js';
 import { type KeyProvider, type LoadedKeys, parseKeyEnv } from '../keys/index.js';
 import type { Redactor, RedactorOptions } from '../protect/index.js';
-import type { ContentMode } from '../store/index.js';
+import { type ContentMode, checkOrigin } from '../store/index.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
 import {
   type DetectedEnvironment,
@@ -107,7 +107,6 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'spoolDir',
   'env',
 ]);
-const ORIGIN_RE = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Resolves the configuration.
@@ -151,6 +150,8 @@ export function resolveConfig(
   const defaultDir = path.resolve(cwd, dirFromEnv ?? 'audit');
   let destinations: Destination[];
   let destSource: 'option' | 'env' | 'default';
+  // how a message names the i-th destination: the option, or the variable it came from
+  let destField = (i: number) => `destination[${i}]`;
   if (options.destination !== undefined) {
     const list = isList(options.destination) ? options.destination : [options.destination];
     if (list.length === 0) fail('destination', 'expected at least one destination');
@@ -166,11 +167,12 @@ export function resolveConfig(
       parseDestination(d, parts.length > 1 ? `SEALTRAIL_DESTINATION[${i}]` : 'SEALTRAIL_DESTINATION', cwd),
     );
     destSource = 'env';
+    destField = (i) => `SEALTRAIL_DESTINATION[${i}]`;
   } else {
     destinations = defaultDestinations(detected, defaultDir, dirFromEnv !== undefined, probe);
     destSource = dirFromEnv === undefined ? 'default' : 'env';
   }
-  checkDuplicates(destinations);
+  checkDuplicates(destinations, destField);
   for (const d of destinations) {
     if (d.kind !== 'collector') continue;
     const token = options.collectorToken ?? readString(env, 'SEALTRAIL_TOKEN');
@@ -231,14 +233,14 @@ export function resolveConfig(
   let origin: string | undefined;
   let originSource: 'option' | 'env' | 'default' = 'default';
   if (options.origin !== undefined) {
-    if (typeof options.origin !== 'string' || !ORIGIN_RE.test(options.origin))
-      fail('origin', 'expected 1 to 255 printable ASCII characters without spaces');
+    if (typeof options.origin !== 'string') fail('origin', 'expected a string');
+    // the rule of the store that creates the trail, so a bad origin fails here, named, not at open
+    checkOrigin(options.origin, 'origin');
     origin = options.origin;
     originSource = 'option';
   } else if (readString(env, 'SEALTRAIL_ORIGIN') !== undefined) {
     origin = readString(env, 'SEALTRAIL_ORIGIN')!;
-    if (!ORIGIN_RE.test(origin))
-      fail('SEALTRAIL_ORIGIN', 'expected 1 to 255 printable ASCII characters without spaces');
+    checkOrigin(origin, 'SEALTRAIL_ORIGIN');
     originSource = 'env';
   }
 
@@ -343,7 +345,7 @@ export function parseDestination(input: DestinationInput, field: string, cwd: st
   return { kind: 'dir', dir: path.resolve(cwd, text) };
 }
 
-function checkDuplicates(list: readonly Destination[]): void {
+function checkDuplicates(list: readonly Destination[], field: (i: number) => string): void {
   const seen = new Set<string>();
   list.forEach((d, i) => {
     const key =
@@ -355,7 +357,7 @@ function checkDuplicates(list: readonly Destination[]): void {
             ? undefined
             : d.kind;
     if (key === undefined) return;
-    if (seen.has(key)) fail(`destination[${i}]`, 'listed twice');
+    if (seen.has(key)) fail(field(i), 'listed twice');
     seen.add(key);
   });
 }
