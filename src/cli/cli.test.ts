@@ -727,6 +727,17 @@ describe('sealtrail', () => {
       });
       expect(noKey.code).toBe(2);
       expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
+      // bytes that are not UTF-8 are an input error, not a text that does not match
+      const notText = run(
+        ['match', '--dir', d, '--id', id, '--field', 'prompt'],
+        Buffer.from([0x74, 0x68, 0x65, 0x20, 0xc3]),
+        env,
+      );
+      expect(notText).toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: 'sealtrail: stdin line 1: not valid UTF-8\n',
+      });
     });
 
     it('matches structured content (tool arguments) given as JSON, in any key order', () => {

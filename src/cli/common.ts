@@ -48,6 +48,36 @@ export function intOption(name: string, value: string | undefined, shown = `--${
   return Number(value);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * All of standard input as text. Bytes that are not UTF-8 are refused, naming the first line that
+ * holds them, not turned into U+FFFD: a redactor that promises the rest byte for byte, or a
+ * match against a recorded hash, must not work on a changed text.
+ * @throws AuditError EVENT_INVALID naming the line.
+ */
+export async function readStdinText(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let line = 1;
+    for (let at = 0; ; line++) {
+      const nl = bytes.indexOf(0x0a, at);
+      try {
+        strictUtf8.decode(bytes.subarray(at, nl < 0 ? bytes.length : nl));
+      } catch {
+        break;
+      }
+      if (nl < 0) break;
+      at = nl + 1;
+    }
+    throw new AuditError('EVENT_INVALID', `stdin line ${line}: not valid UTF-8`, { field: 'stdin', line });
+  }
+}
+
 /** Writes to stdout, respecting back-pressure at exit. */
 export function out(text: string): void {
   if (!stdoutGone) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

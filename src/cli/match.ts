@@ -13,7 +13,7 @@ import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
-import { DIR_OPTION, out, parseVerbArgs } from './common.js';
+import { DIR_OPTION, out, parseVerbArgs, readStdinText } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 
 export async function runMatch(args: string[]): Promise<number> {
@@ -44,9 +44,7 @@ export async function runMatch(args: string[]): Promise<number> {
       field,
     });
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-  let text = Buffer.concat(chunks).toString('utf8');
+  let text = await readStdinText();
   if (values.exact !== true) text = text.replace(/\r?\n$/, '');
   const dir = target.source;
   const ring =

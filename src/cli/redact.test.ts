@@ -8,7 +8,7 @@ import { fakeBody } from '../test-support/redaction.js';
 
 const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
-function run(args: string[], input: string) {
+function run(args: string[], input: string | Buffer) {
   const r = spawnSync(process.execPath, [bin, 'redact', ...args], {
     input,
     encoding: 'utf8',
@@ -41,6 +41,20 @@ describe('sealtrail redact', () => {
     expect(run(['--off', 'ipv4', '--off', 'email'], input).stdout).toBe(
       'from 203.0.113.7 via [IP], mail a@example.com',
     );
+  });
+
+  it('refuses bytes that are not UTF-8 with exit 2 and one line naming the line, instead of changing them', () => {
+    const input = Buffer.concat([
+      Buffer.from('mail a@example.com\nkeep '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(' this'),
+    ]);
+    for (const args of [[], ['--json']]) {
+      const r = run(args, input);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('sealtrail: stdin line 2: not valid UTF-8\n');
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('refuses an unknown detector with exit 2 and one line naming it', () => {

@@ -1,6 +1,7 @@
 /**
  * `sealtrail redact [--json] [--off NAME,...]`: redacts personal data and secrets from stdin with
- * the default redactor (docs/redaction.md). Text in, redacted text out. With `--json`, stdin is
+ * the default redactor (docs/redaction.md). Text in, redacted text out; input that is not UTF-8 is
+ * refused (exit 2, naming the line), never passed on changed. With `--json`, stdin is
  * one JSON document or JSON lines and each document becomes one line
  * `{"value": <redacted>, "findings": [...], "failed": false}`: the findings never hold a value.
  */
@@ -8,7 +9,7 @@ import { AuditError } from '../errors.js';
 import { exactJson } from '../event/exact-json.js';
 import { DETECTOR_NAMES } from '../protect/detector-names.js';
 import { createRedactor, type DetectorName } from '../protect/index.js';
-import { jsonText, parseVerbArgs, writeOut } from './common.js';
+import { jsonText, parseVerbArgs, readStdinText, writeOut } from './common.js';
 
 /** The verb's own help, printed by `sealtrail redact --help`. */
 export const REDACT_USAGE = `usage: sealtrail redact [--json] [--off NAME[,NAME...]]
@@ -38,9 +39,7 @@ export async function runRedact(args: string[]): Promise<number> {
     }
   }
   const redact = createRedactor({ detectors });
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-  const input = Buffer.concat(chunks).toString('utf8');
+  const input = await readStdinText();
   if (values.json !== true) {
     await writeOut(redact(input, 'content').value);
     return 0;
