@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
@@ -586,6 +587,58 @@ describe('sealtrail', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr.split('\n')).toHaveLength(2);
       expect(fs.existsSync(d)).toBe(false);
+    });
+
+    it("serve refuses a TLS file that holds no certificate or key, or a key not the certificate's, naming option and file", () => {
+      const d = path.join(root, 'made-nothing-tls');
+      const pem = (name: string) => path.join(root, `tls-${name}.pem`);
+      for (const n of ['1', '2']) {
+        const made = spawnSync('openssl', [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-subj',
+          '/CN=localhost',
+          '-days',
+          '1',
+          '-keyout',
+          pem(`key${n}`),
+          '-out',
+          pem(`cert${n}`),
+        ]);
+        expect(made.status).toBe(0);
+      }
+      fs.writeFileSync(pem('text'), 'not a pem file\n');
+      for (const [cert, key, message] of [
+        ['text', 'key1', `sealtrail: --tls-cert ${pem('text')}: not a PEM certificate`],
+        ['cert1', 'text', `sealtrail: --tls-key ${pem('text')}: not an unencrypted PEM private key`],
+        ['cert1', 'key2', `sealtrail: --tls-key ${pem('key2')}: not the key of the --tls-cert certificate`],
+      ]) {
+        const r = run(['serve', '--dir', d, '--port', '0', '--tls-cert', pem(cert!), '--tls-key', pem(key!)]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toBe(`${message}\n`);
+        expect(fs.existsSync(d)).toBe(false);
+      }
+    });
+
+    it('serve closes the trail it opened when it cannot listen (port in use)', async () => {
+      const d = path.join(root, 'serve-port-in-use');
+      const busy = net.createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (busy.address() as AddressInfo).port;
+        const r = run(['serve', '--dir', d, '--port', String(port)]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/EADDRINUSE/);
+        expect(fs.existsSync(path.join(d, 'writer.lock'))).toBe(false);
+      } finally {
+        busy.close();
+      }
     });
 
     it('refuses an empty --dir instead of using the current directory', () => {

@@ -4,8 +4,10 @@
  * service; `--demo` (what `npm start` runs) records demo events when the trail is empty. Stops
  * cleanly (flush, close) on SIGINT and SIGTERM.
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { AuditError } from '../errors.js';
+import { renderVisible } from '../event/index.js';
 import { query } from '../read/index.js';
 import { Collector, createToken, loadTokens, seedDemo, TOKEN_SCOPES } from '../server/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
@@ -32,7 +34,7 @@ export async function runServe(args: string[]): Promise<number> {
   const tls =
     values['tls-cert'] === undefined || values['tls-key'] === undefined
       ? undefined
-      : { cert: readPem(values['tls-cert']), key: readPem(values['tls-key']) };
+      : tlsFiles(values['tls-cert'], values['tls-key']);
   const pg = postgresTarget('serve', values);
   // With --postgres, the log's key directory also keeps the collector's tokens.
   const dir = pg === undefined ? trailDir(values.dir) : pgKeysDir(pg);
@@ -71,7 +73,14 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`sealtrail serve: no tokens yet; created "local" with every scope (shown once):\n`);
     process.stdout.write(`${token}\n`);
   }
-  const address = await collector.listen({ host: values.host ?? '127.0.0.1', port });
+  let address: Awaited<ReturnType<Collector['listen']>>;
+  try {
+    address = await collector.listen({ host: values.host ?? '127.0.0.1', port });
+  } catch (err) {
+    // a port in use or a host that does not resolve: the trail is closed (flushed, unlocked) first
+    await collector.close();
+    throw err;
+  }
   const into = pg === undefined ? dir : `postgres log ${pg.log ?? 'default'}`;
   process.stderr.write(`sealtrail serve: collecting into ${into} at ${address.url}\n`);
   await new Promise<void>((resolve) => {
@@ -91,8 +100,44 @@ function readPem(file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch {
-    throw new AuditError('STORE_IO', `${file}: cannot be read`, { file });
+    throw new AuditError('STORE_IO', `${renderVisible(file)}: cannot be read`, { file });
   }
+}
+
+/**
+ * The certificate and key, parsed now: a file that holds no PEM certificate or key, or a key that
+ * is not the certificate's, fails naming the option and file before the collector creates a
+ * trail or a token (the TLS server would refuse them only then, naming neither).
+ */
+function tlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const cert = readPem(certFile);
+  const key = readPem(keyFile);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new AuditError('USAGE', `--tls-cert ${renderVisible(certFile)}: not a PEM certificate`, {
+      file: certFile,
+    });
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    // the parser's message is not shown: it may quote the file's bytes, and they are a key
+    throw new AuditError('USAGE', `--tls-key ${renderVisible(keyFile)}: not an unencrypted PEM private key`, {
+      file: keyFile,
+    });
+  }
+  if (!x509.checkPrivateKey(privateKey))
+    throw new AuditError(
+      'USAGE',
+      `--tls-key ${renderVisible(keyFile)}: not the key of the --tls-cert certificate`,
+      {
+        file: keyFile,
+      },
+    );
+  return { cert, key };
 }
 
 async function trailIsEmpty(trail: string | Collector['trail']): Promise<boolean> {
