@@ -335,6 +335,32 @@ describe('sealtrail', () => {
       expect(verbs.find((m) => m.verb === 'query')?.count).toBeLessThan(5000);
       expect(verbs.find((m) => m.verb === 'export')).toMatchObject({ outputClosed: true });
     });
+
+    it('a write error on stdout (a full disk) is one line on stderr and exit 2, not a stack trace; the read is still recorded', () => {
+      const d = path.join(root, 'enospc');
+      run(['init', '--dir', d]);
+      expect(run(['append', '--dir', d], '{"type":"x.n"}\n').code).toBe(0);
+      const full = fs.openSync('/dev/full', 'w');
+      try {
+        for (const args of [
+          ['query', '--dir', d, '--format', 'jsonl'],
+          ['tail', '--dir', d],
+          ['status', '--dir', d],
+        ]) {
+          const r = spawnSync(process.execPath, [bin, ...args], {
+            encoding: 'utf8',
+            stdio: ['ignore', full, 'pipe'],
+            env: { ...process.env, SEALTRAIL_QUIET: '1' },
+          });
+          expect(r.stderr).toBe('sealtrail: stdout: ENOSPC: no space left on device, write\n');
+          expect(r.status).toBe(2);
+        }
+      } finally {
+        fs.closeSync(full);
+      }
+      const reads = run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl']).stdout;
+      expect(reads).toContain('"verb":"query"');
+    });
   });
 
   describe('verify', () => {

@@ -84,17 +84,25 @@ export function out(text: string): void {
 }
 
 let stdoutGone = false;
+let stdoutFailed: NodeJS.ErrnoException | undefined;
 
 /**
  * Called once by the CLI: when the reader of stdout goes away (`sealtrail query | head`), the
  * output ends quietly, not with an EPIPE stack trace, and the verb still finishes its work (a
- * read is recorded with what was printed).
+ * read is recorded with what was printed). Any other write error (a full disk under
+ * `> file`, EIO) also stops the output and lets the verb finish, and is then one line on stderr
+ * and exit 2 ({@link stdoutError}), not a stack trace.
  */
 export function watchStdout(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
+    if (err.code !== 'EPIPE') stdoutFailed ??= err;
     stdoutGone = true;
   });
+}
+
+/** The error that stopped stdout, other than its reader going away; undefined when none did. */
+export function stdoutError(): NodeJS.ErrnoException | undefined {
+  return stdoutFailed;
 }
 
 /** True once stdout's reader has gone away: loops that print stop there. */
