@@ -30,6 +30,7 @@ import {
 import { POSTGRES_OPTIONS, type ReadTarget, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
+  checkOutputPath,
   DECRYPT_OPTION,
   FILTER_OPTIONS,
   filterFromOptions,
@@ -81,6 +82,8 @@ async function exportFrom(
   format: EntryFormat,
 ): Promise<number> {
   const dir = target.source;
+  checkOutputPath('out', values.out, dir);
+  checkOutputPath('manifest', values.manifest, dir);
   const source = typeof dir === 'string' ? new DirSource(dir) : dir;
   const limit = intOption('limit', values.limit);
   const total = Number(source.latestCheckpoint()?.split('\n')[1]) || undefined;

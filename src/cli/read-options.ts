@@ -187,6 +187,43 @@ export function withOptionNames<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Checks an output path (`--out`, `--manifest`) of a read verb: not empty, and not inside the
+ * trail directory it reads, where an export or report written over a segment, checkpoint, key or
+ * trail.json (`--out audit/trail.json`) would lose recorded entries. Symbolic links are followed.
+ * @throws AuditError USAGE naming the option.
+ */
+export function checkOutputPath(option: string, file: string | undefined, trail: ReadTarget['source']): void {
+  if (file === undefined) return;
+  if (file === '')
+    throw new AuditError('USAGE', `--${option}: expected a path, got an empty string`, { field: option });
+  if (typeof trail !== 'string') return;
+  const real = (p: string, orElse: () => string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return orElse();
+    }
+  };
+  // the file itself when it exists (a link to a trail file is followed by report's write), else its directory
+  const target = real(file, () =>
+    path.join(
+      real(path.dirname(path.resolve(file)), () => path.dirname(path.resolve(file))),
+      path.basename(file),
+    ),
+  );
+  const rel = path.relative(
+    real(trail, () => path.resolve(trail)),
+    target,
+  );
+  if (rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)))
+    throw new AuditError(
+      'USAGE',
+      `--${option}: ${renderVisible(file)} is inside the trail directory; write it elsewhere`,
+      { field: option },
+    );
+}
+
 /** `--order`: newest or oldest. */
 export function orderOption(value: string | undefined, fallback: 'newest' | 'oldest'): 'newest' | 'oldest' {
   if (value === undefined) return fallback;

@@ -217,6 +217,41 @@ describe('sealtrail export', () => {
     for (const row of rows) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
     expect(rows.map((row) => row[6])).toEqual(["'=1+1", "'+1+1", "'-1+1", "'@1+1", "'\t1+1", "'\r1+1"]);
   });
+  it('refuses an --out or --manifest inside the trail directory, which would overwrite recorded entries', () => {
+    const d = trailCopy();
+    const segment = segmentFiles(d)[0]!;
+    const before = fs.readFileSync(segment);
+    fs.symlinkSync(path.join(d, 'trail.json'), path.join(root, 'link-to-trail-json'));
+    for (const [args, option, shown] of [
+      [['export', '--format', 'jsonl', '--out', segment], 'out', segment],
+      [
+        ['export', '--format', 'csv', '--manifest', path.join(d, 'checkpoints.jsonl')],
+        'manifest',
+        path.join(d, 'checkpoints.jsonl'),
+      ],
+      [
+        ['report', '--format', 'json', '--out', path.join(d, 'x', '..', 'trail.json')],
+        'out',
+        path.join(d, 'x', '..', 'trail.json'),
+      ],
+      [
+        ['report', '--format', 'json', '--out', path.join(root, 'link-to-trail-json')],
+        'out',
+        path.join(root, 'link-to-trail-json'),
+      ],
+    ] as const) {
+      const r = run([...args, '--dir', d]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `sealtrail: --${option}: ${shown} is inside the trail directory; write it elsewhere\n`,
+      );
+    }
+    expect(fs.readFileSync(segment)).toEqual(before);
+    expect(run(['verify', '--dir', d]).code).toBe(0);
+    expect(run(['export', '--dir', d, '--format', 'jsonl', '--out', '']).stderr).toBe(
+      'sealtrail: --out: expected a path, got an empty string\n',
+    );
+  });
   it('streams JSON to stdout and fails without --format', () => {
     const d = trailCopy();
     const r = run(['export', '--dir', d, '--format', 'json', '--seq-to', '10']);

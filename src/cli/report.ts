@@ -12,6 +12,7 @@ import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs } from './common.js
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
 import {
   AS_OPTION,
+  checkOutputPath,
   FILTER_OPTIONS,
   filterFromOptions,
   formatOption,
@@ -36,6 +37,12 @@ export async function runReport(args: string[]): Promise<number> {
   const seed = values['seal-seed'] ?? process.env.SEALTRAIL_SEAL_SEED;
   const target = await readTarget('report', values);
   const dir = target.source;
+  try {
+    checkOutputPath('out', values.out, dir);
+  } catch (err) {
+    target.close();
+    throw err;
+  }
   let report: Awaited<ReturnType<typeof buildReport>>;
   try {
     report = await withOptionNames(() =>
