@@ -188,15 +188,28 @@ describe('Audit', () => {
       expect(a.status()).toMatchObject({ environment: 'production', content: 'hash', keysConfigured: true });
     });
 
-    it('fails enable() for content hash on a memory trail without keys, naming keys', async () => {
+    it('refuses enable() at once for content hash on a memory or stdout trail without keys, naming SEALTRAIL_KEY', () => {
+      // Before, the promise rejected later, after a stdout trail had printed its header.
+      for (const [env, destination] of [
+        [{ NODE_ENV: 'production' }, 'memory'],
+        [{ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, undefined],
+      ] as const) {
+        const a = newAudit();
+        const options = { env: { ...env, SEALTRAIL_QUIET: '1' }, allowDisable: true };
+        expect(() => a.enable(destination === undefined ? options : { ...options, destination })).toThrow(
+          expect.objectContaining({
+            code: 'CONFIG_INVALID',
+            detail: { field: 'SEALTRAIL_KEY' },
+            message: expect.stringMatching(
+              /^SEALTRAIL_KEY: content hash \((the production|the container) default\) needs a master key on a (memory|stdout) trail/,
+            ),
+          }),
+        );
+      }
       const a = newAudit();
-      await expect(
-        a.enable({
-          env: { NODE_ENV: 'production', SEALTRAIL_QUIET: '1' },
-          destination: 'memory',
-          allowDisable: true,
-        }),
-      ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND', detail: { field: 'keys' } });
+      expect(() =>
+        a.enable({ env: { NODE_ENV: 'production', SEALTRAIL_CONTENT: 'hash' }, destination: 'stdout' }),
+      ).toThrow(expect.objectContaining({ detail: { field: 'SEALTRAIL_CONTENT' } }));
     });
   });
 

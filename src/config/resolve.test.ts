@@ -47,18 +47,18 @@ describe('resolveConfig', () => {
       expect(c.sources.destinations).toBe('env');
     });
     it('container: stdout only when no directory is mounted', () => {
-      const c = resolve({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+      const c = resolve({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1', SEALTRAIL_KEY: KEY });
       expect(c.destinations).toEqual([{ kind: 'stdout' }]);
       expect(c.content).toBe('hash');
     });
     it('container: stdout plus the directory when SEALTRAIL_DIR is set or ./audit exists', () => {
-      expect(resolve({}, { KUBERNETES_SERVICE_HOST: 'x', SEALTRAIL_DIR: '/mnt/audit' }).destinations).toEqual(
-        [{ kind: 'stdout' }, { kind: 'dir', dir: '/mnt/audit' }],
-      );
-      expect(resolve({}, {}, { files: ['/.dockerenv', '/srv/app/audit'] }).destinations).toEqual([
-        { kind: 'stdout' },
-        { kind: 'dir', dir: '/srv/app/audit' },
-      ]);
+      expect(
+        resolve({}, { KUBERNETES_SERVICE_HOST: 'x', SEALTRAIL_DIR: '/mnt/audit', SEALTRAIL_KEY: KEY })
+          .destinations,
+      ).toEqual([{ kind: 'stdout' }, { kind: 'dir', dir: '/mnt/audit' }]);
+      expect(
+        resolve({}, { SEALTRAIL_KEY: KEY }, { files: ['/.dockerenv', '/srv/app/audit'] }).destinations,
+      ).toEqual([{ kind: 'stdout' }, { kind: 'dir', dir: '/srv/app/audit' }]);
     });
     it('test and CI: memory', () => {
       expect(resolve({}, { CI: 'true' }).destinations).toEqual([{ kind: 'memory' }]);
@@ -69,7 +69,10 @@ describe('resolveConfig', () => {
   describe('destinations', () => {
     it('takes a path, stdout, memory, pretty, a file URL and a store, in order', () => {
       const store = new MemoryTrailStore();
-      const c = resolve({ destination: ['logs/a', 'stdout', 'memory', 'pretty', 'file:///var/b', store] });
+      const c = resolve({
+        destination: ['logs/a', 'stdout', 'memory', 'pretty', 'file:///var/b', store],
+        keys: KEY,
+      });
       expect(c.destinations).toEqual([
         { kind: 'dir', dir: path.resolve(cwd, 'logs/a') },
         { kind: 'stdout' },
@@ -80,13 +83,14 @@ describe('resolveConfig', () => {
       ]);
     });
     it('reads SEALTRAIL_DESTINATION as a comma-separated list, and the option wins over it', () => {
-      expect(resolve({}, { SEALTRAIL_DESTINATION: 'stdout, /x' }).destinations).toEqual([
+      expect(resolve({}, { SEALTRAIL_DESTINATION: 'stdout, /x', SEALTRAIL_KEY: KEY }).destinations).toEqual([
         { kind: 'stdout' },
         { kind: 'dir', dir: '/x' },
       ]);
-      expect(resolve({ destination: 'memory' }, { SEALTRAIL_DESTINATION: 'stdout' }).destinations).toEqual([
-        { kind: 'memory' },
-      ]);
+      expect(
+        resolve({ destination: 'memory' }, { SEALTRAIL_DESTINATION: 'stdout', SEALTRAIL_KEY: KEY })
+          .destinations,
+      ).toEqual([{ kind: 'memory' }]);
     });
     it('takes a collector URL with its token and spool, and refuses one without a token', () => {
       expect(

@@ -266,6 +266,18 @@ export function resolveConfig(
       contentSource === 'env' ? 'SEALTRAIL_CONTENT' : 'content',
       'encrypt needs a key: set SEALTRAIL_KEY or keys',
     );
+  // A trail directory may find its keys itself (Vault, its key file); a memory or stdout trail
+  // has only these: refused now, not when the promise of its open rejects.
+  const keyless = destinations.find((d) => d.kind === 'memory' || d.kind === 'stdout');
+  if (content === 'hash' && keys === undefined && keyless !== undefined)
+    fail(
+      contentSource === 'default'
+        ? 'SEALTRAIL_KEY'
+        : contentSource === 'env'
+          ? 'SEALTRAIL_CONTENT'
+          : 'content',
+      `content hash${contentSource === 'default' ? ` (the ${detected.environment} default)` : ''} needs a master key on a ${keyless.kind} trail: set SEALTRAIL_KEY or keys, or SEALTRAIL_CONTENT=plain`,
+    );
 
   return {
     enabled,
