@@ -144,6 +144,21 @@ describe('sealtrail', () => {
       expect(fs.existsSync(d)).toBe(false);
     });
 
+    it('init --content hash says at once when no master key is configured for the trail yet', () => {
+      const bare = path.join(root, 'init-hash-no-key');
+      const r = run(['init', '--dir', bare, '--content', 'hash'], undefined, { SEALTRAIL_KEY: '' });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(
+        `sealtrail: note: content hash needs a master key, and none is configured yet: run 'sealtrail keys init --dir ${bare}' or set SEALTRAIL_KEY before writing\n`,
+      );
+      const keyed = path.join(root, 'init-hash-key');
+      const k = run(['init', '--dir', keyed, '--content', 'hash'], undefined, {
+        SEALTRAIL_KEY: 'ab'.repeat(32),
+      });
+      expect(k.code).toBe(0);
+      expect(k.stderr).toBe('');
+    });
+
     it('init names the variable a bad SEALTRAIL_CONTENT or SEALTRAIL_ORIGIN came from, and creates nothing', () => {
       const d = path.join(root, 'init-from-env');
       for (const [env, message] of [

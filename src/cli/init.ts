@@ -2,7 +2,7 @@
 
 import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
-import { openKeyDirRing } from '../keys/index.js';
+import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
 import { checkOrigin, createTrail, defaultOrigin } from '../store/index.js';
 import { AuditTrail } from '../writer/index.js';
 import { pgKeysDir } from '../writer/postgres-target.js';
@@ -61,6 +61,7 @@ export async function runInit(args: string[]): Promise<number> {
     const opts: Parameters<typeof createTrail>[1] = { content };
     if (origin !== undefined) opts.origin = origin;
     created = createTrail(dir, opts);
+    if (content !== 'plain') await noteMissingKey(dir, content);
   }
   if (values.json === true) {
     outJson(created);
@@ -85,4 +86,19 @@ function setting(value: string | undefined, variable: string): string | undefine
 /** How a message names a setting: the option when it was given, else the variable. */
 function settingName(value: string | undefined, option: string, variable: string): string {
   return value !== undefined ? `--${option}` : variable;
+}
+
+/**
+ * A directory trail in hash or encrypt mode finds its master key when a writer opens it: if none
+ * of its providers has one yet, say so now rather than at the first append.
+ */
+async function noteMissingKey(dir: string, content: string): Promise<void> {
+  try {
+    (await openTrailKeyRing(dir)).wipe();
+  } catch (err) {
+    if (!isAuditError(err, 'KEY_NOT_FOUND')) throw err;
+    process.stderr.write(
+      `sealtrail: note: content ${content} needs a master key, and none is configured yet: run 'sealtrail keys init --dir ${renderVisible(dir)}' or set SEALTRAIL_KEY before writing\n`,
+    );
+  }
 }
