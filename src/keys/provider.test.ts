@@ -123,6 +123,13 @@ describe('openKeyRing', () => {
     expect(none.message).toMatch(/file: KEY_INVALID/);
   });
 
+  it('goes on past a provider whose keys the ring refuses (an s- id), when told to', async () => {
+    const subjectId: KeyProvider = { name: 'vault', load: async () => ({ keys: [{ id: 's-x', key: KEY }] }) };
+    const env = envKeyProvider({ SEALTRAIL_KEY: KEY.toString('hex') });
+    expect((await errorOf(openKeyRing({ providers: [subjectId, env] }))).code).toBe('KEY_INVALID');
+    expect((await openKeyRing({ providers: [subjectId, env], onError: 'next' })).source.provider).toBe('env');
+  });
+
   it('fails with KEY_NOT_FOUND when no provider is configured', async () => {
     const err = await errorOf(openKeyRing({ providers: [unconfigured, envKeyProvider({})] }));
     expect(err.code).toBe('KEY_NOT_FOUND');

@@ -82,15 +82,14 @@ async function openWithProvider(
 ): Promise<{ ring: KeyRing; provider: KeyProvider }> {
   const failures: string[] = [];
   for (const provider of options.providers) {
-    let loaded: LoadedKeys | undefined;
     try {
-      loaded = await provider.load();
+      // A key set the ring refuses (a duplicate key, an s- id) is this provider's failure too.
+      const loaded = await provider.load();
+      if (loaded !== undefined) return { ring: ringFrom(loaded, provider, options.context), provider };
     } catch (err) {
       if (options.onError !== 'next' || !isAuditError(err)) throw err;
       failures.push(`${provider.name}: ${err.code}`);
-      continue;
     }
-    if (loaded !== undefined) return { ring: ringFrom(loaded, provider, options.context), provider };
   }
   const tried = options.providers.map((p) => p.name).join(', ') || 'none';
   throw new AuditError(
