@@ -816,6 +816,18 @@ describe('sealtrail', () => {
         code: 1,
         stdout: 'no match\n',
       });
+      // Each check is recorded as a read, with its answer and without the text presented.
+      const reads = run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl'], undefined, env)
+        .stdout.trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { meta: Record<string, unknown> })
+        .filter((e) => e.meta.verb === 'match');
+      expect(reads.map((e) => e.meta.matched)).toEqual([false, true]); // newest first
+      expect(reads[1]!.meta.filter).toBe(JSON.stringify({ id, field: 'prompt' }));
+      for (const f of fs.readdirSync(path.join(d, 'segments')))
+        expect(fs.readFileSync(path.join(d, 'segments', f), 'utf8')).not.toMatch(
+          /the exact words|other words/,
+        );
       const noKey = run(['match', '--dir', d, '--id', id, '--field', 'prompt'], 'the exact words', {
         SEALTRAIL_KEY: '',
       });

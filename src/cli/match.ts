@@ -5,7 +5,7 @@
  * given and as the default redactor leaves it, since trails that redact hash the redacted text;
  * a JSON object or array is also tried as that value (structured content such as tool arguments).
  * With `--postgres URL [--log NAME]` the key comes from Vault, `SEALTRAIL_KEY` or the key file
- * in the log's key directory (`--keys DIR`).
+ * in the log's key directory (`--keys DIR`). The check is recorded as an `audit.read` (`--as`).
  */
 import { AuditError } from '../errors.js';
 import { canonicalJson } from '../event/canonical.js';
@@ -15,11 +15,14 @@ import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
 import { DIR_OPTION, out, parseVerbArgs, readStdinText } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
+import { AS_OPTION } from './read-options.js';
+import { auditRead } from './record-read.js';
 
 export async function runMatch(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('match', args, {
     ...DIR_OPTION,
     ...POSTGRES_OPTIONS,
+    ...AS_OPTION,
     id: { type: 'string' },
     field: { type: 'string' },
     exact: { type: 'boolean' },
@@ -59,6 +62,15 @@ export async function runMatch(args: string[]): Promise<number> {
   if (value !== undefined) candidates.push(value, redact(value, 'content').value);
   const found = candidates.some((c) => matchesHashedContent(ring, field, c, stored));
   out(found ? 'match' : 'no match');
+  // Checking a text against stored content with the key is a read of it, recorded as one (the
+  // text itself is not: it may be the content).
+  await auditRead(target, {
+    verb: 'match',
+    as: values.as,
+    filter: { id: values.id, field },
+    count: 1,
+    extra: { matched: found },
+  });
   return found ? 0 : 1;
 }
 
