@@ -114,7 +114,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         throw err;
       }
     };
-    const writer = new PgLogWriter(client, log, logId, target, state.size, reconnect, timeoutMs);
+    const writer = new PgLogWriter(client, log, logId, target, state, reconnect, timeoutMs);
     const sealKey = new PgSealKey(sealFile);
     writer.onSealsCommitted = (epoch) => sealKey.committed(epoch);
     const appender = new Appender(

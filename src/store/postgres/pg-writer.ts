@@ -47,6 +47,8 @@ function emptyPending(firstSeq: number): Pending {
 export interface PgLogState {
   size: number;
   lastCommitted: string | undefined;
+  /** Leaf hash of the last entry (undefined for an empty log). */
+  lastLeaf: Buffer | undefined;
   latest: StoredCheckpoint | undefined;
   checkpointCount: number;
   lastSeal: SealRecord | undefined;
@@ -65,8 +67,8 @@ export async function readLogState(
   target: string,
 ): Promise<PgLogState> {
   try {
-    const last = await client.query<{ seq: string; line: string }>(
-      'SELECT seq, line FROM sealtrail.entries WHERE log_id = $1 ORDER BY seq DESC LIMIT 1',
+    const last = await client.query<{ seq: string; line: string; leaf_hash: Buffer }>(
+      'SELECT seq, line, leaf_hash FROM sealtrail.entries WHERE log_id = $1 ORDER BY seq DESC LIMIT 1',
       [logId],
     );
     const row = last.rows[0];
@@ -90,6 +92,7 @@ export async function readLogState(
     return {
       size,
       lastCommitted: row === undefined ? undefined : tab < 0 ? row.line : row.line.slice(0, tab),
+      lastLeaf: row === undefined ? undefined : Buffer.from(row.leaf_hash),
       latest:
         c === undefined
           ? undefined
@@ -130,7 +133,36 @@ export function sealOfRow(r: SealRow): SealRecord {
   };
 }
 
-/** Opens a new connection holding the log's lock (after the old one was lost). */
+/**
+ * The newest rows of a log: how many entries and the leaf hash of the last, how many checkpoints,
+ * the last seal epoch (-1: none). What the writer compares after retaking the lock.
+ */
+interface LogTail {
+  size: number;
+  leaf: Buffer | undefined;
+  checkpoints: number;
+  sealEpoch: number;
+}
+
+/** The tail after `u` is committed on top of `t`. */
+function tailAfter(t: LogTail, u: Pending): LogTail {
+  return {
+    size: t.size + u.count,
+    leaf: u.leaves.at(-1) ?? t.leaf,
+    checkpoints: u.checkpoints.length > 0 ? u.checkpoints.at(-1)!.n + 1 : t.checkpoints,
+    sealEpoch: u.seals.at(-1)?.epoch ?? t.sealEpoch,
+  };
+}
+
+function sameTail(a: LogTail, b: LogTail): boolean {
+  return (
+    a.size === b.size &&
+    a.checkpoints === b.checkpoints &&
+    a.sealEpoch === b.sealEpoch &&
+    (a.leaf === undefined ? b.leaf === undefined : b.leaf !== undefined && a.leaf.equals(b.leaf))
+  );
+}
+
 /** Connects again and retakes the log's lock; `lostPid` is the backend of the connection lost. */
 export type PgReconnect = (lostPid: number | undefined) => Promise<pg.Client>;
 
@@ -154,6 +186,8 @@ export class PgLogWriter {
   /** Group commits are serialized: each takes everything buffered when it starts. */
   private chain: Promise<void> = Promise.resolve();
   private sealFileTarget = -1;
+  /** The log's newest rows as this writer committed them. */
+  private tail: LogTail;
   /** Pending-read rows appended and not yet committed, and rows refused (left for a person). */
   private readonly absorbing = new Set<string>();
   private readonly refused = new Set<string>();
@@ -165,11 +199,17 @@ export class PgLogWriter {
     readonly log: string,
     private readonly logId: number,
     private readonly target: string,
-    size: number,
+    state: PgLogState,
     private readonly reconnect?: PgReconnect,
     private readonly timeoutMs = PG_WRITER_TIMEOUT_MS,
   ) {
-    this.pending = emptyPending(size);
+    this.pending = emptyPending(state.size);
+    this.tail = {
+      size: state.size,
+      leaf: state.lastLeaf,
+      checkpoints: state.checkpointCount,
+      sealEpoch: state.lastSeal?.epoch ?? -1,
+    };
   }
 
   /**
@@ -329,6 +369,7 @@ export class PgLogWriter {
   }
 
   private afterCommit(unit: Pending): void {
+    this.tail = tailAfter(this.tail, unit);
     for (const id of unit.readIds) this.absorbing.delete(id);
     const lastSeal = unit.seals.at(-1);
     if (lastSeal !== undefined && lastSeal.epoch > this.sealFileTarget) {
@@ -340,13 +381,16 @@ export class PgLogWriter {
   /**
    * Connects again, takes the lock again, and drops from the buffer the uncertain commit when the
    * database has it (a transaction commits whole: one of its writes present means all are).
+   * @throws AuditError TRAIL_LOCKED when another writer appended to the log meanwhile: this
+   *   writer's buffered entries continue a chain that is no longer the log's, so it writes nothing
+   *   more (its entries stay buffered and are reported, never counted as written).
    */
   private async recover(): Promise<void> {
     const fresh = await this.reconnect!(this.lostPid);
     const u = this.uncertain;
     let done: boolean;
     try {
-      done = u !== undefined && (await this.committed(u, fresh));
+      done = await this.committed(u, fresh);
     } catch (err) {
       // Let go of the new connection (and the lock with it): the next flush starts over.
       await endClient(fresh);
@@ -371,31 +415,47 @@ export class PgLogWriter {
     this.broken = false;
   }
 
-  /** True when the database holds the writes of `u` (checked by its last entry, checkpoint or seal). */
-  private async committed(u: Pending, client: pg.Client): Promise<boolean> {
-    const probe =
-      u.count > 0
-        ? {
-            sql: 'SELECT 1 FROM sealtrail.entries WHERE log_id = $1 AND seq = $2',
-            v: u.firstSeq + u.count - 1,
-          }
-        : u.checkpoints.length > 0
-          ? {
-              sql: 'SELECT 1 FROM sealtrail.checkpoints WHERE log_id = $1 AND n = $2',
-              v: u.checkpoints.at(-1)!.n,
-            }
-          : u.seals.length > 0
-            ? {
-                sql: 'SELECT 1 FROM sealtrail.seals WHERE log_id = $1 AND epoch = $2',
-                v: u.seals.at(-1)!.epoch,
-              }
-            : undefined;
-    if (probe === undefined) return false;
+  /**
+   * True when the database holds the writes of `u`, false when it holds none of them. The log's
+   * newest rows must be exactly this writer's, with or without `u`: a row with the same seq is not
+   * enough, since another writer may have taken the log while this one was disconnected.
+   * @throws AuditError TRAIL_LOCKED when the log holds rows this writer did not write.
+   */
+  private async committed(u: Pending | undefined, client: pg.Client): Promise<boolean> {
+    let r: pg.QueryResult<{
+      seq: string | null;
+      leaf: Buffer | null;
+      n: string | null;
+      epoch: string | null;
+    }>;
     try {
-      return (await client.query(probe.sql, [this.logId, probe.v])).rows.length > 0;
+      r = await client.query(
+        `SELECT e.seq, e.leaf_hash AS leaf,
+           (SELECT max(n) FROM sealtrail.checkpoints WHERE log_id = $1) AS n,
+           (SELECT max(epoch) FROM sealtrail.seals WHERE log_id = $1) AS epoch
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT seq, leaf_hash FROM sealtrail.entries WHERE log_id = $1
+           ORDER BY seq DESC LIMIT 1) AS e ON true`,
+        [this.logId],
+      );
     } catch (err) {
       throw pgError(err, this.target, `cannot read log ${this.log}`);
     }
+    const row = r.rows[0]!;
+    const found: LogTail = {
+      size: row.seq === null ? 0 : Number(row.seq) + 1,
+      leaf: row.leaf === null ? undefined : Buffer.from(row.leaf),
+      checkpoints: row.n === null ? 0 : Number(row.n) + 1,
+      sealEpoch: row.epoch === null ? -1 : Number(row.epoch),
+    };
+    if (u !== undefined && sameTail(found, tailAfter(this.tail, u))) return true;
+    if (sameTail(found, this.tail)) return false;
+    throw new AuditError(
+      'TRAIL_LOCKED',
+      `${this.target}: log ${this.log} was written by another writer while this one was disconnected; ` +
+        `this writer's entries from seq ${this.tail.size} on were not written (one writer per log)`,
+      { log: this.log },
+    );
   }
 
   private async writeUnit(c: pg.Client, u: Pending): Promise<void> {

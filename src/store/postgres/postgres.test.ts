@@ -520,6 +520,58 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when another writer wrote the log while this one was disconnected', () => {
+    it('stops with TRAIL_LOCKED rather than dropping its own entries or forking the chain', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'setup', 1, keys('gap-setup')); // the owner creates the schema
+      await server.sql(name, "CREATE ROLE gapapp LOGIN PASSWORD 'app-secret' IN ROLE sealtrail_writer");
+      const k = keys('gap');
+      const failures: Array<{ message: string; code: unknown }> = [];
+      const onDiagnostic = (d: unknown) =>
+        failures.push({ message: (d as Diagnostic).message, code: (d as Diagnostic).detail?.code });
+      diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNEL, onDiagnostic);
+      try {
+        const a = await AuditTrail.open({
+          postgres: { url: server.urlAs('gapapp', 'app-secret', name), log: 'gap', keysDir: k },
+          handleExit: false,
+        });
+        for (let i = 0; i < 5; i++) a.emit({ type: 'x.a', meta: { i } });
+        await a.flush();
+        // A's connection is lost and it cannot connect again for a while ...
+        await server.sql(name, 'ALTER ROLE gapapp NOLOGIN');
+        await server.sql(
+          name,
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'gapapp'",
+        );
+        for (let i = 5; i < 10; i++) a.emit({ type: 'x.a', meta: { i } });
+        const flushed = a.flush().then(() => 'flushed');
+        // ... meanwhile another writer of the log (a standby) appends and lets go.
+        await writeEvents(url, 'gap', 10, k);
+        await server.sql(name, 'ALTER ROLE gapapp LOGIN');
+        const refused = new Promise<string>((resolve) => {
+          const look = () =>
+            failures.some((f) => f.code === 'TRAIL_LOCKED') ? resolve('refused') : setTimeout(look, 50);
+          look();
+        });
+        expect(await Promise.race([flushed, refused])).toBe('refused');
+        expect(failures.find((f) => f.code === 'TRAIL_LOCKED')?.message).toMatch(
+          /log gap was written by another writer while this one was disconnected/,
+        );
+        // A's five entries stay buffered and reported (close would wait for them): A is left open.
+      } finally {
+        diagnosticsChannel.unsubscribe(DIAGNOSTICS_CHANNEL, onDiagnostic);
+      }
+      const source = new PgSource(url, 'gap');
+      try {
+        const report = verifyDir(source);
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(15);
+      } finally {
+        source.close();
+      }
+    }, 30_000);
+  });
+
   describe('when the network path to the server goes silent', () => {
     it('gives up the commit after timeoutMs, ends its lost session, retakes the lock and loses nothing', async () => {
       const { url, name } = await freshDb();
