@@ -61,7 +61,7 @@ export function applicationName(role: 'writer' | 'reader'): string {
  * With `queryTimeoutMs`, a query with no answer in that time fails as STORE_UNAVAILABLE; the
  * connection is then unusable and must be dropped (node-postgres leaves it mid-query).
  * @throws AuditError STORE_UNAVAILABLE when it cannot connect or authenticate; CONFIG_INVALID for
- *   a database in another encoding.
+ *   a connection string the driver cannot parse, or a database in another encoding.
  */
 export async function connectPg(
   url: string,
@@ -74,13 +74,21 @@ export async function connectPg(
       field: 'postgres',
     });
   }
-  const client = new pg.Client({
-    connectionString: url,
-    application_name: applicationName(role),
-    connectionTimeoutMillis: 10_000,
-    keepAlive: true,
-    ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }),
-  });
+  let client: pg.Client;
+  try {
+    client = new pg.Client({
+      connectionString: url,
+      application_name: applicationName(role),
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }),
+    });
+  } catch {
+    // The driver's error may carry the string it could not parse (attacker-visible logs): not kept.
+    throw new AuditError('CONFIG_INVALID', 'postgres: not a valid connection string (not shown)', {
+      field: 'postgres',
+    });
+  }
   // An idle client whose server goes away emits 'error'; the next query reports it.
   client.on('error', () => {});
   try {

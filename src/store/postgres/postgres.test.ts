@@ -707,6 +707,25 @@ describe('the PostgreSQL store', () => {
       expect((err as Error).message).not.toContain('wrong-password-123');
     });
 
+    it('fails with CONFIG_INVALID naming postgres for a connection string the driver cannot parse, never showing it', async () => {
+      const bad = 'postgres://app:hunter2-secret@127.0.0.1:99999/db';
+      const err = await AuditTrail.open({
+        postgres: { url: bad, keysDir: keys('unparsable') },
+        handleExit: false,
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'CONFIG_INVALID', detail: { field: 'postgres' } });
+      expect((err as Error).message).toMatch(/^postgres: /);
+      let readErr: unknown;
+      try {
+        new PgSource(bad, 'any').close();
+      } catch (e) {
+        readErr = e;
+      }
+      expect(readErr).toMatchObject({ code: 'CONFIG_INVALID' });
+      for (const e of [err, readErr])
+        expect(JSON.stringify({ ...(e as object), m: (e as Error).message })).not.toContain('hunter2');
+    });
+
     it('refuses a time limit that is not whole milliseconds, naming it, before connecting', async () => {
       for (const [postgres, field] of [
         [{ timeoutMs: 0 }, 'postgres.timeoutMs'],
