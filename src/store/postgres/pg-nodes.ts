@@ -49,3 +49,69 @@ export function reduceNodeRows(rows: ReadonlyArray<{ h: Uint8Array }>, n: number
   }
   return level[0]!;
 }
+
+/** A node of a stored level (8, 16, ...) and its hash. */
+export interface StoredNode {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+/**
+ * Recomputes the nodes of the stored levels from a log's leaf hashes read in order from seq 0,
+ * so that a reader can compare them with the `nodes` rows: proofs are built from those rows, and
+ * a changed row would otherwise go unseen until a proof fails.
+ */
+export class StoredLevelBuilder {
+  /** Hashes waiting for their siblings, per stored level below the next (0: leaves). */
+  private readonly waiting: Buffer[][] = [];
+  private readonly completed: number[] = [];
+  /** Leaves added so far. */
+  size = 0;
+
+  /** Adds the next leaf; returns the nodes of stored levels it completes, lowest first. */
+  add(leaf: Buffer): StoredNode[] {
+    const out: StoredNode[] = [];
+    let hash = leaf;
+    for (let j = 0; ; j++) {
+      if (this.waiting[j] === undefined) this.waiting[j] = [];
+      const w = this.waiting[j]!;
+      w.push(hash);
+      if (w.length < 2 ** PG_NODE_STRIDE) break;
+      hash = reduceNodeRows(
+        w.map((h) => ({ h })),
+        w.length,
+        'nodes',
+      );
+      w.length = 0;
+      const idx = this.completed[j] ?? 0;
+      this.completed[j] = idx + 1;
+      out.push({ level: (j + 1) * PG_NODE_STRIDE, idx, hash });
+    }
+    this.size++;
+    return out;
+  }
+}
+
+/**
+ * The queries that read the stored nodes completed by the leaves `first` to `end - 1` (one per
+ * stored level that has any).
+ */
+export function completedNodeQueries(
+  logId: number,
+  first: number,
+  end: number,
+): Array<{ text: string; values: unknown[] }> {
+  const out: Array<{ text: string; values: unknown[] }> = [];
+  for (let level = PG_NODE_STRIDE; 2 ** level <= end; level += PG_NODE_STRIDE) {
+    // Node idx of this level is completed by leaf (idx + 1) * 2^level - 1.
+    const lo = Math.floor(first / 2 ** level);
+    const hi = Math.floor(end / 2 ** level);
+    if (lo < hi)
+      out.push({
+        text: 'SELECT level, idx, hash FROM sealtrail.nodes WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx',
+        values: [logId, level, lo, hi],
+      });
+  }
+  return out;
+}

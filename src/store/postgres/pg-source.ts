@@ -3,6 +3,7 @@
  * stored lines in seq order (fetched in chunks), one line by seq, checkpoints, seals, the stored
  * leaf hashes, the tree's node hashes for proofs, and whether a writer holds the log now.
  */
+import { hashLeaf } from '../../chain/rfc6962.js';
 import type { SealRecord } from '../../chain/seal.js';
 import type { TreeReader } from '../../chain/tree.js';
 import { AuditError } from '../../errors.js';
@@ -12,7 +13,7 @@ import { bisectSeqById, idOfLine } from '../seq-by-id.js';
 import type { TrailMeta } from '../trail-meta.js';
 import { describeTarget, logLockKey } from './connect.js';
 import { checkLogName, LOG_COLUMNS, metaOfRow } from './pg-logs.js';
-import { nodeQuery, reduceNodeRows } from './pg-nodes.js';
+import { completedNodeQueries, nodeQuery, reduceNodeRows, StoredLevelBuilder } from './pg-nodes.js';
 import { PgSyncClient } from './pg-sync.js';
 import { type SealRow, sealOfRow } from './pg-writer.js';
 
@@ -120,9 +121,14 @@ export class PgSource {
 
   /**
    * {@link lines} as UTF-8 bytes, for the verifier. The leaf hashes of each chunk come with it
-   * and serve {@link storedLeaves}.
+   * and serve {@link storedLeaves}. Read from seq 0, the stored node hashes (table `nodes`, which
+   * proofs are built from) are recomputed from the leaf hashes and compared on the way.
+   * @throws AuditError ROOT_MISMATCH naming the node when a stored node is not the hash of the
+   *   entries below it (or is missing), once every entry before it has been yielded;
+   *   STORE_UNAVAILABLE, STORE_IO.
    */
   *lineBytes(from = 0): Generator<{ bytes: Buffer; file: string; seq: number; indexMismatch?: string }> {
+    const levels = from === 0 ? new StoredLevelBuilder() : undefined;
     let next = from;
     for (;;) {
       // `ts` too: time-window queries filter on it, so verify checks it is the line's own.
@@ -132,9 +138,25 @@ export class PgSource {
       );
       if (rows.length === 0) return;
       this.leafCache = { base: Number(rows[0]!.seq), leaves: rows.map((r) => Buffer.from(r.leaf_hash)) };
-      for (const r of rows) {
+      const stored = levels === undefined ? undefined : this.storedNodes(next, Number(rows.at(-1)!.seq) + 1);
+      for (const [i, r] of rows.entries()) {
         const seq = Number(r.seq);
         const bytes = Buffer.from(r.line, 'utf8');
+        // A gap in seq is the verifier's to report; the nodes are compared while there is none.
+        if (levels !== undefined && levels.size === seq) {
+          const leaf = this.leafCache.leaves[i]!;
+          for (const node of levels.add(leaf)) {
+            if (stored!.get(`${node.level}/${node.idx}`)?.equals(node.hash) === true) continue;
+            // A changed leaf hash of this entry is the verifier's LEAF_HASH_MISMATCH.
+            const tab = bytes.indexOf(0x09);
+            if (!hashLeaf(tab < 0 ? bytes : bytes.subarray(0, tab)).equals(leaf)) break;
+            throw new AuditError(
+              'ROOT_MISMATCH',
+              `${this.name}: node ${node.idx} of level ${node.level} (table nodes) is not the hash of the entries below it`,
+              { seq },
+            );
+          }
+        }
         yield r.ts === recordTs(bytes)
           ? { bytes, file: this.file, seq }
           : { bytes, file: this.file, seq, indexMismatch: 'its ts column is not the time in the entry' };
@@ -142,6 +164,16 @@ export class PgSource {
       }
       if (rows.length < CHUNK_ROWS) return;
     }
+  }
+
+  /** The stored nodes completed by the leaves `first` to `end - 1`, by `level/idx`. */
+  private storedNodes(first: number, end: number): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
+    for (const q of completedNodeQueries(this.logId, first, end)) {
+      for (const r of this.db.query<{ level: number; idx: string; hash: Uint8Array }>(q.text, q.values))
+        out.set(`${r.level}/${r.idx}`, Buffer.from(r.hash));
+    }
+    return out;
   }
 
   /**

@@ -442,6 +442,35 @@ describe('the PostgreSQL store', () => {
       expect(report.failure?.seq).toBe(30);
     });
 
+    it('verify fails when a stored node hash (what proofs are built from) is changed or deleted', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'tamper-nodes', 600, keys('tamper-nodes'));
+      const report = (): ReturnType<typeof verifyDir> => {
+        const source = new PgSource(url, 'tamper-nodes');
+        try {
+          return verifyDir(source);
+        } finally {
+          source.close();
+        }
+      };
+      expect(report().ok).toBe(true);
+      const tamper = (sql: string) =>
+        server.sql(
+          name,
+          `BEGIN;
+           ALTER TABLE sealtrail.nodes DISABLE TRIGGER append_only;
+           ${sql}
+           ALTER TABLE sealtrail.nodes ENABLE TRIGGER append_only;
+           COMMIT;`,
+        );
+      await tamper('UPDATE sealtrail.nodes SET hash = sha256(hash) WHERE level = 8 AND idx = 1;');
+      const changed = report();
+      expect(changed.failure).toMatchObject({ code: 'ROOT_MISMATCH', seq: 511 });
+      expect(changed.failure?.message).toMatch(/node 1 of level 8 \(table nodes\)/);
+      await tamper('DELETE FROM sealtrail.nodes WHERE level = 8 AND idx = 0;');
+      expect(report().failure).toMatchObject({ code: 'ROOT_MISMATCH', seq: 255 });
+    });
+
     it('verify fails when the leaf hash is rewritten with the line', async () => {
       const report = await verifyAfter(
         'tamper2',
