@@ -26,6 +26,17 @@ describe('parseS3Url', () => {
         expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/^from-s3: /) }),
       );
     });
+  it('fails with USAGE for credentials in the URL, without echoing them', () => {
+    let err: unknown;
+    try {
+      parseS3Url('s3://AKIAEXAMPLE:wJalrXUtnFEMI-secret@audit-archive/trail', 'archive push');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'USAGE', detail: { field: 'archive push' } });
+    expect((err as Error).message).toMatch(/^archive push: credentials do not belong in the s3:\/\/ URL/);
+    expect((err as Error).message).not.toMatch(/AKIAEXAMPLE|secret/);
+  });
 });
 
 describe('resolveS3Connect', () => {

@@ -21,7 +21,8 @@ export function isS3Url(text: string): boolean {
 
 /**
  * Parses `s3://bucket[/prefix]`. The prefix is kept as given, with one trailing `/` added.
- * @throws AuditError USAGE naming `field` when the text is not such a URL.
+ * @throws AuditError USAGE naming `field` when the text is not such a URL (without echoing a
+ *   `user:secret@` part).
  */
 export function parseS3Url(text: string, field = 's3'): S3Location {
   if (!isS3Url(text)) throw new AuditError('USAGE', `${field}: expected s3://bucket/prefix`, { field });
@@ -29,6 +30,13 @@ export function parseS3Url(text: string, field = 's3'): S3Location {
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   let prefix = slash < 0 ? '' : rest.slice(slash + 1);
+  // `s3://KEY:SECRET@bucket` (a form some tools take): never echo what may be a credential.
+  if (bucket.includes('@'))
+    throw new AuditError(
+      'USAGE',
+      `${field}: credentials do not belong in the s3:// URL (the AWS SDK reads them from the environment or a profile)`,
+      { field },
+    );
   if (!BUCKET_RE.test(bucket))
     throw new AuditError('USAGE', `${field}: ${JSON.stringify(bucket)} is not a valid bucket name`, {
       field,
