@@ -97,6 +97,15 @@ describe('pushArchive', () => {
     // Retained 30 days from the segment's newest event.
     const until = Date.parse(String(segPut.headers['x-amz-object-lock-retain-until-date']));
     expect(until).toBe(Date.parse(first.maxTs) + 30 * 86_400_000);
+    // The checkpoint at the segment's end: 30 days from its issue time.
+    const cp = new DirSource(dir).checkpoints().find((c) => c.size === first.treeSize)!;
+    expect(Date.parse(cp.time)).toBeGreaterThan(Date.parse(first.maxTs));
+    const cpPut = puts.find((p) =>
+      p.url.startsWith(`/archive/${t.prefix}${checkpointObjectName(first.treeSize)}`),
+    )!;
+    expect(Date.parse(String(cpPut.headers['x-amz-object-lock-retain-until-date']))).toBe(
+      Date.parse(cp.time) + 30 * 86_400_000,
+    );
   });
 
   it('sends no retention with lock mode none, and no legal hold unless asked', async () => {

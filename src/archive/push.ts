@@ -109,8 +109,8 @@ export async function pushArchive(
   const sealed = source
     .segments()
     .filter((s): s is { ref: (typeof s)['ref']; summary: SegmentSummary } => s.summary !== undefined);
-  const notes = new Map<number, string>();
-  for (const c of source.checkpoints()) notes.set(c.size, c.note);
+  const notes = new Map<number, { note: string; time: string }>();
+  for (const c of source.checkpoints()) notes.set(c.size, c);
   const s3 = await S3Objects.connect(target, options.s3);
   const report: PushArchiveReport = {
     target: s3.url(''),
@@ -167,8 +167,8 @@ export async function pushArchive(
             holdCovering(holds, entryFacts(splitLine(line.bytes.toString('utf8')).committed)) !== undefined;
       }
       const segmentLock = lockOf(summary.maxTs, held);
-      const note = notes.get(summary.treeSize);
-      if (note === undefined)
+      const cp = notes.get(summary.treeSize);
+      if (cp === undefined)
         throw new AuditError(
           'CHECKPOINT_MISSING',
           `no signed checkpoint at size ${summary.treeSize}, the end of ${summary.file}`,
@@ -179,7 +179,14 @@ export async function pushArchive(
         const start = Buffer.from(`${JSON.stringify(buildRangeStart(tree!, ref.firstSeq))}\n`);
         await ensure(archiveStartName(ref.firstSeq), start, 'application/json', segmentLock);
       }
-      await ensure(checkpointObjectName(summary.treeSize), Buffer.from(note), 'text/plain', segmentLock);
+      // The checkpoint counts from its issue time (docs/archive.md), never less than its segment.
+      const cpTime = Date.parse(cp.time) > Date.parse(summary.maxTs) ? cp.time : summary.maxTs;
+      await ensure(
+        checkpointObjectName(summary.treeSize),
+        Buffer.from(cp.note),
+        'text/plain',
+        lockOf(cpTime, held),
+      );
       // The summary last: its presence says the segment's objects are all there.
       await ensure(
         archiveSummaryName(ref.firstSeq),
