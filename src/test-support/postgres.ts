@@ -56,9 +56,14 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts a cluster. `fsync` stays on (the default), so measured figures include real commits.
+ * With `replicaOf` (the port of a running test cluster), the cluster is a hot standby streaming
+ * from it (pg_basebackup -R), read-only, with the same superuser and databases.
  * @throws Error when no PostgreSQL binaries are installed (CI installs the `postgresql` package).
  */
-export async function startPostgres(settings: Record<string, string> = {}): Promise<TestPostgres> {
+export async function startPostgres(
+  settings: Record<string, string> = {},
+  replicaOf?: number,
+): Promise<TestPostgres> {
   const bin = findPgBin();
   if (bin === undefined) throw new Error('postgresql is not installed (no /usr/lib/postgresql/*/bin/initdb)');
   const root = process.getuid?.() === 0;
@@ -68,7 +73,10 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     const [file, argv] = root
       ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]]
       : [path.join(bin, cmd), args];
-    execFileSync(file as string, argv as string[], { stdio: 'pipe' });
+    execFileSync(file as string, argv as string[], {
+      stdio: 'pipe',
+      env: { ...process.env, PGPASSWORD: 'postgres' },
+    });
   };
   if (root) execFileSync('chown', ['postgres:postgres', dir]);
   const data = path.join(dir, 'data');
@@ -76,17 +84,32 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
   const pwfile = path.join(dir, 'pw');
   fs.writeFileSync(pwfile, 'postgres\n', { mode: 0o600 });
   if (root) execFileSync('chown', ['postgres:postgres', pwfile]);
-  run('initdb', [
-    '-D',
-    data,
-    '-U',
-    'postgres',
-    '--auth=scram-sha-256',
-    `--pwfile=${pwfile}`,
-    '-E',
-    'UTF8',
-    '--locale=C',
-  ]);
+  if (replicaOf === undefined)
+    run('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
+  else
+    run('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(replicaOf),
+      '-U',
+      'postgres',
+      '-D',
+      data,
+      '-R',
+      '-c',
+      'fast',
+    ]);
   const opts = [
     `-c port=${port}`,
     "-c listen_addresses='127.0.0.1'",

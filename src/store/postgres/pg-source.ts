@@ -76,15 +76,19 @@ export class PgSource {
     }
   }
 
-  /** True while a writer holds the log's advisory lock. */
+  /**
+   * True while a writer holds the log's advisory lock, and always on a hot standby: a standby's
+   * pg_locks does not show the primary's advisory locks, so a writer may be running there (and
+   * the newest entries it replicated may not be checkpointed yet).
+   */
   live(): boolean {
     const k = BigInt.asUintN(64, BigInt(logLockKey(this.log)));
-    const rows = this.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-       AND classid = $1::oid AND objid = $2::oid`,
+    const rows = this.db.query<{ n: string; standby: boolean }>(
+      `SELECT pg_is_in_recovery() AS standby, (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+       AND granted AND objsubid = 1 AND classid = $1::oid AND objid = $2::oid) AS n`,
       [(k >> 32n).toString(), (k & 0xffffffffn).toString()],
     );
-    return Number(rows[0]?.n ?? 0) > 0;
+    return rows[0]?.standby === true || Number(rows[0]?.n ?? 0) > 0;
   }
 
   /** Number of entries stored. */

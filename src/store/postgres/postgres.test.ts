@@ -521,6 +521,48 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('verify at a hot standby while the writer runs on the primary', () => {
+    it('reports the newest entries as not yet checkpointed instead of failing (the standby cannot see the lock)', async () => {
+      const { url, name } = await freshDb();
+      const replica = await startPostgres({}, server.port);
+      try {
+        const trail = await AuditTrail.open({
+          postgres: { url, log: 'replicated', keysDir: keys('replicated') },
+          checkpointIntervalMs: 3_600_000,
+          handleExit: false,
+        });
+        for (let i = 0; i < 20; i++) trail.emit({ type: 'x.before', meta: { i } });
+        await trail.flush();
+        const viaReplica = replica.url(name);
+        // Replication is asynchronous: wait until the standby has the entries.
+        for (;;) {
+          const r = await replica
+            .sql(name, 'SELECT count(*)::int AS n FROM sealtrail.entries')
+            .catch(() => ({ rows: [{ n: 0 }] }));
+          if (r.rows[0].n === 20) break;
+          await new Promise((done) => setTimeout(done, 100));
+        }
+        const source = new PgSource(viaReplica, 'replicated');
+        try {
+          const report = verifyDir(source);
+          expect(report.failure).toBeUndefined();
+          expect(report.unsignedTail).toBe(20);
+        } finally {
+          source.close();
+        }
+        const primary = new PgSource(url, 'replicated');
+        try {
+          expect(verifyDir(primary).unsignedTail).toBe(20);
+        } finally {
+          primary.close();
+        }
+        await trail.close();
+      } finally {
+        replica.stop();
+      }
+    }, 60_000);
+  });
+
   describe('when the writer loses its connection', () => {
     it('connects again, takes the lock again and loses nothing', async () => {
       const { url, name } = await freshDb();
