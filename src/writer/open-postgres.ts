@@ -102,8 +102,9 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     }
     const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);
     const state = await readLogState(client, logId, target);
-    // A crash between committing a seal and evolving the key file: finish the evolve.
-    if (state.lastSeal !== undefined && state.lastSeal.epoch === sealFile.epoch) sealFile.evolve();
+    // A crash between committing seals and evolving the key file past them (one commit can hold
+    // several, after a pause of several epochs): finish the evolve.
+    while (state.lastSeal !== undefined && sealFile.epoch <= state.lastSeal.epoch) sealFile.evolve();
     const reconnect = async (lostPid: number | undefined): Promise<pg.Client> => {
       const fresh = await connectPg(t.url, 'writer', timeoutMs);
       try {

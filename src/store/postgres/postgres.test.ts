@@ -563,6 +563,35 @@ describe('the PostgreSQL store', () => {
     }, 60_000);
   });
 
+  describe('when the writer stopped after committing several seals and before evolving its seal key', () => {
+    it('opens again, evolves the key past them and seals on without a duplicate epoch', async () => {
+      const { url } = await freshDb();
+      const k = keys('seal-crash');
+      const first = await AuditTrail.open({
+        postgres: { url, log: 'seal-crash', keysDir: k },
+        sealEpochMs: 1000,
+        handleExit: false,
+      });
+      const seed = first.sealSeed!;
+      first.emit({ type: 'x.first' });
+      await first.close();
+      // The key as it was before the next writer committed its seals.
+      const before = fs.readFileSync(path.join(k, 'seal.key'));
+      await new Promise((r) => setTimeout(r, 3_500));
+      await writeEvents(url, 'seal-crash', 1, k); // seals the epochs missed, in one commit
+      fs.writeFileSync(path.join(k, 'seal.key'), before); // as if it had stopped before evolving
+      await writeEvents(url, 'seal-crash', 1, k);
+      const source = new PgSource(url, 'seal-crash');
+      try {
+        const report = verifyDir(source, { sealSeed: seed });
+        expect(report.failure).toBeUndefined();
+        expect(report.entries).toBe(3);
+      } finally {
+        source.close();
+      }
+    }, 30_000);
+  });
+
   describe('when the writer loses its connection', () => {
     it('connects again, takes the lock again and loses nothing', async () => {
       const { url, name } = await freshDb();
