@@ -484,6 +484,50 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when a superuser replaces a log with a history signed under a key of their own', () => {
+    it('verify alone trusts the key in the database; given the key kept from init or the seal seed, it fails', async () => {
+      const { url, name } = await freshDb();
+      const kept = await AuditTrail.open({
+        postgres: { url, log: 'victim', keysDir: keys('victim') },
+        handleExit: false,
+      });
+      const seed = kept.sealSeed!;
+      for (let i = 0; i < 10; i++) kept.emit({ type: 'auth.failure', actor: { id: `user-${i}` } });
+      await kept.close();
+      const vkey = (await server.sql(name, "SELECT verifier_key FROM sealtrail.logs WHERE log = 'victim'"))
+        .rows[0].verifier_key as string;
+      await writeEvents(url, 'forged', 10, keys('forged')); // the rewriter's own keys
+      const tables = ['logs', 'entries', 'nodes', 'checkpoints', 'seals'];
+      await server.sql(
+        name,
+        `BEGIN;
+         ${tables.map((t) => `ALTER TABLE sealtrail.${t} DISABLE TRIGGER append_only;`).join('\n')}
+         ${['entries', 'nodes', 'checkpoints', 'seals']
+           .map(
+             (
+               t,
+             ) => `DELETE FROM sealtrail.${t} WHERE log_id = (SELECT id FROM sealtrail.logs WHERE log = 'victim');
+              UPDATE sealtrail.${t} SET log_id = (SELECT id FROM sealtrail.logs WHERE log = 'victim')
+                WHERE log_id = (SELECT id FROM sealtrail.logs WHERE log = 'forged');`,
+           )
+           .join('\n')}
+         UPDATE sealtrail.logs SET origin = origin || '-gone' WHERE log = 'forged';
+         UPDATE sealtrail.logs v SET origin = replace(f.origin, '-gone', ''), verifier_key = f.verifier_key
+           FROM sealtrail.logs f WHERE v.log = 'victim' AND f.log = 'forged';
+         ${tables.map((t) => `ALTER TABLE sealtrail.${t} ENABLE TRIGGER append_only;`).join('\n')}
+         COMMIT;`,
+      );
+      const source = new PgSource(url, 'victim');
+      try {
+        expect(verifyDir(source).ok).toBe(true); // the database's own key: nothing to see
+        expect(verifyDir(source, { verifierKey: vkey }).ok).toBe(false);
+        expect(verifyDir(source, { sealSeed: seed }).failure?.code).toBe('SEAL_INVALID');
+      } finally {
+        source.close();
+      }
+    });
+  });
+
   describe('two writers on one log', () => {
     it('the second fails with TRAIL_LOCKED naming the holder, and gets the log once the first closes', async () => {
       const { url } = await freshDb();
