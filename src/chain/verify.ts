@@ -134,6 +134,9 @@ export interface VerifyReport {
   failure?: { code: AuditErrorCode; message: string; seq?: number; file?: string; source?: string };
 }
 
+/** Errors that stop verification without being integrity failures. */
+const NOT_FAILURES: ReadonlySet<AuditErrorCode> = new Set(['KEY_INVALID', 'STORE_IO', 'STORE_UNAVAILABLE']);
+
 function fail(code: AuditErrorCode, message: string, extra: Record<string, unknown> = {}): never {
   throw new AuditError(code, message, extra);
 }
@@ -458,7 +461,8 @@ function openAll(
 
 /**
  * Verifies a whole trail. Never throws for integrity failures: they are in `report.failure`.
- * @throws AuditError KEY_INVALID when the verifier key itself is malformed.
+ * @throws AuditError KEY_INVALID when the verifier key itself is malformed; STORE_IO and
+ *   STORE_UNAVAILABLE when the trail cannot be read (these say nothing about its integrity).
  */
 export function verifyTrail(input: VerifyInput): VerifyReport {
   const report: VerifyReport = {
@@ -705,7 +709,8 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     }
     report.ok = true;
   } catch (err) {
-    if (!(err instanceof AuditError) || err.code === 'KEY_INVALID') throw err;
+    // What could not be read (permissions, a lost connection) is not evidence of tampering.
+    if (!(err instanceof AuditError) || NOT_FAILURES.has(err.code)) throw err;
     const failure: NonNullable<VerifyReport['failure']> = { code: err.code, message: err.message };
     if (file !== '') {
       // A failure found after its entry was passed (a run taken whole) names that entry itself.

@@ -5,6 +5,7 @@
  * read becomes an issue, not a crash. Skipping trusts the summaries; `verify` checks the trail.
  */
 import path from 'node:path';
+import { isAuditError } from '../errors.js';
 import {
   listSegments,
   openSegmentFile,
@@ -218,10 +219,9 @@ export function* scanLines(
         }
       }
     } catch (err) {
-      onIssue({
-        file,
-        reason: `cannot read segment: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      });
+      // A segment that cannot be read (STORE_IO names its errno) is an issue of the read, not its end.
+      const why = isAuditError(err) ? err.detail.errno : (err as NodeJS.ErrnoException).code;
+      onIssue({ file, reason: `cannot read segment: ${why ?? (err as Error).message}` });
     }
   }
 }

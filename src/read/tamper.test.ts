@@ -367,6 +367,18 @@ describe('verify', () => {
     });
   });
 
+  describe('when a segment cannot be read', () => {
+    it('throws STORE_IO naming the file: what cannot be read is not reported as tampering', () => {
+      const dir = copy();
+      const file = segment(dir);
+      fs.rmSync(file);
+      fs.mkdirSync(file); // opens, but every read fails (EISDIR)
+      expect(() => verifyDir(dir, { workers: 0 })).toThrow(
+        expect.objectContaining({ code: 'STORE_IO', message: `cannot read ${file}: EISDIR` }),
+      );
+    });
+  });
+
   describe('when leaf hashes are added past the end of the log', () => {
     it('fails with TREE_SIZE_MISMATCH when no writer runs, and a writer that opens the trail cuts them', async () => {
       const dir = copy();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { AuditError } from '../errors.js';
 import { type BlockIndex, DamagedIndexError, inflateBlock, readBlockIndex } from './block-gzip.js';
+import { withFile } from './fs-safe.js';
 
 /** File name suffix of a gzip-archived segment. */
 export const ARCHIVE_SUFFIX = '.gz';
@@ -115,7 +116,8 @@ function openArchive(file: string): SegmentBytes {
 /**
  * Opens a segment file for positional reads. A plain segment archived since it was listed
  * (`<seq>.log` gone, `<seq>.log.gz` written first) is opened under its archive name.
- * @throws Node's error when it cannot be opened; AuditError SEGMENT_CHECKSUM_MISMATCH for a damaged archive.
+ * @throws AuditError STORE_IO (naming the file) when it cannot be opened or read;
+ *   SEGMENT_CHECKSUM_MISMATCH for a damaged archive.
  */
 export function openSegmentFile(file: string): SegmentBytes {
   if (isArchived(file)) return openArchive(file);
@@ -126,18 +128,21 @@ export function openSegmentFile(file: string): SegmentBytes {
     const archived = file + ARCHIVE_SUFFIX;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(archived))
       return openSegmentFile(archived);
-    throw err;
+    return withFile(file, 'open', () => {
+      throw err;
+    });
   }
   let size: number;
   try {
-    size = fs.fstatSync(fd).size;
+    size = withFile(file, 'read', () => fs.fstatSync(fd).size);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
   return {
     size,
-    read: (buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
+    read: (buf, offset, length, position) =>
+      withFile(file, 'read', () => fs.readSync(fd, buf, offset, length, position)),
     close: () => fs.closeSync(fd),
   };
 }
