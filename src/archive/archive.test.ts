@@ -165,6 +165,18 @@ describe('pushArchive', () => {
     });
     expect(explicit.lockFrom).toBe('options');
     expect(segmentPut(mark, t.prefix, sealed[0]!.firstSeq).headers['x-amz-object-lock-mode']).toBeUndefined();
+
+    // A part of a lock (a legal hold alone, or days alone) is refused: the rest would fall to the
+    // defaults, weaker than the policy's.
+    mark = s3.requests.length;
+    for (const lock of [{ legalHold: true }, { retainDays: 30 }, { mode: 'COMPLIANCE' as const }])
+      await expect(
+        pushArchive(dir, parseS3Url(target().url), { s3: conn(), policy, lock, now }),
+      ).rejects.toMatchObject({
+        code: 'USAGE',
+        detail: { field: 'lock' },
+      });
+    expect(putsSince(mark)).toEqual([]);
   });
 
   it('is idempotent: a second push uploads nothing', async () => {

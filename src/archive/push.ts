@@ -43,7 +43,10 @@ export interface PushArchiveOptions {
    * (`retention.json`), else {@link DEFAULT_ARCHIVE_LOCK}.
    */
   lock?: Partial<ArchiveLock>;
-  /** The retention policy to take the lock from (default the trail's own); ignored with `lock`. */
+  /**
+   * The retention policy to take the lock from (default the trail's own); overridden by a `lock`
+   * that gives its mode and (unless `none`) its days, refused with a part of one.
+   */
   policy?: RetentionPolicy;
   now?: number;
   /** Called after each object, pushed or found present. */
@@ -91,7 +94,19 @@ export async function pushArchive(
   const now = options.now ?? Date.now();
   const source = new DirSource(dir);
   const explicit = options.lock !== undefined && Object.keys(options.lock).length > 0;
-  const policy = explicit ? undefined : (options.policy ?? readRetentionPolicy(source.layout));
+  const trailPolicy = options.policy ?? readRetentionPolicy(source.layout);
+  // Overriding a retention policy's lock takes a whole lock: the fields left out would otherwise
+  // fall to the defaults (GOVERNANCE, 365 days), weaker than the policy, unseen.
+  if (explicit && trailPolicy !== undefined) {
+    const { mode, retainDays } = options.lock!;
+    if (mode === undefined || (mode !== 'none' && retainDays === undefined))
+      throw new AuditError(
+        'USAGE',
+        "lock: the trail's retention policy sets its Object Lock; to override it, give the mode and the days together (--lock-mode and --retain-days), not a part of a lock",
+        { field: 'lock' },
+      );
+  }
+  const policy = explicit ? undefined : trailPolicy;
   const holds = policy === undefined ? [] : readHolds(source.layout);
   // The lock of an object whose newest event is at `newest`; `held`: a legal hold covers an entry.
   const lockOf = (newest: string, held: boolean): ObjectLock => {
