@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint, CompactTree, hashLeaf, NoteSigner, signCheckpoint } from '../chain/index.js';
 import { canonicalJson } from '../event/canonical.js';
+import { DirSource } from '../store/index.js';
 import {
   readSegmentLines,
   sampleEvent,
@@ -364,6 +365,22 @@ describe('verify', () => {
       const r = verifyDir(dir);
       expect(r.failure?.code).toBe('LEAF_HASH_MISMATCH');
       expect(r.failure?.seq).toBe(3);
+    });
+  });
+
+  describe('when the writer closes while verify reads', () => {
+    it('takes the trail as live: the checkpoints read before the close do not cover its last entries', async () => {
+      const dir = copy();
+      const file = path.join(dir, 'checkpoints.jsonl');
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      fs.writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`); // the close's checkpoint not yet written
+      const source = new DirSource(dir);
+      let asked = 0;
+      source.live = () => asked++ === 0; // held when verify starts, released before it ends
+      const r = verifyDir(source);
+      expect(r.failure).toBeUndefined();
+      expect(r.unsignedTail).toBeGreaterThan(0);
+      expect(verifyDir(dir).failure?.code).toBe('TREE_SIZE_MISMATCH'); // no writer at either end
     });
   });
 

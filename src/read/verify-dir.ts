@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   type CheckpointInput,
+  NoteVerifier,
+  openCheckpoint,
   SealKeyFile,
   TileTree,
   type TrailLine,
@@ -67,6 +69,10 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       );
     }
   });
+  // A writer that closes while this reads (its last checkpoint after the ones read here) or opens
+  // (entries after them) counts as live, so that neither race looks like a shortened trail.
+  const liveBefore = source.live();
+  let liveAtEnd: boolean | undefined; // asked once the lines are read
   const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
   let boundary: BoundaryFile | undefined;
   let from = 0;
@@ -89,7 +95,10 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     lines: [],
     checkpoints,
     against: [...against, ...(options.witnessed ?? [])],
-    live: source.live(),
+    get live() {
+      liveAtEnd ??= liveBefore || source.live();
+      return liveAtEnd;
+    },
   };
   let priorTree: TileTree | undefined;
   if (boundary !== undefined && source instanceof DirSource) {
@@ -154,7 +163,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
     const report = verifyTrail(input);
     if (report.ok && source instanceof DirSource) {
-      checkLatestFile(source, checkpoints, input.live, report);
+      checkLatestFile(source, checkpoints, input, report);
       if (report.ok && nodes !== undefined) checkTreeFiles(source, nodes, input.live, report);
     }
     return report;
@@ -231,19 +240,21 @@ function failedReport(source: DirSource, checkpoints: number, err: AuditError): 
 /**
  * The `checkpoint` file (what `sealtrail checkpoint` prints and auditors keep) must be the latest
  * signed checkpoint of checkpoints.jsonl, which verify checked; while a writer runs, any of them
- * (it writes the line first, then the file).
+ * (it writes the line first, then the file), or one it signed after the list was read.
  */
 function checkLatestFile(
   source: DirSource,
   checkpoints: readonly CheckpointInput[],
-  live: boolean,
+  input: { live: boolean; verifierKey: string },
   report: VerifyReport,
 ): void {
   if (checkpoints.length === 0) return;
   const note = source.latestCheckpoint();
   // The note's second line is its tree size (C2SP checkpoint); the latest is the largest verified.
   const stored = note !== undefined && checkpoints.some((c) => c.note === note);
+  const live = input.live;
   if (stored && (live || Number(note.split('\n')[1]) === report.latestCheckpoint?.size)) return;
+  if (!stored && live && note !== undefined && newerSigned(note, input.verifierKey, report)) return;
   report.ok = false;
   report.failure = {
     code: 'CHECKPOINT_MALFORMED',
@@ -253,6 +264,17 @@ function checkLatestFile(
         : 'checkpoint: not the latest signed checkpoint of checkpoints.jsonl (changed or replaced)',
     file: source.layout.latestCheckpoint,
   };
+}
+
+/** A checkpoint signed with the trail's key, not older than the latest verified one. */
+function newerSigned(note: string, verifierKey: string, report: VerifyReport): boolean {
+  try {
+    return (
+      openCheckpoint(note, NoteVerifier.fromVkey(verifierKey)).size >= (report.latestCheckpoint?.size ?? 0)
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The persisted tree of a directory, and which nodes of its first stored level runs compared. */
