@@ -33,6 +33,7 @@ import {
   PgTree,
   readLogMeta,
   readLogState,
+  removePgKeys,
   retakeLogLock,
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
@@ -97,7 +98,13 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
         sealEpochMs,
         content: options.content ?? 'plain',
       };
-      logId = await insertLogMeta(client, log, meta, target);
+      try {
+        logId = await insertLogMeta(client, log, meta, target);
+      } catch (err) {
+        // No log holds these keys: leave the directory as it was, so that a retry can create them.
+        removePgKeys(keysDir);
+        throw err;
+      }
       sealSeed = keys.sealSeed;
     }
     const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);

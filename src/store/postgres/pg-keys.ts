@@ -24,6 +24,13 @@ export function pgKeyFiles(dir: string): PgKeyFiles {
   return { dir: d, signerKey: path.join(d, 'checkpoint.skey'), sealKey: path.join(d, 'seal.key') };
 }
 
+/** Removes the keys {@link createPgKeys} made for a log that was then not created. */
+export function removePgKeys(dir: string): void {
+  const files = pgKeyFiles(dir);
+  for (const f of [files.signerKey, files.sealKey])
+    withFile(f, 'remove', () => fs.rmSync(f, { force: true }));
+}
+
 /**
  * Creates the checkpoint key and the epoch-0 seal key of a new log in `dir`.
  * @throws AuditError TRAIL_EXISTS when `dir` already holds keys; STORE_IO when it cannot be written.

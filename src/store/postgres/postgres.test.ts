@@ -839,6 +839,19 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when a new log cannot be created (its origin is taken)', () => {
+    it('leaves its key directory empty, so that a retry with another origin creates it', async () => {
+      const { url } = await freshDb();
+      const open = (log: string, keysDir: string, origin: string) =>
+        AuditTrail.open({ postgres: { url, log, keysDir }, origin, handleExit: false });
+      await (await open('first', keys('taken-1'), 'example.test/taken')).close();
+      const dir = keys('taken-2');
+      await expect(open('second', dir, 'example.test/taken')).rejects.toMatchObject({ code: 'TRAIL_EXISTS' });
+      expect(fs.readdirSync(dir)).toEqual([]);
+      await (await open('second', dir, 'example.test/other')).close();
+    });
+  });
+
   describe('bad connections', () => {
     it('fails with STORE_UNAVAILABLE and never shows the password', async () => {
       const bad = server.urlAs('postgres', 'wrong-password-123', 'postgres');
