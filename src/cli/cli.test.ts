@@ -97,6 +97,19 @@ describe('sealtrail', () => {
     it.each([
       [['tail', '-n', 'abc'], 'sealtrail: -n: expected a non-negative integer'],
       [['query', '--seq-from', '5', '--seq-to', '2'], 'sealtrail: --seq-to: must be greater than --seq-from'],
+      [
+        ['query', '--since', 'lastHour', '--from', '2026-01-01'],
+        'sealtrail: --since: give --since or --from, not both',
+      ],
+      [
+        ['query', '--from', '2026-01-01T00:00:00Z', '--to', '2025-01-01T00:00:00Z'],
+        'sealtrail: --to: must be later than --from',
+      ],
+      // checked even when the conversation has no entries to check with it
+      [
+        ['conversation', 'no-such-conversation', '--key', 'bogus'],
+        'sealtrail: verifier key: not a C2SP Ed25519 key',
+      ],
       [['prove', '--seq', '0', '--id', 'x'], 'sealtrail: prove: give --seq N or --id ID, not both'],
       [
         ['verify', '--against', ''],

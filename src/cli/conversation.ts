@@ -6,6 +6,7 @@
  * in event-time order, with the quiet periods marked, for incident review. Both are recorded in
  * the trail as `audit.read`. Exit 1 when an entry failed its check or a line was unreadable.
  */
+import { NoteVerifier } from '../chain/index.js';
 import { AuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import {
@@ -92,6 +93,8 @@ export async function runConversation(args: string[]): Promise<number> {
     true,
   );
   if (positionals.length !== 1) throw new AuditError('USAGE', 'conversation: give one conversation id');
+  // Checked before anything is read: a conversation with no entries would never use it.
+  if (values.key !== undefined) NoteVerifier.fromVkey(values.key);
   const target = await readTarget('conversation', values);
   try {
     const dir = target.source;

@@ -162,10 +162,11 @@ function renamed(err: unknown): unknown {
     const field = err.detail.field;
     const option = OPTION_OF[field] ?? field;
     if (err.message.startsWith(`${field}:`)) {
-      // other fields the message names (`must be greater than seqFrom`) become options too
-      const rest = err.message
-        .slice(field.length)
-        .replace(/\b(seqFrom|seqTo)\b/g, (f) => `--${OPTION_OF[f] ?? f}`);
+      // other fields the message names (`must be greater than seqFrom`, `give since or from`,
+      // `later than from`) become options too
+      const others =
+        field === 'since' || field === 'to' ? /\b(seqFrom|seqTo|since|from)\b/g : /\b(seqFrom|seqTo)\b/g;
+      const rest = err.message.slice(field.length).replace(others, (f) => `--${OPTION_OF[f] ?? f}`);
       return new AuditError('USAGE', `--${option}${rest}`, { field: option });
     }
   }
