@@ -157,6 +157,11 @@ describe('sealtrail', () => {
       expect(fs.existsSync(d)).toBe(false);
     });
 
+    it('reads SEALTRAIL_DIR as audit.enable() does: trimmed', () => {
+      const padded = run(['status', '--json'], undefined, { SEALTRAIL_DIR: ` ${dir}\n` });
+      expect(padded.code).toBe(0);
+    });
+
     it('init --content hash says at once when no master key is configured for the trail yet', () => {
       const bare = path.join(root, 'init-hash-no-key');
       const r = run(['init', '--dir', bare, '--content', 'hash'], undefined, { SEALTRAIL_KEY: '' });

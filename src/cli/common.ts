@@ -3,6 +3,7 @@
  * default (`--dir`, then $SEALTRAIL_DIR, then ./audit), output helpers and the progress line.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { readString } from '../config/env-string.js';
 import { AuditError } from '../errors.js';
 import { escapeHostile } from '../event/index.js';
 
@@ -38,7 +39,7 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
 export function trailDir(dir: string | undefined): string {
   // an empty --dir (an unset "$DIR") is a mistake, not the current directory
   if (dir === '') throw new AuditError('USAGE', '--dir: expected a path, got an empty string');
-  return dir ?? (process.env.SEALTRAIL_DIR || './audit');
+  return dir ?? readString(process.env, 'SEALTRAIL_DIR') ?? './audit';
 }
 
 /** Parses a non-negative integer option (`shown`: how the message names it, default `--<name>`). */

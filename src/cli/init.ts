@@ -1,5 +1,6 @@
 /** `sealtrail init`: creates a trail and shows its verifier key and, once, the seal seed. */
 
+import { readString } from '../config/env-string.js';
 import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
@@ -78,9 +79,7 @@ export async function runInit(args: string[]): Promise<number> {
  * value is unset (`SEALTRAIL_CONTENT= sealtrail init` is not a bad content mode).
  */
 function setting(value: string | undefined, variable: string): string | undefined {
-  if (value !== undefined) return value;
-  const v = process.env[variable]?.trim();
-  return v === undefined || v === '' ? undefined : v;
+  return value ?? readString(process.env, variable);
 }
 
 /** How a message names a setting: the option when it was given, else the variable. */

@@ -10,6 +10,7 @@ import { type KeyProvider, type LoadedKeys, parseKeyEnv } from '../keys/index.js
 import type { Redactor, RedactorOptions } from '../protect/index.js';
 import { type ContentMode, checkOrigin } from '../store/index.js';
 import { AuditTrail, MemoryTrailStore } from '../writer/index.js';
+import { readString } from './env-string.js';
 import {
   type DetectedEnvironment,
   detectEnvironment,
@@ -376,11 +377,6 @@ function checkDuplicates(list: readonly Destination[], field: (i: number) => str
 
 function isList(value: unknown): value is readonly DestinationInput[] {
   return Array.isArray(value);
-}
-
-function readString(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
 }
 
 /**
