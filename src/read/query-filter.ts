@@ -219,7 +219,10 @@ export function compileFilter(filter: QueryFilter, now: number = Date.now()): Co
   const typePrefixes = (lists.type ?? []).filter((t) => t.endsWith('.*')).map((t) => t.slice(0, -1));
   const resources = (lists.resource ?? []).map((r) => {
     const colon = r.indexOf(':');
-    return colon < 0 ? { type: undefined, id: r } : { type: r.slice(0, colon), id: r.slice(colon + 1) };
+    const one = colon < 0 ? { type: undefined, id: r } : { type: r.slice(0, colon), id: r.slice(colon + 1) };
+    if (one.type === '' || one.id === '')
+      usage('resource', `${JSON.stringify(r)}: expected an id, type:id or type:*`);
+    return one;
   });
 
   const normalized: Record<string, unknown> = { ...lists };

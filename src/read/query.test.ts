@@ -175,6 +175,8 @@ describe('query', () => {
       ['a non-string actor', { actor: 42 as unknown as string }, 'actor'],
       ['an unknown field', { colour: 'red' } as unknown as QueryFilter, 'colour'],
       ['a negative seq', { seqFrom: -1 }, 'seqFrom'],
+      ['a resource with an empty type or id', { resource: ':' }, 'resource'],
+      ['a resource with an empty id', { resource: 'record:' }, 'resource'],
     ];
     for (const [name, filter, field] of bad) {
       it(`rejects ${name} with USAGE naming ${field}`, () => {
