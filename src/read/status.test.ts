@@ -41,6 +41,19 @@ describe('trailStatus', () => {
     expect(s.keys.checkpointKeyId).toMatch(/^[0-9a-f]{8}$/);
     expect(s.lastVerification).toBeNull();
   });
+  it('shows the size the checkpoint note signs, not the unsigned size field beside it', () => {
+    const copy = path.join(root, 'unsigned-size');
+    fs.cpSync(dir, copy, { recursive: true });
+    const file = path.join(copy, 'checkpoints.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    const last = JSON.parse(lines.at(-1)!) as { size: number };
+    last.size += 1000;
+    lines[lines.length - 1] = JSON.stringify(last);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const s = trailStatus(copy);
+    expect(s.lastCheckpoint).toMatchObject({ size: FIXTURE_ENTRIES + 5, signatureVerified: true });
+    expect(s.unsignedEntries).toBe(0);
+  });
   it('shows a running writer and reads waiting to be recorded', async () => {
     const trail = await AuditTrail.open({ dir, worker: false, handleExit: false });
     writePendingRead(trailLayout(dir), { type: 'audit.read', actor: { id: 'x' } });

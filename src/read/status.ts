@@ -212,13 +212,15 @@ function common(source: DirSource | PgSource, entries: number, r: ReturnType<typ
   const lastCp = stored.at(-1);
   let lastCheckpoint: TrailStatus['lastCheckpoint'] = null;
   if (lastCp !== undefined) {
+    // The size the note signs, not the stored record's own `size` field, which nothing signs.
     let signatureVerified = true;
+    let size = 0;
     try {
-      openCheckpoint(lastCp.note, NoteVerifier.fromVkey(source.meta.verifierKey));
+      size = openCheckpoint(lastCp.note, NoteVerifier.fromVkey(source.meta.verifierKey)).size;
     } catch {
       signatureVerified = false;
     }
-    lastCheckpoint = { size: lastCp.size, time: lastCp.time, reason: lastCp.reason, signatureVerified };
+    lastCheckpoint = { size, time: lastCp.time, reason: lastCp.reason, signatureVerified };
   }
   const seals = source.seals();
   const lastSeal = seals.at(-1);
@@ -228,7 +230,7 @@ function common(source: DirSource | PgSource, entries: number, r: ReturnType<typ
     createdAt: new Date(source.meta.createdAt).toISOString(),
     entries,
     lastCheckpoint,
-    unsignedEntries: Math.max(0, entries - (lastCp?.size ?? 0)),
+    unsignedEntries: Math.max(0, entries - (lastCheckpoint?.size ?? 0)),
     checkpoints: stored.length,
     lastSeal:
       lastSeal === undefined
