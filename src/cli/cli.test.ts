@@ -12,7 +12,7 @@ import { verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyConsistency } from '../chain/index.js';
 import { decodeLine } from '../read/index.js';
-import { tempDir } from '../test-support/fixtures.js';
+import { selfSignedCert, tempDir } from '../test-support/fixtures.js';
 
 const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const root = tempDir();
@@ -652,24 +652,7 @@ describe('sealtrail', () => {
       const d = path.join(root, 'made-nothing-tls');
       const pem = (name: string) => path.join(root, `tls-${name}.pem`);
       for (const n of ['1', '2']) {
-        const made = spawnSync('openssl', [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-subj',
-          '/CN=localhost',
-          '-days',
-          '1',
-          '-keyout',
-          pem(`key${n}`),
-          '-out',
-          pem(`cert${n}`),
-        ]);
-        expect(made.status).toBe(0);
+        expect(selfSignedCert(pem(`key${n}`), pem(`cert${n}`))).toBe(true);
       }
       fs.writeFileSync(pem('text'), 'not a pem file\n');
       for (const [cert, key, message] of [

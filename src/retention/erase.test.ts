@@ -31,6 +31,20 @@ async function emitMixed(trail: AuditTrail, n: number): Promise<void> {
 }
 
 /** Every byte under `dir`, file by file. */
+/** A closed trail of 30 mixed events in several segments, and the path of its first segment. */
+async function rotatedTrail(): Promise<{ dir: string; first: string }> {
+  const dir = freshDir();
+  const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 4096 });
+  await emitMixed(trail, 30);
+  await trail.close();
+  const segments = path.join(dir, 'segments');
+  const first = fs
+    .readdirSync(segments)
+    .filter((f) => f.endsWith('.log'))
+    .sort()[0]!;
+  return { dir, first: path.join(segments, first) };
+}
+
 function allFiles(dir: string): Array<[string, Buffer]> {
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -82,18 +96,7 @@ describe('eraseSubject', () => {
   }
 
   it('removes the archive an interrupted archiving left beside a plain segment, old bytes and all', async () => {
-    const dir = freshDir();
-    const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 4096 });
-    await emitMixed(trail, 30);
-    await trail.close();
-    const segments = path.join(dir, 'segments');
-    const first = path.join(
-      segments,
-      fs
-        .readdirSync(segments)
-        .filter((f) => f.endsWith('.log'))
-        .sort()[0]!,
-    );
+    const { dir, first } = await rotatedTrail();
     fs.writeFileSync(`${first}.gz`, gzipSync(fs.readFileSync(first))); // as a crash mid-archive leaves it
     const again = await AuditTrail.open({ dir, worker: false });
     await again.eraseSubject('alice');
@@ -104,18 +107,7 @@ describe('eraseSubject', () => {
   });
 
   it('leaves no copy in the temp file a crash left while a segment was being archived', async () => {
-    const dir = freshDir();
-    const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 4096 });
-    await emitMixed(trail, 30);
-    await trail.close();
-    const segments = path.join(dir, 'segments');
-    const first = path.join(
-      segments,
-      fs
-        .readdirSync(segments)
-        .filter((f) => f.endsWith('.log'))
-        .sort()[0]!,
-    );
+    const { dir, first } = await rotatedTrail();
     // The archive written aside (fs-safe writeFileAtomic) by a process that died before the rename.
     const tmp = `${first}.gz.tmp-99999`;
     fs.writeFileSync(tmp, gzipSync(fs.readFileSync(first)), { mode: 0o600 });

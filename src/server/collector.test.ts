@@ -3,7 +3,7 @@
  * trail directory: authentication and scopes, producer stamping, all-or-nothing batches, limits,
  * reads recorded as audit.read, metrics, and proofs checked with the library's own verifiers.
  */
-import { spawnSync } from 'node:child_process';
+
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -19,6 +19,7 @@ import {
   verifyInclusion,
 } from '../chain/index.js';
 import { type AuditEntry, query, verifyDir } from '../read/index.js';
+import { selfSignedCert } from '../test-support/fixtures.js';
 import { Collector } from './collector.js';
 import { demoEvents, seedDemo } from './demo-seed.js';
 import { createToken, TokenSet, tokenFile } from './tokens.js';
@@ -543,26 +544,7 @@ describe('with a TLS certificate', () => {
     fs.mkdirSync(dir4, { recursive: true });
     const key = path.join(tmp, 'tls.key');
     const cert = path.join(tmp, 'tls.crt');
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-days',
-      '1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
-    expect(made.status).toBe(0);
+    expect(selfSignedCert(key, cert)).toBe(true);
     const secure = await Collector.open({
       dir: dir4,
       tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },

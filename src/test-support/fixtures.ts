@@ -2,6 +2,7 @@
  * Test helpers: throwaway trail directories, sample AI events, and line-level file surgery used
  * by the tamper tests. Not part of the package.
  */
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,4 +84,31 @@ export function resealSummary(segmentFile: string): void {
   summary.sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
   summary.bytes = bytes.length;
   fs.writeFileSync(summaryFile, JSON.stringify(summary));
+}
+
+/**
+ * Writes a self-signed P-256 certificate for localhost (and 127.0.0.1) and its key, made by the
+ * openssl command; returns false when it could not make them.
+ */
+export function selfSignedCert(keyFile: string, certFile: string): boolean {
+  const made = spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-days',
+    '1',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
+  return made.status === 0;
 }
