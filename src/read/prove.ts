@@ -128,7 +128,7 @@ export function proveInclusion(
 function notSigned(what: string): AuditError {
   return new AuditError(
     'ROOT_MISMATCH',
-    `${what} and the persisted tree (tree/) do not lead to the signed checkpoint: entries or tree files were changed; run sealtrail verify`,
+    `${what} and the stored Merkle tree (tree/ of a directory, the nodes table of a PostgreSQL log) do not lead to the signed checkpoint: entries or stored tree hashes were changed; run sealtrail verify`,
   );
 }
 
