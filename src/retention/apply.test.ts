@@ -254,6 +254,38 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('a torn line set aside by crash recovery, when no entry in the segments expires now', () => {
+    it('still loses its expired content, and the run records it', async () => {
+      const dir = dirs.fresh();
+      let trail = await AuditTrail.open({ dir, worker: false });
+      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old words' } });
+      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new words' } });
+      await trail.close();
+      const { segmentsDir, quarantineDir } = trailLayout(dir);
+      const [oldLine] = fs
+        .readFileSync(path.join(segmentsDir, fs.readdirSync(segmentsDir)[0]!), 'utf8')
+        .split('\n');
+      expect((await apply(dir, POLICY)).expired.entries).toBe(1); // the segments hold nothing to expire now
+      fs.mkdirSync(quarantineDir, { mode: 0o700 });
+      const torn = path.join(quarantineDir, 'x.torn');
+      fs.writeFileSync(torn, `${oldLine}\n`, { mode: 0o600 });
+
+      trail = await AuditTrail.open({ dir, worker: false });
+      const result = await trail.applyRetention(POLICY);
+      await trail.close();
+      expect(result.expired).toEqual({ entries: 0, fields: 0, quarantine: { erased: 1, unreadable: 0 } });
+      expect(fs.readFileSync(torn, 'utf8')).not.toContain('old words');
+      expect(
+        entries(dir).find(
+          (e) =>
+            e.type === 'retention.content_expired' &&
+            (e.meta as { quarantineErased?: number } | undefined)?.quarantineErased === 1,
+        ),
+      ).toBeDefined();
+      expect(verifyDir(dir).ok).toBe(true);
+    });
+  });
+
   describe('with a legal hold', () => {
     it('does not prune the held entry nor anything after it, and records the hold', async () => {
       const { dir, seed } = await oldTrail();

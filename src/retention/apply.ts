@@ -145,11 +145,28 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
     });
   }
 
-  if (plan.expire.entries > 0) {
+  // The retention.content_expired entry takes the next seq: each marker names it. It is recorded
+  // (durably) before anything is erased, with the counts the plan and a first pass over the
+  // quarantine give: a crash while erasing then leaves markers that name it, never a seq that the
+  // next entry takes (which verify would fail for good); it may count payloads not yet erased.
+  const marker = { at, by: ctx.tree.size, reason: 'retention: content period expired' };
+  const expires = (committed: string) => contentExpires(policy, holds, entryFacts(committed), ctx.now);
+  const torn: ErasureCount = { entries: 0, fields: 0 };
+  rewriteQuarantine(ctx.layout.quarantineDir, (line) => {
+    eraseTornLine(line, expires, marker, torn);
+    return undefined; // counting only
+  });
+  if (plan.expire.entries > 0 || (torn.quarantine?.erased ?? 0) > 0) {
+    ctx.record({
+      type: 'retention.content_expired',
+      outcome: 'success',
+      meta: {
+        entries: plan.expire.entries,
+        fields: plan.expire.fields,
+        ...(torn.quarantine === undefined ? {} : { quarantineErased: torn.quarantine.erased }),
+      },
+    });
     const only = new Set(plan.expire.segments);
-    // The retention.content_expired entry recorded below takes the next seq: each marker names it.
-    const marker = { at, by: ctx.tree.size, reason: 'retention: content period expired' };
-    const expires = (committed: string) => contentExpires(policy, holds, entryFacts(committed), ctx.now);
     rewriteSealedSegments(
       ctx.layout,
       (line) => erasePayloads(line, expires, marker, result.expired),
@@ -158,17 +175,6 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
     rewriteQuarantine(ctx.layout.quarantineDir, (line) =>
       eraseTornLine(line, expires, marker, result.expired),
     );
-    ctx.record({
-      type: 'retention.content_expired',
-      outcome: 'success',
-      meta: {
-        entries: result.expired.entries,
-        fields: result.expired.fields,
-        ...(result.expired.quarantine === undefined
-          ? {}
-          : { quarantineErased: result.expired.quarantine.erased }),
-      },
-    });
   }
 
   if (plan.archive.segments.length > 0) {

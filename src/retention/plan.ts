@@ -45,8 +45,11 @@ export interface RetentionPlan {
   at: string;
   prune: { segments: PlannedSegment[]; entries: number; firstKept: number | null };
   blockedBy: PruneBlock | null;
-  /** Entries (outside the pruned segments) whose content payloads expire now. */
-  expire: { entries: number; segments: number[] };
+  /**
+   * Entries (outside the pruned segments) whose content payloads expire now, and how many payloads
+   * they have not yet erased (what the run erases).
+   */
+  expire: { entries: number; fields: number; segments: number[] };
   archive: { segments: PlannedSegment[] };
   /** Entries that would be pruned or lose content but a legal hold keeps. */
   held: number;
@@ -68,10 +71,15 @@ export function entryFacts(committed: string): HoldFacts {
   };
 }
 
+/** The number of payloads of the line not yet erased. */
+export function countLivePayloads(payloads: string | undefined): number {
+  if (payloads === undefined) return 0;
+  return Object.values(parsePayloads(payloads)).filter((p) => !('erased' in p)).length;
+}
+
 /** True when the line has at least one payload not yet erased. */
 export function hasLivePayload(payloads: string | undefined): boolean {
-  if (payloads === undefined) return false;
-  return Object.values(parsePayloads(payloads)).some((p) => !('erased' in p));
+  return countLivePayloads(payloads) > 0;
 }
 
 /** True when the content of an entry with these facts expires at `now` and no hold covers it. */
@@ -141,7 +149,7 @@ export function planRetention(
     at: new Date(now).toISOString(),
     prune: { segments: [], entries: 0, firstKept: null },
     blockedBy: null,
-    expire: { entries: 0, segments: [] },
+    expire: { entries: 0, fields: 0, segments: [] },
     archive: { segments: [] },
     held: 0,
     holds: holds.length,
@@ -167,6 +175,7 @@ export function planRetention(
     plan.segmentsRead++;
     let block: PruneBlock | undefined;
     let expiring = 0;
+    let expiringFields = 0;
     let seq = ref.firstSeq;
     for (const line of readLines(ref.file)) {
       const { committed, payloads } = splitLine(line.text);
@@ -187,9 +196,13 @@ export function planRetention(
                 ...(Number.isFinite(until) ? { until: new Date(until).toISOString() } : {}),
               };
       }
-      if (contentUntil(policy, facts.type, facts.category, ts) <= now && hasLivePayload(payloads)) {
-        if (hold === undefined) expiring++;
-        else plan.held++;
+      const live =
+        contentUntil(policy, facts.type, facts.category, ts) <= now ? countLivePayloads(payloads) : 0;
+      if (live > 0) {
+        if (hold === undefined) {
+          expiring++;
+          expiringFields += live;
+        } else plan.held++;
       }
       seq++;
     }
@@ -208,6 +221,7 @@ export function planRetention(
     }
     if (expiring > 0) {
       plan.expire.entries += expiring;
+      plan.expire.fields += expiringFields;
       plan.expire.segments.push(ref.firstSeq);
     }
     if (!newest && summary !== undefined && archiveDue(policy, ref, summary, now))
