@@ -33,6 +33,7 @@ describe('parseRetentionPolicy', () => {
     [{ categories: { robots: { keep: '1y' } } }, 'categories.robots'],
     [{ categories: { ai: { keep: '1y', delete: true } } }, 'categories.ai.delete'],
     [{ types: { 'Not A Type': { keep: '1y' } } }, 'types.Not A Type'],
+    [{ types: { 'auth.failur': { keep: '7y' } } }, 'types.auth.failur'],
     [{ archiveAfter: 'forever' }, 'archiveAfter'],
     [{ objectLock: { mode: 'STRICT' } }, 'objectLock.mode'],
     [{ retain: '1y' }, 'retain'],

@@ -5,7 +5,7 @@
  * needs. Pure logic: parsing with errors naming the field, and the dates that follow from a policy.
  */
 import { AuditError } from '../errors.js';
-import { EVENT_TYPES, type EventCategory } from '../event/index.js';
+import { describeEventType, EVENT_TYPES, type EventCategory } from '../event/index.js';
 import { isRecord } from '../is-record.js';
 
 /** A keep period: `<n>d` days, `<n>w` weeks, `<n>m` calendar months, `<n>y` calendar years, or `forever`. */
@@ -51,7 +51,6 @@ const CATEGORIES: readonly string[] = [
   ...new Set([...Object.values(EVENT_TYPES).map((t) => t.category), 'custom']),
 ];
 const PERIOD_RE = /^([1-9][0-9]{0,4})([dwmy])$/;
-const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 
 function invalid(field: string, message: string): never {
   throw new AuditError('CONFIG_INVALID', `retention policy: ${field}: ${message}`, { field });
@@ -128,7 +127,10 @@ export function parseRetentionPolicy(doc: unknown): RetentionPolicy {
     if (!isRecord(doc.types)) invalid('types', 'expected an object of type rules');
     const out: Record<string, RetentionRule> = {};
     for (const [name, rule] of Object.entries(doc.types)) {
-      if (!TYPE_RE.test(name)) invalid(`types.${name}`, 'not an event type name');
+      // A misspelt type matches no entry (events are of catalogue types or x.<name>): its rule,
+      // perhaps a longer keep than its category's, would silently not apply.
+      if (describeEventType(name) === undefined)
+        invalid(`types.${name}`, 'not a catalogue event type or x.<name>');
       Object.defineProperty(out, name, { value: parseRule(rule, `types.${name}`), enumerable: true });
     }
     policy.types = out;
