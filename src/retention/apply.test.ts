@@ -170,6 +170,26 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('when boundary.json was edited to a later first kept seq', () => {
+    it('refuses to remove the segments before it (BOUNDARY_INVALID), and removes none', async () => {
+      const { dir } = await oldTrail();
+      await apply(dir, POLICY);
+      const layout = trailLayout(dir);
+      const before = listSegments(layout.segmentsDir).map((r) => r.firstSeq);
+      const b = readBoundaryFile(layout)!;
+      // Unsigned: anyone who can write the file can change it; the signed note still says 20.
+      fs.writeFileSync(layout.boundary, JSON.stringify({ ...b, size: before.at(-1) }));
+      let err: unknown;
+      try {
+        await apply(dir, POLICY);
+      } catch (e) {
+        err = e;
+      }
+      expect(isAuditError(err, 'BOUNDARY_INVALID')).toBe(true);
+      expect(listSegments(layout.segmentsDir).map((r) => r.firstSeq)).toEqual(before);
+    });
+  });
+
   describe('content expiry', () => {
     it('erases expired payloads, keeps their commitments, and the trail verifies', async () => {
       const { dir } = await oldTrail();

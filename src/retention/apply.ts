@@ -12,6 +12,7 @@ import { boundaryFromTree, signBoundary } from '../chain/boundary.js';
 import { Checkpoint, signCheckpoint } from '../chain/checkpoint.js';
 import type { NoteSigner } from '../chain/note.js';
 import type { TreeReader } from '../chain/tree.js';
+import { AuditError } from '../errors.js';
 import {
   archiveSegment,
   BOUNDARY_FILE_FORMAT,
@@ -93,23 +94,40 @@ function prune(ctx: RetentionContext, plan: RetentionPlan, size: number): void {
   }
 }
 
-/** Removes segments a crash left before the boundary (written, segments not yet all removed). */
-function finishPrune(layout: TrailLayout): number {
-  const b = readBoundaryFile(layout);
+/**
+ * Removes segments a crash left before the boundary (written, segments not yet all removed).
+ * @throws AuditError BOUNDARY_INVALID when boundary.json is not the boundary this writer signs at
+ *   its size: its fields are not signed, and only a boundary the key holder wrote may delete.
+ */
+function finishPrune(ctx: RetentionContext): number {
+  const b = readBoundaryFile(ctx.layout);
   if (b === undefined) return 0;
-  const refs = listSegments(layout.segmentsDir);
+  const refs = listSegments(ctx.layout.segmentsDir);
   // With the whole prefix there (a crash before the first removal, or pruned segments restored
   // from a backup) the trail verifies from genesis; the plan prunes it again when it is due.
   if (refs[0]?.firstSeq === 0) return 0;
-  let removed = 0;
-  for (let i = 0; i < refs.length; i++) {
+  const due = refs.filter((_ref, i) => {
     const next = refs[i + 1];
-    if (next !== undefined && next.firstSeq <= b.size) {
-      removeSegment(refs[i]!);
-      removed++;
-    }
+    return next !== undefined && next.firstSeq <= b.size;
+  });
+  if (due.length === 0) return 0;
+  // Ed25519 signatures are deterministic: the boundary this writer signs now at that size, from
+  // its own tree, is byte for byte the one it wrote. Anyone who can write the file could set
+  // `size` (attacker-controlled), and this run would delete every segment before it.
+  let genuine = false;
+  try {
+    genuine = b.note === signBoundary(boundaryFromTree(ctx.origin, ctx.tree, b.size), ctx.signer);
+  } catch {
+    // a size out of the tree's range
   }
-  return removed;
+  if (!genuine)
+    throw new AuditError(
+      'BOUNDARY_INVALID',
+      `boundary.json: its size ${b.size} is not the boundary this trail signed; no segment removed`,
+      { file: ctx.layout.boundary },
+    );
+  for (const ref of due) removeSegment(ref);
+  return due.length;
 }
 
 /**
@@ -119,7 +137,7 @@ function finishPrune(layout: TrailLayout): number {
  *   (a segment to archive differs from its summary), STORE_IO.
  */
 export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): RetentionResult {
-  finishPrune(ctx.layout);
+  finishPrune(ctx);
   const holds: LegalHold[] = readHolds(ctx.layout);
   const plan = planRetention(ctx.layout.segmentsDir, policy, holds, ctx.now);
   const result = emptyResult(plan, false);
