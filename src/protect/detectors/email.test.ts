@@ -16,6 +16,11 @@ describe('email detector', () => {
     ["Key (email)=(o'brien@example.ie) already exists", 'Key (email)=([EMAIL]) already exists'],
     ["name='alice@example.com' or \"d'arcy.o'neil@example.com\"", 'name=\'[EMAIL]\' or "[EMAIL]"'],
     ["it's bob@example.com", "it's [EMAIL]"],
+    ['Meine Adresse: jürgen.müller@firma.de.', 'Meine Adresse: [EMAIL].'],
+    ['josé@example.com, søren@example.dk, łukasz@example.pl', '[EMAIL], [EMAIL], [EMAIL]'],
+    ['пишите иван.петров@example.ru', 'пишите [EMAIL]'],
+    ['user@münchen.de or info@пример.рф', '[EMAIL] or [EMAIL]'],
+    ['メールはtaro@example.jp です', 'メールは[EMAIL] です'],
   ])('replaces the address in %j', (text, want) => {
     expect(only('email', text)).toBe(want);
   });

@@ -5,12 +5,20 @@
  * (local part at most 64 characters) keeps 100 KB of `@` or of dotted labels linear.
  * Not matched: `@mentions`, `user@localhost`, `pkg@1.2.3`, asset names like `icon@2x.png`,
  * scp-style remotes like `git@github.com:org/repo.git`, user names in URLs (`ssh://git@host/`).
- * Addresses written out ("alice at example dot com") and non-ASCII addresses are not detected.
+ * Letters with diacritics and Greek or Cyrillic letters count as letters (`jürgen.müller@`, `josé@`,
+ * `иван@`, `user@münchen.de`: RFC 6531 addresses, and names users type anyway); other scripts do
+ * not, since text in them runs into an address without a space (`メールはtaro@example.jp`).
+ * Addresses written out ("alice at example dot com") are not detected.
  */
 import { isAsciiLetter, isDigit } from './number-shape.js';
 
-// Labels of letters, digits and inner hyphens, then a top-level label of letters only.
-const DOMAIN_RE = /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/y;
+// Labels of letters, digits and inner hyphens, then a top-level label of letters only; letters
+// include the Latin-1 and Latin Extended ones (not × ÷) and Cyrillic (IDNs such as münchen.de, пример.рф).
+const L = 'A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0400-\u04FF';
+const DOMAIN_RE = new RegExp(
+  `(?:[${L}0-9](?:[${L}0-9-]{0,61}[${L}0-9])?\\.)+[${L}]{2,24}(?![${L}0-9-])`,
+  'y',
+);
 
 /** `2x.png`, `1.5x.jpg`: the scale of an image asset, not a domain. */
 function isAssetScale(text: string, i: number): boolean {
@@ -37,8 +45,29 @@ function isHostSuffix(text: string, i: number): boolean {
   return digits && j > i;
 }
 
+/**
+ * A letter of Latin-1, Latin Extended-A/B (not × ÷), a combining diacritic, Greek or Cyrillic. An
+ * address whose local part held one was kept whole (`josé@`) or cut after it, its start visible
+ * (`jürgen.mü[EMAIL]`).
+ */
+function isNameLetter(c: number): boolean {
+  return (
+    (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) ||
+    (c >= 0x300 && c <= 0x4ff && c !== 0x37e && c !== 0x387) // Greek ; and · are punctuation
+  );
+}
+
 function isLocalChar(c: number): boolean {
-  return isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+  return (
+    isAsciiLetter(c) ||
+    isDigit(c) ||
+    c === 46 ||
+    c === 95 ||
+    c === 37 ||
+    c === 43 ||
+    c === 45 ||
+    (c >= 0xc0 && isNameLetter(c))
+  );
 }
 
 /**
