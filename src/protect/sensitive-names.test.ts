@@ -68,6 +68,12 @@ describe('SensitiveNames', () => {
     'pin_digits',
     'otp',
     'client_secret',
+    'Passwort',
+    'kennwort',
+    'wachtwoord',
+    'senha',
+    'mot_de_passe',
+    'motDePasse',
   ])('treats %j as sensitive', (name) => {
     expect(names.isSensitive(name)).toBe(true);
   });

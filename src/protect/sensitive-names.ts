@@ -40,6 +40,18 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
   'sessionkey',
   'clientsecret',
   'connectionstring',
+  // "password" in other languages, where it is one ASCII word: German, Dutch, Portuguese,
+  // Norwegian, Swedish, Finnish, Danish, Spanish written without ñ, French `motdepasse`
+  'passwort',
+  'kennwort',
+  'wachtwoord',
+  'senha',
+  'passord',
+  'losenord',
+  'salasana',
+  'adgangskode',
+  'contrasena',
+  'motdepasse',
 ]);
 
 /** Two adjacent words whose value is a secret; `key` or `string` alone is not one. */
@@ -58,6 +70,7 @@ const SECRET_PAIRS: ReadonlySet<string> = new Set([
   'auth key',
   'license key',
   'connection string',
+  'de passe', // mot de passe, mot_de_passe, motDePasse
 ]);
 
 /**

@@ -28,6 +28,14 @@ describe('sensitive name=value detector', () => {
     ['(password: abc), next', '(password: [SECRET:pair]), next'],
     ['{password: abc, user: bob}', '{password: [SECRET:pair], user: bob}'],
     ['Server=db;Password=p@ss;User Id=sa', 'Server=db;Password=[SECRET:pair];User Id=sa'],
+    // a label of two words, the last of which alone is no secret
+    ['API Key: Abc123Def456', 'API Key: [SECRET:pair]'],
+    ['Secret Key = Qw3rTy9uIoP', 'Secret Key = [SECRET:pair]'],
+    ['| License Key: ABCD-EFGH-1234-5678 |', '| License Key: [SECRET:pair] |'],
+    // other languages
+    ['Passwort: Geheim123!', 'Passwort: [SECRET:pair]'],
+    ['mot de passe : Soleil2024!', 'mot de passe : [SECRET:pair]'],
+    ['{"senha": "Segredo2024"}', '{"senha": "[SECRET:pair]"}'],
     ['f(password=abc)', 'f(password=[SECRET:pair])'],
     ['Token: Hunter2 is the one', 'Token: [SECRET:pair] is the one'],
     // .netrc, where nothing separates the name from the value
@@ -130,6 +138,9 @@ describe('sensitive name=value detector', () => {
     'mysql -u root -p shop',
     'docker login -u bot -p $DOCKER_PASSWORD reg.io',
     'docker login -p <password>',
+    'Cache Key: user:42:profile',
+    'Public Key: ssh-ed25519 AAAAC3Nza',
+    'The API key: must be rotated every 90 days',
     'an e-paper display',
   ])('leaves %j alone', (text) => {
     expect(only('secret:pair', text)).toBe(text);

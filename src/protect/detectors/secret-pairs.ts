@@ -93,6 +93,19 @@ function isNameChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 95 || c === 45 || c === 46;
 }
 
+/**
+ * The name with the word of letters before it, across one space: `API Key: …`, `Secret Key = …`,
+ * `mot de passe : …` (a label of two words, whose last alone, `Key`, is no secret); undefined when
+ * no such word stands there.
+ */
+function withWordBefore(text: string, nameStart: number, nameEnd: number): string | undefined {
+  if (nameStart < 3 || text.charCodeAt(nameStart - 1) !== 32) return undefined;
+  let k = nameStart - 2;
+  while (k >= 0 && nameStart - k <= 24 && isAsciiLetter(text.charCodeAt(k))) k--;
+  if (k === nameStart - 2 || (k >= 0 && isNameChar(text.charCodeAt(k)))) return undefined;
+  return text.slice(k + 1, nameEnd);
+}
+
 /** Ends an unquoted value wherever it stands: white space, control, a quote, `\\`, `<`. */
 function endsValue(c: number): boolean {
   return c <= 32 || c === 34 || c === 39 || c === 96 || c === 92 || c === 60;
@@ -197,7 +210,10 @@ export function matchSecretPair(
     const m = ATTR_NAME_RE.exec(text.slice(Math.max(0, nameStart - 100), nameStart));
     if (m !== null) name = m[1]!;
   }
-  if (!names.isSensitive(name)) return;
+  if (!names.isSensitive(name)) {
+    const twoWords = quoted ? undefined : withWordBefore(text, nameStart, nameEnd);
+    if (twoWords === undefined || !names.isSensitive(twoWords)) return;
+  }
   // the value
   while (v < n && v - sep < 8 && (text.charCodeAt(v) === 32 || text.charCodeAt(v) === 9)) v++;
   if (v >= n) return;
