@@ -25,6 +25,10 @@ export class MemoryLog {
     this.lastCommitted = committed;
   }
 
+  scanLines(visit: (line: string) => void): void {
+    for (const line of this.lines) visit(line);
+  }
+
   rewriteLines(transform: (line: string) => string | undefined): number {
     let changed = 0;
     for (let i = 0; i < this.lines.length; i++) {

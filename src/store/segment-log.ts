@@ -13,7 +13,7 @@ import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-s
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
 import { readLineBytes, readLines } from './line-reader.js';
 import { isArchived } from './segment-file.js';
-import { finishRewrites, rewriteSealedSegments } from './segment-rewrite.js';
+import { finishRewrites, forEachSealedLine, rewriteSealedSegments } from './segment-rewrite.js';
 
 /** A segment file and the first sequence number it holds. */
 export interface SegmentRef {
@@ -273,6 +273,11 @@ export class SegmentLog {
   /** Rewrites lines of the sealed segments (erasure); see segment-rewrite.ts. */
   rewriteLines(transform: (line: string) => string | undefined): number {
     return rewriteSealedSegments(this.layout, transform);
+  }
+
+  /** Every line of the sealed segments, read only. */
+  scanLines(visit: (line: string) => void): void {
+    forEachSealedLine(this.layout, visit);
   }
 
   /** fdatasync of the open segment: one per batch (group commit). */

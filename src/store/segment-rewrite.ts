@@ -24,6 +24,14 @@ import { listSegments, readSummary, type SegmentSummary } from './segment-log.js
 
 const PENDING = '.rewrite';
 
+/** Gives `visit` every line of the sealed segments, in order, reading only (erasure counts first). */
+export function forEachSealedLine(layout: TrailLayout, visit: (line: string) => void): void {
+  for (const ref of listSegments(layout.segmentsDir)) {
+    if (readSummary(ref) === undefined) continue; // the open segment, as rewriteSealedSegments
+    for (const line of readLines(ref.file)) visit(line.text);
+  }
+}
+
 /**
  * Applies `transform` to every line of every sealed segment; a segment is rewritten only when a
  * line changed (and, given `only`, only the segments it accepts by first seq). `transform` returns

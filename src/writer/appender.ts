@@ -47,6 +47,8 @@ export interface EntryLog {
    * undefined. Absent where entries are not kept (stdout).
    */
   rewriteLines?(transform: (line: string) => string | undefined): number;
+  /** Gives `visit` every line {@link rewriteLines} would transform, reading only. */
+  scanLines?(visit: (line: string) => void): void;
   rotate(treeSize: number, root: Buffer): unknown;
   close(): void;
   /** The trail directory, where entries are kept as segment files (retention works on them). */
@@ -205,32 +207,46 @@ export class Appender {
    */
   eraseSubject(subject: string, reason: string | undefined): ErasureCount {
     const { log } = this.parts;
-    if (log.rewriteLines === undefined) {
+    if (log.rewriteLines === undefined || log.scanLines === undefined) {
       throw new AuditError('USAGE', 'erase: this trail writes to stdout and keeps no entries to erase');
     }
     this.rotate();
-    const count: ErasureCount = { entries: 0, fields: 0 };
-    // The audit.erasure entry appended below takes the next seq: each marker names it.
+    // The audit.erasure entry takes the next seq: each marker names it. It is counted first and
+    // appended (durably) before anything is rewritten, so a crash while erasing leaves markers
+    // naming it, never a seq the next entry would take (verify would then fail for good); it may
+    // count payloads not yet erased, which erasing again finishes under an entry of its own.
     const target: ErasureTarget = { subject, at: new Date(this.now()).toISOString(), by: log.size };
     if (reason !== undefined) target.reason = reason;
-    log.rewriteLines((line) => eraseLine(line, target, count));
-    if (log.layout !== undefined)
-      rewriteQuarantine(log.layout.quarantineDir, (line) =>
-        eraseTornLine(line, aboutSubject(subject), target, count),
-      );
+    const quarantine = log.layout?.quarantineDir;
+    const erase = (count: ErasureCount, write: boolean): void => {
+      if (write) log.rewriteLines!((line) => eraseLine(line, target, count));
+      else log.scanLines!((line) => void eraseLine(line, target, count));
+      if (quarantine !== undefined)
+        rewriteQuarantine(quarantine, (line) => {
+          const erased = eraseTornLine(line, aboutSubject(subject), target, count);
+          return write ? erased : undefined;
+        });
+    };
+    const planned: ErasureCount = { entries: 0, fields: 0 };
+    erase(planned, false);
     this.appendEvent({
       type: 'audit.erasure',
       subject,
       outcome: 'success',
       meta: {
-        entries: count.entries,
-        fields: count.fields,
-        ...(count.quarantine === undefined
+        entries: planned.entries,
+        fields: planned.fields,
+        ...(planned.quarantine === undefined
           ? {}
-          : { quarantineErased: count.quarantine.erased, quarantineUnreadable: count.quarantine.unreadable }),
+          : {
+              quarantineErased: planned.quarantine.erased,
+              quarantineUnreadable: planned.quarantine.unreadable,
+            }),
         ...(reason === undefined ? {} : { reason }),
       },
     });
+    const count: ErasureCount = { entries: 0, fields: 0 };
+    erase(count, true);
     return count;
   }
 
