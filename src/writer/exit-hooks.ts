@@ -41,8 +41,10 @@ export function registerForExit(trail: Closable): void {
   if (installed) return;
   installed = true;
   process.on('exit', closeAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // First in line: Node removes a `process.once` listener before calling it, so one that ran
+  // before ours would no longer be counted, and its shutdown cut short by the re-sent signal.
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
 }
 
 /** Forgets a closed trail. */

@@ -76,6 +76,26 @@ describe('the way out, as applications take it', () => {
     expect(verifyDir(dir).failure).toBeUndefined();
   });
 
+  it('lets an application whose once-listener was added before the trail opened record its shutdown', () => {
+    const { dir, r } = run(
+      'own-sigterm-once-first',
+      `process.once('SIGTERM', () => {
+        setTimeout(() => {
+          trail.emit({ type: 'x.shutdown' });
+          process.exit(0);
+        }, 20);
+      });
+      const trail = await AuditTrail.open({ dir });
+      trail.emit({ type: 'x.before' });
+      setTimeout(() => {}, 60_000);
+      process.kill(process.pid, 'SIGTERM');`,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(entries(dir).map((e) => e.type)).toEqual(['x.before', 'x.shutdown']);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+
   it('finishes a close() that was not awaited before process.exit()', () => {
     const { dir, r } = run(
       'close-not-awaited',
