@@ -260,7 +260,7 @@ export class AuditTrail {
   emit(event: AuditEventInput): string {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     const prepared = prepareEvent(event, this.prepareOptions);
-    if (this.emitted - this.durableCount >= this.maxQueue && !this.makeRoom()) return prepared.id;
+    if (this.full(1) && !this.makeRoom()) return prepared.id;
     this.enqueue(prepared);
     return prepared.id;
   }
@@ -282,10 +282,9 @@ export class AuditTrail {
    */
   emitPrepared(events: readonly PreparedEvent[]): void {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
-    if (this.overflow === 'reject' && this.emitted - this.durableCount + events.length > this.maxQueue)
-      this.makeRoom();
+    if (this.overflow === 'reject' && this.full(events.length)) this.makeRoom();
     for (const prepared of events) {
-      if (this.emitted - this.durableCount >= this.maxQueue && !this.makeRoom()) continue;
+      if (this.full(1) && !this.makeRoom()) continue;
       this.enqueue(prepared);
     }
   }
@@ -303,7 +302,7 @@ export class AuditTrail {
     }
     // Under `count` a full queue drops events; this one was promised durable, so it waits for room.
     const prepared = this.prepare(event);
-    while (this.emitted - this.durableCount >= this.maxQueue) {
+    while (this.full(1)) {
       if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
       await this.flush();
     }
@@ -598,6 +597,19 @@ export class AuditTrail {
     this.framer.add(p);
   }
 
+  /**
+   * True when `n` more events would pass the queue's bound. The count of durable entries the
+   * writer's messages bring is behind while the caller emits without yielding to the event loop
+   * (the messages wait for it): before the queue counts as full, the shared counter is asked.
+   */
+  private full(n: number): boolean {
+    if (this.emitted - this.durableCount + n <= this.maxQueue) return false;
+    this.durableCount = Math.max(this.durableCount, this.channel.durable());
+    if (this.emitted - this.durableCount + n > this.maxQueue) return true;
+    if (this.lost > 0) this.recordOverflow(); // as soon as there is room
+    return false;
+  }
+
   /** The queue is full: apply the policy. Returns false when the event must not be queued. */
   private makeRoom(): boolean {
     switch (this.overflow) {
@@ -733,7 +745,8 @@ export class AuditTrail {
   }
 
   private onDurable(total: number): void {
-    this.durableCount = total;
+    // `full` may have read a newer total from the shared counter than this message carries.
+    this.durableCount = Math.max(this.durableCount, total);
     if (this.waiters.length > 0) {
       const ready = this.waiters.filter((w) => w.target <= total);
       this.waiters = this.waiters.filter((w) => w.target > total);
