@@ -42,6 +42,25 @@ describe('a process that never calls close()', () => {
   });
 });
 
+describe('a process whose trail waits flushIntervalMs before sending a batch', () => {
+  it('ends when its own work is done, and keeps the waiting events', () => {
+    const dir = path.join(root, 'long-interval');
+    const program = `
+      import { AuditTrail } from ${JSON.stringify(dist)};
+      const trail = await AuditTrail.open({ dir: ${JSON.stringify(dir)}, flushIntervalMs: 120_000 });
+      trail.emit({ type: 'x.interval.test' });
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe('');
+    expect(entries(dir).map((e) => e.type)).toEqual(['x.interval.test']);
+    expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
+
 describe('the way out, as applications take it', () => {
   function run(name: string, body: string) {
     const dir = path.join(root, name);

@@ -638,7 +638,8 @@ export class AuditTrail {
     if (this.scheduled) return;
     this.scheduled = true;
     if (this.flushIntervalMs > 0) {
-      this.timer = setTimeout(() => this.sendPending(), this.flushIntervalMs);
+      // Unref'd: a process whose work is done ends now, not an interval later; its exit flushes.
+      this.timer = setTimeout(() => this.sendPending(), this.flushIntervalMs).unref();
     } else {
       setImmediate(() => this.sendPending());
     }
