@@ -13,6 +13,13 @@ describe('inexactNumberPath', () => {
     expect(pathIn('{"n":9007199254740992}')).toBe('n');
   });
 
+  it('writes names that are not identifiers as validation does: quoted, escaped and shortened', () => {
+    expect(pathIn('{"meta":{"a.b":{"c":1e20}}}')).toBe('meta["a.b"].c');
+    expect(pathIn('{"meta":{"\\u001b[2J\\u202e":1e20}}')).toBe('meta["\\u001b[2J\\u202e"]');
+    const long = 'k-'.repeat(500);
+    expect(pathIn(`{"meta":{"${long}":1e20}}`)).toBe(`meta["${'k-'.repeat(32)}…"]`);
+  });
+
   it('passes safe integers, fractions, and long digit runs inside strings', () => {
     expect(pathIn('{"n":9007199254740991,"m":-9007199254740991}')).toBeUndefined();
     expect(pathIn('{"card":"4111111111111111","x":0.1000000000000000055511151231257827}')).toBeUndefined();

@@ -166,8 +166,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A property name as it appears in a path. Attacker-controlled: escaped and shortened. */
-function pathKey(key: string): string {
+/**
+ * A property name as it appears in a path (`name`, or `["a.b"]` for other names). Attacker-
+ * controlled: escaped and shortened to 64 code units.
+ */
+export function pathKey(key: string): string {
   if (PATH_IDENT_RE.test(key)) return key;
   return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
 }
