@@ -235,6 +235,15 @@ describe('AuditTrail', () => {
     });
   });
 
+  describe.each([true, false])('after close (worker thread: %s)', (worker) => {
+    it('checkpoint() rejects with TRAIL_CLOSED', async () => {
+      const trail = await AuditTrail.open({ dir: freshDir(), worker });
+      trail.emit(sampleEvent(0));
+      await trail.close();
+      await expect(trail.checkpoint()).rejects.toMatchObject({ code: 'TRAIL_CLOSED' });
+    });
+  });
+
   describe('prepare and emitPrepared', () => {
     it('record the prepared events in order under the ids prepare gave them', async () => {
       const dir = freshDir();

@@ -328,8 +328,12 @@ export class AuditTrail {
     });
   }
 
-  /** Issues a signed checkpoint now (after everything emitted so far). */
+  /**
+   * Issues a signed checkpoint now (after everything emitted so far).
+   * @throws AuditError TRAIL_CLOSED.
+   */
   async checkpoint(): Promise<void> {
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
     await this.flush();
     await this.channel.checkpoint();
   }
