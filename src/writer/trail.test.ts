@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { isAuditError } from '../errors.js';
+import { KeyRing } from '../keys/index.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
 import { sampleEvent, segmentFiles, tempDir } from '../test-support/fixtures.js';
@@ -253,6 +255,30 @@ describe('AuditTrail', () => {
       await trail.close();
       expect(readAll(dir).map((e) => e.id)).toEqual(prepared.map((p) => p.id));
       expect(verifyDir(dir).ok).toBe(true);
+    });
+
+    it('record the events as they were when emitPrepared returned, also while subject keys are fetched', async () => {
+      const dir = freshDir();
+      const keys = KeyRing.fromKeys([{ id: 'k1', key: randomBytes(32) }], {
+        context: 'example.test/prepared',
+        current: 'k1',
+      });
+      const trail = await AuditTrail.open({ dir, origin: 'example.test/prepared', content: 'encrypt', keys });
+      const prepared = [0, 1, 2].map((i) =>
+        trail.prepare({
+          type: 'x.prepared',
+          actor: { id: `new-subject-${i}` },
+          content: { prompt: `p${i}` },
+        }),
+      );
+      trail.emitPrepared(prepared);
+      for (const p of prepared) p.eventJson = p.eventJson.replace('x.prepared', 'x.changed');
+      await trail.close();
+      expect(
+        readAll(dir)
+          .filter((e) => e.type !== 'system.keys_loaded')
+          .map((e) => e.type),
+      ).toEqual(['x.prepared', 'x.prepared', 'x.prepared']);
     });
 
     it('prepare throws EVENT_INVALID naming the field', async () => {

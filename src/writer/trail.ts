@@ -285,7 +285,9 @@ export class AuditTrail {
     if (this.overflow === 'reject' && this.full(events.length)) this.makeRoom();
     for (const prepared of events) {
       if (this.full(1) && !this.makeRoom()) continue;
-      this.enqueue(prepared);
+      // The caller's object: one that waits for a subject's key is kept until then, and must not
+      // change with it.
+      this.enqueue(copyPrepared(prepared));
     }
   }
 
@@ -773,6 +775,14 @@ export class AuditTrail {
       }),
     );
   }
+}
+
+/** A copy of `p` that shares nothing mutable with it. */
+function copyPrepared(p: PreparedEvent): PreparedEvent {
+  const copy: PreparedEvent = { ...p, content: p.content.map(([name, value]) => [name, value]) };
+  if (p.protectLater !== undefined)
+    copy.protectLater = { ...p.protectLater, fields: [...p.protectLater.fields] };
+  return copy;
 }
 
 function seedOf(seed: string | undefined): { sealSeed?: string } {
