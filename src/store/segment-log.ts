@@ -101,6 +101,12 @@ export interface Recovery {
 export interface SegmentLogOptions {
   /** Rotate when the current segment reaches this many bytes; default 64 MiB. */
   maxSegmentBytes?: number;
+  /**
+   * Entries the latest signed checkpoint covers: recovery never cuts below it (a checkpoint covers
+   * only entries already synced, so a crash cannot tear them; a bad line there was written by
+   * someone else).
+   */
+  signedSize?: number;
 }
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -136,7 +142,8 @@ export class SegmentLog {
 
   /**
    * Opens the segments for appending, recovering a torn tail of the last segment.
-   * @throws AuditError STORE_IO when a file cannot be read or written.
+   * @throws AuditError STORE_IO when a file cannot be read or written; TREE_SIZE_MISMATCH when a
+   *   line below `signedSize` is not one the writer wrote (nothing is moved then).
    */
   static open(layout: TrailLayout, options: SegmentLogOptions = {}): SegmentLog {
     const log = new SegmentLog(layout, options);
@@ -144,12 +151,12 @@ export class SegmentLog {
     finishRewrites(layout);
     const segments = listSegments(layout.segmentsDir);
     const last = segments.at(-1);
-    if (last !== undefined) withFile(last.file, 'recover', () => log.resume(last));
+    if (last !== undefined) withFile(last.file, 'recover', () => log.resume(last, options.signedSize ?? 0));
     return log;
   }
 
   /** Scans the open segment: checksum, times, last entry; quarantines a torn or garbled tail. */
-  private resume(ref: SegmentRef): void {
+  private resume(ref: SegmentRef, signedSize: number): void {
     const tail = { bytes: 0 };
     let good = 0;
     let bad = 0;
@@ -185,6 +192,12 @@ export class SegmentLog {
       if (ts > maxTs) maxTs = ts;
     }
     const total = fs.statSync(ref.file).size;
+    if (good < total && lastSeq + 1 < signedSize)
+      throw new AuditError(
+        'TREE_SIZE_MISMATCH',
+        `${path.basename(ref.file)}: the line of seq ${lastSeq + 1} is not one the writer wrote, but a signed checkpoint covers ${signedSize} entries: the segment was changed, not torn by a crash; nothing was moved (run sealtrail verify)`,
+        { file: ref.file, seq: lastSeq + 1 },
+      );
     if (good < total) {
       ensureDir(this.layout.quarantineDir);
       const quarantineFile = path.join(
@@ -203,7 +216,7 @@ export class SegmentLog {
       // An empty newest segment: the chain ends in the segment before it.
       fs.rmSync(ref.file);
       const prev = listSegments(this.layout.segmentsDir).at(-1);
-      if (prev !== undefined) this.resume(prev);
+      if (prev !== undefined) this.resume(prev, signedSize);
       return;
     }
     this.current = ref;

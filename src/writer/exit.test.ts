@@ -201,4 +201,25 @@ describe('a trail with a torn tail', () => {
     expect(all[5]).toMatchObject({ type: 'system.recovery', meta: { bytes: 33 } });
     expect(verifyDir(dir).failure).toBeUndefined();
   });
+
+  it('refuses to open, moving nothing, when a bad line sits below the latest signed checkpoint', async () => {
+    // A crash cannot tear an entry a checkpoint covers (it is synced first): such a line was
+    // changed, and cutting there would sign checkpoints smaller than one already signed.
+    const dir = path.join(root, 'garbled-signed');
+    const trail = await AuditTrail.open({ dir });
+    for (let i = 0; i < 5; i++) trail.emit(sampleEvent(i));
+    await trail.close();
+    const seg = segmentFiles(dir)[0]!;
+    const lines = fs.readFileSync(seg, 'utf8').split('\n');
+    lines[2] = lines[2]!.slice(0, 30);
+    fs.writeFileSync(seg, lines.join('\n'));
+    const damaged = fs.readFileSync(seg);
+    await expect(AuditTrail.open({ dir })).rejects.toMatchObject({
+      code: 'TREE_SIZE_MISMATCH',
+      detail: { seq: 2 },
+    });
+    expect(fs.readFileSync(seg).equals(damaged)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'quarantine'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'writer.lock'))).toBe(false);
+  });
 });

@@ -63,10 +63,11 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
   const meta = readTrailMeta(layout);
   const release = acquireLock(layout.lock);
   try {
-    const log = SegmentLog.open(
-      layout,
-      options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes },
-    );
+    const state = new SealedFiles(layout);
+    const log = SegmentLog.open(layout, {
+      signedSize: state.latestCheckpoint()?.size ?? 0,
+      ...(options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes }),
+    });
     const tree = TileTree.open(layout.treeDir);
     if (tree.size > log.size) tree.truncate(log.size);
     if (tree.size < log.size) {
@@ -79,7 +80,6 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
       NoteSigner.fromSkey(fs.readFileSync(layout.signerKey, 'utf8').trim()),
     );
     const sealKey = SealKeyFile.open(layout.sealKey);
-    const state = new SealedFiles(layout);
     const parts: ConstructorParameters<typeof Appender>[0] = {
       origin: meta.origin,
       t0: meta.createdAt,
