@@ -308,8 +308,9 @@ export interface ErasureClaim {
   /** The marker: the recording entry's seq, and the time. */
   by: number;
   at: string;
-  /** The erased entry's subject (undefined when it has none). */
+  /** The erased entry's subject (undefined when it has none) and time. */
   subject: unknown;
+  ts: unknown;
 }
 
 /**
@@ -352,7 +353,14 @@ export function verifyContent(
           'CONTENT_COMMITMENT_MISMATCH',
           `content.${name}: erased by entry ${p.erased.by}, which does not follow it`,
         );
-      claims.push({ seq: record.seq, name, by: p.erased.by, at: p.erased.at, subject: record.event.subject });
+      claims.push({
+        seq: record.seq,
+        name,
+        by: p.erased.by,
+        at: p.erased.at,
+        subject: record.event.subject,
+        ts: record.event.ts,
+      });
       counts.erased++;
       continue;
     }
@@ -411,10 +419,14 @@ class ErasureCheck {
         { seq },
       );
     }
+    // Content expiry names the newest entry whose content it expired: a marker on a newer one
+    // was not its doing (after pruning, the count above no longer tells).
+    const newest = (event.meta as { newest?: unknown } | undefined)?.newest;
+    const newestMs = typeof newest === 'string' ? Date.parse(newest) : Number.POSITIVE_INFINITY;
     for (const c of claims) {
       const explained =
         (event.type === 'audit.erasure' && event.subject === c.subject) ||
-        event.type === 'retention.content_expired';
+        (event.type === 'retention.content_expired' && !(Date.parse(String(c.ts)) > newestMs));
       if (!explained || typeof event.ts !== 'string' || event.ts < c.at)
         fail(
           'CONTENT_COMMITMENT_MISMATCH',

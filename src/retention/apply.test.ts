@@ -248,6 +248,51 @@ describe('applyRetention', () => {
     });
   });
 
+  describe('content expiry, then pruning, and a marker copied onto a newer payload', () => {
+    it('fails verify: the expiry entry names the newest entry it expired', async () => {
+      // After pruning took some of the payloads it erased, the count no longer catches the copy.
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 1024 });
+      for (const [days, tag] of [
+        [300, 'a'],
+        [100, 'b'],
+        [0, 'c'],
+      ] as const) {
+        for (let i = 0; i < 4; i++)
+          trail.emit({
+            type: 'model.completion',
+            ts: ago(days + i / 100),
+            subject: `${tag}${i}`,
+            content: { prompt: `${tag} prompt ${i} ${'x'.repeat(200)}` },
+          });
+        await trail.flush();
+      }
+      trail.emit({ type: 'x.newest' });
+      await trail.close();
+      const ai = (keep: string): RetentionPolicy => ({
+        default: { keep: 'forever' },
+        categories: { ai: { keep, contentDays: 30 } },
+      });
+      expect((await apply(dir, ai('10y'))).expired).toEqual({ entries: 8, fields: 8 });
+      expect((await apply(dir, ai('200d'))).prune.entries).toBeGreaterThan(0);
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const { segmentsDir } = trailLayout(dir);
+      const lines = new Map<string, { file: string; line: string }>();
+      for (const f of fs.readdirSync(segmentsDir).filter((n) => n.endsWith('.log')))
+        for (const line of fs.readFileSync(path.join(segmentsDir, f), 'utf8').split('\n'))
+          if (line.includes('"subject":"'))
+            lines.set(/"subject":"([a-z0-9]+)"/.exec(line)![1]!, { file: f, line });
+      const marker = lines.get('b0')!.line.split('\t')[1]!;
+      const target = lines.get('c0')!;
+      const file = path.join(segmentsDir, target.file);
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(target.line.split('\t')[1]!, marker));
+      resealSummary(file);
+      expect(verifyDir(dir).failure?.message).toMatch(
+        /^entry \d+: content\.prompt is marked erased by entry \d+, which does not record that erasure$/,
+      );
+    });
+  });
+
   describe('content expiry and torn lines set aside by crash recovery', () => {
     it('erases expired content there too, and leaves content not yet expired', async () => {
       const dir = dirs.fresh();

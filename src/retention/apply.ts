@@ -181,6 +181,8 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
       meta: {
         entries: plan.expire.entries,
         fields: plan.expire.fields,
+        // verify holds every marker naming this entry to an entry no newer (docs/format.md §2)
+        ...(plan.expire.newest === '' ? {} : { newest: plan.expire.newest }),
         ...(torn.quarantine === undefined ? {} : { quarantineErased: torn.quarantine.erased }),
       },
     });

@@ -47,9 +47,9 @@ export interface RetentionPlan {
   blockedBy: PruneBlock | null;
   /**
    * Entries (outside the pruned segments) whose content payloads expire now, and how many payloads
-   * they have not yet erased (what the run erases).
+   * they have not yet erased (what the run erases); `newest`: the time of the newest of them ('' for none).
    */
-  expire: { entries: number; fields: number; segments: number[] };
+  expire: { entries: number; fields: number; segments: number[]; newest: string };
   archive: { segments: PlannedSegment[] };
   /** Entries that would be pruned or lose content but a legal hold keeps. */
   held: number;
@@ -149,7 +149,7 @@ export function planRetention(
     at: new Date(now).toISOString(),
     prune: { segments: [], entries: 0, firstKept: null },
     blockedBy: null,
-    expire: { entries: 0, fields: 0, segments: [] },
+    expire: { entries: 0, fields: 0, segments: [], newest: '' },
     archive: { segments: [] },
     held: 0,
     holds: holds.length,
@@ -202,6 +202,7 @@ export function planRetention(
         if (hold === undefined) {
           expiring++;
           expiringFields += live;
+          if (plan.expire.newest === '' || ts > Date.parse(plan.expire.newest)) plan.expire.newest = facts.ts;
         } else plan.held++;
       }
       seq++;
