@@ -122,7 +122,10 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     // The key before the seals: a writer stores a seal, then evolves its key, so read in this
     // order the key is never ahead of the seals read.
     const keyFile = options.sealKeyFile ?? (source instanceof DirSource ? source.layout.sealKey : undefined);
-    const writerKey = keyFile === undefined ? undefined : (SealKeyFile.peek(keyFile) ?? 'missing');
+    // Gone from a directory a writer holds is a failure (that writer always has it); a PostgreSQL
+    // log's key directory given to verify may be a reader's copy without it: not at hand.
+    const absent = source instanceof DirSource ? 'missing' : undefined;
+    const writerKey = keyFile === undefined ? undefined : (SealKeyFile.peek(keyFile) ?? absent);
     input.seals = {
       writerKey,
       records: source.seals(),

@@ -636,6 +636,37 @@ describe('the PostgreSQL store', () => {
     }, 30_000);
   });
 
+  describe("when verify is given a key directory without the writer's seal key while a writer runs", () => {
+    it('verifies the seals without it (a reader copy of the key directory), not SEAL_MISSING', async () => {
+      const { url } = await freshDb();
+      const trail = await AuditTrail.open({
+        postgres: { url, log: 'reader-keys', keysDir: keys('reader-keys') },
+        handleExit: false,
+      });
+      const seed = trail.sealSeed!;
+      try {
+        trail.emit({ type: 'x.test' });
+        await trail.flush();
+        // What an auditor holds: master keys and subjects/, not the writer's evolving seal key.
+        const readerCopy = keys('reader-keys-copy');
+        fs.mkdirSync(readerCopy);
+        const source = new PgSource(url, 'reader-keys');
+        try {
+          const report = verifyDir(source, {
+            sealSeed: seed,
+            sealKeyFile: path.join(readerCopy, 'seal.key'),
+          });
+          expect(report.failure).toBeUndefined();
+          expect(report.seals?.writerKeyChecked).toBe(false);
+        } finally {
+          source.close();
+        }
+      } finally {
+        await trail.close();
+      }
+    }, 30_000);
+  });
+
   describe('when the writer loses its connection', () => {
     it('connects again, takes the lock again and loses nothing', async () => {
       const { url, name } = await freshDb();
