@@ -6,7 +6,7 @@
  * every settle, the worker's periodic tick). Runs in the writer's worker thread.
  */
 import type pg from 'pg';
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import {
   type ContentMode,
   DEFAULT_SEAL_EPOCH_MS,
@@ -101,8 +101,10 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
       try {
         logId = await insertLogMeta(client, log, meta, target);
       } catch (err) {
-        // No log holds these keys: leave the directory as it was, so that a retry can create them.
-        removePgKeys(keysDir);
+        // Refused (name or origin taken, a SQL error): no log holds these keys, so leave the
+        // directory as it was for a retry. A lost connection may have lost only the answer to a
+        // commit that went through: the keys then belong to the new log and stay.
+        if (!isAuditError(err) || err.code !== 'STORE_UNAVAILABLE') removePgKeys(keysDir);
         throw err;
       }
       sealSeed = keys.sealSeed;

@@ -883,6 +883,38 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when the answer to creating a log is lost after the server committed it', () => {
+    it('keeps the keys the log was created with, so that the next open writes it', async () => {
+      const { url, name } = await freshDb();
+      await writeEvents(url, 'setup', 1, keys('lost-answer-setup')); // creates the schema
+      // The commit of the new log's row is held up past the writer's time limit, then goes through.
+      await server.sql(
+        name,
+        `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;
+         CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON sealtrail.logs
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()`,
+      );
+      const dir = keys('lost-answer');
+      await expect(
+        AuditTrail.open({ postgres: { url, log: 'lost', keysDir: dir, timeoutMs: 1000 }, handleExit: false }),
+      ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await server.sql(name, 'DROP TRIGGER slow_commit ON sealtrail.logs');
+      const again = await AuditTrail.open({
+        postgres: { url, log: 'lost', keysDir: dir, lockTimeoutMs: 10_000 },
+        handleExit: false,
+      });
+      again.emit({ type: 'x.test' });
+      await again.close();
+      const source = new PgSource(url, 'lost');
+      try {
+        expect(verifyDir(source)).toMatchObject({ ok: true, entries: 1 });
+      } finally {
+        source.close();
+      }
+    }, 30_000);
+  });
+
   describe('bad connections', () => {
     it('fails with STORE_UNAVAILABLE and never shows the password', async () => {
       const bad = server.urlAs('postgres', 'wrong-password-123', 'postgres');
