@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyConsistency } from '../chain/index.js';
+import { generateNoteKey, NoteSigner, signNote, verifyConsistency } from '../chain/index.js';
 import { decodeLine } from '../read/index.js';
 import { selfSignedCert, tempDir } from '../test-support/fixtures.js';
 
@@ -127,6 +127,17 @@ describe('sealtrail', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`sealtrail: --against ${notNote}: not a signed checkpoint note\n`);
       expect(run(['verify', '--dir', dir, '--against', path.join(dir, 'checkpoint')]).code).toBe(0);
+    });
+
+    it('verify --against a checkpoint a witness cosigned (two signature lines) checks it', () => {
+      const note = fs.readFileSync(path.join(dir, 'checkpoint'), 'utf8');
+      const body = note.slice(0, note.indexOf('\n\n') + 1);
+      const witness = signNote(body, NoteSigner.fromSkey(generateNoteKey('witness.example/w1').skey));
+      const cosigned = path.join(root, 'cosigned-checkpoint');
+      fs.writeFileSync(cosigned, note + witness.slice(witness.indexOf('\n\n') + 2));
+      const r = run(['verify', '--dir', dir, '--against', cosigned]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
     });
 
     it('an option that takes one value, given twice, is refused instead of the last winning', () => {

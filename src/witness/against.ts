@@ -34,8 +34,9 @@ export async function readWitnessed(
     }
     if (!stat.isDirectory()) {
       const note = fs.readFileSync(spec, 'utf8');
-      // A signed note ends in a blank line, then signature lines that start with an em dash.
-      if (!/\n\n\u2014 [^\n]*\n$/.test(note))
+      // A signed note ends in a blank line, then signature lines that start with an em dash (one
+      // or more: a witness may have cosigned it).
+      if (!/\n\n(?:\u2014 [^\n]*\n)+$/.test(note))
         throw new AuditError('USAGE', `--against ${spec}: not a signed checkpoint note`, { file: spec });
       return [{ note, source: spec }];
     }
