@@ -188,6 +188,19 @@ describe('sealtrail', () => {
       expect(k.stderr).toBe('');
     });
 
+    it('init --content hash with a malformed SEALTRAIL_KEY creates the trail and still shows the seal seed', () => {
+      const bad = path.join(root, 'init-hash-bad-key');
+      const r = run(['init', '--dir', bad, '--content', 'hash', '--json'], undefined, {
+        SEALTRAIL_KEY: 'bogus',
+      });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).sealSeed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(r.stderr).toMatch(
+        /^sealtrail: note: content hash needs a master key: SEALTRAIL_KEY: expected 32 bytes/,
+      );
+      expect(r.stderr).not.toContain('bogus');
+    });
+
     it('init names the variable a bad SEALTRAIL_CONTENT or SEALTRAIL_ORIGIN came from, and creates nothing', () => {
       const d = path.join(root, 'init-from-env');
       for (const [env, message] of [

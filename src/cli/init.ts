@@ -89,15 +89,18 @@ function settingName(value: string | undefined, option: string, variable: string
 
 /**
  * A directory trail in hash or encrypt mode finds its master key when a writer opens it: if none
- * of its providers has one yet, say so now rather than at the first append.
+ * of its providers has one yet, or one fails (a malformed SEALTRAIL_KEY), say so now rather than
+ * at the first append. Only a note: the trail exists by now, and init must still show its seed.
  */
 async function noteMissingKey(dir: string, content: string): Promise<void> {
   try {
     (await openTrailKeyRing(dir)).wipe();
   } catch (err) {
-    if (!isAuditError(err, 'KEY_NOT_FOUND')) throw err;
-    process.stderr.write(
-      `sealtrail: note: content ${content} needs a master key, and none is configured yet: run 'sealtrail keys init --dir ${renderVisible(dir)}' or set SEALTRAIL_KEY before writing\n`,
-    );
+    if (!isAuditError(err)) throw err;
+    const why =
+      err.code === 'KEY_NOT_FOUND'
+        ? `, and none is configured yet: run 'sealtrail keys init --dir ${renderVisible(dir)}' or set SEALTRAIL_KEY before writing`
+        : `: ${renderVisible(err.message)}`; // messages name the setting, never a key
+    process.stderr.write(`sealtrail: note: content ${content} needs a master key${why}\n`);
   }
 }
