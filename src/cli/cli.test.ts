@@ -417,6 +417,23 @@ describe('sealtrail', () => {
       }
       const reads = run(['query', '--dir', d, '--type', 'audit.read', '--format', 'jsonl']).stdout;
       expect(reads).toContain('"verb":"query"');
+      // A verb that ends with exit 1 (here tail, having skipped a damaged line) keeps it when its
+      // output cannot be written either.
+      const seg = path.join(d, 'segments', fs.readdirSync(path.join(d, 'segments'))[0]!);
+      const lines = fs.readFileSync(seg, 'utf8').split('\n');
+      fs.writeFileSync(seg, ['{damaged', ...lines.slice(1)].join('\n'));
+      const out = fs.openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [bin, 'tail', '--dir', d], {
+          encoding: 'utf8',
+          stdio: ['ignore', out, 'pipe'],
+          env: { ...process.env, SEALTRAIL_QUIET: '1' },
+        });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/skipped unreadable line at seq 0[\s\S]*stdout: ENOSPC/);
+      } finally {
+        fs.closeSync(out);
+      }
     });
   });
 
