@@ -63,6 +63,20 @@ function entries(dir: string): AuditEntry[] {
   return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
 }
 
+/** A trail of one AI event whose content expired and one of today, and the lines of both. */
+async function oldAndNew() {
+  const dir = dirs.fresh();
+  const trail = await AuditTrail.open({ dir, worker: false });
+  trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old words' } });
+  trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new words' } });
+  await trail.close();
+  const { segmentsDir, quarantineDir } = trailLayout(dir);
+  const [oldLine, newLine] = fs
+    .readFileSync(path.join(segmentsDir, fs.readdirSync(segmentsDir)[0]!), 'utf8')
+    .split('\n');
+  return { dir, quarantineDir, oldLine: oldLine!, newLine: newLine! };
+}
+
 async function apply(dir: string, policy: RetentionPolicy, dryRun = false) {
   const trail = await AuditTrail.open({ dir, create: false, worker: false });
   try {
@@ -295,20 +309,12 @@ describe('applyRetention', () => {
 
   describe('content expiry and torn lines set aside by crash recovery', () => {
     it('erases expired content there too, and leaves content not yet expired', async () => {
-      const dir = dirs.fresh();
-      let trail = await AuditTrail.open({ dir, worker: false });
-      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old words' } });
-      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new words' } });
-      await trail.close();
-      const { segmentsDir, quarantineDir } = trailLayout(dir);
-      const [oldLine, newLine] = fs
-        .readFileSync(path.join(segmentsDir, fs.readdirSync(segmentsDir)[0]!), 'utf8')
-        .split('\n');
+      const { dir, quarantineDir, oldLine, newLine } = await oldAndNew();
       fs.mkdirSync(quarantineDir, { mode: 0o700 });
       const torn = path.join(quarantineDir, 'x.torn');
-      fs.writeFileSync(torn, `${oldLine}\n${newLine}\n${oldLine!.slice(0, -4)}`, { mode: 0o600 });
+      fs.writeFileSync(torn, `${oldLine}\n${newLine}\n${oldLine.slice(0, -4)}`, { mode: 0o600 });
 
-      trail = await AuditTrail.open({ dir, worker: false });
+      const trail = await AuditTrail.open({ dir, worker: false });
       const result = await trail.applyRetention(POLICY);
       await trail.close();
       expect(result.expired).toEqual({ entries: 1, fields: 1, quarantine: { erased: 2, unreadable: 0 } });
@@ -321,21 +327,13 @@ describe('applyRetention', () => {
 
   describe('a torn line set aside by crash recovery, when no entry in the segments expires now', () => {
     it('still loses its expired content, and the run records it', async () => {
-      const dir = dirs.fresh();
-      let trail = await AuditTrail.open({ dir, worker: false });
-      trail.emit({ type: 'model.completion', ts: ago(200), subject: 'a', content: { prompt: 'old words' } });
-      trail.emit({ type: 'model.completion', subject: 'b', content: { prompt: 'new words' } });
-      await trail.close();
-      const { segmentsDir, quarantineDir } = trailLayout(dir);
-      const [oldLine] = fs
-        .readFileSync(path.join(segmentsDir, fs.readdirSync(segmentsDir)[0]!), 'utf8')
-        .split('\n');
+      const { dir, quarantineDir, oldLine } = await oldAndNew();
       expect((await apply(dir, POLICY)).expired.entries).toBe(1); // the segments hold nothing to expire now
       fs.mkdirSync(quarantineDir, { mode: 0o700 });
       const torn = path.join(quarantineDir, 'x.torn');
       fs.writeFileSync(torn, `${oldLine}\n`, { mode: 0o600 });
 
-      trail = await AuditTrail.open({ dir, worker: false });
+      const trail = await AuditTrail.open({ dir, worker: false });
       const result = await trail.applyRetention(POLICY);
       await trail.close();
       expect(result.expired).toEqual({ entries: 0, fields: 0, quarantine: { erased: 1, unreadable: 0 } });
