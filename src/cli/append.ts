@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { AuditError } from '../errors.js';
 import { exactJson } from '../event/exact-json.js';
 import type { AuditEventInput } from '../event/index.js';
+import { strictUtf8Lines } from '../utf8.js';
 import { AuditTrail } from '../writer/index.js';
 import { DIR_OPTION, parseVerbArgs, writeOut } from './common.js';
 import { POSTGRES_OPTIONS, writeTarget } from './postgres-options.js';
@@ -43,43 +44,17 @@ export async function runAppend(args: string[]): Promise<number> {
       carry.push(chunk.subarray(0, end));
       const block = carry.length === 1 ? carry[0]! : Buffer.concat(carry);
       carry = [chunk.subarray(end + 1)];
-      await emitBatch(trail, decodeLines(block), () => ++lineNo, durable);
+      await emitBatch(trail, strictUtf8Lines(block), () => ++lineNo, durable);
     }
     const rest = carry.length === 1 ? carry[0]! : Buffer.concat(carry);
     if (rest.length > 0) {
-      const [line] = decodeLines(rest);
+      const [line] = strictUtf8Lines(rest);
       if (line === undefined || line.trim() !== '') await emitBatch(trail, [line], () => ++lineNo, durable);
     }
   } finally {
     await trail.close();
   }
   return 0;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * The lines of `block` (newline-separated bytes) as text, a line that is not UTF-8 as undefined:
- * refused where it stands, not recorded with U+FFFD in place of its bytes.
- */
-function decodeLines(block: Buffer): Array<string | undefined> {
-  try {
-    return utf8.decode(block).split('\n');
-  } catch {
-    const lines: Array<string | undefined> = [];
-    let at = 0;
-    for (;;) {
-      const nl = block.indexOf(0x0a, at);
-      const line = block.subarray(at, nl < 0 ? block.length : nl);
-      try {
-        lines.push(utf8.decode(line));
-      } catch {
-        lines.push(undefined);
-      }
-      if (nl < 0) return lines;
-      at = nl + 1;
-    }
-  }
 }
 
 /**

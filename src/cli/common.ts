@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { readString } from '../config/env-string.js';
 import { AuditError } from '../errors.js';
 import { escapeHostile } from '../event/index.js';
+import { strictUtf8Lines } from '../utf8.js';
 
 /** Options every trail verb takes. */
 export const DIR_OPTION = { dir: { type: 'string' } } as const;
@@ -49,8 +50,6 @@ export function intOption(name: string, value: string | undefined, shown = `--${
   return Number(value);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /**
  * All of standard input as text. Bytes that are not UTF-8 are refused, naming the first line that
  * holds them, not turned into U+FFFD: a redactor that promises the rest byte for byte, or a
@@ -60,23 +59,14 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export async function readStdinText(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-  const bytes = Buffer.concat(chunks);
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    let line = 1;
-    for (let at = 0; ; line++) {
-      const nl = bytes.indexOf(0x0a, at);
-      try {
-        strictUtf8.decode(bytes.subarray(at, nl < 0 ? bytes.length : nl));
-      } catch {
-        break;
-      }
-      if (nl < 0) break;
-      at = nl + 1;
-    }
-    throw new AuditError('EVENT_INVALID', `stdin line ${line}: not valid UTF-8`, { field: 'stdin', line });
-  }
+  const lines = strictUtf8Lines(Buffer.concat(chunks));
+  const bad = lines.indexOf(undefined);
+  if (bad >= 0)
+    throw new AuditError('EVENT_INVALID', `stdin line ${bad + 1}: not valid UTF-8`, {
+      field: 'stdin',
+      line: bad + 1,
+    });
+  return lines.join('\n');
 }
 
 /** Writes to stdout, respecting back-pressure at exit. */

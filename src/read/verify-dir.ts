@@ -73,7 +73,14 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   // (entries after them) counts as live, so that neither race looks like a shortened trail.
   const liveBefore = source.live();
   let liveAtEnd: boolean | undefined; // asked once the lines are read
-  const checkpoints = source.checkpoints().map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
+  let badCheckpointLine: number | undefined;
+  const stored =
+    source instanceof DirSource
+      ? source.checkpoints((lineNo) => {
+          badCheckpointLine ??= lineNo;
+        })
+      : source.checkpoints();
+  const checkpoints = stored.map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
   let boundary: BoundaryFile | undefined;
   let from = 0;
   if (source instanceof DirSource) {
@@ -83,7 +90,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       if (!(err instanceof AuditError) || err.code !== 'BOUNDARY_INVALID') throw err;
       return failedReport(source, checkpoints.length, err);
     }
-    const unreadable = unreadableLine(source);
+    const unreadable = unreadableLine(source, badCheckpointLine);
     if (unreadable !== undefined) return failedReport(source, checkpoints.length, unreadable);
     // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
     const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
@@ -199,26 +206,28 @@ function segmentTasks(source: DirSource, from: number): SegmentTask[] {
 }
 
 /**
- * The first line of checkpoints.jsonl or seals.jsonl that is not a record of its file: the writer
- * only appends whole lines (and cuts a torn last one), so such a line was changed.
+ * The first line of checkpoints.jsonl (`badCheckpointLine`, found as it was read) or seals.jsonl
+ * that is not a record of its file: the writer only appends whole lines (and cuts a torn last
+ * one), so such a line was changed.
  */
-function unreadableLine(source: DirSource): AuditError | undefined {
-  const files = [
-    { file: source.layout.checkpoints, code: 'CHECKPOINT_MALFORMED', what: 'checkpoint' },
-    { file: source.layout.seals, code: 'SEAL_INVALID', what: 'seal' },
-  ] as const;
-  for (const { file, code, what } of files) {
-    let first: number | undefined;
-    const onBad = (lineNo: number): void => {
-      first ??= lineNo;
+function unreadableLine(source: DirSource, badCheckpointLine: number | undefined): AuditError | undefined {
+  let bad:
+    | { line: number; file: string; code: 'CHECKPOINT_MALFORMED' | 'SEAL_INVALID'; what: string }
+    | undefined;
+  if (badCheckpointLine !== undefined)
+    bad = {
+      line: badCheckpointLine,
+      file: source.layout.checkpoints,
+      code: 'CHECKPOINT_MALFORMED',
+      what: 'checkpoint',
     };
-    if (code === 'SEAL_INVALID') source.seals(onBad);
-    else source.checkpoints(onBad);
-    if (first === undefined) continue;
-    const message = `${path.basename(file)} line ${first}: not a stored ${what} (changed or damaged)`;
-    return new AuditError(code, message, { file });
-  }
-  return undefined;
+  else
+    source.seals((line) => {
+      bad ??= { line, file: source.layout.seals, code: 'SEAL_INVALID', what: 'seal' };
+    });
+  if (bad === undefined) return undefined;
+  const message = `${path.basename(bad.file)} line ${bad.line}: not a stored ${bad.what} (changed or damaged)`;
+  return new AuditError(bad.code, message, { file: bad.file });
 }
 
 function failedReport(source: DirSource, checkpoints: number, err: AuditError): VerifyReport {
