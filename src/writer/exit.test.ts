@@ -21,6 +21,14 @@ function entries(dir: string) {
   return [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
 }
 
+/** The child ended cleanly, and its trail holds its event and the one its own shutdown recorded. */
+function expectShutdownRecorded(dir: string, r: { stderr: string; status: number | null }): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(entries(dir).map((e) => e.type)).toEqual(['x.before', 'x.shutdown']);
+  expect(verifyDir(dir).failure).toBeUndefined();
+}
+
 describe('a process that never calls close()', () => {
   it.each([
     ['ends normally', ''],
@@ -89,10 +97,7 @@ describe('the way out, as applications take it', () => {
       setTimeout(() => {}, 60_000);
       process.kill(process.pid, 'SIGTERM');`,
     );
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(entries(dir).map((e) => e.type)).toEqual(['x.before', 'x.shutdown']);
-    expect(verifyDir(dir).failure).toBeUndefined();
+    expectShutdownRecorded(dir, r);
   });
 
   it('lets an application whose once-listener was added before the trail opened record its shutdown', () => {
@@ -109,10 +114,7 @@ describe('the way out, as applications take it', () => {
       setTimeout(() => {}, 60_000);
       process.kill(process.pid, 'SIGTERM');`,
     );
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(entries(dir).map((e) => e.type)).toEqual(['x.before', 'x.shutdown']);
-    expect(verifyDir(dir).failure).toBeUndefined();
+    expectShutdownRecorded(dir, r);
   });
 
   it('finishes a close() that was not awaited before process.exit()', () => {
