@@ -108,6 +108,18 @@ export function stripe(r: Rng): string {
 export function google(r: Rng): string {
   return p('AI', 'za', r.body(35, B64URL));
 }
+export function sendgrid(r: Rng): string {
+  return p('S', 'G.', r.body(22, B64URL), '.', r.body(43, B64URL));
+}
+export function huggingface(r: Rng): string {
+  return p('h', 'f_', r.body(34, UPPER + LOWER));
+}
+export function gitlab(r: Rng): string {
+  return p('gl', 'pat-', r.body(20, B64URL));
+}
+export function npmToken(r: Rng): string {
+  return p('np', 'm_', r.body(36));
+}
 export function jwt(r: Rng): string {
   const header = JSON.stringify(
     r.next() < 0.5 ? { alg: 'HS256', typ: 'JWT' } : { alg: 'RS256', kid: r.body(8) },

@@ -222,6 +222,40 @@ const POSITIVES: Record<string, [count: number, build: Builder]> = {
       'api key {v}',
     ]),
   ],
+  'secret:sendgrid': [
+    10,
+    oneOf('secret:sendgrid', f.sendgrid, [
+      'SENDGRID_API_KEY={v}',
+      'sg.setApiKey("{v}")',
+      'the mail key {v} was rotated',
+    ]),
+  ],
+  'secret:huggingface': [
+    10,
+    oneOf('secret:huggingface', f.huggingface, [
+      'HF_TOKEN={v}',
+      'huggingface-cli login --token {v}',
+      'pipeline(token="{v}")',
+      'use {v} to pull the model',
+    ]),
+  ],
+  'secret:gitlab': [
+    10,
+    oneOf('secret:gitlab', f.gitlab, [
+      'GITLAB_TOKEN={v}',
+      'git clone https://oauth2:{v}@gitlab.example.com/team/repo.git',
+      'PRIVATE-TOKEN: {v}',
+      'personal access token {v} expires friday',
+    ]),
+  ],
+  'secret:npm': [
+    10,
+    oneOf('secret:npm', f.npmToken, [
+      '//registry.npmjs.org/:_authToken={v}',
+      'NPM_TOKEN={v}',
+      'publish with {v} from CI',
+    ]),
+  ],
   'secret:jwt': [
     12,
     oneOf('secret:jwt', f.jwt, [

@@ -25,6 +25,10 @@ export const BUILTIN_DETECTORS = {
   'secret:slack': { marker: '[SECRET:slack]', priority: 80, secret: true },
   'secret:stripe': { marker: '[SECRET:stripe]', priority: 80, secret: true },
   'secret:google': { marker: '[SECRET:google]', priority: 80, secret: true },
+  'secret:sendgrid': { marker: '[SECRET:sendgrid]', priority: 80, secret: true },
+  'secret:huggingface': { marker: '[SECRET:huggingface]', priority: 80, secret: true },
+  'secret:gitlab': { marker: '[SECRET:gitlab]', priority: 80, secret: true },
+  'secret:npm': { marker: '[SECRET:npm]', priority: 80, secret: true },
   'secret:url': { marker: '[SECRET:url]', priority: 75, secret: true },
   'secret:bearer': { marker: '[SECRET:bearer]', priority: 70, secret: true },
   // secrets found by their context

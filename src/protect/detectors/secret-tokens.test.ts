@@ -29,6 +29,13 @@ const positives: Array<[kind: string, token: string]> = [
   ['secret:stripe', p('rk', '_test_', fakeBody(99, 14))],
   ['secret:stripe', p('wh', 'sec_', fakeBody(32, 15))],
   ['secret:google', p('AI', 'za', fakeBody(35, 16, B64URL))],
+  ['secret:sendgrid', p('S', 'G.', fakeBody(22, 18, B64URL), '.', fakeBody(43, 19, B64URL))],
+  [
+    'secret:huggingface',
+    p('h', 'f_', fakeBody(34, 20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz')),
+  ],
+  ['secret:gitlab', p('gl', 'pat-', fakeBody(20, 21, B64URL))],
+  ['secret:npm', p('np', 'm_', fakeBody(36, 22))],
   [
     'secret:jwt',
     p(
@@ -66,8 +73,27 @@ describe('secret token detectors', () => {
     ['secret:google', p('AI', 'za', fakeBody(20, 6, B64URL))],
     ['secret:jwt', 'eyJhbGciOiJIUzI1NiJ9 alone is a header'],
     ['secret:jwt', p(b64url('{"alg":"none"}'), '.', 'notjson.sig')],
+    ['secret:sendgrid', 'SG.send(message) and SG.helpers.mail.Mail'],
+    ['secret:huggingface', 'hf_hub_download_and_cache_every_model_file'],
+    ['secret:gitlab', 'glpat-rotation-policy-document-version-2'],
+    ['secret:npm', 'npm_config_cache_directory_for_ci_builds_2024'],
   ])('%s leaves %j alone', (kind, text) => {
     expect(only(kind, text)).toBe(text);
+  });
+
+  it.each(positives.filter(([kind]) => kind !== 'secret:openai' && kind !== 'secret:jwt'))(
+    'finds a %s token glued after _ or - (GH_TOKEN_…, key-…)',
+    (kind, token) => {
+      const marker = `[SECRET:${kind.slice('secret:'.length)}]`;
+      expect(only(kind, `GH_TOKEN_${token} x`)).toBe(`GH_TOKEN_${marker} x`);
+      expect(only(kind, `key-${token} x`)).toBe(`key-${marker} x`);
+    },
+  );
+
+  it('wants a word start before an OpenAI key, whose sk- ends words', () => {
+    const key = p('sk', '-', fakeBody(48, 8));
+    expect(only('secret:openai', `task_${key}`)).toBe(`task_${key}`);
+    expect(only('secret:openai', `x ${key}`)).toBe('x [SECRET:openai]');
   });
 
   it('stays linear on 100 KB of prefixes', () => {

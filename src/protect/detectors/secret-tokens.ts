@@ -3,8 +3,11 @@
  * all prefixes over a 600-character text cost well under 100 ns, measured) and then confirmed by
  * one sticky regex at that position:
  * AWS access key ids, GitHub tokens, OpenAI and Anthropic API keys, Slack tokens and webhooks,
- * Stripe keys and webhook secrets, Google API keys, JWTs.
+ * Stripe keys and webhook secrets, Google API keys, JWTs, SendGrid API keys, Hugging Face and
+ * GitLab access tokens, npm tokens.
  * Every pattern ends at the token's last character, so none can backtrack beyond one token.
+ * A token starts a word, or follows `_` or `-` (`GH_TOKEN_ghp_…`, `key-AKIA…`); only the OpenAI
+ * rule, whose `sk-` ends many words (`task-1234…`), wants a word start.
  */
 import type { DetectorName } from '../detector-names.js';
 import { K } from '../detector-names.js';
@@ -26,6 +29,10 @@ interface TokenRule {
   readonly lead?: string;
   /** The token body must hold a digit (keeps words like `sk-learn-...` out). */
   readonly digit?: boolean;
+  /** The token body must hold an upper- and a lower-case letter (keeps snake_case names out). */
+  readonly mixed?: boolean;
+  /** Not after `_` or `-` either: the prefix ends ordinary words (`task-`). */
+  readonly wordStart?: boolean;
 }
 
 const GITHUB_RE = /gh[pousr]_[A-Za-z0-9]{36,251}(?![\w-])/y;
@@ -38,7 +45,7 @@ function rule(
   anchor: string,
   kind: DetectorName,
   re: RegExp,
-  extra: { lead?: string; digit?: boolean } = {},
+  extra: { lead?: string; digit?: boolean; mixed?: boolean; wordStart?: boolean } = {},
 ): TokenRule {
   return { prefix, anchor, offset: prefix.indexOf(anchor), kind, k: K[kind], re, ...extra };
 }
@@ -66,7 +73,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
     '-',
     'secret:openai',
     /sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{32,250}|[A-Za-z0-9]{32,250})(?![\w-])/y,
-    { digit: true },
+    { digit: true, wordStart: true },
   ),
   rule('xoxb-', '-', 'secret:slack', SLACK_RE, { digit: true }),
   rule('xoxp-', '-', 'secret:slack', SLACK_RE, { digit: true }),
@@ -90,6 +97,14 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   rule('whsec_', '_', 'secret:stripe', /whsec_[A-Za-z0-9+/]{24,250}(?![\w-])/y),
   rule('AIza', 'A', 'secret:google', /AIza[0-9A-Za-z_-]{35}(?![\w-])/y),
   rule('eyJ', 'J', 'secret:jwt', /eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*(?![\w-])/y),
+  rule('SG.', 'G', 'secret:sendgrid', /SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![\w-])/y),
+  rule('hf_', '_', 'secret:huggingface', /hf_[A-Za-z]{34,40}(?![\w-])/y, { mixed: true }),
+  rule('api_org_', '_', 'secret:huggingface', /api_org_[A-Za-z]{34}(?![\w-])/y, { mixed: true }),
+  rule('glpat-', '-', 'secret:gitlab', /glpat-[A-Za-z0-9_.-]{20,250}(?![\w-])/y, {
+    digit: true,
+    mixed: true,
+  }),
+  rule('npm_', '_', 'secret:npm', /npm_[A-Za-z0-9]{36}(?![\w-])/y, { digit: true }),
 ];
 
 /** Rules grouped by anchor character. */
@@ -99,6 +114,18 @@ const BY_ANCHOR: ReadonlyArray<readonly [anchor: string, rules: readonly TokenRu
 
 /** Shortest text any rule can match: shorter strings skip the whole table. */
 export const MIN_TOKEN_LENGTH = 20;
+
+/** True when `text[start, end)` holds an upper-case and a lower-case ASCII letter. */
+function hasBothCases(text: string, start: number, end: number): boolean {
+  let upper = false;
+  let lower = false;
+  for (let i = start; i < end && !(upper && lower); i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 97 && c <= 122) lower = true;
+  }
+  return upper && lower;
+}
 
 function hasDigit(text: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
@@ -138,13 +165,14 @@ export function scanSecretTokens(text: string, on: Uint8Array, hits: number[], p
           const r = rules[j]!;
           const i = u - r.offset;
           if (i < 0 || on[r.k] !== 1 || !text.startsWith(r.prefix, i)) continue;
-          // A token starts a word: `task-1234...` holds `sk-` but is no key.
+          // A token starts a word or follows `_` / `-`: `task-1234...` holds `sk-` but is no key.
           const b = i > 0 ? text.charCodeAt(i - 1) : 0;
-          if (isWordChar(b) || b === 45) continue;
+          if (b === 95 || b === 45 ? r.wordStart === true : isWordChar(b)) continue;
           r.re.lastIndex = i;
           if (!r.re.test(text)) continue;
           const end = r.re.lastIndex;
           if (r.digit === true && !hasDigit(text, i + r.prefix.length, end)) continue;
+          if (r.mixed === true && !hasBothCases(text, i + r.prefix.length, end)) continue;
           const start =
             r.lead !== undefined && text.startsWith(r.lead, i - r.lead.length) ? i - r.lead.length : i;
           hits.push(start, end, r.k);
