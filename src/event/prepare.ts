@@ -106,7 +106,7 @@ export interface PreparedEvent {
    * values are still plain here. `subject` picks the data key; `slot` is set when the trail has
    * chosen the key, just before framing.
    */
-  protectLater?: { subject: string | undefined; fields: string[]; slot?: number };
+  protectLater?: { subject: string | undefined; fields: string[]; slot: number | undefined };
 }
 
 // Dates ISO 8601 / RFC 3339 can write with four-digit years, as epoch milliseconds.
@@ -814,6 +814,6 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
     eventJson: `${s}}`,
     content: content ?? [],
   };
-  if (later !== undefined) prepared.protectLater = { subject, fields: later };
+  if (later !== undefined) prepared.protectLater = { subject, fields: later, slot: undefined };
   return prepared;
 }

@@ -2,12 +2,13 @@
  * What a trail does to protect events: redaction of PII and secrets and the content mode of each
  * payload (plain, keyed hash, or AES-256-GCM under the subject's own data key). Redaction and
  * keyed hashes run on the caller's thread as the event is prepared; encryption runs in the writer
- * thread (content-sealing.ts), under the key this class assigns each event just before framing
- * and hands over with the batch; while the writer is behind, the trail has the caller's thread
- * encrypt instead (`encryptHere`, the same bytes), so time the caller would spend waiting for
- * room in the queue does the writer's AES. Subject keys may take a round trip to fetch (a key file, Vault):
- * events about a subject whose key is not at hand wait for it, in order, and at a synchronous
- * exit they are encrypted under the master key instead (erasure still removes them; see
+ * thread (content-sealing.ts), under the key slot this class assigns each event as it is framed,
+ * the key handed over with the first batch that needs it; while the writer is behind, the trail
+ * has the caller's thread encrypt instead (`encryptHere`, the same bytes), so time the caller
+ * would spend waiting for room in the queue does the writer's AES. Subject keys may take a round
+ * trip to fetch (a key file, Vault): the slot of a subject whose key is not at hand is reserved,
+ * and the framed batches wait for its key, in order; when the queue is full and at a synchronous
+ * exit they get the master key instead (erasure still removes them; see
  * docs/content-protection.md).
  */
 import { reportDiagnostic } from '../diagnostics.js';
@@ -32,7 +33,7 @@ import {
 } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import type { Redactor, RedactorOptions } from '../protect/types.js';
-import type { ContentKeySlot, ContentKeyUpdate } from './content-sealing.js';
+import type { ContentKeySlot } from './content-sealing.js';
 
 /** The protection options of a trail. */
 export interface ProtectionOptions {
@@ -53,7 +54,12 @@ export class TrailProtection {
     protect?: NonNullable<PrepareOptions['protect']>;
   } = {};
   readonly #subjects = new Map<string, KeyRing>();
-  readonly #fetching = new Map<string, Promise<void>>();
+  readonly #fetching = new Set<string>();
+  /** The slot reserved for each subject whose key is being fetched. */
+  readonly #reserved = new Map<string, number>();
+  readonly #unresolved = new Set<number>();
+  /** Called when reserved slots have their keys: batches waiting for them can go. */
+  onResolved: (() => void) | undefined;
   /** The writer's slot of each key handed over, and the changes not yet sent. */
   readonly #slots = new Map<KeyRing, ContentKeySlot>();
   readonly #bySlot = new Map<number, ContentKeySlot>();
@@ -142,55 +148,43 @@ export class TrailProtection {
   }
 
   /**
-   * True when every event of `events` can be framed now; otherwise starts fetching the subject
-   * keys they wait for.
+   * The key slot of an event's fields to encrypt: its subject's data key, or the master key for
+   * an event without a subject. For a subject whose key is not at hand, a slot is reserved now
+   * and its fetch started: the event is framed at once, and its batch waits for the key as bytes
+   * ({@link resolved}). Held as objects instead, events about new subjects outlived V8's young
+   * generation, which then kept (pretenured) every later event's objects: the caller's thread
+   * spent a third of its time collecting them (measured, docs/benchmarks.md).
    */
-  ready(events: readonly PreparedEvent[]): boolean {
-    let ready = true;
-    if (this.store === undefined) return ready;
-    for (const e of events) {
-      const s = e.protectLater?.subject;
-      if (s !== undefined && !this.#subjects.has(s)) {
-        void this.#fetch(s);
-        ready = false;
-      }
+  slotFor(subject: string | undefined): number {
+    if (subject === undefined || this.store === undefined) return this.#slotOf(this.ring!);
+    const ring = this.#subjects.get(subject);
+    if (ring !== undefined) return this.#slotOf(ring);
+    let slot = this.#reserved.get(subject);
+    if (slot === undefined) {
+      slot = this.#nextSlot++;
+      this.#reserved.set(subject, slot);
+      this.#unresolved.add(slot);
+      this.#fetch(subject);
     }
-    return ready;
+    return slot;
   }
 
-  /** Fetches the subject keys that `events` wait for. */
-  async fetch(events: readonly PreparedEvent[]): Promise<void> {
-    if (this.store === undefined) return;
-    const waits = new Set<Promise<void>>();
-    for (const e of events) {
-      const s = e.protectLater?.subject;
-      if (s !== undefined && !this.#subjects.has(s)) waits.add(this.#fetch(s));
-    }
-    await Promise.all(waits);
+  /** True when the key of `slot` is at hand (the writer gets it with the next batch sent). */
+  resolved(slot: number): boolean {
+    return !this.#unresolved.has(slot);
   }
 
   /**
-   * Chooses the key of each event's fields to encrypt: its subject's data key, or the master key
-   * for an event without a subject (or with `fallback`, when the subject's key is still not at
-   * hand). Returns false when some event is left without a key.
+   * Gives every reserved slot the master key now: at a synchronous exit, or when the queue is full
+   * and the event loop is about to block, so that no fetch could finish. Erasure still removes
+   * that content (docs/content-protection.md).
    */
-  assignKeys(events: readonly PreparedEvent[], fallback: boolean): boolean {
-    let done = true;
-    for (const e of events) {
-      const later = e.protectLater;
-      if (later === undefined || later.slot !== undefined) continue;
-      const ring =
-        later.subject === undefined || this.store === undefined
-          ? this.ring
-          : (this.#subjects.get(later.subject) ?? (fallback ? this.ring : undefined));
-      if (ring === undefined) done = false;
-      else later.slot = this.#slotOf(ring);
-    }
-    return done;
+  resolveAllWithMaster(): void {
+    for (const subject of [...this.#reserved.keys()]) this.#fill(subject, this.ring!, true);
   }
 
   /**
-   * Encrypts the fields of `e` left for the writer, here, under the key `assignKeys` chose: the
+   * Encrypts the fields of `e` left for the writer, here, under the key of its slot ({@link slotFor}): the
    * stored text is the one the writer would write (content-sealing.ts), and `e` is no longer
    * marked for it.
    */
@@ -205,18 +199,28 @@ export class TrailProtection {
       }
     }
     later!.fields = [];
-    delete later!.slot;
+    // Not `delete`: deleting a property here made V8 keep (promote) most of what the caller's
+    // thread allocates, and its young-generation collections took a third of its time (measured).
+    later!.slot = undefined;
   }
 
-  /** The key changes the writer needs with the next batch, or undefined when there are none. */
-  takeKeyUpdate(): ContentKeyUpdate | undefined {
-    if (this.#added.length === 0 && this.#forgotten.length === 0) return undefined;
-    const update: ContentKeyUpdate = {};
-    if (this.#added.length > 0) update.add = this.#added;
-    if (this.#forgotten.length > 0) update.forget = this.#forgotten;
+  /** Keys to hand the writer with the next batch sent (before it), or undefined. */
+  takeAdded(): ContentKeySlot[] | undefined {
+    if (this.#added.length === 0) return undefined;
+    const added = this.#added;
     this.#added = [];
+    return added;
+  }
+
+  /**
+   * Slots no longer used by events framed from now on, or undefined: the writer drops them after
+   * the batch being built when they are taken, the last that can use them.
+   */
+  takeForgotten(): number[] | undefined {
+    if (this.#forgotten.length === 0) return undefined;
+    const forgotten = this.#forgotten;
     this.#forgotten = [];
-    return update;
+    return forgotten;
   }
 
   /** True when content is encrypted under per-subject data keys (erasure can crypto-shred). */
@@ -256,33 +260,53 @@ export class TrailProtection {
     this.#forgotten.push(slot);
   }
 
-  #fetch(subject: string): Promise<void> {
-    let p = this.#fetching.get(subject);
-    if (p === undefined) {
-      p = this.store!.subjectKey(subject).then(
-        (ring) => {
-          if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
-            const [oldest, old] = this.#subjects.entries().next().value!;
-            this.#drop(old);
-            this.#subjects.delete(oldest);
-          }
-          this.#subjects.set(subject, ring);
-        },
-        (err: unknown) => {
-          // Fail open to the master key for this subject's waiting events only (assignKeys with
-          // `fallback`; still encrypted); the next event asks again. Remembered, the master key
-          // took all the subject's content for the life of the process, out of crypto-shredding's
-          // reach: on PostgreSQL, an erasure of that subject was then refused for good.
-          reportDiagnostic({
-            kind: 'subject-key-failed',
-            message: `subject key unavailable, encrypting under the master key: ${(err as Error).message}`,
-          });
-        },
-      );
-      p = p.finally(() => this.#fetching.delete(subject));
-      this.#fetching.set(subject, p);
-    }
-    return p;
+  /** Starts fetching the key of `subject`, unless a fetch is under way; it fills the slot reserved then. */
+  #fetch(subject: string): void {
+    if (this.#fetching.has(subject)) return;
+    this.#fetching.add(subject);
+    this.store!.subjectKey(subject).then(
+      (ring) => {
+        this.#fetching.delete(subject);
+        if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
+          const [oldest, old] = this.#subjects.entries().next().value!;
+          this.#drop(old);
+          this.#subjects.delete(oldest);
+        }
+        this.#subjects.set(subject, ring);
+        this.#fill(subject, ring, false);
+        this.onResolved?.();
+      },
+      (err: unknown) => {
+        this.#fetching.delete(subject);
+        // Fail open to the master key for this subject's waiting events only (still encrypted);
+        // the next event asks again. Remembered, the master key took all the subject's content
+        // for the life of the process, out of crypto-shredding's reach: on PostgreSQL, an erasure
+        // of that subject was then refused for good.
+        reportDiagnostic({
+          kind: 'subject-key-failed',
+          message: `subject key unavailable, encrypting under the master key: ${(err as Error).message}`,
+        });
+        this.#fill(subject, this.ring!, true);
+        this.onResolved?.();
+      },
+    );
+  }
+
+  /**
+   * Gives the slot reserved for `subject`, if any, the current key of `ring`. A subject's ring
+   * keeps the slot for its later events; a stand-in (the master key, `once`) serves only the
+   * events framed so far, and the writer drops it after them.
+   */
+  #fill(subject: string, ring: KeyRing, once: boolean): void {
+    const slot = this.#reserved.get(subject);
+    if (slot === undefined) return;
+    this.#reserved.delete(subject);
+    this.#unresolved.delete(slot);
+    const s = { slot, keyId: ring.current, key: ring.purposeKey(ring.current, 'encryption') };
+    this.#bySlot.set(slot, s);
+    this.#added.push(s);
+    if (!once && !this.#slots.has(ring)) this.#slots.set(ring, s);
+    else this.#forget(slot);
   }
 }
 

@@ -104,11 +104,12 @@ export class AuditTrail {
   private channel!: Channel;
   /**
    * Events are framed as they are emitted, while their serialized text is still in the CPU's
-   * cache (framing them later, per batch, cost twice as much: measured). Events that must wait
-   * for a subject's key stay prepared here, and every event after them too, to keep the order.
+   * cache (framing them later, per batch, cost twice as much: measured), even those whose
+   * subject's key is still being fetched (protection.ts).
    */
-  private pending: PreparedEvent[] = [];
   private readonly framer = new BatchBuilder();
+  /** Slots without a key yet among the events of the batch being built. */
+  private unresolved: number[] = [];
   private emitted = 0;
   private durableCount = 0;
   private lost = 0;
@@ -123,9 +124,8 @@ export class AuditTrail {
   private readonly flushIntervalMs: number;
   private prepareOptions: PrepareOptions;
   private protection: TrailProtection | undefined;
-  /** Batches waiting for subject keys, in order (see protection.ts). */
-  private waiting: Array<{ events: PreparedEvent[]; sent: boolean }> = [];
-  private draining = false;
+  /** Framed batches waiting for subject keys, in order, and every batch after them (protection.ts). */
+  private waiting: OutBatch[] = [];
   private retryBacklog: Array<{ data: Uint8Array; count: number; keys?: ContentKeyUpdate }> = [];
   private timer: NodeJS.Timeout | undefined;
   /** The PostgreSQL log, for reading back. */
@@ -242,6 +242,7 @@ export class AuditTrail {
       throw err;
     }
     if (trail.protection !== undefined) {
+      trail.protection.onResolved = () => trail.drainWaiting();
       trail.prepareOptions = { ...trail.prepareOptions, ...trail.protection.prepare };
       const loaded = trail.protection.keysLoaded();
       if (loaded !== undefined) trail.emit(loaded);
@@ -285,8 +286,7 @@ export class AuditTrail {
     if (this.overflow === 'reject' && this.full(events.length)) this.makeRoom();
     for (const prepared of events) {
       if (this.full(1) && !this.makeRoom()) continue;
-      // The caller's object: one that waits for a subject's key is kept until then, and must not
-      // change with it.
+      // The caller's object: framing sets its key slot, and may encrypt its content in place.
       this.enqueue(copyPrepared(prepared));
     }
   }
@@ -574,32 +574,29 @@ export class AuditTrail {
   }
 
   private enqueue(prepared: PreparedEvent): void {
-    const protection = this.protection;
-    if (
-      this.pending.length === 0 &&
-      this.waiting.length === 0 &&
-      (protection === undefined || protection.ready([prepared]))
-    ) {
-      protection?.assignKeys([prepared], false);
-      this.frame(prepared);
-    } else this.pending.push(prepared);
+    this.frame(prepared);
     this.emitted++;
-    if (prepared.critical || this.framer.count + this.pending.length >= this.batchSize) this.sendPending();
+    if (prepared.critical || this.framer.count >= this.batchSize) this.sendPending();
     else this.schedule();
   }
 
   /**
-   * Frames `p`, its content keys assigned. While the writer is more than
-   * {@link ENCRYPT_HERE_BACKLOG} batches behind, this thread encrypts the content itself: in
-   * encrypt mode AES is the largest share of the writer's work, and the caller would otherwise
-   * soon wait for room in the queue (docs/benchmarks.md).
+   * Frames `p` with the key slot of its content to encrypt. While the writer is more than
+   * {@link ENCRYPT_HERE_BACKLOG} batches behind and the key is at hand, this thread encrypts the
+   * content itself: in encrypt mode AES is the largest share of the writer's work, and the caller
+   * would otherwise soon wait for room in the queue (docs/benchmarks.md).
    */
   private frame(p: PreparedEvent): void {
-    if (
-      p.protectLater?.slot !== undefined &&
-      this.emitted - this.channel.durable() > ENCRYPT_HERE_BACKLOG * this.batchSize
-    )
-      this.protection!.encryptHere(p, this.origin);
+    const later = p.protectLater;
+    if (later !== undefined) {
+      const protection = this.protection!;
+      const slot = protection.slotFor(later.subject);
+      later.slot = slot;
+      if (!protection.resolved(slot)) {
+        if (!this.unresolved.includes(slot)) this.unresolved.push(slot);
+      } else if (this.emitted - this.channel.durable() > ENCRYPT_HERE_BACKLOG * this.batchSize)
+        protection.encryptHere(p, this.origin);
+    }
     this.framer.add(p);
   }
 
@@ -654,68 +651,67 @@ export class AuditTrail {
   private sendPending(): void {
     this.scheduled = false;
     if (this.retryBacklog.length > 0) this.retry();
-    const framed = this.framer.count;
-    if (framed > 0) this.send(this.framer.take(), framed, this.protection?.takeKeyUpdate());
-    if (this.pending.length === 0) return;
-    const events = this.pending;
-    this.pending = [];
-    if (this.waiting.length === 0 && (this.protection === undefined || this.protection.ready(events))) {
-      this.frameAndSend(events);
-      return;
-    }
-    // Some events wait for a subject's key: this batch, and all after it, go in order once fetched.
-    this.waiting.push({ events, sent: false });
-    void this.drainWaiting();
-  }
-
-  /** Frames and sends `events`; an event still without the key of its content goes under the master key. */
-  private frameAndSend(events: readonly PreparedEvent[]): void {
-    this.protection?.assignKeys(events, true);
-    for (const p of events) this.frame(p);
-    const count = this.framer.count;
-    this.send(this.framer.take(), count, this.protection?.takeKeyUpdate());
-  }
-
-  private sendKeyUpdate(): void {
-    const keys = this.protection?.takeKeyUpdate();
-    if (keys !== undefined) this.send(new Uint8Array(0), 0, keys);
-  }
-
-  private async drainWaiting(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting[0]!;
-        if (!batch.sent) {
-          await this.protection!.fetch(batch.events);
-          if (!batch.sent) {
-            this.frameAndSend(batch.events);
-            batch.sent = true;
-          }
-        }
-        // While the keys were fetched, sendWaitingSync may have sent this batch and let it go.
-        if (this.waiting[0] === batch) this.waiting.shift();
-      }
-    } finally {
-      this.draining = false;
-    }
+    if (this.framer.count > 0) this.sendBatch();
   }
 
   /**
-   * At a synchronous exit, or when the queue is full: batches still waiting for keys go now, under
-   * the master key where needed, and are let go at once. Kept until their keys came, they held
-   * every event sent meanwhile in memory, past the queue's bound (measured: a 450 MB heap while
-   * the keys of a thousand new subjects were created).
+   * Takes the batch being built (even an empty one, to carry key changes) and sends it, or queues
+   * it behind the batches that wait for subject keys.
+   */
+  private sendBatch(): void {
+    const count = this.framer.count;
+    const unresolved = this.unresolved;
+    if (unresolved.length > 0) this.unresolved = [];
+    const batch: OutBatch = {
+      data: count === 0 ? new Uint8Array(0) : this.framer.take(),
+      count,
+      forget: this.protection?.takeForgotten(),
+      unresolved: unresolved.length > 0 ? unresolved : NO_SLOTS,
+    };
+    if (this.waiting.length === 0 && batch.unresolved.length === 0) this.sendOut(batch);
+    else {
+      this.waiting.push(batch);
+      this.drainWaiting();
+    }
+  }
+
+  /** Sends the waiting batches, in order, up to the first whose keys are still being fetched. */
+  private drainWaiting(): void {
+    const protection = this.protection;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting[0]!;
+      if (protection !== undefined && !batch.unresolved.every((slot) => protection.resolved(slot))) return;
+      this.waiting.shift();
+      this.sendOut(batch);
+    }
+  }
+
+  private sendOut(batch: OutBatch): void {
+    const add = this.protection?.takeAdded();
+    const keys: ContentKeyUpdate | undefined =
+      add === undefined && batch.forget === undefined
+        ? undefined
+        : {
+            ...(add === undefined ? {} : { add }),
+            ...(batch.forget === undefined ? {} : { forget: batch.forget }),
+          };
+    if (batch.count > 0 || keys !== undefined) this.send(batch.data, batch.count, keys);
+  }
+
+  /**
+   * At a synchronous exit, or when the queue is full: the slots still waiting for subject keys get
+   * the master key, and every waiting batch goes now. Kept until their keys came, they held every
+   * event sent meanwhile in memory, past the queue's bound (measured: a 450 MB heap while the keys
+   * of a thousand new subjects were created).
    */
   private sendWaitingSync(): void {
-    for (const batch of this.waiting) {
-      if (batch.sent) continue;
-      this.frameAndSend(batch.events);
-      batch.sent = true;
-      batch.events = [];
-    }
-    this.waiting = [];
+    this.protection?.resolveAllWithMaster();
+    this.drainWaiting();
+  }
+
+  /** Sends the content keys' changes (an erasure's destroyed key) in order with the batches. */
+  private sendKeyUpdate(): void {
+    if (this.protection !== undefined) this.sendBatch();
   }
 
   private send(data: Uint8Array, count: number, keys: ContentKeyUpdate | undefined): void {
@@ -776,6 +772,16 @@ export class AuditTrail {
     );
   }
 }
+
+/** A framed batch on its way to the appender, with the key slots it waits for and those to drop after it. */
+interface OutBatch {
+  data: Uint8Array;
+  count: number;
+  forget: number[] | undefined;
+  unresolved: readonly number[];
+}
+
+const NO_SLOTS: readonly number[] = [];
 
 /** A copy of `p` that shares nothing mutable with it. */
 function copyPrepared(p: PreparedEvent): PreparedEvent {
