@@ -156,16 +156,18 @@ export function findAll(
     const wantTokens =
       n >= MIN_SECRET_TOKEN &&
       (on[K['secret:bearer']] === 1 || on[K['secret:aws']] === 1 || on[K['secret:entropy']] === 1);
+    const wantProse = on[K['secret:pair']] === 1;
     if (
       (starts & START_DIGIT) !== 0 &&
       (wantTokens ||
+        wantProse ||
         on[K.iban] === 1 ||
         on[K.ipv4] === 1 ||
         on[K.ssn] === 1 ||
         on[K.card] === 1 ||
         on[K.phone] === 1)
     ) {
-      scanNumbers(text, on, hint, hits, wantTokens ? cfg.names : null);
+      scanNumbers(text, on, hint, hits, wantTokens ? cfg.names : null, wantProse);
     }
     const wantPair = on[K['secret:pair']] === 1;
     const wantIpv6 = on[K.ipv6] === 1;

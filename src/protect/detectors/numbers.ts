@@ -25,6 +25,7 @@ import {
   NumberShape,
 } from './number-shape.js';
 import { isPhone } from './phone.js';
+import { matchProsePasswordBefore } from './secret-pairs.js';
 import { isSsn } from './ssn.js';
 
 const DIGIT_CHARS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -64,6 +65,7 @@ function isUpperLetter(c: number): boolean {
 }
 
 const token: [number, number] = [-1, -1];
+const pair: [number, number] = [-1, -1];
 /** Strings up to this length look for digits with a loop. */
 const SHORT = 40;
 
@@ -71,7 +73,8 @@ const SHORT = 40;
  * Finds IBANs, IPv4 addresses, SSNs, cards and phone numbers in `text`, pushing
  * `start, end, kind` triples to `hits`. `on[kind]` is 1 for the detectors to run. With `names`,
  * each long token holding a digit is also judged by the keyword secret detectors
- * (keyword-secrets.ts).
+ * (keyword-secrets.ts); with `prose`, each word holding a digit is checked for a
+ * password word before it ("my password is Summer2024!", secret-pairs.ts).
  */
 export function scanNumbers(
   text: string,
@@ -79,6 +82,7 @@ export function scanNumbers(
   hint: number,
   hits: number[],
   names: SensitiveNames | null,
+  prose: boolean,
 ): void {
   const n = text.length;
   // A short string ("eu-west-1", "user-42"): the next digit is found with a loop, cheaper than
@@ -97,6 +101,7 @@ export function scanNumbers(
   const wantOthers = on[K.ipv4] === 1 || on[K.ssn] === 1 || on[K.card] === 1 || on[K.phone] === 1;
   let from = 0;
   let tokenEnd = 0;
+  let proseEnd = 0;
   for (;;) {
     let i = -1;
     if (short) {
@@ -138,6 +143,16 @@ export function scanNumbers(
       tokenEnd = token[1];
       if (token[1] - token[0] >= MIN_SECRET_TOKEN && !isCovered(hits, token[0], token[1])) {
         judgeToken(text, token[0], token[1], on, names, hits);
+      }
+    }
+    // Digits glued to anything ("Summer2024!", "Geheim#42"): once per word, a password in prose?
+    // (After the keyword detectors: a long random token after `password is` is theirs.)
+    if (prose && i >= proseEnd && (before > 32 || after > 32)) {
+      proseEnd = j;
+      while (proseEnd < n && proseEnd - j < 64 && text.charCodeAt(proseEnd) > 32) proseEnd++;
+      if (!isCovered(hits, i, j)) {
+        matchProsePasswordBefore(text, i, pair);
+        if (pair[0] >= 0) hits.push(pair[0], pair[1], K['secret:pair']);
       }
     }
     // Digits glued to a word (hashes, ids, tokens) are no number: skip the whole word, so a

@@ -146,6 +146,38 @@ describe('sensitive name=value detector', () => {
     expect(only('secret:pair', text)).toBe(text);
   });
 
+  describe('a password stated in prose', () => {
+    it.each([
+      ['my password is Summer2024! and yours?', 'my password is [SECRET:pair] and yours?'],
+      ['the new password is now hunter2.', 'the new password is now [SECRET:pair].'],
+      ['Password was changed to Tr0ub4dor&3 yesterday', 'Password was changed to [SECRET:pair] yesterday'],
+      ['PASSWORD IS: Kx9!mQ2z, keep it', 'PASSWORD IS: [SECRET:pair], keep it'],
+      ['Das Passwort ist Geheim#42.', 'Das Passwort ist [SECRET:pair].'],
+      ['the wifi passphrase is "blue-Ocean-77"', 'the wifi passphrase is "[SECRET:pair]"'],
+      ['your passcode has been reset to 7Zq2-9k1x)', 'your passcode has been reset to [SECRET:pair])'],
+    ])('replaces the value in %j', (text, want) => {
+      expect(only('secret:pair', text)).toBe(want);
+    });
+
+    it.each([
+      'the password is incorrect, try again',
+      'your password is 8 characters too short',
+      'the password is set to expire in 90 days',
+      'the password is case-sensitive, mind it',
+      'the password is 2fa-protected by default',
+      'the passcode is 6-digit and numeric',
+      'the password is $DB_PASS from the env',
+      'password is <redacted> in this transcript',
+      'the password reset2 link was mailed',
+      'the compass is n0rth-east of the camp',
+      'the bypass is on2 for the weekend',
+      'the password is at https://vault.example/x',
+      'passwords are 12345678 characters long',
+    ])('leaves %j alone', (text) => {
+      expect(only('secret:pair', text)).toBe(text);
+    });
+  });
+
   it('stays linear on 100 KB of = and :', () => {
     const eq = 'password='.repeat(11_000);
     expect(only('secret:pair', eq).length).toBeGreaterThan(0);

@@ -524,3 +524,145 @@ export function matchPasswordFlag(text: string, at: number, out: [number, number
   } else if (!MYSQL_RE.test(before)) return;
   flagValue(text, vs, out, () => true);
 }
+
+/**
+ * Lower-case words of up to 15 letters, looked up without allocating: a table of the lengths and
+ * first letters they have answers most words, and only a word that passes it is compared in full.
+ */
+class WordSet {
+  readonly #starts = new Uint8Array(16 * 32);
+  constructor(private readonly words: readonly string[]) {
+    for (const w of words) this.#starts[(w.length << 5) | (w.charCodeAt(0) & 31)] = 1;
+  }
+
+  /** True when `text[s, e)` is one of the words, in any case. */
+  has(text: string, s: number, e: number): boolean {
+    const n = e - s;
+    if (n <= 0 || n > 15 || this.#starts[(n << 5) | (text.charCodeAt(s) & 31)] === 0) return false;
+    for (const w of this.words) {
+      if (w.length !== n) continue;
+      let i = 0;
+      while (i < n && (text.charCodeAt(s + i) | 0x20) === w.charCodeAt(i)) i++;
+      if (i === n) return true;
+    }
+    return false;
+  }
+}
+
+/** Words between a password word and its value in prose: "password is now", "was changed to". */
+const PROSE_FILLERS = new WordSet([
+  'is',
+  'was',
+  'now',
+  'still',
+  'set',
+  'changed',
+  'reset',
+  'updated',
+  'to',
+  'be',
+  'will',
+  'has',
+  'been',
+  'became',
+  'remains',
+  'ist',
+  'war',
+  'lautet',
+]);
+/** The words a prose password follows. */
+const PASSWORD_WORDS = new WordSet(['password', 'passwort', 'passwd', 'passcode', 'passphrase', 'kennwort']);
+
+/** "6-digit", "2fa-protected", "case-sensitive": a hyphenated description; or a URL ("is at https://…"). */
+const DESCRIPTION_RE = /^\d+-[A-Za-z]+$|-[a-z]{3,}$|:\/\//;
+
+function isQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
+}
+
+/**
+ * A prose password around the token starting at `s` (a word holding a digit, met by the numeric
+ * pass): going back to the start of its word, then over one to four filler words (the gaps spaces and at
+ * most a `:`), it must reach a password word; then {@link matchProsePassword} reads the value
+ * forwards from it. Starting from the token keeps a clean text free of this work, as for the
+ * keyword secrets (keyword-secrets.ts); the price: a password without a digit is not found.
+ */
+export function matchProsePasswordBefore(text: string, s: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  // back to the value's start: "Geheim#42" holds the token "42", a quoted value its quote
+  let i = s;
+  while (i > 0 && s - i < 64 && text.charCodeAt(i - 1) > 32) i--;
+  for (let words = 0; words <= 4; words++) {
+    let g = i;
+    while (g > 0 && i - g < 8 && (text.charCodeAt(g - 1) === 32 || text.charCodeAt(g - 1) === 58)) g--;
+    if (g === i) return;
+    let ws = g;
+    while (ws > 0 && g - ws <= 10 && isAsciiLetter(text.charCodeAt(ws - 1))) ws--;
+    if (ws === g || (ws > 0 && isAsciiLetter(text.charCodeAt(ws - 1)))) return;
+    if (words > 0 && PASSWORD_WORDS.has(text, ws, g)) {
+      matchProsePassword(text, g, out);
+      return;
+    }
+    if (!PROSE_FILLERS.has(text, ws, g)) return;
+    i = ws;
+  }
+}
+
+/**
+ * A password stated in prose after a password word ending at `wordEnd` (password, passwd,
+ * passcode, passphrase, Passwort, Kennwort, in any case): "my password is Summer2024!", "the
+ * password was changed to Tr0ub4dor&3.", "Passwort ist Geheim#42". One to
+ * four filler words (is, was, now, set, changed, to…, the last may end in `:`) come first; the
+ * value is the next word, 4–64 characters, holding a letter and a digit or a symbol, without the
+ * sentence's closing `.`, `,`, `;`, `:` or `)`, or a quoted word. Left alone: words of letters
+ * only ("is incorrect", "is set to expire"), placeholders, `$VAR`, and hyphenated descriptions
+ * ("is 2fa-protected").
+ */
+export function matchProsePassword(text: string, wordEnd: number, out: [number, number]): void {
+  out[0] = -1;
+  out[1] = -1;
+  let at = wordEnd;
+  let fillers = 0;
+  for (;;) {
+    if (text.charCodeAt(at) !== 32) return;
+    while (text.charCodeAt(at) === 32 && at - wordEnd < 64) at++;
+    let e = at;
+    while (e < text.length && isAsciiLetter(text.charCodeAt(e)) && e - at <= 8) e++;
+    const colon = text.charCodeAt(e) === 58;
+    if (e === at || !PROSE_FILLERS.has(text, at, e)) break;
+    fillers++;
+    at = colon ? e + 1 : e;
+    if (colon || fillers === 4) {
+      while (text.charCodeAt(at) === 32 && at - wordEnd < 64) at++;
+      break;
+    }
+  }
+  if (fillers === 0) return;
+  const q = text.charCodeAt(at);
+  let vs = at;
+  let ve: number;
+  if (isQuote(q)) {
+    vs++;
+    ve = vs;
+    while (ve < text.length && ve - vs <= 64 && text.charCodeAt(ve) > 32 && text.charCodeAt(ve) !== q) ve++;
+    if (text.charCodeAt(ve) !== q) return;
+  } else {
+    ve = vs;
+    while (ve < text.length && ve - vs <= 64 && text.charCodeAt(ve) > 32) ve++;
+    while (ve > vs && isTrailingPunct(text.charCodeAt(ve - 1))) ve--;
+  }
+  if (ve - vs < 4 || ve - vs > 64) return;
+  let letter = false;
+  let other = false;
+  for (let i = vs; i < ve; i++) {
+    const c = text.charCodeAt(i);
+    if (isAsciiLetter(c) || c > 127) letter = true;
+    else if (c !== 45 && c !== 39) other = true;
+  }
+  const value = text.slice(vs, ve);
+  if (!letter || !other || isPlaceholder(value) || ENV_REF_RE.test(value) || DESCRIPTION_RE.test(value))
+    return;
+  out[0] = vs;
+  out[1] = ve;
+}
