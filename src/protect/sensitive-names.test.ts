@@ -11,6 +11,10 @@ describe('splitName', () => {
     ['inputTokens', ['input', 'tokens']],
     ['cvv2', ['cvv2']],
     ['sha256Digest', ['sha256', 'digest']],
+    ['nueva_contraseña', ['nueva', 'contraseña']],
+    ['contraseñaNueva', ['contraseña', 'nueva']],
+    ['Пароль', ['пароль']],
+    ['price×2', ['price', '2']],
     ['', []],
   ])('splits %j into %j', (name, words) => {
     expect(splitName(name)).toEqual(words);
@@ -74,11 +78,25 @@ describe('SensitiveNames', () => {
     'senha',
     'mot_de_passe',
     'motDePasse',
+    'contraseña',
+    'nueva_contraseña',
+    'Lösenord',
+    'hasło',
+    'jelszó',
+    'şifre',
+    'Пароль',
+    'ПАРОЛЬ',
+    'lozinka',
   ])('treats %j as sensitive', (name) => {
     expect(names.isSensitive(name)).toBe(true);
   });
 
   it.each([
+    'café',
+    'über',
+    'straße',
+    'naïve',
+    'имя',
     'monkey',
     'spinner',
     'keyboard',

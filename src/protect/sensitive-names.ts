@@ -41,7 +41,8 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
   'clientsecret',
   'connectionstring',
   // "password" in other languages, where it is one ASCII word: German, Dutch, Portuguese,
-  // Norwegian, Swedish, Finnish, Danish, Spanish written without ñ, French `motdepasse`
+  // Norwegian, Swedish, Finnish, Danish, Spanish written without ñ, French `motdepasse`,
+  // Croatian and Serbian, Slovenian
   'passwort',
   'kennwort',
   'wachtwoord',
@@ -52,6 +53,17 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
   'adgangskode',
   'contrasena',
   'motdepasse',
+  'lozinka',
+  'geslo',
+  // and where it is not: Spanish, Swedish, Polish, Czech and Slovak, Hungarian, Turkish, Russian
+  // and Ukrainian
+  'contraseña',
+  'lösenord',
+  'hasło',
+  'heslo',
+  'jelszó',
+  'şifre',
+  'пароль',
 ]);
 
 /** Two adjacent words whose value is a secret; `key` or `string` alone is not one. */
@@ -219,6 +231,13 @@ function isUpper(c: number): boolean {
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
+/**
+ * A letter of a name beyond ASCII: Latin-1 and Latin Extended-A/B (ñ, ö, ł, ş, ó), Greek and
+ * Cyrillic (`contraseña`, `lösenord`, `hasło`, `şifre`, `пароль`).
+ */
+export function isNonAsciiLetter(c: number): boolean {
+  return (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) || (c >= 0x370 && c <= 0x4ff);
+}
 
 /**
  * The lower-case words of a key name: split at any character other than a letter or digit, at a
@@ -230,7 +249,7 @@ export function splitName(name: string): string[] {
   let start = -1;
   for (let i = 0; i <= name.length; i++) {
     const c = i < name.length ? name.charCodeAt(i) : 32;
-    const alnum = isLower(c) || isUpper(c) || isDigit(c);
+    const alnum = isLower(c) || isUpper(c) || isDigit(c) || (c > 127 && isNonAsciiLetter(c));
     if (!alnum) {
       if (start >= 0) words.push(name.slice(start, i).toLowerCase());
       start = -1;

@@ -146,6 +146,23 @@ describe('sensitive name=value detector', () => {
     expect(only('secret:pair', text)).toBe(text);
   });
 
+  it.each([
+    ['contraseña: Kx9mQ2abc', 'contraseña: [SECRET:pair]'],
+    ['{"contraseña": "abc123"}', '{"contraseña": "[SECRET:pair]"}'],
+    ['Пароль: qwerty12', 'Пароль: [SECRET:pair]'],
+    ['hasło=Tajne#42', 'hasło=[SECRET:pair]'],
+    ['şifre: gizli99x', 'şifre: [SECRET:pair]'],
+  ])('reads a name of letters beyond ASCII in %j', (text, want) => {
+    expect(only('secret:pair', text)).toBe(want);
+  });
+
+  it.each(['café: latte macchiato', 'Straße: Hauptstraße 5', 'naïve=true', 'имя: Иван'])(
+    'leaves the non-secret name in %j alone',
+    (text) => {
+      expect(only('secret:pair', text)).toBe(text);
+    },
+  );
+
   describe('a password stated in prose', () => {
     it.each([
       ['my password is Summer2024! and yours?', 'my password is [SECRET:pair] and yours?'],

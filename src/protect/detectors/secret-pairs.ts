@@ -10,7 +10,7 @@
  * markers of an earlier redaction, prose after a colon ("Password: Must be 8 characters"), state
  * words ("Authorization: required"), and code (`apiKey = process.env.KEY`, `token = await f()`).
  */
-import type { SensitiveNames } from '../sensitive-names.js';
+import { isNonAsciiLetter, type SensitiveNames } from '../sensitive-names.js';
 import { isAsciiLetter, isDigit } from './number-shape.js';
 
 const PLACEHOLDER_RE =
@@ -90,7 +90,9 @@ const MAX_NAME = 64;
 const MAX_VALUE = 4096;
 
 function isNameChar(c: number): boolean {
-  return isAsciiLetter(c) || isDigit(c) || c === 95 || c === 45 || c === 46;
+  return (
+    isAsciiLetter(c) || isDigit(c) || c === 95 || c === 45 || c === 46 || (c > 127 && isNonAsciiLetter(c))
+  );
 }
 
 /**
