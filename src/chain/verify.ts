@@ -724,10 +724,16 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     // What could not be read (permissions, a lost connection) is not evidence of tampering.
     if (!(err instanceof AuditError) || NOT_FAILURES.has(err.code)) throw err;
     const failure: NonNullable<VerifyReport['failure']> = { code: err.code, message: err.message };
-    if (file !== '') {
+    // A segment that cannot be read names itself (a damaged archive found before its first line
+    // is read); other failures, the file of the last line read.
+    const where =
+      typeof err.detail.file === 'string' && (file !== '' || err.code === 'SEGMENT_CHECKSUM_MISMATCH')
+        ? err.detail.file
+        : file;
+    if (where !== '') {
       // A failure found after its entry was passed (a run taken whole) names that entry itself.
       failure.seq = typeof err.detail.seq === 'number' ? err.detail.seq : seq;
-      failure.file = file;
+      failure.file = where;
     }
     if (typeof err.detail.source === 'string') failure.source = err.detail.source;
     report.failure = failure;

@@ -454,7 +454,7 @@ describe('applyRetention', () => {
       bytes[bytes.length - 12]! ^= 0xff;
       bytes[bytes.length >> 1]! ^= 0xff; // inside a block's deflate data
       fs.writeFileSync(file, bytes);
-      expect(verifyDir(dir).failure?.code).toBe('SEGMENT_CHECKSUM_MISMATCH');
+      expect(verifyDir(dir).failure).toMatchObject({ code: 'SEGMENT_CHECKSUM_MISMATCH', file: gz });
     });
 
     it('erasure still works on archived segments', async () => {
