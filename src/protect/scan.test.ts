@@ -31,6 +31,28 @@ describe('scanning one string with every detector', () => {
     });
   });
 
+  describe("a card's security code in prose", () => {
+    it.each([
+      ['card 4111 1111 1111 1111 exp 12/27 cvv 123', 'card [CARD] exp 12/27 cvv [SECRET:pair]'],
+      ['CVC is 4321.', 'CVC is [SECRET:pair].'],
+      ['CVV2 #987 ok', 'CVV2 #[SECRET:pair] ok'],
+      ['the security code 321 on the back', 'the security code [SECRET:pair] on the back'],
+      ['cvc code 555', 'cvc code [SECRET:pair]'],
+    ])('replaces the code in %j', (input, want) => {
+      expect(text(input)).toBe(want);
+    });
+
+    it.each([
+      'the cvv is 3 digits long',
+      'cvv 12345 is not a code',
+      'section 123 of the cvv spec',
+      'the code 123 was sent',
+      'the insecurity code 123 of the game',
+    ])('leaves %j alone', (input) => {
+      expect(text(input)).toBe(input);
+    });
+  });
+
   it('keeps clean text identical (the same string)', () => {
     const s = 'Summarize the quarterly report for customer 4821 and list the three main risks: 12% growth.';
     const r = redact(s);

@@ -25,7 +25,7 @@ import {
   NumberShape,
 } from './number-shape.js';
 import { isPhone } from './phone.js';
-import { matchProsePasswordBefore } from './secret-pairs.js';
+import { isCardCodeAt, matchProsePasswordBefore } from './secret-pairs.js';
 import { isSsn } from './ssn.js';
 
 const DIGIT_CHARS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -159,6 +159,12 @@ export function scanNumbers(
     // 64-character hex digest costs one step, not one per digit run (measured).
     if (isWordChar(before) || isAsciiLetter(after) || after === 95) {
       while (j < n && isWordChar(text.charCodeAt(j))) j++;
+      from = j;
+      continue;
+    }
+    // A card's security code in prose: "cvv 123", "CVC is 4321".
+    if (prose && (j - i === 3 || j - i === 4) && isCardCodeAt(text, i)) {
+      hits.push(i, j, K['secret:pair']);
       from = j;
       continue;
     }

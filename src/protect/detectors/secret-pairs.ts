@@ -668,3 +668,45 @@ export function matchProsePassword(text: string, wordEnd: number, out: [number, 
   out[0] = vs;
   out[1] = ve;
 }
+
+/** Words that name a card's security code. */
+const CARD_CODE_WORDS = new WordSet(['cvv', 'cvc', 'cvv2', 'cvc2', 'csc', 'cvn']);
+const CODE_FILLERS = new WordSet(['is', 'was', 'code', 'number', 'no']);
+const CODE = new WordSet(['code']);
+/** `security` right before a `code`: "security code 321". */
+const SECURITY_BEFORE_RE = /(?:^|[^A-Za-z])security $/i;
+
+/**
+ * True when the 3 or 4 digits at `s` follow a card security code word in prose, across a gap of
+ * spaces, `:`, `#` or `-` and at most two of is / was / code / number / no: "cvv 123",
+ * "CVC is 4321", "CVV2 #987", "security code 321" (`code` after `security`).
+ */
+export function isCardCodeAt(text: string, s: number): boolean {
+  let i = s;
+  for (let words = 0; words <= 2; words++) {
+    let g = i;
+    while (g > 0 && i - g < 4) {
+      const c = text.charCodeAt(g - 1);
+      if (c !== 32 && c !== 58 && c !== 35 && c !== 45) break;
+      g--;
+    }
+    if (g === i) return false;
+    // Every word that counts has at most 6 characters: a longer one ("customer 4821") stops here.
+    let ws = g;
+    while (
+      ws > 0 &&
+      g - ws < 7 &&
+      (isAsciiLetter(text.charCodeAt(ws - 1)) || isDigit(text.charCodeAt(ws - 1)))
+    )
+      ws--;
+    if (ws === g || g - ws === 7 || (ws > 0 && isAsciiLetter(text.charCodeAt(ws - 1)))) return false;
+    if (
+      CARD_CODE_WORDS.has(text, ws, g) ||
+      (CODE.has(text, ws, g) && SECURITY_BEFORE_RE.test(text.slice(Math.max(0, ws - 10), ws)))
+    )
+      return true;
+    if (!CODE_FILLERS.has(text, ws, g)) return false;
+    i = ws;
+  }
+  return false;
+}
