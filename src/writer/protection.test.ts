@@ -62,6 +62,20 @@ function trailBytes(dir: string): Buffer {
   );
 }
 
+/**
+ * Closes `trail`, checks that it verifies and holds its completions in the order of `ids`; returns
+ * them, with the keys to read them (master key k1).
+ */
+async function closeInOrder(trail: AuditTrail, dir: string, ids: string[]) {
+  await trail.close();
+  expect(verifyDir(dir).failure).toBeUndefined();
+  const keys = ring('k1');
+  const subjects = await openTrailSubjectKeys(dir, keys);
+  const all = entries(dir).filter((e) => e.type === 'model.completion');
+  expect(all.map((e) => e.id)).toEqual(ids);
+  return { all, keys, subjects };
+}
+
 describe('content mode encrypt', () => {
   it('stores no plaintext, verifies, and decrypts with the keys: three rotated keys included', async () => {
     const dir = freshDir();
@@ -142,12 +156,7 @@ describe('content mode encrypt', () => {
     const waiting = (trail as unknown as { waiting: Array<{ data: Uint8Array; count: number }> }).waiting;
     expect(waiting.reduce((n, b) => n + b.count, 0)).toBe(40);
     expect(waiting.every((b) => b.data instanceof Uint8Array && b.data.length > 0)).toBe(true);
-    await trail.close();
-    expect(verifyDir(dir).failure).toBeUndefined();
-    const keys = ring('k1');
-    const subjects = await openTrailSubjectKeys(dir, keys);
-    const all = entries(dir).filter((e) => e.type === 'model.completion');
-    expect(all.map((e) => e.id)).toEqual(ids);
+    const { all, keys, subjects } = await closeInOrder(trail, dir, ids);
     for (const [i, e] of all.entries()) {
       // Each under its subject's own key (none had to fall back to the master key), or the master key.
       expect(keyIdOf(e.content!.prompt)).toMatch(i % 5 === 4 ? /^k1$/ : /^s-/);
@@ -165,12 +174,7 @@ describe('content mode encrypt', () => {
     );
     const waiting = (trail as unknown as { waiting: Array<{ count: number }> }).waiting;
     expect(waiting.reduce((n, b) => n + b.count, 0)).toBeLessThanOrEqual(8);
-    await trail.close();
-    expect(verifyDir(dir).failure).toBeUndefined();
-    const keys = ring('k1');
-    const subjects = await openTrailSubjectKeys(dir, keys);
-    const all = entries(dir).filter((e) => e.type === 'model.completion');
-    expect(all.map((e) => e.id)).toEqual(ids);
+    const { all, keys, subjects } = await closeInOrder(trail, dir, ids);
     for (const [i, e] of all.entries())
       expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(i) });
   });
