@@ -530,11 +530,22 @@ export function matchPasswordFlag(text: string, at: number, out: [number, number
 /**
  * Lower-case words of up to 15 letters, looked up without allocating: a table of the lengths and
  * first letters they have answers most words, and only a word that passes it is compared in full.
+ * A table of their last two characters lets a caller skip walking back over a word that cannot
+ * be one of them (`mayEndAt`).
  */
 class WordSet {
   readonly #starts = new Uint8Array(16 * 32);
+  readonly #ends = new Uint8Array(64 * 64);
   constructor(private readonly words: readonly string[]) {
-    for (const w of words) this.#starts[(w.length << 5) | (w.charCodeAt(0) & 31)] = 1;
+    for (const w of words) {
+      this.#starts[(w.length << 5) | (w.charCodeAt(0) & 31)] = 1;
+      this.#ends[endKey(w, w.length)] = 1;
+    }
+  }
+
+  /** False when the word ending at `e` (exclusive) cannot be one of these: its last two characters say so. */
+  mayEndAt(text: string, e: number): boolean {
+    return e >= 2 && this.#ends[endKey(text, e)] === 1;
   }
 
   /** True when `text[s, e)` is one of the words, in any case. */
@@ -549,6 +560,11 @@ class WordSet {
     }
     return false;
   }
+}
+
+/** The last two characters before `e`, case folded, 6 bits each (a few pairs share a key: it only filters). */
+function endKey(text: string, e: number): number {
+  return (((text.charCodeAt(e - 2) | 0x20) & 63) << 6) | ((text.charCodeAt(e - 1) | 0x20) & 63);
 }
 
 /** Words between a password word and its value in prose: "password is now", "was changed to". */
@@ -598,7 +614,8 @@ export function matchProsePasswordBefore(text: string, s: number, out: [number, 
   for (let words = 0; words <= 4; words++) {
     let g = i;
     while (g > 0 && i - g < 8 && (text.charCodeAt(g - 1) === 32 || text.charCodeAt(g - 1) === 58)) g--;
-    if (g === i) return;
+    if (g === i || !(PROSE_FILLERS.mayEndAt(text, g) || (words > 0 && PASSWORD_WORDS.mayEndAt(text, g))))
+      return;
     let ws = g;
     while (ws > 0 && g - ws <= 10 && isAsciiLetter(text.charCodeAt(ws - 1))) ws--;
     if (ws === g || (ws > 0 && isAsciiLetter(text.charCodeAt(ws - 1)))) return;
@@ -690,7 +707,7 @@ export function isCardCodeAt(text: string, s: number): boolean {
       if (c !== 32 && c !== 58 && c !== 35 && c !== 45) break;
       g--;
     }
-    if (g === i) return false;
+    if (g === i || !(CARD_CODE_WORDS.mayEndAt(text, g) || CODE_FILLERS.mayEndAt(text, g))) return false;
     // Every word that counts has at most 6 characters: a longer one ("customer 4821") stops here.
     let ws = g;
     while (
