@@ -142,27 +142,30 @@ describe('content mode encrypt', () => {
     }
   });
 
-  it("frames events at once while their subjects' keys are created, and keeps their order", async () => {
-    const dir = freshDir();
-    const trail = await openTrail(dir, ring('k1'), 'encrypt', { batchSize: 4 });
-    // New subjects, a subject-less event, and alice again: none can have a key before the loop yields.
-    const events = Array.from({ length: 40 }, (_, i) => ({
-      type: 'model.completion' as const,
-      ...(i % 5 === 4 ? {} : { actor: { id: i % 3 === 0 ? 'alice' : `user-${i}` } }),
-      content: { prompt: prompts(i) },
-    }));
-    const ids = events.map((e) => trail.emit(e));
-    // Every event is framed: the batches wait for the keys as bytes, not as prepared events.
-    const waiting = (trail as unknown as { waiting: Array<{ data: Uint8Array; count: number }> }).waiting;
-    expect(waiting.reduce((n, b) => n + b.count, 0)).toBe(40);
-    expect(waiting.every((b) => b.data instanceof Uint8Array && b.data.length > 0)).toBe(true);
-    const { all, keys, subjects } = await closeInOrder(trail, dir, ids);
-    for (const [i, e] of all.entries()) {
-      // Each under its subject's own key (none had to fall back to the master key), or the master key.
-      expect(keyIdOf(e.content!.prompt)).toMatch(i % 5 === 4 ? /^k1$/ : /^s-/);
-      expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(i) });
-    }
-  });
+  it.each([true, false])(
+    "frames events at once while their subjects' keys are created, and keeps their order (worker thread: %s)",
+    async (worker) => {
+      const dir = freshDir();
+      const trail = await openTrail(dir, ring('k1'), 'encrypt', { batchSize: 4, worker });
+      // New subjects, a subject-less event, and alice again: none can have a key before the loop yields.
+      const events = Array.from({ length: 40 }, (_, i) => ({
+        type: 'model.completion' as const,
+        ...(i % 5 === 4 ? {} : { actor: { id: i % 3 === 0 ? 'alice' : `user-${i}` } }),
+        content: { prompt: prompts(i) },
+      }));
+      const ids = events.map((e) => trail.emit(e));
+      // Every event is framed: the batches wait for the keys as bytes, not as prepared events.
+      const waiting = (trail as unknown as { waiting: Array<{ data: Uint8Array; count: number }> }).waiting;
+      expect(waiting.reduce((n, b) => n + b.count, 0)).toBe(40);
+      expect(waiting.every((b) => b.data instanceof Uint8Array && b.data.length > 0)).toBe(true);
+      const { all, keys, subjects } = await closeInOrder(trail, dir, ids);
+      for (const [i, e] of all.entries()) {
+        // Each under its subject's own key (none had to fall back to the master key), or the master key.
+        expect(keyIdOf(e.content!.prompt)).toMatch(i % 5 === 4 ? /^k1$/ : /^s-/);
+        expect(await revealContent(e, ORIGIN, { ring: keys, subjects })).toEqual({ prompt: prompts(i) });
+      }
+    },
+  );
 
   it('lets go of events sent under the master key while the keys of their subjects are created', async () => {
     const dir = freshDir();
