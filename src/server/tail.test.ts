@@ -84,6 +84,35 @@ describe('GET /v1/tail limits', () => {
   });
 });
 
+describe('GET /v1/tail when the client leaves while the tail opens', () => {
+  it('frees the slot and stops polling', async () => {
+    const dir = path.join(tmp, 'leaving');
+    const token = createToken(dir, { name: 'leaver', scopes: ['read'] }).token;
+    const admin = createToken(dir, { name: 'leaver-ops', scopes: ['admin'] }).token;
+    const c = await Collector.open({ dir, tails: { perToken: 2, total: 2 } });
+    try {
+      const { url, port } = await c.listen({ port: 0 });
+      // Each client sends its request and goes at once, while the tail's opening read is recorded.
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        socket.write(`GET /v1/tail HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
+        socket.destroy();
+      }
+      const tailsOpen = async () => {
+        const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+        return /^sealtrail_tails_open (\d+)$/m.exec(await res.text())?.[1];
+      };
+      await expect.poll(tailsOpen, { timeout: 5000 }).toBe('0');
+      const res = await fetch(`${url}/v1/tail`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('Collector.close', () => {
   it('ends the open tails, records their end, and closes connections that never sent a request', async () => {
     const dir = path.join(tmp, 'closing');

@@ -102,13 +102,20 @@ export class LiveTail<E> {
     this.res = res;
     this.next = next;
     this.feed = feed;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-    });
-    res.write(': sealtrail tail\n\n');
-    // 'close' on the response: the client went away, or the answer ended and was sent.
-    res.once('close', () => void this.stop());
+    if (res.destroyed) {
+      // The client left while the tail was being opened (its opening read was being recorded):
+      // the response's 'close' has fired already, so nothing else would ever stop the loop, which
+      // would poll on, unseen, and hold its slot until the collector closed.
+      this.stopped = true;
+    } else {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.write(': sealtrail tail\n\n');
+      // 'close' on the response: the client went away, or the answer ended and was sent.
+      res.once('close', () => void this.stop());
+    }
     this.done = this.run().finally(() => this.feed.ended(this.sent));
   }
 
