@@ -724,12 +724,9 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     // What could not be read (permissions, a lost connection) is not evidence of tampering.
     if (!(err instanceof AuditError) || NOT_FAILURES.has(err.code)) throw err;
     const failure: NonNullable<VerifyReport['failure']> = { code: err.code, message: err.message };
-    // A segment that cannot be read names itself (a damaged archive found before its first line
-    // is read); other failures, the file of the last line read.
-    const where =
-      typeof err.detail.file === 'string' && (file !== '' || err.code === 'SEGMENT_CHECKSUM_MISMATCH')
-        ? err.detail.file
-        : file;
+    // A failure that names its file (a segment that cannot be read, even before its first line)
+    // is reported there; any other, at the file of the last line read.
+    const where = typeof err.detail.file === 'string' ? err.detail.file : file;
     if (where !== '') {
       // A failure found after its entry was passed (a run taken whole) names that entry itself.
       failure.seq = typeof err.detail.seq === 'number' ? err.detail.seq : seq;

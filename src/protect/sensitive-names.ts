@@ -7,6 +7,7 @@
  * `token` is sensitive only in the singular and when no qualifier follows it, so usage counts
  * (`tokens`, `inputTokens`, `max_tokens`, `tokenCount`, `token_type`) are never treated as secrets.
  */
+import { isNonAsciiLetter } from './detectors/number-shape.js';
 
 /** Single words whose value is a secret. */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
@@ -230,13 +231,6 @@ function isUpper(c: number): boolean {
 }
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
-}
-/**
- * A letter of a name beyond ASCII: Latin-1 and Latin Extended-A/B (ñ, ö, ł, ş, ó), Greek and
- * Cyrillic (`contraseña`, `lösenord`, `hasło`, `şifre`, `пароль`).
- */
-export function isNonAsciiLetter(c: number): boolean {
-  return (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) || (c >= 0x370 && c <= 0x4ff);
 }
 
 /**

@@ -199,9 +199,7 @@ export class TrailProtection {
       }
     }
     later!.fields = [];
-    // Not `delete`: deleting a property here made V8 keep (promote) most of what the caller's
-    // thread allocates, and its young-generation collections took a third of its time (measured).
-    later!.slot = undefined;
+    later!.slot = undefined; // not `delete`: the object keeps the shape prepareEvent gave it
   }
 
   /** Keys to hand the writer with the next batch sent (before it), or undefined. */
@@ -265,31 +263,37 @@ export class TrailProtection {
     if (this.#fetching.has(subject)) return;
     this.#fetching.add(subject);
     this.store!.subjectKey(subject).then(
-      (ring) => {
-        this.#fetching.delete(subject);
-        if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
-          const [oldest, old] = this.#subjects.entries().next().value!;
-          this.#drop(old);
-          this.#subjects.delete(oldest);
-        }
-        this.#subjects.set(subject, ring);
-        this.#fill(subject, ring, false);
-        this.onResolved?.();
-      },
+      (ring) => this.#fetched(subject, ring),
       (err: unknown) => {
-        this.#fetching.delete(subject);
-        // Fail open to the master key for this subject's waiting events only (still encrypted);
-        // the next event asks again. Remembered, the master key took all the subject's content
-        // for the life of the process, out of crypto-shredding's reach: on PostgreSQL, an erasure
-        // of that subject was then refused for good.
         reportDiagnostic({
           kind: 'subject-key-failed',
           message: `subject key unavailable, encrypting under the master key: ${(err as Error).message}`,
         });
-        this.#fill(subject, this.ring!, true);
-        this.onResolved?.();
+        this.#fetched(subject, undefined);
       },
     );
+  }
+
+  /**
+   * A fetch of `subject`'s key ended with `ring`, or failed (undefined): its reserved slot gets the
+   * key, all in this one turn, so that no event can reserve a slot no fetch will fill. A failure
+   * falls back to the master key for the events framed so far only (still encrypted); the next
+   * event asks again. Remembered, the master key took all the subject's content for the life of
+   * the process, out of crypto-shredding's reach: on PostgreSQL, an erasure of that subject was
+   * then refused for good.
+   */
+  #fetched(subject: string, ring: KeyRing | undefined): void {
+    this.#fetching.delete(subject);
+    if (ring !== undefined) {
+      if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
+        const [oldest, old] = this.#subjects.entries().next().value!;
+        this.#drop(old);
+        this.#subjects.delete(oldest);
+      }
+      this.#subjects.set(subject, ring);
+    }
+    this.#fill(subject, ring ?? this.ring!, ring === undefined);
+    this.onResolved?.();
   }
 
   /**

@@ -10,7 +10,7 @@
  * not, since text in them runs into an address without a space (`メールはtaro@example.jp`).
  * Addresses written out ("alice at example dot com") are not detected.
  */
-import { isAsciiLetter, isDigit } from './number-shape.js';
+import { isAsciiLetter, isDigit, isNonAsciiLetter } from './number-shape.js';
 
 // Labels of letters, digits and inner hyphens, then a top-level label of letters only; letters
 // include the Latin-1 and Latin Extended ones (not × ÷) and Cyrillic (IDNs such as münchen.de, пример.рф).
@@ -45,18 +45,6 @@ function isHostSuffix(text: string, i: number): boolean {
   return digits && j > i;
 }
 
-/**
- * A letter of Latin-1, Latin Extended-A/B (not × ÷), a combining diacritic, Greek or Cyrillic. An
- * address whose local part held one was kept whole (`josé@`) or cut after it, its start visible
- * (`jürgen.mü[EMAIL]`).
- */
-function isNameLetter(c: number): boolean {
-  return (
-    (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) ||
-    (c >= 0x300 && c <= 0x4ff && c !== 0x37e && c !== 0x387) // Greek ; and · are punctuation
-  );
-}
-
 function isLocalChar(c: number): boolean {
   return (
     isAsciiLetter(c) ||
@@ -66,7 +54,8 @@ function isLocalChar(c: number): boolean {
     c === 37 ||
     c === 43 ||
     c === 45 ||
-    (c >= 0xc0 && isNameLetter(c))
+    // an address whose local part held one was kept whole (`josé@`) or cut after it (`jürgen.mü[EMAIL]`)
+    (c >= 0xc0 && isNonAsciiLetter(c))
   );
 }
 

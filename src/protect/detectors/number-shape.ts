@@ -33,6 +33,16 @@ export function isSpace(c: number): boolean {
 export function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
+/**
+ * A letter beyond ASCII: Latin-1, Latin Extended-A/B (not × ÷), a combining diacritic, Greek or
+ * Cyrillic (`josé`, `contraseña`, `hasło`, `şifre`, `пароль`).
+ */
+export function isNonAsciiLetter(c: number): boolean {
+  return (
+    (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7) ||
+    (c >= 0x300 && c <= 0x4ff && c !== 0x37e && c !== 0x387) // Greek ; and · are punctuation
+  );
+}
 /** ASCII letter, digit or `_`. */
 export function isWordChar(c: number): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === 95;

@@ -10,8 +10,8 @@
  * markers of an earlier redaction, prose after a colon ("Password: Must be 8 characters"), state
  * words ("Authorization: required"), and code (`apiKey = process.env.KEY`, `token = await f()`).
  */
-import { isNonAsciiLetter, type SensitiveNames } from '../sensitive-names.js';
-import { isAsciiLetter, isDigit } from './number-shape.js';
+import type { SensitiveNames } from '../sensitive-names.js';
+import { isAsciiLetter, isDigit, isNonAsciiLetter } from './number-shape.js';
 
 const PLACEHOLDER_RE =
   /^(?:\**|x{3,}|X{3,}|\.{3,}|<[^>]*>|\[[^\]]*\]|\{\{.*\}\}|\$\{.*\}|\$[A-Za-z_][A-Za-z0-9_]*|%s|%\(\w+\)s|null|nil|none|None|undefined|true|false|True|False|redacted|REDACTED|hidden|masked|omitted)$/;
@@ -536,7 +536,10 @@ export function matchPasswordFlag(text: string, at: number, out: [number, number
 class WordSet {
   readonly #starts = new Uint8Array(16 * 32);
   readonly #ends = new Uint8Array(64 * 64);
+  /** Letters in the longest word. */
+  readonly maxLength: number;
   constructor(private readonly words: readonly string[]) {
+    this.maxLength = Math.max(...words.map((w) => w.length));
     for (const w of words) {
       this.#starts[(w.length << 5) | (w.charCodeAt(0) & 31)] = 1;
       this.#ends[endKey(w, w.length)] = 1;
@@ -568,7 +571,7 @@ function endKey(text: string, e: number): number {
 }
 
 /** Words between a password word and its value in prose: "password is now", "was changed to". */
-const PROSE_FILLERS = new WordSet([
+const PROSE_FILLER_LIST = [
   'is',
   'was',
   'now',
@@ -587,9 +590,44 @@ const PROSE_FILLERS = new WordSet([
   'ist',
   'war',
   'lautet',
-]);
+];
+const PROSE_FILLERS = new WordSet(PROSE_FILLER_LIST);
 /** The words a prose password follows. */
-const PASSWORD_WORDS = new WordSet(['password', 'passwort', 'passwd', 'passcode', 'passphrase', 'kennwort']);
+const PASSWORD_LIST = ['password', 'passwort', 'passwd', 'passcode', 'passphrase', 'kennwort'];
+const PASSWORD_WORDS = new WordSet(PASSWORD_LIST);
+/** Every word the look-back from a prose password may meet. */
+const PROSE_WORDS = new WordSet([...PROSE_FILLER_LIST, ...PASSWORD_LIST]);
+
+/** Where {@link wordBefore} writes the word it found. */
+const word: [number, number] = [-1, -1];
+
+/**
+ * The word of ASCII letters and digits before the gap that ends at `i` (spaces and `:`, with
+ * `marks` also `#` and `-`; at most 8 characters), as `[start, end)` in {@link word}. False when
+ * there is none, or it cannot be one of `words`: its last two characters end none of them (checked
+ * before walking over it), or it is longer than the longest.
+ */
+function wordBefore(text: string, i: number, marks: boolean, words: WordSet): boolean {
+  let g = i;
+  while (g > 0 && i - g < 8) {
+    const c = text.charCodeAt(g - 1);
+    if (c !== 32 && c !== 58 && !(marks && (c === 35 || c === 45))) break;
+    g--;
+  }
+  if (g === i || !words.mayEndAt(text, g)) return false;
+  const max = words.maxLength;
+  let ws = g;
+  while (
+    ws > 0 &&
+    g - ws <= max &&
+    (isAsciiLetter(text.charCodeAt(ws - 1)) || isDigit(text.charCodeAt(ws - 1)))
+  )
+    ws--;
+  if (ws === g || g - ws > max) return false;
+  word[0] = ws;
+  word[1] = g;
+  return true;
+}
 
 /** "6-digit", "2fa-protected", "case-sensitive": a hyphenated description; or a URL ("is at https://…"). */
 const DESCRIPTION_RE = /^\d+-[A-Za-z]+$|-[a-z]{3,}$|:\/\//;
@@ -600,8 +638,8 @@ function isQuote(c: number): boolean {
 
 /**
  * A prose password around the token starting at `s` (a word holding a digit, met by the numeric
- * pass): going back to the start of its word, then over one to four filler words (the gaps spaces and at
- * most a `:`), it must reach a password word; then {@link matchProsePassword} reads the value
+ * pass): going back to the start of its word, then over one to four filler words
+ * ({@link wordBefore}), it must reach a password word; then {@link matchProsePassword} reads the value
  * forwards from it. Starting from the token keeps a clean text free of this work, as for the
  * keyword secrets (keyword-secrets.ts); the price: a password without a digit is not found.
  */
@@ -612,13 +650,8 @@ export function matchProsePasswordBefore(text: string, s: number, out: [number, 
   let i = s;
   while (i > 0 && s - i < 64 && text.charCodeAt(i - 1) > 32) i--;
   for (let words = 0; words <= 4; words++) {
-    let g = i;
-    while (g > 0 && i - g < 8 && (text.charCodeAt(g - 1) === 32 || text.charCodeAt(g - 1) === 58)) g--;
-    if (g === i || !(PROSE_FILLERS.mayEndAt(text, g) || (words > 0 && PASSWORD_WORDS.mayEndAt(text, g))))
-      return;
-    let ws = g;
-    while (ws > 0 && g - ws <= 10 && isAsciiLetter(text.charCodeAt(ws - 1))) ws--;
-    if (ws === g || (ws > 0 && isAsciiLetter(text.charCodeAt(ws - 1)))) return;
+    if (!wordBefore(text, i, false, PROSE_WORDS)) return;
+    const [ws, g] = word;
     if (words > 0 && PASSWORD_WORDS.has(text, ws, g)) {
       matchProsePassword(text, g, out);
       return;
@@ -687,36 +720,26 @@ export function matchProsePassword(text: string, wordEnd: number, out: [number, 
 }
 
 /** Words that name a card's security code. */
-const CARD_CODE_WORDS = new WordSet(['cvv', 'cvc', 'cvv2', 'cvc2', 'csc', 'cvn']);
-const CODE_FILLERS = new WordSet(['is', 'was', 'code', 'number', 'no']);
+const CARD_CODE_LIST = ['cvv', 'cvc', 'cvv2', 'cvc2', 'csc', 'cvn'];
+const CARD_CODE_WORDS = new WordSet(CARD_CODE_LIST);
+const CODE_FILLER_LIST = ['is', 'was', 'code', 'number', 'no'];
+const CODE_FILLERS = new WordSet(CODE_FILLER_LIST);
+/** Every word the look-back from a card code may meet. */
+const CARD_WORDS = new WordSet([...CARD_CODE_LIST, ...CODE_FILLER_LIST]);
 const CODE = new WordSet(['code']);
 /** `security` right before a `code`: "security code 321". */
 const SECURITY_BEFORE_RE = /(?:^|[^A-Za-z])security $/i;
 
 /**
- * True when the 3 or 4 digits at `s` follow a card security code word in prose, across a gap of
- * spaces, `:`, `#` or `-` and at most two of is / was / code / number / no: "cvv 123",
+ * True when the 3 or 4 digits at `s` follow a card security code word in prose, across gaps of
+ * spaces, `:`, `#` or `-` ({@link wordBefore}) and at most two of is / was / code / number / no: "cvv 123",
  * "CVC is 4321", "CVV2 #987", "security code 321" (`code` after `security`).
  */
 export function isCardCodeAt(text: string, s: number): boolean {
   let i = s;
   for (let words = 0; words <= 2; words++) {
-    let g = i;
-    while (g > 0 && i - g < 4) {
-      const c = text.charCodeAt(g - 1);
-      if (c !== 32 && c !== 58 && c !== 35 && c !== 45) break;
-      g--;
-    }
-    if (g === i || !(CARD_CODE_WORDS.mayEndAt(text, g) || CODE_FILLERS.mayEndAt(text, g))) return false;
-    // Every word that counts has at most 6 characters: a longer one ("customer 4821") stops here.
-    let ws = g;
-    while (
-      ws > 0 &&
-      g - ws < 7 &&
-      (isAsciiLetter(text.charCodeAt(ws - 1)) || isDigit(text.charCodeAt(ws - 1)))
-    )
-      ws--;
-    if (ws === g || g - ws === 7 || (ws > 0 && isAsciiLetter(text.charCodeAt(ws - 1)))) return false;
+    if (!wordBefore(text, i, true, CARD_WORDS)) return false;
+    const [ws, g] = word;
     if (
       CARD_CODE_WORDS.has(text, ws, g) ||
       (CODE.has(text, ws, g) && SECURITY_BEFORE_RE.test(text.slice(Math.max(0, ws - 10), ws)))
