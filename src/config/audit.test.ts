@@ -68,6 +68,28 @@ describe('Audit', () => {
       ]);
     });
 
+    it('gives a held event the time it was emitted, not the time the trail opened', async () => {
+      const a = newAudit();
+      const dir = dirs.fresh();
+      const ready = a.enable({ env: TEST_ENV, destination: dir, content: 'plain' });
+      const event = { type: 'x.early' as const };
+      const before = Date.now();
+      a.emit(event);
+      const emitted = Date.now();
+      await ready;
+      await a.flush();
+      expect(event).toEqual({ type: 'x.early' }); // the caller's object is left alone
+      await a.disable();
+      const lines = fs
+        .readdirSync(path.join(dir, 'segments'))
+        .filter((f) => f.endsWith('.log'))
+        .flatMap((f) => fs.readFileSync(path.join(dir, 'segments', f), 'utf8').split('\n').filter(Boolean));
+      const early = lines.map(decodeLine).find((e) => e.type === 'x.early')!;
+      const ts = Date.parse(early.ts);
+      expect(ts).toBeGreaterThanOrEqual(before);
+      expect(ts).toBeLessThanOrEqual(emitted);
+    });
+
     it('refuses a second enable() until disable()', async () => {
       const a = newAudit();
       await a.enable({ env: TEST_ENV });

@@ -223,7 +223,9 @@ export class Audit {
           return this.#failOrReport(
             new AuditError('BUFFER_FULL', `queue full: ${MAX_HELD} events are waiting for the trail to open`),
           );
-        this.#held.push(prepared);
+        // The event happened now, not when the trail finishes opening (a key file's scrypt, Vault):
+        // without this a held event got the time it was written, after later events it preceded.
+        this.#held.push(prepared.ts === undefined ? { ...prepared, ts: new Date() } : prepared);
         return '';
       }
       case 'on': {

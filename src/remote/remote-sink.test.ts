@@ -223,6 +223,33 @@ describe('RemoteSink', () => {
     });
   });
 
+  describe('when the collector is down as the event happens', () => {
+    it('records the time the event was emitted, not the time the collector received it', async () => {
+      const spoolDir = path.join(tmp, 'late-spool');
+      const down = new RemoteSink({ url: 'http://127.0.0.1:9', token: 'stk_x', spoolDir, minRetryMs: 60_000 });
+      const before = Date.now();
+      down.emit(event(1));
+      const after = Date.now();
+      await down.close();
+      await new Promise((r) => setTimeout(r, 300));
+      const dir = path.join(tmp, 'late');
+      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+      const collector = await Collector.open({ dir });
+      const { url } = await collector.listen({ port: 0 });
+      try {
+        const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
+        await sink.flush();
+        await sink.close();
+      } finally {
+        await collector.close();
+      }
+      const [entry] = await stored(dir);
+      const ts = Date.parse(entry!.ts);
+      expect(ts).toBeGreaterThanOrEqual(before);
+      expect(ts).toBeLessThanOrEqual(after);
+    });
+  });
+
   describe('with credentials in its url', () => {
     it('refuses them at construction (CONFIG_INVALID naming url), never printing them', () => {
       let err: unknown;

@@ -136,7 +136,10 @@ export class RemoteSink {
   emit(event: AuditEventInput): void {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'remote sink is closed');
     const meta = { ...(event.meta ?? {}), sinkId: this.sinkId, sinkSeq: this.seq };
-    const line = `${JSON.stringify({ ...event, meta })}\n`;
+    // Stamped here: an event spooled while the collector is down must keep the time it happened,
+    // not take the time the collector finally receives it.
+    const ts = event.ts ?? new Date();
+    const line = `${JSON.stringify({ ...event, ts, meta })}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.size + bytes > this.maxSpoolBytes) {
       this.compact();
