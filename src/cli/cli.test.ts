@@ -719,6 +719,10 @@ describe('sealtrail', () => {
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(/EADDRINUSE/);
         expect(fs.existsSync(path.join(d, 'writer.lock'))).toBe(false);
+        // the trail it created: its seal seed is shown, as by init, or it would be lost
+        const seed = /^seal seed .*: (\S+)$/m.exec(r.stdout)?.[1];
+        expect(seed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(run(['verify', '--dir', d, `--seal-seed=${seed}`]).code).toBe(0);
       } finally {
         busy.close();
       }

@@ -64,6 +64,15 @@ export async function runServe(args: string[]): Promise<number> {
     tails,
     ...(tls === undefined ? {} : { tls }),
   });
+  const created = collector.trail.sealSeed;
+  if (created !== undefined) {
+    // This open created the trail: its seal seed exists only now, as with `sealtrail init`.
+    process.stdout.write(
+      `created trail ${collector.trail.origin}\n` +
+        `verifier key (publish it; verify with --key): ${collector.trail.verifierKey}\n` +
+        `seal seed (shown once; keep it offline; verify with --seal-seed=SEED): ${created}\n`,
+    );
+  }
   if (values.demo === true && (await trailIsEmpty(pg === undefined ? dir : collector.trail))) {
     const n = await seedDemo(collector.trail);
     process.stderr.write(`sealtrail serve: the trail was empty; recorded ${n} demo events\n`);
