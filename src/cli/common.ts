@@ -24,7 +24,15 @@ export function parseVerbArgs<T extends NonNullable<ParseArgsConfig['options']>>
   try {
     parsed = parseArgs({ args, options, allowPositionals, strict: true, tokens: true });
   } catch (err) {
-    throw new AuditError('USAGE', `${verb}: ${(err as Error).message.split('\n')[0]}`);
+    const first = (err as Error).message.split('\n')[0]!;
+    // Node's hint for this case is on a later line, which the one-line contract would drop.
+    const dashed = /^Option '(-[^']+)' argument is ambiguous\.$/.exec(first);
+    if (dashed !== null)
+      throw new AuditError(
+        'USAGE',
+        `${verb}: ${dashed[1]}: a value starting with '-' must be given as ${dashed[1]}=VALUE`,
+      );
+    throw new AuditError('USAGE', `${verb}: ${first}`);
   }
   // An option given twice that takes one value: the last would silently win (`--dir a --dir b`).
   const seen = new Set<string>();
