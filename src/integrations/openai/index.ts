@@ -4,9 +4,9 @@
  * `auditOpenAI(client)` returns a view of the same client in which `create` and `parse` of
  * `chat.completions` and `responses` are observed: each call, streamed or not, becomes a
  * `model.completion` entry (prompt, output, a refusal, the other choices of `n` > 1, tool calls
- * asked for, usage — from the final usage chunk of a chat stream or from `response.completed` —,
- * finish reason, latency, errors, and a model failure reported inside a 200 as an error), plus one
- * `tool.call` entry per tool call. A stream that ends before its last chunk is marked
+ * asked for — function and custom tools —, usage — from the final usage chunk of a chat stream
+ * or from `response.completed` —, finish reason, latency, errors, and a model failure reported
+ * inside a 200 as an error), plus one `tool.call` entry per tool call. A stream that ends before its last chunk is marked
  * `incomplete` (and `aborted` when its controller was). The caller gets the very `APIPromise` and
  * stream objects the SDK returns; `asResponse()` leaves the body unread (see `watchCall`). Not observed: the stream
  * helpers (`chat.completions.stream()`, `runTools()`, `responses.stream()`), embeddings and the
@@ -44,7 +44,8 @@ interface Outcome {
   refusal: string;
   /** Chat choices after the first, when `n` > 1 asked for several. */
   others: OtherChoice[];
-  toolCalls: Array<{ id: string; name: string; args: string }>;
+  /** `custom`: a custom tool's free-text input, kept as sent (not read as JSON). */
+  toolCalls: Array<{ id: string; name: string; args: string; custom?: true }>;
   usage: Usage | undefined;
   finishReason: string | undefined;
   responseId: string | undefined;
@@ -341,6 +342,8 @@ function fromResult(api: Api, value: unknown): Outcome {
       for (const t of choice.message?.tool_calls ?? [])
         if (t.type === 'function')
           out.toolCalls.push({ id: t.id, name: t.function.name, args: t.function.arguments });
+        else if (t.type === 'custom')
+          out.toolCalls.push({ id: t.id, name: t.custom.name, args: t.custom.input, custom: true });
     }
     return out;
   }
@@ -364,6 +367,8 @@ function fromResult(api: Api, value: unknown): Outcome {
       }
     } else if (item.type === 'function_call') {
       out.toolCalls.push({ id: item.call_id, name: item.name, args: item.arguments });
+    } else if (item.type === 'custom_tool_call') {
+      out.toolCalls.push({ id: item.call_id, name: item.name, args: item.input, custom: true });
     }
   }
   return out;
@@ -405,7 +410,7 @@ function record(call: Call, outcome: Outcome | undefined, error: unknown): void 
       if (outcome.refusal !== '') body.refusal = outcome.refusal;
       if (outcome.others.length > 0) body.otherChoices = outcome.others;
       if (outcome.toolCalls.length > 0)
-        body.toolCalls = outcome.toolCalls.map((t) => ({ id: t.id, name: t.name, args: parseArgs(t.args) }));
+        body.toolCalls = outcome.toolCalls.map((t) => ({ id: t.id, name: t.name, args: argsOf(t) }));
     }
   }
   if (error !== undefined) body.error = describeError(error);
@@ -420,9 +425,14 @@ function record(call: Call, outcome: Outcome | undefined, error: unknown): void 
       action: 'request',
       meta: { toolCallId: t.id, ...(entry === '' ? {} : { completionEntry: entry }) },
     };
-    if (content) call.content = { toolArgs: parseArgs(t.args) };
+    if (content) call.content = { toolArgs: argsOf(t) };
     emitTo(options.audit, call);
   }
+}
+
+/** A function's JSON arguments parsed; a custom tool's free-text input (a grammar's output) as sent. */
+function argsOf(t: { args: string; custom?: true }): unknown {
+  return t.custom ? t.args : parseArgs(t.args);
 }
 
 function usageOfChat(u: OpenAI.Completions.CompletionUsage): Usage {

@@ -220,6 +220,43 @@ function refusalChunks(): string {
   return `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`;
 }
 
+/** A chat completion that asks for a custom tool (free-text input, here a JSON-looking number). */
+function customToolCompletion() {
+  return {
+    ...chatCompletion({}),
+    choices: [
+      {
+        index: 0,
+        logprobs: null,
+        finish_reason: 'tool_calls',
+        message: {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [{ id: 'call_c', type: 'custom', custom: { name: 'run_sql', input: '1.0' } }],
+        },
+      },
+    ],
+  };
+}
+
+/** A Responses result that asks for a custom tool. */
+function customToolResponse() {
+  return {
+    ...response('completed'),
+    output: [
+      {
+        type: 'custom_tool_call',
+        id: 'ctc_1',
+        call_id: 'call_ct',
+        name: 'run_sql',
+        input: 'DELETE FROM orders WHERE id = 7',
+        status: 'completed',
+      },
+    ],
+  };
+}
+
 let server: http.Server;
 let baseURL: string;
 beforeAll(async () => {
@@ -255,6 +292,13 @@ beforeAll(async () => {
           'content-type': body.stream === true ? 'text/event-stream' : 'application/json',
         });
         res.end(body.stream === true ? refusalChunks() : JSON.stringify(refusalCompletion()));
+        return;
+      }
+      if (body.model === 'custom-tool') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify(req.url === '/v1/chat/completions' ? customToolCompletion() : customToolResponse()),
+        );
         return;
       }
       if (body.model === 'empty') {
@@ -650,6 +694,35 @@ describe('auditOpenAI', () => {
       content: { error: { name: 'ResponseFailed', code: 'server_error', message: 'The model crashed' } },
     });
     expect(e!.meta).not.toHaveProperty('incomplete');
+  });
+
+  it('records the custom tool calls a chat completion and a Responses call ask for, their input as sent', async () => {
+    await observed.chat.completions.create({
+      model: 'custom-tool',
+      messages: [{ role: 'user', content: 'sum' }],
+    });
+    await observed.responses.create({ model: 'custom-tool', input: 'clean up order 7' });
+    const [chat, chatCall, resp, respCall] = await recorded();
+    expect(chat).toMatchObject({
+      meta: { toolCalls: 1 },
+      content: { toolCalls: [{ id: 'call_c', name: 'run_sql', args: '1.0' }] },
+    });
+    expect(chatCall).toMatchObject({
+      type: 'tool.call',
+      resource: { type: 'tool', id: 'run_sql' },
+      meta: { toolCallId: 'call_c', completionEntry: chat!.id },
+      content: { toolArgs: '1.0' },
+    });
+    expect(resp).toMatchObject({
+      meta: { toolCalls: 1 },
+      content: { toolCalls: [{ id: 'call_ct', name: 'run_sql', args: 'DELETE FROM orders WHERE id = 7' }] },
+    });
+    expect(respCall).toMatchObject({
+      type: 'tool.call',
+      resource: { type: 'tool', id: 'run_sql' },
+      meta: { toolCallId: 'call_ct' },
+      content: { toolArgs: 'DELETE FROM orders WHERE id = 7' },
+    });
   });
 
   it("reads Azure's empty first chunk and repeated tool names", async () => {
