@@ -1,9 +1,10 @@
 /**
  * `sealtrail/langchain`: a LangChain.js (`@langchain/core` 1) callback handler that records chat
- * model and LLM calls (`model.completion`), tool runs (`tool.result`), retrievals (`rag.query`)
- * and chain runs (`agent.step`), each with `meta.runId` and `meta.parentRunId` so the tree of a
- * run can be rebuilt. `awaitHandlers` is on: LangChain waits for each record, so nothing is lost
- * when the process ends right after a run, and the request context stays the caller's.
+ * model and LLM calls (`model.completion`, with the finish reason its provider package reports),
+ * tool runs (`tool.result`), retrievals (`rag.query`) and chain runs (`agent.step`), each with
+ * `meta.runId` and `meta.parentRunId` so the tree of a run can be rebuilt. `awaitHandlers` is on:
+ * LangChain waits for each record, so nothing is lost when the process ends right after a run, and
+ * the request context stays the caller's.
  *
  * A run whose end LangChain never reports (a stream its consumer stops reading: LangChain calls
  * neither end nor error then) is recorded as its kind's event with `meta.incomplete` and what it
@@ -299,12 +300,18 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
       if (output === undefined && run.streamed !== undefined) ev.content!.response = run.streamed;
     }
     if (output === undefined) return;
-    const first = output.generations[0]?.[0] as { text?: string; message?: BaseMessage } | undefined;
+    const first = output.generations[0]?.[0] as
+      | { text?: string; message?: BaseMessage; generationInfo?: Record<string, unknown> }
+      | undefined;
     const message = first?.message as
       | (BaseMessage & { tool_calls?: unknown[]; usage_metadata?: Record<string, number> })
       | undefined;
     const usage = usageOf(message?.usage_metadata, output.llmOutput);
     if (usage !== undefined) ev.usage = usage;
+    const finishReason = finishReasonOf(first, message);
+    if (finishReason !== undefined) ev.meta!.finishReason = finishReason;
+    const responseModel = message?.response_metadata?.model_name ?? message?.response_metadata?.model;
+    if (typeof responseModel === 'string') ev.meta!.responseModel = responseModel;
     const toolCalls = (message?.tool_calls ?? []) as Array<{ id?: string; name: string; args: unknown }>;
     if (toolCalls.length > 0) ev.meta!.toolCalls = toolCalls.length;
     if (this.#content) {
@@ -412,6 +419,20 @@ function parseMaybeJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Why the model stopped, as its provider package reports it: `finish_reason` (OpenAI, also in
+ * `generationInfo`), `stop_reason` (Anthropic), `finishReason` (Google), `stopReason` (Bedrock).
+ */
+function finishReasonOf(
+  generation: { generationInfo?: Record<string, unknown> } | undefined,
+  message: BaseMessage | undefined,
+): string | undefined {
+  for (const source of [generation?.generationInfo, message?.response_metadata])
+    for (const key of ['finish_reason', 'stop_reason', 'finishReason', 'stopReason'])
+      if (typeof source?.[key] === 'string') return source[key];
+  return undefined;
 }
 
 function usageOf(

@@ -5,8 +5,10 @@
  */
 
 import { Document } from '@langchain/core/documents';
-import { AIMessageChunk } from '@langchain/core/messages';
+import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessage, AIMessageChunk } from '@langchain/core/messages';
 import { StringOutputParser } from '@langchain/core/output_parsers';
+import type { ChatResult } from '@langchain/core/outputs';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { BaseRetriever } from '@langchain/core/retrievers';
 import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
@@ -17,6 +19,25 @@ import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
 import { SealtrailCallbackHandler } from './index.js';
+
+/**
+ * A chat model that answers as @langchain/openai's ChatOpenAI reports a completion cut at its
+ * token limit: the finish reason in `generationInfo` and `response_metadata`, the dated model name.
+ */
+class TruncatingChatModel extends BaseChatModel {
+  override _llmType(): string {
+    return 'truncating';
+  }
+  override async _generate(): Promise<ChatResult> {
+    const message = new AIMessage({
+      content: 'The refund policy is',
+      response_metadata: { finish_reason: 'length', model_name: 'gpt-4o-2024-08-06' },
+    });
+    return {
+      generations: [{ text: 'The refund policy is', message, generationInfo: { finish_reason: 'length' } }],
+    };
+  }
+}
 
 /** A real retriever: keyword match over documents held in memory. */
 class PolicyRetriever extends BaseRetriever {
@@ -204,6 +225,18 @@ describe('SealtrailCallbackHandler', () => {
       type: 'model.completion',
       outcome: 'error',
       content: { prompt: [{ role: 'human', content: 'hello' }], error: { message: 'quota exceeded' } },
+    });
+  });
+
+  it('records why the model stopped and the model that answered', async () => {
+    await new TruncatingChatModel({}).invoke('refund policy?', {
+      callbacks: [new SealtrailCallbackHandler({ audit: a })],
+    });
+    const [e] = await recorded();
+    expect(e).toMatchObject({
+      type: 'model.completion',
+      meta: { finishReason: 'length', responseModel: 'gpt-4o-2024-08-06' },
+      content: { response: 'The refund policy is' },
     });
   });
 
