@@ -3,13 +3,22 @@
  * generate, stream, a tool loop with a real tool, and a failing call; each entry checked field by
  * field, and the prompt redacted before it reached the trail.
  */
-import { generateText, stepCountIs, streamText, tool, wrapLanguageModel } from 'ai';
-import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
+import {
+  embed,
+  embedMany,
+  generateText,
+  stepCountIs,
+  streamText,
+  tool,
+  wrapEmbeddingModel,
+  wrapLanguageModel,
+} from 'ai';
+import { convertArrayToReadableStream, MockEmbeddingModelV3, MockLanguageModelV3 } from 'ai/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
-import { sealtrailMiddleware, sealtrailTelemetry } from './index.js';
+import { sealtrailEmbeddingMiddleware, sealtrailMiddleware, sealtrailTelemetry } from './index.js';
 
 const usage = (input: number, output: number) => ({
   inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
@@ -378,5 +387,51 @@ describe('sealtrailMiddleware with sealtrailTelemetry in a tool loop', () => {
     const [e] = await recorded();
     expect(e!.content).toBeUndefined();
     expect(e!.usage).toEqual({ inputTokens: 1, outputTokens: 1, totalTokens: 2 });
+  });
+});
+
+describe('sealtrailEmbeddingMiddleware', () => {
+  it('records each embedding call with the texts embedded, the vectors counted, and a failed one', async () => {
+    const model = new MockEmbeddingModelV3({
+      provider: 'mock-provider',
+      modelId: 'mock-embedder',
+      maxEmbeddingsPerCall: 2,
+      doEmbed: async ({ values }) => {
+        if (values[0] === 'c') throw new Error('quota exceeded');
+        return values.length === 1
+          ? { embeddings: [[0.1, 0.2, 0.3]], usage: { tokens: 7 }, warnings: [] }
+          : {
+              embeddings: [
+                [1, 0, 0],
+                [0, 1, 0],
+              ],
+              warnings: [],
+            };
+      },
+    });
+    const embedder = wrapEmbeddingModel({ model, middleware: sealtrailEmbeddingMiddleware({ audit: a }) });
+    const { embedding } = await embed({ model: embedder, value: 'refund for jane.doe@example.com' });
+    expect(embedding).toEqual([0.1, 0.2, 0.3]);
+    await embedMany({ model: embedder, values: ['a', 'b'] });
+    await expect(embed({ model: embedder, value: 'c', maxRetries: 0 })).rejects.toThrow('quota exceeded');
+    const [one, many, failed, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(strip(one!)).toEqual({
+      type: 'model.embedding',
+      model: { provider: 'mock-provider', name: 'mock-embedder' },
+      usage: { inputTokens: 7, totalTokens: 7 },
+      outcome: 'success',
+      meta: { values: 1, dimensions: 3 },
+      content: { values: ['refund for [EMAIL]'] },
+      redactions: [{ path: 'content.values[0]', kind: 'email', count: 1 }],
+    });
+    expect(many).toMatchObject({ meta: { values: 2, dimensions: 3 }, content: { values: ['a', 'b'] } });
+    expect(many!.usage).toBeUndefined();
+    expect(failed).toMatchObject({
+      type: 'model.embedding',
+      outcome: 'error',
+      meta: { values: 1 },
+      content: { values: ['c'], error: { message: 'quota exceeded' } },
+    });
   });
 });

@@ -10,13 +10,16 @@
  * - {@link sealtrailTelemetry}, a telemetry integration (`experimental_telemetry.integrations`, or
  *   `registerTelemetryIntegration`): each tool execution as a `tool.result` entry (arguments,
  *   result or error, duration) and each step as an `agent.step` entry.
+ * - {@link sealtrailEmbeddingMiddleware}, an embedding-model middleware (`wrapEmbeddingModel`): each
+ *   embedding call (`embed`, `embedMany`) as a `model.embedding` entry — the texts embedded, how
+ *   many vectors of which size came back (not the vectors), usage, latency, errors.
  *
  * ```ts
  * const model = wrapLanguageModel({ model: openai('gpt-4o'), middleware: sealtrailMiddleware() });
  * await generateText({ model, prompt, tools, experimental_telemetry: { isEnabled: true, integrations: sealtrailTelemetry() } });
  * ```
  */
-import type { LanguageModelMiddleware, TelemetryIntegration } from 'ai';
+import type { EmbeddingModelMiddleware, LanguageModelMiddleware, TelemetryIntegration } from 'ai';
 import { describeError } from '../../config/index.js';
 import type { AuditEventInput, Content, Usage } from '../../event/index.js';
 import { parseArgs, toJsonSafe } from '../json-safe.js';
@@ -202,6 +205,50 @@ export function sealtrailTelemetry(options: AiSdkAuditOptions = {}): TelemetryIn
         if (Object.keys(c).length > 0) ev.content = c;
       }
       emitTo(options.audit, ev);
+    },
+  };
+}
+
+/**
+ * The middleware for `wrapEmbeddingModel({ model, middleware })`: one `model.embedding` entry per
+ * call to the model (`embedMany` may split its values into several). What the caller receives is
+ * not changed; a failure to record is a diagnostic.
+ */
+export function sealtrailEmbeddingMiddleware(options: AiSdkAuditOptions = {}): EmbeddingModelMiddleware {
+  const content = options.recordContent !== false;
+  return {
+    specificationVersion: 'v3',
+    wrapEmbed: async ({ doEmbed, params, model }) => {
+      const start = performance.now();
+      const ev: AuditEventInput = {
+        type: 'model.embedding',
+        model: { provider: model.provider, name: model.modelId },
+        meta: { values: params.values.length },
+      };
+      const body: Content = content ? { values: toJsonSafe(params.values) } : {};
+      const done = (): void => {
+        ev.latencyMs = round(performance.now() - start);
+        if (Object.keys(body).length > 0) ev.content = body;
+        emitTo(options.audit, ev);
+      };
+      let result: Awaited<ReturnType<typeof doEmbed>>;
+      try {
+        result = await doEmbed();
+      } catch (error) {
+        ev.outcome = 'error';
+        body.error = describeError(error);
+        done();
+        throw error;
+      }
+      ev.outcome = 'success';
+      // The vectors are derived data, large, and not evidence of what was asked: counted, not kept.
+      const dimensions = result.embeddings[0]?.length;
+      if (dimensions !== undefined) ev.meta!.dimensions = dimensions;
+      // An embedding's only tokens are its input's.
+      const tokens = result.usage?.tokens;
+      if (tokens !== undefined) ev.usage = { inputTokens: tokens, totalTokens: tokens };
+      done();
+      return result;
     },
   };
 }
