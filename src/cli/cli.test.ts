@@ -679,7 +679,10 @@ describe('sealtrail', () => {
       [['serve', '--port', '99999'], /--port: expected 0 to 65535/],
       [['serve', '--max-batch', '0'], /--max-batch: expected a positive integer/],
       [['serve', '--body-limit', '0'], /--body-limit: expected a positive integer/],
-      [['verify', '--seal-seed', '-abc'], /--seal-seed: a value starting with '-' must be given as --seal-seed=VALUE$/m],
+      [
+        ['verify', '--seal-seed', '-abc'],
+        /--seal-seed: a value starting with '-' must be given as --seal-seed=VALUE$/m,
+      ],
     ])('%j: one line, exit 2, no trail or token created', (args, message) => {
       const d = path.join(root, `made-nothing-${args.join('-')}`);
       const r = run([...args, '--dir', d]);

@@ -80,11 +80,9 @@ describe('Audit', () => {
       await a.flush();
       expect(event).toEqual({ type: 'x.early' }); // the caller's object is left alone
       await a.disable();
-      const lines = fs
-        .readdirSync(path.join(dir, 'segments'))
-        .filter((f) => f.endsWith('.log'))
-        .flatMap((f) => fs.readFileSync(path.join(dir, 'segments', f), 'utf8').split('\n').filter(Boolean));
-      const early = lines.map(decodeLine).find((e) => e.type === 'x.early')!;
+      const early = [...new DirSource(dir).lines()]
+        .map((l) => decodeLine(l.text))
+        .find((e) => e.type === 'x.early')!;
       const ts = Date.parse(early.ts);
       expect(ts).toBeGreaterThanOrEqual(before);
       expect(ts).toBeLessThanOrEqual(emitted);

@@ -226,7 +226,12 @@ describe('RemoteSink', () => {
   describe('when the collector is down as the event happens', () => {
     it('records the time the event was emitted, not the time the collector received it', async () => {
       const spoolDir = path.join(tmp, 'late-spool');
-      const down = new RemoteSink({ url: 'http://127.0.0.1:9', token: 'stk_x', spoolDir, minRetryMs: 60_000 });
+      const down = new RemoteSink({
+        url: 'http://127.0.0.1:9',
+        token: 'stk_x',
+        spoolDir,
+        minRetryMs: 60_000,
+      });
       const before = Date.now();
       down.emit(event(1));
       const after = Date.now();
