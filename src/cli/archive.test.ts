@@ -187,6 +187,8 @@ describe('sealtrail witness push and verify --against', () => {
       0,
     );
     for (const spec of specs()) {
+      const ok = await run(['verify', '--dir', dir, '--against', spec]);
+      expect(ok.stdout).toContain('; consistent with 4 outside checkpoints (sizes 1..4; --json lists them);');
       const r = await run(['verify', '--dir', fork, '--against', spec]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
