@@ -503,6 +503,20 @@ describe('sealtrail status', () => {
     expect(text.stdout).toMatch(/^trail .* in /);
     expect(text.stdout).toMatch(/last checkpoint: size 49 /);
   });
+
+  it('says when the last seal is scheduled ahead of the clock (a trail reopened within an epoch)', async () => {
+    const d = path.join(root, 'reopened');
+    const openClose = async () =>
+      (await AuditTrail.open({ dir: d, worker: false, handleExit: false })).close();
+    await openClose();
+    expect(run(['status', '--dir', d]).stdout).not.toContain('ahead of the clock');
+    await openClose();
+    const text = run(['status', '--dir', d]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /last seal: epoch 1 \(.*, ahead of the clock: each reopen starts the next epoch early/,
+    );
+  });
 });
 
 describe('sealtrail anomalies', () => {

@@ -49,7 +49,7 @@ export async function runStatus(args: string[]): Promise<number> {
       ? 'segments: none (entries are rows in PostgreSQL)'
       : `segments: ${s.segments.count} (${s.segments.sealed} sealed), ${s.segments.bytes.toLocaleString('en-US')} bytes; ${(s.bytesOnDisk ?? 0).toLocaleString('en-US')} bytes on disk in all`,
     `last checkpoint: ${cp === null ? 'none' : `size ${cp.size} at ${cp.time} (${cp.reason}), signature ${cp.signatureVerified ? 'valid' : 'INVALID'}`}; ${s.checkpoints} checkpoints; ${s.unsignedEntries} entries after it`,
-    `last seal: ${seal === null ? 'none' : `epoch ${seal.epoch} (${seal.start} to ${seal.end}), size ${seal.size}`}; ${s.seals} seals, epoch ${s.sealEpochMs / 1000} s`,
+    `last seal: ${seal === null ? 'none' : `epoch ${seal.epoch} (${seal.start} to ${seal.end}${Date.parse(seal.start) > Date.now() ? ', ahead of the clock: each reopen starts the next epoch early, docs/format.md §7' : ''}), size ${seal.size}`}; ${s.seals} seals, epoch ${s.sealEpochMs / 1000} s`,
     `last verification: ${v === null ? 'none recorded (sealtrail report records one; sealtrail verify checks now)' : `${v.result} at ${v.at} by ${v.by}`}`,
     `dropped events: ${s.queue.droppedEvents} in ${s.queue.overflowRecords} overflow records; crash recoveries: ${s.recoveries}${s.quarantinedFiles === null ? '' : `; quarantined files: ${s.quarantinedFiles}`}`,
     `queue: known only inside the writing process (AuditTrail.queueDepth)`,
