@@ -38,7 +38,7 @@ const USAGE = `usage: sealtrail <verb> [options]
   checkpoint [--dir D]                     latest signed checkpoint (C2SP note)
   prove (--seq N | --id ID) [--dir D] [--json]
   consistency --from N [--to M] [--dir D] [--json]
-  tail [--dir D] [-n N] [-f] [--json]
+  tail [--dir D] [-n N] [-f] [--json] [--as WHO]
   demo [--dir D]                           record a short AI conversation, verify, print the checkpoint
   erase --subject S [--reason R] [--dir D] [--json]   erase a data subject's content payloads
   retention apply [--dry-run] [--policy FILE] [--dir D] [--json]   prune, expire content, archive (docs/retention.md)

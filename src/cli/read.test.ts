@@ -474,7 +474,21 @@ describe('sealtrail report', () => {
 });
 
 describe('sealtrail tail', () => {
-  it('reports a corrupt line (seq, file, reason), prints the entries after it and exits 1', () => {
+  it('is recorded as a read (audit.read, verb tail) once the newest entries are printed', () => {
+    const d = trailCopy();
+    const r = run(['tail', '--dir', d, '-n', '3', '--json', '--as', 'oncall']);
+    expect(r.code).toBe(0);
+    expect(jsonl(r.stdout)).toHaveLength(3);
+    const [read] = jsonl(run(['tail', '--dir', d, '-n', '1', '--json']).stdout);
+    expect(read).toMatchObject({
+      type: 'audit.read',
+      actor: { id: 'oncall' },
+      action: 'tail',
+      meta: { verb: 'tail', count: 3, format: 'json', filter: '{"n":3}' },
+    });
+  });
+
+  it('reports a corrupt line (seq, file, reason), prints the entries after it, and exits 2 when the read cannot be recorded', () => {
     const d = trailCopy();
     const file = segmentFiles(d).at(-1)!;
     const lines = readSegmentLines(file);
@@ -482,11 +496,17 @@ describe('sealtrail tail', () => {
     writeSegmentLines(file, lines);
     const seq = Number(path.basename(file).slice(0, 20));
     const r = run(['tail', '--dir', d, '-n', String(lines.length), '--json']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): record is not valid JSON\n`,
-    );
     expect(jsonl(r.stdout).map((e) => e.seq)).toEqual(lines.slice(1).map((_, i) => seq + 1 + i));
+    // The newest segment changed under a signed checkpoint: no writer opens the trail to record the
+    // read, and an unrecorded read is an error (exit 2), as for query.
+    expect(r.code).toBe(2);
+    const [skipped, unrecorded] = r.stderr.trimEnd().split('\n');
+    expect(skipped).toBe(
+      `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): record is not valid JSON`,
+    );
+    expect(unrecorded).toMatch(
+      /^sealtrail: the read could not be recorded in the trail: .*segment was changed/,
+    );
   });
 });
 

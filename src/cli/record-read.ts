@@ -1,6 +1,6 @@
 /**
- * Reads through the CLI are audited: each query, export, report, conversation, timeline, match
- * and anomaly run appends an `audit.read` entry (who: `--as` or the OS user; what: the verb, the
+ * Reads through the CLI are audited: each query, export, report, conversation, timeline, tail,
+ * match and anomaly run appends an `audit.read` entry (who: `--as` or the OS user; what: the verb, the
  * filter with a `--text` search reduced to its length, the count) once its output is written. When another process holds the writer lock, the
  * event is left in `pending-reads/` and appended by the next process that opens the trail for
  * writing (AuditTrail.open appends them), keeping the time of the read. If neither

@@ -3,7 +3,8 @@
  * and with -f the ones that follow. Every string is rendered visibly: a stored escape sequence,
  * carriage return or bidi override is printed as `\x1b`, `\r`, `\u202e`, never raw. A line that
  * is not a record is reported on stderr (seq, file, reason) and skipped, as query does; then the
- * exit code is 1.
+ * exit code is 1. Like the other reading verbs it is recorded (`audit.read`, verb `tail`, after the
+ * newest entries are printed; with -f the entries that follow are not counted).
  */
 import path from 'node:path';
 import { isAuditError } from '../errors.js';
@@ -12,7 +13,8 @@ import { type AuditEntry, decodeLine } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
 import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs, stdoutClosed } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
-import { issueLine } from './read-options.js';
+import { AS_OPTION, issueLine } from './read-options.js';
+import { auditRead } from './record-read.js';
 
 /** One entry as a table row for a terminal. */
 export function formatEntryRow(e: AuditEntry): string {
@@ -38,6 +40,7 @@ export async function runTail(args: string[]): Promise<number> {
     n: { type: 'string', short: 'n' },
     follow: { type: 'boolean', short: 'f' },
     json: { type: 'boolean' },
+    ...AS_OPTION,
   });
   const count = intOption('n', values.n, '-n') ?? 20;
   const target = await readTarget('tail', values);
@@ -77,7 +80,16 @@ export async function runTail(args: string[]): Promise<number> {
     next = line.seq + 1;
   }
   ring.forEach(print);
-  if (values.follow !== true) {
+  const follow = values.follow === true;
+  await auditRead(target, {
+    verb: 'tail',
+    as: values.as,
+    filter: follow ? { n: count, follow } : { n: count },
+    count: ring.length - issues,
+    format: values.json === true ? 'json' : 'table',
+    issues,
+  });
+  if (!follow) {
     target.close();
     return issues > 0 ? 1 : 0;
   }
