@@ -6,7 +6,15 @@
  * `model.completion` entry (prompt, output, a refusal, the other choices of `n` > 1, tool calls
  * asked for — function and custom tools —, usage — from the final usage chunk of a chat stream
  * or from `response.completed` —, finish reason, latency, errors, and a model failure reported
- * inside a 200 as an error), plus one `tool.call` entry per tool call. A stream that ends before its last chunk is marked
+ * inside a 200 as an error), plus one `tool.call` entry per tool call. In the Responses API the
+ * built-in tools the application runs (computer use, local shell, shell, apply patch, and an MCP
+ * call awaiting approval) are tool calls too, their action kept as sent (a computer call's pending
+ * safety checks counted in `meta.pendingSafetyChecks`); the tools OpenAI runs
+ * itself become entries of their own, counted in `meta.serverToolCalls`: an MCP call and the code
+ * interpreter a `tool.result` (arguments or code, output, error), a web or file search a
+ * `rag.query` (the query, and the sources or results when `include` asked for them), image
+ * generation a `tool.result` with its status only (never the image). A stream is read for them
+ * from its terminal event (one cut short before it records none, as for function calls). A stream that ends before its last chunk is marked
  * `incomplete` (and `aborted` when its controller was). The caller gets the very `APIPromise` and
  * stream objects the SDK returns; `asResponse()` leaves the body unread (see `watchCall`). Not observed: the stream
  * helpers (`chat.completions.stream()`, `runTools()`, `responses.stream()`), embeddings and the
@@ -18,7 +26,7 @@
  */
 import type OpenAI from 'openai';
 import { describeError } from '../../config/index.js';
-import type { AuditEventInput, Content, Usage } from '../../event/index.js';
+import type { AuditEventInput, Content, Meta, Resource, Usage } from '../../event/index.js';
 import { parseArgs, toJsonSafe } from '../json-safe.js';
 import { emitTo, type IntegrationOptions } from '../sink.js';
 
@@ -38,14 +46,39 @@ interface OtherChoice {
   finishReason?: string;
 }
 
+/**
+ * A tool call the application is to run. `args`: a function's JSON arguments as text, or with
+ * `custom` a custom tool's free-text input (kept as sent, not read as JSON). `action`: a built-in
+ * tool's request (computer use, shell, patch), kept as sent; `safetyChecks` counts the pending
+ * safety checks of a computer call, which the application must acknowledge.
+ */
+type ToolCall =
+  | { id: string; name: string; args: string; custom?: true }
+  | { id: string; name: string; action: unknown; safetyChecks?: number };
+
+/**
+ * A tool OpenAI ran itself during a Responses call: its entry, less the model and the link to the
+ * completion. `content` (arguments, query, output, documents) is recorded only with content on;
+ * an MCP tool's `error` either way, as the other integrations record a tool's error.
+ */
+interface ServerCall {
+  type: 'tool.call' | 'tool.result' | 'rag.query';
+  resource: Resource;
+  action: string;
+  meta: Meta;
+  content: Content;
+  error?: string;
+}
+
 interface Outcome {
   text: string;
   /** The model's refusal (chat `message.refusal`, a Responses `refusal` part), '' when none. */
   refusal: string;
   /** Chat choices after the first, when `n` > 1 asked for several. */
   others: OtherChoice[];
-  /** `custom`: a custom tool's free-text input, kept as sent (not read as JSON). */
-  toolCalls: Array<{ id: string; name: string; args: string; custom?: true }>;
+  toolCalls: ToolCall[];
+  /** Responses: the tools OpenAI ran itself (MCP, web and file search, code, images). */
+  serverCalls: ServerCall[];
   usage: Usage | undefined;
   finishReason: string | undefined;
   responseId: string | undefined;
@@ -369,9 +402,104 @@ function fromResult(api: Api, value: unknown): Outcome {
       out.toolCalls.push({ id: item.call_id, name: item.name, args: item.arguments });
     } else if (item.type === 'custom_tool_call') {
       out.toolCalls.push({ id: item.call_id, name: item.name, args: item.input, custom: true });
+    } else if (item.type === 'computer_call') {
+      const safetyChecks = item.pending_safety_checks?.length ?? 0;
+      // `action` in the preview tool, a batch of `actions` in the GA one
+      const action = item.actions ?? item.action;
+      out.toolCalls.push({
+        id: item.call_id,
+        name: 'computer',
+        action,
+        ...(safetyChecks > 0 ? { safetyChecks } : {}),
+      });
+    } else if (item.type === 'local_shell_call') {
+      out.toolCalls.push({ id: item.call_id, name: 'local_shell', action: item.action });
+    } else if (item.type === 'shell_call') {
+      out.toolCalls.push({ id: item.call_id, name: 'shell', action: item.action });
+    } else if (item.type === 'apply_patch_call') {
+      out.toolCalls.push({ id: item.call_id, name: 'apply_patch', action: item.operation });
+    } else if (item.type === 'mcp_approval_request') {
+      // the model asks to call an MCP tool that needs the application's approval first
+      out.toolCalls.push({ id: item.id, name: item.name, args: item.arguments });
+    } else {
+      const ran = serverCallOf(item);
+      if (ran !== undefined) out.serverCalls.push(ran);
     }
   }
   return out;
+}
+
+/**
+ * A tool OpenAI ran itself, from its output item (the shapes of `openai` 6.x). Fields the API
+ * returns only when asked through `include` (search sources and results, code outputs) are
+ * recorded when present. A generated image is never recorded: only its status.
+ */
+function serverCallOf(item: OpenAI.Responses.ResponseOutputItem): ServerCall | undefined {
+  if (typeof item.id !== 'string') return undefined; // every item recorded here has one
+  const meta: Meta = { toolCallId: item.id };
+  if ('status' in item && typeof item.status === 'string') meta.status = item.status;
+  const content: Content = {};
+  const tool = (id: string): ServerCall => ({
+    type: 'tool.result',
+    resource: { type: 'tool', id },
+    action: 'execute',
+    meta,
+    content,
+  });
+  switch (item.type) {
+    case 'mcp_call': {
+      // neither output nor error (a response cut short): asked for, not run
+      const ran = item.output != null || item.error != null;
+      const call: ServerCall = {
+        type: ran ? 'tool.result' : 'tool.call',
+        resource: { type: 'tool', id: item.name, server: item.server_label },
+        action: ran ? 'execute' : 'request',
+        meta,
+        content,
+      };
+      if (item.approval_request_id) meta.approvalRequestId = item.approval_request_id;
+      content.toolArgs = parseArgs(item.arguments);
+      if (item.output != null) content.toolResult = item.output;
+      if (item.error != null) call.error = item.error;
+      return call;
+    }
+    case 'web_search_call': {
+      // `action` is absent from the web_search_call items of older responses
+      const { sources, ...query } = (item.action ?? {}) as OpenAI.Responses.ResponseFunctionWebSearch.Search;
+      if (sources !== undefined) meta.documents = sources.length;
+      content.query = toJsonSafe(query);
+      if (sources !== undefined) content.documents = toJsonSafe(sources);
+      return {
+        type: 'rag.query',
+        resource: { type: 'retriever', id: 'web_search' },
+        action: query.type ?? 'search',
+        meta,
+        content,
+      };
+    }
+    case 'file_search_call':
+      content.query = toJsonSafe(item.queries);
+      if (item.results != null) {
+        meta.documents = item.results.length;
+        content.documents = toJsonSafe(item.results);
+      }
+      return {
+        type: 'rag.query',
+        resource: { type: 'retriever', id: 'file_search' },
+        action: 'search',
+        meta,
+        content,
+      };
+    case 'code_interpreter_call':
+      meta.containerId = item.container_id;
+      if (item.code != null) content.toolArgs = item.code;
+      if (item.outputs != null) content.toolResult = toJsonSafe(item.outputs);
+      return tool('code_interpreter');
+    case 'image_generation_call':
+      return tool('image_generation');
+    default:
+      return undefined;
+  }
 }
 
 function record(call: Call, outcome: Outcome | undefined, error: unknown): void {
@@ -401,6 +529,7 @@ function record(call: Call, outcome: Outcome | undefined, error: unknown): void 
     if (outcome.responseId !== undefined) meta.responseId = outcome.responseId;
     if (outcome.responseModel !== undefined) meta.responseModel = outcome.responseModel;
     if (outcome.toolCalls.length > 0) meta.toolCalls = outcome.toolCalls.length;
+    if (outcome.serverCalls.length > 0) meta.serverToolCalls = outcome.serverCalls.length;
     for (const flag of ['incomplete', 'aborted', 'unreadable'] as const) if (outcome[flag]) meta[flag] = true;
     if (outcome.raw) meta.rawResponse = true;
     if (outcome.refusal !== '') meta.refusal = true;
@@ -417,21 +546,42 @@ function record(call: Call, outcome: Outcome | undefined, error: unknown): void 
   else if (failure !== undefined) body.error = { name: 'ResponseFailed', ...failure };
   if (Object.keys(body).length > 0) ev.content = body;
   const entry = emitTo(options.audit, ev);
+  const link = entry === '' ? {} : { completionEntry: entry };
   for (const t of outcome?.toolCalls ?? []) {
     const call: AuditEventInput = {
       type: 'tool.call',
       model,
       resource: { type: 'tool', id: t.name },
       action: 'request',
-      meta: { toolCallId: t.id, ...(entry === '' ? {} : { completionEntry: entry }) },
+      meta: { toolCallId: t.id, ...link },
     };
+    if ('safetyChecks' in t && t.safetyChecks !== undefined) call.meta!.pendingSafetyChecks = t.safetyChecks;
     if (content) call.content = { toolArgs: argsOf(t) };
     emitTo(options.audit, call);
   }
+  for (const s of outcome?.serverCalls ?? []) {
+    const ran: AuditEventInput = {
+      type: s.type,
+      model,
+      resource: s.resource,
+      action: s.action,
+      meta: { ...s.meta, ...link },
+    };
+    if (s.type !== 'tool.call')
+      ran.outcome = s.error !== undefined || s.meta.status === 'failed' ? 'error' : 'success';
+    const body: Content = content ? { ...s.content } : {};
+    if (s.error !== undefined) body.error = { name: 'McpCallFailed', message: s.error };
+    if (Object.keys(body).length > 0) ran.content = body;
+    emitTo(options.audit, ran);
+  }
 }
 
-/** A function's JSON arguments parsed; a custom tool's free-text input (a grammar's output) as sent. */
-function argsOf(t: { args: string; custom?: true }): unknown {
+/**
+ * A function's JSON arguments parsed; a custom tool's free-text input (a grammar's output) and a
+ * built-in tool's action as sent.
+ */
+function argsOf(t: ToolCall): unknown {
+  if ('action' in t) return toJsonSafe(t.action);
   return t.custom ? t.args : parseArgs(t.args);
 }
 
@@ -454,6 +604,7 @@ function newOutcome(): Outcome {
     refusal: '',
     others: [],
     toolCalls: [],
+    serverCalls: [],
     usage: undefined,
     finishReason: undefined,
     responseId: undefined,

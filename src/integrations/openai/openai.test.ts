@@ -159,8 +159,8 @@ function azureChunks(): unknown[] {
   ];
 }
 
-function responseEvents(): unknown[] {
-  const done = response('completed');
+/** A Responses stream whose deltas spell `Four.`, ending in `response.completed` with `done`. */
+function responseEvents(done: { output: unknown[] } = response('completed')): unknown[] {
   return [
     {
       type: 'response.created',
@@ -257,6 +257,118 @@ function customToolResponse() {
   };
 }
 
+/**
+ * A Responses result in which the model also used the built-in tools, with the item shapes of
+ * `openai` 6.x (`resources/responses/responses.d.ts`): computer use, local shell, shell, apply
+ * patch and an MCP approval request for the application to act on, then the tools OpenAI ran
+ * itself (web search with its sources and file search with its results, as `include` returns
+ * them, three MCP calls: one answered, one failed, one cut short before it ran; the code
+ * interpreter and image generation).
+ */
+function builtinToolsResponse() {
+  const base = response('completed');
+  return {
+    ...base,
+    output: [
+      ...base.output,
+      {
+        type: 'computer_call',
+        id: 'cu_1',
+        call_id: 'call_cu',
+        status: 'completed',
+        action: { type: 'click', button: 'left', x: 10, y: 20 },
+        pending_safety_checks: [{ id: 'cs_1', code: 'malicious_instructions', message: 'check the page' }],
+      },
+      {
+        type: 'local_shell_call',
+        id: 'ls_1',
+        call_id: 'call_ls',
+        status: 'completed',
+        action: { type: 'exec', command: ['ls', '-la'], env: {}, working_directory: '/srv' },
+      },
+      {
+        type: 'shell_call',
+        id: 'sh_1',
+        call_id: 'call_sh',
+        status: 'completed',
+        environment: null,
+        action: { commands: ['git status'], max_output_length: null, timeout_ms: 10000 },
+      },
+      {
+        type: 'apply_patch_call',
+        id: 'ap_1',
+        call_id: 'call_ap',
+        status: 'completed',
+        operation: { type: 'update_file', path: 'src/a.ts', diff: '@@\n-a\n+b\n' },
+      },
+      {
+        type: 'mcp_approval_request',
+        id: 'mcpr_1',
+        server_label: 'crm',
+        name: 'close_account',
+        arguments: '{"customer":"C-42"}',
+      },
+      {
+        type: 'web_search_call',
+        id: 'ws_1',
+        status: 'completed',
+        action: {
+          type: 'search',
+          query: 'sealtrail license',
+          sources: [{ type: 'url', url: 'https://example.com/license' }],
+        },
+      },
+      {
+        type: 'file_search_call',
+        id: 'fs_1',
+        status: 'completed',
+        queries: ['refund policy'],
+        results: [
+          { file_id: 'file-1', filename: 'policy.pdf', score: 0.92, text: 'Refunds within 30 days.' },
+        ],
+      },
+      {
+        type: 'mcp_call',
+        id: 'mcp_1',
+        server_label: 'crm',
+        name: 'find_customer',
+        arguments: '{"customer":"C-42"}',
+        output: '{"plan":"pro"}',
+        error: null,
+        status: 'completed',
+      },
+      {
+        type: 'mcp_call',
+        id: 'mcp_2',
+        server_label: 'crm',
+        name: 'delete_customer',
+        arguments: '{"customer":"C-42"}',
+        output: null,
+        error: 'permission denied',
+        status: 'failed',
+      },
+      {
+        type: 'mcp_call',
+        id: 'mcp_3',
+        server_label: 'crm',
+        name: 'notify_customer',
+        arguments: '{"customer":"C-42"}',
+        status: 'calling',
+      },
+      {
+        type: 'code_interpreter_call',
+        id: 'ci_1',
+        status: 'completed',
+        container_id: 'cntr_1',
+        code: 'print(2 + 2)',
+        outputs: [{ type: 'logs', logs: '4\n' }],
+      },
+      // the PNG signature, base64: the image itself must never reach the trail
+      { type: 'image_generation_call', id: 'ig_1', status: 'completed', result: 'iVBORw0KGgo=' },
+    ],
+  };
+}
+
 let server: http.Server;
 let baseURL: string;
 beforeAll(async () => {
@@ -312,13 +424,17 @@ beforeAll(async () => {
           ? failedResponseEvents()
           : body.model === 'azure'
             ? azureChunks()
-            : req.url === '/v1/chat/completions'
+            : body.model === 'builtin-tools'
               ? streamed
-                ? chatChunks(body)
-                : chatCompletion(body)
-              : streamed
-                ? responseEvents()
-                : response('completed');
+                ? responseEvents(builtinToolsResponse())
+                : builtinToolsResponse()
+              : req.url === '/v1/chat/completions'
+                ? streamed
+                  ? chatChunks(body)
+                  : chatCompletion(body)
+                : streamed
+                  ? responseEvents()
+                  : response('completed');
       if (!streamed) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(items));
@@ -732,5 +848,180 @@ describe('auditOpenAI', () => {
     expect(e).toMatchObject({ meta: { responseId: 'chatcmpl-az', responseModel: 'gpt-4o' } });
     expect(e!.meta).not.toHaveProperty('incomplete');
     expect(call).toMatchObject({ resource: { id: 'lookup' }, content: { toolArgs: { q: 1 } } });
+  });
+
+  describe('when a Responses call uses the built-in tools', () => {
+    const input = 'tidy up the repository';
+
+    it('records the computer, shell, patch and MCP approval requests as tool calls, their actions as sent', async () => {
+      await observed.responses.create({ model: 'builtin-tools', input });
+      const [e, calc, computer, localShell, shell, patch, approval] = await recorded();
+      const toolCalls = [
+        { id: 'call_r', name: 'calc', args: { x: 2 } },
+        { id: 'call_cu', name: 'computer', args: { type: 'click', button: 'left', x: 10, y: 20 } },
+        {
+          id: 'call_ls',
+          name: 'local_shell',
+          args: { type: 'exec', command: ['ls', '-la'], env: {}, working_directory: '/srv' },
+        },
+        {
+          id: 'call_sh',
+          name: 'shell',
+          args: { commands: ['git status'], max_output_length: null, timeout_ms: 10000 },
+        },
+        {
+          id: 'call_ap',
+          name: 'apply_patch',
+          args: { type: 'update_file', path: 'src/a.ts', diff: '@@\n-a\n+b\n' },
+        },
+        { id: 'mcpr_1', name: 'close_account', args: { customer: 'C-42' } },
+      ];
+      expect(e).toMatchObject({
+        type: 'model.completion',
+        meta: { toolCalls: 6, serverToolCalls: 7 },
+        content: { response: 'Four.', toolCalls },
+      });
+      expect([calc, computer, localShell, shell, patch, approval]).toEqual(
+        toolCalls.map((t) => ({
+          id: expect.any(String),
+          ts: expect.any(String),
+          seq: expect.any(Number),
+          type: 'tool.call',
+          category: 'ai',
+          severity: 'info',
+          model: { provider: 'openai', name: 'builtin-tools' },
+          resource: { type: 'tool', id: t.name },
+          action: 'request',
+          meta: {
+            toolCallId: t.id,
+            completionEntry: e!.id,
+            ...(t.name === 'computer' ? { pendingSafetyChecks: 1 } : {}),
+          },
+          content: { toolArgs: t.args },
+        })),
+      );
+    });
+
+    it('records the tools OpenAI ran with what they did, and never the generated image', async () => {
+      await observed.responses.create({ model: 'builtin-tools', input });
+      const entries = await recorded();
+      const [e] = entries;
+      const ran = entries
+        .slice(7)
+        .map(({ id: _i, ts: _t, seq: _s, category: _c, severity: _v, ...rest }) => rest);
+      const model = { provider: 'openai', name: 'builtin-tools' };
+      const link = { completionEntry: e!.id };
+      expect(ran).toEqual([
+        {
+          type: 'rag.query',
+          model,
+          resource: { type: 'retriever', id: 'web_search' },
+          action: 'search',
+          outcome: 'success',
+          meta: { toolCallId: 'ws_1', status: 'completed', documents: 1, ...link },
+          content: {
+            query: { type: 'search', query: 'sealtrail license' },
+            documents: [{ type: 'url', url: 'https://example.com/license' }],
+          },
+        },
+        {
+          type: 'rag.query',
+          model,
+          resource: { type: 'retriever', id: 'file_search' },
+          action: 'search',
+          outcome: 'success',
+          meta: { toolCallId: 'fs_1', status: 'completed', documents: 1, ...link },
+          content: {
+            query: ['refund policy'],
+            documents: [
+              { file_id: 'file-1', filename: 'policy.pdf', score: 0.92, text: 'Refunds within 30 days.' },
+            ],
+          },
+        },
+        {
+          type: 'tool.result',
+          model,
+          resource: { type: 'tool', id: 'find_customer', server: 'crm' },
+          action: 'execute',
+          outcome: 'success',
+          meta: { toolCallId: 'mcp_1', status: 'completed', ...link },
+          content: { toolArgs: { customer: 'C-42' }, toolResult: '{"plan":"pro"}' },
+        },
+        {
+          type: 'tool.result',
+          model,
+          resource: { type: 'tool', id: 'delete_customer', server: 'crm' },
+          action: 'execute',
+          outcome: 'error',
+          meta: { toolCallId: 'mcp_2', status: 'failed', ...link },
+          content: {
+            toolArgs: { customer: 'C-42' },
+            error: { name: 'McpCallFailed', message: 'permission denied' },
+          },
+        },
+        {
+          type: 'tool.call',
+          model,
+          resource: { type: 'tool', id: 'notify_customer', server: 'crm' },
+          action: 'request',
+          meta: { toolCallId: 'mcp_3', status: 'calling', ...link },
+          content: { toolArgs: { customer: 'C-42' } },
+        },
+        {
+          type: 'tool.result',
+          model,
+          resource: { type: 'tool', id: 'code_interpreter' },
+          action: 'execute',
+          outcome: 'success',
+          meta: { toolCallId: 'ci_1', status: 'completed', containerId: 'cntr_1', ...link },
+          content: { toolArgs: 'print(2 + 2)', toolResult: [{ type: 'logs', logs: '4\n' }] },
+        },
+        {
+          type: 'tool.result',
+          model,
+          resource: { type: 'tool', id: 'image_generation' },
+          action: 'execute',
+          outcome: 'success',
+          meta: { toolCallId: 'ig_1', status: 'completed', ...link },
+        },
+      ]);
+      expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('iVBORw0KGgo');
+    });
+
+    it('records the same items when the call is streamed, from response.completed', async () => {
+      await observed.responses.create({ model: 'builtin-tools', input });
+      for await (const _event of await observed.responses.create({
+        model: 'builtin-tools',
+        input,
+        stream: true,
+      }));
+      const entries = await recorded();
+      expect(entries).toHaveLength(28);
+      const comparable = (list: AuditEntry[]) =>
+        list.map(({ id: _i, ts: _t, seq: _s, latencyMs: _l, meta, ...rest }) => {
+          const { completionEntry: _e, stream: _st, ...kept } = meta as Record<string, unknown>;
+          return { ...rest, meta: kept };
+        });
+      expect(entries[14]).toMatchObject({ meta: { stream: true, toolCalls: 6, serverToolCalls: 7 } });
+      expect(comparable(entries.slice(14))).toEqual(comparable(entries.slice(0, 14)));
+      for (const call of entries.slice(15))
+        expect(call.meta).toMatchObject({ completionEntry: entries[14]!.id });
+    });
+
+    it('keeps their arguments, queries and outputs out of the trail when content recording is off', async () => {
+      await auditOpenAI(plain, { audit: a, recordContent: false }).responses.create({
+        model: 'builtin-tools',
+        input,
+      });
+      const entries = await recorded();
+      expect(entries).toHaveLength(14);
+      expect(entries.filter((x) => x.content !== undefined)).toEqual([
+        expect.objectContaining({
+          resource: { type: 'tool', id: 'delete_customer', server: 'crm' },
+          content: { error: { name: 'McpCallFailed', message: 'permission denied' } },
+        }),
+      ]);
+      expect(entries[8]).toMatchObject({ type: 'rag.query', meta: { documents: 1 } });
+    });
   });
 });
