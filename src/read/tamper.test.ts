@@ -185,6 +185,32 @@ describe('verify', () => {
     });
   });
 
+  describe('when an entry is appended, chained right, after the writer closed', () => {
+    it('fails verify, and the next writer refuses to sign it (TREE_SIZE_MISMATCH), moving nothing', async () => {
+      const dir = copy();
+      const lines = readSegmentLines(segment(dir));
+      const last = lines.at(-1)!.split('\t')[0]!;
+      // No secret needed: the leaf hash is unkeyed, so anyone who can write the file can extend the chain.
+      const forged = last
+        .replace('"mallory"', '"trusted-admin"')
+        .replace(
+          /,"prev":"[^"]+","seq":\d+,"v":1\}$/,
+          `,"prev":"${hashLeaf(last).toString('base64')}","seq":${ENTRIES},"v":1}`,
+        );
+      writeSegmentLines(segment(dir), [...lines, forged]);
+      const before = fs.readFileSync(segment(dir));
+      expect(verifyDir(dir).failure?.code).toBe('TREE_SIZE_MISMATCH');
+      await expect(AuditTrail.open({ dir, handleExit: false })).rejects.toMatchObject({
+        code: 'TREE_SIZE_MISMATCH',
+        message: expect.stringContaining(
+          `seq ${ENTRIES}..${ENTRIES} follow the checkpoint its writer signed when it closed`,
+        ),
+      });
+      expect(fs.readFileSync(segment(dir)).equals(before)).toBe(true);
+      expect(verifyDir(dir).failure?.code).toBe('TREE_SIZE_MISMATCH');
+    });
+  });
+
   describe('when the whole trail is rewritten and re-signed with a new key', () => {
     let forged: string;
     beforeAll(async () => {

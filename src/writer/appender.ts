@@ -333,12 +333,16 @@ export class Appender {
     this.checkpoint('rotation', true);
   }
 
-  /** Final checkpoint and the seal of the final partial epoch. */
+  /**
+   * Final checkpoint and the seal of the final partial epoch. The `close` checkpoint is signed even
+   * when nothing was added since the last one: it says that nothing after it is this writer's
+   * (unsigned-tail.ts).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.sealFinishedEpochs(this.now());
-    this.checkpoint('close');
+    this.checkpoint('close', true);
     this.sealCurrentEpoch();
     this.parts.tree.sync();
     this.parts.tree.close();

@@ -66,6 +66,16 @@ describe('a writer killed with SIGKILL', () => {
       await trail.close();
       const report = verifyDir(dir, { sealSeed: seed });
       expect(report.failure, `round ${round}`).toBeUndefined();
+      // The killed writer's synced entries had no checkpoint yet: adopted, and said so.
+      if (acked.length > 0) {
+        const recovery = [...new DirSource(dir).lines()]
+          .map((l) => decodeLine(l.text))
+          .findLast((e) => e.type === 'system.recovery');
+        expect(
+          (recovery?.meta as { adoptedEntries?: number })?.adoptedEntries,
+          `round ${round}`,
+        ).toBeGreaterThanOrEqual(acked.length);
+      }
     }
     const recorded = new Set<number>();
     for (const line of new DirSource(dir).lines()) {

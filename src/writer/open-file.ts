@@ -23,6 +23,7 @@ import {
   writeAllSync,
 } from '../store/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
+import { adoptedMeta, checkUnsignedTail } from './unsigned-tail.js';
 
 /** Options for opening a trail directory for writing. */
 export interface OpenFileOptions extends AppenderOptions {
@@ -68,6 +69,8 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
       signedSize: state.latestCheckpoint()?.size ?? 0,
       ...(options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes }),
     });
+    const latest = state.latestCheckpoint();
+    const adopted = checkUnsignedTail(latest, log.size, layout.segmentsDir);
     const tree = TileTree.open(layout.treeDir);
     if (tree.size > log.size) tree.truncate(log.size);
     if (tree.size < log.size) {
@@ -94,13 +97,20 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
       parts.mirror = (lines) => writeAllSync(1, toJsonLines(lines.toString('utf8')));
     const appender = new Appender(parts, options);
     appender.sealFinishedEpochs(Date.now());
-    if (log.recovery !== undefined) {
-      const r = log.recovery;
+    // Before anything is appended: a crash from here on must not leave entries after a `close` checkpoint.
+    if (latest?.reason === 'close') appender.checkpoint('open', true);
+    const r = log.recovery;
+    if (r !== undefined || adopted !== undefined) {
       appender.appendEvent({
         type: 'system.recovery',
         severity: 'warning',
         outcome: 'success',
-        meta: { file: r.file, quarantineFile: r.quarantineFile, bytes: r.bytes, lines: r.lines },
+        meta: {
+          ...(r === undefined
+            ? {}
+            : { file: r.file, quarantineFile: r.quarantineFile, bytes: r.bytes, lines: r.lines }),
+          ...adoptedMeta(adopted),
+        },
       });
     }
     if (state.latestCheckpoint()?.size !== appender.size) appender.checkpoint('open');

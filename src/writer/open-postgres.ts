@@ -38,6 +38,7 @@ import {
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
 import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
+import { adoptedMeta, checkUnsignedTail } from './unsigned-tail.js';
 
 export type { PostgresTarget };
 
@@ -111,6 +112,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     }
     const { signer, sealKey: sealFile } = loadPgKeys(keysDir, meta.origin, meta.verifierKey);
     const state = await readLogState(client, logId, target);
+    const adopted = checkUnsignedTail(state.latest, state.size, `${target} log ${log}`);
     // A crash between committing seals and evolving the key file past them (one commit can hold
     // several, after a pause of several epochs): finish the evolve.
     while (state.lastSeal !== undefined && sealFile.epoch <= state.lastSeal.epoch) sealFile.evolve();
@@ -141,6 +143,14 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
       options,
     );
     appender.sealFinishedEpochs(Date.now());
+    if (state.latest?.reason === 'close') appender.checkpoint('open', true);
+    if (adopted !== undefined)
+      appender.appendEvent({
+        type: 'system.recovery',
+        severity: 'warning',
+        outcome: 'success',
+        meta: adoptedMeta(adopted),
+      });
     // Reads recorded while no writer held the log (store/postgres/pg-pending-reads.ts).
     // A tick's absorb may finish after the appender closed: its rows then wait for the next writer.
     let closing = false;

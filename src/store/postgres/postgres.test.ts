@@ -695,6 +695,51 @@ describe('the PostgreSQL store', () => {
     });
   });
 
+  describe('when a member of the writer role appends a chained entry while no writer runs', () => {
+    it('is refused by the next writer (TREE_SIZE_MISMATCH) instead of being signed', async () => {
+      const { url, name } = await freshDb();
+      const k = keys('appended');
+      await writeEvents(url, 'appended', 3, k);
+      await server.sql(name, "CREATE ROLE intruder LOGIN PASSWORD 'x-secret' IN ROLE sealtrail_writer");
+      const last = (
+        await server.sql(
+          name,
+          'SELECT log_id, seq, ts, line FROM sealtrail.entries ORDER BY seq DESC LIMIT 1',
+        )
+      ).rows[0] as { log_id: number; seq: string; ts: string; line: string };
+      const [committed, payloads] = last.line.split('\t') as [string, string];
+      // No key needed: the leaf hash is unkeyed, so the intruder chains the entry right.
+      const forged = committed
+        .replace('"user-2"', '"trusted-admin"')
+        .replace(
+          /,"prev":"[^"]+","seq":\d+,"v":1\}$/,
+          `,"prev":"${hashLeaf(committed).toString('base64')}","seq":3,"v":1}`,
+        );
+      const intruder = new pg.Client({ connectionString: server.urlAs('intruder', 'x-secret', name) });
+      await intruder.connect();
+      try {
+        await intruder.query(
+          'INSERT INTO sealtrail.entries (log_id, seq, ts, line, leaf_hash) VALUES ($1, 3, $2, $3, $4)',
+          [last.log_id, last.ts, `${forged}\t${payloads}`, hashLeaf(forged)],
+        );
+      } finally {
+        await intruder.end();
+      }
+      await expect(
+        AuditTrail.open({ postgres: { url, log: 'appended', keysDir: k }, handleExit: false }),
+      ).rejects.toMatchObject({
+        code: 'TREE_SIZE_MISMATCH',
+        message: expect.stringContaining('seq 3..3 follow the checkpoint its writer signed when it closed'),
+      });
+      const source = new PgSource(url, 'appended');
+      try {
+        expect(verifyDir(source).failure?.code).toBe('TREE_SIZE_MISMATCH');
+      } finally {
+        source.close();
+      }
+    });
+  });
+
   describe('when another writer wrote the log while this one was disconnected', () => {
     it('stops with TRAIL_LOCKED rather than dropping its own entries or forking the chain', async () => {
       const { url, name } = await freshDb();
@@ -740,7 +785,9 @@ describe('the PostgreSQL store', () => {
       try {
         const report = verifyDir(source);
         expect(report.failure).toBeUndefined();
-        expect(report.entries).toBe(15);
+        // A's first five, the standby's system.recovery adopting them (A had not checkpointed
+        // them), and its ten
+        expect(report.entries).toBe(16);
       } finally {
         source.close();
       }

@@ -1,0 +1,46 @@
+/**
+ * Entries a writer finds after the latest checkpoint when it opens a trail. Extending the hash
+ * chain takes no secret (the leaf hash is unkeyed), so anyone who can write the segment files or
+ * insert rows could add entries while no writer runs, and the next writer would sign them. So a
+ * writer's session is bracketed by checkpoints: it closes with a `close` checkpoint of everything
+ * it wrote, and when it opens after one, it first signs an `open` checkpoint, before it appends.
+ * Entries after a `close` checkpoint were then not written by this trail's writer, and are
+ * refused; entries after any other checkpoint are what a writer that stopped uncleanly had synced
+ * but not yet checkpointed (at most one checkpoint interval), and are adopted and named in the
+ * open's `system.recovery` entry.
+ */
+import { AuditError } from '../errors.js';
+import type { StoredCheckpoint } from '../store/index.js';
+
+/** Entries `[fromSeq, fromSeq + entries)`, adopted after an unclean stop. */
+export interface AdoptedTail {
+  fromSeq: number;
+  entries: number;
+}
+
+/**
+ * What to do with the entries after `latest` in a log of `size` entries (`where` names the log in
+ * errors): nothing when there are none, adopt them after an unclean stop.
+ * @throws AuditError TREE_SIZE_MISMATCH when they follow a `close` checkpoint; nothing is moved
+ *   or signed.
+ */
+export function checkUnsignedTail(
+  latest: StoredCheckpoint | undefined,
+  size: number,
+  where: string,
+): AdoptedTail | undefined {
+  const signed = latest?.size ?? 0;
+  if (size <= signed) return undefined;
+  if (latest?.reason === 'close')
+    throw new AuditError(
+      'TREE_SIZE_MISMATCH',
+      `${where}: seq ${signed}..${size - 1} follow the checkpoint its writer signed when it closed (size ${signed}), so that writer did not write them; nothing was moved or signed (run sealtrail verify)`,
+      { seq: signed },
+    );
+  return { fromSeq: signed, entries: size - signed };
+}
+
+/** The `meta` of a `system.recovery` entry for adopted entries. */
+export function adoptedMeta(adopted: AdoptedTail | undefined): Record<string, number> {
+  return adopted === undefined ? {} : { adoptedFromSeq: adopted.fromSeq, adoptedEntries: adopted.entries };
+}
