@@ -589,6 +589,37 @@ function redactionsJson(findings: readonly RedactionFinding[]): string {
 }
 
 /**
+ * The path of a finding or truncation inside a content field stored as a keyed hash or ciphertext:
+ * the field itself. A path below it would spell out the field's own key names (`content.toolArgs.
+ * patients["Jane Doe"]`) in the clear, beside the protected value, and beyond erasure, which
+ * removes payloads, not the signed record.
+ */
+function hiddenPath(path: string, hidden: readonly string[]): string {
+  for (const field of hidden)
+    if (
+      path.startsWith(field) &&
+      (path.length === field.length || path[field.length] === '.' || path[field.length] === '[')
+    )
+      return field;
+  return path;
+}
+
+/** Redaction findings with {@link hiddenPath}s, those of one field and kind summed. */
+function atHiddenFields(
+  findings: readonly RedactionFinding[],
+  hidden: readonly string[],
+): RedactionFinding[] {
+  const out: RedactionFinding[] = [];
+  for (const f of findings) {
+    const path = typeof f?.path === 'string' ? hiddenPath(f.path, hidden) : f?.path;
+    const same = path === f?.path ? undefined : out.find((o) => o.path === path && o.kind === f.kind);
+    if (same !== undefined && Number.isFinite(same.count) && Number.isFinite(f.count)) same.count += f.count;
+    else out.push(path === f?.path ? f : { path, kind: f.kind, count: f.count });
+  }
+  return out;
+}
+
+/**
  * Validates an event input and prepares it for the writer: the id (UUIDv7), the time, the
  * category and default severity from the catalogue, `subject` defaulting to `actor.id`,
  * `flagged` identifier paths, `truncated` records, the canonical event JSON and the canonical
@@ -750,6 +781,7 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   }
   let later: string[] | undefined;
   let contentModes: string | undefined;
+  let hidden: string[] | undefined;
   if (content !== undefined && options?.protect !== undefined) {
     let modes = '{';
     const entry = { id, subject };
@@ -759,13 +791,21 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
       // Content names are plain identifiers (CONTENT_NAME_RE): no quoting needed.
       const mode = p.mode;
       // canonicalJson: the protector is a hook, and its mode is written as whatever it is.
-      if (mode !== 'plain') modes = member(modes, `,"${part[0]}":`, canonicalJson(mode));
+      if (mode !== 'plain') {
+        modes = member(modes, `,"${part[0]}":`, canonicalJson(mode));
+        hidden ??= [];
+        hidden.push(`content.${part[0]}`);
+      }
       if (p.later === true) {
         later ??= [];
         later.push(part[0]);
       }
     }
     if (modes.length > 1) contentModes = `${modes}}`;
+  }
+  if (hidden !== undefined) {
+    redactions = atHiddenFields(redactions, hidden);
+    if (ctx.truncated !== undefined) for (const t of ctx.truncated) t.path = hiddenPath(t.path, hidden);
   }
 
   let s = member('{', ',"action":', action);

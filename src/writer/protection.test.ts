@@ -324,6 +324,31 @@ describe('content mode hash', () => {
   });
 });
 
+describe('findings and cuts inside a hashed or encrypted content field', () => {
+  it('are recorded at the field: the key names below it stay out of the clear record', async () => {
+    for (const content of ['hash', 'encrypt'] as const) {
+      const dir = freshDir();
+      const trail = await openTrail(dir, ring('k1'), content, { redact: true, maxStringBytes: 64 });
+      trail.emit({
+        type: 'tool.call',
+        actor: { id: 'alice' },
+        content: {
+          toolArgs: {
+            patients: { 'Jane MARKERDOE': '4111 1111 1111 1111', 'John MARKERROE': '5500 0000 0000 0004' },
+            'notes MARKERLONG': 'x'.repeat(100),
+          },
+        },
+      });
+      await trail.close();
+      expect(trailBytes(dir).includes('MARKER'), content).toBe(false);
+      const e = entries(dir).at(-1)!;
+      expect(e.redactions, content).toEqual([{ path: 'content.toolArgs', kind: 'card', count: 2 }]);
+      expect(e.truncated, content).toEqual([{ path: 'content.toolArgs', bytes: 100 }]);
+      expect(verifyDir(dir).failure, content).toBeUndefined();
+    }
+  });
+});
+
 describe('redaction', () => {
   it('replaces PII before anything is stored and commits the findings, never the values', async () => {
     const dir = freshDir();
