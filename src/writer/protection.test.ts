@@ -304,6 +304,29 @@ describe('content mode encrypt', () => {
       response: responses(1),
     });
   });
+  describe('when the trail is opened for the erasure without encrypt fields', () => {
+    it("destroys the subject's key all the same, so copies of its ciphertexts stay unreadable", async () => {
+      const dir = freshDir();
+      const keys = ring('k1');
+      // trail.json says hash; the application encrypted one field, as a per-field override.
+      const app = await openTrail(dir, keys, 'hash', {
+        content: { default: 'hash', fields: { response: 'encrypt' } },
+      });
+      app.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { response: responses(0) } });
+      await app.close();
+      const copy = entries(dir).find((e) => e.subject === 'alice')!;
+      expect(keyIdOf(copy.content!.response)).toMatch(/^s-/);
+      // As `sealtrail erase` opens it: the trail.json mode, no content option.
+      const eraser = await AuditTrail.open({ dir, keys });
+      expect(await eraser.eraseSubject('alice')).toEqual({ entries: 1, fields: 1 });
+      await eraser.close();
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const subjects = await openTrailSubjectKeys(dir, keys);
+      await expect(revealContent(copy, ORIGIN, { ring: keys, subjects })).rejects.toSatisfy((e) =>
+        isAuditError(e, 'KEY_DESTROYED'),
+      );
+    });
+  });
 });
 
 describe('content mode hash', () => {

@@ -11,6 +11,8 @@
  * exit they get the master key instead (erasure still removes them; see
  * docs/content-protection.md).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { PreparedEvent, PrepareOptions } from '../event/prepare.js';
@@ -68,7 +70,7 @@ export class TrailProtection {
   #forgotten: number[] = [];
 
   private constructor(
-    private readonly ring: KeyRing | undefined,
+    readonly ring: KeyRing | undefined,
     private readonly store: SubjectKeyStore | undefined,
   ) {}
 
@@ -224,6 +226,26 @@ export class TrailProtection {
   /** True when content is encrypted under per-subject data keys (erasure can crypto-shred). */
   get subjectKeys(): boolean {
     return this.store !== undefined;
+  }
+
+  /**
+   * Destroys the data key of `subject` in the subject key store of the trail in `dir`, for a trail
+   * opened without one (its content policy has no `encrypt` field now): content written under
+   * another policy, or per-field `encrypt` overrides the trail.json mode does not name (as
+   * `sealtrail erase` opens it), is under those keys, and copies of it outside the segments
+   * (archives, backups, exports) stay readable while the key lives.
+   * @returns false when the trail has no subject keys.
+   * @throws AuditError KEY_NOT_FOUND (no master key to open the store with), as SubjectKeyStore.
+   */
+  static async destroyStoredSubjectKey(
+    dir: string,
+    ring: KeyRing | undefined,
+    subject: string,
+  ): Promise<boolean> {
+    const { keysDir, subjectsDir } = trailKeyPaths(dir);
+    if (!fs.existsSync(path.join(subjectsDir, 'index.key'))) return false;
+    const store = await openKeyDirSubjectKeys(keysDir, ring ?? (await openTrailKeyRing(dir)));
+    return store.destroySubjectKey(subject);
   }
 
   /** Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere. */

@@ -130,6 +130,8 @@ export class AuditTrail {
   private timer: NodeJS.Timeout | undefined;
   /** The PostgreSQL log, for reading back. */
   private postgres: PostgresTarget | undefined;
+  /** The `keys` option: the ring that wrapped subject keys, for an erasure (eraseSubject). */
+  private readonly keys: KeyRing | undefined;
 
   private constructor(
     init: { origin: string; verifierKey: string; sealSeed?: string },
@@ -138,6 +140,7 @@ export class AuditTrail {
   ) {
     this.origin = init.origin;
     this.dir = options.dir;
+    this.keys = options.keys;
     this.verifierKey = init.verifierKey;
     this.sealSeed = init.sealSeed;
     this.batchSize = queue.batchSize;
@@ -356,9 +359,13 @@ export class AuditTrail {
     await this.flush();
     if (this.postgres !== undefined) return this.shredSubject(this.postgres, subject, options.reason);
     // The subject's data key first: from then on its ciphertexts are unreadable everywhere.
-    if (this.protection !== undefined) {
+    if (this.protection?.subjectKeys === true) {
       await this.protection.destroySubject(subject);
       this.sendKeyUpdate(); // the writer thread's copy goes too
+    } else if (this.dir !== undefined) {
+      // Opened without encrypt fields (the CLI opens with the trail.json mode), the trail may
+      // still hold subject keys from content written under another policy.
+      await TrailProtection.destroyStoredSubjectKey(this.dir, this.keys ?? this.protection?.ring, subject);
     }
     return this.channel.erase(subject, options.reason);
   }
