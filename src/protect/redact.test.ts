@@ -274,6 +274,40 @@ describe('createRedactor', () => {
       ]);
     });
 
+    it('applies the hook to keys as to values, each time with its path', () => {
+      const seen: string[] = [];
+      const r = createRedactor({
+        hook: (t, ctx) => {
+          seen.push(ctx.path);
+          return t.replaceAll('Jane Roe', '[NAME]');
+        },
+      });
+      const input = {
+        type: 'x.k',
+        meta: { 'Jane Roe': 'owner' },
+        content: { toolArgs: { patients: { 'Jane Roe': 'visit' } } },
+      };
+      const out = r(input);
+      expect(out.value).toEqual({
+        type: 'x.k',
+        meta: { '[NAME]': 'owner' },
+        content: { toolArgs: { patients: { '[NAME]': 'visit' } } },
+      });
+      expect(out.findings).toEqual(
+        expect.arrayContaining([
+          { path: 'meta["[NAME]"]', kind: 'hook', count: 1 },
+          { path: 'content.toolArgs.patients["[NAME]"]', kind: 'hook', count: 1 },
+        ]),
+      );
+      expect(seen).toEqual(
+        expect.arrayContaining(['meta["Jane Roe"]', 'content.toolArgs.patients["Jane Roe"]']),
+      );
+      // not remembered across events: the hook is asked again (it is told the path)
+      seen.length = 0;
+      r(input);
+      expect(seen).toContain('meta["Jane Roe"]');
+    });
+
     describe('when a custom detector or the hook fails', () => {
       it.each<[string, RedactorOptions]>([
         [
@@ -403,7 +437,7 @@ describe('createRedactor', () => {
         },
       });
       expect(hooked({ meta: { a: 'ok', b: 'fine' } }).value).toEqual({ meta: { a: 'OK', b: 'fine' } });
-      expect(seen).toEqual(['meta.a', 'meta.b']);
+      expect(seen).toEqual(['meta.a', 'meta.a', 'meta.b', 'meta.b']); // each key, then its value
     });
   });
 

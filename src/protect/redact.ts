@@ -78,7 +78,12 @@ interface KeyInfo {
   /** The key with personal data in it replaced, when it held some. */
   readonly renamed: string | undefined;
   readonly kinds: readonly number[] | undefined;
-  /** False for a judgement that failed: judged again next time, never remembered. */
+  /** The custom hook changed the key. */
+  readonly hooked?: boolean;
+  /**
+   * False for a judgement that failed, or that the custom hook took part in (it is told the path,
+   * which differs between places): judged again next time, never remembered.
+   */
   readonly kept: boolean;
 }
 
@@ -424,7 +429,7 @@ class Walker {
         info =
           typeof r === 'string' || (r.cfg === null && !r.secretKeys)
             ? undefined
-            : this.keyInfo(ctx, r, k, rename);
+            : this.keyInfo(ctx, r, k, rename, len);
         memo?.set(i, k, r, info, info === undefined || info.kept);
       }
       let nk = k;
@@ -456,7 +461,8 @@ class Walker {
             numbered.set(info.renamed, n);
           }
           path[len] = nk;
-          if (info.kinds !== undefined) this.record(ctx, pathString(path, len + 1), info.kinds, false);
+          if (info.kinds !== undefined || info.hooked === true)
+            this.record(ctx, pathString(path, len + 1), info.kinds, info.hooked === true);
         }
         if (
           r.secretKeys &&
@@ -606,7 +612,7 @@ class Walker {
   }
 
   /** How key `k` is treated in class `run`: sensitive, a context hint, and renamed if it holds personal data. */
-  private keyInfo(ctx: Ctx, run: ClassRun, k: string, rename: boolean): KeyInfo {
+  private keyInfo(ctx: Ctx, run: ClassRun, k: string, rename: boolean, len: number): KeyInfo {
     const cache = rename ? run.keyCache : run.fixedKeyCache;
     const hit = cache.get(k);
     if (hit !== undefined) return hit;
@@ -628,13 +634,35 @@ class Walker {
         kinds = res.kinds;
       }
     }
+    // Keys are scanned like values, by the hook too: a name it masks may well be used as a key.
+    let hooked = false;
+    if (rename && run.hook !== undefined) {
+      const before = renamed ?? k;
+      ctx.path[len] = k;
+      const at = pathString(ctx.path, len + 1);
+      let h: unknown;
+      try {
+        h = run.hook(before, { path: at, fieldClass: run.cls });
+        if (typeof h !== 'string') throw new TypeError('the hook returned no string');
+      } catch {
+        ctx.failed = true;
+        ctx.findings.push({ path: at, kind: REDACTION_FAILED, count: 1 });
+        return { sensitive: true, hint: 0, renamed: REDACTION_FAILED_MARKER, kinds: undefined, kept: false };
+      }
+      if (h !== before) {
+        renamed = h;
+        hooked = true;
+      }
+    }
     const info: KeyInfo = {
       sensitive: this.names.isSensitive(k),
       hint: keyHint(k),
       renamed,
       kinds,
-      kept: true,
+      hooked,
+      kept: run.hook === undefined || !rename,
     };
+    if (!info.kept) return info;
     if (cache.size >= KEY_CACHE_SIZE) cache.clear();
     cache.set(k, info);
     return info;
