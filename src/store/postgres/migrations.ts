@@ -178,7 +178,8 @@ export async function schemaVersion(client: pg.ClientBase): Promise<number> {
 /**
  * Applies the migrations not applied yet. Returns the versions applied (empty when current).
  * @throws AuditError STORE_UNAVAILABLE when the schema is behind and the role may not change it
- *   (run `sealtrail init --postgres URL --log NAME` as the schema owner), or when the database is newer than this code.
+ *   (run `sealtrail init --postgres URL --log NAME` as the schema owner), when the group roles are
+ *   missing and the role may not create them, or when the database is newer than this code.
  */
 export async function migrate(client: pg.ClientBase): Promise<number[]> {
   const current = await schemaVersion(client);
@@ -215,7 +216,14 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    const code = (err as { code?: string }).code;
+    const { code, routine } = err as { code?: string; routine?: string };
+    if (code === '42501' && routine === 'CreateRole') {
+      // The owner of a database (not a superuser) may create the schema but not roles.
+      throw new AuditError(
+        'STORE_UNAVAILABLE',
+        `postgres: schema at version ${current}, needs ${SCHEMA_VERSION}, and this role may not create the group roles ${PG_WRITER_ROLE} and ${PG_READER_ROLE}: grant it CREATEROLE, or create them (NOLOGIN) as a superuser, then run sealtrail init --postgres again (docs/postgres.md)`,
+      );
+    }
     if (code === '42501') {
       throw new AuditError(
         'STORE_UNAVAILABLE',
