@@ -44,11 +44,24 @@ export function pgError(err: unknown, target: string, what: string): AuditError 
       : code === '3D000'
         ? 'database does not exist'
         : code.startsWith('E')
-          ? code
+          ? ((e.code === undefined ? driverDetail(e.message) : undefined) ?? code)
           : `${code}: ${(e.message ?? '').split('\n')[0]}`;
   return new AuditError(unavailable ? 'STORE_UNAVAILABLE' : 'STORE_IO', `${target}: ${what}: ${detail}`, {
     sqlstate: code,
   });
+}
+
+/**
+ * What an error of the driver itself (no SQLSTATE, no errno) means, for the messages it is known
+ * to give before the server answers; undefined otherwise (the message is not shown: unknown text).
+ */
+function driverDetail(message: string | undefined): string | undefined {
+  if (message === undefined) return undefined;
+  if (/password must be a string/.test(message))
+    return 'the server asks for a password and none was given (set PGPASSWORD or use ~/.pgpass)';
+  if (/does not support SSL/.test(message))
+    return 'the server does not support SSL (see sslmode in the connection string)';
+  return undefined;
 }
 
 /** The application name a connection shows in pg_stat_activity. */
