@@ -92,7 +92,8 @@ export async function selectPendingReads(
 
 /**
  * The event to append for a pending row: its own fields, `meta.recordedLate` set, `meta.dbRole`
- * the role that inserted it, and its time of insertion when it names none. Undefined for a row
+ * the role that inserted it, and as its time the row's `created`, stamped by the database: a time
+ * the row names is not kept, or a reader could date its own read out of a time window. Undefined for a row
  * that is not JSON or not of a {@link PENDING_READ_TYPES} type: the reader role could insert
  * anything, and the log's writer appends nothing else.
  */
@@ -109,7 +110,7 @@ export function pendingReadEvent(row: PendingReadRow): Record<string, unknown> |
   const meta = typeof e.meta === 'object' && e.meta !== null && !Array.isArray(e.meta) ? e.meta : {};
   return {
     ...e,
-    ts: e.ts ?? row.created.toISOString(),
+    ts: row.created.toISOString(),
     meta: { ...meta, recordedLate: true, dbRole: row.db_role },
   };
 }

@@ -324,7 +324,8 @@ describe('the PostgreSQL store', () => {
         await client.query(
           `INSERT INTO sealtrail.pending_reads (log_id, event, db_role)
            SELECT id, $1, 'someone-else' FROM sealtrail.logs WHERE log = 'audited'`,
-          [JSON.stringify(read(2))],
+          // a time of its own choosing: not kept (the database's is)
+          [JSON.stringify({ ...read(2), ts: '1999-01-01T00:00:00.000Z' })],
         );
         // Rows the writer must not append: another event type, and text that is not JSON.
         await client.query(
@@ -348,6 +349,7 @@ describe('the PostgreSQL store', () => {
         { verb: 'query', n: 1, recordedLate: true, dbRole: 'auditor' },
         { verb: 'query', n: 2, recordedLate: true, dbRole: 'auditor' },
       ]);
+      for (const e of reads) expect(Date.now() - Date.parse(e.ts)).toBeLessThan(3_600_000);
       const left = await server.sql(name, 'SELECT event FROM sealtrail.pending_reads ORDER BY id');
       expect(left.rows.map((r) => r.event)).toEqual([
         JSON.stringify({ type: 'auth.success', actor: { id: 'forged' } }),
