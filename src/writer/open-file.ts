@@ -23,7 +23,7 @@ import {
   writeAllSync,
 } from '../store/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
-import { adoptedMeta, checkUnsignedTail } from './unsigned-tail.js';
+import { checkUnsignedTail, recoveryEvent } from './unsigned-tail.js';
 
 /** Options for opening a trail directory for writing. */
 export interface OpenFileOptions extends AppenderOptions {
@@ -99,20 +99,8 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
     appender.sealFinishedEpochs(Date.now());
     // Before anything is appended: a crash from here on must not leave entries after a `close` checkpoint.
     if (latest?.reason === 'close') appender.checkpoint('open', true);
-    const r = log.recovery;
-    if (r !== undefined || adopted !== undefined) {
-      appender.appendEvent({
-        type: 'system.recovery',
-        severity: 'warning',
-        outcome: 'success',
-        meta: {
-          ...(r === undefined
-            ? {}
-            : { file: r.file, quarantineFile: r.quarantineFile, bytes: r.bytes, lines: r.lines }),
-          ...adoptedMeta(adopted),
-        },
-      });
-    }
+    const recovered = recoveryEvent(log.recovery, adopted);
+    if (recovered !== undefined) appender.appendEvent(recovered);
     if (state.latestCheckpoint()?.size !== appender.size) appender.checkpoint('open');
     const opened: OpenedFile = { appender, meta, release };
     if (sealSeed !== undefined) opened.sealSeed = sealSeed;

@@ -38,7 +38,7 @@ import {
 } from '../store/postgres/index.js';
 import { Appender, type AppenderOptions } from './appender.js';
 import { type PostgresTarget, pgKeysDir } from './postgres-target.js';
-import { adoptedMeta, checkUnsignedTail } from './unsigned-tail.js';
+import { checkUnsignedTail, recoveryEvent } from './unsigned-tail.js';
 
 export type { PostgresTarget };
 
@@ -144,13 +144,8 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
     );
     appender.sealFinishedEpochs(Date.now());
     if (state.latest?.reason === 'close') appender.checkpoint('open', true);
-    if (adopted !== undefined)
-      appender.appendEvent({
-        type: 'system.recovery',
-        severity: 'warning',
-        outcome: 'success',
-        meta: adoptedMeta(adopted),
-      });
+    const recovered = recoveryEvent(undefined, adopted);
+    if (recovered !== undefined) appender.appendEvent(recovered);
     // Reads recorded while no writer held the log (store/postgres/pg-pending-reads.ts).
     // A tick's absorb may finish after the appender closed: its rows then wait for the next writer.
     let closing = false;

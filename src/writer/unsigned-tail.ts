@@ -10,7 +10,7 @@
  * open's `system.recovery` entry.
  */
 import { AuditError } from '../errors.js';
-import type { StoredCheckpoint } from '../store/index.js';
+import type { Recovery, StoredCheckpoint } from '../store/index.js';
 
 /** Entries `[fromSeq, fromSeq + entries)`, adopted after an unclean stop. */
 export interface AdoptedTail {
@@ -21,8 +21,7 @@ export interface AdoptedTail {
 /**
  * What to do with the entries after `latest` in a log of `size` entries (`where` names the log in
  * errors): nothing when there are none, adopt them after an unclean stop.
- * @throws AuditError TREE_SIZE_MISMATCH when they follow a `close` checkpoint; nothing is moved
- *   or signed.
+ * @throws AuditError TREE_SIZE_MISMATCH when they follow a `close` checkpoint; nothing is signed.
  */
 export function checkUnsignedTail(
   latest: StoredCheckpoint | undefined,
@@ -34,13 +33,25 @@ export function checkUnsignedTail(
   if (latest?.reason === 'close')
     throw new AuditError(
       'TREE_SIZE_MISMATCH',
-      `${where}: seq ${signed}..${size - 1} follow the checkpoint its writer signed when it closed (size ${signed}), so that writer did not write them; nothing was moved or signed (run sealtrail verify)`,
+      `${where}: seq ${signed}..${size - 1} follow the checkpoint its writer signed when it closed (size ${signed}), so that writer did not write them; they are left unsigned (run sealtrail verify)`,
       { seq: signed },
     );
   return { fromSeq: signed, entries: size - signed };
 }
 
-/** The `meta` of a `system.recovery` entry for adopted entries. */
-export function adoptedMeta(adopted: AdoptedTail | undefined): Record<string, number> {
-  return adopted === undefined ? {} : { adoptedFromSeq: adopted.fromSeq, adoptedEntries: adopted.entries };
+/** The `system.recovery` entry of an open that set a torn tail aside or adopted entries; else undefined. */
+export function recoveryEvent(
+  torn: Recovery | undefined,
+  adopted: AdoptedTail | undefined,
+): Record<string, unknown> | undefined {
+  if (torn === undefined && adopted === undefined) return undefined;
+  const meta: Record<string, unknown> =
+    torn === undefined
+      ? {}
+      : { file: torn.file, quarantineFile: torn.quarantineFile, bytes: torn.bytes, lines: torn.lines };
+  if (adopted !== undefined) {
+    meta.adoptedFromSeq = adopted.fromSeq;
+    meta.adoptedEntries = adopted.entries;
+  }
+  return { type: 'system.recovery', severity: 'warning', outcome: 'success', meta };
 }
