@@ -8,6 +8,7 @@ import { DirSource, type SegmentSummary, trailLayout } from '../store/index.js';
 import { trailDirs } from '../test-support/fixtures.js';
 import { writeFixtureTrail } from '../test-support/read-fixtures.js';
 import { type LocalS3, startLocalS3 } from '../test-support/s3-server.js';
+import { AuditTrail } from '../writer/index.js';
 import { archiveSegmentName, archiveSummaryName, checkpointObjectName } from './archive-layout.js';
 import { pushArchive } from './push.js';
 import { parseS3Url } from './s3-location.js';
@@ -356,6 +357,33 @@ describe('verifyArchive', () => {
     const report = await verifyArchive(parseS3Url(url), { s3: conn() });
     expect(report.ok).toBe(false);
     expect(report.failure?.code).toBe('CHAIN_SEQ_GAP');
+  });
+
+  describe('when retention pruned the oldest segments and gzipped the rest before the push', () => {
+    it('uploads the sealed bytes and the boundary checkpoint, so the archive verifies from its first seq', async () => {
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 1024 });
+      const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+      for (let i = 0; i < 24; i++) {
+        trail.emit({ type: 'x.note', ts: ago(i < 8 ? 400 : 100), meta: { i } });
+        if (i % 4 === 3) await trail.flush();
+      }
+      const result = await trail.applyRetention(
+        parseRetentionPolicy({ default: { keep: '1y' }, archiveAfter: '30d' }),
+      );
+      await trail.close();
+      const firstKept = result.prune.firstKept!;
+      expect(firstKept).toBeGreaterThan(0);
+      expect(result.archived.segments).toBeGreaterThan(0);
+      const t = target();
+      const pushed = await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+      const report = await verifyArchive(parseS3Url(t.url), { s3: conn(), fromSeq: firstKept });
+      expect(report.failure).toBeUndefined();
+      expect(report.ok).toBe(true);
+      expect(report.range.from).toBe(firstKept);
+      expect(report.range.to).toBe(pushed.archivedSize - 1);
+      expect(pushed.archivedFrom).toBe(firstKept);
+    });
   });
 
   it('fails with TRAIL_NOT_FOUND where nothing was archived', async () => {

@@ -16,7 +16,14 @@ import { holdCovering, readHolds } from '../retention/holds.js';
 import { entryFacts } from '../retention/plan.js';
 import { objectLockRetention, type RetentionPolicy } from '../retention/policy.js';
 import { readRetentionPolicy } from '../retention/policy-file.js';
-import { checkedSegmentLines, DirSource, type SegmentSummary } from '../store/index.js';
+import {
+  checkedSegmentLines,
+  DirSource,
+  gunzipSegment,
+  isArchived,
+  readBoundaryFile,
+  type SegmentSummary,
+} from '../store/index.js';
 import {
   ARCHIVE_TRAIL_META,
   archiveSegmentName,
@@ -62,7 +69,8 @@ export interface PushArchiveReport {
   /** Objects uploaded now, and objects found already there with the same checksum. */
   pushed: number;
   present: number;
-  /** Entries covered by the archive: seq 0 to archivedSize - 1. */
+  /** Entries covered by the archive: seq archivedFrom (0 unless the trail was pruned) to archivedSize - 1. */
+  archivedFrom: number;
   archivedSize: number;
   lock: ArchiveLock;
   /** Where the lock came from: the options, the trail's retention policy, or the defaults. */
@@ -133,6 +141,7 @@ export async function pushArchive(
     segments: sealed.length,
     pushed: 0,
     present: 0,
+    archivedFrom: sealed[0]?.ref.firstSeq ?? 0,
     archivedSize: 0,
     lock,
     lockFrom: explicit ? 'options' : policy === undefined ? 'default' : 'policy',
@@ -189,7 +198,27 @@ export async function pushArchive(
           `no signed checkpoint at size ${summary.treeSize}, the end of ${summary.file}`,
           { file: summary.file },
         );
-      await ensure(archiveSegmentName(ref.firstSeq), fs.readFileSync(ref.file), 'text/plain', segmentLock);
+      // The sealed bytes, which the summary's checksum covers: a segment that retention gzipped
+      // here (`<seq>.log.gz`) is uploaded decompressed, as `verify --from-s3` checks it.
+      const bytes = isArchived(ref.file) ? gunzipSegment(ref.file) : fs.readFileSync(ref.file);
+      await ensure(archiveSegmentName(ref.firstSeq), bytes, 'text/plain', segmentLock);
+      if (ref.firstSeq > 0 && ref === sealed[0]!.ref) {
+        // A pruned trail: the first segment starts from the boundary, whose signed checkpoint
+        // (docs/format.md §10) is the one a verification of the archive starts from.
+        const boundaryNote = notes.get(ref.firstSeq)?.note ?? readBoundaryFile(source.layout)?.checkpoint;
+        if (boundaryNote === undefined)
+          throw new AuditError(
+            'CHECKPOINT_MISSING',
+            `no signed checkpoint at size ${ref.firstSeq}, the start of ${summary.file}`,
+            { file: summary.file },
+          );
+        await ensure(
+          checkpointObjectName(ref.firstSeq),
+          Buffer.from(boundaryNote),
+          'text/plain',
+          segmentLock,
+        );
+      }
       if (ref.firstSeq > 0) {
         const start = Buffer.from(`${JSON.stringify(buildRangeStart(tree!, ref.firstSeq))}\n`);
         await ensure(archiveStartName(ref.firstSeq), start, 'application/json', segmentLock);

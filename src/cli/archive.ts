@@ -35,7 +35,7 @@ export async function runArchive(args: string[]): Promise<number> {
           ? 'Object Lock and legal holds from the retention policy'
           : `${l.mode === 'none' ? 'no Object Lock' : `${l.mode} ${l.retainDays} days`}${l.legalHold ? ', legal hold' : ''}`;
       out(
-        `archived ${report.segments} sealed segments (entries 0..${report.archivedSize - 1}) to ${report.target}: ` +
+        `archived ${report.segments} sealed segments (entries ${report.archivedFrom}..${report.archivedSize - 1}) to ${report.target}: ` +
           `${report.pushed} objects uploaded, ${report.present} already there; ${lock}`,
       );
     }
