@@ -178,6 +178,17 @@ describe('sealtrail witness push and verify --against', () => {
     }
   });
 
+  it('exits 2 for a mistyped address instead of taking it for a directory, never echoing its credentials', async () => {
+    for (const spec of ['htps://ops:pw-1234@collector-b:8787', 'S3://witness/cli', 's3:/witness/cli']) {
+      const r = await run(['witness', 'push', '--dir', dir, '--to', spec]);
+      expect(r.code, spec).toBe(2);
+      expect(r.stderr, spec).toMatch(/^sealtrail: .*witness: unknown address scheme '(htps|S3|s3):'.*\n$/);
+      expect(r.stderr).not.toContain('pw-1234');
+    }
+    expect(fs.existsSync('htps:')).toBe(false);
+    expect(fs.existsSync('s3:')).toBe(false);
+  });
+
   it('exits 1 reporting a fork: another trail with the same origin and key', async () => {
     const fork = path.join(root, 'fork');
     copyTrail(dir, fork);

@@ -3,6 +3,7 @@
  * `http(s)://` URL (another collector), or a directory path (another volume).
  */
 import { type ArchiveLock, isS3Url, parseS3Url, type S3ConnectOptions } from '../archive/index.js';
+import { AuditError } from '../errors.js';
 import { CollectorWitness } from './collector-witness.js';
 import { DirWitness } from './dir-witness.js';
 import { S3Witness } from './s3-witness.js';
@@ -25,7 +26,8 @@ export function isRemoteWitness(spec: string): boolean {
 
 /**
  * Opens the witness `spec` names.
- * @throws AuditError USAGE (malformed S3 URL or URL), CONFIG_INVALID (S3 settings).
+ * @throws AuditError USAGE (malformed S3 URL or URL, an unknown address scheme), CONFIG_INVALID (S3
+ *   settings).
  */
 export async function openWitness(spec: string, options: WitnessOptions = {}): Promise<Witness> {
   if (isS3Url(spec)) {
@@ -37,5 +39,15 @@ export async function openWitness(spec: string, options: WitnessOptions = {}): P
   }
   if (/^https?:\/\//i.test(spec))
     return new CollectorWitness(spec, options.token ?? (process.env.SEALTRAIL_WITNESS_TOKEN || undefined));
+  // A mistyped address (`htps://`, `S3://`, `s3:/`) would otherwise be taken for a directory here,
+  // and checkpoints meant for another host would stay on this one. Only the scheme is echoed: the
+  // rest may hold credentials.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(spec)?.[1];
+  if (scheme !== undefined)
+    throw new AuditError(
+      'USAGE',
+      `witness: unknown address scheme '${scheme}:': expected s3://bucket/prefix, http(s)://host, or a directory (write ./${scheme}:… for a directory whose name has a colon)`,
+      { field: 'witness' },
+    );
   return new DirWitness(spec);
 }
