@@ -386,6 +386,40 @@ describe('verifyArchive', () => {
     });
   });
 
+  describe('when content was erased before the push', () => {
+    it('checks each erased payload against its erasure entry in a later segment, and counts those beyond the archive', async () => {
+      const dir = dirs.fresh();
+      const trail = await AuditTrail.open({ dir, worker: false, maxSegmentBytes: 1024 });
+      for (let i = 0; i < 12; i++) {
+        trail.emit({
+          type: 'model.completion',
+          actor: { id: `u${i % 3}` },
+          content: { prompt: `question ${i}` },
+        });
+        if (i % 3 === 2) await trail.flush();
+      }
+      expect(await trail.eraseSubject('u1')).toEqual({ entries: 4, fields: 4 });
+      const t = target();
+      // The erasure entry is in the open segment: not archived, its markers cannot be checked there.
+      await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+      const before = await verifyArchive(parseS3Url(t.url), { s3: conn() });
+      expect(before.failure).toBeUndefined();
+      expect(before.erasuresBeyond).toBeGreaterThan(0);
+      // Sealed later, the erasure entry is archived with them: every marker is checked against it.
+      for (let i = 0; i < 12; i++) {
+        trail.emit({ type: 'x.more', meta: { i } });
+        await trail.flush(); // a batch each: the segment rotates at a batch that finds it full
+      }
+      await trail.close();
+      await pushArchive(dir, parseS3Url(t.url), { s3: conn() });
+      const after = await verifyArchive(parseS3Url(t.url), { s3: conn() });
+      expect(after.failure).toBeUndefined();
+      expect(after.ok).toBe(true);
+      expect(after.erasuresBeyond).toBe(0);
+      expect(after.contentFields.erased).toBe(4);
+    });
+  });
+
   it('fails with TRAIL_NOT_FOUND where nothing was archived', async () => {
     await expect(verifyArchive(parseS3Url(target().url), { s3: conn() })).rejects.toMatchObject({
       code: 'TRAIL_NOT_FOUND',

@@ -13,6 +13,7 @@ import path from 'node:path';
 import {
   Checkpoint,
   type CheckpointInput,
+  ErasureCheck,
   type VerifyInput,
   type VerifyReport,
   verifyTrail,
@@ -64,6 +65,11 @@ export interface ArchiveVerifyReport extends VerifyReport {
   segments: number;
   /** Checkpoints given with `against` outside the checked range: not checked. */
   againstOutside: Array<{ source: string; size: number }>;
+  /**
+   * Erased payloads whose marker names an entry after the checked range (an erasure recorded in a
+   * segment not archived, or not in the range): not checked here; `verify` of the trail checks them.
+   */
+  erasuresBeyond: number;
 }
 
 function integrity(code: AuditErrorCode, message: string, detail: Record<string, unknown> = {}): never {
@@ -149,6 +155,7 @@ export async function verifyArchive(
       range: { from: picked[0]!, to: -1 },
       segments: picked.length,
       againstOutside: [],
+      erasuresBeyond: 0,
     };
     const verifierKey = options.verifierKey ?? meta.verifierKey;
     const getNote = async (size: number): Promise<CheckpointInput> => {
@@ -213,6 +220,8 @@ export async function verifyArchive(
     // signed checkpoint at its end, and removed, so the temporary space is one segment's.
     report.checkpoints = startNote === undefined ? 0 : 1;
     let prevNote = startNote;
+    // One for the whole range: a marker in one segment may name the erasure entry of a later one.
+    const erasures = new ErasureCheck();
     for (let k = 0; k < span.length; k++) {
       const { firstSeq, summary } = span[k]!;
       const name = archiveSegmentName(firstSeq);
@@ -250,6 +259,7 @@ export async function verifyArchive(
         checkpoints: prevNote === undefined ? [endNote] : [prevNote, endNote],
         against: againstOf[k]!,
         live: false,
+        erasures,
       };
       if (start !== undefined) input.start = { size: start.size, border: start.border, prev: start.prev };
       if (options.onProgress !== undefined) input.onProgress = options.onProgress;
@@ -268,6 +278,7 @@ export async function verifyArchive(
       report.checkpoints++;
       prevNote = endNote;
     }
+    report.erasuresBeyond = erasures.waitingClaims;
     report.ok = true;
     return report;
   } finally {

@@ -76,6 +76,12 @@ export interface VerifyInput {
   against?: readonly CheckpointInput[];
   /** True while a writer has the trail open (its newest entries may not be checkpointed or sealed yet). */
   live: boolean;
+  /**
+   * Erasure claims carried across calls that verify consecutive parts of one trail (an archive, a
+   * segment at a time): a marker may name an entry of a later part. The caller then decides what
+   * the claims still waiting at the end mean; without it they fail at the end of `lines`.
+   */
+  erasures?: ErasureCheck;
   seals?: {
     records: readonly SealRecord[];
     seed: string;
@@ -383,7 +389,7 @@ export function verifyContent(
  * behind a marker: its digest alone does not say whether the content was erased or removed.
  * Claims wait, by the seq they name, until verify reaches that entry.
  */
-class ErasureCheck {
+export class ErasureCheck {
   private readonly waiting = new Map<number, ErasureClaim[]>();
 
   claim(claims: readonly ErasureClaim[]): void {
@@ -434,6 +440,13 @@ class ErasureCheck {
           { seq },
         );
     }
+  }
+
+  /** Claims still waiting: those naming entries not reached yet. */
+  get waitingClaims(): number {
+    let n = 0;
+    for (const claims of this.waiting.values()) n += claims.length;
+    return n;
   }
 
   /** At the end of the log: a claim naming an entry past it fails (unless a writer is appending it). */
@@ -505,7 +518,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     if (wanted.has(seq)) wanted.set(seq, seq === 0 ? EMPTY_TREE_ROOT : tree.root());
     let prev: Buffer = start?.prev ?? GENESIS_PREV;
     const boundary = input.boundary === undefined ? undefined : openBoundaryInput(input, verifier);
-    const erasures = new ErasureCheck();
+    const erasures = input.erasures ?? new ErasureCheck();
     const lineClaims: ErasureClaim[] = []; // reused by every line checked one by one
     const lines = input.lines[Symbol.iterator]();
     const first = lines.next();
@@ -628,7 +641,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       lines.return?.();
       throw err;
     }
-    erasures.finish(seq, input.live === true);
+    if (input.erasures === undefined) erasures.finish(seq, input.live === true);
     input.onProgress?.(seq);
     report.entries = seq;
     const root = tree.root();

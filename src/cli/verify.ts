@@ -125,6 +125,10 @@ export async function runVerify(args: string[]): Promise<number> {
     if ('range' in report) {
       for (const a of report.againstOutside)
         parts.push(`${a.source} (size ${a.size}) outside the archived range, not checked`);
+      if (report.erasuresBeyond > 0)
+        parts.push(
+          `${report.erasuresBeyond} erased payloads name erasure entries after the archived range, not checked (verify the trail for them)`,
+        );
       parts.push('seals not checked (not archived)');
     } else if (report.seals !== undefined) {
       parts.push(`${report.seals.epochs} seal epochs verified`);
