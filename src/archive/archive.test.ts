@@ -420,6 +420,16 @@ describe('verifyArchive', () => {
     });
   });
 
+  it('fails with NOT_FOUND for a range that starts after the archive ends', async () => {
+    const { sealed, url } = await pushed();
+    await expect(
+      verifyArchive(parseS3Url(url), { s3: conn(), fromSeq: sealed.at(-1)!.lastSeq + 1 }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('the archive ends at seq'),
+    });
+  });
+
   it('fails with TRAIL_NOT_FOUND where nothing was archived', async () => {
     await expect(verifyArchive(parseS3Url(target().url), { s3: conn() })).rejects.toMatchObject({
       code: 'TRAIL_NOT_FOUND',

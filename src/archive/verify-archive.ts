@@ -180,6 +180,13 @@ export async function verifyArchive(
         const text = (await s3.get(name))?.toString('utf8');
         span.push({ firstSeq, summary: parseSummary(text, firstSeq, s3.url(name)) });
       }
+      // The last segment's end is known only from its summary: a range past it holds nothing.
+      if (from > span.at(-1)!.summary.lastSeq)
+        throw new AuditError(
+          'NOT_FOUND',
+          `no archived segment at ${s3.url('')} holds seq ${from}: the archive ends at seq ${span.at(-1)!.summary.lastSeq}`,
+          { field: 'from-seq' },
+        );
       if (timed) {
         // The segments whose time range meets the window, and every segment between them.
         const meets = (x: SegmentSummary) => Date.parse(x.maxTs) >= fromTime && Date.parse(x.minTs) <= toTime;
