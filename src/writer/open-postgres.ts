@@ -18,6 +18,7 @@ import {
   acquireLogLock,
   applicationName,
   checkLogName,
+  checkWriterRights,
   connectPg,
   createPgKeys,
   describeTarget,
@@ -78,6 +79,7 @@ export async function openPgAppender(options: OpenPgOptions): Promise<OpenedPg> 
   const client = await connectPg(t.url, 'writer', timeoutMs);
   try {
     await migrate(client);
+    await checkWriterRights(client, target);
     await acquireLogLock(client, log, t.lockTimeoutMs ?? 0, target);
     const row = await readLogMeta(client, log, target);
     let meta = row?.meta;

@@ -119,6 +119,32 @@ export async function logLockHolder(client: pg.ClientBase, log: string): Promise
 }
 
 /**
+ * Refuses a role that may not write logs before it takes a log's lock: a reader role running
+ * `append` or `erase` held the lock, then failed on the first table it touched with a message
+ * about that table.
+ * @throws AuditError STORE_UNAVAILABLE naming the role.
+ */
+export async function checkWriterRights(client: pg.ClientBase, target: string): Promise<void> {
+  let row: { role: string; ok: boolean };
+  try {
+    row = (
+      await client.query<{ role: string; ok: boolean }>(
+        `SELECT current_user AS role,
+                has_table_privilege('sealtrail.entries', 'INSERT')
+                AND has_table_privilege('sealtrail.pending_reads', 'DELETE') AS ok`,
+      )
+    ).rows[0]!;
+  } catch (err) {
+    throw pgError(err, target, 'cannot read the rights of this role');
+  }
+  if (!row.ok)
+    throw new AuditError(
+      'STORE_UNAVAILABLE',
+      `${target}: role ${row.role} may not write logs: it needs the sealtrail_writer role (docs/postgres.md)`,
+    );
+}
+
+/**
  * Takes the session advisory lock of `log` on `client`, waiting up to `timeoutMs` (0: fail at
  * once). The lock lasts as long as the connection.
  * @throws AuditError TRAIL_LOCKED naming the holder.

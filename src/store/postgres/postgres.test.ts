@@ -307,6 +307,20 @@ describe('the PostgreSQL store', () => {
       readerUrl = server.urlAs('auditor', 'aud-secret', name);
     });
 
+    it('refuses the reader role as a writer before it takes the lock, naming the role', async () => {
+      await expect(
+        AuditTrail.open({
+          postgres: { url: readerUrl, log: 'audited', keysDir: keys('audited') },
+          handleExit: false,
+        }),
+      ).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringContaining(
+          'role auditor may not write logs: it needs the sealtrail_writer role',
+        ),
+      });
+    });
+
     it('lets the reader role insert a pending read and nothing else', async () => {
       await insertPendingReads(readerUrl, 'audited', [read(1)]);
       const client = new pg.Client({ connectionString: readerUrl });
