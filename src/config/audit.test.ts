@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { DIAGNOSTICS_CHANNEL, type Diagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
+import type { AuditEventInput } from '../event/index.js';
 import { runWithRequestContext } from '../integrations/context/index.js';
 import { type AuditEntry, decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
@@ -86,6 +87,51 @@ describe('Audit', () => {
       const ts = Date.parse(early.ts);
       expect(ts).toBeGreaterThanOrEqual(before);
       expect(ts).toBeLessThanOrEqual(emitted);
+    });
+
+    it('records a held event as it was when emit() returned, whatever the caller changes later', async () => {
+      const a = newAudit();
+      const ready = a.enable({ env: TEST_ENV });
+      const event = {
+        type: 'x.held' as string,
+        ts: new Date(1_700_000_000_000),
+        meta: { n: 1 },
+        content: { prompt: 'asked' },
+      };
+      a.emit(event as AuditEventInput);
+      event.type = 'x.other';
+      event.ts.setTime(0);
+      event.meta.n = 2;
+      event.content.prompt = 'changed';
+      await ready;
+      await a.flush();
+      const held = entries(a.memoryStores[0]!).filter((e) => e.type.startsWith('x.'));
+      expect(held.map((e) => [e.type, e.ts, e.meta, e.content])).toEqual([
+        ['x.held', '2023-11-14T22:13:20.000Z', { n: 1 }, { prompt: 'asked' }],
+      ]);
+    });
+
+    it('refuses a bad event while the trail opens, and writes the held events around it', async () => {
+      const a = newAudit();
+      const ready = a.enable({ env: TEST_ENV });
+      a.emit({ type: 'x.before' });
+      expect(() => a.emit({ type: 'x.bad', usage: { inputTokens: -1 } })).toThrow(
+        expect.objectContaining({
+          code: 'EVENT_INVALID',
+          message: 'usage.inputTokens: expected a non-negative integer',
+        }),
+      );
+      expect(() => a.emit({ type: 'x.date', content: { at: new Date(0) } })).toThrow(
+        expect.objectContaining({ code: 'EVENT_INVALID' }),
+      );
+      a.emit({ type: 'x.after' });
+      await ready;
+      await a.flush();
+      expect(
+        entries(a.memoryStores[0]!)
+          .map((e) => e.type)
+          .filter((t) => t.startsWith('x.')),
+      ).toEqual(['x.before', 'x.after']);
     });
 
     it('refuses a second enable() until disable()', async () => {

@@ -55,6 +55,22 @@ import {
 /** Events held while the trails open; beyond this the failure policy applies. */
 const MAX_HELD = 100_000;
 
+/**
+ * A held event as it is when `emit()` returns, checked as `emit()` checks it once the trail is
+ * open: the caller may change its object (or reuse it for the next event) before the trail opens,
+ * and one bad event found only then would reject `ready` and lose the held events after it.
+ * Checked before it is copied, so that what JSON text cannot carry (a Date in content, a `toJSON`
+ * method) is refused, not converted; the copy is checked again, as a getter may answer anew.
+ * @throws AuditError EVENT_INVALID naming the field.
+ */
+function snapshotEvent(event: AuditEventInput): AuditEventInput {
+  prepareEvent(event);
+  const ts = event.ts instanceof Date ? event.ts.getTime() : event.ts;
+  const copy = JSON.parse(JSON.stringify({ ...event, ts })) as AuditEventInput;
+  prepareEvent(copy);
+  return copy;
+}
+
 /** Where `audit` stands. */
 export type AuditState = 'off' | 'opening' | 'on' | 'failed';
 
@@ -223,9 +239,16 @@ export class Audit {
           return this.#failOrReport(
             new AuditError('BUFFER_FULL', `queue full: ${MAX_HELD} events are waiting for the trail to open`),
           );
+        let held: AuditEventInput;
+        try {
+          held = snapshotEvent(prepared);
+        } catch (err) {
+          return this.#failOrReport(err);
+        }
         // The event happened now, not when the trail finishes opening (a key file's scrypt, Vault):
         // without this a held event got the time it was written, after later events it preceded.
-        this.#held.push(prepared.ts === undefined ? { ...prepared, ts: new Date() } : prepared);
+        if (held.ts === undefined) held.ts = Date.now();
+        this.#held.push(held);
         return '';
       }
       case 'on': {
