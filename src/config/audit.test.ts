@@ -1,5 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
@@ -252,6 +254,51 @@ describe('Audit', () => {
       expect(e!.contentModes).toEqual({ prompt: 'hash' });
       expect(a.memoryStores[0]!.log.lines[1]).not.toContain('refund policy');
       expect(a.status()).toMatchObject({ environment: 'production', content: 'hash', keysConfigured: true });
+    });
+
+    describe('when Vault and SEALTRAIL_KEY are both configured for a directory trail', () => {
+      it('takes the keys from Vault, first in the chain the CLI reads the trail with', async () => {
+        // A loopback server answering Vault's KV v2 read (api-docs/secret/kv/kv-v2).
+        const vaultKey = Buffer.alloc(32, 0x5a).toString('base64');
+        const server = http.createServer((req, res) => {
+          const ok = req.url === '/v1/secret/data/sealtrail/prod' && req.headers['x-vault-token'] === 'hvs.t';
+          res.writeHead(ok ? 200 : 403, { 'Content-Type': 'application/json' });
+          res.end(
+            JSON.stringify(
+              ok
+                ? { data: { data: { current: 'k1', k1: vaultKey }, metadata: { version: 1 } } }
+                : { errors: ['permission denied'] },
+            ),
+          );
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        try {
+          const dir = dirs.root();
+          const a = newAudit();
+          await a.enable({
+            env: {
+              ...TEST_ENV,
+              SEALTRAIL_DESTINATION: dir,
+              SEALTRAIL_CONTENT: 'hash',
+              SEALTRAIL_KEY: `k9:${'3c'.repeat(32)}`,
+              VAULT_ADDR: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+              VAULT_TOKEN: 'hvs.t',
+              SEALTRAIL_VAULT_PATH: 'sealtrail/prod',
+            },
+          });
+          a.modelCall({ prompt: 'private question' });
+          await a.disable();
+          const [loaded, e] = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+          expect(loaded).toMatchObject({
+            type: 'system.keys_loaded',
+            meta: { provider: 'vault', current: 'k1' },
+          });
+          expect(e!.content!.prompt).toMatch(/^sth1:k1:/);
+        } finally {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        }
+      });
     });
 
     it('refuses enable() at once for content hash on a memory or stdout trail without keys, naming SEALTRAIL_KEY', () => {

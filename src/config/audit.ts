@@ -19,7 +19,7 @@ import {
   type RequestContext,
   updateRequestContext,
 } from '../integrations/context/index.js';
-import { type KeyProvider, openKeyRing } from '../keys/index.js';
+import { type KeyProvider, keyDirProviders, openKeyRing, trailKeyPaths } from '../keys/index.js';
 import { createRedactor, type Redactor } from '../protect/index.js';
 import { RemoteSink } from '../remote/remote-sink.js';
 import { defaultOrigin, readTrailMeta, trailLayout } from '../store/index.js';
@@ -155,7 +155,7 @@ export class Audit {
     this.#state = 'opening';
     this.#openError = undefined;
     const generation = ++this.#generation;
-    this.#ready = this.#open(config, generation);
+    this.#ready = this.#open(config, env, generation);
     if (config.failure === 'continue') this.#ready = this.#ready.catch(() => undefined);
     return this.#ready;
   }
@@ -396,7 +396,7 @@ export class Audit {
     return '';
   }
 
-  async #open(config: ResolvedConfig, generation: number): Promise<void> {
+  async #open(config: ResolvedConfig, env: NodeJS.ProcessEnv, generation: number): Promise<void> {
     const overflow = config.failure === 'continue' ? 'count' : 'block';
     const provider = keyProviderOf(config.keys, config.sources.keys);
     const opened: AuditTrail[] = [];
@@ -435,7 +435,15 @@ export class Audit {
         // Redaction runs in the trail, before validation; findings are committed as `redactions`.
         if (this.#redactor !== undefined) options.redact = this.#redactor;
         if (origin !== undefined && d.kind !== 'memory') options.origin = origin;
-        if (provider !== undefined && origin !== undefined)
+        if (d.kind === 'dir' && config.sources.keys === 'env' && origin !== undefined)
+          // SEALTRAIL_KEY is one link of a directory's chain, behind Vault (docs/keys.md §2): the
+          // CLI and the collector read the trail through that chain, so its writer must too. Alone,
+          // it wrote under the environment's key while Vault served every reader.
+          options.keys = await openKeyRing({
+            providers: keyDirProviders(trailKeyPaths(d.dir).keysDir, env),
+            context: origin,
+          });
+        else if (provider !== undefined && origin !== undefined)
           options.keys = await openKeyRing({ providers: [provider], context: origin });
         if (d.kind === 'dir') options.dir = d.dir;
         else options.store = d.kind === 'stdout' ? 'stdout' : d.store!;
