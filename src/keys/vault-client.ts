@@ -232,12 +232,18 @@ export class VaultClient {
       throw new AuditError('KEY_NOT_FOUND', `${what}: not found (404)`, { status: 404 });
     }
     if (res.status === 400) {
-      throw new AuditError(badRequest, `${what}: refused (400${vaultMessage(text)})`, { status: 400 });
+      throw new AuditError(badRequest, `${what}: refused (400${vaultMessage(text, this.#token)})`, {
+        status: 400,
+      });
     }
     if (res.status < 200 || res.status >= 300) {
-      throw new AuditError('KEY_PROVIDER_ERROR', `${what}: HTTP ${res.status}${vaultMessage(text, ' ')}`, {
-        status: res.status,
-      });
+      throw new AuditError(
+        'KEY_PROVIDER_ERROR',
+        `${what}: HTTP ${res.status}${vaultMessage(text, this.#token, ' ')}`,
+        {
+          status: res.status,
+        },
+      );
     }
     if (res.status === 204 || text === '') return {};
     let body: unknown;
@@ -274,15 +280,20 @@ function networkReason(err: unknown, timeoutMs: number): string {
 }
 
 /**
- * Vault's first error message (`{"errors": [...]}`), shortened and stripped of control characters
- * and of anything shaped like key material (20+ base64 characters): a server that quotes the
- * request in its error would otherwise put the keys of a KV write or a Transit call in it.
+ * Vault's first error message (`{"errors": [...]}`), shortened and stripped of control characters,
+ * of the token and of anything shaped like key material (20+ base64 characters): a server or proxy
+ * that quotes the request in its error would otherwise put the token (which may be short, `root`
+ * on a dev server) or the keys of a KV write or a Transit call in it.
  */
-function vaultMessage(text: string, sep = ': '): string {
+function vaultMessage(text: string, token: string, sep = ': '): string {
   try {
     const first = (JSON.parse(text) as { errors?: unknown[] }).errors?.[0];
     if (typeof first !== 'string' || first === '') return '';
-    const shown = first.replace(/[^\x20-\x7e]/g, ' ').replace(/[A-Za-z0-9+/_-]{20,}={0,2}/g, '[…]');
+    const visible = (t: string) => t.replace(/[^\x20-\x7e]/g, ' ');
+    const shown = visible(first)
+      .split(visible(token))
+      .join('[…]')
+      .replace(/[A-Za-z0-9+/_-]{20,}={0,2}/g, '[…]');
     return `${sep}${shown.slice(0, 200)}`;
   } catch {
     return '';

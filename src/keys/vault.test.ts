@@ -319,6 +319,12 @@ describe('vaultKeyProvider', () => {
           body += d;
         });
         req.on('end', () => {
+          if (req.url?.includes('echo-token') === true) {
+            // a proxy in front of Vault that quotes the request's headers in its error
+            res.writeHead(500, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ errors: [`bad gateway for token ${req.headers['x-vault-token']}`] }));
+            return;
+          }
           if (req.method === 'GET') {
             // headers and the start of a body, then nothing
             res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -350,6 +356,14 @@ describe('vaultKeyProvider', () => {
       expect(err.message).toMatch(/refused \(400: invalid request: /);
       expect(err.message).not.toContain(K2.toString('base64'));
       expect(err.message).not.toContain(K2.toString('base64').slice(0, 20));
+    });
+
+    it('an error that quotes a short token does not carry it into the message', async () => {
+      const err = await errorOf(
+        vaultKeyProvider(config({ addr: oddAddr, token: 'devroot', kvPath: 'echo-token' })).load(),
+      );
+      expect(err.code).toBe('KEY_PROVIDER_ERROR');
+      expect(err.message).toBe('vault GET secret/data/echo-token: HTTP 500 bad gateway for token […]');
     });
   });
 
