@@ -290,10 +290,8 @@ function vaultMessage(text: string, token: string, sep = ': '): string {
     const first = (JSON.parse(text) as { errors?: unknown[] }).errors?.[0];
     if (typeof first !== 'string' || first === '') return '';
     const visible = (t: string) => t.replace(/[^\x20-\x7e]/g, ' ');
-    const shown = visible(first)
-      .split(visible(token))
-      .join('[…]')
-      .replace(/[A-Za-z0-9+/_-]{20,}={0,2}/g, '[…]');
+    const quoted = token === '' ? visible(first) : visible(first).split(visible(token)).join('[…]');
+    const shown = quoted.replace(/[A-Za-z0-9+/_-]{20,}={0,2}/g, '[…]');
     return `${sep}${shown.slice(0, 200)}`;
   } catch {
     return '';
