@@ -188,6 +188,33 @@ describe('sealtrail', () => {
       expect(k.stderr).toBe('');
     });
 
+    it('refuses a key replaced under the id the trail used, writing and matching (exit 2, naming the id)', () => {
+      const d = path.join(root, 'replaced-key');
+      const first = { SEALTRAIL_KEY: `k1:${'ab'.repeat(32)}` };
+      const replaced = { SEALTRAIL_KEY: `k1:${'cd'.repeat(32)}` };
+      expect(run(['init', '--dir', d, '--content', 'hash'], undefined, first).code).toBe(0);
+      const event = '{"type":"model.request","content":{"prompt":"same text"}}\n';
+      expect(run(['append', '--dir', d], event, first).code).toBe(0);
+      const [entry] = run(
+        ['query', '--dir', d, '--type', 'model.request', '--format', 'jsonl'],
+        undefined,
+        first,
+      )
+        .stdout.split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { id: string });
+      const match = ['match', '--dir', d, '--id', entry!.id, '--field', 'prompt'];
+      expect(run(match, 'same text', first).code).toBe(0);
+      for (const r of [run(match, 'same text', replaced), run(['append', '--dir', d], event, replaced)]) {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(
+          /^sealtrail: key k1 \(from env\) is not the key this trail has used under that id, as .*key-checks\.json records/,
+        );
+        expect(r.stderr.split('\n')).toHaveLength(2);
+        expect(r.stderr).not.toContain('cd'.repeat(32));
+      }
+    });
+
     it('init --content hash with a malformed SEALTRAIL_KEY creates the trail and still shows the seal seed', () => {
       const bad = path.join(root, 'init-hash-bad-key');
       const r = run(['init', '--dir', bad, '--content', 'hash', '--json'], undefined, {

@@ -9,7 +9,7 @@
  */
 import { AuditError } from '../errors.js';
 import { canonicalJson } from '../event/canonical.js';
-import { openKeyDirRing, openTrailKeyRing } from '../keys/index.js';
+import { checkKeyIds, openKeyDirRing, openTrailKeyRing, trailKeyPaths } from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
@@ -54,6 +54,10 @@ export async function runMatch(args: string[]): Promise<number> {
     typeof dir === 'string'
       ? await openTrailKeyRing(dir)
       : await openKeyDirRing(target.keysDir ?? '.', dir.meta.origin);
+  // a key replaced under the same id would answer "no match" for the text recorded
+  checkKeyIds(typeof dir === 'string' ? trailKeyPaths(dir).keysDir : (target.keysDir ?? '.'), ring, {
+    record: false,
+  });
   const redact = createRedactor();
   const candidates: unknown[] = [text, redact(text, 'content').value];
   // Structured content (tool arguments) was hashed as the canonical JSON of its value: a JSON

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { AuditError, isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
 import {
+  checkKeyIds,
   type KeyRing,
   keyDirPaths,
   openKeyDirRing,
@@ -65,6 +66,7 @@ export async function revealOption(
 ): Promise<ContentReveal | undefined> {
   if (decrypt !== true) return undefined;
   const ring = await openTrailKeyRing(dir);
+  checkKeyIds(trailKeyPaths(dir).keysDir, ring, { record: false });
   const subjects = await readerSubjectKeys(trailKeyPaths(dir).keysDir, ring);
   const reveal = contentRevealer(
     readTrailMeta(dir).origin,
@@ -99,6 +101,7 @@ export async function readReveal(
   const keysDir = target.keysDir ?? '.';
   const origin = source.meta.origin;
   const ring = await openKeyDirRing(keysDir, origin);
+  checkKeyIds(keysDir, ring, { record: false });
   // without the writer's subject keys only what the master key encrypted can be shown
   const subjects = await readerSubjectKeys(keysDir, ring);
   const reveal = contentRevealer(origin, subjects === undefined ? { ring } : { ring, subjects });

@@ -23,6 +23,7 @@ export {
   fingerprintCandidates,
   fingerprintMatches,
 } from './fingerprint.js';
+export { checkKeyIds, KEY_CHECKS_FILE } from './key-checks.js';
 export {
   type CreateKeyFileOptions,
   createKeyFile,

@@ -74,6 +74,8 @@ export interface KeyRingExport {
 }
 
 const INFO_PREFIX = 'sealtrail purpose v1\n';
+/** The HKDF `info` of a key's check value, before the context. */
+const CHECK_INFO = 'sealtrail key check v1\n';
 const EMPTY = Buffer.alloc(0);
 /** HKDF's info (prefix, purpose, newline, context) may hold at most 1024 bytes. */
 const MAX_CONTEXT_BYTES =
@@ -242,6 +244,22 @@ export class KeyRing {
     const cached = this.#cache.get(cacheKey(id, purpose))!;
     cached.object ??= createSecretKey(cached.bytes);
     return cached.object;
+  }
+
+  /**
+   * A check value of master key `keyId` (16 hex digits): HKDF-SHA256 of it with its own `info`,
+   * so it tells whether two keys under one id are the same key and reveals nothing of either
+   * (key-checks.ts).
+   * @throws AuditError KEY_NOT_FOUND naming the key id when the ring does not hold it.
+   */
+  checkValue(keyId: string): string {
+    this.#checkLive();
+    const master = this.#keys.get(keyId);
+    if (master === undefined)
+      throw new AuditError('KEY_NOT_FOUND', `master key ${keyId} is not in the key ring`, { keyId });
+    return Buffer.from(
+      hkdfSync('sha256', master.material, EMPTY, `${CHECK_INFO}${this.context}`, 8),
+    ).toString('hex');
   }
 
   /**

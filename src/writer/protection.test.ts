@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isAuditError } from '../errors.js';
-import { KeyRing, openTrailSubjectKeys } from '../keys/index.js';
+import { KEY_CHECKS_FILE, KeyRing, openTrailSubjectKeys } from '../keys/index.js';
 import { matchesHashedContent, revealContent } from '../protect/content-modes.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
@@ -344,6 +344,29 @@ describe('content mode hash', () => {
     expect(matchesHashedContent(ring('k1'), 'prompt', prompts(2), stored)).toBe(false);
     // Bound to the field: the response's text does not match under the prompt's name.
     expect(matchesHashedContent(ring('k1'), 'response', prompts(1), stored)).toBe(false);
+  });
+});
+
+describe('a key replaced under the same id', () => {
+  it('is refused by the next writer (KEY_INVALID naming the id), and the keys it used are kept by check value only', async () => {
+    const dir = freshDir();
+    await write(dir, ring('k1'), 'hash', 0, 1);
+    const checks = path.join(dir, 'keys', KEY_CHECKS_FILE);
+    expect(fs.statSync(checks).mode & 0o777).toBe(0o600);
+    const recorded = JSON.parse(fs.readFileSync(checks, 'utf8')) as Record<string, string>;
+    expect(Object.keys(recorded)).toEqual(['k1']);
+    expect(fs.readFileSync(checks).includes(KEYS.get('k1')!.toString('hex'))).toBe(false);
+    const other = KeyRing.fromKeys([{ id: 'k1', key: randomBytes(32) }], { context: ORIGIN });
+    await expect(openTrail(dir, other, 'hash')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: expect.stringContaining(
+        'key k1 (from explicit) is not the key this trail has used under that id',
+      ),
+    });
+    // the right key, and a new one under a new id, still open it; the new id is recorded
+    await write(dir, ring('k1', 'k2'), 'hash', 1, 2);
+    expect(Object.keys(JSON.parse(fs.readFileSync(checks, 'utf8')))).toEqual(['k1', 'k2']);
+    expect(verifyDir(dir).failure).toBeUndefined();
   });
 });
 

@@ -18,6 +18,7 @@ import { AuditError } from '../errors.js';
 import type { PreparedEvent, PrepareOptions } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
 import {
+  checkKeyIds,
   KeyRing,
   openKeyDirRing,
   openKeyDirSubjectKeys,
@@ -136,6 +137,8 @@ export class TrailProtection {
       }
       ring = await openRing();
     }
+    // An id names one key for the life of the trail: a key replaced under it is refused here.
+    if (needsKeys && home !== undefined) checkKeyIds(home, ring!, { record: true });
     // The ring of the trail's providers is read again when `keys rotate` has rewrapped a subject
     // key under a master key this writer has not seen (an explicit `keys` ring is not).
     const store =
