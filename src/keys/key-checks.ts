@@ -31,18 +31,20 @@ export function checkKeyIds(keysDir: string, ring: KeyRing, options: { record: b
     fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined,
   );
   if (text !== undefined) {
+    let parsed: unknown;
     try {
-      known = JSON.parse(text) as Record<string, string>;
+      parsed = JSON.parse(text);
     } catch {
-      known = undefined as never;
+      parsed = undefined;
     }
     if (
-      typeof known !== 'object' ||
-      known === null ||
-      Array.isArray(known) ||
-      !Object.values(known).every((v) => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v))
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      Array.isArray(parsed) ||
+      !Object.values(parsed).every((v) => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v))
     )
       throw new AuditError('KEY_INVALID', `${file}: not a file of key check values`, { file });
+    known = parsed as Record<string, string>;
   }
   let added = false;
   for (const id of ring.ids) {

@@ -367,6 +367,11 @@ describe('a key replaced under the same id', () => {
     await write(dir, ring('k1', 'k2'), 'hash', 1, 2);
     expect(Object.keys(JSON.parse(fs.readFileSync(checks, 'utf8')))).toEqual(['k1', 'k2']);
     expect(verifyDir(dir).failure).toBeUndefined();
+    fs.writeFileSync(checks, '{"k1":"not a check value"}');
+    await expect(openTrail(dir, ring('k1', 'k2'), 'hash')).rejects.toMatchObject({
+      code: 'KEY_INVALID',
+      message: `${checks}: not a file of key check values`,
+    });
   });
 });
 
