@@ -34,7 +34,7 @@ async function stored(dir: string): Promise<AuditEntry[]> {
 async function delivered(
   name: string,
   run: (c: { url: string; token: string; spoolDir: string }) => Promise<void>,
-  options: { bodyLimit?: number } = {},
+  options: { bodyLimit?: number; maxBatch?: number } = {},
 ): Promise<number[]> {
   const dir = path.join(tmp, name);
   const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
@@ -195,6 +195,47 @@ describe('RemoteSink', () => {
       );
       expect(ns).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]);
       expect(rejected.map((l) => JSON.parse(l).meta.n)).toEqual([10]);
+    });
+  });
+
+  describe('when a batch holds more events than the collector takes (400 naming events)', () => {
+    it('sends it in smaller batches instead of retrying it for ever', async () => {
+      const ns = await delivered(
+        'max-batch',
+        async ({ url, token, spoolDir }) => {
+          const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
+          for (let i = 0; i < 10; i++) sink.emit(event(i));
+          await sink.flush();
+          await sink.close();
+        },
+        { maxBatch: 4 },
+      );
+      expect(ns).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    });
+  });
+
+  describe('when a crash tore the last line of the spool', () => {
+    it('sets the torn line aside and numbers on from the last whole event, losing none after it', async () => {
+      let rejected: string[] = [];
+      const ns = await delivered('torn', async ({ url, token, spoolDir }) => {
+        const down = new RemoteSink({ url: 'http://127.0.0.1:9', token, spoolDir, minRetryMs: 60_000 });
+        for (let i = 0; i < 5; i++) down.emit(event(i));
+        await down.close();
+        // Power lost as event 4 was written: its line ends early, with no newline.
+        const spool = path.join(spoolDir, 'spool.jsonl');
+        fs.truncateSync(spool, fs.statSync(spool).size - 20);
+        const sink = new RemoteSink({ url, token, spoolDir, minRetryMs: 10 });
+        // Before, the torn line never ended a batch: flush() waited for ever.
+        await sink.flush();
+        // Before, event 5 ran into the torn line, and 6 to 8 took seqs 1 to 3 again and were dropped as repeats.
+        for (let i = 5; i < 10; i++) sink.emit(event(i));
+        await sink.flush();
+        await sink.close();
+        rejected = fs.readFileSync(path.join(spoolDir, 'rejected.jsonl'), 'utf8').trim().split('\n');
+      });
+      expect(ns).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9]);
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]).toContain('"action":"step-4"');
     });
   });
 

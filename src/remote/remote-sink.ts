@@ -116,6 +116,7 @@ export class RemoteSink {
       this.fd = fs.openSync(path.join(this.dir, SPOOL), 'a+', 0o600);
       this.size = fs.fstatSync(this.fd).size;
       this.offset = Math.min(Number(readIfExists(path.join(this.dir, OFFSET)) ?? '0') || 0, this.size);
+      this.endTornLine();
       this.seq = this.lastSeq() + 1;
     } catch (err) {
       if (err instanceof AuditError) throw err;
@@ -312,13 +313,14 @@ export class RemoteSink {
     } catch {
       // not JSON: treat as a retry below
     }
-    if (
-      res.status === 400 &&
-      typeof body.index === 'number' &&
-      body.index >= 0 &&
-      body.index < lines.length
-    ) {
-      return { kind: 'rejected', index: body.index, field: typeof body.field === 'string' ? body.field : '' };
+    if (res.status === 400) {
+      const field = typeof body.field === 'string' ? body.field : '';
+      if (typeof body.index === 'number' && body.index >= 0 && body.index < lines.length)
+        return { kind: 'rejected', index: body.index, field };
+      // The batch refused whole, naming no event (more events than the collector's --max-batch): a
+      // 400 is never taken on a retry, so halves, as for 413; one event refused alone is set aside.
+      if (lines.length > 1) return { kind: 'smaller', lines: Math.ceil(lines.length / 2) };
+      return { kind: 'rejected', index: 0, field };
     }
     if (res.status === 401 || res.status === 403) {
       reportDiagnostic({
@@ -348,25 +350,49 @@ export class RemoteSink {
     this.offset = 0;
   }
 
-  /** The last sinkSeq in the spool (to continue numbering after a restart), else the one saved at compaction. */
+  /**
+   * Ends a last line torn by a crash (power loss, a full disk) with a newline. Else the next event
+   * would be appended to it, and the two refused together as one line that is not JSON. Ended,
+   * the torn line alone is refused by the collector and kept in rejected.jsonl.
+   */
+  private endTornLine(): void {
+    const one = Buffer.alloc(1);
+    if (this.size === 0 || (fs.readSync(this.fd, one, 0, 1, this.size - 1) === 1 && one[0] === 0x0a)) return;
+    // An offset at the end of the torn line (the spool cut below it) has that line acknowledged.
+    const acknowledged = this.offset === this.size;
+    writeAll(this.fd, '\n');
+    this.size++;
+    if (acknowledged) this.offset = this.size;
+  }
+
+  /**
+   * The last sinkSeq in the spool (to continue numbering after a restart), else the one saved at
+   * compaction. A line torn by a crash holds no number: the one before it does. Numbering on from
+   * the saved one instead would reuse seqs the collector already recorded, and it would drop the
+   * events that carry them as repeats.
+   */
   private lastSeq(): number {
     const seqFile = readIfExists(path.join(this.dir, SEQ));
     const saved = seqFile === undefined ? -1 : Number(seqFile);
     const fallback = Number.isSafeInteger(saved) ? saved : -1;
-    // The whole last line, however long: its sinkSeq can sit anywhere in it.
-    const last = this.lastLine();
-    let seq: unknown;
-    try {
-      seq = (JSON.parse(last) as { meta?: { sinkSeq?: unknown } }).meta?.sinkSeq;
-    } catch {
-      // A line torn by a crash: it holds no number to continue from.
+    for (let end = this.size; end > 0; ) {
+      // The whole line, however long: its sinkSeq can sit anywhere in it.
+      const line = this.lineBefore(end);
+      end = line.start;
+      let seq: unknown;
+      try {
+        seq = (JSON.parse(line.text) as { meta?: { sinkSeq?: unknown } }).meta?.sinkSeq;
+      } catch {
+        continue; // torn: look at the line before
+      }
+      if (typeof seq === 'number' && Number.isSafeInteger(seq)) return Math.max(fallback, seq);
     }
-    return typeof seq === 'number' && Number.isSafeInteger(seq) ? Math.max(fallback, seq) : fallback;
+    return fallback;
   }
 
-  /** The spool's last line (without its newline); '' when the spool is empty. */
-  private lastLine(): string {
-    let end = this.size;
+  /** The line that ends at `to` (without its newline) and where it starts; '' at 0. */
+  private lineBefore(to: number): { text: string; start: number } {
+    let end = to;
     const one = Buffer.alloc(1);
     // Trailing newlines are not a line.
     while (end > 0 && fs.readSync(this.fd, one, 0, 1, end - 1) === 1 && one[0] === 0x0a) end--;
@@ -384,6 +410,6 @@ export class RemoteSink {
     }
     const line = Buffer.alloc(end - start);
     fs.readSync(this.fd, line, 0, line.length, start);
-    return line.toString('utf8');
+    return { text: line.toString('utf8'), start };
   }
 }
