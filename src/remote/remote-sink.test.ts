@@ -296,6 +296,24 @@ describe('RemoteSink', () => {
     });
   });
 
+  describe('when a second sink opens the same spool', () => {
+    it('refuses it (TRAIL_LOCKED naming the lock) until the first is closed', async () => {
+      const spoolDir = path.join(tmp, 'shared-spool');
+      const options = { url: 'http://127.0.0.1:9', token: 'stk_x', spoolDir, minRetryMs: 60_000 };
+      const first = new RemoteSink(options);
+      expect(() => new RemoteSink(options)).toThrow(
+        expect.objectContaining({
+          code: 'TRAIL_LOCKED',
+          message: expect.stringContaining(
+            `spool is being sent in this process already (lock file ${spoolDir}`,
+          ),
+        }),
+      );
+      await first.close();
+      await new RemoteSink(options).close();
+    });
+  });
+
   describe('with credentials in its url', () => {
     it('refuses them at construction (CONFIG_INVALID naming url), never printing them', () => {
       let err: unknown;

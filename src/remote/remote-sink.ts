@@ -23,7 +23,7 @@ import path from 'node:path';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
-import { ensureDir, readIfExists, writeFileAtomic } from '../store/index.js';
+import { acquireLock, ensureDir, readIfExists, writeFileAtomic } from '../store/index.js';
 import { writeAll } from '../write-all.js';
 
 /** Options of {@link RemoteSink}. */
@@ -51,6 +51,8 @@ const OFFSET = 'spool.offset';
 const ID = 'spool.id';
 const REJECTED = 'rejected.jsonl';
 const SEQ = 'spool.seq';
+/** Held by the one sink sending from the spool (store/lock.ts: a crashed holder's is taken over). */
+const LOCK = 'spool.lock';
 const READ_CHUNK = 1 << 20;
 
 /** Sends events to a collector through a disk spool. */
@@ -65,6 +67,8 @@ export class RemoteSink {
   private readonly requestTimeoutMs: number;
   private readonly sinkId: string;
   private fd: number;
+  /** Releases the spool's lock. */
+  private release: (() => void) | undefined;
   private size: number;
   private offset: number;
   private seq: number;
@@ -106,6 +110,9 @@ export class RemoteSink {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     try {
       ensureDir(this.dir);
+      // One sink per spool: two (two workers of one app on ./audit-spool) shared one sink id and
+      // numbered from the same seq, so the collector dropped most of their events as repeats.
+      this.release = acquireLock(path.join(this.dir, LOCK), 'spool is being sent');
       const idFile = path.join(this.dir, ID);
       let id = readIfExists(idFile)?.trim();
       if (id === undefined || id === '') {
@@ -119,6 +126,7 @@ export class RemoteSink {
       this.endTornLine();
       this.seq = this.lastSeq() + 1;
     } catch (err) {
+      this.release?.();
       if (err instanceof AuditError) throw err;
       throw new AuditError('STORE_IO', `spool ${this.dir}: cannot be opened`, { file: this.dir }, err);
     }
@@ -171,6 +179,8 @@ export class RemoteSink {
     await this.sending;
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
+    this.release?.();
+    this.release = undefined;
     for (const w of this.waiters.splice(0)) w();
   }
 
