@@ -9,13 +9,12 @@
  */
 import { AuditError } from '../errors.js';
 import { canonicalJson } from '../event/canonical.js';
-import { checkKeyIds, openKeyDirRing, openTrailKeyRing, trailKeyPaths } from '../keys/index.js';
 import { matchesHashedContent } from '../protect/content-modes.js';
 import { createRedactor } from '../protect/redact.js';
 import { getEntry } from '../read/index.js';
 import { DIR_OPTION, out, parseVerbArgs, readStdinText } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
-import { AS_OPTION } from './read-options.js';
+import { AS_OPTION, readerKeys } from './read-options.js';
 import { auditRead } from './record-read.js';
 
 export async function runMatch(args: string[]): Promise<number> {
@@ -49,15 +48,7 @@ export async function runMatch(args: string[]): Promise<number> {
   }
   let text = await readStdinText();
   if (values.exact !== true) text = text.replace(/\r?\n$/, '');
-  const dir = target.source;
-  const ring =
-    typeof dir === 'string'
-      ? await openTrailKeyRing(dir)
-      : await openKeyDirRing(target.keysDir ?? '.', dir.meta.origin);
-  // a key replaced under the same id would answer "no match" for the text recorded
-  checkKeyIds(typeof dir === 'string' ? trailKeyPaths(dir).keysDir : (target.keysDir ?? '.'), ring, {
-    record: false,
-  });
+  const { ring } = await readerKeys(target);
   const redact = createRedactor();
   const candidates: unknown[] = [text, redact(text, 'content').value];
   // Structured content (tool arguments) was hashed as the canonical JSON of its value: a JSON

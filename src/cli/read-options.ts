@@ -13,7 +13,6 @@ import {
   keyDirPaths,
   openKeyDirRing,
   openKeyDirSubjectKeys,
-  openTrailKeyRing,
   type SubjectKeyStore,
   trailKeyPaths,
 } from '../keys/index.js';
@@ -56,23 +55,20 @@ export const FILTER_OPTIONS = {
 export const DECRYPT_OPTION = { decrypt: { type: 'boolean' } } as const;
 
 /**
- * The reveal hook for `--decrypt`: the trail's key ring and subject keys (docs/keys.md), or
- * undefined without the option.
- * @throws AuditError KEY_NOT_FOUND when no key provider has the trail's key.
+ * The key ring a reader of `target` uses: the providers of its key directory (a trail's `keys/`,
+ * or a PostgreSQL log's `--keys DIR`; then Vault and SEALTRAIL_KEY), checked against the keys the
+ * trail has used (key-checks.json): a key replaced under an id would answer falsely.
+ * @throws AuditError KEY_NOT_FOUND when no key provider has the trail's key, KEY_INVALID.
  */
-export async function revealOption(
-  dir: string,
-  decrypt: boolean | undefined,
-): Promise<ContentReveal | undefined> {
-  if (decrypt !== true) return undefined;
-  const ring = await openTrailKeyRing(dir);
-  checkKeyIds(trailKeyPaths(dir).keysDir, ring, { record: false });
-  const subjects = await readerSubjectKeys(trailKeyPaths(dir).keysDir, ring);
-  const reveal = contentRevealer(
-    readTrailMeta(dir).origin,
-    subjects === undefined ? { ring } : { ring, subjects },
-  );
-  return (value, context) => reveal(value, context);
+export async function readerKeys(
+  target: Pick<ReadTarget, 'source' | 'keysDir'>,
+): Promise<{ ring: KeyRing; keysDir: string; origin: string }> {
+  const { source } = target;
+  const keysDir = typeof source === 'string' ? trailKeyPaths(source).keysDir : (target.keysDir ?? '.');
+  const origin = typeof source === 'string' ? readTrailMeta(source).origin : source.meta.origin;
+  const ring = await openKeyDirRing(keysDir, origin);
+  checkKeyIds(keysDir, ring, { record: false });
+  return { ring, keysDir, origin };
 }
 
 /**
@@ -87,24 +83,20 @@ async function readerSubjectKeys(keysDir: string, ring: KeyRing): Promise<Subjec
 }
 
 /**
- * {@link revealOption} for a directory or a PostgreSQL log, whose keys are in its key directory
- * (`--keys DIR`: master.json, subjects/) or with the other providers (Vault, SEALTRAIL_KEY).
- * @throws AuditError KEY_NOT_FOUND when no key provider has the log's key.
+ * The reveal hook for `--decrypt` on a directory or a PostgreSQL log: its key ring
+ * ({@link readerKeys}) and subject keys (docs/keys.md), or undefined without the option.
+ * @throws AuditError KEY_NOT_FOUND when no key provider has the trail's key, KEY_INVALID.
  */
 export async function readReveal(
   target: Pick<ReadTarget, 'source' | 'keysDir'>,
   decrypt: boolean | undefined,
 ): Promise<ContentReveal | undefined> {
-  const { source } = target;
-  if (typeof source === 'string') return revealOption(source, decrypt);
   if (decrypt !== true) return undefined;
-  const keysDir = target.keysDir ?? '.';
-  const origin = source.meta.origin;
-  const ring = await openKeyDirRing(keysDir, origin);
-  checkKeyIds(keysDir, ring, { record: false });
+  const { ring, keysDir, origin } = await readerKeys(target);
   // without the writer's subject keys only what the master key encrypted can be shown
   const subjects = await readerSubjectKeys(keysDir, ring);
   const reveal = contentRevealer(origin, subjects === undefined ? { ring } : { ring, subjects });
+  if (typeof target.source === 'string') return (value, context) => reveal(value, context);
   // Crypto-shredded content (erase on a PostgreSQL log): the ciphertext stays, its key is gone.
   return (value, context) =>
     reveal(value, context).catch((err: unknown) => {

@@ -8,10 +8,9 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { AuditError } from '../errors.js';
-import { withFile, writeFileAtomic } from '../store/index.js';
+import { readIfExists, withFile, writeFileAtomic } from '../store/index.js';
 import type { KeyRing } from './key-ring.js';
 
 /** The file, in a key directory. */
@@ -27,9 +26,7 @@ export const KEY_CHECKS_FILE = 'key-checks.json';
 export function checkKeyIds(keysDir: string, ring: KeyRing, options: { record: boolean }): void {
   const file = path.join(keysDir, KEY_CHECKS_FILE);
   let known: Record<string, string> = {};
-  const text = withFile(file, 'read', () =>
-    fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined,
-  );
+  const text = withFile(file, 'read', () => readIfExists(file));
   if (text !== undefined) {
     let parsed: unknown;
     try {

@@ -253,10 +253,7 @@ export class KeyRing {
    * @throws AuditError KEY_NOT_FOUND naming the key id when the ring does not hold it.
    */
   checkValue(keyId: string): string {
-    this.#checkLive();
-    const master = this.#keys.get(keyId);
-    if (master === undefined)
-      throw new AuditError('KEY_NOT_FOUND', `master key ${keyId} is not in the key ring`, { keyId });
+    const master = this.#master(keyId);
     return Buffer.from(
       hkdfSync('sha256', master.material, EMPTY, `${CHECK_INFO}${this.context}`, 8),
     ).toString('hex');
@@ -340,16 +337,21 @@ export class KeyRing {
     if (this.#wiped) throw new AuditError('KEY_NOT_FOUND', 'key ring: its keys were wiped');
   }
 
+  /** Master key `id`. @throws AuditError KEY_NOT_FOUND naming it, or when the ring was wiped. */
+  #master(id: string): MasterKey {
+    this.#checkLive();
+    const master = this.#keys.get(id);
+    if (master === undefined)
+      throw new AuditError('KEY_NOT_FOUND', `master key ${id} is not in the key ring`, { keyId: id });
+    return master;
+  }
+
   #purposeBytes(keyId: string | undefined, purpose: KeyPurpose): PurposeBytes {
     const id = keyId ?? this.current;
     const ck = cacheKey(id, purpose);
     const cached = this.#cache.get(ck);
     if (cached !== undefined) return { id, key: cached.bytes };
-    this.#checkLive();
-    const master = this.#keys.get(id);
-    if (master === undefined) {
-      throw new AuditError('KEY_NOT_FOUND', `master key ${id} is not in the key ring`, { keyId: id });
-    }
+    const master = this.#master(id);
     if (!KEY_PURPOSES.includes(purpose)) {
       throw new AuditError('USAGE', `key purpose: expected one of ${KEY_PURPOSES.join(', ')}`);
     }

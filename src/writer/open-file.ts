@@ -65,11 +65,11 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
   const release = acquireLock(layout.lock);
   try {
     const state = new SealedFiles(layout);
+    const latest = state.latestCheckpoint();
     const log = SegmentLog.open(layout, {
-      signedSize: state.latestCheckpoint()?.size ?? 0,
+      signedSize: latest?.size ?? 0,
       ...(options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes }),
     });
-    const latest = state.latestCheckpoint();
     const adopted = checkUnsignedTail(latest, log.size, layout.segmentsDir);
     const tree = TileTree.open(layout.treeDir);
     if (tree.size > log.size) tree.truncate(log.size);
