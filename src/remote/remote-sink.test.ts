@@ -314,6 +314,20 @@ describe('RemoteSink', () => {
     });
   });
 
+  describe('when its spool directory was made beforehand', () => {
+    it('makes a new spool private (0700), and leaves the mode of one in use as it is', async () => {
+      const spoolDir = path.join(tmp, 'made-spool');
+      fs.mkdirSync(spoolDir, { mode: 0o755 });
+      fs.chmodSync(spoolDir, 0o755); // whatever the umask
+      const options = { url: 'http://127.0.0.1:9', token: 'stk_x', spoolDir, minRetryMs: 60_000 };
+      await new RemoteSink(options).close();
+      expect(fs.statSync(spoolDir).mode & 0o777).toBe(0o700);
+      fs.chmodSync(spoolDir, 0o750); // set on purpose, for a group that backs it up
+      await new RemoteSink(options).close();
+      expect(fs.statSync(spoolDir).mode & 0o777).toBe(0o750);
+    });
+  });
+
   describe('with credentials in its url', () => {
     it('refuses them at construction (CONFIG_INVALID naming url), never printing them', () => {
       let err: unknown;

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
-import { acquireLock, ensureDir, readIfExists, writeFileAtomic } from '../store/index.js';
+import { acquireLock, ensureDir, ensurePrivateDir, readIfExists, writeFileAtomic } from '../store/index.js';
 import { writeAll } from '../write-all.js';
 
 /** Options of {@link RemoteSink}. */
@@ -116,6 +116,8 @@ export class RemoteSink {
       const idFile = path.join(this.dir, ID);
       let id = readIfExists(idFile)?.trim();
       if (id === undefined || id === '') {
+        // A new spool: it holds events as emitted, so a directory made beforehand is made private.
+        ensurePrivateDir(this.dir);
         id = randomBytes(8).toString('hex');
         writeFileAtomic(idFile, `${id}\n`);
       }

@@ -21,6 +21,16 @@ export function ensureDir(dir: string): void {
   if (makeDir(dir) === 'ENOENT') fs.mkdirSync(dir, { mode: DIR_MODE }); // throws the ENOENT itself
 }
 
+/**
+ * Creates a directory a store is about to take as its own, and makes it private: one made
+ * beforehand (`mkdir audit`) has the umask's mode, often 0755. Called only when the store is
+ * new, so that a mode set on purpose later is kept.
+ */
+export function ensurePrivateDir(dir: string): void {
+  ensureDir(dir);
+  fs.chmodSync(dir, DIR_MODE);
+}
+
 /** mkdir of one level: done, or ENOENT for a missing parent; any other failure throws. */
 function makeDir(dir: string): 'done' | 'ENOENT' {
   try {

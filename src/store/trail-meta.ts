@@ -11,7 +11,7 @@ import { generateNoteKey, NoteSigner } from '../chain/note.js';
 import { EMPTY_TREE_ROOT } from '../chain/rfc6962.js';
 import { newSealSeed, SealKeyFile } from '../chain/seal.js';
 import { AuditError } from '../errors.js';
-import { DIR_MODE, ensureDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
+import { ensureDir, ensurePrivateDir, readIfExists, withFile, writeFileAtomic } from './fs-safe.js';
 import { type TrailLayout, trailLayout } from './layout.js';
 import { SealedFiles } from './sealed-files.js';
 
@@ -94,10 +94,7 @@ export function createTrail(dir: string, options: CreateTrailOptions = {}): Crea
     throw new AuditError('TRAIL_EXISTS', `a trail already exists in ${layout.dir}`, { file: layout.meta });
   }
   return withFile(layout.dir, 'create trail in', () => {
-    ensureDir(layout.dir);
-    // A directory made beforehand (mkdir audit) has the umask's mode, often 0755: the trail's own
-    // directory is made private like every one it creates.
-    fs.chmodSync(layout.dir, DIR_MODE);
+    ensurePrivateDir(layout.dir);
     ensureDir(layout.keysDir);
     ensureDir(layout.segmentsDir);
     const { skey, vkey } = generateNoteKey(origin);
