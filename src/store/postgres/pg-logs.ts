@@ -104,18 +104,22 @@ function lockColumns(key: string): [string, string] {
   return [(k >> 32n).toString(), (k & 0xffffffffn).toString()];
 }
 
-/** Who holds the writer lock of `log` (application name and address), or undefined when nobody does. */
+/**
+ * Who holds the writer lock of `log` (application name, address and role), or undefined when
+ * nobody does. Any role that can connect may take an advisory lock (docs/postgres.md): the role
+ * tells a writer from a session that squats the lock, whose application name may be anything.
+ */
 export async function logLockHolder(client: pg.ClientBase, log: string): Promise<string | undefined> {
   const [hi, lo] = lockColumns(logLockKey(log));
-  const r = await client.query<{ pid: number; app: string | null; addr: string | null }>(
-    `SELECT l.pid, a.application_name AS app, host(a.client_addr) AS addr
+  const r = await client.query<{ pid: number; app: string | null; addr: string | null; role: string | null }>(
+    `SELECT l.pid, a.application_name AS app, host(a.client_addr) AS addr, a.usename AS role
      FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = $1::oid AND l.objid = $2::oid`,
     [hi, lo],
   );
   const row = r.rows[0];
   if (row === undefined) return undefined;
-  return `${row.app || 'a session'}${row.addr ? ` from ${row.addr}` : ''} (backend pid ${row.pid})`;
+  return `${row.app || 'a session'}${row.addr ? ` from ${row.addr}` : ''} (backend pid ${row.pid}${row.role ? `, role ${row.role}` : ''})`;
 }
 
 /**

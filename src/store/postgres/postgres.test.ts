@@ -17,6 +17,7 @@ import { getEntry, query } from '../../read/query.js';
 import { verifyDir } from '../../read/verify-dir.js';
 import { startPostgres, startSilentRelay, type TestPostgres } from '../../test-support/postgres.js';
 import { AuditTrail } from '../../writer/trail.js';
+import { logLockKey } from './connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { insertPendingReads } from './pg-pending-reads.js';
 import { PgSource } from './pg-source.js';
@@ -575,6 +576,76 @@ describe('the PostgreSQL store', () => {
         const report = verifyDir(source);
         expect(report.ok).toBe(true);
         expect(report.entries).toBe(2);
+      } finally {
+        source.close();
+      }
+    });
+  });
+
+  describe("when a role that may not write takes a log's lock", () => {
+    it('the writer names its role, and the documented REVOKE keeps such roles from the lock', async () => {
+      const { url, name } = await freshDb();
+      const k = keys('squatted');
+      await writeEvents(url, 'squatted', 2, k);
+      await server.sql(name, "CREATE ROLE squatter LOGIN PASSWORD 'sq-secret'");
+      await server.sql(name, "CREATE ROLE lockapp LOGIN PASSWORD 'app-secret' IN ROLE sealtrail_writer");
+      const appUrl = server.urlAs('lockapp', 'app-secret', name);
+      // Every way to hold the key: session or transaction level, exclusive or shared.
+      const lockFns = [
+        'pg_advisory_lock',
+        'pg_advisory_xact_lock',
+        'pg_advisory_lock_shared',
+        'pg_advisory_xact_lock_shared',
+      ];
+      const squat = async () => {
+        const c = new pg.Client({
+          connectionString: server.urlAs('squatter', 'sq-secret', name),
+          application_name: 'sealtrail writer decoy',
+        });
+        await c.connect();
+        const tries = await Promise.all(
+          lockFns.map((fn) =>
+            c
+              .query(`SELECT pg_try${fn.slice(2)}(0::bigint)`)
+              .then(() => 'taken')
+              .catch((e: Error) => e.message),
+          ),
+        );
+        const taken = await c
+          .query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [logLockKey('squatted')])
+          .then((r) => r.rows[0].ok as boolean)
+          .catch((e: Error) => e.message);
+        return { c, taken, tries };
+      };
+      const first = await squat();
+      try {
+        expect(first.taken).toBe(true);
+        expect(first.tries).toEqual(lockFns.map(() => 'taken'));
+        await expect(
+          AuditTrail.open({ postgres: { url: appUrl, log: 'squatted', keysDir: k }, handleExit: false }),
+        ).rejects.toMatchObject({ code: 'TRAIL_LOCKED', message: expect.stringContaining('role squatter)') });
+      } finally {
+        await first.c.end();
+      }
+      // docs/postgres.md, "One writer per log": only writers (and the schema owner) may take it.
+      for (const fn of lockFns) {
+        for (const variant of [fn, `pg_try${fn.slice(2)}`])
+          await server.sql(name, `REVOKE EXECUTE ON FUNCTION ${variant}(bigint) FROM PUBLIC`);
+      }
+      await server.sql(name, 'GRANT EXECUTE ON FUNCTION pg_try_advisory_lock(bigint) TO sealtrail_writer');
+      const second = await squat();
+      try {
+        expect(second.taken).toMatch(/permission denied for function pg_try_advisory_lock/);
+        for (const t of second.tries) expect(t).toMatch(/permission denied for function pg_try_advisory/);
+      } finally {
+        await second.c.end();
+      }
+      await writeEvents(appUrl, 'squatted', 3, k);
+      const source = new PgSource(url, 'squatted');
+      try {
+        const report = verifyDir(source);
+        expect(report.ok).toBe(true);
+        expect(report.entries).toBeGreaterThanOrEqual(5);
       } finally {
         source.close();
       }
