@@ -234,6 +234,21 @@ describe('SubjectKeyStore', () => {
       expect(unknown.code).toBe('KEY_NOT_FOUND');
     });
 
+    describe('when the key is asked for while its destruction waits its turn', () => {
+      it('hands out a new generation, never the key being destroyed', async () => {
+        const store = await SubjectKeyStore.open(freshDir(), master);
+        const old = await store.subjectKey('quentin');
+        const destroying = store.destroySubjectKey('quentin');
+        const asked = store.subjectKey('quentin');
+        expect(await destroying).toBe(true);
+        const ring = await asked;
+        expect(ring.current).not.toBe(old.current);
+        // A live key: it encrypts, and reading names it.
+        expect(encryptField(ring, { aad: 'e', plaintext: 'after' })).toMatch(/^st1:s-/);
+        expect((await store.subjectKey('quentin', { mode: 'read' })).current).toBe(ring.current);
+      });
+    });
+
     it('finishes a destruction that was interrupted after its erasure record', async () => {
       const dir = freshDir();
       const store = await SubjectKeyStore.open(dir, master);

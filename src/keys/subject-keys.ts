@@ -154,7 +154,13 @@ export class SubjectKeyStore {
   subjectKey(subjectId: string, options: SubjectKeyOptions = {}): Promise<KeyRing> {
     const name = this.subjectName(subjectId);
     const cached = this.#cache.get(name);
-    if (cached !== undefined && (options.generation === undefined || cached.current === options.generation)) {
+    // Not while an operation on the subject waits its turn: a destruction queued behind a
+    // creation would otherwise hand out, from the cache, the key it is about to destroy.
+    if (
+      cached !== undefined &&
+      !this.#queues.has(name) &&
+      (options.generation === undefined || cached.current === options.generation)
+    ) {
       return Promise.resolve(cached);
     }
     return this.#serial(name, () => this.#subjectKey(name, options));
@@ -164,7 +170,8 @@ export class SubjectKeyStore {
    * Destroys the data key of `subjectId`: an erasure record is written first (so an interrupted
    * destruction is finished on the next access), then the key file is overwritten with zeros,
    * synced and unlinked, and the copy in memory is wiped. Reading afterwards fails with
-   * KEY_DESTROYED; writing creates a new generation.
+   * KEY_DESTROYED; writing creates a new generation. A {@link subjectKey} called after this one,
+   * even before it resolves, gets a key of after the destruction.
    * @returns true when a live key was destroyed, false when there was none.
    * @throws AuditError STORE_IO.
    */
