@@ -304,6 +304,42 @@ describe('content mode encrypt', () => {
       response: responses(1),
     });
   });
+  describe("when an event's subject key is still being created as the subject is erased", () => {
+    it('encrypts what comes after the erasure under a new live key, not the destroyed one', async () => {
+      const dir = freshDir();
+      const keys = ring('k1');
+      const trail = await openTrail(dir, keys, 'encrypt');
+      const erasing = trail.eraseSubject('alice');
+      // alice's first event: her key is created while the erasure waits for earlier events.
+      trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(0) } });
+      await erasing;
+      trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(1) } });
+      await trail.close();
+
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const subjects = await openTrailSubjectKeys(dir, keys);
+      const alices = entries(dir).filter((e) => e.subject === 'alice' && e.type === 'model.completion');
+      expect(alices).toHaveLength(2);
+      // Emitted after the call, the first is either erased or under a key that still lives.
+      if (alices[0]!.erased === undefined)
+        expect(await revealContent(alices[0]!, ORIGIN, { ring: keys, subjects })).toEqual({
+          prompt: prompts(0),
+        });
+      expect(alices[1]!.erased).toBeUndefined();
+      expect(await revealContent(alices[1]!, ORIGIN, { ring: keys, subjects })).toEqual({
+        prompt: prompts(1),
+      });
+      // ... and a second erasure reaches it.
+      const again = await openTrail(dir, keys, 'encrypt');
+      await again.eraseSubject('alice');
+      await again.close();
+      const reopened = await openTrailSubjectKeys(dir, keys);
+      await expect(revealContent(alices[1]!, ORIGIN, { ring: keys, subjects: reopened })).rejects.toSatisfy(
+        (e) => isAuditError(e, 'KEY_DESTROYED'),
+      );
+    });
+  });
+
   describe('when the trail is opened for the erasure without encrypt fields', () => {
     it("destroys the subject's key all the same, so copies of its ciphertexts stay unreadable", async () => {
       const dir = freshDir();

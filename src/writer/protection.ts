@@ -58,6 +58,8 @@ export class TrailProtection {
   } = {};
   readonly #subjects = new Map<string, KeyRing>();
   readonly #fetching = new Set<string>();
+  /** Subjects erased while their key was being fetched: that fetch brings the destroyed key. */
+  readonly #stale = new Set<string>();
   /** The slot reserved for each subject whose key is being fetched. */
   readonly #reserved = new Map<string, number>();
   readonly #unresolved = new Set<number>();
@@ -251,10 +253,16 @@ export class TrailProtection {
     return store.destroySubjectKey(subject);
   }
 
-  /** Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere. */
+  /**
+   * Destroys the data key of `subject` (erasure): its ciphertexts can no longer be read anywhere.
+   * The subject's next events get a new key: a fetch under way now brings the key being destroyed,
+   * so its result is set aside and the key asked for again (the store hands out keys in order, so
+   * the new request gets one of after the destruction).
+   */
   async destroySubject(subject: string): Promise<boolean> {
     this.#drop(this.#subjects.get(subject));
     this.#subjects.delete(subject);
+    if (this.#fetching.has(subject)) this.#stale.add(subject);
     return this.store === undefined ? false : this.store.destroySubjectKey(subject);
   }
 
@@ -309,6 +317,12 @@ export class TrailProtection {
    */
   #fetched(subject: string, ring: KeyRing | undefined): void {
     this.#fetching.delete(subject);
+    if (this.#stale.delete(subject)) {
+      // The subject was erased meanwhile: remembered, its destroyed key took the subject's later
+      // content (unreadable at once, and out of reach of the next erasure).
+      this.#fetch(subject);
+      return;
+    }
     if (ring !== undefined) {
       if (this.#subjects.size >= SUBJECT_RINGS_MAX) {
         const [oldest, old] = this.#subjects.entries().next().value!;
