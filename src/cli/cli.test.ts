@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateNoteKey, NoteSigner, signNote, verifyConsistency } from '../chain/index.js';
+import { KeyRing } from '../keys/index.js';
 import { decodeLine } from '../read/index.js';
 import { selfSignedCert, tempDir } from '../test-support/fixtures.js';
+import { AuditTrail } from '../writer/index.js';
 
 const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 const root = tempDir();
@@ -871,6 +873,35 @@ describe('sealtrail', () => {
         'erased 0 content fields in 0 entries; the erasure is recorded in the trail\n',
       );
       expect(again.stderr).toMatch(/holds 1 torn line/);
+    });
+
+    describe('while an application writes the trail', () => {
+      it('is refused (TRAIL_LOCKED, exit 2) before anything is destroyed: the subject key and content stay', async () => {
+        const d = path.join(root, 'erase-locked');
+        const env = { SEALTRAIL_KEY: `k1:${'ab'.repeat(32)}` };
+        const init = run(['init', '--dir', d, '--content', 'encrypt', '--json'], undefined, env);
+        const { origin } = JSON.parse(init.stdout) as { origin: string };
+        const keys = KeyRing.fromKeys([{ id: 'k1', key: Buffer.from('ab'.repeat(32), 'hex') }], {
+          context: origin,
+        });
+        const app = await AuditTrail.open({ dir: d, keys, handleExit: false });
+        try {
+          app.emit({ type: 'model.request', actor: { id: 'alice' }, content: { prompt: 'alice words' } });
+          await app.flush();
+          const subjects = path.join(d, 'keys', 'subjects');
+          const before = fs.readdirSync(subjects).sort();
+          expect(before.filter((f) => f !== 'index.key' && f.endsWith('.key'))).toHaveLength(1);
+
+          const r = run(['erase', '--dir', d, '--subject', 'alice'], undefined, env);
+          expect(r.code).toBe(2);
+          expect(r.stderr).toMatch(/^sealtrail: .*by process \d+ \(lock file .*\)\n$/);
+          expect(fs.readdirSync(subjects).sort()).toEqual(before); // no key destroyed, no .erased record
+          // The application erases in its own process instead.
+          expect(await app.eraseSubject('alice')).toEqual({ entries: 1, fields: 1 });
+        } finally {
+          await app.close();
+        }
+      });
     });
 
     it('needs --subject (one line on stderr, exit 2)', () => {

@@ -304,6 +304,32 @@ describe('content mode encrypt', () => {
       response: responses(1),
     });
   });
+  describe('when an event emitted before the erasure still waits for its subject key', () => {
+    it('erases it and destroys the key it was written under: no key of the subject is left', async () => {
+      const dir = freshDir();
+      const keys = ring('k1');
+      const trail = await openTrail(dir, keys, 'encrypt');
+      // alice's first event: her key is created on first use, after this returns.
+      trail.emit({ type: 'model.completion', actor: { id: 'alice' }, content: { prompt: prompts(0) } });
+      expect(await trail.eraseSubject('alice')).toEqual({ entries: 1, fields: 1 });
+      await trail.close();
+
+      expect(verifyDir(dir).failure).toBeUndefined();
+      const [alice] = entries(dir).filter((e) => e.subject === 'alice' && e.type === 'model.completion');
+      expect(alice!.erased).toEqual(['prompt']);
+      const subjects = await openTrailSubjectKeys(dir, keys);
+      const name = subjects.subjectName('alice');
+      const left = fs.readdirSync(path.join(dir, 'keys', 'subjects'));
+      expect(left).not.toContain(`${name}.key`);
+      const erased = JSON.parse(
+        fs.readFileSync(path.join(dir, 'keys', 'subjects', `${name}.erased`), 'utf8'),
+      );
+      expect(erased.erased).toEqual([
+        { generation: expect.stringMatching(/^s-/), erasedAt: expect.any(Number) },
+      ]);
+    });
+  });
+
   describe("when an event's subject key is still being created as the subject is erased", () => {
     it('encrypts what comes after the erasure under a new live key, not the destroyed one', async () => {
       const dir = freshDir();
