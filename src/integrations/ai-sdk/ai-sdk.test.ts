@@ -1,7 +1,8 @@
 /**
  * The AI SDK integration with the real `ai` package and its official mock model (`ai/test`):
  * generate, stream, a tool loop with a real tool, and a failing call; each entry checked field by
- * field, and the prompt redacted before it reached the trail.
+ * field, and the prompt redacted before it reached the trail. A call whose provider never answers
+ * is made over real HTTP to a loopback server that holds the connection.
  */
 import {
   embed,
@@ -14,10 +15,12 @@ import {
   wrapLanguageModel,
 } from 'ai';
 import { convertArrayToReadableStream, MockEmbeddingModelV3, MockLanguageModelV3 } from 'ai/test';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
+import { runWithRequestContext } from '../context/index.js';
 import { sealtrailEmbeddingMiddleware, sealtrailMiddleware, sealtrailTelemetry } from './index.js';
 
 const usage = (input: number, output: number) => ({
@@ -46,6 +49,28 @@ function strip(e: AuditEntry, timed = true): Record<string, unknown> {
   return rest;
 }
 
+const CONTEXT = {
+  userId: 'u-42',
+  sessionId: 's-7',
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversationId: 'conv-3',
+  turn: 2,
+};
+/** Who, where, in which conversation: what the request context gave an entry. */
+const attribution = (e: AuditEntry | undefined) => ({
+  actor: e?.actor,
+  requestId: e?.requestId,
+  traceId: e?.traceId,
+  conversation: e?.conversation,
+});
+const ATTRIBUTED = {
+  actor: { id: 'u-42', sessionId: 's-7' },
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversation: { id: 'conv-3', turn: 2 },
+};
+
 describe('sealtrailMiddleware', () => {
   it('records a generated call, redacting the prompt before it reaches the trail', async () => {
     const model = new MockLanguageModelV3({
@@ -64,9 +89,20 @@ describe('sealtrailMiddleware', () => {
       prompt: 'When does my order ship? Reach me at jane.doe@example.com',
     });
     expect(result.text).toBe('Your order ships Monday.');
-    const [e, ...rest] = await recorded();
+    const [request, e, ...rest] = await recorded();
     expect(rest).toEqual([]);
     expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('jane.doe@example.com');
+    const prompt = [
+      { role: 'user', content: [{ type: 'text', text: 'When does my order ship? Reach me at [EMAIL]' }] },
+    ];
+    const redactions = [{ path: 'content.prompt[0].content[0].text', kind: 'email', count: 1 }];
+    expect(strip(request!, false)).toEqual({
+      type: 'model.request',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      meta: { operation: 'generate' },
+      content: { prompt },
+      redactions,
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'mock-provider', name: 'mock-model' },
@@ -74,17 +110,13 @@ describe('sealtrailMiddleware', () => {
       outcome: 'success',
       meta: {
         operation: 'generate',
+        requestEntry: request!.id,
         finishReason: 'stop',
         responseId: 'resp-1',
         responseModel: 'mock-model-2026',
       },
-      content: {
-        prompt: [
-          { role: 'user', content: [{ type: 'text', text: 'When does my order ship? Reach me at [EMAIL]' }] },
-        ],
-        response: 'Your order ships Monday.',
-      },
-      redactions: [{ path: 'content.prompt[0].content[0].text', kind: 'email', count: 1 }],
+      content: { prompt, response: 'Your order ships Monday.' },
+      redactions,
     });
   });
 
@@ -113,7 +145,17 @@ describe('sealtrailMiddleware', () => {
     const chunks: string[] = [];
     for await (const delta of result.textStream) chunks.push(delta);
     expect(chunks).toEqual(['Hel', 'lo, ', 'world']);
-    const [e] = await recorded();
+    const [request, e] = await recorded();
+    const prompt = [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: [{ type: 'text', text: 'say hello' }] },
+    ];
+    expect(strip(request!, false)).toEqual({
+      type: 'model.request',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      meta: { operation: 'stream' },
+      content: { prompt },
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'mock-provider', name: 'mock-model' },
@@ -121,17 +163,12 @@ describe('sealtrailMiddleware', () => {
       outcome: 'success',
       meta: {
         operation: 'stream',
+        requestEntry: request!.id,
         finishReason: 'length',
         responseId: 'resp-2',
         responseModel: 'mock-model',
       },
-      content: {
-        prompt: [
-          { role: 'system', content: 'be brief' },
-          { role: 'user', content: [{ type: 'text', text: 'say hello' }] },
-        ],
-        response: 'Hello, world',
-      },
+      content: { prompt, response: 'Hello, world' },
     });
   });
 
@@ -151,12 +188,19 @@ describe('sealtrailMiddleware', () => {
         maxRetries: 0,
       }),
     ).rejects.toBe(boom);
-    const [e] = await recorded();
+    const [request, e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(strip(request!, false)).toEqual({
+      type: 'model.request',
+      model: { provider: 'mock-provider', name: 'mock-model' },
+      meta: { operation: 'generate' },
+      content: { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] },
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'mock-provider', name: 'mock-model' },
       outcome: 'error',
-      meta: { operation: 'generate' },
+      meta: { operation: 'generate', requestEntry: request!.id },
       content: {
         prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
         error: { name: 'Error', message: 'upstream overloaded', status: 529 },
@@ -199,7 +243,7 @@ describe('sealtrailMiddleware on streams that do not finish', () => {
         for await (const _delta of result.textStream);
       })(),
     ).rejects.toBe(reset);
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'error',
       meta: { operation: 'stream', incomplete: true },
@@ -223,7 +267,7 @@ describe('sealtrailMiddleware on streams that do not finish', () => {
       }
     })().catch(() => {});
     expect(seen).toEqual(['Half an ans']);
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'error',
       meta: { operation: 'stream', incomplete: true },
@@ -238,12 +282,132 @@ describe('sealtrailMiddleware on streams that do not finish', () => {
     const reader = stream.getReader();
     while ((await reader.read()).value?.type !== 'text-delta');
     await reader.cancel();
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'success',
       meta: { operation: 'stream', incomplete: true, cancelled: true },
       content: { response: 'Half an ans' },
     });
+  });
+});
+
+describe('sealtrailMiddleware when the provider never answers', () => {
+  let provider: SilentServer;
+  beforeAll(async () => {
+    provider = await startSilentServer();
+  });
+  afterAll(() => provider.close());
+
+  /** Posts the prompt to the silent provider over real HTTP and waits for an answer that never comes. */
+  const ask = async (prompt: unknown, abortSignal: AbortSignal | undefined): Promise<never> => {
+    await fetch(`${provider.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt }),
+      ...(abortSignal === undefined ? {} : { signal: abortSignal }),
+    });
+    throw new Error('the silent provider answered');
+  };
+  const silentModel = () =>
+    wrapLanguageModel({
+      model: new MockLanguageModelV3({
+        provider: 'mock-provider',
+        modelId: 'mock-model',
+        doGenerate: ({ prompt, abortSignal }) => ask(prompt, abortSignal),
+        doStream: ({ prompt, abortSignal }) => ask(prompt, abortSignal),
+      }),
+      middleware: sealtrailMiddleware({ audit: a }),
+    });
+  const prompt = 'Cancel order 7 for jane.doe@example.com';
+
+  it.each(['generate', 'stream'] as const)(
+    'has the request of a %s call on record while it hangs, and links the completion once it is aborted',
+    async (operation) => {
+      const abort = new AbortController();
+      const options = { model: silentModel(), prompt, abortSignal: abort.signal, maxRetries: 0 };
+      const call =
+        operation === 'generate'
+          ? generateText(options)
+          : (async () => {
+              for await (const _delta of streamText({ ...options, onError: () => {} }).textStream);
+            })();
+      call.catch(() => {}); // settled below, once aborted
+      const sent = [{ role: 'user', content: [{ type: 'text', text: prompt }] }];
+      // the provider holds the request: the call is under way, and no answer has come
+      expect(await provider.nextRequest()).toEqual({ prompt: sent });
+      const [request, ...rest] = await recorded();
+      expect(rest).toEqual([]);
+      expect(strip(request!, false)).toEqual({
+        type: 'model.request',
+        model: { provider: 'mock-provider', name: 'mock-model' },
+        meta: { operation },
+        content: {
+          prompt: [{ role: 'user', content: [{ type: 'text', text: 'Cancel order 7 for [EMAIL]' }] }],
+        },
+        redactions: [{ path: 'content.prompt[0].content[0].text', kind: 'email', count: 1 }],
+      });
+      abort.abort();
+      if (operation === 'generate') await expect(call).rejects.toThrow();
+      else await call.catch(() => {});
+      const [, completion, ...after] = await recorded();
+      expect(after).toEqual([]);
+      expect(completion).toMatchObject({
+        type: 'model.completion',
+        outcome: 'error',
+        meta: { operation, requestEntry: request!.id },
+        content: { error: { name: 'AbortError' } },
+      });
+    },
+  );
+});
+
+describe('sealtrailMiddleware in a request context', () => {
+  it('gives the request the attribution of its completion', async () => {
+    const model = new MockLanguageModelV3({
+      doGenerate: {
+        content: [{ type: 'text', text: 'x' }],
+        finishReason: stop,
+        usage: usage(1, 1),
+        warnings: [],
+      },
+    });
+    await runWithRequestContext(CONTEXT, () =>
+      generateText({
+        model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+        prompt: 'hi',
+      }),
+    );
+    const [request, completion] = await recorded();
+    expect(request!.type).toBe('model.request');
+    expect(attribution(request)).toEqual(ATTRIBUTED);
+    expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
+});
+
+describe('sealtrailMiddleware with recordRequests false', () => {
+  it('records the completion alone, unlinked', async () => {
+    const model = new MockLanguageModelV3({
+      doGenerate: {
+        content: [{ type: 'text', text: 'x' }],
+        finishReason: stop,
+        usage: usage(1, 1),
+        warnings: [],
+      },
+    });
+    await generateText({
+      model: wrapLanguageModel({
+        model,
+        middleware: sealtrailMiddleware({ audit: a, recordRequests: false }),
+      }),
+      prompt: 'hi',
+    });
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({
+      type: 'model.completion',
+      content: { prompt: expect.any(Array), response: 'x' },
+    });
+    expect(e!.meta).not.toHaveProperty('requestEntry');
   });
 });
 
@@ -284,14 +448,20 @@ describe('sealtrailMiddleware with sealtrailTelemetry in a tool loop', () => {
     expect(result.text).toBe('It is 3 °C in Oslo.');
     const events = await recorded();
     expect(events.map((e) => e.type)).toEqual([
+      'model.request',
       'model.completion',
       'tool.call',
       'tool.result',
       'agent.step',
+      'model.request',
       'model.completion',
       'agent.step',
     ]);
-    const [first, asked, ran, step1, second, step2] = events;
+    const [firstRequest, first, asked, ran, step1, secondRequest, second, step2] = events;
+    expect(first!.meta).toMatchObject({ requestEntry: firstRequest!.id });
+    expect(second!.meta).toMatchObject({ requestEntry: secondRequest!.id });
+    // Each request carries the prompt its call sent: the second one the tool result too.
+    expect(secondRequest!.content?.prompt).toEqual(second!.content?.prompt);
     expect(first).toMatchObject({
       usage: { inputTokens: 20, outputTokens: 8, totalTokens: 28 },
       meta: { operation: 'generate', finishReason: 'tool-calls', toolCalls: 1 },
@@ -384,7 +554,9 @@ describe('sealtrailMiddleware with sealtrailTelemetry in a tool loop', () => {
       }),
       prompt: 'private',
     });
-    const [e] = await recorded();
+    const [request, e] = await recorded();
+    expect(request).toMatchObject({ type: 'model.request', meta: { operation: 'generate' } });
+    expect(request!.content).toBeUndefined();
     expect(e!.content).toBeUndefined();
     expect(e!.usage).toEqual({ inputTokens: 1, outputTokens: 1, totalTokens: 2 });
   });

@@ -2,9 +2,11 @@
  * `sealtrail/ai-sdk`: the Vercel AI SDK (`ai` 6) recorded in the audit trail.
  *
  * - {@link sealtrailMiddleware}, a language-model middleware (`wrapLanguageModel`): each model call,
- *   generated or streamed, as a `model.completion` entry — prompt, response (a stream assembled),
- *   reasoning, the tool calls the model asked for, usage, finish reason, latency, errors — plus
- *   one `tool.call` entry per tool call requested. A stream that errors, is aborted or is cancelled
+ *   generated or streamed, as a `model.request` entry when it starts (the prompt, before the
+ *   provider is asked; `recordRequests: false` for none) and a `model.completion` entry when it
+ *   ends — prompt, response (a stream assembled), reasoning, the tool calls the model asked for,
+ *   usage, finish reason, latency, errors, `meta.requestEntry` the request's id — plus one
+ *   `tool.call` entry per tool call requested. A stream that errors, is aborted or is cancelled
  *   before its `finish` part is recorded with what it produced, flagged `meta.incomplete` (and
  *   `meta.cancelled` when its reader cancelled it). What the caller receives is not changed.
  * - {@link sealtrailTelemetry}, a telemetry integration (`experimental_telemetry.integrations`, or
@@ -21,9 +23,9 @@
  */
 import type { EmbeddingModelMiddleware, LanguageModelMiddleware, TelemetryIntegration } from 'ai';
 import { describeError } from '../../config/index.js';
-import type { AuditEventInput, Content, Usage } from '../../event/index.js';
+import type { AuditEventInput, Content, Meta, Usage } from '../../event/index.js';
 import { parseArgs, toJsonSafe } from '../json-safe.js';
-import { emitTo, type IntegrationOptions } from '../sink.js';
+import { emitRequest, emitTo, type IntegrationOptions } from '../sink.js';
 
 /** Options of the AI SDK integration. */
 export type AiSdkAuditOptions = IntegrationOptions;
@@ -56,12 +58,12 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
   return {
     specificationVersion: 'v3',
     wrapGenerate: async ({ doGenerate, params, model }) => {
-      const start = performance.now();
+      const call = startCall(options, content, model, params.prompt, 'generate');
       let result: GenerateResult;
       try {
         result = await doGenerate();
       } catch (error) {
-        record(options, content, model, params.prompt, 'generate', start, undefined, error);
+        record(options, content, call, undefined, error);
         throw error;
       }
       const c: Collected = emptyCollected();
@@ -74,16 +76,17 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
       c.finishReason = result.finishReason.unified;
       c.responseId = result.response?.id;
       c.responseModel = result.response?.modelId;
-      record(options, content, model, params.prompt, 'generate', start, c, undefined);
+      record(options, content, call, c, undefined);
       return result;
     },
     wrapStream: async ({ doStream, params, model }) => {
-      const start = performance.now();
+      // recorded when the stream is asked for, before its first chunk
+      const call = startCall(options, content, model, params.prompt, 'stream');
       let result: StreamResult;
       try {
         result = await doStream();
       } catch (error) {
-        record(options, content, model, params.prompt, 'stream', start, undefined, error);
+        record(options, content, call, undefined, error);
         throw error;
       }
       const c = emptyCollected();
@@ -92,7 +95,7 @@ export function sealtrailMiddleware(options: AiSdkAuditOptions = {}): LanguageMo
       const finish = (): void => {
         if (done) return;
         done = true;
-        record(options, content, model, params.prompt, 'stream', start, c, error);
+        record(options, content, call, c, error);
       };
       // A stream of our own rather than a TransformStream, whose flush runs only on a normal end:
       // a source that errors and a consumer that cancels (an abort) are recorded too.
@@ -265,36 +268,66 @@ function emptyCollected(): Collected {
   };
 }
 
-/** One `model.completion` entry for a call, and one `tool.call` entry per tool call asked for. */
-function record(
+/** A model call under way: what its request and completion entries share, and when it started. */
+interface Call {
+  model: { provider: string; modelId: string };
+  prompt: unknown;
+  operation: 'generate' | 'stream';
+  start: number;
+  /** `meta.requestEntry` of the completion: the request's entry id. */
+  link: Meta;
+}
+
+/** Starts a call: its `model.request` entry, before the provider is asked. */
+function startCall(
   options: AiSdkAuditOptions,
   content: boolean,
   model: { provider: string; modelId: string },
   prompt: unknown,
   operation: 'generate' | 'stream',
-  start: number,
+): Call {
+  const call: Call = { model, prompt, operation, start: performance.now(), link: {} };
+  call.link = emitRequest(options, () => callEvent('model.request', call, content));
+  return call;
+}
+
+/** The fields a call's request and completion share: the model, the operation, the prompt. */
+function callEvent(
+  type: 'model.request' | 'model.completion',
+  call: Call,
+  content: boolean,
+): AuditEventInput & { meta: Meta } {
+  const ev: AuditEventInput & { meta: Meta } = {
+    type,
+    model: { provider: call.model.provider, name: call.model.modelId },
+    meta: { operation: call.operation },
+  };
+  if (content) ev.content = { prompt: toJsonSafe(call.prompt) };
+  return ev;
+}
+
+/** One `model.completion` entry for a call, and one `tool.call` entry per tool call asked for. */
+function record(
+  options: AiSdkAuditOptions,
+  content: boolean,
+  call: Call,
   c: Collected | undefined,
   error: unknown,
 ): void {
-  const modelInfo = { provider: model.provider, name: model.modelId };
-  const ev: AuditEventInput = {
-    type: 'model.completion',
-    model: modelInfo,
-    latencyMs: round(performance.now() - start),
-    outcome: error === undefined ? 'success' : 'error',
-    meta: { operation },
-  };
-  const body: Content = {};
-  if (content) body.prompt = toJsonSafe(prompt);
+  const ev = callEvent('model.completion', call, content);
+  ev.latencyMs = round(performance.now() - call.start);
+  ev.outcome = error === undefined ? 'success' : 'error';
+  Object.assign(ev.meta, call.link);
+  const body: Content = ev.content ?? {};
   if (c !== undefined) {
     const usage = usageOf(c.usage);
     if (usage !== undefined) ev.usage = usage;
-    if (c.finishReason !== undefined) ev.meta!.finishReason = c.finishReason;
-    if (c.responseId !== undefined) ev.meta!.responseId = c.responseId;
-    if (c.responseModel !== undefined) ev.meta!.responseModel = c.responseModel;
-    if (c.toolCalls.length > 0) ev.meta!.toolCalls = c.toolCalls.length;
-    if (operation === 'stream' && c.ended !== true) ev.meta!.incomplete = true;
-    if (c.cancelled) ev.meta!.cancelled = true;
+    if (c.finishReason !== undefined) ev.meta.finishReason = c.finishReason;
+    if (c.responseId !== undefined) ev.meta.responseId = c.responseId;
+    if (c.responseModel !== undefined) ev.meta.responseModel = c.responseModel;
+    if (c.toolCalls.length > 0) ev.meta.toolCalls = c.toolCalls.length;
+    if (call.operation === 'stream' && c.ended !== true) ev.meta.incomplete = true;
+    if (c.cancelled) ev.meta.cancelled = true;
     if (content) {
       body.response = c.text;
       if (c.reasoning !== '') body.reasoning = c.reasoning;
@@ -310,15 +343,15 @@ function record(
   if (Object.keys(body).length > 0) ev.content = body;
   const entry = emitTo(options.audit, ev);
   for (const t of c?.toolCalls ?? []) {
-    const call: AuditEventInput = {
+    const toolCall: AuditEventInput = {
       type: 'tool.call',
-      model: modelInfo,
+      model: { provider: call.model.provider, name: call.model.modelId },
       resource: { type: 'tool', id: t.toolName },
       action: 'request',
       meta: { toolCallId: t.toolCallId, ...(entry === '' ? {} : { completionEntry: entry }) },
     };
-    if (content) call.content = { toolArgs: parseArgs(t.input) };
-    emitTo(options.audit, call);
+    if (content) toolCall.content = { toolArgs: parseArgs(t.input) };
+    emitTo(options.audit, toolCall);
   }
 }
 
