@@ -3,12 +3,13 @@
  *
  * `auditOpenAI(client)` returns a view of the same client in which `create` and `parse` of
  * `chat.completions` and `responses` are observed: each call, streamed or not, becomes a
- * `model.completion` entry (prompt, output, a refusal, the other choices of `n` > 1, tool calls
- * asked for — function and custom tools —, usage — from the final usage chunk of a chat stream
- * or from `response.completed` —, finish reason, latency, errors, and a model failure reported
- * inside a 200 as an error), plus one `tool.call` entry per tool call. In the Responses API the
- * built-in tools the application runs (computer use, local shell, shell, apply patch, and an MCP
- * call awaiting approval) are tool calls too, their action kept as sent (a computer call's pending
+ * `model.request` entry when it is made, before the SDK sends it (the prompt; `recordRequests:
+ * false` for none), and a `model.completion` entry (prompt, output, a refusal, the other choices
+ * of `n` > 1, tool calls asked for — function and custom tools —, usage — from the final usage
+ * chunk of a chat stream or from `response.completed` —, finish reason, latency, errors, a model
+ * failure reported inside a 200 as an error, and `meta.requestEntry` the request's id), plus one
+ * `tool.call` entry per tool call. In the Responses API the built-in tools the application runs
+ * (computer use, local shell, shell, apply patch, and an MCP call awaiting approval) are tool calls too, their action kept as sent (a computer call's pending
  * safety checks counted in `meta.pendingSafetyChecks`); the tools OpenAI runs
  * itself become entries of their own, counted in `meta.serverToolCalls`: an MCP call and the code
  * interpreter a `tool.result` (arguments or code, output, error), a web or file search a
@@ -28,7 +29,7 @@ import type OpenAI from 'openai';
 import { describeError } from '../../config/index.js';
 import type { AuditEventInput, Content, Meta, Resource, Usage } from '../../event/index.js';
 import { parseArgs, toJsonSafe } from '../json-safe.js';
-import { emitTo, type IntegrationOptions } from '../sink.js';
+import { emitRequest, emitTo, type IntegrationOptions } from '../sink.js';
 
 /** Options of {@link auditOpenAI}. */
 export interface OpenAIAuditOptions extends IntegrationOptions {
@@ -110,8 +111,10 @@ export function auditOpenAI<T extends OpenAI>(client: T, options: OpenAIAuditOpt
     function observed(...args: unknown[]): unknown {
       const params = (args[0] ?? {}) as Record<string, unknown>;
       const start = performance.now();
+      // before the SDK sends anything: the prompt is on record even if no answer ever comes
+      const link = emitRequest(options, () => callEvent('model.request', { api, params, options }));
       const promise = call.apply(self, args);
-      watchCall(promise, { api, params, start, options });
+      watchCall(promise, { api, params, start, options, link });
       return promise;
     };
   const resource = (target: object, api: Api) =>
@@ -160,6 +163,8 @@ interface Call {
   params: Record<string, unknown>;
   start: number;
   options: OpenAIAuditOptions;
+  /** `meta.requestEntry` of the completion: the request's entry id. */
+  link: Meta;
 }
 
 /** The parts of the SDK's `APIPromise` the observation relies on. */
@@ -502,27 +507,41 @@ function serverCallOf(item: OpenAI.Responses.ResponseOutputItem): ServerCall | u
   }
 }
 
-function record(call: Call, outcome: Outcome | undefined, error: unknown): void {
-  const { api, params, start, options } = call;
-  const content = options.recordContent !== false;
-  const model = { provider: options.provider ?? 'openai', name: String(params.model ?? '') };
-  const meta: NonNullable<AuditEventInput['meta']> = { api, stream: params.stream === true };
-  const failure = outcome?.failure;
-  const ev: AuditEventInput = {
-    type: 'model.completion',
-    model,
-    latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
-    outcome: error === undefined && failure === undefined ? 'success' : 'error',
-    meta,
+/**
+ * The fields a call's request and completion share: the model as asked for, the API, whether it
+ * streams, and the prompt (and a Responses call's instructions) when content is recorded.
+ */
+function callEvent(
+  type: 'model.request' | 'model.completion',
+  { api, params, options }: Pick<Call, 'api' | 'params' | 'options'>,
+): AuditEventInput & { model: { provider: string; name: string }; meta: Meta } {
+  const ev: AuditEventInput & { model: { provider: string; name: string }; meta: Meta } = {
+    type,
+    model: { provider: options.provider ?? 'openai', name: String(params.model ?? '') },
+    meta: { api, stream: params.stream === true },
   };
-  const body: Content = {};
-  if (content) {
+  if (options.recordContent !== false) {
+    const body: Content = {};
     if (api === 'chat.completions') body.prompt = toJsonSafe(params.messages);
     else {
       body.prompt = toJsonSafe(params.input);
       if (params.instructions !== undefined) body.instructions = toJsonSafe(params.instructions);
     }
+    ev.content = body;
   }
+  return ev;
+}
+
+function record(call: Call, outcome: Outcome | undefined, error: unknown): void {
+  const { start, options } = call;
+  const content = options.recordContent !== false;
+  const ev = callEvent('model.completion', call);
+  const { model, meta } = ev;
+  const failure = outcome?.failure;
+  ev.latencyMs = Math.round((performance.now() - start) * 1000) / 1000;
+  ev.outcome = error === undefined && failure === undefined ? 'success' : 'error';
+  Object.assign(meta, call.link);
+  const body: Content = ev.content ?? {};
   if (outcome !== undefined) {
     if (outcome.usage !== undefined) ev.usage = outcome.usage;
     if (outcome.finishReason != null) meta.finishReason = outcome.finishReason;

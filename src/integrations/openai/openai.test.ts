@@ -1,7 +1,8 @@
 /**
  * The OpenAI integration with the real `openai` package pointed at a loopback server that speaks
- * the OpenAI wire format (JSON and server-sent events, with a final usage chunk). Each entry is
- * checked field by field; the caller's results are compared with an unobserved client's.
+ * the OpenAI wire format (JSON and server-sent events, with a final usage chunk), and at one that
+ * never answers. Each entry is checked field by field; the caller's results are compared with an
+ * unobserved client's.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,8 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
+import { runWithRequestContext } from '../context/index.js';
 import { auditOpenAI } from './index.js';
 
 const CREATED = 1_767_225_600;
@@ -478,6 +481,28 @@ function strip(e: AuditEntry): Record<string, unknown> {
   return rest;
 }
 
+const CONTEXT = {
+  userId: 'u-42',
+  sessionId: 's-7',
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversationId: 'conv-3',
+  turn: 2,
+};
+/** Who, where, in which conversation: what the request context gave an entry. */
+const attribution = (e: AuditEntry | undefined) => ({
+  actor: e?.actor,
+  requestId: e?.requestId,
+  traceId: e?.traceId,
+  conversation: e?.conversation,
+});
+const ATTRIBUTED = {
+  actor: { id: 'u-42', sessionId: 's-7' },
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversation: { id: 'conv-3', turn: 2 },
+};
+
 describe('auditOpenAI', () => {
   it('records a chat completion, redacting the prompt, and returns what the plain client returns', async () => {
     const messages = [
@@ -486,9 +511,24 @@ describe('auditOpenAI', () => {
     ];
     const got = await observed.chat.completions.create({ model: 'gpt-4o', messages });
     expect(got).toEqual(await plain.chat.completions.create({ model: 'gpt-4o', messages }));
-    const [e, ...rest] = await recorded();
+    const [request, e, ...rest] = await recorded();
     expect(rest).toEqual([]);
     expect(a.memoryStores[0]!.log.lines.join('\n')).not.toContain('4111 1111 1111 1111');
+    const prompt = [
+      { role: 'system', content: 'answer in one word' },
+      { role: 'user', content: 'Capital of France? My card is [CARD]' },
+    ];
+    const redactions = [{ path: 'content.prompt[1].content', kind: 'card', count: 1 }];
+    const { id: _i, ts: _t, seq: _s, ...requestRest } = request!;
+    expect(requestRest).toEqual({
+      type: 'model.request',
+      category: 'ai',
+      severity: 'info',
+      model: { provider: 'openai', name: 'gpt-4o' },
+      meta: { api: 'chat.completions', stream: false },
+      content: { prompt },
+      redactions,
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'openai', name: 'gpt-4o' },
@@ -497,18 +537,13 @@ describe('auditOpenAI', () => {
       meta: {
         api: 'chat.completions',
         stream: false,
+        requestEntry: request!.id,
         finishReason: 'stop',
         responseId: 'chatcmpl-1',
         responseModel: 'gpt-4o-2024-08-06',
       },
-      content: {
-        prompt: [
-          { role: 'system', content: 'answer in one word' },
-          { role: 'user', content: 'Capital of France? My card is [CARD]' },
-        ],
-        response: 'Paris.',
-      },
-      redactions: [{ path: 'content.prompt[1].content', kind: 'card', count: 1 }],
+      content: { prompt, response: 'Paris.' },
+      redactions,
     });
   });
 
@@ -518,7 +553,7 @@ describe('auditOpenAI', () => {
       messages: [{ role: 'user', content: 'weather in Oslo?' }],
       tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
     });
-    const [e, call] = await recorded();
+    const [, e, call] = await recorded();
     expect(e).toMatchObject({
       meta: { finishReason: 'tool_calls', toolCalls: 1 },
       content: { response: '', toolCalls: [{ id: 'call_a', name: 'get_weather', args: { city: 'Oslo' } }] },
@@ -549,7 +584,14 @@ describe('auditOpenAI', () => {
     for await (const chunk of await plain.chat.completions.create(params)) expected.push(chunk);
     expect(seen).toEqual(expected);
     expect(seen).toHaveLength(7);
-    const [e, call] = await recorded();
+    // the unobserved client's call recorded nothing: one request, one completion, one tool call
+    const [request, e, call, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(request).toMatchObject({
+      type: 'model.request',
+      meta: { api: 'chat.completions', stream: true },
+      content: { prompt: [{ role: 'user', content: 'greet me' }] },
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'openai', name: 'gpt-4o-mini' },
@@ -558,6 +600,7 @@ describe('auditOpenAI', () => {
       meta: {
         api: 'chat.completions',
         stream: true,
+        requestEntry: request!.id,
         finishReason: 'tool_calls',
         responseId: 'chatcmpl-2',
         responseModel: 'gpt-4o-mini',
@@ -583,7 +626,7 @@ describe('auditOpenAI', () => {
       stream: true,
     });
     for await (const _chunk of stream) break;
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({ outcome: 'success', meta: { stream: true, incomplete: true } });
     expect(e!.usage).toBeUndefined();
   });
@@ -595,7 +638,12 @@ describe('auditOpenAI', () => {
       input: 'two plus two?',
     });
     expect(got.output_text).toBe('Four.');
-    const [e, call] = await recorded();
+    const [request, e, call] = await recorded();
+    expect(request).toMatchObject({
+      type: 'model.request',
+      meta: { api: 'responses', stream: false },
+      content: { prompt: 'two plus two?', instructions: 'be exact' },
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'openai', name: 'gpt-4.1' },
@@ -604,6 +652,7 @@ describe('auditOpenAI', () => {
       meta: {
         api: 'responses',
         stream: false,
+        requestEntry: request!.id,
         finishReason: 'completed',
         responseId: 'resp_1',
         responseModel: 'gpt-4.1-2025-04-14',
@@ -637,7 +686,7 @@ describe('auditOpenAI', () => {
       'response.output_text.delta',
       'response.completed',
     ]);
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       usage: { inputTokens: 21, outputTokens: 3, totalTokens: 24 },
       outcome: 'success',
@@ -652,12 +701,19 @@ describe('auditOpenAI', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     await expect(call).rejects.toBeInstanceOf(OpenAI.RateLimitError);
-    const [e] = await recorded();
+    const [request, e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    // the failed call's request is on record, with the prompt it sent
+    expect(request).toMatchObject({
+      type: 'model.request',
+      model: { provider: 'openai', name: 'overloaded' },
+      content: { prompt: [{ role: 'user', content: 'hi' }] },
+    });
     expect(strip(e!)).toEqual({
       type: 'model.completion',
       model: { provider: 'openai', name: 'overloaded' },
       outcome: 'error',
-      meta: { api: 'chat.completions', stream: false },
+      meta: { api: 'chat.completions', stream: false, requestEntry: request!.id },
       content: {
         prompt: [{ role: 'user', content: 'hi' }],
         error: {
@@ -677,7 +733,7 @@ describe('auditOpenAI', () => {
     expect(data.id).toBe('chatcmpl-1');
     expect(response.status).toBe(200);
     await plain.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y' }] });
-    expect(await recorded()).toHaveLength(1);
+    expect((await recorded()).map((e) => e.type)).toEqual(['model.request', 'model.completion']);
   });
 
   it('leaves the body of asResponse() unread for the caller, and records the call as raw', async () => {
@@ -685,7 +741,7 @@ describe('auditOpenAI', () => {
       .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'raw please' }] })
       .asResponse();
     expect(((await res.json()) as { id: string }).id).toBe('chatcmpl-1');
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'success',
       meta: { api: 'chat.completions', rawResponse: true },
@@ -708,16 +764,18 @@ describe('auditOpenAI', () => {
       messages: [{ role: 'user', content: 'b' }],
     });
     expect(parsed.choices[0]!.message.content).toBe('Paris.');
-    expect((await recorded()).map((e) => e.content?.prompt)).toEqual([
-      [{ role: 'user', content: 'a' }],
-      [{ role: 'user', content: 'b' }],
+    expect((await recorded()).map((e) => [e.type, e.content?.prompt])).toEqual([
+      ['model.request', [{ role: 'user', content: 'a' }]],
+      ['model.completion', [{ role: 'user', content: 'a' }]],
+      ['model.request', [{ role: 'user', content: 'b' }]],
+      ['model.completion', [{ role: 'user', content: 'b' }]],
     ]);
   });
 
   it('records a 200 with an empty body without breaking the call', async () => {
     const got = await observed.chat.completions.create({ model: 'empty', messages: [] });
     expect(got).toBeUndefined();
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'success',
       meta: { api: 'chat.completions' },
@@ -735,7 +793,7 @@ describe('auditOpenAI', () => {
         return t;
       });
     expect(text).toBe('Bonjour');
-    const [e, ...rest] = await recorded();
+    const [, e, ...rest] = await recorded();
     expect(rest.filter((x) => x.type === 'model.completion')).toEqual([]);
     expect(e).toMatchObject({ type: 'model.completion', content: { response: 'Bonjour' } });
   });
@@ -748,7 +806,7 @@ describe('auditOpenAI', () => {
     await new Promise((r) => setTimeout(r, 100));
     const res = await call.asResponse();
     expect(((await res.json()) as { id: string }).id).toBe('chatcmpl-1');
-    const [e, ...rest] = await recorded();
+    const [, e, ...rest] = await recorded();
     expect(rest).toEqual([]);
     expect(e).toMatchObject({ outcome: 'success', content: { response: 'Paris.' } });
   });
@@ -758,7 +816,7 @@ describe('auditOpenAI', () => {
     await observed.chat.completions.create({ model: 'refuses', messages, n: 2 });
     const stream = await observed.chat.completions.create({ model: 'refuses', messages, n: 2, stream: true });
     for await (const _chunk of stream);
-    const [whole, streamed] = await recorded();
+    const [, whole, , streamed] = await recorded();
     expect(whole).toMatchObject({
       meta: { refusal: true, choices: 2 },
       content: {
@@ -783,7 +841,7 @@ describe('auditOpenAI', () => {
       stream: true,
     });
     stream.controller.abort();
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({ outcome: 'success', meta: { incomplete: true, aborted: true } });
   });
 
@@ -796,14 +854,14 @@ describe('auditOpenAI', () => {
     let chunks = 0;
     for await (const _chunk of stream) if (++chunks === 2) stream.controller.abort();
     expect(chunks).toBe(2);
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({ outcome: 'success', meta: { incomplete: true, aborted: true } });
   });
 
   it('records a Responses stream that ends in response.failed as an error', async () => {
     const stream = await observed.responses.create({ model: 'fails', input: 'x', stream: true });
     for await (const _event of stream);
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       outcome: 'error',
       meta: { finishReason: 'failed' },
@@ -818,7 +876,7 @@ describe('auditOpenAI', () => {
       messages: [{ role: 'user', content: 'sum' }],
     });
     await observed.responses.create({ model: 'custom-tool', input: 'clean up order 7' });
-    const [chat, chatCall, resp, respCall] = await recorded();
+    const [, chat, chatCall, , resp, respCall] = await recorded();
     expect(chat).toMatchObject({
       meta: { toolCalls: 1 },
       content: { toolCalls: [{ id: 'call_c', name: 'run_sql', args: '1.0' }] },
@@ -844,7 +902,7 @@ describe('auditOpenAI', () => {
   it("reads Azure's empty first chunk and repeated tool names", async () => {
     const stream = await observed.chat.completions.create({ model: 'azure', messages: [], stream: true });
     for await (const _chunk of stream);
-    const [e, call] = await recorded();
+    const [, e, call] = await recorded();
     expect(e).toMatchObject({ meta: { responseId: 'chatcmpl-az', responseModel: 'gpt-4o' } });
     expect(e!.meta).not.toHaveProperty('incomplete');
     expect(call).toMatchObject({ resource: { id: 'lookup' }, content: { toolArgs: { q: 1 } } });
@@ -855,7 +913,7 @@ describe('auditOpenAI', () => {
 
     it('records the computer, shell, patch and MCP approval requests as tool calls, their actions as sent', async () => {
       await observed.responses.create({ model: 'builtin-tools', input });
-      const [e, calc, computer, localShell, shell, patch, approval] = await recorded();
+      const [, e, calc, computer, localShell, shell, patch, approval] = await recorded();
       const toolCalls = [
         { id: 'call_r', name: 'calc', args: { x: 2 } },
         { id: 'call_cu', name: 'computer', args: { type: 'click', button: 'left', x: 10, y: 20 } },
@@ -905,9 +963,9 @@ describe('auditOpenAI', () => {
     it('records the tools OpenAI ran with what they did, and never the generated image', async () => {
       await observed.responses.create({ model: 'builtin-tools', input });
       const entries = await recorded();
-      const [e] = entries;
+      const [, e] = entries;
       const ran = entries
-        .slice(7)
+        .slice(8)
         .map(({ id: _i, ts: _t, seq: _s, category: _c, severity: _v, ...rest }) => rest);
       const model = { provider: 'openai', name: 'builtin-tools' };
       const link = { completionEntry: e!.id };
@@ -996,16 +1054,24 @@ describe('auditOpenAI', () => {
         stream: true,
       }));
       const entries = await recorded();
-      expect(entries).toHaveLength(28);
+      expect(entries).toHaveLength(30);
       const comparable = (list: AuditEntry[]) =>
         list.map(({ id: _i, ts: _t, seq: _s, latencyMs: _l, meta, ...rest }) => {
-          const { completionEntry: _e, stream: _st, ...kept } = meta as Record<string, unknown>;
+          const {
+            completionEntry: _e,
+            requestEntry: _r,
+            stream: _st,
+            ...kept
+          } = meta as Record<string, unknown>;
           return { ...rest, meta: kept };
         });
-      expect(entries[14]).toMatchObject({ meta: { stream: true, toolCalls: 6, serverToolCalls: 7 } });
-      expect(comparable(entries.slice(14))).toEqual(comparable(entries.slice(0, 14)));
-      for (const call of entries.slice(15))
-        expect(call.meta).toMatchObject({ completionEntry: entries[14]!.id });
+      // each call: its request, its completion, 6 tool calls and 7 tools OpenAI ran
+      expect(entries[16]).toMatchObject({
+        meta: { stream: true, requestEntry: entries[15]!.id, toolCalls: 6, serverToolCalls: 7 },
+      });
+      expect(comparable(entries.slice(15))).toEqual(comparable(entries.slice(0, 15)));
+      for (const call of entries.slice(17))
+        expect(call.meta).toMatchObject({ completionEntry: entries[16]!.id });
     });
 
     it('keeps their arguments, queries and outputs out of the trail when content recording is off', async () => {
@@ -1014,14 +1080,93 @@ describe('auditOpenAI', () => {
         input,
       });
       const entries = await recorded();
-      expect(entries).toHaveLength(14);
+      expect(entries).toHaveLength(15);
+      expect(entries[0]).toMatchObject({ type: 'model.request', meta: { api: 'responses' } });
       expect(entries.filter((x) => x.content !== undefined)).toEqual([
         expect.objectContaining({
           resource: { type: 'tool', id: 'delete_customer', server: 'crm' },
           content: { error: { name: 'McpCallFailed', message: 'permission denied' } },
         }),
       ]);
-      expect(entries[8]).toMatchObject({ type: 'rag.query', meta: { documents: 1 } });
+      expect(entries[9]).toMatchObject({ type: 'rag.query', meta: { documents: 1 } });
     });
+  });
+});
+
+describe('auditOpenAI when OpenAI never answers', () => {
+  let provider: SilentServer;
+  beforeAll(async () => {
+    provider = await startSilentServer();
+  });
+  afterAll(() => provider.close());
+
+  it.each([false, true])(
+    'has the request on record while the call hangs (stream: %s), and links the completion once it is aborted',
+    async (stream) => {
+      const client = auditOpenAI(
+        new OpenAI({ apiKey: 'sk-test', baseURL: `${provider.url}/v1`, maxRetries: 0 }),
+        { audit: a },
+      );
+      const abort = new AbortController();
+      const messages = [{ role: 'user' as const, content: 'Refund order 7 to card 4111 1111 1111 1111' }];
+      const call = client.chat.completions.create(
+        { model: 'gpt-4o', messages, stream },
+        { signal: abort.signal },
+      );
+      call.catch(() => {}); // settled below, once aborted
+      // OpenAI holds the request: the call is under way, and no answer has come
+      expect(await provider.nextRequest()).toMatchObject({ model: 'gpt-4o', messages });
+      const [request, ...rest] = await recorded();
+      expect(rest).toEqual([]);
+      const { id: _i, ts: _t, seq: _s, ...requestRest } = request!;
+      expect(requestRest).toEqual({
+        type: 'model.request',
+        category: 'ai',
+        severity: 'info',
+        model: { provider: 'openai', name: 'gpt-4o' },
+        meta: { api: 'chat.completions', stream },
+        content: { prompt: [{ role: 'user', content: 'Refund order 7 to card [CARD]' }] },
+        redactions: [{ path: 'content.prompt[0].content', kind: 'card', count: 1 }],
+      });
+      abort.abort();
+      await expect(call).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+      const [, completion, ...after] = await recorded();
+      expect(after).toEqual([]);
+      expect(completion).toMatchObject({
+        type: 'model.completion',
+        outcome: 'error',
+        meta: { api: 'chat.completions', stream, requestEntry: request!.id },
+        content: { error: { name: 'APIUserAbortError' } },
+      });
+    },
+  );
+});
+
+describe('auditOpenAI in a request context', () => {
+  it('gives the request the attribution of its completion', async () => {
+    // awaited inside the request, as a handler does: the completion is recorded when the result is asked for
+    await runWithRequestContext(CONTEXT, async () => {
+      await observed.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    });
+    const [request, completion] = await recorded();
+    expect(request!.type).toBe('model.request');
+    expect(attribution(request)).toEqual(ATTRIBUTED);
+    expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
+});
+
+describe('auditOpenAI with recordRequests false', () => {
+  it('records the completion alone, unlinked', async () => {
+    await auditOpenAI(plain, { audit: a, recordRequests: false }).chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ type: 'model.completion', content: { response: 'Paris.' } });
+    expect(e!.meta).not.toHaveProperty('requestEntry');
   });
 });
