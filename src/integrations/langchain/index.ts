@@ -1,7 +1,9 @@
 /**
  * `sealtrail/langchain`: a LangChain.js (`@langchain/core` 1) callback handler that records chat
- * model and LLM calls (`model.completion`, with the finish reason its provider package reports),
- * tool runs (`tool.result`), retrievals (`rag.query`) and chain runs (`agent.step`), each with
+ * model and LLM calls (a `model.request` entry with the prompt when the run starts, before the
+ * model is called, unless `recordRequests` is false; a `model.completion` entry when it ends, with
+ * the finish reason its provider package reports and `meta.requestEntry` the request's id), tool
+ * runs (`tool.result`), retrievals (`rag.query`) and chain runs (`agent.step`), each with
  * `meta.runId` and `meta.parentRunId` so the tree of a run can be rebuilt. `awaitHandlers` is on:
  * LangChain waits for each record, so nothing is lost when the process ends right after a run, and
  * the request context stays the caller's.
@@ -23,9 +25,9 @@ import type { BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
 import { describeError } from '../../config/index.js';
 import { inexactNumberPath } from '../../event/exact-json.js';
-import type { AuditEventInput, Content, Usage } from '../../event/index.js';
+import type { AuditEventInput, Content, Meta, Usage } from '../../event/index.js';
 import { toJsonSafe } from '../json-safe.js';
-import { emitTo, type IntegrationOptions } from '../sink.js';
+import { emitRequest, emitTo, type IntegrationOptions } from '../sink.js';
 
 /** Options of {@link SealtrailCallbackHandler}. */
 export interface LangChainAuditOptions extends IntegrationOptions {
@@ -59,7 +61,12 @@ interface Run {
   toolCallId?: string;
   /** Tokens streamed so far (a model run). */
   streamed?: string;
+  /** A model run's `meta.requestEntry`: the id of its `model.request` entry. */
+  link?: Meta;
 }
+
+/** An event of a run being built: its meta and content are there to fill. */
+type RunEvent = AuditEventInput & { meta: Meta; content: Content };
 
 /** The callback handler. One instance can serve many runs at once. */
 export class SealtrailCallbackHandler extends BaseCallbackHandler {
@@ -242,6 +249,8 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     if (typeof provider === 'string') run.provider = provider;
     if (typeof model === 'string') run.model = model;
     this.#open(runId, run);
+    // LangChain calls the model once its handlers are done (awaitHandlers): this is before it
+    run.link = emitRequest(this.#options, () => finish(this.#modelEvent('model.request', run, runId)));
   }
 
   /** Keeps `run` until its end; first records the runs that are too old or too many as incomplete. */
@@ -270,18 +279,32 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     this.#record(run, runId, ending);
   }
 
+  /** The fields every entry of a run has: the run's id, its parent's and its name. */
+  #runEvent(type: AuditEventInput['type'], run: Run, runId: string): RunEvent {
+    const meta: Meta = { framework: 'langchain', runId, run: run.name };
+    if (run.parentRunId !== undefined) meta.parentRunId = run.parentRunId;
+    return { type, meta, content: {} };
+  }
+
+  /** What a model run's request and completion share: the run's fields, the model, the prompt. */
+  #modelEvent(type: 'model.request' | 'model.completion', run: Run, runId: string): RunEvent {
+    const ev = this.#runEvent(type, run, runId);
+    const model: NonNullable<AuditEventInput['model']> = { name: run.model ?? run.name };
+    if (run.provider !== undefined) model.provider = run.provider;
+    ev.model = model;
+    if (this.#content) ev.content.prompt = toJsonSafe(run.input);
+    return ev;
+  }
+
   /** The event of a run's kind. */
   #record(run: Run, runId: string, ending: Ending): void {
-    const type = EVENT_OF[run.kind];
-    const meta: NonNullable<AuditEventInput['meta']> = { framework: 'langchain', runId, run: run.name };
-    if (run.parentRunId !== undefined) meta.parentRunId = run.parentRunId;
-    const ev: AuditEventInput = {
-      type,
-      latencyMs: Math.round((performance.now() - run.start) * 1000) / 1000,
-      meta,
-      content: 'error' in ending ? { error: describeError(ending.error) } : {},
-    };
-    if ('incomplete' in ending) meta.incomplete = true;
+    const ev =
+      run.kind === 'model'
+        ? this.#modelEvent('model.completion', run, runId)
+        : this.#runEvent(EVENT_OF[run.kind], run, runId);
+    ev.latencyMs = Math.round((performance.now() - run.start) * 1000) / 1000;
+    if ('error' in ending) ev.content.error = describeError(ending.error);
+    if ('incomplete' in ending) ev.meta.incomplete = true;
     else ev.outcome = 'error' in ending ? 'error' : 'success';
     const output = 'output' in ending ? ending.output : undefined;
     if (run.kind === 'model') this.#model(ev, run, output as LLMResult | undefined);
@@ -291,14 +314,10 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     emitTo(this.#options.audit, finish(ev));
   }
 
-  #model(ev: AuditEventInput, run: Run, output: LLMResult | undefined): void {
-    const model: NonNullable<AuditEventInput['model']> = { name: run.model ?? run.name };
-    if (run.provider !== undefined) model.provider = run.provider;
-    ev.model = model;
-    if (this.#content) {
-      ev.content!.prompt = toJsonSafe(run.input);
-      if (output === undefined && run.streamed !== undefined) ev.content!.response = run.streamed;
-    }
+  #model(ev: RunEvent, run: Run, output: LLMResult | undefined): void {
+    Object.assign(ev.meta, run.link);
+    if (this.#content && output === undefined && run.streamed !== undefined)
+      ev.content.response = run.streamed;
     if (output === undefined) return;
     const first = output.generations[0]?.[0] as
       | { text?: string; message?: BaseMessage; generationInfo?: Record<string, unknown> }
@@ -309,15 +328,15 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     const usage = usageOf(message?.usage_metadata, output.llmOutput);
     if (usage !== undefined) ev.usage = usage;
     const finishReason = finishReasonOf(first, message);
-    if (finishReason !== undefined) ev.meta!.finishReason = finishReason;
+    if (finishReason !== undefined) ev.meta.finishReason = finishReason;
     const responseModel = message?.response_metadata?.model_name ?? message?.response_metadata?.model;
-    if (typeof responseModel === 'string') ev.meta!.responseModel = responseModel;
+    if (typeof responseModel === 'string') ev.meta.responseModel = responseModel;
     const toolCalls = (message?.tool_calls ?? []) as Array<{ id?: string; name: string; args: unknown }>;
-    if (toolCalls.length > 0) ev.meta!.toolCalls = toolCalls.length;
+    if (toolCalls.length > 0) ev.meta.toolCalls = toolCalls.length;
     if (this.#content) {
-      ev.content!.response = message !== undefined ? toJsonSafe(message.content) : (first?.text ?? '');
+      ev.content.response = message !== undefined ? toJsonSafe(message.content) : (first?.text ?? '');
       if (toolCalls.length > 0)
-        ev.content!.toolCalls = toolCalls.map((t) => ({
+        ev.content.toolCalls = toolCalls.map((t) => ({
           id: t.id ?? null,
           name: t.name,
           args: toJsonSafe(t.args),

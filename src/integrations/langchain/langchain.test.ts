@@ -1,12 +1,13 @@
 /**
  * The LangChain.js handler with the real `@langchain/core`: its fake chat model and LLM, a real
  * retriever (a BaseRetriever over documents in memory) and a real tool. Entries are checked field
- * by field, run ids are checked to form one tree, and the prompt is redacted before the trail.
+ * by field, run ids are checked to form one tree, and the prompt is redacted before the trail. A
+ * model whose provider never answers calls a loopback server that holds the connection.
  */
 
 import { Document } from '@langchain/core/documents';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, AIMessageChunk } from '@langchain/core/messages';
+import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import type { ChatResult } from '@langchain/core/outputs';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
@@ -14,10 +15,12 @@ import { BaseRetriever } from '@langchain/core/retrievers';
 import { RunnableLambda, RunnableSequence } from '@langchain/core/runnables';
 import { tool } from '@langchain/core/tools';
 import { FakeListChatModel, FakeLLM, FakeStreamingChatModel } from '@langchain/core/utils/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
+import { runWithRequestContext } from '../context/index.js';
 import { SealtrailCallbackHandler } from './index.js';
 
 /**
@@ -36,6 +39,28 @@ class TruncatingChatModel extends BaseChatModel {
     return {
       generations: [{ text: 'The refund policy is', message, generationInfo: { finish_reason: 'length' } }],
     };
+  }
+}
+
+/** A chat model that posts the messages to its provider over real HTTP and answers with the reply. */
+class HttpChatModel extends BaseChatModel {
+  readonly url: string;
+  constructor(url: string) {
+    super({});
+    this.url = url;
+  }
+  override _llmType(): string {
+    return 'http';
+  }
+  override async _generate(messages: BaseMessage[], options: this['ParsedCallOptions']): Promise<ChatResult> {
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: messages.map((m) => ({ role: m.type, content: m.content })) }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const text = await res.text();
+    return { generations: [{ text, message: new AIMessage(text) }] };
   }
 }
 
@@ -72,6 +97,28 @@ async function recorded(): Promise<AuditEntry[]> {
 }
 
 const meta = (e: AuditEntry) => e.meta as Record<string, string | number>;
+
+const CONTEXT = {
+  userId: 'u-42',
+  sessionId: 's-7',
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversationId: 'conv-3',
+  turn: 2,
+};
+/** Who, where, in which conversation: what the request context gave an entry. */
+const attribution = (e: AuditEntry | undefined) => ({
+  actor: e?.actor,
+  requestId: e?.requestId,
+  traceId: e?.traceId,
+  conversation: e?.conversation,
+});
+const ATTRIBUTED = {
+  actor: { id: 'u-42', sessionId: 's-7' },
+  requestId: 'req-9',
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  conversation: { id: 'conv-3', turn: 2 },
+};
 
 describe('SealtrailCallbackHandler', () => {
   it('records a RAG chain: retrieval, chat model and chains, linked by run ids', async () => {
@@ -126,7 +173,26 @@ describe('SealtrailCallbackHandler', () => {
     });
     expect(ragMeta).toMatchObject({ framework: 'langchain', documents: 1, run: 'PolicyRetriever' });
 
+    // The model's request is on record before its completion, with the same prompt and run id.
+    const [request] = events.filter((e) => e.type === 'model.request');
     const [completion] = events.filter((e) => e.type === 'model.completion');
+    expect(events.indexOf(request!)).toBeLessThan(events.indexOf(completion!));
+    const { id: _ri, ts: _rt, seq: _rs, ...requestRest } = request!;
+    expect(requestRest).toEqual({
+      type: 'model.request',
+      category: 'ai',
+      severity: 'info',
+      model: { provider: 'FakeListChatModel', name: 'FakeListChatModel' },
+      meta: {
+        framework: 'langchain',
+        run: 'FakeListChatModel',
+        runId: meta(completion!).runId,
+        parentRunId: meta(completion!).parentRunId,
+      },
+      content: { prompt: completion!.content?.prompt },
+      redactions: [{ path: 'content.prompt[1].content', kind: 'email', count: 1 }],
+    });
+    expect(completion!.meta).toMatchObject({ requestEntry: request!.id });
     expect(completion).toMatchObject({
       // The fake model names no model: the provider (ls_provider) and the run name stand in.
       model: { provider: 'FakeListChatModel', name: 'FakeListChatModel' },
@@ -142,8 +208,9 @@ describe('SealtrailCallbackHandler', () => {
     });
 
     // Every parent run id names a recorded run, and all runs hang from one root: the sequence.
-    const byRun = new Map(events.map((e) => [meta(e).runId as string, e]));
-    expect(byRun.size).toBe(events.length);
+    const ends = events.filter((e) => e.type !== 'model.request');
+    const byRun = new Map(ends.map((e) => [meta(e).runId as string, e]));
+    expect(byRun.size).toBe(ends.length);
     const roots = events.filter((e) => meta(e).parentRunId === undefined);
     expect(roots).toHaveLength(1);
     expect(roots[0]).toMatchObject({
@@ -215,7 +282,16 @@ describe('SealtrailCallbackHandler', () => {
     await new FakeLLM({ response: 'four' }).invoke('two plus two', { callbacks: [handler] });
     const broken = new FakeStreamingChatModel({ thrownErrorString: 'quota exceeded' });
     await expect(broken.invoke('hello', { callbacks: [handler] })).rejects.toThrow('quota exceeded');
-    const [llm, err] = await recorded();
+    const [llmRequest, llm, errRequest, err, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(llmRequest).toMatchObject({ type: 'model.request', content: { prompt: 'two plus two' } });
+    expect(llm!.meta).toMatchObject({ requestEntry: llmRequest!.id });
+    // the failed call's request is on record, with the prompt it sent
+    expect(errRequest).toMatchObject({
+      type: 'model.request',
+      content: { prompt: [{ role: 'human', content: 'hello' }] },
+    });
+    expect(err!.meta).toMatchObject({ requestEntry: errRequest!.id });
     expect(llm).toMatchObject({
       type: 'model.completion',
       outcome: 'success',
@@ -232,7 +308,7 @@ describe('SealtrailCallbackHandler', () => {
     await new TruncatingChatModel({}).invoke('refund policy?', {
       callbacks: [new SealtrailCallbackHandler({ audit: a })],
     });
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       type: 'model.completion',
       meta: { finishReason: 'length', responseModel: 'gpt-4o-2024-08-06' },
@@ -248,7 +324,7 @@ describe('SealtrailCallbackHandler', () => {
       ],
     });
     await model.invoke('add one and one', { callbacks: [handler] });
-    const [e] = await recorded();
+    const [, e] = await recorded();
     expect(e).toMatchObject({
       type: 'model.completion',
       meta: { toolCalls: 1 },
@@ -264,12 +340,13 @@ describe('SealtrailCallbackHandler', () => {
     let read = 0;
     for await (const _chunk of await model.stream('spell it', { callbacks: [handler] }))
       if (++read === 2) break;
-    expect(await recorded()).toHaveLength(0);
+    // only the request: the run has not ended
+    expect((await recorded()).map((e) => e.type)).toEqual(['model.request']);
     await new FakeLLM({ response: 'four' }).invoke('two plus two', { callbacks: [handler] });
-    const [abandoned, next] = await recorded();
+    const [request, abandoned, , next] = await recorded();
     expect(abandoned).toMatchObject({
       type: 'model.completion',
-      meta: { incomplete: true },
+      meta: { incomplete: true, requestEntry: request!.id },
       content: { prompt: [{ role: 'human', content: 'spell it' }], response: 'a' },
     });
     expect(abandoned!.outcome).toBeUndefined();
@@ -290,8 +367,80 @@ describe('SealtrailCallbackHandler', () => {
     await iterator.return?.();
     await new Promise((r) => setTimeout(r, 20));
     await slow.invoke({}, { callbacks: [handler] });
-    const [abandoned, ran] = await recorded();
+    const [, abandoned, ran] = await recorded();
     expect(abandoned).toMatchObject({ type: 'model.completion', meta: { incomplete: true } });
     expect(ran).toMatchObject({ type: 'tool.result', outcome: 'success', content: { toolResult: 'late' } });
+  });
+});
+
+describe('SealtrailCallbackHandler when the provider never answers', () => {
+  let provider: SilentServer;
+  beforeAll(async () => {
+    provider = await startSilentServer();
+  });
+  afterAll(() => provider.close());
+
+  it('has the request on record while the call hangs, and links the completion once it is aborted', async () => {
+    const abort = new AbortController();
+    const call = new HttpChatModel(`${provider.url}/v1/chat`).invoke(
+      'Close the account of jane.doe@example.com',
+      {
+        callbacks: [new SealtrailCallbackHandler({ audit: a })],
+        signal: abort.signal,
+      },
+    );
+    call.catch(() => {}); // settled below, once aborted
+    // the provider holds the request: the call is under way, and no answer has come
+    expect(await provider.nextRequest()).toEqual({
+      messages: [{ role: 'human', content: 'Close the account of jane.doe@example.com' }],
+    });
+    const [request, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(request).toMatchObject({
+      type: 'model.request',
+      model: { name: 'HttpChatModel' },
+      meta: { framework: 'langchain', run: 'HttpChatModel', runId: expect.any(String) },
+      content: { prompt: [{ role: 'human', content: 'Close the account of [EMAIL]' }] },
+      redactions: [{ path: 'content.prompt[0].content', kind: 'email', count: 1 }],
+    });
+    abort.abort();
+    await expect(call).rejects.toThrow();
+    const [, completion, ...after] = await recorded();
+    expect(after).toEqual([]);
+    expect(completion).toMatchObject({
+      type: 'model.completion',
+      outcome: 'error',
+      meta: { runId: meta(request!).runId, requestEntry: request!.id },
+      content: { error: { name: 'AbortError' } },
+    });
+  });
+});
+
+describe('SealtrailCallbackHandler in a request context', () => {
+  it('gives the request the attribution of its completion', async () => {
+    await runWithRequestContext(CONTEXT, () =>
+      new FakeLLM({ response: 'four' }).invoke('two plus two', {
+        callbacks: [new SealtrailCallbackHandler({ audit: a })],
+      }),
+    );
+    const [request, completion] = await recorded();
+    expect(request!.type).toBe('model.request');
+    expect(attribution(request)).toEqual(ATTRIBUTED);
+    expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
+});
+
+describe('SealtrailCallbackHandler with recordRequests false', () => {
+  it('records the completion alone, unlinked', async () => {
+    await new FakeLLM({ response: 'four' }).invoke('two plus two', {
+      callbacks: [new SealtrailCallbackHandler({ audit: a, recordRequests: false })],
+    });
+    const [e, ...rest] = await recorded();
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({
+      type: 'model.completion',
+      content: { prompt: 'two plus two', response: 'four' },
+    });
+    expect(e!.meta).not.toHaveProperty('requestEntry');
   });
 });
