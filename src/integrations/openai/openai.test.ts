@@ -1158,6 +1158,36 @@ describe('auditOpenAI in a request context', () => {
   });
 });
 
+describe('auditOpenAI into a trail that hashes content', () => {
+  it("stores the request's prompt as the same keyed hash as the completion's", async () => {
+    const hashing = new Audit();
+    await hashing.enable({
+      env: {
+        NODE_ENV: 'production',
+        SEALTRAIL_KEY: '7e'.repeat(32),
+        SEALTRAIL_ALLOW_DISABLE: '1',
+        SEALTRAIL_QUIET: '1',
+      },
+      destination: 'memory',
+    });
+    try {
+      await auditOpenAI(plain, { audit: hashing }).chat.completions.create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'what is our refund policy?' }],
+      });
+      await hashing.flush();
+      const lines = hashing.memoryStores[0]!.log.lines;
+      const [request, completion] = lines.map(decodeLine).filter((e) => e.type.startsWith('model.'));
+      expect(lines.join('\n')).not.toContain('refund policy');
+      expect(request).toMatchObject({ type: 'model.request', contentModes: { prompt: 'hash' } });
+      expect(completion!.contentModes).toEqual({ prompt: 'hash', response: 'hash' });
+      expect(request!.content?.prompt).toEqual(completion!.content?.prompt);
+    } finally {
+      await hashing.disable();
+    }
+  });
+});
+
 describe('auditOpenAI with recordRequests false', () => {
   it('records the completion alone, unlinked', async () => {
     await auditOpenAI(plain, { audit: a, recordRequests: false }).chat.completions.create({
