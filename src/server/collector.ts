@@ -103,6 +103,8 @@ const TAIL_POLL_MS = 1000;
 const CLOSE_GRACE_MS = 5000;
 /** A request (headers and body) must arrive within this: a slow body is a held connection. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** Longest path parameter: above Node's 16 KiB header limit, so that limit is the one that applies. */
+const MAX_PARAM_LENGTH = 65_536;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
 const notUtf8 = () => new AuditError('USAGE', 'body: not valid UTF-8', { field: 'body' });
@@ -194,6 +196,10 @@ export class Collector {
       logger: false,
       bodyLimit,
       requestTimeout,
+      // A conversation id may be as long as the writer takes an identifier; Fastify's default (100
+      // characters) refused longer ones in `/v1/conversations/:id`. Node's header size limit
+      // (16 KiB) still bounds the whole request line.
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       // A path Fastify cannot decode (`%ZZ`) gets the collector's own error shape, not Fastify's.
       frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) =>
         this.sendError(
