@@ -657,3 +657,46 @@ describe('a request whose body is held back', () => {
     }
   });
 });
+
+describe('the headers of every answer', () => {
+  // Answers carry decrypted payloads and the trail's records: a browser must not keep them in its
+  // cache (a shared machine, a later user), sniff them into HTML, or show them in another site's frame.
+  it('forbid caching, sniffing and framing, on data, errors, the viewer and the tail', async () => {
+    const tail = new AbortController();
+    const answers: Array<[string, Response]> = [
+      ['viewer page', await get(undefined, '/')],
+      ['viewer script', await get(undefined, '/viewer.js')],
+      ['health', await get(undefined, '/healthz')],
+      ['events', await get(tok['content-reader'], '/v1/events?limit=2')],
+      ['401', await get(undefined, '/v1/events')],
+      ['403', await get(tok['producer-a'], '/v1/events')],
+      ['404', await get(tok.reader, '/v1/nothing')],
+      ['bad url', await get(tok.reader, '/v1/events/%ZZ')],
+      ['ingest', await post(tok['producer-a'], JSON.stringify([event(70)]))],
+      [
+        'tail',
+        await fetch(`${base}/v1/tail`, {
+          headers: { authorization: `Bearer ${tok.reader}` },
+          signal: tail.signal,
+        }),
+      ],
+    ];
+    tail.abort();
+    for (const [name, r] of answers) {
+      const h = Object.fromEntries(r.headers);
+      expect({ name, nosniff: h['x-content-type-options'], frame: h['x-frame-options'] }).toEqual({
+        name,
+        nosniff: 'nosniff',
+        frame: 'DENY',
+      });
+      expect(h['cache-control'], name).toContain('no-store');
+      expect(h['content-security-policy'], name).toContain("frame-ancestors 'none'");
+      expect(h['referrer-policy'], name).toBe('no-referrer');
+    }
+    // The page keeps its own policy (its script and the API); everything else may load nothing.
+    expect(answers[0]![1].headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(answers[3]![1].headers.get('content-security-policy')).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+  });
+});

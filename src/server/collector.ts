@@ -107,6 +107,28 @@ const REQUEST_TIMEOUT_MS = 60_000;
 const MAX_PARAM_LENGTH = 65_536;
 const CONTENT_TYPES_JSONL = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
+/**
+ * Headers of every answer. Answers hold the trail's records and decrypted payloads: no cache may
+ * keep them (`no-store`; a browser's disk cache on a shared machine), no browser may sniff them
+ * into HTML, and no other site may frame them. Only the viewer page loads anything (its own
+ * policy, VIEWER_CSP); everything else loads nothing.
+ */
+const SAFETY_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+/**
+ * Sets SAFETY_HEADERS on the response itself, so that they also go out with answers written
+ * outside Fastify (the live tail); a route's own header of the same name replaces one.
+ */
+function setSafetyHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(SAFETY_HEADERS)) reply.raw.setHeader(name, value);
+}
+
 const notUtf8 = () => new AuditError('USAGE', 'body: not valid UTF-8', { field: 'body' });
 
 interface RouteScope {
@@ -201,13 +223,15 @@ export class Collector {
       // (16 KiB) still bounds the whole request line.
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       // A path Fastify cannot decode (`%ZZ`) gets the collector's own error shape, not Fastify's.
-      frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) =>
+      frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+        setSafetyHeaders(reply);
         this.sendError(
           err.code === 'FST_ERR_BAD_URL'
             ? new AuditError('USAGE', 'url: not a valid percent-encoded path', { field: 'url' })
             : err,
           reply,
-        ),
+        );
+      },
     };
     this.app =
       options.tls === undefined
@@ -441,6 +465,9 @@ export class Collector {
       }
       this.metrics.rejected += Array.isArray(parsed) ? parsed.length : 1;
       done(new AuditError('EVENT_INVALID', inexact.message, { index: inexact.index, field: inexact.field }));
+    });
+    app.addHook('onRequest', async (_req, reply) => {
+      setSafetyHeaders(reply);
     });
     app.addHook('onRequest', async (req, reply) => {
       // No such route: answered before its body is read (and parsed), token or not.
