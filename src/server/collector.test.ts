@@ -700,3 +700,34 @@ describe('the headers of every answer', () => {
     );
   });
 });
+
+describe('when the token file is changed into something that is not a token file', () => {
+  // Before, the first request after the change got 400 CONFIG_INVALID with the file's path, and
+  // every later one was served with the tokens of before: a token the edit meant to revoke stayed good.
+  it('refuses every token with a plain 401 until the file is fixed, and names no path', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-collector-tokens-'));
+    const ownDir = path.join(own, 'audit');
+    const { token } = createToken(ownDir, { name: 'auditor', scopes: ['read'] });
+    const good = fs.readFileSync(tokenFile(ownDir), 'utf8');
+    const c = await Collector.open({ dir: ownDir, rateLimit: false });
+    const url = (await c.listen({ port: 0 })).url;
+    const read = () => fetch(`${url}/v1/events?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    const reloaded = () => new Promise((resolve) => setTimeout(resolve, 1100)); // the file is checked once a second
+    try {
+      expect((await read()).status).toBe(200);
+      fs.writeFileSync(tokenFile(ownDir), '{"tokens": [ {"name": "auditor"');
+      await reloaded();
+      for (let i = 0; i < 2; i++) {
+        const r = await read();
+        expect(r.status).toBe(401);
+        expect(await r.text()).not.toContain(own);
+      }
+      fs.writeFileSync(tokenFile(ownDir), good);
+      await reloaded();
+      expect((await read()).status).toBe(200);
+    } finally {
+      await c.close();
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+});

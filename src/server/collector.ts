@@ -346,7 +346,11 @@ export class Collector {
     SinkSequences.save(this.dir, size, sinks);
   }
 
-  /** Reloads the token file when it changed (checked at most once a second). */
+  /**
+   * Reloads the token file when it changed (checked at most once a second). A file changed into
+   * one that cannot be read refuses every token until it is fixed.
+   * @throws AuditError CONFIG_INVALID with `force` (on open) when the file is not a token file.
+   */
   private reloadTokens(force = false): void {
     const now = Date.now();
     if (!force && now - this.tokensCheckedAt < TOKEN_RELOAD_MS) return;
@@ -359,7 +363,18 @@ export class Collector {
     }
     if (mtime === this.tokensMtime) return;
     this.tokensMtime = mtime;
-    this.tokens = TokenSet.load(this.dir);
+    try {
+      this.tokens = TokenSet.load(this.dir);
+    } catch (err) {
+      if (force) throw err; // on open: the collector does not start
+      // Fail closed, and say so only to the operator: keeping the tokens of before would keep a
+      // token the change meant to revoke, and the error names a path on this machine.
+      this.tokens = new TokenSet([]);
+      reportDiagnostic({
+        kind: 'config',
+        message: `collector: ${tokenFile(this.dir)} is not a token file; every token is refused until it is fixed`,
+      });
+    }
   }
 
   private caller(req: FastifyRequest): TokenRecord {
