@@ -59,9 +59,10 @@ export interface VerifyInput {
   /** The verifier key trusted for checkpoints (the trail's own, or one given by the auditor). */
   verifierKey: string;
   /**
-   * Where the lines start when not at seq 0 (an archived range): the tree of the entries before
-   * (its right border) and the leaf hash of the last of them. Both must be authenticated by the
-   * caller or by a checkpoint of size `size` among `checkpoints`.
+   * Where the lines start when not at seq 0 (an archived range; a pruned trail's segments before
+   * its boundary): the tree of the entries before (its right border) and the leaf hash of the last
+   * of them. Both must be authenticated by the caller, by a checkpoint of size `size` among
+   * `checkpoints`, or, with a `boundary` past `size`, by the lines leading to the boundary's state.
    */
   start?: { size: number; border: readonly Buffer[]; prev: Buffer };
   /**
@@ -524,9 +525,12 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
     const first = lines.next();
     // A failure stops the reading: the lines' source closes its file (an open one would leak).
     try {
-      // A pruned trail starts at the boundary, unless the pruned entries were restored (first seq 0):
-      // then it is verified from genesis and must pass through the boundary's state.
-      if (boundary !== undefined && (first.done === true || firstSeq(first.value) !== 0)) {
+      // A pruned trail starts at the boundary, unless entries before it are stored (the pruned ones
+      // restored, from seq 0; or, from `start`, segments a pruning that crashed did not remove yet):
+      // then they are verified from there and must pass through the boundary's state.
+      let throughBoundary = boundary !== undefined;
+      if (boundary !== undefined && (first.done === true || firstSeq(first.value) !== (start?.size ?? 0))) {
+        throughBoundary = false;
         report.prunedBefore = boundary.size;
         seq = boundary.size;
         prev = boundary.prev;
@@ -538,14 +542,22 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           if (size < boundary.size) wanted.set(size, rootBeforeBoundary(size, boundary, input.priorTree));
         }
         wanted.set(boundary.size, boundary.root);
+      } else if (boundary !== undefined && start !== undefined) {
+        report.prunedBefore = start.size;
+        for (const size of wanted.keys()) {
+          if (size < start.size) wanted.set(size, rootBeforeBoundary(size, boundary, input.priorTree));
+        }
       }
       const addLeaf = (leaf: Buffer): void => {
         tree.append(leaf);
         prev = leaf;
         seq++;
-        if (boundary !== undefined && seq === boundary.size && report.prunedBefore === 0) {
-          if (!tree.root().equals(boundary.root) || !prev.equals(boundary.prev))
-            fail('BOUNDARY_INVALID', `boundary: the restored entries 0..${seq - 1} do not lead to its state`);
+        if (throughBoundary && seq === boundary!.size) {
+          if (!tree.root().equals(boundary!.root) || !prev.equals(boundary!.prev))
+            fail(
+              'BOUNDARY_INVALID',
+              `boundary: the stored entries ${start?.size ?? 0}..${seq - 1} before it do not lead to its state`,
+            );
         }
         if (wanted.has(seq)) wanted.set(seq, tree.root());
         if ((seq & 0xffff) === 0) input.onProgress?.(seq);
@@ -585,13 +597,7 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
       // fail (persisted leaves equal, no boundary inside); otherwise its lines are checked one by one.
       const runJoins = (run: VerifiedRun): boolean => {
         if (!run.ok || run.lines === 0 || run.firstSeq !== seq || !prev.equals(run.firstPrev)) return false;
-        if (
-          boundary !== undefined &&
-          report.prunedBefore === 0 &&
-          seq < boundary.size &&
-          seq + run.lines >= boundary.size
-        )
-          return false;
+        if (throughBoundary && seq < boundary!.size && seq + run.lines >= boundary!.size) return false;
         if (input.storedLeafRange !== undefined) {
           const stored = input.storedLeafRange(seq, run.lines);
           return Buffer.compare(stored, run.leaves.subarray(0, stored.length)) === 0;
@@ -637,6 +643,13 @@ export function verifyTrail(input: VerifyInput): VerifyReport {
           addRun(item.run);
         }
       }
+      // Stored entries before the boundary that stop short of it were never shown to lead to it.
+      if (throughBoundary && seq < boundary!.size)
+        fail(
+          'CHAIN_SEQ_GAP',
+          `boundary.json: the log ends at seq ${seq}, before the boundary at ${boundary!.size}`,
+          { source: 'boundary.json' },
+        );
     } catch (err) {
       lines.return?.();
       throw err;

@@ -4,11 +4,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Checkpoint, CompactTree, hashLeaf, NoteSigner, signCheckpoint } from '../chain/index.js';
+import {
+  Checkpoint,
+  CompactTree,
+  hashLeaf,
+  NoteSigner,
+  rootAt,
+  signCheckpoint,
+  TileTree,
+} from '../chain/index.js';
 import { canonicalJson } from '../event/canonical.js';
-import { DirSource } from '../store/index.js';
+import { DirSource, listSegments, trailLayout } from '../store/index.js';
 import {
   readSegmentLines,
+  resealSummary,
   sampleEvent,
   segmentFiles,
   tempDir,
@@ -585,5 +594,141 @@ describe('when the checkpoint file is replaced', () => {
     );
     await trail.close();
     expect(verifyDir(dir).failure).toBeUndefined();
+  });
+});
+
+describe('when a pruned trail holds segments before its boundary', () => {
+  const DAY = 86_400_000;
+  const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+  let pruned: string;
+  let backup: string;
+  let prunedSeed: string;
+
+  // Entries 0..7 (AI events of two years ago, with content) are pruned at a boundary of 8; their
+  // segments (four entries each) are kept aside, as a backup or a pruning that crashed would keep them.
+  beforeAll(async () => {
+    pruned = path.join(root, 'pruned');
+    const trail = await AuditTrail.open({ dir: pruned, worker: false, maxSegmentBytes: 1024 });
+    prunedSeed = trail.sealSeed!;
+    for (let i = 0; i < 16; i++) {
+      const old = i < 8;
+      trail.emit(
+        old
+          ? { type: 'model.completion', ts: ago(730 - i), subject: `s${i}`, content: { prompt: `old ${i}` } }
+          : { type: 'auth.failure', ts: ago(365 - i), actor: { id: `k${i}` } },
+      );
+      if (i % 4 === 3) await trail.flush();
+    }
+    await trail.close();
+    backup = path.join(root, 'pruned-segments');
+    fs.cpSync(trailLayout(pruned).segmentsDir, backup, { recursive: true });
+    const again = await AuditTrail.open({ dir: pruned, create: false, worker: false });
+    await again.applyRetention({ categories: { ai: { keep: '1y' }, authentication: { keep: '7y' } } });
+    await again.close();
+  });
+
+  const segmentsOf = (dir: string) => trailLayout(dir).segmentsDir;
+  const name = (seq: number, ext: string) => `${String(seq).padStart(20, '0')}.${ext}`;
+  /** A copy of the pruned trail with the backed-up segment of first seq `seq` put back. */
+  const withPruned = (...seqs: number[]): string => {
+    const dir = copyTrail(root, pruned);
+    for (const seq of seqs)
+      for (const ext of ['log', 'summary.json'])
+        fs.copyFileSync(path.join(backup, name(seq, ext)), path.join(segmentsOf(dir), name(seq, ext)));
+    return dir;
+  };
+  /** Writes a segment of `lines` first seq `seq` and a summary that matches it, as a forger would. */
+  const forgeSegment = (dir: string, seq: number, lines: string[]): void => {
+    const file = path.join(segmentsOf(dir), name(seq, 'log'));
+    writeSegmentLines(file, lines);
+    const treeSize = seq + lines.length;
+    const tree = TileTree.open(path.join(dir, 'tree'), { readOnly: true });
+    const rootB64 = rootAt(tree, Math.min(treeSize, tree.size)).toString('base64');
+    tree.close();
+    const summary = { firstSeq: seq, lastSeq: treeSize - 1, count: lines.length, treeSize, root: rootB64 };
+    const ts = lines.map((l) => /"ts":"([^"]+)"(?!.*"ts":")/.exec(l.split('\t')[0]!)![1]!).sort();
+    fs.writeFileSync(
+      path.join(segmentsOf(dir), name(seq, 'summary.json')),
+      JSON.stringify({
+        ...summary,
+        file: name(seq, 'log'),
+        minTs: ts[0],
+        maxTs: ts.at(-1),
+        sealedAt: ago(0),
+      }),
+    );
+    resealSummary(file);
+  };
+  const firstKept = (dir: string) => readSegmentLines(listSegments(segmentsOf(dir))[0]!.file);
+
+  it('verifies the pruned trail itself from the boundary', () => {
+    const report = verifyDir(copyTrail(root, pruned), { sealSeed: prunedSeed });
+    expect(report.failure).toBeUndefined();
+    expect(report.prunedBefore).toBe(8);
+  });
+
+  it('fails for a forged segment put before the boundary, which readers would show', async () => {
+    const dir = copyTrail(root, pruned);
+    const forged = firstKept(dir)[0]!
+      .replace('"k8"', '"FORGED"')
+      .replace(/"seq":8,/, '"seq":3,');
+    forgeSegment(dir, 3, [forged]);
+    const shown: string[] = [];
+    for await (const e of query(dir, {}, { order: 'oldest' }))
+      if (e.seq === 3) shown.push(String((e.actor as { id?: string }).id));
+    expect(shown).toEqual(['FORGED']);
+    for (const workers of [0, 2])
+      expect(verifyDir(dir, { sealSeed: prunedSeed, workers }).failure).toMatchObject({
+        code: 'CHAIN_LINK_MISMATCH',
+        seq: 3,
+      });
+  });
+
+  it('fails for a kept segment renamed to start earlier, with forged lines put before its entries', () => {
+    const dir = copyTrail(root, pruned);
+    const kept = listSegments(segmentsOf(dir))[0]!;
+    const lines = firstKept(dir);
+    fs.rmSync(kept.file);
+    fs.rmSync(kept.summaryFile);
+    const fake = (seq: number) =>
+      lines[0]!.replace('"k8"', `"FORGED${seq}"`).replace(/"seq":8,/, `"seq":${seq},`);
+    forgeSegment(dir, 6, [fake(6), fake(7), ...lines]);
+    for (const workers of [0, 2])
+      expect(verifyDir(dir, { workers }).failure).toMatchObject({ code: 'CHAIN_LINK_MISMATCH', seq: 6 });
+  });
+
+  it('verifies the segments a crashed pruning left just before the boundary, and their content', () => {
+    const dir = withPruned(4);
+    for (const workers of [0, 2]) {
+      const report = verifyDir(dir, { sealSeed: prunedSeed, workers });
+      expect(report.failure).toBeUndefined();
+      expect(report.prunedBefore).toBe(4);
+      expect(report.contentFields.verified).toBe(4);
+    }
+    const file = path.join(segmentsOf(dir), name(4, 'log'));
+    const lines = readSegmentLines(file);
+    lines[1] = lines[1]!.replace('old 5', 'new 5');
+    writeSegmentLines(file, lines);
+    resealSummary(file);
+    for (const workers of [0, 2])
+      expect(verifyDir(dir, { workers }).failure).toMatchObject({
+        code: 'CONTENT_COMMITMENT_MISMATCH',
+        seq: 5,
+      });
+  });
+
+  it('fails when the stored entries stop before the boundary, their checkpoints cut to match', () => {
+    const dir = withPruned(0);
+    for (const ref of listSegments(segmentsOf(dir))) if (ref.firstSeq >= 8) fs.rmSync(ref.file);
+    const layout = trailLayout(dir);
+    const kept = fs
+      .readFileSync(layout.checkpoints, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .filter((l) => (JSON.parse(l) as { size: number }).size <= 4);
+    fs.writeFileSync(layout.checkpoints, `${kept.join('\n')}\n`);
+    fs.writeFileSync(layout.latestCheckpoint, (JSON.parse(kept.at(-1)!) as { note: string }).note);
+    fs.rmSync(path.join(dir, 'tree'), { recursive: true });
+    expect(verifyDir(dir).failure).toMatchObject({ code: 'CHAIN_SEQ_GAP', source: 'boundary.json' });
   });
 });

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  buildBorder,
   type CheckpointInput,
   NoteVerifier,
   openCheckpoint,
@@ -82,7 +83,6 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
       : source.checkpoints();
   const checkpoints = stored.map((c, i) => ({ note: c.note, source: `${where} ${i + 1}` }));
   let boundary: BoundaryFile | undefined;
-  let from = 0;
   if (source instanceof DirSource) {
     try {
       boundary = source.boundary();
@@ -92,9 +92,6 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     }
     const unreadable = unreadableLine(source, badCheckpointLine);
     if (unreadable !== undefined) return failedReport(source, checkpoints.length, unreadable);
-    // A pruned trail is read from its boundary on; one whose pruned segments were restored, from 0.
-    const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
-    if (boundary !== undefined && firstSeq !== 0) from = boundary.size;
   }
   const input: Parameters<typeof verifyTrail>[0] = {
     origin: source.meta.origin,
@@ -116,6 +113,16 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
     } catch {
       priorTree = undefined; // verify then names the checkpoints it cannot check
     }
+    // Every stored segment is read, also those before the boundary: readers show their entries.
+    // Segments a pruning that crashed left before it (their removal goes oldest first) continue
+    // from the persisted tree and must lead to the boundary's state; without the tree they fail.
+    const firstSeq = source.segments()[0]?.ref.firstSeq ?? 0;
+    if (firstSeq > 0 && firstSeq < boundary.size && priorTree !== undefined && priorTree.size >= firstSeq)
+      input.start = {
+        size: firstSeq,
+        border: buildBorder(priorTree, firstSeq),
+        prev: priorTree.nodeHash(0, firstSeq - 1),
+      };
   }
   const leaves: {
     leaf: (seq: number) => Buffer | undefined;
@@ -146,7 +153,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   // segments are listed and the threads started when verifyTrail starts reading lines.
   let pool: VerifyPool | undefined;
   const dirLines = function* (dir: DirSource): Generator<TrailLine> {
-    const tasks = segmentTasks(dir, from);
+    const tasks = segmentTasks(dir);
     const bytes = tasks.reduce((sum, t) => sum + (t.summary?.bytes ?? 0), 0);
     const threads = Math.min(options.workers ?? verifyThreads(tasks.length, bytes), tasks.length);
     try {
@@ -170,7 +177,7 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   const nodes = source instanceof DirSource ? openNodeCheck(source) : undefined;
   if (nodes !== undefined) input.onRun = nodes.onRun;
   try {
-    input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes(from);
+    input.lines = source instanceof DirSource ? dirLines(source) : source.lineBytes();
     const report = verifyTrail(input);
     if (report.ok && source instanceof DirSource) {
       checkLatestFile(source, checkpoints, input, report);
@@ -185,14 +192,13 @@ export function verifyDir(dir: string | DirSource | PgSource, options: VerifyDir
   }
 }
 
-/** The segments to read from seq `from` on, as DirSource.lineBytes reads them. */
-function segmentTasks(source: DirSource, from: number): SegmentTask[] {
+/** The segments to read, all of them, as DirSource.lineBytes reads them. */
+function segmentTasks(source: DirSource): SegmentTask[] {
   const segments = source.segments();
   const tasks: SegmentTask[] = [];
   for (let i = 0; i < segments.length; i++) {
     const { ref, summary } = segments[i]!;
     const next = segments[i + 1];
-    if (next !== undefined && next.ref.firstSeq <= from) continue;
     // Only the newest segment may be open: the writer seals one (its summary) before the next.
     if (next !== undefined && summary === undefined)
       throw new AuditError(
@@ -200,7 +206,7 @@ function segmentTasks(source: DirSource, from: number): SegmentTask[] {
         `${path.basename(ref.file)}: a later segment follows, but its sealed summary is missing or unreadable`,
         { file: ref.file },
       );
-    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from });
+    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from: 0 });
   }
   return tasks;
 }
