@@ -597,7 +597,7 @@ describe('when the checkpoint file is replaced', () => {
   });
 });
 
-describe('when a pruned trail holds segments before its boundary', () => {
+describe('when segments of a pruned trail are added, renamed or put back', () => {
   const DAY = 86_400_000;
   const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
   let pruned: string;
@@ -640,7 +640,8 @@ describe('when a pruned trail holds segments before its boundary', () => {
   /** Writes a segment of `lines` first seq `seq` and a summary that matches it, as a forger would. */
   const forgeSegment = (dir: string, seq: number, lines: string[]): void => {
     const file = path.join(segmentsOf(dir), name(seq, 'log'));
-    writeSegmentLines(file, lines);
+    if (lines.length > 0) writeSegmentLines(file, lines);
+    else fs.writeFileSync(file, '');
     const treeSize = seq + lines.length;
     const tree = TileTree.open(path.join(dir, 'tree'), { readOnly: true });
     const rootB64 = rootAt(tree, Math.min(treeSize, tree.size)).toString('base64');
@@ -652,8 +653,8 @@ describe('when a pruned trail holds segments before its boundary', () => {
       JSON.stringify({
         ...summary,
         file: name(seq, 'log'),
-        minTs: ts[0],
-        maxTs: ts.at(-1),
+        minTs: ts[0] ?? '',
+        maxTs: ts.at(-1) ?? '',
         sealedAt: ago(0),
       }),
     );
@@ -714,6 +715,36 @@ describe('when a pruned trail holds segments before its boundary', () => {
       expect(verifyDir(dir, { workers }).failure).toMatchObject({
         code: 'CONTENT_COMMITMENT_MISMATCH',
         seq: 5,
+      });
+  });
+
+  it('fails for a segment named to start before its first entry, which hides entries from readers', async () => {
+    const dir = copyTrail(root, pruned);
+    const [, second] = listSegments(segmentsOf(dir));
+    const lines = readSegmentLines(second!.file);
+    fs.rmSync(second!.file);
+    fs.rmSync(second!.summaryFile);
+    forgeSegment(dir, 10, lines); // entries 12..15, named 10: readers look for 10 and 11 there
+    const seqs: number[] = [];
+    for await (const e of query(dir, { seqFrom: 10, seqTo: 12 }, { order: 'oldest' })) seqs.push(e.seq);
+    expect(seqs).toEqual([]);
+    for (const workers of [0, 2])
+      expect(verifyDir(dir, { workers }).failure).toMatchObject({
+        code: 'CHAIN_SEQ_GAP',
+        seq: 12,
+        file: name(10, 'log'),
+      });
+  });
+
+  it('fails for an empty segment put between two, which readers take as holding the entries after its name', () => {
+    const dir = copyTrail(root, pruned);
+    forgeSegment(dir, 10, []);
+    expect(() => proveInclusion(dir, { seq: 11 })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    for (const workers of [0, 2])
+      expect(verifyDir(dir, { workers }).failure).toMatchObject({
+        code: 'CHAIN_SEQ_GAP',
+        seq: 12,
+        file: name(10, 'log'),
       });
   });
 
