@@ -278,6 +278,17 @@ describe('sealtrail', () => {
       expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
     });
 
+    it('refuses a record the trail writes about itself (an expiry that would explain erased payloads)', () => {
+      const d = path.join(root, 'append-own');
+      run(['init', '--dir', d]);
+      const r = run(['append', '--dir', d], '{"type":"x.ok"}\n{"type":"retention.content_expired"}\n');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /^sealtrail: stdin line 2: type: retention\.content_expired is recorded by the trail itself/,
+      );
+      expect(run(['verify', '--dir', d, '--json']).stdout).toMatch(/"entries":1\b/);
+    });
+
     it('refuses bytes that are not UTF-8 instead of recording them replaced; a byte order mark is dropped', () => {
       const d = path.join(root, 'append-not-utf8');
       run(['init', '--dir', d]);

@@ -87,7 +87,7 @@ export async function recordEvents(dir: string, events: AuditEventInput[]): Prom
     return 'pending';
   }
   try {
-    for (const event of events) trail.emit(event);
+    for (const event of events) trail.recordOwn(event);
     await trail.flush();
   } finally {
     await trail.close();

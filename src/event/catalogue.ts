@@ -545,3 +545,33 @@ export function describeEventType(type: string): EventTypeTraits | undefined {
   if (type.startsWith('x.') && CUSTOM_TYPE_NAME_RE.test(type.slice(2))) return CUSTOM_TRAITS;
   return undefined;
 }
+
+/**
+ * The records the trail writes about itself: reads and exports of it, erasures, retention, its
+ * own state (recovery, keys loaded, events dropped) and anomaly findings. Readers and `verify` take
+ * them as the trail's own: an `audit.erasure` or `retention.content_expired` entry explains the
+ * erased payloads that name it (docs/format.md §2), `sealtrail status` shows an `audit.read` of a
+ * report as the last verification, and anomaly detection skips a finding a `security.anomaly`
+ * already holds. So `emit()`, `sealtrail append` and the collector refuse them from applications
+ * and producers (EVENT_INVALID, field `type`); the trail records them on its own path.
+ */
+const TRAIL_OWN_TYPES: ReadonlySet<string> = new Set<KnownEventType>([
+  'audit.read',
+  'audit.export',
+  'audit.erasure',
+  'retention.pruned',
+  'retention.content_expired',
+  'retention.archived',
+  'retention.hold_added',
+  'retention.hold_removed',
+  'admin.retention_applied',
+  'system.recovery',
+  'system.keys_loaded',
+  'system.overflow',
+  'security.anomaly',
+]);
+
+/** True for an event type only the trail itself records (see TRAIL_OWN_TYPES). */
+export function isTrailOwnType(type: string): boolean {
+  return TRAIL_OWN_TYPES.has(type);
+}

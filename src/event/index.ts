@@ -11,6 +11,7 @@ export {
   type EventCategory,
   type EventTypeInfo,
   type EventTypeTraits,
+  isTrailOwnType,
   type KnownEventType,
 } from './catalogue.js';
 export { newEventId, uuid7Ms } from './id.js';

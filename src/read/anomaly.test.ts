@@ -329,7 +329,7 @@ describe('detectAnomalies over a trail', () => {
           handlers: [webhookAlert({ url: r.url, secret: SECRET, backoffMs: 10 })],
           record: (e) => {
             recorded.push(e);
-            trail.emit(e);
+            trail.recordOwn(e);
           },
         },
       );

@@ -422,7 +422,7 @@ export class Collector {
       outcome: 'success',
       meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id, ...reveal?.meta() },
     };
-    this.trail.emit(event);
+    this.trail.recordOwn(event);
     this.metrics.reads++;
     await this.trail.flush();
   }

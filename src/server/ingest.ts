@@ -66,35 +66,10 @@ export function stampProducer(event: unknown, producer: string): void {
 }
 
 /**
- * Event types the trail writes about itself: reads of it, its erasures and retention, its own
- * state (recovery, key loading, dropped events) and the findings of anomaly detection. Readers take
- * them as the trail's own (`sealtrail status` shows an `audit.read` of a report as the last
- * verification; anomaly detection skips a finding whose id a `security.anomaly` holds), so a
- * producer may not send them: an ingest token could otherwise plant a verification that never ran,
- * or silence an alert before it raised it.
- */
-const TRAIL_OWN_PREFIXES = ['audit.', 'retention.'];
-const TRAIL_OWN_TYPES: ReadonlySet<string> = new Set([
-  'system.recovery',
-  'system.keys_loaded',
-  'system.overflow',
-  'admin.retention_applied',
-  'security.anomaly',
-]);
-
-/** True for an event type only the trail itself writes (see TRAIL_OWN_TYPES). */
-export function isTrailOwnType(type: unknown): boolean {
-  return (
-    typeof type === 'string' &&
-    (TRAIL_OWN_TYPES.has(type) || TRAIL_OWN_PREFIXES.some((p) => type.startsWith(p)))
-  );
-}
-
-/**
  * Stamps and prepares every event of a batch with `prepare` (the trail's own `prepare`, so each
  * event is validated and serialized once); the first bad one is returned with its index and field
- * path (`events[3].actor.id`) and nothing of the batch is kept. A type the trail writes about
- * itself is refused as such (field `type`).
+ * path (`events[3].actor.id`) and nothing of the batch is kept. A type the trail records about
+ * itself is refused by `prepare` (field `type`).
  * @throws AuditError USAGE when the batch is not a list, is empty or holds more than `maxBatch`.
  */
 export function prepareBatch(
@@ -115,14 +90,6 @@ export function prepareBatch(
   }
   const out: PreparedEvent[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
-    const type = isRecord(events[i]) ? (events[i] as Record<string, unknown>).type : undefined;
-    if (isTrailOwnType(type)) {
-      return {
-        index: i,
-        field: 'type',
-        message: `events[${i}]: type: ${type as string} is written by the trail itself, not taken from producers`,
-      };
-    }
     try {
       stampProducer(events[i], producer);
       out[i] = prepare(events[i]);

@@ -70,14 +70,14 @@ export function listPendingReads(layout: TrailLayout): Array<{ file: string; eve
  * removes their files. An event the trail refuses stays in place. Returns how many were appended.
  */
 export async function ingestPendingReads(
-  trail: { emit(event: AuditEventInput): string; flush(): Promise<void> },
+  trail: { recordOwn(event: AuditEventInput): string; flush(): Promise<void> },
   layout: TrailLayout,
 ): Promise<number> {
   const pending = listPendingReads(layout);
   const done: string[] = [];
   for (const { file, event } of pending) {
     try {
-      trail.emit(event);
+      trail.recordOwn(event);
       done.push(file);
     } catch {
       // EVENT_INVALID: left for a person to look at

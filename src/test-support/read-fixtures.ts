@@ -140,7 +140,7 @@ export async function writeReportTrail(d: string): Promise<void> {
   trail.emit({ type: 'admin.key_rotated', ts: atHour(60), actor: { id: 'admin-1' } });
   trail.emit({ type: 'admin.user_created', ts: atHour(60), actor: { id: 'admin-1' } });
   trail.emit({ type: 'compliance.gdpr_erasure', ts: atHour(61), actor: { id: 'dpo' }, subject: 'subject-3' });
-  trail.emit({ type: 'system.overflow', ts: atHour(61), meta: { lost: 5 } });
+  trail.recordOwn({ type: 'system.overflow', ts: atHour(61), meta: { lost: 5 } });
   trail.emit({
     type: 'auth.failure',
     ts: atHour(62),

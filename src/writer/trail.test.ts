@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { isAuditError } from '../errors.js';
+import type { AuditEventInput } from '../event/index.js';
 import { KeyRing } from '../keys/index.js';
 import { decodeLine, verifyDir } from '../read/index.js';
 import { DirSource } from '../store/index.js';
@@ -196,6 +197,23 @@ describe('AuditTrail', () => {
       trail.emit(sampleEvent(0));
       await trail.close();
     });
+
+    it.each(['audit.erasure', 'retention.content_expired', 'audit.read', 'security.anomaly'])(
+      'refuses a %s event (EVENT_INVALID, field type): the trail records those itself, by recordOwn',
+      async (type) => {
+        const dir = freshDir();
+        const trail = await AuditTrail.open({ dir, handleExit: false });
+        const own = { type, meta: { fields: 1 } } as AuditEventInput;
+        for (const refused of [() => trail.emit(own), () => trail.prepare(own)])
+          expect(refused).toThrow(
+            expect.objectContaining({ code: 'EVENT_INVALID', detail: { field: 'type' } }),
+          );
+        await expect(trail.emitDurable(own)).rejects.toMatchObject({ code: 'EVENT_INVALID' });
+        trail.recordOwn(own);
+        await trail.close();
+        expect(readAll(dir).filter((e) => e.type === type)).toHaveLength(1);
+      },
+    );
 
     it('takes and writes events emitted while close() flushes, then refuses more', async () => {
       const dir = freshDir();

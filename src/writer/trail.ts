@@ -8,6 +8,7 @@
 
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
+import { isTrailOwnType } from '../event/catalogue.js';
 import { type PreparedEvent, type PrepareOptions, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
 import type { KeyRing } from '../keys/index.js';
@@ -248,7 +249,7 @@ export class AuditTrail {
       trail.protection.onResolved = () => trail.drainWaiting();
       trail.prepareOptions = { ...trail.prepareOptions, ...trail.protection.prepare };
       const loaded = trail.protection.keysLoaded();
-      if (loaded !== undefined) trail.emit(loaded);
+      if (loaded !== undefined) trail.recordOwn(loaded);
     }
     if (options.handleExit !== false) registerForExit(trail);
     // Reads of the trail recorded while another process held it (see store/pending-reads.ts).
@@ -263,7 +264,23 @@ export class AuditTrail {
    */
   emit(event: AuditEventInput): string {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
-    const prepared = prepareEvent(event, this.prepareOptions);
+    return this.queue(this.prepare(event));
+  }
+
+  /**
+   * Records an event of a type the trail writes about itself (`isTrailOwnType`: a read of the
+   * trail, an erasure, retention, an anomaly finding), which `emit()` refuses: for code that acts
+   * for the trail, such as the `record` handler of `detectAnomalies`, the CLI's and the
+   * collector's records of reads. Never for what an application or producer sends: `verify`
+   * takes an erasure or expiry entry as the explanation of the payloads erased by it.
+   * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
+   */
+  recordOwn(event: AuditEventInput): string {
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    return this.queue(prepareEvent(event, this.prepareOptions));
+  }
+
+  private queue(prepared: PreparedEvent): string {
     if (this.full(1) && !this.makeRoom()) return prepared.id;
     this.enqueue(prepared);
     return prepared.id;
@@ -273,10 +290,18 @@ export class AuditTrail {
    * Validates and serializes an event exactly as `emit()` would (with this trail's redaction and
    * content protection), without queueing it: for callers that check a whole batch before
    * recording any of it, then hand the result to {@link emitPrepared}.
-   * @throws AuditError EVENT_INVALID (names the field).
+   * @throws AuditError EVENT_INVALID (names the field; also for a type the trail writes itself).
    */
   prepare(event: unknown): PreparedEvent {
-    return prepareEvent(event, this.prepareOptions);
+    const prepared = prepareEvent(event, this.prepareOptions);
+    // Checked on the prepared event: its type is the one written, read once from the input.
+    if (isTrailOwnType(prepared.type))
+      throw new AuditError(
+        'EVENT_INVALID',
+        `type: ${prepared.type} is recorded by the trail itself, not taken from applications (docs/events.md)`,
+        { field: 'type' },
+      );
+    return prepared;
   }
 
   /**
@@ -300,13 +325,22 @@ export class AuditTrail {
    * @throws AuditError EVENT_INVALID, TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
    */
   async emitDurable(event: AuditEventInput): Promise<string> {
+    return this.durable(event, false);
+  }
+
+  /** {@link recordOwn}, resolving once the entry is durable. */
+  recordOwnDurable(event: AuditEventInput): Promise<string> {
+    return this.durable(event, true);
+  }
+
+  private async durable(event: AuditEventInput, own: boolean): Promise<string> {
     if (this.overflow !== 'count') {
-      const id = this.emit(event);
+      const id = own ? this.recordOwn(event) : this.emit(event);
       await this.flush();
       return id;
     }
     // Under `count` a full queue drops events; this one was promised durable, so it waits for room.
-    const prepared = this.prepare(event);
+    const prepared = own ? prepareEvent(event, this.prepareOptions) : this.prepare(event);
     while (this.full(1)) {
       if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
       await this.flush();
@@ -400,7 +434,7 @@ export class AuditTrail {
       ...hold,
       createdAt: hold.createdAt ?? new Date().toISOString(),
     });
-    await this.emitDurable({
+    await this.recordOwnDurable({
       type: 'retention.hold_added',
       outcome: 'success',
       ...(placed.by === undefined ? {} : { actor: { id: placed.by } }),
@@ -416,7 +450,7 @@ export class AuditTrail {
   async removeLegalHold(id: string, options: { by?: string; reason?: string } = {}): Promise<LegalHold> {
     const dir = this.readableDir('retention hold');
     const removed = removeHold(trailLayout(dir), id);
-    await this.emitDurable({
+    await this.recordOwnDurable({
       type: 'retention.hold_removed',
       outcome: 'success',
       ...(options.by === undefined ? {} : { actor: { id: options.by } }),
@@ -499,7 +533,7 @@ export class AuditTrail {
     }
     await this.protection.destroySubject(subject);
     this.sendKeyUpdate(); // the writer thread's copy goes too
-    await this.emitDurable({
+    await this.recordOwnDurable({
       type: 'audit.erasure',
       subject,
       outcome: 'success',
