@@ -22,6 +22,8 @@ export {
   type PreparedEvent,
   type PrepareOptions,
   prepareEvent,
+  REDACT_READ_ONCE,
+  type RedactedInput,
   TRUNCATION_MARKER,
   type TruncationRecord,
 } from './prepare.js';

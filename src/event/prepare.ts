@@ -44,6 +44,21 @@ export const MAX_CONTENT_DEPTH = 64;
  */
 export const CONTENT_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
+/** What a redactor returns to `prepareEvent`. */
+export interface RedactedInput {
+  value: unknown;
+  findings: readonly RedactionFinding[];
+}
+
+/**
+ * Where a redactor offers its read-once form: a function that returns the redacted event built
+ * from one read of each of the input's values, with new objects and arrays throughout (none of
+ * the input's own), so that what is serialized is exactly what was scanned, whatever getters or
+ * proxies in the input answer on a later read. Redactors made by `createRedactor` have it;
+ * `prepareEvent` calls it in place of the redactor.
+ */
+export const REDACT_READ_ONCE: unique symbol = Symbol('sealtrail.redactReadOnce');
+
 /** Options of `prepareEvent`. */
 export interface PrepareOptions {
   /** Longest string kept whole, in UTF-8 bytes (default 65536). */
@@ -52,9 +67,12 @@ export interface PrepareOptions {
   now?: () => number;
   /**
    * Redacts the input before it is validated (protect/redact.ts); its findings are committed as
-   * `redactions` (`{path, kind, count}`, never the value).
+   * `redactions` (`{path, kind, count}`, never the value). Its {@link REDACT_READ_ONCE} form is
+   * called when it has one; otherwise the value it returns is read once, as an input is.
    */
-  redact?: (input: unknown) => { value: unknown; findings: readonly RedactionFinding[] };
+  redact?: ((input: unknown) => RedactedInput) & {
+    [REDACT_READ_ONCE]?: (input: unknown) => RedactedInput;
+  };
   /**
    * What to store for each content value (protect/content-modes.ts); non-plain modes are committed
    * as `contentModes` so that readers know a stored string is a keyed hash or a ciphertext.
@@ -656,7 +674,8 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   }
   let redactions: readonly RedactionFinding[] = [];
   if (options?.redact !== undefined) {
-    const r = options.redact(input);
+    const once = options.redact[REDACT_READ_ONCE];
+    const r = once === undefined ? options.redact(input) : once(input);
     input = r.value;
     redactions = r.findings;
   }

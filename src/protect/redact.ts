@@ -8,8 +8,9 @@
  * names judged once and cached. A custom detector or hook that throws never escapes: its field
  * becomes `[REDACTION_FAILED]` and the result is flagged (fail closed).
  */
-import { AuditError } from '../errors.js';
-import { escapeHostile } from '../event/index.js';
+import { types } from 'node:util';
+import { AuditError, isAuditError } from '../errors.js';
+import { escapeHostile, REDACT_READ_ONCE } from '../event/index.js';
 import {
   BUILTIN_DETECTORS,
   DETECTOR_NAMES,
@@ -105,6 +106,10 @@ interface Ctx {
   findings: Finding[];
   failed: boolean;
   readonly path: Array<string | number>;
+  /** What an error names when the value itself cannot be read: `event`, or `value` for one class. */
+  readonly root: string;
+  /** Every object and array walked is returned new, built from one read of each value (for `emit`). */
+  readonly fresh: boolean;
 }
 
 function fail(field: string, problem: string): never {
@@ -115,6 +120,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
+}
+
+/** A new empty object with the prototype of plain object `o` (null or Object.prototype). */
+function newLike(o: object): Record<string, unknown> {
+  return Object.getPrototypeOf(o) === null ? Object.create(null) : {};
 }
 
 /** Defines `key` as an own data property: plain assignment of `__proto__` would set the prototype. */
@@ -128,6 +138,19 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void
 function pathKey(key: string): string {
   if (PATH_IDENT_RE.test(key)) return key;
   return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
+}
+
+/**
+ * The error for `err`, met while reading the value at `ctx.path[0..len)`: an EVENT_INVALID raised
+ * further down as it is; anything else (a getter or proxy trap of the application threw) as
+ * EVENT_INVALID naming the field. The thrown message is not kept: it may quote the value.
+ */
+function unreadable(err: unknown, ctx: Ctx, len: number): AuditError {
+  if (isAuditError(err, 'EVENT_INVALID')) return err;
+  const field = len === 0 ? ctx.root : pathString(ctx.path, len);
+  return new AuditError('EVENT_INVALID', `${field}: could not be read (a getter or proxy threw)`, {
+    field,
+  });
 }
 
 function pathString(path: ReadonlyArray<string | number>, len: number): string {
@@ -297,21 +320,32 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   }
   const kindNames: readonly string[] = [...DETECTOR_NAMES, ...customNames];
   const walker = new Walker(runs, names, kindNames);
-  return <T>(value: T, fieldClass?: FieldClass): RedactResult<T> => {
-    const ctx: Ctx = { findings: [], failed: false, path: [] };
+  const redact = (value: unknown, fieldClass: FieldClass | undefined, fresh: boolean) => {
+    const ctx: Ctx = {
+      findings: [],
+      failed: false,
+      path: [],
+      root: fieldClass === undefined ? 'event' : 'value',
+      fresh,
+    };
+    const run = fieldClass === undefined ? undefined : runs[fieldClass];
+    if (fieldClass !== undefined && run === undefined)
+      throw new AuditError('USAGE', `fieldClass: unknown field class ${JSON.stringify(fieldClass)}`);
     let out: unknown;
-    if (fieldClass !== undefined) {
-      const run = runs[fieldClass];
-      if (run === undefined)
-        throw new AuditError('USAGE', `fieldClass: unknown field class ${JSON.stringify(fieldClass)}`);
-      out = walker.value(ctx, value, run, 0, 0, 0, walker.rootMemo(fieldClass));
-    } else if (isPlainObject(value)) {
-      out = walker.event(ctx, value);
-    } else {
-      out = walker.value(ctx, value, runs.content, 0, 0, 0, walker.rootMemo('content'));
+    try {
+      if (run !== undefined) out = walker.value(ctx, value, run, 0, 0, 0, walker.rootMemo(run.cls));
+      else if (isPlainObject(value)) out = walker.event(ctx, value);
+      else out = walker.value(ctx, value, runs.content, 0, 0, 0, walker.rootMemo('content'));
+    } catch (err) {
+      // errors below the root name their field already; here, the value's own proxy traps
+      throw unreadable(err, ctx, 0);
     }
-    return { value: out as T, findings: ctx.findings, failed: ctx.failed };
+    return { value: out, findings: ctx.findings, failed: ctx.failed };
   };
+  const redactor = <T>(value: T, fieldClass?: FieldClass) =>
+    redact(value, fieldClass, false) as RedactResult<T>;
+  // emit's form (event/prepare.ts): new objects and arrays throughout, each value read once
+  return Object.assign(redactor, { [REDACT_READ_ONCE]: (input: unknown) => redact(input, undefined, true) });
 }
 
 /** Root fields of an event input and their class; `resource`, `guardrails` and `content` are walked specially. */
@@ -397,6 +431,12 @@ class Walker {
    * renamed), or `'nested'`: every key in class `run`, and keys holding personal data replaced.
    * `for...in` with an own-property check enumerates exactly `Object.keys` and lets V8 read each
    * value by its field index, where a keyed read of many object shapes is a slow lookup (measured).
+   *
+   * Returns `o` itself when nothing changed, or a new object along a changed path; with
+   * `ctx.fresh`, always a new object holding the values read here, each property read once, so a
+   * getter or Proxy of the application that answers each read differently cannot hand the
+   * serializer anything but what was scanned.
+   * @throws AuditError EVENT_INVALID naming the field when a getter or proxy trap throws.
    */
   private fields(
     ctx: Ctx,
@@ -410,88 +450,101 @@ class Walker {
     const path = ctx.path;
     const rename = level === 'nested';
     if (memo !== null) memo.check(level, run);
-    let out: Record<string, unknown> | undefined;
     // Per marker, the number its next renamed key tries first: n keys renamed to one marker cost
     // n tries in all, not n²/2 (16,000 such keys in one object took 20 s).
     let numbered: Map<string, number> | undefined;
     let i = -1;
-    for (const k in o) {
-      if (!hasOwnKey.call(o, k)) continue;
-      i++;
-      const x = o[k];
-      let r: Target;
-      let info: KeyInfo | undefined;
-      if (memo?.has(i, k)) {
-        r = memo.target(i);
-        info = memo.info(i);
-      } else {
-        r = this.target(level, run, k);
-        info =
-          typeof r === 'string' || (r.cfg === null && !r.secretKeys)
-            ? undefined
-            : this.keyInfo(ctx, r, k, rename, len);
-        memo?.set(i, k, r, info, info === undefined || info.kept);
-      }
-      let nk = k;
-      let nx: unknown;
-      path[len] = k;
-      if (r === 'resource') {
-        nx = isPlainObject(x)
-          ? this.fields(ctx, x, len + 1, depth + 1, 'resource', null, kidOf(memo, i, x))
-          : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
-      } else if (r === 'guardrails') {
-        nx = Array.isArray(x)
-          ? this.list(ctx, x, len + 1, depth + 1, null, 0, kidOf(memo, i, x))
-          : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
-      } else if (r === 'content-root') {
-        nx = isPlainObject(x)
-          ? this.fields(ctx, x, len + 1, depth + 1, 'content', null, kidOf(memo, i, x))
-          : this.value(ctx, x, this.runs.content, len + 1, 0, depth + 1, kidOf(memo, i, x));
-      } else if (info === undefined) {
-        nx = x;
-      } else {
-        if (info.renamed !== undefined) {
-          nk = info.renamed;
-          // a second key redacted to the same marker gets a number
-          let n = numbered?.get(info.renamed) ?? 2;
-          while ((out !== undefined && Object.hasOwn(out, nk)) || (nk !== k && Object.hasOwn(o, nk)))
-            nk = `${info.renamed} #${n++}`;
-          if (nk !== info.renamed) {
-            numbered ??= new Map();
-            numbered.set(info.renamed, n);
-          }
-          path[len] = nk;
-          if (info.kinds !== undefined || info.hooked === true)
-            this.record(ctx, pathString(path, len + 1), info.kinds, info.hooked === true);
-        }
-        if (
-          r.secretKeys &&
-          info.sensitive &&
-          holdsSecret(x) &&
-          !(k === 'token' && Object.hasOwn(o, 'logprob'))
-        ) {
-          // `token` beside `logprob` is a model's output token (OpenAI logprobs), not a credential.
-          nx = SECRET_KEY_MARKER;
-          ctx.findings.push({ path: pathString(path, len + 1), kind: 'secret:key', count: 1 });
-        } else if (typeof x === 'string') {
-          nx = this.string(ctx, x, r, len + 1, info.hint);
+    // the length of the path being read when a getter or trap throws: the object, then its key
+    let at = len;
+    try {
+      let out = ctx.fresh ? newLike(o) : undefined;
+      for (const k in o) {
+        path[len] = k;
+        at = len + 1;
+        if (!hasOwnKey.call(o, k)) continue;
+        i++;
+        const x = o[k];
+        let r: Target;
+        let info: KeyInfo | undefined;
+        if (memo?.has(i, k)) {
+          r = memo.target(i);
+          info = memo.info(i);
         } else {
-          nx = this.value(ctx, x, r, len + 1, info.hint, depth + 1, kidOf(memo, i, x));
+          r = this.target(level, run, k);
+          info =
+            typeof r === 'string' || (r.cfg === null && !r.secretKeys)
+              ? undefined
+              : this.keyInfo(ctx, r, k, rename, len);
+          memo?.set(i, k, r, info, info === undefined || info.kept);
         }
-      }
-      if (out === undefined && (nx !== x || nk !== k)) {
-        out = Object.getPrototypeOf(o) === null ? Object.create(null) : {};
-        for (const j of Object.keys(o)) {
-          if (j === k) break;
-          setOwn(out!, j, o[j]);
+        let nk = k;
+        let nx: unknown;
+        if (r === 'resource') {
+          nx = isPlainObject(x)
+            ? this.fields(ctx, x, len + 1, depth + 1, 'resource', null, kidOf(memo, i, x))
+            : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
+        } else if (r === 'guardrails') {
+          nx = Array.isArray(x)
+            ? this.list(ctx, x, len + 1, depth + 1, null, 0, kidOf(memo, i, x))
+            : this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, kidOf(memo, i, x));
+        } else if (r === 'content-root') {
+          nx = isPlainObject(x)
+            ? this.fields(ctx, x, len + 1, depth + 1, 'content', null, kidOf(memo, i, x))
+            : this.value(ctx, x, this.runs.content, len + 1, 0, depth + 1, kidOf(memo, i, x));
+        } else if (info === undefined) {
+          nx = x;
+        } else {
+          if (info.renamed !== undefined) {
+            nk = info.renamed;
+            // a second key redacted to the same marker gets a number
+            let n = numbered?.get(info.renamed) ?? 2;
+            while ((out !== undefined && Object.hasOwn(out, nk)) || (nk !== k && Object.hasOwn(o, nk)))
+              nk = `${info.renamed} #${n++}`;
+            if (nk !== info.renamed) {
+              numbered ??= new Map();
+              numbered.set(info.renamed, n);
+            }
+            path[len] = nk;
+            if (info.kinds !== undefined || info.hooked === true)
+              this.record(ctx, pathString(path, len + 1), info.kinds, info.hooked === true);
+          }
+          if (
+            r.secretKeys &&
+            info.sensitive &&
+            holdsSecret(x) &&
+            !(k === 'token' && Object.hasOwn(o, 'logprob'))
+          ) {
+            // `token` beside `logprob` is a model's output token (OpenAI logprobs), not a credential.
+            nx = SECRET_KEY_MARKER;
+            ctx.findings.push({ path: pathString(path, len + 1), kind: 'secret:key', count: 1 });
+          } else if (typeof x === 'string') {
+            nx = this.string(ctx, x, r, len + 1, info.hint);
+          } else {
+            nx = this.value(ctx, x, r, len + 1, info.hint, depth + 1, kidOf(memo, i, x));
+          }
         }
+        if (out === undefined && (nx !== x || nk !== k)) {
+          // Copied at the first change, the keys before it read again: the result shares what did
+          // not change with the input anyway, so whoever reads it reads the input again.
+          out = newLike(o);
+          for (const j of Object.keys(o)) {
+            if (j === k) break;
+            setOwn(out, j, o[j]);
+          }
+        }
+        if (out !== undefined) setOwn(out, nk, nx);
       }
-      if (out !== undefined) setOwn(out, nk, nx);
+      return out ?? o;
+    } catch (err) {
+      throw unreadable(err, ctx, at);
     }
-    return out ?? o;
   }
 
-  /** The items of array `a`: guardrails (`run` null) or values of class `run` under a key with `hint`. */
+  /**
+   * The items of array `a`: guardrails (`run` null) or values of class `run` under a key with
+   * `hint`. Returns `a` or a new array, as `fields` does; with `ctx.fresh`, always a new one.
+   * @throws AuditError EVENT_INVALID naming the item when a getter or proxy trap throws.
+   */
   private list(
     ctx: Ctx,
     a: unknown[],
@@ -503,18 +556,25 @@ class Walker {
   ): unknown {
     if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, len);
     const path = ctx.path;
-    let out: unknown[] | undefined;
-    for (let i = 0; i < a.length; i++) {
-      const x = a[i];
-      path[len] = i;
-      // the items of one array usually share their shape: one memo for all of them
-      const itemMemo = memo === null || typeof x !== 'object' || x === null ? null : memo.itemMemo();
-      let nx: unknown;
-      if (run !== null) nx = this.value(ctx, x, run, len + 1, hint, depth + 1, itemMemo);
-      else if (isPlainObject(x)) nx = this.fields(ctx, x, len + 1, depth + 1, 'guardrail', null, itemMemo);
-      else nx = this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, itemMemo);
-      if (out === undefined && nx !== x) out = a.slice();
-      if (out !== undefined) out[i] = nx;
+    let out: unknown[] | undefined = ctx.fresh ? [] : undefined;
+    let at = len;
+    try {
+      const n = a.length;
+      for (let i = 0; i < n; i++) {
+        path[len] = i;
+        at = len + 1;
+        const x = a[i];
+        // the items of one array usually share their shape: one memo for all of them
+        const itemMemo = memo === null || typeof x !== 'object' || x === null ? null : memo.itemMemo();
+        let nx: unknown;
+        if (run !== null) nx = this.value(ctx, x, run, len + 1, hint, depth + 1, itemMemo);
+        else if (isPlainObject(x)) nx = this.fields(ctx, x, len + 1, depth + 1, 'guardrail', null, itemMemo);
+        else nx = this.value(ctx, x, this.runs.meta, len + 1, 0, depth + 1, itemMemo);
+        if (out === undefined && nx !== x) out = a.slice(0, i);
+        if (out !== undefined) out[i] = nx;
+      }
+    } catch (err) {
+      throw unreadable(err, ctx, at);
     }
     return out ?? a;
   }
@@ -545,7 +605,15 @@ class Walker {
     if (depth > MAX_REDACT_DEPTH) return this.failed(ctx, len);
     if (Array.isArray(v)) return this.list(ctx, v, len, depth, run, hint, memo);
     // Dates and other non-plain objects pass through; prepareEvent decides whether they are valid.
-    if (!isPlainObject(v)) return v;
+    // Not a proxy, though: one that says it is no plain object now could say it is one to the
+    // serializer, which would then read what was never scanned.
+    if (!isPlainObject(v)) {
+      if (!types.isProxy(v)) return v;
+      const field = len === 0 ? ctx.root : pathString(ctx.path, len);
+      throw new AuditError('EVENT_INVALID', `${field}: expected plain data, not a proxy of another object`, {
+        field,
+      });
+    }
     return this.fields(ctx, v, len, depth, 'nested', run, memo);
   }
 
