@@ -14,6 +14,7 @@
  * one, and UTF-8 lengths measured only when a string could be too long.
  */
 import { createHash } from 'node:crypto';
+import { types } from 'node:util';
 import { AuditError } from '../errors.js';
 import {
   canonicalJson,
@@ -178,6 +179,20 @@ function fail(path: string, problem: string): never {
   throw new AuditError('EVENT_INVALID', `${path}: ${problem}`, { field: path });
 }
 
+/**
+ * The error for `err`, met while reading the field `path` of the input: ours (EVENT_INVALID, or
+ * V8's string length limit, which `prepareEvent` reports) as it is; anything else (a getter or
+ * proxy trap of the application threw) as EVENT_INVALID naming the field. The thrown message is
+ * not kept: it may quote the value.
+ */
+function unreadable(err: unknown, path: string): unknown {
+  if (err instanceof AuditError || (err instanceof RangeError && err.message === 'Invalid string length'))
+    return err;
+  return new AuditError('EVENT_INVALID', `${path}: could not be read (a getter or proxy threw)`, {
+    field: path,
+  });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -311,8 +326,9 @@ function readTs(v: unknown): number {
   } else if (typeof v === 'string') {
     ms = parseIsoTime(v);
     if (Number.isNaN(ms)) fail('ts', 'expected an iso-8601 date, or date-time with a zone');
-  } else if (v instanceof Date) {
-    ms = v.getTime();
+  } else if (types.isDate(v)) {
+    // the internal time value: neither a proxy nor an overridden getTime answers for it
+    ms = Date.prototype.getTime.call(v);
     if (Number.isNaN(ms)) fail('ts', 'invalid date');
   } else {
     return fail('ts', 'expected a date, an iso-8601 string or epoch milliseconds');
@@ -329,32 +345,38 @@ function readActor(ctx: Ctx, v: unknown): string {
   let sessionId: string | undefined;
   let type: string | undefined;
   let userAgent: string | undefined;
-  for (const k of Object.keys(v)) {
-    const x = v[k];
-    if (x === undefined) continue;
-    switch (k) {
-      case 'id':
-        ctx.actorId = readId(ctx, x, 'actor.id');
-        ctx.actorIdJson = quoteJsonString(ctx.actorId);
-        break;
-      case 'type':
-        type = readString(ctx, x, 'actor.type');
-        break;
-      case 'sessionId':
-        sessionId = readIdJson(ctx, x, 'actor.sessionId');
-        break;
-      case 'ip':
-        ip = readIdJson(ctx, x, 'actor.ip');
-        break;
-      case 'userAgent':
-        userAgent = readIdJson(ctx, x, 'actor.userAgent');
-        break;
-      case 'authMethod':
-        authMethod = readIdJson(ctx, x, 'actor.authMethod');
-        break;
-      default:
-        fail(childPath('actor', k), 'unknown field');
+  let key: string | undefined;
+  try {
+    for (const k of Object.keys(v)) {
+      key = k;
+      const x = v[k];
+      if (x === undefined) continue;
+      switch (k) {
+        case 'id':
+          ctx.actorId = readId(ctx, x, 'actor.id');
+          ctx.actorIdJson = quoteJsonString(ctx.actorId);
+          break;
+        case 'type':
+          type = readString(ctx, x, 'actor.type');
+          break;
+        case 'sessionId':
+          sessionId = readIdJson(ctx, x, 'actor.sessionId');
+          break;
+        case 'ip':
+          ip = readIdJson(ctx, x, 'actor.ip');
+          break;
+        case 'userAgent':
+          userAgent = readIdJson(ctx, x, 'actor.userAgent');
+          break;
+        case 'authMethod':
+          authMethod = readIdJson(ctx, x, 'actor.authMethod');
+          break;
+        default:
+          fail(childPath('actor', k), 'unknown field');
+      }
     }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? 'actor' : childPath('actor', key));
   }
   let s = member('{', ',"authMethod":', authMethod);
   s = member(s, ',"id":', ctx.actorIdJson);
@@ -368,12 +390,18 @@ function readConversation(ctx: Ctx, v: unknown): string {
   if (!isPlainObject(v)) fail('conversation', 'expected an object');
   let id: string | undefined;
   let turn: string | undefined;
-  for (const k of Object.keys(v)) {
-    const x = v[k];
-    if (x === undefined) continue;
-    if (k === 'id') id = readIdJson(ctx, x, 'conversation.id');
-    else if (k === 'turn') turn = readCount(x, 'conversation.turn');
-    else fail(childPath('conversation', k), 'unknown field');
+  let key: string | undefined;
+  try {
+    for (const k of Object.keys(v)) {
+      key = k;
+      const x = v[k];
+      if (x === undefined) continue;
+      if (k === 'id') id = readIdJson(ctx, x, 'conversation.id');
+      else if (k === 'turn') turn = readCount(x, 'conversation.turn');
+      else fail(childPath('conversation', k), 'unknown field');
+    }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? 'conversation' : childPath('conversation', key));
   }
   if (id === undefined) return fail('conversation.id', 'required');
   return `${member(`{"id":${id}`, ',"turn":', turn)}}`;
@@ -392,12 +420,18 @@ function readModel(ctx: Ctx, v: unknown): string {
   if (!isPlainObject(v)) fail('model', 'expected an object');
   let name: string | undefined;
   let provider: string | undefined;
-  for (const k of Object.keys(v)) {
-    const x = v[k];
-    if (x === undefined) continue;
-    if (k === 'provider') provider = readIdJson(ctx, x, 'model.provider');
-    else if (k === 'name') name = readIdJson(ctx, x, 'model.name');
-    else fail(childPath('model', k), 'unknown field');
+  let key: string | undefined;
+  try {
+    for (const k of Object.keys(v)) {
+      key = k;
+      const x = v[k];
+      if (x === undefined) continue;
+      if (k === 'provider') provider = readIdJson(ctx, x, 'model.provider');
+      else if (k === 'name') name = readIdJson(ctx, x, 'model.name');
+      else fail(childPath('model', k), 'unknown field');
+    }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? 'model' : childPath('model', key));
   }
   return `${member(member('{', ',"name":', name), ',"provider":', provider)}}`;
 }
@@ -407,13 +441,19 @@ function readUsage(v: unknown): string {
   let inputTokens: string | undefined;
   let outputTokens: string | undefined;
   let totalTokens: string | undefined;
-  for (const k of Object.keys(v)) {
-    const x = v[k];
-    if (x === undefined) continue;
-    if (k === 'inputTokens') inputTokens = readCount(x, 'usage.inputTokens');
-    else if (k === 'outputTokens') outputTokens = readCount(x, 'usage.outputTokens');
-    else if (k === 'totalTokens') totalTokens = readCount(x, 'usage.totalTokens');
-    else fail(childPath('usage', k), 'unknown field');
+  let key: string | undefined;
+  try {
+    for (const k of Object.keys(v)) {
+      key = k;
+      const x = v[k];
+      if (x === undefined) continue;
+      if (k === 'inputTokens') inputTokens = readCount(x, 'usage.inputTokens');
+      else if (k === 'outputTokens') outputTokens = readCount(x, 'usage.outputTokens');
+      else if (k === 'totalTokens') totalTokens = readCount(x, 'usage.totalTokens');
+      else fail(childPath('usage', k), 'unknown field');
+    }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? 'usage' : childPath('usage', key));
   }
   const s = member(member('{', ',"inputTokens":', inputTokens), ',"outputTokens":', outputTokens);
   return `${member(s, ',"totalTokens":', totalTokens)}}`;
@@ -422,45 +462,56 @@ function readUsage(v: unknown): string {
 function readGuardrails(ctx: Ctx, v: unknown): string {
   if (!Array.isArray(v)) fail('guardrails', 'expected an array');
   let out = '[';
-  for (let i = 0; i < v.length; i++) {
-    const g: unknown = v[i];
-    const base = `guardrails[${i}]`;
-    if (!isPlainObject(g)) fail(base, 'expected an object');
-    let confidence: string | undefined;
-    let decision: string | undefined;
-    let name: string | undefined;
-    let reason: string | undefined;
-    let rule: string | undefined;
-    for (const k of Object.keys(g)) {
-      const x = g[k];
-      if (x === undefined) continue;
-      switch (k) {
-        case 'name':
-          name = readIdJson(ctx, x, `${base}.name`);
-          break;
-        case 'decision':
-          decision = `"${readEnum(x, `${base}.decision`, DECISIONS, DECISIONS_TEXT)}"`;
-          break;
-        case 'reason':
-          reason = readString(ctx, x, `${base}.reason`);
-          break;
-        case 'confidence':
-          if (typeof x !== 'number' || !(x >= 0 && x <= 1))
-            fail(`${base}.confidence`, 'expected a number from 0 to 1');
-          confidence = String(x);
-          break;
-        case 'rule':
-          rule = readIdJson(ctx, x, `${base}.rule`);
-          break;
-        default:
-          fail(childPath(base, k), 'unknown field');
+  // where a getter or proxy trap may throw: the array, an item, or a field of one
+  let at = 'guardrails';
+  let key: string | undefined;
+  try {
+    const n = v.length;
+    for (let i = 0; i < n; i++) {
+      const base = `guardrails[${i}]`;
+      at = base;
+      key = undefined;
+      const g: unknown = v[i];
+      if (!isPlainObject(g)) fail(base, 'expected an object');
+      let confidence: string | undefined;
+      let decision: string | undefined;
+      let name: string | undefined;
+      let reason: string | undefined;
+      let rule: string | undefined;
+      for (const k of Object.keys(g)) {
+        key = k;
+        const x = g[k];
+        if (x === undefined) continue;
+        switch (k) {
+          case 'name':
+            name = readIdJson(ctx, x, `${base}.name`);
+            break;
+          case 'decision':
+            decision = `"${readEnum(x, `${base}.decision`, DECISIONS, DECISIONS_TEXT)}"`;
+            break;
+          case 'reason':
+            reason = readString(ctx, x, `${base}.reason`);
+            break;
+          case 'confidence':
+            if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+              fail(`${base}.confidence`, 'expected a number from 0 to 1');
+            confidence = String(x);
+            break;
+          case 'rule':
+            rule = readIdJson(ctx, x, `${base}.rule`);
+            break;
+          default:
+            fail(childPath(base, k), 'unknown field');
+        }
       }
+      if (name === undefined) fail(`${base}.name`, 'required');
+      if (decision === undefined) fail(`${base}.decision`, 'required');
+      let s = member('{', ',"confidence":', confidence);
+      s = member(member(member(s, ',"decision":', decision), ',"name":', name), ',"reason":', reason);
+      out += `${i === 0 ? '' : ','}${member(s, ',"rule":', rule)}}`;
     }
-    if (name === undefined) fail(`${base}.name`, 'required');
-    if (decision === undefined) fail(`${base}.decision`, 'required');
-    let s = member('{', ',"confidence":', confidence);
-    s = member(member(member(s, ',"decision":', decision), ',"name":', name), ',"reason":', reason);
-    out += `${i === 0 ? '' : ','}${member(s, ',"rule":', rule)}}`;
+  } catch (err) {
+    throw unreadable(err, key === undefined ? at : childPath(at, key));
   }
   return `${out}]`;
 }
@@ -476,18 +527,25 @@ function readMeta(ctx: Ctx, v: unknown): string {
  * first), then written in canonical order.
  */
 function readOpenObject(ctx: Ctx, v: Record<string, unknown>, parent: 'meta' | 'resource'): string {
-  const keys = Object.keys(v);
+  let keys: string[];
   const values: Array<string | undefined> = [];
   let sorted = true;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const x = v[k];
-    if (i > 0 && keys[i - 1]! > k) sorted = false;
-    if (x === undefined) values.push(undefined);
-    else if (parent === 'resource' && (k === 'type' || k === 'id')) {
-      values.push(readIdJson(ctx, x, `resource.${k}`));
-      ctx.resourceParts |= k === 'type' ? 1 : 2;
-    } else values.push(readScalar(ctx, x, parent, k));
+  let key: string | undefined;
+  try {
+    keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      key = k;
+      const x = v[k];
+      if (i > 0 && keys[i - 1]! > k) sorted = false;
+      if (x === undefined) values.push(undefined);
+      else if (parent === 'resource' && (k === 'type' || k === 'id')) {
+        values.push(readIdJson(ctx, x, `resource.${k}`));
+        ctx.resourceParts |= k === 'type' ? 1 : 2;
+      } else values.push(readScalar(ctx, x, parent, k));
+    }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? parent : childPath(parent, key));
   }
   const order = sorted ? undefined : keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
   let s = '{';
@@ -525,28 +583,37 @@ function serializeContent(
       const stack = ctx.stack;
       if (stack.includes(v)) fail(path, 'circular reference');
       let s: string;
-      if (Array.isArray(v)) {
-        stack.push(v);
-        s = '[';
-        for (let i = 0; i < v.length; i++) {
-          if (i > 0) s += ',';
-          s += serializeContent(ctx, v[i], path, i, depth + 1);
+      // the item or key being read when a getter or proxy trap throws
+      let at: string | number | undefined;
+      try {
+        if (Array.isArray(v)) {
+          stack.push(v);
+          s = '[';
+          const n = v.length;
+          for (let i = 0; i < n; i++) {
+            if (i > 0) s += ',';
+            at = i;
+            s += serializeContent(ctx, v[i], path, i, depth + 1);
+          }
+          s += ']';
+        } else if (isPlainObject(v)) {
+          stack.push(v);
+          const keys = sortKeys(Object.keys(v));
+          s = '{';
+          let first = true;
+          for (const k of keys) {
+            at = k;
+            const x = v[k];
+            if (x === undefined) continue; // absent, as in JSON
+            s += `${first ? '' : ','}${quoteKey(k)}:${serializeContent(ctx, x, path, k, depth + 1)}`;
+            first = false;
+          }
+          s += '}';
+        } else {
+          return fail(path, 'expected plain data (string, number, boolean, null, array or object)');
         }
-        s += ']';
-      } else if (isPlainObject(v)) {
-        stack.push(v);
-        const keys = sortKeys(Object.keys(v));
-        s = '{';
-        let first = true;
-        for (const k of keys) {
-          const x = v[k];
-          if (x === undefined) continue; // absent, as in JSON
-          s += `${first ? '' : ','}${quoteKey(k)}:${serializeContent(ctx, x, path, k, depth + 1)}`;
-          first = false;
-        }
-        s += '}';
-      } else {
-        return fail(path, 'expected plain data (string, number, boolean, null, array or object)');
+      } catch (err) {
+        throw unreadable(err, at === undefined ? path : childPath(path, at));
       }
       stack.pop();
       return s;
@@ -560,14 +627,20 @@ function serializeContent(
 function readContent(ctx: Ctx, v: unknown): Array<[string, string]> {
   if (!isPlainObject(v)) fail('content', 'expected an object');
   // Sorted by name, as the committed `content` object is (docs/format.md §2).
-  const names = Object.keys(v).sort();
   const out: Array<[string, string]> = [];
-  for (const name of names) {
-    if (!CONTENT_NAME_RE.test(name))
-      fail(childPath('content', name), 'invalid content name (expected [A-Za-z][A-Za-z0-9_]{0,63})');
-    const x = v[name];
-    if (x === undefined) continue;
-    out.push([name, serializeContent(ctx, x, `content.${name}`, undefined, 0)]);
+  let key: string | undefined;
+  try {
+    const names = Object.keys(v).sort();
+    for (const name of names) {
+      if (!CONTENT_NAME_RE.test(name))
+        fail(childPath('content', name), 'invalid content name (expected [A-Za-z][A-Za-z0-9_]{0,63})');
+      key = name;
+      const x = v[name];
+      if (x === undefined) continue;
+      out.push([name, serializeContent(ctx, x, `content.${name}`, undefined, 0)]);
+    }
+  } catch (err) {
+    throw unreadable(err, key === undefined ? 'content' : childPath('content', key));
   }
   return out;
 }
@@ -679,7 +752,6 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
     input = r.value;
     redactions = r.findings;
   }
-  if (!isPlainObject(input)) fail('event', 'expected an object');
   const ctx: Ctx = {
     max,
     flagged: undefined,
@@ -710,72 +782,81 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   let content: Array<[string, string]> | undefined;
   let usage: string | undefined;
 
-  for (const key of Object.keys(input)) {
-    const v = input[key];
-    if (v === undefined) continue;
-    switch (key) {
-      case 'type':
-        if (typeof v !== 'string') fail('type', 'expected a string');
-        traits = describeEventType(v);
-        if (traits === undefined) fail('type', 'unknown event type (expected a catalogue name or x.<name>)');
-        type = v;
-        break;
-      case 'ts':
-        tsMs = readTs(v);
-        break;
-      case 'actor':
-        actor = readActor(ctx, v);
-        break;
-      case 'subject':
-        subject = readId(ctx, v, key);
-        subjectJson = quoteJsonString(subject);
-        break;
-      case 'requestId':
-        requestId = readIdJson(ctx, v, key);
-        break;
-      case 'traceId':
-        traceId = readIdJson(ctx, v, key);
-        break;
-      case 'action':
-        action = readIdJson(ctx, v, key);
-        break;
-      case 'conversation':
-        conversation = readConversation(ctx, v);
-        break;
-      case 'resource':
-        resource = readResource(ctx, v);
-        break;
-      case 'outcome':
-        outcome = `"${readEnum(v, 'outcome', OUTCOMES, OUTCOMES_TEXT)}"`;
-        break;
-      case 'model':
-        model = readModel(ctx, v);
-        break;
-      case 'usage':
-        usage = readUsage(v);
-        break;
-      case 'latencyMs':
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-          fail('latencyMs', 'expected a finite number >= 0');
-        latencyMs = String(v);
-        break;
-      case 'content':
-        content = readContent(ctx, v);
-        break;
-      case 'guardrails':
-        guardrails = readGuardrails(ctx, v);
-        break;
-      case 'severity':
-        severity = readEnum(v, 'severity', SEVERITIES, SEVERITIES_TEXT) as Severity;
-        break;
-      case 'meta':
-        meta = readMeta(ctx, v);
-        break;
-      default:
-        // `id`, `category`, `flagged`, `truncated`, `redactions` and `contentModes` are set here,
-        // never taken from input.
-        fail(pathKey(key), 'unknown field');
+  // the field being read when a getter or proxy trap throws
+  let at: string | undefined;
+  try {
+    if (!isPlainObject(input)) fail('event', 'expected an object');
+    for (const key of Object.keys(input)) {
+      at = key;
+      const v = input[key];
+      if (v === undefined) continue;
+      switch (key) {
+        case 'type':
+          if (typeof v !== 'string') fail('type', 'expected a string');
+          traits = describeEventType(v);
+          if (traits === undefined)
+            fail('type', 'unknown event type (expected a catalogue name or x.<name>)');
+          type = v;
+          break;
+        case 'ts':
+          tsMs = readTs(v);
+          break;
+        case 'actor':
+          actor = readActor(ctx, v);
+          break;
+        case 'subject':
+          subject = readId(ctx, v, key);
+          subjectJson = quoteJsonString(subject);
+          break;
+        case 'requestId':
+          requestId = readIdJson(ctx, v, key);
+          break;
+        case 'traceId':
+          traceId = readIdJson(ctx, v, key);
+          break;
+        case 'action':
+          action = readIdJson(ctx, v, key);
+          break;
+        case 'conversation':
+          conversation = readConversation(ctx, v);
+          break;
+        case 'resource':
+          resource = readResource(ctx, v);
+          break;
+        case 'outcome':
+          outcome = `"${readEnum(v, 'outcome', OUTCOMES, OUTCOMES_TEXT)}"`;
+          break;
+        case 'model':
+          model = readModel(ctx, v);
+          break;
+        case 'usage':
+          usage = readUsage(v);
+          break;
+        case 'latencyMs':
+          if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+            fail('latencyMs', 'expected a finite number >= 0');
+          latencyMs = String(v);
+          break;
+        case 'content':
+          content = readContent(ctx, v);
+          break;
+        case 'guardrails':
+          guardrails = readGuardrails(ctx, v);
+          break;
+        case 'severity':
+          severity = readEnum(v, 'severity', SEVERITIES, SEVERITIES_TEXT) as Severity;
+          break;
+        case 'meta':
+          meta = readMeta(ctx, v);
+          break;
+        default:
+          // `id`, `category`, `flagged`, `truncated`, `redactions` and `contentModes` are set here,
+          // never taken from input.
+          fail(pathKey(key), 'unknown field');
+      }
     }
+  } catch (err) {
+    throw unreadable(err, at === undefined ? 'event' : pathKey(at));
   }
   if (type === undefined || traits === undefined) return fail('type', 'required');
 

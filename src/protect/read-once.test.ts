@@ -189,7 +189,7 @@ describe('prepareEvent with the redactor', () => {
       ],
     ];
     for (const [field, event] of cases) {
-      for (const mode of ['with'] as const) {
+      for (const mode of ['with', 'without'] as const) {
         it(`fails with EVENT_INVALID naming ${field}, ${mode} redaction, and never quotes the error`, () => {
           const err = errorOf(() => prepareEvent(event(), mode === 'with' ? { redact } : {}));
           expect(err.code).toBe('EVENT_INVALID');
@@ -199,6 +199,14 @@ describe('prepareEvent with the redactor', () => {
         });
       }
     }
+
+    it('fails with EVENT_INVALID naming ts for a proxy of a date', () => {
+      for (const options of [{ redact }, {}]) {
+        const err = errorOf(() => prepareEvent({ type: 'x.note', ts: new Proxy(new Date(), {}) }, options));
+        expect(err.code).toBe('EVENT_INVALID');
+        expect(err.detail?.field).toBe('ts');
+      }
+    });
   });
 
   describe('without redaction', () => {
