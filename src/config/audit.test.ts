@@ -192,6 +192,30 @@ describe('Audit', () => {
     });
   });
 
+  describe('redaction on the way to a collector', () => {
+    it('spools what was scanned, even when a getter answers a secret on a later read', async () => {
+      const spoolDir = path.join(dirs.root(), 'spool');
+      const a = newAudit();
+      // nothing listens on port 9: the event stays in the spool
+      await a.enable({
+        env: TEST_ENV,
+        destination: 'http://127.0.0.1:9',
+        collectorToken: 'test-token',
+        spoolDir,
+      });
+      let reads = 0;
+      const meta = Object.defineProperty({}, 'note', {
+        get: () => (reads++ === 0 ? 'nothing here' : 'mail jane.doe@example.com'),
+        enumerable: true,
+      });
+      a.emit({ type: 'x.note', meta } as AuditEventInput);
+      const spool = fs.readFileSync(path.join(spoolDir, 'spool.jsonl'), 'utf8');
+      expect(spool).toContain('nothing here');
+      expect(spool).not.toContain('jane.doe@example.com');
+      expect(reads).toBe(1);
+    });
+  });
+
   describe('environment variables reach the trails', () => {
     it('SEALTRAIL_DESTINATION, SEALTRAIL_ORIGIN and SEALTRAIL_REDACT_PII', async () => {
       const dir = dirs.root();

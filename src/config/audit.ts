@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
-import { type AuditEventInput, prepareEvent } from '../event/index.js';
+import { type AuditEventInput, prepareEvent, redactReadOnce } from '../event/index.js';
 import {
   applyRequestContext,
   type RequestContext,
@@ -374,7 +374,11 @@ export class Audit {
     for (const remote of this.#remotes) {
       try {
         // Personal data never leaves the process unredacted; a bad event fails here, not at the collector.
-        const redacted = this.#redactor === undefined ? event : this.#redactor(event).value;
+        // Read once (event/prepare.ts): what is checked and spooled is what was scanned.
+        const redacted =
+          this.#redactor === undefined
+            ? event
+            : (redactReadOnce(this.#redactor, event).value as AuditEventInput);
         prepareEvent(redacted);
         remote.emit(redacted);
       } catch (err) {

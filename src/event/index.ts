@@ -24,6 +24,7 @@ export {
   prepareEvent,
   REDACT_READ_ONCE,
   type RedactedInput,
+  redactReadOnce,
   TRUNCATION_MARKER,
   type TruncationRecord,
 } from './prepare.js';

@@ -60,6 +60,12 @@ export interface RedactedInput {
  */
 export const REDACT_READ_ONCE: unique symbol = Symbol('sealtrail.redactReadOnce');
 
+/** `redact` run on `input` in its {@link REDACT_READ_ONCE} form when it has one. */
+export function redactReadOnce(redact: NonNullable<PrepareOptions['redact']>, input: unknown): RedactedInput {
+  const once = redact[REDACT_READ_ONCE];
+  return once === undefined ? redact(input) : once(input);
+}
+
 /** Options of `prepareEvent`. */
 export interface PrepareOptions {
   /** Longest string kept whole, in UTF-8 bytes (default 65536). */
@@ -714,13 +720,15 @@ function atHiddenFields(
  * Validates an event input and prepares it for the writer: the id (UUIDv7), the time, the
  * category and default severity from the catalogue, `subject` defaulting to `actor.id`,
  * `flagged` identifier paths, `truncated` records, the canonical event JSON and the canonical
- * content payloads. Never mutates `input`; reads only its own enumerable properties. A property
- * whose value is `undefined` counts as absent.
+ * content payloads. Never mutates `input`; reads only its own enumerable properties, each once
+ * (with a redactor from `createRedactor` too: see {@link REDACT_READ_ONCE}). A property whose
+ * value is `undefined` counts as absent.
  *
  * @throws AuditError `EVENT_INVALID` when a field has the wrong type or value range, a required
  *   field is missing, a field is unknown, or content is not plain JSON data (cycles, more than
  *   64 levels of nesting), or the event with its content is longer than `MAX_EVENT_CHARS`
- *   (`detail.field` is then `event`); `detail.field` is the path and the message never holds the value.
+ *   (`detail.field` is then `event`), or a getter or proxy trap of the input throws;
+ *   `detail.field` is the path and the message never holds the value.
  * @throws AuditError `CONFIG_INVALID` when `maxStringBytes` is not a positive integer or the
  *   `now` clock returns something that is not a time.
  */
@@ -747,8 +755,7 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
   }
   let redactions: readonly RedactionFinding[] = [];
   if (options?.redact !== undefined) {
-    const once = options.redact[REDACT_READ_ONCE];
-    const r = once === undefined ? options.redact(input) : once(input);
+    const r = redactReadOnce(options.redact, input);
     input = r.value;
     redactions = r.findings;
   }
