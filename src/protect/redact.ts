@@ -255,6 +255,7 @@ function keyHint(key: string): number {
 
 /**
  * Creates a redactor. Options are checked once, here; the redactor itself never throws for them.
+ * The redactor also carries the read-once form `emit` uses ({@link REDACT_READ_ONCE}).
  *
  * @throws AuditError `CONFIG_INVALID` naming the option: an unknown detector or field class, a
  * bad policy, a custom detector without a valid name or with neither pattern nor find, a hook

@@ -89,5 +89,7 @@ export interface RedactResult<T> {
  * Redacts any JSON-like value. A plain object is read as an event input (field classes as in
  * `FieldClass`) unless `fieldClass` is given, which applies one class to the whole value; any
  * other value defaults to `content`. Never throws because of a custom detector or hook.
+ * @throws AuditError `EVENT_INVALID` naming the field when a getter or proxy trap of the value
+ *   throws, or a proxy answers that it is not a plain object; `USAGE` for an unknown `fieldClass`.
  */
 export type Redactor = <T>(value: T, fieldClass?: FieldClass) => RedactResult<T>;
