@@ -60,10 +60,58 @@ export interface RedactedInput {
  */
 export const REDACT_READ_ONCE: unique symbol = Symbol('sealtrail.redactReadOnce');
 
-/** `redact` run on `input` in its {@link REDACT_READ_ONCE} form when it has one. */
+/**
+ * `redact` run on `input` in its {@link REDACT_READ_ONCE} form when it has one; otherwise on a
+ * copy of the input read once ({@link copyReadOnce}), so that nothing it hands back can differ
+ * from what it was given when read again.
+ * @throws AuditError EVENT_INVALID naming the field when a getter or proxy trap throws.
+ */
 export function redactReadOnce(redact: NonNullable<PrepareOptions['redact']>, input: unknown): RedactedInput {
   const once = redact[REDACT_READ_ONCE];
-  return once === undefined ? redact(input) : once(input);
+  return once === undefined ? redact(copyReadOnce(input, '', [])) : once(input);
+}
+
+/**
+ * `v` with its plain objects and arrays copied, each value read once; other values as they are.
+ * `path` is `v`'s (`''` for the event), `stack` the containers above it.
+ */
+function copyReadOnce(v: unknown, path: string, stack: object[]): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const here = path === '' ? 'event' : path;
+  // below content's deepest level (content.<name> is 2 deep): the serializer refuses it anyway
+  if (stack.length > MAX_CONTENT_DEPTH + 2) fail(here, `nested deeper than ${MAX_CONTENT_DEPTH} levels`);
+  if (stack.includes(v)) fail(here, 'circular reference');
+  let at: string | undefined;
+  try {
+    if (Array.isArray(v)) {
+      stack.push(v);
+      const out: unknown[] = [];
+      const n = v.length;
+      for (let i = 0; i < n; i++) {
+        at = `${path}[${i}]`;
+        out.push(copyReadOnce(v[i], at, stack));
+      }
+      stack.pop();
+      return out;
+    }
+    if (!isPlainObject(v)) {
+      // one that says it is no plain object now could say otherwise to the serializer
+      if (types.isProxy(v)) fail(here, 'expected plain data, not a proxy of another object');
+      return v;
+    }
+    stack.push(v);
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      at = path === '' ? pathKey(k) : childPath(path, k);
+      const x = copyReadOnce(v[k], at, stack);
+      // a data property even for `__proto__`, which plain assignment would take as the prototype
+      Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    }
+    stack.pop();
+    return out;
+  } catch (err) {
+    throw unreadable(err, at ?? here);
+  }
 }
 
 /** Options of `prepareEvent`. */
@@ -75,7 +123,7 @@ export interface PrepareOptions {
   /**
    * Redacts the input before it is validated (protect/redact.ts); its findings are committed as
    * `redactions` (`{path, kind, count}`, never the value). Its {@link REDACT_READ_ONCE} form is
-   * called when it has one; otherwise the value it returns is read once, as an input is.
+   * called when it has one; otherwise it is given a copy of the input read once.
    */
   redact?: ((input: unknown) => RedactedInput) & {
     [REDACT_READ_ONCE]?: (input: unknown) => RedactedInput;

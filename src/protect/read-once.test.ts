@@ -209,6 +209,50 @@ describe('prepareEvent with the redactor', () => {
     });
   });
 
+  describe("with a redactor of the application's own", () => {
+    /** Replaces every string holding an `@`, the way a simple redactor of one's own would. */
+    const mine = (v: unknown) => {
+      const walk = (x: unknown): unknown =>
+        typeof x === 'string'
+          ? x.includes('@')
+            ? '[AT]'
+            : x
+          : Array.isArray(x)
+            ? x.map(walk)
+            : typeof x === 'object' && x !== null
+              ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y)]))
+              : x;
+      // hands back the value it was given when it found nothing, as createRedactor's does
+      const out = walk(v);
+      return { value: JSON.stringify(out) === JSON.stringify(v) ? v : out, findings: [] };
+    };
+
+    it('gives it a copy read once, so that nothing unscanned is stored', () => {
+      const { o, reads } = withGetter({}, 'note', 'nothing here', EMAIL);
+      const p = prepareEvent({ type: 'x.note', meta: o }, { redact: mine });
+      expect(JSON.parse(p.eventJson).meta).toEqual({ note: 'nothing here' });
+      expect(reads()).toBe(1);
+    });
+
+    it('fails with EVENT_INVALID naming the field for a throwing getter or a cycle', () => {
+      const throwing = Object.defineProperty({}, 'prompt', {
+        get: () => {
+          throw new Error(EMAIL);
+        },
+        enumerable: true,
+      });
+      const err = errorOf(() => prepareEvent({ type: 'x.note', content: throwing }, { redact: mine }));
+      expect([err.code, err.detail?.field]).toEqual(['EVENT_INVALID', 'content.prompt']);
+      expect(err.message).not.toContain('bob@example.com');
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      const loop = errorOf(() =>
+        prepareEvent({ type: 'x.note', content: { toolArgs: cyclic } }, { redact: mine }),
+      );
+      expect([loop.code, loop.detail?.field]).toEqual(['EVENT_INVALID', 'content.toolArgs.self']);
+    });
+  });
+
   describe('without redaction', () => {
     it('reads each getter once', () => {
       const meta = withGetter({}, 'note', 'one', 'two');
