@@ -214,6 +214,25 @@ describe('Audit', () => {
       expect(spool).not.toContain('jane.doe@example.com');
       expect(reads).toBe(1);
     });
+
+    it('refuses a record the trail writes about itself before it reaches the spool', async () => {
+      const spoolDir = path.join(dirs.root(), 'own-spool');
+      const a = newAudit();
+      await a.enable({
+        env: TEST_ENV,
+        destination: 'http://127.0.0.1:9',
+        collectorToken: 'test-token',
+        spoolDir,
+        failure: 'block',
+      });
+      a.emit({ type: 'x.before' });
+      expect(() => a.emit({ type: 'retention.content_expired' })).toThrow(
+        expect.objectContaining({ code: 'EVENT_INVALID', detail: { field: 'type' } }),
+      );
+      const spool = fs.readFileSync(path.join(spoolDir, 'spool.jsonl'), 'utf8');
+      expect(spool).toContain('x.before');
+      expect(spool).not.toContain('retention.');
+    });
   });
 
   describe('environment variables reach the trails', () => {

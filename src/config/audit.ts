@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
-import { type AuditEventInput, prepareEvent, redactReadOnce } from '../event/index.js';
+import { type AuditEventInput, prepareEvent, redactReadOnce, refuseTrailOwnType } from '../event/index.js';
 import {
   applyRequestContext,
   type RequestContext,
@@ -67,7 +67,7 @@ function snapshotEvent(event: AuditEventInput): AuditEventInput {
   prepareEvent(event);
   const ts = event.ts instanceof Date ? event.ts.getTime() : event.ts;
   const copy = JSON.parse(JSON.stringify({ ...event, ts })) as AuditEventInput;
-  prepareEvent(copy);
+  refuseTrailOwnType(prepareEvent(copy).type);
   return copy;
 }
 
@@ -379,7 +379,7 @@ export class Audit {
           this.#redactor === undefined
             ? event
             : (redactReadOnce(this.#redactor, event).value as AuditEventInput);
-        prepareEvent(redacted);
+        refuseTrailOwnType(prepareEvent(redacted).type);
         remote.emit(redacted);
       } catch (err) {
         this.#failOrReport(err);

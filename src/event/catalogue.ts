@@ -8,9 +8,11 @@
  * incidents added later); the variant each name maps to is noted beside it. Applications add
  * their own types as `x.<name>`. This list is a public contract: add names, never rename them.
  */
-import type { Severity } from './types.js';
 
 /** The category an event type belongs to; `custom` for every `x.*` type. */
+import { AuditError } from '../errors.js';
+import type { Severity } from './types.js';
+
 export type EventCategory =
   | 'ai'
   | 'authentication'
@@ -574,4 +576,18 @@ const TRAIL_OWN_TYPES: ReadonlySet<string> = new Set<KnownEventType>([
 /** True for an event type only the trail itself records (see TRAIL_OWN_TYPES). */
 export function isTrailOwnType(type: string): boolean {
   return TRAIL_OWN_TYPES.has(type);
+}
+
+/**
+ * Refuses a type only the trail itself records, for an event an application or producer sends.
+ * Given the prepared event's type: the one written, read once from the input.
+ * @throws AuditError EVENT_INVALID naming the field `type`.
+ */
+export function refuseTrailOwnType(type: string): void {
+  if (TRAIL_OWN_TYPES.has(type))
+    throw new AuditError(
+      'EVENT_INVALID',
+      `type: ${type} is recorded by the trail itself, not taken from applications (docs/events.md)`,
+      { field: 'type' },
+    );
 }

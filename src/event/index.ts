@@ -13,6 +13,7 @@ export {
   type EventTypeTraits,
   isTrailOwnType,
   type KnownEventType,
+  refuseTrailOwnType,
 } from './catalogue.js';
 export { newEventId, uuid7Ms } from './id.js';
 export {

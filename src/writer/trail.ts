@@ -8,7 +8,7 @@
 
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
-import { isTrailOwnType } from '../event/catalogue.js';
+import { refuseTrailOwnType } from '../event/catalogue.js';
 import { type PreparedEvent, type PrepareOptions, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
 import type { KeyRing } from '../keys/index.js';
@@ -294,13 +294,7 @@ export class AuditTrail {
    */
   prepare(event: unknown): PreparedEvent {
     const prepared = prepareEvent(event, this.prepareOptions);
-    // Checked on the prepared event: its type is the one written, read once from the input.
-    if (isTrailOwnType(prepared.type))
-      throw new AuditError(
-        'EVENT_INVALID',
-        `type: ${prepared.type} is recorded by the trail itself, not taken from applications (docs/events.md)`,
-        { field: 'type' },
-      );
+    refuseTrailOwnType(prepared.type);
     return prepared;
   }
 
