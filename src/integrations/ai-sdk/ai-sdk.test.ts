@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { ATTRIBUTED, attribution, CONTEXT } from '../../test-support/request-context.js';
 import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
 import { runWithRequestContext } from '../context/index.js';
 import { sealtrailEmbeddingMiddleware, sealtrailMiddleware, sealtrailTelemetry } from './index.js';
@@ -48,28 +49,6 @@ function strip(e: AuditEntry, timed = true): Record<string, unknown> {
   else expect(latencyMs).toBeUndefined();
   return rest;
 }
-
-const CONTEXT = {
-  userId: 'u-42',
-  sessionId: 's-7',
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversationId: 'conv-3',
-  turn: 2,
-};
-/** Who, where, in which conversation: what the request context gave an entry. */
-const attribution = (e: AuditEntry | undefined) => ({
-  actor: e?.actor,
-  requestId: e?.requestId,
-  traceId: e?.traceId,
-  conversation: e?.conversation,
-});
-const ATTRIBUTED = {
-  actor: { id: 'u-42', sessionId: 's-7' },
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversation: { id: 'conv-3', turn: 2 },
-};
 
 describe('sealtrailMiddleware', () => {
   it('records a generated call, redacting the prompt before it reaches the trail', async () => {

@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { z } from 'zod';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { ATTRIBUTED, attribution, CONTEXT } from '../../test-support/request-context.js';
 import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
 import { runWithRequestContext } from '../context/index.js';
 import { SealtrailCallbackHandler } from './index.js';
@@ -97,28 +98,6 @@ async function recorded(): Promise<AuditEntry[]> {
 }
 
 const meta = (e: AuditEntry) => e.meta as Record<string, string | number>;
-
-const CONTEXT = {
-  userId: 'u-42',
-  sessionId: 's-7',
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversationId: 'conv-3',
-  turn: 2,
-};
-/** Who, where, in which conversation: what the request context gave an entry. */
-const attribution = (e: AuditEntry | undefined) => ({
-  actor: e?.actor,
-  requestId: e?.requestId,
-  traceId: e?.traceId,
-  conversation: e?.conversation,
-});
-const ATTRIBUTED = {
-  actor: { id: 'u-42', sessionId: 's-7' },
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversation: { id: 'conv-3', turn: 2 },
-};
 
 describe('SealtrailCallbackHandler', () => {
   it('records a RAG chain: retrieval, chat model and chains, linked by run ids', async () => {

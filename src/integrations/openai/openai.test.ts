@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Audit } from '../../config/index.js';
 import { type AuditEntry, decodeLine } from '../../read/index.js';
+import { ATTRIBUTED, attribution, CONTEXT } from '../../test-support/request-context.js';
 import { type SilentServer, startSilentServer } from '../../test-support/silent-server.js';
 import { runWithRequestContext } from '../context/index.js';
 import { auditOpenAI } from './index.js';
@@ -480,28 +481,6 @@ function strip(e: AuditEntry): Record<string, unknown> {
   expect(typeof latencyMs === 'number' && latencyMs >= 0, 'latencyMs is a duration').toBe(true);
   return rest;
 }
-
-const CONTEXT = {
-  userId: 'u-42',
-  sessionId: 's-7',
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversationId: 'conv-3',
-  turn: 2,
-};
-/** Who, where, in which conversation: what the request context gave an entry. */
-const attribution = (e: AuditEntry | undefined) => ({
-  actor: e?.actor,
-  requestId: e?.requestId,
-  traceId: e?.traceId,
-  conversation: e?.conversation,
-});
-const ATTRIBUTED = {
-  actor: { id: 'u-42', sessionId: 's-7' },
-  requestId: 'req-9',
-  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  conversation: { id: 'conv-3', turn: 2 },
-};
 
 describe('auditOpenAI', () => {
   it('records a chat completion, redacting the prompt, and returns what the plain client returns', async () => {
