@@ -668,6 +668,25 @@ describe('Audit', () => {
       }
     });
 
+    it('prints the pretty line of the event as redacted, as the trail records it', async () => {
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        const a = newAudit();
+        await a.enable({
+          env: TEST_ENV,
+          destination: ['pretty', 'memory'],
+          redactor: { classes: { identifiers: 'all' } },
+        });
+        a.emit({ type: 'x.lookup', resource: { type: 'profile', id: 'jane.doe@example.com' } });
+        const line = String(write.mock.calls.find((c) => String(c[0]).includes('audit x.lookup'))?.[0]);
+        expect(line).toMatch(/ audit x\.lookup profile=\[EMAIL\]\n$/);
+        await a.flush();
+        expect(entries(a.memoryStores[0]!).at(-1)?.resource).toEqual({ type: 'profile', id: '[EMAIL]' });
+      } finally {
+        write.mockRestore();
+      }
+    });
+
     it('fails enable() with the open error under failure block, and reports it under continue', async () => {
       const file = path.join(dirs.root(), 'not-a-dir');
       fs.writeFileSync(file, 'x');

@@ -371,21 +371,34 @@ export class Audit {
         this.#failOrReport(err);
       }
     }
-    for (const remote of this.#remotes) {
-      try {
-        // Personal data never leaves the process unredacted; a bad event fails here, not at the collector.
-        // Read once (event/prepare.ts): what is checked and spooled is what was scanned.
-        const redacted =
+    // Personal data never leaves the process unredacted, to a collector or on the console. Read
+    // once (event/prepare.ts): what is checked and spooled is what was scanned.
+    let redacted: AuditEventInput | undefined;
+    const leaving = () => {
+      if (redacted === undefined)
+        redacted =
           this.#redactor === undefined
             ? event
             : (redactReadOnce(this.#redactor, event).value as AuditEventInput);
-        refuseTrailOwnType(prepareEvent(redacted).type);
-        remote.emit(redacted);
+      return redacted;
+    };
+    for (const remote of this.#remotes) {
+      try {
+        // a bad event fails here, not at the collector
+        const out = leaving();
+        refuseTrailOwnType(prepareEvent(out).type);
+        remote.emit(out);
       } catch (err) {
         this.#failOrReport(err);
       }
     }
-    if (this.#pretty) process.stdout.write(`${formatPretty(event)}\n`);
+    if (this.#pretty) {
+      try {
+        process.stdout.write(`${formatPretty(leaving())}\n`);
+      } catch (err) {
+        this.#failOrReport(err);
+      }
+    }
     return id;
   }
 
