@@ -730,4 +730,33 @@ describe('when the token file is changed into something that is not a token file
       fs.rmSync(own, { recursive: true, force: true });
     }
   });
+
+  // A fix need not change the file's mtime: chmod or chown of a file that could not be read
+  // changes only its ctime. The collector tried the file again only on a new mtime, so it refused
+  // every token until it was restarted.
+  it('reads the file again at the next check after a failure, also when its mtime is the same', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'sealtrail-collector-tokens-'));
+    const ownDir = path.join(own, 'audit');
+    const { token } = createToken(ownDir, { name: 'auditor', scopes: ['read'] });
+    const file = tokenFile(ownDir);
+    const good = fs.readFileSync(file, 'utf8');
+    const c = await Collector.open({ dir: ownDir, rateLimit: false });
+    const url = (await c.listen({ port: 0 })).url;
+    const read = () => fetch(`${url}/v1/events?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    const reloaded = () => new Promise((resolve) => setTimeout(resolve, 1100)); // the file is checked once a second
+    try {
+      const when = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000); // whole ms: utimes keeps it exactly
+      fs.writeFileSync(file, '{"tokens": [ {"name": "auditor"');
+      fs.utimesSync(file, when, when);
+      await reloaded();
+      expect((await read()).status).toBe(401);
+      fs.writeFileSync(file, good);
+      fs.utimesSync(file, when, when); // the fixed file keeps the mtime the collector saw
+      await reloaded();
+      expect((await read()).status).toBe(200);
+    } finally {
+      await c.close();
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
 });

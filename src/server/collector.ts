@@ -153,6 +153,8 @@ export class Collector {
   private tokens: TokenSet;
   private tokensMtime = -1;
   private tokensCheckedAt = 0;
+  /** The token file could not be read at the last check (reported once, tried at every check). */
+  private tokensFailing = false;
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly maxPage: number;
@@ -365,15 +367,21 @@ export class Collector {
     this.tokensMtime = mtime;
     try {
       this.tokens = TokenSet.load(this.dir);
+      this.tokensFailing = false;
     } catch (err) {
       if (force) throw err; // on open: the collector does not start
       // Fail closed, and say so only to the operator: keeping the tokens of before would keep a
-      // token the change meant to revoke, and the error names a path on this machine.
+      // token the change meant to revoke, and the error names a path on this machine. Read again
+      // at the next check: a fix may leave the mtime as it is (chmod, chown), an error may pass.
+      const failing = this.tokensFailing;
       this.tokens = new TokenSet([]);
-      reportDiagnostic({
-        kind: 'config',
-        message: `collector: ${tokenFile(this.dir)} is not a token file; every token is refused until it is fixed`,
-      });
+      this.tokensMtime = -1;
+      this.tokensFailing = true;
+      if (!failing)
+        reportDiagnostic({
+          kind: 'config',
+          message: `collector: ${tokenFile(this.dir)} is not a token file; every token is refused until it is fixed`,
+        });
     }
   }
 
