@@ -28,6 +28,7 @@
 import type OpenAI from 'openai';
 import { describeError } from '../../config/index.js';
 import type { AuditEventInput, Content, Meta, Resource, Usage } from '../../event/index.js';
+import { getRequestContext, type RequestContext, runWithRequestContext } from '../context/index.js';
 import { parseArgs, toJsonSafe } from '../json-safe.js';
 import { emitRequest, emitTo, type IntegrationOptions } from '../sink.js';
 
@@ -114,7 +115,7 @@ export function auditOpenAI<T extends OpenAI>(client: T, options: OpenAIAuditOpt
       // before the SDK sends anything: the prompt is on record even if no answer ever comes
       const link = emitRequest(options, () => callEvent('model.request', { api, params, options }));
       const promise = call.apply(self, args);
-      watchCall(promise, { api, params, start, options, link });
+      watchCall(promise, { api, params, start, options, link, context: getRequestContext() });
       return promise;
     };
   const resource = (target: object, api: Api) =>
@@ -165,6 +166,8 @@ interface Call {
   options: OpenAIAuditOptions;
   /** `meta.requestEntry` of the completion: the request's entry id. */
   link: Meta;
+  /** The request context the call was made in: the SDK parses where its result is awaited. */
+  context: RequestContext | undefined;
 }
 
 /** The parts of the SDK's `APIPromise` the observation relies on. */
@@ -532,7 +535,17 @@ function callEvent(
   return ev;
 }
 
+/**
+ * Records the call in the request that made it, wherever its result is awaited (a completion
+ * awaited outside the request had no actor while its request had one).
+ */
 function record(call: Call, outcome: Outcome | undefined, error: unknown): void {
+  const context = call.context;
+  if (context === undefined || getRequestContext() === context) recordNow(call, outcome, error);
+  else runWithRequestContext(context, () => recordNow(call, outcome, error));
+}
+
+function recordNow(call: Call, outcome: Outcome | undefined, error: unknown): void {
   const { start, options } = call;
   const content = options.recordContent !== false;
   const ev = callEvent('model.completion', call);

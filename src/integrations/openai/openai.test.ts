@@ -1135,6 +1135,18 @@ describe('auditOpenAI in a request context', () => {
     expect(attribution(request)).toEqual(ATTRIBUTED);
     expect(attribution(completion)).toEqual(ATTRIBUTED);
   });
+
+  it('gives the completion the attribution of the request that made the call, wherever it is awaited', async () => {
+    // made inside the request, its result asked for outside it (the SDK parses when asked)
+    const call = runWithRequestContext(CONTEXT, () =>
+      observed.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    );
+    await call;
+    const [request, completion] = await recorded();
+    expect(attribution(request)).toEqual(ATTRIBUTED);
+    expect(completion!.type).toBe('model.completion');
+    expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
 });
 
 describe('auditOpenAI into a trail that hashes content', () => {
