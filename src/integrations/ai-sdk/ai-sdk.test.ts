@@ -361,6 +361,32 @@ describe('sealtrailMiddleware in a request context', () => {
     expect(attribution(request)).toEqual(ATTRIBUTED);
     expect(attribution(completion)).toEqual(ATTRIBUTED);
   });
+
+  it('gives a stream read outside the request the attribution of the request that asked for it', async () => {
+    const model = new MockLanguageModelV3({
+      doStream: {
+        stream: convertArrayToReadableStream([
+          { type: 'stream-start', warnings: [] },
+          { type: 'text-start', id: 't1' },
+          { type: 'text-delta', id: 't1', delta: 'hi' },
+          { type: 'text-end', id: 't1' },
+          { type: 'finish', finishReason: stop, usage: usage(1, 1) },
+        ]),
+      },
+    });
+    const result = runWithRequestContext(CONTEXT, () =>
+      streamText({
+        model: wrapLanguageModel({ model, middleware: sealtrailMiddleware({ audit: a }) }),
+        prompt: 'hi',
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 10)); // read later, in another turn of the event loop
+    for await (const _ of result.textStream);
+    const [request, completion] = await recorded();
+    expect(attribution(request)).toEqual(ATTRIBUTED);
+    expect(completion!.type).toBe('model.completion');
+    expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
 });
 
 describe('sealtrailMiddleware with recordRequests false', () => {
