@@ -209,9 +209,15 @@ describe('AuditTrail', () => {
             expect.objectContaining({ code: 'EVENT_INVALID', detail: { field: 'type' } }),
           );
         await expect(trail.emitDurable(own)).rejects.toMatchObject({ code: 'EVENT_INVALID' });
+        // a prepared event made by other means, in a batch: none of the batch is queued
+        const forged = { ...trail.prepare({ type: 'x.ok' }), type };
+        expect(() => trail.emitPrepared([trail.prepare({ type: 'x.before' }), forged])).toThrow(
+          expect.objectContaining({ code: 'EVENT_INVALID' }),
+        );
         trail.recordOwn(own);
         await trail.close();
         expect(readAll(dir).filter((e) => e.type === type)).toHaveLength(1);
+        expect(readAll(dir).filter((e) => e.type === 'x.before')).toHaveLength(0);
       },
     );
 

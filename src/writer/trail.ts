@@ -300,11 +300,13 @@ export class AuditTrail {
 
   /**
    * Records events returned by this trail's {@link prepare}, in order. Under the `reject` policy
-   * the batch is all or nothing: when the queue cannot take every event, none is queued.
-   * @throws AuditError TRAIL_CLOSED, BUFFER_FULL (policy `reject`).
+   * the batch is all or nothing: when the queue cannot take every event, none is queued; so is a
+   * batch holding a type the trail records itself, which `prepare` would have refused.
+   * @throws AuditError TRAIL_CLOSED, BUFFER_FULL (policy `reject`), EVENT_INVALID.
    */
   emitPrepared(events: readonly PreparedEvent[]): void {
     if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    for (const prepared of events) refuseTrailOwnType(prepared.type);
     if (this.overflow === 'reject' && this.full(events.length)) this.makeRoom();
     for (const prepared of events) {
       if (this.full(1) && !this.makeRoom()) continue;
@@ -339,7 +341,8 @@ export class AuditTrail {
       if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
       await this.flush();
     }
-    this.emitPrepared([prepared]);
+    if (this.closed) throw new AuditError('TRAIL_CLOSED', 'trail is closed');
+    this.enqueue(prepared);
     await this.flush();
     return prepared.id;
   }
