@@ -7,7 +7,7 @@ import { parseCsv } from '../test-support/read-fixtures.js';
 import type { AuditEntry } from './entry.js';
 import { CSV_COLUMNS, csvCell, csvRow, entryWriter, jsonLine } from './export-format.js';
 
-const DANGEROUS = ['=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20'];
+const DANGEROUS = ['=', '+', '-', '@', '\t', '\r', '\n', '\uff1d', '\uff0b', '\uff0d', '\uff20'];
 
 describe('csvCell', () => {
   for (const p of DANGEROUS) {
@@ -18,8 +18,17 @@ describe('csvCell', () => {
       expect(cell).toBe(`'${value}`);
     });
   }
+  for (const lead of [' ', '  ', '\n', '\u00a0', ' \t']) {
+    it(`neutralizes a formula behind leading white space ${JSON.stringify(lead)}`, () => {
+      for (const p of ['=', '+', '-', '@', '\uff1d']) {
+        const value = `${lead}${p}HYPERLINK("http://evil.example","x")`;
+        const [[cell]] = parseCsv(`${csvCell(value)}\r\n`) as [[string]];
+        expect(cell).toBe(`'${value}`);
+      }
+    });
+  }
   it('leaves other cells as they are', () => {
-    for (const v of ['plain', 'a=b', ' =1', '1+1', "'quoted"]) {
+    for (const v of ['plain', 'a=b', ' a=1', ' 1+1', '1+1', "'quoted"]) {
       expect(parseCsv(`${csvCell(v)}\r\n`)).toEqual([[v]]);
     }
   });
@@ -48,7 +57,7 @@ describe('csvRow', () => {
     const rows = parseCsv(csvRow(entry));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toHaveLength(CSV_COLUMNS.length);
-    for (const cell of rows[0]!) expect(cell).not.toMatch(/^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/);
+    for (const cell of rows[0]!) expect(cell).not.toMatch(/^[\t\r\n]|^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]/);
     const col = (name: string) => rows[0]![CSV_COLUMNS.indexOf(name as (typeof CSV_COLUMNS)[number])];
     expect(col('actor.id')).toBe(`'=cmd|" /C calc"!A0`);
     expect(col('actor.ip')).toBe("'@SUM(1+1)");

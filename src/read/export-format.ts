@@ -1,8 +1,8 @@
 /**
  * Entries as JSON lines, a JSON array and CSV. CSV follows RFC 4180 (CRLF line ends, a field with a
  * comma, quote, CR or LF quoted, quotes doubled), and a cell that a spreadsheet would read as a
- * formula — one starting with `=`, `+`, `-`, `@`, TAB or CR, or their full-width forms — gets a
- * leading `'` (OWASP "CSV injection"), so opening an export can never run a formula from a field.
+ * formula — one starting with `=`, `+`, `-`, `@`, TAB, CR or LF, or their full-width forms, also
+ * after leading white space — gets a leading `'` (OWASP "CSV injection"), so opening an export can never run a formula from a field.
  * JSON output escapes the code points of docs/format.md §3, as the trail does. Pure logic.
  */
 import { escapeHostile } from '../event/index.js';
@@ -51,8 +51,10 @@ export const CSV_COLUMNS = [
   'erased',
 ] as const;
 
-// First characters a spreadsheet may take as the start of a formula (or that hide one after them).
-const FORMULA_START_RE = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
+// First characters a spreadsheet may take as the start of a formula (or that hide one after them),
+// also behind leading white space or line breaks: importers that trim cells (a "trim spaces"
+// option, a paste) turn ` =1+1` or `\n=1+1` into a formula, and LF hides what follows as CR does.
+const FORMULA_START_RE = /^[\t\r\n]|^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]/;
 
 /**
  * One CSV cell: neutralized against formula injection, then quoted per RFC 4180 when needed.
