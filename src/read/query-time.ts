@@ -10,8 +10,9 @@ import { AuditError } from '../errors.js';
 export type TimeInput = Date | string | number;
 
 // Years 0000–9999, as the writer stores them. Fractions beyond milliseconds are cut, not rounded.
+// The zone is matched as optional so that a date-time without one is told so (parseIsoTime).
 const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|([+-])(\d{2}):?(\d{2})))?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|([+-])(\d{2}):?(\d{2}))?)?$/;
 const DURATION_RE = /^(\d{1,9})(ms|s|m|h|d|w)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -190,6 +190,11 @@ describe('query', () => {
         expect((err as Error).message.startsWith(`${field}:`)).toBe(true);
       });
     }
+    it('says a date-time without a zone has none, rather than that it is not a date', () => {
+      for (const from of ['2026-03-01T10:00:00', '2026-03-01T10:00', '2026-03-01 10:00:00.250']) {
+        expect(() => query(dir, { from })).toThrow(`from: "${from}" has no time zone`);
+      }
+    });
   });
 
   describe('get', () => {
