@@ -91,6 +91,28 @@ describe('reconstructConversation', () => {
       content: { verified: 1, erased: 0 },
     });
   });
+  describe('when entries were recorded out of order', () => {
+    it('spans the earliest to the latest event time, and puts a turnless entry in the turn before it', async () => {
+      const d = path.join(root, 'out-of-order');
+      const trail = await AuditTrail.open({ dir: d, worker: false, handleExit: false });
+      const at = (m: number) => new Date(Date.UTC(2026, 4, 1, 9, m)).toISOString();
+      const c = (turn: number) => ({ id: 'conv-late', turn });
+      trail.emit({ type: 'model.request', ts: at(10), actor, conversation: c(2) });
+      // recorded late: the first turn happened before the second
+      trail.emit({ type: 'model.request', ts: at(1), actor, conversation: c(1) });
+      trail.emit({ type: 'model.completion', ts: at(2), actor, conversation: c(1) });
+      trail.emit({ type: 'model.completion', ts: at(12), actor, conversation: c(2) });
+      trail.emit({ type: 'tool.call', ts: at(13), actor, conversation: { id: 'conv-late' } });
+      await trail.close();
+      const view = await reconstructConversation(d, 'conv-late');
+      expect(view.firstTs).toBe(at(1));
+      expect(view.lastTs).toBe(at(13));
+      expect(view.turns.map((t) => [t.turn, t.entries.map((e) => e.entry.type)])).toEqual([
+        [1, ['model.request', 'model.completion']],
+        [2, ['model.request', 'model.completion', 'tool.call']],
+      ]);
+    });
+  });
   it('marks entries after the latest checkpoint as not yet checkpointed', async () => {
     const d = copy('older-checkpoint');
     const stored = fs

@@ -79,25 +79,30 @@ export async function reconstructConversation(
   let entries = 0;
   let firstTs: string | null = null;
   let lastTs: string | null = null;
+  let previous: ConversationTurn | undefined;
   try {
     for await (const { entry, line } of q.records()) {
       const status = checker.check(line.text, line.seq);
       integrity[status.status]++;
       entries++;
-      firstTs ??= entry.ts;
-      lastTs = entry.ts;
+      // seq order is not event-time order (entries recorded late): the span is the min and max,
+      // compared as the ISO 8601 UTC text the writer stores
+      if (firstTs === null || entry.ts < firstTs) firstTs = entry.ts;
+      if (lastTs === null || entry.ts > lastTs) lastTs = entry.ts;
       const actor = strOf(entry, 'actor', 'id');
       if (actor !== undefined) actors.add(actor);
       const model = strOf(entry, 'model', 'name');
       if (model !== undefined) models.add(model);
       const conv = entry.conversation as { turn?: unknown } | undefined;
       const turn = typeof conv?.turn === 'number' ? conv.turn : undefined;
-      let current = turns.at(-1);
+      // the turn of the entry before, not the turn made last: a turn can be come back to
+      let current = previous;
       if (current === undefined || (turn !== undefined && turn !== current.turn)) {
         current = turns.find((t) => t.turn === (turn ?? null)) ?? { turn: turn ?? null, entries: [] };
         if (!turns.includes(current)) turns.push(current);
       }
       current.entries.push({ entry, integrity: status });
+      previous = current;
     }
   } finally {
     checker.close();
