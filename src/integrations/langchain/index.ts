@@ -4,9 +4,9 @@
  * model is called, unless `recordRequests` is false; a `model.completion` entry when it ends, with
  * the finish reason its provider package reports and `meta.requestEntry` the request's id), tool
  * runs (`tool.result`), retrievals (`rag.query`) and chain runs (`agent.step`), each with
- * `meta.runId` and `meta.parentRunId` so the tree of a run can be rebuilt. `awaitHandlers` is on:
- * LangChain waits for each record, so nothing is lost when the process ends right after a run, and
- * the request context stays the caller's.
+ * `meta.runId` and `meta.parentRunId` so the tree of a run can be rebuilt. `awaitHandlers` is on
+ * and cannot be turned off: LangChain waits for each record, so nothing is lost when the process
+ * ends right after a run, and the request context stays the caller's.
  *
  * A run whose end LangChain never reports (a stream its consumer stops reading: LangChain calls
  * neither end nor error then) is recorded as its kind's event with `meta.incomplete` and what it
@@ -24,6 +24,7 @@ import type { Serialized } from '@langchain/core/load/serializable';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
 import { describeError } from '../../config/index.js';
+import { AuditError } from '../../errors.js';
 import { inexactNumberPath } from '../../event/exact-json.js';
 import type { AuditEventInput, Content, Meta, Usage } from '../../event/index.js';
 import { toJsonSafe } from '../json-safe.js';
@@ -71,7 +72,6 @@ type RunEvent = AuditEventInput & { meta: Meta; content: Content };
 /** The callback handler. One instance can serve many runs at once. */
 export class SealtrailCallbackHandler extends BaseCallbackHandler {
   name = 'sealtrail';
-  override awaitHandlers = true;
   readonly #options: LangChainAuditOptions;
   readonly #runs = new Map<string, Run>();
 
@@ -79,6 +79,21 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
     super();
     this.#options = options;
     if (options.chains === false) this.ignoreChain = true;
+    // Always awaited. LangChain runs handlers that are not on one background queue, each started
+    // from the end of the one before it, so in the async context of another caller: every entry
+    // would carry the request context of whichever run first filled the queue (measured).
+    Object.defineProperty(this, 'awaitHandlers', {
+      enumerable: true,
+      get: () => true,
+      set: (value: unknown) => {
+        if (value !== true)
+          throw new AuditError(
+            'USAGE',
+            'awaitHandlers: the sealtrail handler is always awaited (in the background its entries would take another request context)',
+            { field: 'awaitHandlers' },
+          );
+      },
+    });
   }
 
   override handleChatModelStart(

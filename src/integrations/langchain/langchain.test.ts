@@ -5,6 +5,8 @@
  * model whose provider never answers calls a loopback server that holds the connection.
  */
 
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
+import { awaitAllCallbacks } from '@langchain/core/callbacks/promises';
 import { Document } from '@langchain/core/documents';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
@@ -406,6 +408,45 @@ describe('SealtrailCallbackHandler in a request context', () => {
     expect(request!.type).toBe('model.request');
     expect(attribution(request)).toEqual(ATTRIBUTED);
     expect(attribution(completion)).toEqual(ATTRIBUTED);
+  });
+});
+
+describe('SealtrailCallbackHandler among handlers run in the background', () => {
+  it('refuses awaitHandlers false, which would run it in another request context', () => {
+    const handler = new SealtrailCallbackHandler({ audit: a });
+    expect(() => {
+      handler.awaitHandlers = false;
+    }).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/^awaitHandlers/) }));
+    expect(handler.awaitHandlers).toBe(true);
+  });
+
+  it('attributes concurrent runs each to its own request while a slow handler fills the background queue', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const slow = BaseCallbackHandler.fromMethods({
+      handleLLMStart: () => sleep(5),
+      handleLLMEnd: () => sleep(5),
+    });
+    slow.awaitHandlers = false;
+    const users = ['u-0', 'u-1', 'u-2', 'u-3'];
+    await Promise.all(
+      users.map((userId, i) =>
+        runWithRequestContext({ userId, requestId: `r-${userId}` }, async () => {
+          await sleep(i % 2);
+          return new FakeListChatModel({ responses: [`to ${userId}`], sleep: 3 }).invoke(`from ${userId}`, {
+            callbacks: [slow, handler],
+          });
+        }),
+      ),
+    );
+    await awaitAllCallbacks();
+    const entries = await recorded();
+    expect(entries).toHaveLength(users.length * 2);
+    for (const e of entries) {
+      const userId = (e.actor as { id?: string } | undefined)?.id;
+      expect(JSON.stringify(e.content?.prompt)).toContain(`from ${userId}`);
+      expect(e.requestId).toBe(`r-${userId}`);
+    }
   });
 });
 
