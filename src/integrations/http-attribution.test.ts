@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Audit } from '../config/index.js';
 import { type AuditEntry, decodeLine } from '../read/index.js';
@@ -197,6 +198,126 @@ describe('attribution through the HTTP middleware under concurrent requests', ()
     });
     const { sent, events } = await runScenario(a, port);
     checkAttribution(sent, events);
+  });
+});
+
+/** Sends a request that the client gives up on once the server has answered its headers. */
+function abandon(port: number, path: string, requestId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, agent: false, headers: { 'x-request-id': requestId } },
+      (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Waits until `a` holds `n` entries, and returns them. */
+async function entries(a: Audit, n: number): Promise<AuditEntry[]> {
+  for (let i = 0; i < 200; i++) {
+    await a.flush();
+    const lines = a.memoryStores[0]!.log.lines;
+    if (lines.length >= n) return lines.map(decodeLine);
+    await sleep(10);
+  }
+  throw new Error(`expected ${n} entries`);
+}
+
+describe('when the client goes away mid-response', () => {
+  /** Writes until the client leaves, then records it from the listener the route added. */
+  const gone = (a: Audit) => () => {
+    a.toolCall({ name: 'client-gone', args: {} });
+  };
+
+  async function check(a: Audit, port: number): Promise<void> {
+    await abandon(port, '/slow', 'req-gone');
+    const [e] = await entries(a, 1);
+    expect(e).toMatchObject({ requestId: 'req-gone', actor: { id: 'alice', ip: '127.0.0.1' } });
+  }
+
+  it('express runs the close listener in the request context', async () => {
+    const a = await newAudit();
+    const app = express();
+    app.use(sealtrailExpress());
+    app.get('/slow', (req, res) => {
+      a.setUser({ id: 'alice' });
+      req.on('close', gone(a));
+      res.write('first');
+    });
+    const server = http.createServer(app);
+    const port = await listen(server);
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    await check(a, port);
+  });
+
+  it('fastify runs the close listener in the request context', async () => {
+    const a = await newAudit();
+    const app = Fastify();
+    await app.register(sealtrailFastify);
+    app.get('/slow', (request, reply) => {
+      a.setUser({ id: 'alice' });
+      request.raw.on('close', gone(a));
+      reply.hijack();
+      reply.raw.write('first');
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => app.close());
+    await check(a, (app.server.address() as AddressInfo).port);
+  });
+
+  it("hono runs a stream's onAbort in the request context", async () => {
+    const a = await newAudit();
+    const app = new Hono();
+    app.use(sealtrailHono());
+    app.get('/slow', (c) => {
+      a.setUser({ id: 'alice' });
+      return stream(c, async (s) => {
+        s.onAbort(gone(a));
+        await s.write('first');
+        while (!s.aborted) await sleep(5);
+      });
+    });
+    const port = await new Promise<number>((resolve) => {
+      const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve(info.port),
+      );
+      cleanups.push(() => new Promise((r) => server.close(() => r())));
+    });
+    await check(a, port);
+  });
+});
+
+describe('express with a body parser that resumes the chain from the request stream', () => {
+  it('attributes what the route records', async () => {
+    const a = await newAudit();
+    const app = express();
+    app.use(sealtrailExpress());
+    app.use((req, _res, next) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        req.body = body;
+        next();
+      });
+    });
+    app.post('/chat', (req, res) => {
+      a.toolCall({ name: 'echo', args: { body: req.body as string } });
+      res.end();
+    });
+    const server = http.createServer(app);
+    const port = await listen(server);
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    await post(port, USERS[0], 1);
+    const [e] = await entries(a, 1);
+    expect(e).toMatchObject({ requestId: 'alice-1', actor: { ip: '127.0.0.11' } });
   });
 });
 

@@ -1,4 +1,5 @@
 /** Request context for automatic attribution: storage, HTTP header parsing, turn numbers. */
+export { bindRequestEvents } from './bind-events.js';
 export { compileTrustProxy, type ProxyTrust, resolveClientIp, type TrustProxy } from './client-ip.js';
 export {
   createHttpContextBuilder,

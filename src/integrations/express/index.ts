@@ -10,13 +10,14 @@
  * app.use(sealtrailExpress({ trustProxy: ['loopback'] }));
  * ```
  *
- * Before or after `express.json()` works alike (the test runs both orders). A third-party parser
- * that resumes the chain from the request stream's own events may run it in the connection's
- * async context instead of the request's: mount this middleware after such a parser.
+ * Before or after `express.json()` works alike (the test runs both orders). The request's and
+ * response's own events (`close` when the client goes away, `finish`, a parser's `end`) run their
+ * listeners in the request context too.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   addUser,
+  bindRequestEvents,
   createHttpContextBuilder,
   type HttpContextOptions,
   runWithRequestContext,
@@ -39,7 +40,7 @@ export function sealtrailExpress<Req extends IncomingMessage = IncomingMessage>(
 ): (req: Req, res: ServerResponse, next: (err?: unknown) => void) => void {
   const { getUser, ...http } = options;
   const build = createHttpContextBuilder(http);
-  return (req, _res, next) => {
+  return (req, res, next) => {
     let ctx: ReturnType<typeof build>;
     try {
       ctx = build({ remoteAddress: req.socket.remoteAddress, header: (name) => req.headers[name] });
@@ -48,6 +49,9 @@ export function sealtrailExpress<Req extends IncomingMessage = IncomingMessage>(
       next(err);
       return;
     }
-    runWithRequestContext(ctx, () => next());
+    runWithRequestContext(ctx, () => {
+      bindRequestEvents(req, res);
+      next();
+    });
   };
 }

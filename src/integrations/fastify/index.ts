@@ -12,12 +12,14 @@
  *
  * The context is opened in `onRequest` and re-entered in `preValidation`, because Fastify parses
  * the body from the request stream's events, which run in the connection's async context. The
- * plugin is not encapsulated (as `fastify-plugin` would mark it), so it covers every route.
+ * raw request's and response's own events (`close` when the client goes away, `finish`) run
+ * their listeners in the request context too. The plugin is not encapsulated (as `fastify-plugin` would mark it), so it covers every route.
  */
-import { AsyncResource } from 'node:async_hooks';
+import type { AsyncResource } from 'node:async_hooks';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import {
   addUser,
+  bindRequestEvents,
   createHttpContextBuilder,
   type HttpContextOptions,
   runWithRequestContext,
@@ -46,7 +48,7 @@ export const sealtrailFastify: FastifyPluginCallback<FastifyAuditOptions> = (fas
     done(err as Error);
     return;
   }
-  fastify.addHook('onRequest', (request, _reply, next) => {
+  fastify.addHook('onRequest', (request, reply, next) => {
     let ctx: ReturnType<typeof build>;
     try {
       ctx = build({
@@ -59,7 +61,7 @@ export const sealtrailFastify: FastifyPluginCallback<FastifyAuditOptions> = (fas
       return;
     }
     runWithRequestContext(ctx, () => {
-      (request as WithResource)[RESOURCE] = new AsyncResource('sealtrail.request');
+      (request as WithResource)[RESOURCE] = bindRequestEvents(request.raw, reply.raw);
       next();
     });
   });

@@ -11,11 +11,13 @@
  * ```
  *
  * The client address comes from `@hono/node-server` (`c.env.incoming`); on another adapter, pass
- * `getRemoteAddress`.
+ * `getRemoteAddress`. On `@hono/node-server` an abort (`c.req.raw.signal`, `stream.onAbort`) runs
+ * its listeners in the request context too.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   addUser,
+  bindRequestEvents,
   createHttpContextBuilder,
   type HttpContextOptions,
   runWithRequestContext,
@@ -48,7 +50,12 @@ export function sealtrailHono<C extends HonoContextLike = HonoContextLike>(
   return async (c, next) => {
     const ctx = build({ remoteAddress: getRemoteAddress(c), header: (name) => c.req.header(name) });
     if (getUser !== undefined) addUser(ctx, getUser(c));
-    await runWithRequestContext(ctx, () => next());
+    const node = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    await runWithRequestContext(ctx, () => {
+      // @hono/node-server aborts the request's signal from the response's `close`
+      bindRequestEvents(node?.incoming, node?.outgoing);
+      return next();
+    });
   };
 }
 
