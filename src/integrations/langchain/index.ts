@@ -75,8 +75,17 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
   readonly #options: LangChainAuditOptions;
   readonly #runs = new Map<string, Run>();
 
+  /** @throws AuditError CONFIG_INVALID naming `maxOpenRuns` or `maxRunMs`. */
   constructor(options: LangChainAuditOptions = {}) {
     super();
+    // Either unchecked (0, NaN) would record every open run, a chain's own included, as incomplete.
+    const { maxOpenRuns, maxRunMs } = options;
+    if (maxOpenRuns !== undefined && (!Number.isSafeInteger(maxOpenRuns) || maxOpenRuns < 1))
+      throw new AuditError('CONFIG_INVALID', 'maxOpenRuns: expected a positive integer', {
+        field: 'maxOpenRuns',
+      });
+    if (maxRunMs !== undefined && !(typeof maxRunMs === 'number' && maxRunMs > 0))
+      throw new AuditError('CONFIG_INVALID', 'maxRunMs: expected a positive number', { field: 'maxRunMs' });
     this.#options = options;
     if (options.chains === false) this.ignoreChain = true;
     // Always awaited. LangChain runs handlers that are not on one background queue, each started

@@ -354,6 +354,23 @@ describe('SealtrailCallbackHandler', () => {
   });
 });
 
+describe('SealtrailCallbackHandler options', () => {
+  it.each([
+    [{ maxOpenRuns: 0 }, 'maxOpenRuns'],
+    [{ maxOpenRuns: Number.NaN }, 'maxOpenRuns'],
+    [{ maxOpenRuns: 1.5 }, 'maxOpenRuns'],
+    [{ maxRunMs: Number.NaN }, 'maxRunMs'],
+    [{ maxRunMs: -1 }, 'maxRunMs'],
+  ])('refuses %j, which would record every open run as incomplete, naming %s', (options, field) => {
+    expect(() => new SealtrailCallbackHandler({ audit: a, ...options })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(new RegExp(`^${field}:`)),
+      }),
+    );
+  });
+});
+
 describe('SealtrailCallbackHandler when the provider never answers', () => {
   let provider: SilentServer;
   beforeAll(async () => {
