@@ -11,8 +11,9 @@
  *
  * The transport runs in pino's worker thread and owns its trail: one writer per trail directory,
  * so give it a directory no other writer uses. Each record becomes an `x.log` entry (or the type
- * in its `auditType` field): `ts` from `time`, severity from the level, `actor.id` from `userId`,
- * the message and the other fields as content; the trail's redaction applies. Levels may be
+ * in its `auditType` field): `ts` from `time`, severity from the level, `actor.id` from `userId`
+ * (a string or an integer), the message and the other fields as content, with any of those it
+ * could not take as such; the trail's redaction applies. Levels may be
  * numbers or pino's labels. A record the event model refuses (a `time` past year 9999, say) is
  * sealed whole as `content.raw` with `meta.invalidField`, and the transport goes on.
  */
@@ -134,17 +135,27 @@ export function compileSelector(
 export function toEvent(record: LogRecord, markerField?: string): AuditEventInput {
   const { level, time, msg, auditType, userId, pid, hostname, ...rest } = record;
   if (markerField !== undefined) delete rest[markerField];
+  const typed = typeof auditType === 'string' && TYPE_RE.test(auditType);
   const event: AuditEventInput = {
-    type: typeof auditType === 'string' && TYPE_RE.test(auditType) ? (auditType as EventType) : 'x.log',
+    type: typed ? (auditType as EventType) : 'x.log',
     severity: severityOf(level),
     meta: { level: levelNumber(level) ?? null },
   };
   const ts = logTime(time);
   if (ts !== undefined) event.ts = ts;
   else if (time !== undefined) event.meta!.logTime = typeof time === 'number' ? time : String(time);
-  if (typeof userId === 'string' && userId !== '') event.actor = { id: userId };
+  // A numeric user id (a database key) is the user as much as a string one.
+  const actorId = typeof userId === 'number' && Number.isSafeInteger(userId) ? String(userId) : userId;
+  if (typeof actorId === 'string' && actorId !== '') event.actor = { id: actorId };
   if (typeof pid === 'number') event.meta!.pid = pid;
   if (typeof hostname === 'string') event.meta!.hostname = hostname;
+  // What could not be taken as the type, user, level, pid or host stays among the fields: the
+  // record is evidence, and nothing of it is dropped.
+  if (auditType !== undefined && !typed) rest.auditType = auditType;
+  if (userId !== undefined && event.actor === undefined) rest.userId = userId;
+  if (level !== undefined && levelNumber(level) === undefined) rest.level = level;
+  if (pid !== undefined && typeof pid !== 'number') rest.pid = pid;
+  if (hostname !== undefined && typeof hostname !== 'string') rest.hostname = hostname;
   const content: Record<string, unknown> = {};
   if (msg !== undefined) content.message = msg;
   if (Object.keys(rest).length > 0) content.fields = rest;

@@ -111,13 +111,28 @@ describe('sealtrail/pino', () => {
     expect(odd.meta).toEqual({ level: 30, logTime: 'yesterday' });
   });
 
-  it('maps a fatal record to critical and keeps a bad auditType out of the type', () => {
+  it('maps a fatal record to critical and keeps a bad auditType out of the type, among the fields', () => {
     expect(toEvent({ level: 60, time: 0, msg: 'down', auditType: 'auth.failure' })).toEqual({
       type: 'x.log',
       severity: 'critical',
       ts: 0,
       meta: { level: 60 },
-      content: { message: 'down' },
+      content: { message: 'down', fields: { auditType: 'auth.failure' } },
+    });
+  });
+
+  it('takes an integer userId as the actor, and keeps what it cannot take among the fields', () => {
+    expect(toEvent({ level: 30, msg: 'role granted', userId: 42 }).actor).toEqual({ id: '42' });
+    expect(
+      toEvent({ level: 'audit', msg: 'm', userId: { sub: 'u-1' }, pid: 'worker-3', hostname: 7 }),
+    ).toEqual({
+      type: 'x.log',
+      severity: 'info',
+      meta: { level: null },
+      content: {
+        message: 'm',
+        fields: { userId: { sub: 'u-1' }, level: 'audit', pid: 'worker-3', hostname: 7 },
+      },
     });
   });
 });
