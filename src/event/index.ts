@@ -28,6 +28,7 @@ export {
   redactReadOnce,
   TRUNCATION_MARKER,
   type TruncationRecord,
+  unreadableInput,
 } from './prepare.js';
 export type {
   Actor,

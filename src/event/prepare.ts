@@ -110,7 +110,7 @@ function copyReadOnce(v: unknown, path: string, stack: object[]): unknown {
     stack.pop();
     return out;
   } catch (err) {
-    throw unreadable(err, at ?? here);
+    throw unreadableInput(err, at ?? here);
   }
 }
 
@@ -234,14 +234,15 @@ function fail(path: string, problem: string): never {
 }
 
 /**
- * The error for `err`, met while reading the field `path` of the input: ours (EVENT_INVALID, or
- * V8's string length limit, which `prepareEvent` reports) as it is; anything else (a getter or
- * proxy trap of the application threw) as EVENT_INVALID naming the field. The thrown message is
- * not kept: it may quote the value.
+ * The error for `err`, met while reading the field `parent` of the input, or its `key`: ours
+ * (an AuditError, or V8's string length limit, which `prepareEvent` reports) as it is; anything
+ * else (a getter or proxy trap of the application threw) as EVENT_INVALID naming the field. The
+ * thrown message is not kept: it may quote the value. The redactor's walk reports the same way.
  */
-function unreadable(err: unknown, path: string): unknown {
+export function unreadableInput(err: unknown, parent: string, key?: string | number): unknown {
   if (err instanceof AuditError || (err instanceof RangeError && err.message === 'Invalid string length'))
     return err;
+  const path = key === undefined ? parent : childPath(parent, key);
   return new AuditError('EVENT_INVALID', `${path}: could not be read (a getter or proxy threw)`, {
     field: path,
   });
@@ -430,7 +431,7 @@ function readActor(ctx: Ctx, v: unknown): string {
       }
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? 'actor' : childPath('actor', key));
+    throw unreadableInput(err, 'actor', key);
   }
   let s = member('{', ',"authMethod":', authMethod);
   s = member(s, ',"id":', ctx.actorIdJson);
@@ -455,7 +456,7 @@ function readConversation(ctx: Ctx, v: unknown): string {
       else fail(childPath('conversation', k), 'unknown field');
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? 'conversation' : childPath('conversation', key));
+    throw unreadableInput(err, 'conversation', key);
   }
   if (id === undefined) return fail('conversation.id', 'required');
   return `${member(`{"id":${id}`, ',"turn":', turn)}}`;
@@ -485,7 +486,7 @@ function readModel(ctx: Ctx, v: unknown): string {
       else fail(childPath('model', k), 'unknown field');
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? 'model' : childPath('model', key));
+    throw unreadableInput(err, 'model', key);
   }
   return `${member(member('{', ',"name":', name), ',"provider":', provider)}}`;
 }
@@ -507,7 +508,7 @@ function readUsage(v: unknown): string {
       else fail(childPath('usage', k), 'unknown field');
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? 'usage' : childPath('usage', key));
+    throw unreadableInput(err, 'usage', key);
   }
   const s = member(member('{', ',"inputTokens":', inputTokens), ',"outputTokens":', outputTokens);
   return `${member(s, ',"totalTokens":', totalTokens)}}`;
@@ -565,7 +566,7 @@ function readGuardrails(ctx: Ctx, v: unknown): string {
       out += `${i === 0 ? '' : ','}${member(s, ',"rule":', rule)}}`;
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? at : childPath(at, key));
+    throw unreadableInput(err, at, key);
   }
   return `${out}]`;
 }
@@ -599,7 +600,7 @@ function readOpenObject(ctx: Ctx, v: Record<string, unknown>, parent: 'meta' | '
       } else values.push(readScalar(ctx, x, parent, k));
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? parent : childPath(parent, key));
+    throw unreadableInput(err, parent, key);
   }
   const order = sorted ? undefined : keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
   let s = '{';
@@ -667,7 +668,7 @@ function serializeContent(
           return fail(path, 'expected plain data (string, number, boolean, null, array or object)');
         }
       } catch (err) {
-        throw unreadable(err, at === undefined ? path : childPath(path, at));
+        throw unreadableInput(err, path, at);
       }
       stack.pop();
       return s;
@@ -694,7 +695,7 @@ function readContent(ctx: Ctx, v: unknown): Array<[string, string]> {
       out.push([name, serializeContent(ctx, x, `content.${name}`, undefined, 0)]);
     }
   } catch (err) {
-    throw unreadable(err, key === undefined ? 'content' : childPath('content', key));
+    throw unreadableInput(err, 'content', key);
   }
   return out;
 }
@@ -911,7 +912,7 @@ function prepare(input: unknown, options: PrepareOptions | undefined): PreparedE
       }
     }
   } catch (err) {
-    throw unreadable(err, at === undefined ? 'event' : pathKey(at));
+    throw unreadableInput(err, at === undefined ? 'event' : pathKey(at));
   }
   if (type === undefined || traits === undefined) return fail('type', 'required');
 

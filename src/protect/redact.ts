@@ -9,8 +9,8 @@
  * becomes `[REDACTION_FAILED]` and the result is flagged (fail closed).
  */
 import { types } from 'node:util';
-import { AuditError, isAuditError } from '../errors.js';
-import { escapeHostile, REDACT_READ_ONCE } from '../event/index.js';
+import { AuditError } from '../errors.js';
+import { escapeHostile, REDACT_READ_ONCE, unreadableInput } from '../event/index.js';
 import {
   BUILTIN_DETECTORS,
   DETECTOR_NAMES,
@@ -140,17 +140,9 @@ function pathKey(key: string): string {
   return `[${escapeHostile(JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key))}]`;
 }
 
-/**
- * The error for `err`, met while reading the value at `ctx.path[0..len)`: an EVENT_INVALID raised
- * further down as it is; anything else (a getter or proxy trap of the application threw) as
- * EVENT_INVALID naming the field. The thrown message is not kept: it may quote the value.
- */
-function unreadable(err: unknown, ctx: Ctx, len: number): AuditError {
-  if (isAuditError(err, 'EVENT_INVALID')) return err;
-  const field = len === 0 ? ctx.root : pathString(ctx.path, len);
-  return new AuditError('EVENT_INVALID', `${field}: could not be read (a getter or proxy threw)`, {
-    field,
-  });
+/** The error for `err`, met while reading the value at `ctx.path[0..len)` (see unreadableInput). */
+function unreadable(err: unknown, ctx: Ctx, len: number): unknown {
+  return unreadableInput(err, len === 0 ? ctx.root : pathString(ctx.path, len));
 }
 
 function pathString(path: ReadonlyArray<string | number>, len: number): string {

@@ -206,7 +206,7 @@ function segmentTasks(source: DirSource): SegmentTask[] {
         `${path.basename(ref.file)}: a later segment follows, but its sealed summary is missing or unreadable`,
         { file: ref.file },
       );
-    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary, from: 0 });
+    tasks.push({ file: ref.file, firstSeq: ref.firstSeq, summary });
   }
   return tasks;
 }

@@ -43,7 +43,7 @@ export function* verifiedLines(tasks: readonly SegmentTask[], pool?: VerifyPool)
   try {
     for (const task of tasks) {
       const name = path.basename(task.file);
-      let pos = Math.max(task.from, task.firstSeq); // the first line not yet handed over
+      let pos = task.firstSeq; // the first line not yet handed over
       let first = true;
       // Each segment starts at the seq its name gives. Checked once verifyTrail took its first line
       // (so a broken chain is reported as line by line): that line's seq is then the one expected.

@@ -16,12 +16,11 @@ import {
   type SegmentSummary,
 } from '../store/index.js';
 
-/** One segment to verify: read from seq `from` on (the whole of it, and checked, when `from <= firstSeq`). */
+/** One segment to verify, whole, and checked against its summary when it has one. */
 export interface SegmentTask {
   file: string;
   firstSeq: number;
   summary: SegmentSummary | undefined;
-  from: number;
 }
 
 /** What a segment yields, in order: runs, then its end. */
@@ -42,7 +41,7 @@ const CHUNK = 4 * 1024 * 1024;
  * (its seq if the lines are as written).
  */
 export function* verifySegment(task: SegmentTask): Generator<SegmentPart> {
-  const { file, firstSeq, summary, from } = task;
+  const { file, firstSeq, summary } = task;
   const name = path.basename(file);
   let pos = firstSeq; // position seq of the next line
   let seg: ReturnType<typeof openSegmentFile>;
@@ -53,7 +52,7 @@ export function* verifySegment(task: SegmentTask): Generator<SegmentPart> {
     return;
   }
   let stopped = false;
-  const check = from <= firstSeq && summary !== undefined ? new SegmentCheck() : undefined;
+  const check = summary !== undefined ? new SegmentCheck() : undefined;
   let run = new EntryRun();
   let runFrom = -1;
   // Byte 0 stays free: a run hashes a line's leaf with its 0x00 prefix written just before it.
@@ -82,14 +81,12 @@ export function* verifySegment(task: SegmentTask): Generator<SegmentPart> {
           if (tab < 0 || tab >= stop) tab = stop;
         }
         if (check !== undefined) check.addEntry(recordTs(buf.subarray(start, nl + 1)));
-        if (pos >= from) {
-          if (runFrom < 0) runFrom = pos;
-          run.add(buf, start, Math.min(tab, nl), nl);
-          if (!run.ok || run.lines === RUN_MAX_ENTRIES) {
-            yield { kind: 'run', fromSeq: runFrom, run: run.result() };
-            run = new EntryRun();
-            runFrom = -1;
-          }
+        if (runFrom < 0) runFrom = pos;
+        run.add(buf, start, Math.min(tab, nl), nl);
+        if (!run.ok || run.lines === RUN_MAX_ENTRIES) {
+          yield { kind: 'run', fromSeq: runFrom, run: run.result() };
+          run = new EntryRun();
+          runFrom = -1;
         }
         pos++;
         start = nl + 1;
@@ -123,7 +120,7 @@ export function* segmentLines(
   toSeq = Number.POSITIVE_INFINITY,
 ): Generator<{ bytes: Buffer; file: string; seq: number }> {
   if (fromSeq >= toSeq) return;
-  for (const line of checkedSegmentLines(task.file, task.firstSeq, task.summary, task.from)) {
+  for (const line of checkedSegmentLines(task.file, task.firstSeq, task.summary)) {
     if (line.seq < fromSeq) continue;
     yield line;
     if (line.seq + 1 >= toSeq) return;
