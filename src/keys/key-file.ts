@@ -11,7 +11,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError } from '../errors.js';
 import {
-  acquireLock,
+  acquireLockWaiting,
   ensureDir,
   readIfExists,
   withFile,
@@ -156,7 +156,7 @@ export class KeyFile {
   async rotate(next?: KeyInput, now = Date.now()): Promise<LoadedKeys> {
     // Read, add and write under a lock: two rotations at once would each add a key, and the
     // second write would drop the first one's, which its process goes on encrypting with.
-    const release = await lockWaiting(`${this.file}.lock`);
+    const release = await acquireLockWaiting(`${this.file}.lock`, 'key file is being rotated');
     try {
       this.#reload();
       const id =
@@ -432,20 +432,4 @@ function parseKeyFile(text: string, file: string): KeyFileJson {
   }
   if (typeof current !== 'string' || !ids.has(current)) throw damaged('current');
   return json;
-}
-
-/**
- * Takes the rotation lock, waiting up to 10 s (without blocking the event loop) for another
- * rotation to end.
- */
-async function lockWaiting(lockFile: string): Promise<() => void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return acquireLock(lockFile, 'key file is being rotated');
-    } catch (err) {
-      if (!(err instanceof AuditError && err.code === 'TRAIL_LOCKED') || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 }

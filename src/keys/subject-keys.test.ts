@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditError } from '../errors.js';
+import { acquireLock } from '../store/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { decryptField, encryptField } from './field-cipher.js';
 import { KeyRing } from './key-ring.js';
@@ -265,6 +266,60 @@ describe('SubjectKeyStore', () => {
   });
 
   describe('rewrap', () => {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const keyIdOf = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')).keyId;
+
+    it('waits while another process destroys a key, and does not write that key back', async () => {
+      const dir = freshDir();
+      const writer = await SubjectKeyStore.open(dir, master);
+      for (const id of ['xavier', 'yolanda']) await writer.subjectKey(id);
+      const name = writer.subjectName('xavier');
+      const file = path.join(dir, `${name}.key`);
+      // the lock an erasure in another process holds while it shreds the key
+      const release = acquireLock(path.join(dir, `${name}.lock`), 'erasing');
+      const rotator = await SubjectKeyStore.open(dir, master);
+      const rewrap = rotator.rewrap(master.rotate({ key: randomBytes(32) }));
+      await pause(200);
+      expect(keyIdOf(file)).toBe('k1');
+      fs.rmSync(file);
+      release();
+      expect(await rewrap).toEqual({ rewrapped: 1, failed: [] });
+      expect(fs.existsSync(file)).toBe(false);
+      expect(keyIdOf(path.join(dir, `${writer.subjectName('yolanda')}.key`))).toBe('k2');
+    });
+
+    it('lets a destruction wait while another process rewraps that key', async () => {
+      const dir = freshDir();
+      const writer = await SubjectKeyStore.open(dir, master);
+      await writer.subjectKey('zelda');
+      const name = writer.subjectName('zelda');
+      const release = acquireLock(path.join(dir, `${name}.lock`), 'rewrapping');
+      const destroyed = writer.destroySubjectKey('zelda');
+      await pause(200);
+      expect(fs.existsSync(path.join(dir, `${name}.key`))).toBe(true);
+      release();
+      expect(await destroyed).toBe(true);
+      expect(fs.existsSync(path.join(dir, `${name}.key`))).toBe(false);
+      expect(fs.readdirSync(dir).filter((f) => f.includes('.lock'))).toEqual([]);
+    });
+
+    it('finishes an interrupted destruction instead of rewrapping the key', async () => {
+      const dir = freshDir();
+      const store = await SubjectKeyStore.open(dir, master);
+      await store.subjectKey('yvonne');
+      const file = path.join(dir, `${store.subjectName('yvonne')}.key`);
+      const saved = fs.readFileSync(file);
+      await store.destroySubjectKey('yvonne');
+      // as if the process died after the erasure record, before the key file was gone
+      fs.writeFileSync(file, saved, { mode: 0o600 });
+      const rotator = await SubjectKeyStore.open(dir, master);
+      expect(await rotator.rewrap(master.rotate({ key: randomBytes(32) }))).toEqual({
+        rewrapped: 0,
+        failed: [],
+      });
+      expect(fs.existsSync(file)).toBe(false);
+    });
+
     it('rewraps the others when one key file is damaged, and names it', async () => {
       const dir = freshDir();
       const store = await SubjectKeyStore.open(dir, master);

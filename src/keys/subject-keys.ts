@@ -15,7 +15,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { AuditError, isAuditError } from '../errors.js';
-import { ensureDir, readIfExists, withFile, withFileAsync, writeFileAtomic } from '../store/index.js';
+import {
+  acquireLockWaiting,
+  ensureDir,
+  readIfExists,
+  withFile,
+  withFileAsync,
+  writeFileAtomic,
+} from '../store/index.js';
 import { createFileExclusive, overwriteInPlace, shredFile } from './key-files.js';
 import { KEY_BYTES } from './key-material.js';
 import { KeyRing } from './key-ring.js';
@@ -177,24 +184,26 @@ export class SubjectKeyStore {
    */
   destroySubjectKey(subjectId: string): Promise<boolean> {
     const name = this.subjectName(subjectId);
-    return this.#serial(name, async () => {
-      const file = this.#file(name);
-      const record = readRecord(file);
-      const erased = readErased(this.#erasedFile(name)) ?? {
-        format: SUBJECT_ERASED_FORMAT,
-        name,
-        erased: [],
-      };
-      erased.erased.push({ generation: record?.generation ?? null, erasedAt: this.#now() });
-      withFile(this.#erasedFile(name), 'write', () =>
-        writeFileAtomic(this.#erasedFile(name), `${JSON.stringify(erased)}\n`),
-      );
-      const shredded = withFile(file, 'destroy', () => shredFile(file));
-      const ring = this.#cache.get(name);
-      this.#cache.delete(name);
-      ring?.wipe();
-      return shredded && record !== undefined;
-    });
+    return this.#serial(name, () =>
+      this.#exclusive(name, () => {
+        const file = this.#file(name);
+        const record = readRecord(file);
+        const erased = readErased(this.#erasedFile(name)) ?? {
+          format: SUBJECT_ERASED_FORMAT,
+          name,
+          erased: [],
+        };
+        erased.erased.push({ generation: record?.generation ?? null, erasedAt: this.#now() });
+        withFile(this.#erasedFile(name), 'write', () =>
+          writeFileAtomic(this.#erasedFile(name), `${JSON.stringify(erased)}\n`),
+        );
+        const shredded = withFile(file, 'destroy', () => shredFile(file));
+        const ring = this.#cache.get(name);
+        this.#cache.delete(name);
+        ring?.wipe();
+        return shredded && record !== undefined;
+      }),
+    );
   }
 
   /**
@@ -218,15 +227,23 @@ export class SubjectKeyStore {
     for (const f of names.sort()) {
       const file = path.join(this.dir, f);
       try {
-        await this.#serial(f.slice(0, -'.key'.length), async () => {
-          const record = readRecord(file);
-          if (record === undefined || record.wrap !== 'local' || record.keyId === ring.current) return;
-          const key = await unwrapSubjectKey(record, ring, this.#wrapper);
-          const next = await wrapSubjectKey(key, record, ring, undefined);
-          key.fill(0);
-          withFile(file, 'rewrap', () => overwriteInPlace(file, encodeSubjectRecord(next)));
-          if (record.name !== 'index') rewrapped++;
-        });
+        const name = f.slice(0, -'.key'.length);
+        await this.#serial(name, () =>
+          this.#exclusive(name, async () => {
+            // read under the lock: a destruction finished meanwhile left no file, or an erased one
+            const record = readRecord(file);
+            if (record === undefined || record.wrap !== 'local' || record.keyId === ring.current) return;
+            if (readErased(this.#erasedFile(name))?.erased.some((e) => e.generation === record.generation)) {
+              withFile(file, 'destroy', () => shredFile(file));
+              return;
+            }
+            const key = await unwrapSubjectKey(record, ring, this.#wrapper);
+            const next = await wrapSubjectKey(key, record, ring, undefined);
+            key.fill(0);
+            withFile(file, 'rewrap', () => overwriteInPlace(file, encodeSubjectRecord(next)));
+            if (record.name !== 'index') rewrapped++;
+          }),
+        );
       } catch (err) {
         if (!isAuditError(err)) throw err;
         failed.push({ file, reason: err.message });
@@ -258,7 +275,7 @@ export class SubjectKeyStore {
     const erased = readErased(this.#erasedFile(name));
     if (record !== undefined && erased?.erased.some((e) => e.generation === record!.generation)) {
       // A destruction was interrupted after its erasure record: finish it.
-      withFile(file, 'destroy', () => shredFile(file));
+      await this.#exclusive(name, () => withFile(file, 'destroy', () => shredFile(file)));
       record = undefined;
     }
     if (record !== undefined && record.name !== name) {
@@ -344,6 +361,23 @@ export class SubjectKeyStore {
 
   #erasedFile(name: string): string {
     return path.join(this.dir, `${name}.erased`);
+  }
+
+  /**
+   * Runs `fn` holding `<name>.lock`: a rewrap (`keys rotate`, often in another process than the
+   * writer) and a destruction of one subject's key never interleave, so a rewrap cannot write
+   * the key back into the blocks of a file just zeroed and unlinked. Waits up to 10 s.
+   * @throws AuditError TRAIL_LOCKED when another process keeps the lock longer.
+   */
+  async #exclusive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const release = await withFileAsync(this.dir, 'lock', () =>
+      acquireLockWaiting(path.join(this.dir, `${name}.lock`), 'subject key is being rewrapped or destroyed'),
+    );
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 
   #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {

@@ -174,6 +174,27 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
   }
 }
 
+/**
+ * {@link acquireLock}, waiting up to `timeoutMs` (without blocking the event loop) while another
+ * holder, in this process or another, keeps it.
+ * @throws AuditError TRAIL_LOCKED when it is still held after that.
+ */
+export async function acquireLockWaiting(
+  lockFile: string,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return acquireLock(lockFile, what);
+    } catch (err) {
+      if (!(err instanceof AuditError && err.code === 'TRAIL_LOCKED') || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
 /** Refreshes the held lock's time until released; the release removes it if it is still ours. */
 function holdLock(lockFile: string, text: string): () => void {
   const beat = setInterval(() => {
