@@ -420,6 +420,7 @@ export class Collector {
     filter: Record<string, unknown>,
     count: number,
     reveal?: RequestReveal,
+    extra?: Record<string, unknown>,
   ): Promise<void> {
     const reader = this.caller(req);
     const text = recordedFilter(filter);
@@ -428,7 +429,7 @@ export class Collector {
       actor: { id: reader.name, type: 'service', authMethod: 'bearer_token', ip: req.ip },
       action: verb,
       outcome: 'success',
-      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id, ...reveal?.meta() },
+      meta: { verb, filter: text, count, via: 'collector', tokenId: reader.id, ...reveal?.meta(), ...extra },
     };
     this.trail.recordOwn(event);
     this.metrics.reads++;
@@ -784,7 +785,16 @@ export class Collector {
       // Checked after the wait: close() stops only the tails it finds open.
       if (this.closing) throw new AuditError('TRAIL_CLOSED', 'the collector is closing');
       const reveal = this.revealOf(req);
-      await this.recordRead(req, 'api.tail', { ...params, after: next - 1 }, 0);
+      // Entries are sent before the tail's closing record: the opening one, durable, says already
+      // that this reader is shown the content, decrypted, in case the collector dies meanwhile.
+      await this.recordRead(
+        req,
+        'api.tail',
+        { ...params, after: next - 1 },
+        0,
+        undefined,
+        reveal === undefined ? undefined : { mayDecrypt: true },
+      );
       reply.hijack();
       tail = new LiveTail<AuditEntry>(reply.raw, next, {
         pollMs: TAIL_POLL_MS,

@@ -108,6 +108,19 @@ describe('reading encrypted content through the collector', () => {
       ]);
     });
 
+    it('records that a tail may decrypt when it opens, before it sends any entry', async () => {
+      const ctl = new AbortController();
+      const res = await fetch(`${base}/v1/tail?type=model.completion`, {
+        headers: { authorization: `Bearer ${tok.content}` },
+        signal: ctl.signal,
+      });
+      expect(res.status).toBe(200);
+      const opened = (await reads()).filter((r) => r.action === 'api.tail');
+      ctl.abort();
+      expect(opened.at(-1)?.meta).toMatchObject({ verb: 'api.tail', count: 0, mayDecrypt: true });
+      expect(opened.at(-1)?.actor).toMatchObject({ id: 'investigator' });
+    });
+
     it('finds events by free text in the decrypted content', async () => {
       const res = await get(
         tok.content!,
@@ -131,6 +144,19 @@ describe('reading encrypted content through the collector', () => {
       const recorded = (await reads()).slice(-3);
       expect(recorded.every((r) => (r.meta as { decrypted?: number }).decrypted === undefined)).toBe(true);
       expect(recorded.every((r) => (r.actor as { id: string }).id === 'analyst')).toBe(true);
+    });
+
+    it('opens a tail recorded without mayDecrypt', async () => {
+      const ctl = new AbortController();
+      const res = await fetch(`${base}/v1/tail`, {
+        headers: { authorization: `Bearer ${tok.read}` },
+        signal: ctl.signal,
+      });
+      expect(res.status).toBe(200);
+      const opened = (await reads()).filter((r) => r.action === 'api.tail');
+      ctl.abort();
+      expect(opened.at(-1)?.actor).toMatchObject({ id: 'analyst' });
+      expect(opened.at(-1)?.meta).not.toHaveProperty('mayDecrypt');
     });
   });
 
