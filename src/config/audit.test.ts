@@ -635,6 +635,20 @@ describe('Audit', () => {
       expect(verifyTrail(store.verifyInput()).ok).toBe(true);
     });
 
+    it('reads an event once for all destinations: a getter cannot show each another value', async () => {
+      const one = new MemoryTrailStore();
+      const two = new MemoryTrailStore();
+      const a = newAudit();
+      await a.enable({ env: TEST_ENV, destination: [one, two] });
+      let reads = 0;
+      const meta = Object.defineProperty({}, 'note', { get: () => `read ${++reads}`, enumerable: true });
+      a.emit({ type: 'x.note', meta } as AuditEventInput);
+      await a.disable();
+      expect(reads).toBe(1);
+      expect(entries(one)[0]!.meta).toEqual({ note: 'read 1' });
+      expect(entries(two)[0]!.meta).toEqual({ note: 'read 1' });
+    });
+
     it('writes to an AuditTrail it was given and leaves it open on disable()', async () => {
       const store = new MemoryTrailStore();
       const trail = await AuditTrail.open({ store, handleExit: false });

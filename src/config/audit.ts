@@ -13,7 +13,13 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
-import { type AuditEventInput, prepareEvent, redactReadOnce, refuseTrailOwnType } from '../event/index.js';
+import {
+  type AuditEventInput,
+  prepareEvent,
+  readInputOnce,
+  redactReadOnce,
+  refuseTrailOwnType,
+} from '../event/index.js';
 import {
   applyRequestContext,
   type RequestContext,
@@ -361,7 +367,16 @@ export class Audit {
     return applyRequestContext(event);
   }
 
-  #write(event: AuditEventInput): string {
+  #write(input: AuditEventInput): string {
+    let event = input;
+    if (this.#trails.length + this.#remotes.length + (this.#pretty ? 1 : 0) > 1) {
+      // Each destination reads the event: a getter must not show each a different one.
+      try {
+        event = readInputOnce(input) as AuditEventInput;
+      } catch (err) {
+        return this.#failOrReport(err);
+      }
+    }
     let id = '';
     for (const trail of this.#trails) {
       try {

@@ -25,6 +25,7 @@ export {
   prepareEvent,
   REDACT_READ_ONCE,
   type RedactedInput,
+  readInputOnce,
   redactReadOnce,
   TRUNCATION_MARKER,
   type TruncationRecord,

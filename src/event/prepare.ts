@@ -72,6 +72,15 @@ export function redactReadOnce(redact: NonNullable<PrepareOptions['redact']>, in
 }
 
 /**
+ * The input as read once: its plain objects and arrays copied, each value read once, so that
+ * several readers of one event (the trails and collectors of `audit`) all see the same values.
+ * @throws AuditError EVENT_INVALID naming the field when a getter or proxy trap throws.
+ */
+export function readInputOnce(input: unknown): unknown {
+  return copyReadOnce(input, '', []);
+}
+
+/**
  * `v` with its plain objects and arrays copied, each value read once; other values as they are.
  * `path` is `v`'s (`''` for the event), `stack` the containers above it.
  */
