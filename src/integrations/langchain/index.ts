@@ -11,7 +11,8 @@
  * A run whose end LangChain never reports (a stream its consumer stops reading: LangChain calls
  * neither end nor error then) is recorded as its kind's event with `meta.incomplete` and what it
  * streamed so far, once it is older than `maxRunMs` or more than `maxOpenRuns` runs are open; both
- * are checked when a run starts, so the handler holds a bounded number of runs.
+ * are checked when a run starts, so the handler holds a bounded number of runs. Should such a run
+ * end after all, its end is recorded too, with `meta.afterIncomplete`.
  *
  * ```ts
  * const handler = new SealtrailCallbackHandler();
@@ -74,6 +75,11 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
   name = 'sealtrail';
   readonly #options: LangChainAuditOptions;
   readonly #runs = new Map<string, Run>();
+  /**
+   * Runs recorded as incomplete, without their input (their entry holds it), as many as
+   * `maxOpenRuns`: when one ends after all, its end is recorded as that run's.
+   */
+  readonly #incomplete = new Map<string, Run>();
 
   /** @throws AuditError CONFIG_INVALID naming `maxOpenRuns` or `maxRunMs`. */
   constructor(options: LangChainAuditOptions = {}) {
@@ -286,21 +292,28 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
       if (this.#runs.size < maxRuns && open.start >= oldest) break;
       this.#runs.delete(id);
       this.#record(open, id, { incomplete: true });
+      open.input = undefined;
+      delete open.streamed;
+      this.#incomplete.set(id, open);
+      if (this.#incomplete.size > maxRuns) this.#incomplete.delete(this.#incomplete.keys().next().value!);
     }
     this.#runs.set(runId, run);
   }
 
   /** Records the end of a run started earlier, or of a stand-in when its start was not seen. */
   #end(kind: RunKind, runId: string, parentRunId: string | undefined, ending: Ending): void {
-    const run = this.#runs.get(runId) ?? {
-      kind,
-      start: performance.now(),
-      name: 'unknown',
-      parentRunId,
-      input: undefined,
-    };
+    const late = this.#incomplete.get(runId);
+    const run = this.#runs.get(runId) ??
+      late ?? {
+        kind,
+        start: performance.now(),
+        name: 'unknown',
+        parentRunId,
+        input: undefined,
+      };
     this.#runs.delete(runId);
-    this.#record(run, runId, ending);
+    this.#incomplete.delete(runId);
+    this.#record(run, runId, ending, late !== undefined);
   }
 
   /** The fields every entry of a run has: the run's id, its parent's and its name. */
@@ -321,11 +334,13 @@ export class SealtrailCallbackHandler extends BaseCallbackHandler {
   }
 
   /** The event of a run's kind. */
-  #record(run: Run, runId: string, ending: Ending): void {
+  #record(run: Run, runId: string, ending: Ending, afterIncomplete = false): void {
     const ev =
       run.kind === 'model'
         ? this.#modelEvent('model.completion', run, runId)
         : this.#runEvent(EVENT_OF[run.kind], run, runId);
+    // the run's entry recorded as incomplete holds its input
+    if (afterIncomplete) ev.meta.afterIncomplete = true;
     ev.latencyMs = Math.round((performance.now() - run.start) * 1000) / 1000;
     if ('error' in ending) ev.content.error = describeError(ending.error);
     if ('incomplete' in ending) ev.meta.incomplete = true;

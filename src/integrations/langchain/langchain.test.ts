@@ -352,6 +352,32 @@ describe('SealtrailCallbackHandler', () => {
     expect(abandoned).toMatchObject({ type: 'model.completion', meta: { incomplete: true } });
     expect(ran).toMatchObject({ type: 'tool.result', outcome: 'success', content: { toolResult: 'late' } });
   });
+
+  it('records the late end of a run recorded as incomplete as the end of that run, not of an unknown one', async () => {
+    const handler = new SealtrailCallbackHandler({ audit: a, maxRunMs: 5 });
+    let finish!: (v: string) => void;
+    const slow = tool(() => new Promise<string>((resolve) => (finish = resolve)), {
+      name: 'slow',
+      schema: z.object({ q: z.string() }),
+    });
+    const quick = tool(async () => 'done', { name: 'quick', schema: z.object({}) });
+    const running = slow.invoke({ q: 'wait' }, { callbacks: [handler] });
+    await new Promise((r) => setTimeout(r, 20));
+    await quick.invoke({}, { callbacks: [handler] });
+    finish('late');
+    await running;
+    const [abandoned, ran, late] = await recorded();
+    expect(abandoned).toMatchObject({ type: 'tool.result', meta: { run: 'slow', incomplete: true } });
+    expect(ran).toMatchObject({ meta: { run: 'quick' } });
+    expect(late).toMatchObject({
+      type: 'tool.result',
+      outcome: 'success',
+      resource: { type: 'tool', id: 'slow' },
+      meta: { run: 'slow', runId: (abandoned!.meta as { runId: string }).runId, afterIncomplete: true },
+      content: { toolResult: 'late' },
+    });
+    expect(late!.latencyMs).toBeGreaterThanOrEqual(abandoned!.latencyMs as number);
+  });
 });
 
 describe('SealtrailCallbackHandler options', () => {
