@@ -14,7 +14,7 @@
  * in its `auditType` field): `ts` from `time`, severity from the level, `actor.id` from `userId`
  * (a string or an integer), the message and the other fields as content, with any of those it
  * could not take as such; the trail's redaction applies. Levels may be
- * numbers or pino's labels. A record the event model refuses (a `time` past year 9999, say) is
+ * numbers or labels, pino's or the logger's `customLevels` given to the transport too. A record the event model refuses (a `time` past year 9999, say) is
  * sealed whole as `content.raw` with `meta.invalidField`, and the transport goes on.
  */
 import { Writable } from 'node:stream';
@@ -36,12 +36,19 @@ export interface PinoTransportOptions {
   /** Redact PII and secrets (default true). */
   redact?: boolean | RedactorOptions;
   /** Records at or above this level are sealed (a name or number). Default: none by level. */
-  minLevel?: keyof typeof PINO_LEVELS | number;
+  minLevel?: string | number;
+  /**
+   * The logger's own levels, as given to pino's `customLevels` (name to number): their names are
+   * understood in `minLevel` and in records whose level is written as a label.
+   */
+  customLevels?: Record<string, number>;
   /** Records with this field set to a truthy value are sealed, whatever their level. */
   field?: string;
 }
 
 type LogRecord = Record<string, unknown> & { level?: unknown; time?: unknown; msg?: unknown };
+/** Level names and their numbers: pino's, and a logger's `customLevels`. */
+type Levels = Readonly<Record<string, number>>;
 
 const TYPE_RE = /^x\.[a-z0-9][a-z0-9._-]{0,99}$/;
 
@@ -50,7 +57,8 @@ const TYPE_RE = /^x\.[a-z0-9][a-z0-9._-]{0,99}$/;
  * @throws AuditError CONFIG_INVALID naming the option (`dir`, `minLevel`, `field`, ...).
  */
 export default async function sealtrailPinoTransport(options: PinoTransportOptions): Promise<Writable> {
-  const select = compileSelector(options);
+  const levels = levelsOf(options.customLevels);
+  const select = compileSelector(options, levels);
   const trail = await AuditTrail.open({
     dir: options.dir,
     redact: options.redact ?? true,
@@ -60,7 +68,7 @@ export default async function sealtrailPinoTransport(options: PinoTransportOptio
   let partial = '';
   /** Keeps a line the event model cannot take as it is, whole, as evidence rather than lose it. */
   const keepRaw = (line: string, level: unknown, meta: Record<string, string | boolean>): void => {
-    trail.emit({ type: 'x.log', severity: severityOf(level), content: { raw: line }, meta });
+    trail.emit({ type: 'x.log', severity: severityOf(level, levels), content: { raw: line }, meta });
   };
   const take = (line: string): void => {
     if (line.trim() === '') return;
@@ -73,7 +81,7 @@ export default async function sealtrailPinoTransport(options: PinoTransportOptio
     }
     if (!select(record)) return;
     try {
-      trail.emit(toEvent(record, options.field));
+      trail.emit(toEvent(record, options.field, levels));
     } catch (err) {
       if (!isAuditError(err, 'EVENT_INVALID')) throw err;
       keepRaw(line, record.level, { invalidField: String(err.detail.field ?? '') });
@@ -103,9 +111,31 @@ export default async function sealtrailPinoTransport(options: PinoTransportOptio
   });
 }
 
+/**
+ * pino's levels with the logger's `customLevels`.
+ * @throws AuditError CONFIG_INVALID naming `customLevels.<name>`.
+ */
+export function levelsOf(customLevels: unknown): Levels {
+  if (customLevels === undefined) return PINO_LEVELS;
+  if (typeof customLevels !== 'object' || customLevels === null || Array.isArray(customLevels))
+    throw new AuditError('CONFIG_INVALID', 'customLevels: expected an object of level names to numbers', {
+      field: 'customLevels',
+    });
+  const levels: Record<string, number> = { ...PINO_LEVELS };
+  for (const [name, n] of Object.entries(customLevels)) {
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new AuditError('CONFIG_INVALID', `customLevels.${name}: expected a number`, {
+        field: `customLevels.${name}`,
+      });
+    levels[name] = n;
+  }
+  return levels;
+}
+
 /** Which records are sealed. */
 export function compileSelector(
   options: Pick<PinoTransportOptions, 'minLevel' | 'field' | 'dir'>,
+  levels: Levels = PINO_LEVELS,
 ): (r: LogRecord) => boolean {
   if (typeof options?.dir !== 'string' || options.dir === '')
     throw new AuditError('CONFIG_INVALID', 'dir: the transport needs a trail directory of its own', {
@@ -113,11 +143,20 @@ export function compileSelector(
     });
   let min = Number.POSITIVE_INFINITY;
   if (options.minLevel !== undefined) {
-    const n = typeof options.minLevel === 'number' ? options.minLevel : PINO_LEVELS[options.minLevel];
+    const n =
+      typeof options.minLevel === 'number'
+        ? options.minLevel
+        : Object.hasOwn(levels, options.minLevel)
+          ? levels[options.minLevel]
+          : undefined;
     if (typeof n !== 'number' || !Number.isFinite(n))
-      throw new AuditError('CONFIG_INVALID', 'minLevel: expected a pino level name or number', {
-        field: 'minLevel',
-      });
+      throw new AuditError(
+        'CONFIG_INVALID',
+        "minLevel: expected a level name (pino's or customLevels) or number",
+        {
+          field: 'minLevel',
+        },
+      );
     min = n;
   }
   const field = options.field;
@@ -128,18 +167,23 @@ export function compileSelector(
       field: 'minLevel',
     });
   return (r) =>
-    (levelNumber(r.level) ?? Number.NEGATIVE_INFINITY) >= min || (field !== undefined && Boolean(r[field]));
+    (levelNumber(r.level, levels) ?? Number.NEGATIVE_INFINITY) >= min ||
+    (field !== undefined && Boolean(r[field]));
 }
 
 /** One pino record as an audit event. */
-export function toEvent(record: LogRecord, markerField?: string): AuditEventInput {
+export function toEvent(
+  record: LogRecord,
+  markerField?: string,
+  levels: Levels = PINO_LEVELS,
+): AuditEventInput {
   const { level, time, msg, auditType, userId, pid, hostname, ...rest } = record;
   if (markerField !== undefined) delete rest[markerField];
   const typed = typeof auditType === 'string' && TYPE_RE.test(auditType);
   const event: AuditEventInput = {
     type: typed ? (auditType as EventType) : 'x.log',
-    severity: severityOf(level),
-    meta: { level: levelNumber(level) ?? null },
+    severity: severityOf(level, levels),
+    meta: { level: levelNumber(level, levels) ?? null },
   };
   const ts = logTime(time);
   if (ts !== undefined) event.ts = ts;
@@ -153,7 +197,7 @@ export function toEvent(record: LogRecord, markerField?: string): AuditEventInpu
   // record is evidence, and nothing of it is dropped.
   if (auditType !== undefined && !typed) rest.auditType = auditType;
   if (userId !== undefined && event.actor === undefined) rest.userId = userId;
-  if (level !== undefined && levelNumber(level) === undefined) rest.level = level;
+  if (level !== undefined && levelNumber(level, levels) === undefined) rest.level = level;
   if (pid !== undefined && typeof pid !== 'number') rest.pid = pid;
   if (hostname !== undefined && typeof hostname !== 'string') rest.hostname = hostname;
   const content: Record<string, unknown> = {};
@@ -180,15 +224,13 @@ function logTime(time: unknown): number | string | undefined {
 }
 
 /** A record's level as a number: pino writes numbers, or its labels with `formatters.level`. */
-function levelNumber(level: unknown): number | undefined {
+function levelNumber(level: unknown, levels: Levels): number | undefined {
   if (typeof level === 'number') return level;
-  return typeof level === 'string' && Object.hasOwn(PINO_LEVELS, level)
-    ? PINO_LEVELS[level as keyof typeof PINO_LEVELS]
-    : undefined;
+  return typeof level === 'string' && Object.hasOwn(levels, level) ? levels[level] : undefined;
 }
 
-function severityOf(raw: unknown): Severity {
-  const level = levelNumber(raw);
+function severityOf(raw: unknown, levels: Levels): Severity {
+  const level = levelNumber(raw, levels);
   if (level === undefined) return 'info';
   if (level >= 60) return 'critical';
   if (level >= 40) return 'warning';

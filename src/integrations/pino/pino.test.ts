@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeLine, verifyDir } from '../../read/index.js';
 import { DirSource } from '../../store/index.js';
 import { trailDirs } from '../../test-support/fixtures.js';
-import { compileSelector, toEvent } from './index.js';
+import { compileSelector, levelsOf, toEvent } from './index.js';
 
 const dirs = trailDirs();
 afterAll(() => dirs.cleanup());
@@ -93,10 +93,42 @@ describe('sealtrail/pino', () => {
     expect((await verifyDir(dir)).ok).toBe(true);
   });
 
+  it("understands the logger's customLevels, as labels and in minLevel, through a real pino transport", async () => {
+    const dir = dirs.root();
+    const customLevels = { audit: 45, notice: 35 };
+    const transport = pino.transport({ target, options: { dir, minLevel: 'audit', customLevels } });
+    const logger = pino(
+      { base: null, customLevels, formatters: { level: (label) => ({ level: label }) } },
+      transport,
+    );
+    logger.notice('below minLevel');
+    logger.audit({ userId: 'u-7' }, 'export approved');
+    logger.fatal('down');
+    await new Promise<void>((resolve) => {
+      transport.on('close', () => resolve());
+      transport.end();
+    });
+    const entries = [...new DirSource(dir).lines()].map((l) => decodeLine(l.text));
+    expect(entries.map(({ severity, meta, content }) => ({ severity, meta, content }))).toEqual([
+      { severity: 'warning', meta: { level: 45 }, content: { message: 'export approved' } },
+      { severity: 'critical', meta: { level: 60 }, content: { message: 'down' } },
+    ]);
+  });
+
+  it('refuses customLevels that are not names to numbers, naming the level', () => {
+    expect(() => levelsOf([])).toThrow(/^customLevels: /);
+    expect(() => levelsOf({ audit: '45' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', detail: { field: 'customLevels.audit' } }),
+    );
+    expect(() => compileSelector({ dir: '/x', minLevel: 'audit' }, levelsOf({ notice: 35 }))).toThrow(
+      /^minLevel/,
+    );
+  });
+
   it('refuses options that seal nothing or name no directory', () => {
     expect(() => compileSelector({ dir: '/x' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => compileSelector({ dir: '', minLevel: 'warn' })).toThrow(/^dir/);
-    expect(() => compileSelector({ dir: '/x', minLevel: 'loud' as 'warn' })).toThrow(/^minLevel/);
+    expect(() => compileSelector({ dir: '/x', minLevel: 'loud' })).toThrow(/^minLevel/);
   });
 
   it("reads pino's three time formats, and keeps a time it cannot read as meta.logTime", () => {
