@@ -24,3 +24,17 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
     return new Worker(url, { ...options, execArgv: [] });
   }
 }
+
+/**
+ * Starts the worker module `name` (no extension) that lies beside the caller, `here` being the
+ * caller's `import.meta.url`: the built `name.js` from a package, or, from TypeScript sources
+ * (tests, tsx), `name.ts` through writer/worker-from-source.mjs, which registers tsx in the new
+ * thread first. `workerData` must then be an object: the loader reads its `entry`.
+ */
+export function startModuleWorker(here: string, name: string, options: WorkerOptions): Worker {
+  if (!here.endsWith('.ts')) return startWorker(new URL(`./${name}.js`, here), options);
+  return startWorker(new URL('./writer/worker-from-source.mjs', import.meta.url), {
+    ...options,
+    workerData: { ...(options.workerData as object), entry: new URL(`./${name}.ts`, here).href },
+  });
+}

@@ -90,14 +90,25 @@ describe('collectors on one PostgreSQL database', () => {
       ),
     ).not.toThrow();
 
+    // Verified in a thread of its own, on a connection of its own: the report verifyDir gives here.
+    const source = new PgSource(url, 'svc-b');
+    let expected: ReturnType<typeof verifyDir>;
+    try {
+      expected = verifyDir(source);
+    } finally {
+      source.close();
+    }
     const verify = (await (
       await fetch(`${b.base}/v1/verify`, { headers: { authorization: `Bearer ${b.token}` } })
     ).json()) as {
+      verifiedAt: string;
       ok: boolean;
       entries: number;
     };
     expect(verify.ok).toBe(true);
     expect(verify.entries).toBeGreaterThanOrEqual(20);
+    const { verifiedAt: _, ...report } = verify;
+    expect(report).toEqual(expected);
   });
 
   it('a second collector for a log already held fails with TRAIL_LOCKED', async () => {

@@ -16,6 +16,7 @@ import {
   type FastifyRequest,
   fastify,
 } from 'fastify';
+import type { VerifyReport } from '../chain/index.js';
 import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError, isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
@@ -29,8 +30,8 @@ import {
   query,
   reconstructConversation,
   recordedFilter,
-  verifyDir,
 } from '../read/index.js';
+import { type VerifyTarget, verifyInThread } from '../read/verify-thread.js';
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import { strictUtf8 } from '../utf8.js';
@@ -149,6 +150,10 @@ export class Collector {
   readonly dir: string;
   /** What reads go to: the trail directory, or the PostgreSQL log's reader. */
   private readonly reads: string | PgSource;
+  /** What a verification reads, in a thread of its own: the directory, or the log on its own connection. */
+  private readonly verifyTarget: VerifyTarget;
+  /** The verification running now: every `GET /v1/verify` that arrives meanwhile gets its report. */
+  private verifying: Promise<{ report: VerifyReport; verifiedAt: string }> | undefined;
   readonly metrics = new CollectorMetrics();
   private tokens: TokenSet;
   private tokensMtime = -1;
@@ -181,6 +186,10 @@ export class Collector {
   ) {
     this.dir = dir;
     this.reads = reads;
+    this.verifyTarget =
+      options.postgres === undefined
+        ? { dir }
+        : { postgres: { url: options.postgres.url, log: options.postgres.log ?? 'default' } };
     this.trail = trail;
     this.sinks = sinks;
     this.decryption = new TrailDecryption(dir, trail.origin, options.trail?.keys);
@@ -326,6 +335,9 @@ export class Collector {
     } finally {
       clearTimeout(force);
     }
+    // A verification still running is waited for, not stopped (its thread would leave its files
+    // open): the requests that await it record their reads before the trail closes.
+    await this.verifying?.catch(() => {});
     if (this.sinkTimer !== undefined) clearInterval(this.sinkTimer);
     await this.saving;
     await this.trail.close();
@@ -610,9 +622,9 @@ export class Collector {
     app.get('/v1/tail', { config: { scope: 'read' } }, async (req, reply) => this.tail(req, reply));
 
     app.get('/v1/verify', { config: { scope: 'read' } }, async (req) => {
-      const report = verifyDir(this.reads);
+      const { report, verifiedAt } = await this.verify();
       await this.recordRead(req, 'api.verify', {}, report.entries);
-      return { verifiedAt: new Date().toISOString(), ...report };
+      return { verifiedAt, ...report };
     });
 
     registerWitnessRoutes(app, this.dir, {
@@ -620,6 +632,22 @@ export class Collector {
       recordRead: (req, filter, count) => this.recordRead(req, 'api.witness', filter, count),
       maxPage: this.maxPage,
     });
+  }
+
+  /**
+   * A full verification, run in a worker thread so that ingest, reads and health checks are served
+   * meanwhile (a million entries take seconds of CPU). Single flight: a request that arrives while
+   * one runs gets that run's report, with the time the run finished, rather than starting another.
+   */
+  private verify(): Promise<{ report: VerifyReport; verifiedAt: string }> {
+    if (this.verifying !== undefined) return this.verifying;
+    this.metrics.verifications++;
+    this.verifying = verifyInThread(this.verifyTarget)
+      .then((report) => ({ report, verifiedAt: new Date().toISOString() }))
+      .finally(() => {
+        this.verifying = undefined;
+      });
+    return this.verifying;
   }
 
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

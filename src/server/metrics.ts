@@ -11,6 +11,8 @@ export class CollectorMetrics {
   batches = 0;
   authFailures = 0;
   reads = 0;
+  /** Full verifications started (concurrent `GET /v1/verify` requests share one). */
+  verifications = 0;
   overloaded = 0;
   tailsRefused = 0;
   flushSecondsSum = 0;
@@ -43,6 +45,12 @@ export class CollectorMetrics {
       this.authFailures,
     );
     metric('sealtrail_reads_total', 'counter', 'Reads served and recorded as audit.read.', this.reads);
+    metric(
+      'sealtrail_verify_runs_total',
+      'counter',
+      'Full verifications started (GET /v1/verify requests that arrive during one share it).',
+      this.verifications,
+    );
     metric(
       'sealtrail_overloaded_total',
       'counter',

@@ -1,5 +1,6 @@
-// Loads the writer worker from its TypeScript source (tests and development only):
-// registers tsx in this thread, then imports worker.ts. Built packages use worker.js directly.
+// Loads a worker thread of the package from its TypeScript source (tests and development only):
+// registers tsx in this thread, then imports the module named by workerData.entry. Built packages
+// load the compiled .js directly (worker-start.ts, startModuleWorker).
 import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
