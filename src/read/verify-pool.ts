@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-start.js';
+import { startModuleWorker } from '../worker-start.js';
 import type { SegmentPart, SegmentTask } from './verify-segment.js';
 
 /** Longest wait for the next part of a segment (a run is posted every few thousand entries). */
@@ -48,25 +48,18 @@ export class VerifyPool {
 
   constructor(threads: number) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * poolSlots.size(threads)));
-    const here = import.meta.url;
     try {
-      for (let index = 0; index < threads; index++) this.startThread(here, index);
+      for (let index = 0; index < threads; index++) this.startThread(index);
     } catch (err) {
       this.close();
       throw err;
     }
   }
 
-  private startThread(here: string, index: number): void {
+  private startThread(index: number): void {
     const { port1, port2 } = new MessageChannel();
     const workerData = { port: port2, signal: this.signal, index, threads: this.signal.length >> 1 };
-    // From TypeScript sources (tests), a small loader registers tsx before loading the thread.
-    const worker = here.endsWith('.ts')
-      ? startWorker(new URL('../writer/worker-from-source.mjs', here), {
-          workerData: { ...workerData, entry: new URL('./verify-worker.ts', here).href },
-          transferList: [port2],
-        })
-      : startWorker(new URL('./verify-worker.js', here), { workerData, transferList: [port2] });
+    const worker = startModuleWorker(import.meta.url, 'verify-worker', { workerData, transferList: [port2] });
     worker.unref();
     this.workers.push(worker);
     this.ports.push(port1);

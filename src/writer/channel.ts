@@ -9,7 +9,7 @@ import type { RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import type { TrailMeta } from '../store/index.js';
-import { startWorker } from '../worker-start.js';
+import { startModuleWorker } from '../worker-start.js';
 import type { Appender } from './appender.js';
 import type { ContentKeyUpdate } from './content-sealing.js';
 import type { OpenFileOptions } from './open-file.js';
@@ -111,17 +111,12 @@ export class WorkerChannel implements Channel {
     options: OpenFileOptions | OpenPgOptions,
     events: ChannelEvents,
   ): Promise<{ channel: WorkerChannel; meta: TrailMeta; size: number; sealSeed?: string }> {
-    const here = import.meta.url;
-    const fromSource = here.endsWith('.ts');
     const shared = new SharedArrayBuffer(16);
     const init: WorkerInit = { options, shared };
-    // From TypeScript sources (tests), a small loader registers tsx before loading worker.ts.
-    const worker = fromSource
-      ? startWorker(new URL('./worker-from-source.mjs', here), {
-          workerData: { ...init, entry: new URL('./worker.ts', here).href },
-          resourceLimits: WORKER_LIMITS,
-        })
-      : startWorker(new URL('./worker.js', here), { workerData: init, resourceLimits: WORKER_LIMITS });
+    const worker = startModuleWorker(import.meta.url, 'worker', {
+      workerData: init,
+      resourceLimits: WORKER_LIMITS,
+    });
     const channel = new WorkerChannel(worker, shared);
     return new Promise((resolve, reject) => {
       worker.on('error', (err) => {

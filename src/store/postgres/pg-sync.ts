@@ -9,7 +9,7 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { AuditError, type AuditErrorCode } from '../../errors.js';
-import { startWorker } from '../../worker-start.js';
+import { startModuleWorker } from '../../worker-start.js';
 
 /** Longest wait for one query. */
 const QUERY_TIMEOUT_MS = 120_000;
@@ -32,14 +32,8 @@ export class PgSyncClient {
   private start(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const here = import.meta.url;
     const workerData = { url: this.url, port: port2, flag: this.flag };
-    this.worker = here.endsWith('.ts')
-      ? startWorker(new URL('../../writer/worker-from-source.mjs', here), {
-          workerData: { ...workerData, entry: new URL('./pg-sync-worker.ts', here).href },
-          transferList: [port2],
-        })
-      : startWorker(new URL('./pg-sync-worker.js', here), { workerData, transferList: [port2] });
+    this.worker = startModuleWorker(import.meta.url, 'pg-sync-worker', { workerData, transferList: [port2] });
     this.worker.unref();
   }
 
