@@ -94,8 +94,10 @@ export async function selectPendingReads(
  * The event to append for a pending row: its own fields, `meta.recordedLate` set, `meta.dbRole`
  * the role that inserted it, and as its time the row's `created`, stamped by the database: a time
  * the row names is not kept, or a reader could date its own read out of a time window. Undefined for a row
- * that is not JSON or not of a {@link PENDING_READ_TYPES} type: the reader role could insert
- * anything, and the log's writer appends nothing else.
+ * that is not JSON or not of a {@link PENDING_READ_TYPES} type, or that has content: the reader
+ * role could insert anything, and the log's writer appends nothing else. (A read has no content;
+ * the writer thread has no content keys, so a row's content went into the log in clear, in an
+ * encrypt log too, where it also made every erasure of its subject refuse for good.)
  */
 export function pendingReadEvent(row: PendingReadRow): Record<string, unknown> | undefined {
   let event: unknown;
@@ -106,7 +108,8 @@ export function pendingReadEvent(row: PendingReadRow): Record<string, unknown> |
   }
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
   const e = event as Record<string, unknown>;
-  if (typeof e.type !== 'string' || !PENDING_READ_TYPES.has(e.type)) return undefined;
+  if (typeof e.type !== 'string' || !PENDING_READ_TYPES.has(e.type) || e.content !== undefined)
+    return undefined;
   const meta = typeof e.meta === 'object' && e.meta !== null && !Array.isArray(e.meta) ? e.meta : {};
   return {
     ...e,
