@@ -172,12 +172,13 @@ describe('SubjectKeyStore', () => {
       const dir = freshDir();
       const store = await SubjectKeyStore.open(dir, master);
       const ring = await store.subjectKey('mallory');
+      const generation = ring.current;
       const text = encryptField(ring, { aad: 'e', plaintext: 'personal data' });
       const file = path.join(dir, `${store.subjectName('mallory')}.key`);
       const stored = JSON.parse(fs.readFileSync(file, 'utf8'));
       const dataKey = ring.exportForWorker().keys[0]!.key;
 
-      expect(await store.destroySubjectKey('mallory')).toBe(true);
+      expect(await store.destroySubjectKey('mallory')).toBe(generation);
 
       expect(fs.existsSync(file)).toBe(false);
       const all = everything(dir);
@@ -205,12 +206,12 @@ describe('SubjectKeyStore', () => {
       });
     });
 
-    it('answers false for a subject without a key, and for a second destruction', async () => {
+    it('answers the generation destroyed, and undefined for a subject without a key and for a second destruction', async () => {
       const store = await SubjectKeyStore.open(freshDir(), master);
-      expect(await store.destroySubjectKey('olivia')).toBe(false);
-      await store.subjectKey('peggy');
-      expect(await store.destroySubjectKey('peggy')).toBe(true);
-      expect(await store.destroySubjectKey('peggy')).toBe(false);
+      expect(await store.destroySubjectKey('olivia')).toBeUndefined();
+      const { current } = await store.subjectKey('peggy');
+      expect(await store.destroySubjectKey('peggy')).toBe(current);
+      expect(await store.destroySubjectKey('peggy')).toBeUndefined();
     });
 
     it('lets writing start a new generation, while the old one stays destroyed', async () => {
@@ -241,7 +242,7 @@ describe('SubjectKeyStore', () => {
         const old = await store.subjectKey('quentin');
         const destroying = store.destroySubjectKey('quentin');
         const asked = store.subjectKey('quentin');
-        expect(await destroying).toBe(true);
+        expect(await destroying).toBe(old.current);
         const ring = await asked;
         expect(ring.current).not.toBe(old.current);
         // A live key: it encrypts, and reading names it.
@@ -291,14 +292,14 @@ describe('SubjectKeyStore', () => {
     it('lets a destruction wait while another process rewraps that key', async () => {
       const dir = freshDir();
       const writer = await SubjectKeyStore.open(dir, master);
-      await writer.subjectKey('zelda');
+      const { current } = await writer.subjectKey('zelda');
       const name = writer.subjectName('zelda');
       const release = acquireLock(path.join(dir, `${name}.lock`), 'rewrapping');
       const destroyed = writer.destroySubjectKey('zelda');
       await pause(200);
       expect(fs.existsSync(path.join(dir, `${name}.key`))).toBe(true);
       release();
-      expect(await destroyed).toBe(true);
+      expect(await destroyed).toBe(current);
       expect(fs.existsSync(path.join(dir, `${name}.key`))).toBe(false);
       expect(fs.readdirSync(dir).filter((f) => f.includes('.lock'))).toEqual([]);
     });

@@ -179,10 +179,11 @@ export class SubjectKeyStore {
    * synced and unlinked, and the copy in memory is wiped. Reading afterwards fails with
    * KEY_DESTROYED; writing creates a new generation. A {@link subjectKey} called after this one,
    * even before it resolves, gets a key of after the destruction.
-   * @returns true when a live key was destroyed, false when there was none.
+   * @returns the generation of the live key destroyed (the key id its ciphertexts name), or
+   *   undefined when there was none.
    * @throws AuditError STORE_IO.
    */
-  destroySubjectKey(subjectId: string): Promise<boolean> {
+  destroySubjectKey(subjectId: string): Promise<string | undefined> {
     const name = this.subjectName(subjectId);
     return this.#serial(name, () =>
       this.#exclusive(name, () => {
@@ -201,7 +202,7 @@ export class SubjectKeyStore {
         const ring = this.#cache.get(name);
         this.#cache.delete(name);
         ring?.wipe();
-        return shredded && record !== undefined;
+        return shredded ? record?.generation : undefined;
       }),
     );
   }

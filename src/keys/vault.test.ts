@@ -516,7 +516,7 @@ describe('vaultTransitWrapper', () => {
     expect(without.code).toBe('KEY_NOT_FOUND');
     expect(without.message).toMatch(/Vault Transit key transit\/sealtrail-subjects/);
 
-    expect(await again.destroySubjectKey('alice@example.com')).toBe(true);
+    expect(await again.destroySubjectKey('alice@example.com')).toBe(alice.current);
     const gone = await errorOf(again.subjectKey('alice@example.com', { mode: 'read' }));
     expect(gone.code).toBe('KEY_DESTROYED');
   });

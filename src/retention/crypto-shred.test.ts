@@ -32,6 +32,26 @@ describe('planCryptoShred', () => {
     });
   });
 
+  describe('with the generation being destroyed', () => {
+    it('counts only the payloads under it, and still what would stay readable', () => {
+      const entries = [
+        { content: { prompt: under('s-000000000000000a') }, contentModes: { prompt: 'encrypt' } },
+        {
+          content: { prompt: under('s-000000000000000b'), response: under('s-000000000000000b') },
+          contentModes: { prompt: 'encrypt', response: 'encrypt' },
+        },
+        { content: { prompt: 'in clear' }, contentModes: {} },
+      ];
+      expect(planCryptoShred(entries, 's-000000000000000b')).toEqual({
+        entries: 1,
+        fields: 2,
+        plain: 1,
+        masterKey: 0,
+      });
+      expect(planCryptoShred(entries)).toEqual({ entries: 2, fields: 3, plain: 1, masterKey: 0 });
+    });
+  });
+
   it('leaves keyed hashes out of both counts', () => {
     const ring = KeyRing.fromKeys([{ id: 'k1', key }]);
     expect(ring.current).toBe('k1');

@@ -28,9 +28,11 @@ export interface ShredEntry {
 /**
  * Counts the payloads of `entries` (all about one subject) that destroying the subject's data key
  * makes unreadable (`fields`, in `entries` entries), and those it would leave readable. Keyed
- * hashes (`hash`) are fingerprints, not content, and count as neither.
+ * hashes (`hash`) are fingerprints, not content, and count as neither. With `generation` (the key
+ * destroyed), only payloads under it count: those under a key an earlier erasure destroyed were
+ * counted by that erasure, and those under a key created since are not reached.
  */
-export function planCryptoShred(entries: Iterable<ShredEntry>): ShredPlan {
+export function planCryptoShred(entries: Iterable<ShredEntry>, generation?: string): ShredPlan {
   const plan: ShredPlan = { entries: 0, fields: 0, plain: 0, masterKey: 0 };
   for (const e of entries) {
     const modes = (
@@ -41,8 +43,9 @@ export function planCryptoShred(entries: Iterable<ShredEntry>): ShredPlan {
       const mode = modes[field] ?? 'plain';
       if (mode === 'hash') continue;
       const keyId = mode === 'encrypt' && typeof value === 'string' ? fieldCipherKeyId(value) : undefined;
-      if (keyId?.startsWith('s-') === true) shredded++;
-      else if (mode === 'encrypt') plan.masterKey++;
+      if (keyId?.startsWith('s-') === true) {
+        if (generation === undefined || keyId === generation) shredded++;
+      } else if (mode === 'encrypt') plan.masterKey++;
       else plan.plain++;
     }
     if (shredded > 0) {

@@ -250,7 +250,7 @@ export class TrailProtection {
     const { keysDir, subjectsDir } = trailKeyPaths(dir);
     if (!fs.existsSync(path.join(subjectsDir, 'index.key'))) return false;
     const store = await openKeyDirSubjectKeys(keysDir, ring ?? (await openTrailKeyRing(dir)));
-    return store.destroySubjectKey(subject);
+    return (await store.destroySubjectKey(subject)) !== undefined;
   }
 
   /**
@@ -258,12 +258,13 @@ export class TrailProtection {
    * The subject's next events get a new key: a fetch under way now brings the key being destroyed,
    * so its result is set aside and the key asked for again (the store hands out keys in order, so
    * the new request gets one of after the destruction).
+   * @returns the generation destroyed (the key id of its ciphertexts), undefined when there was none.
    */
-  async destroySubject(subject: string): Promise<boolean> {
+  async destroySubject(subject: string): Promise<string | undefined> {
     this.#drop(this.#subjects.get(subject));
     this.#subjects.delete(subject);
     if (this.#fetching.has(subject)) this.#stale.add(subject);
-    return this.store === undefined ? false : this.store.destroySubjectKey(subject);
+    return this.store?.destroySubjectKey(subject);
   }
 
   #slotOf(ring: KeyRing): number {

@@ -497,7 +497,8 @@ export class AuditTrail {
   /**
    * Erasure on a PostgreSQL log, whose rows are never rewritten: crypto-shredding
    * (retention/crypto-shred.ts). Refused, before anything is destroyed, unless every payload about
-   * the subject is encrypted under the subject's own data key.
+   * the subject is encrypted under the subject's own data key. The counts recorded are the
+   * payloads under the key destroyed, wherever they are in the log.
    * @throws AuditError USAGE (not content mode encrypt, or payloads the key does not reach).
    */
   private async shredSubject(
@@ -515,33 +516,48 @@ export class AuditTrail {
     // Loaded only when a PostgreSQL log is erased.
     const { planCryptoShred } = await import('../retention/crypto-shred.js');
     const source = await this.pgSource(target);
-    let plan: ReturnType<typeof planCryptoShred>;
+    const count: ErasureCount = { entries: 0, fields: 0 };
     try {
-      plan = planCryptoShred(await query(source, { subject }).toArray());
+      // Entries below this seq are all stored, so all read by the query that follows.
+      const stored = source.size();
+      const before = await query(source, { subject }).toArray();
+      const plan = planCryptoShred(before);
+      const left = plan.plain + plan.masterKey;
+      if (left > 0) {
+        throw new AuditError(
+          'USAGE',
+          `erase: ${left} content fields about this subject in log ${log} are in clear (${plan.plain}) or under the master key (${plan.masterKey}), which destroying the subject's key does not reach; nothing was destroyed (docs/postgres.md)`,
+        );
+      }
+      const generation = await this.protection.destroySubject(subject);
+      this.sendKeyUpdate(); // the writer thread's copy goes too
+      if (generation !== undefined) {
+        // Events emitted while this ran may have been written under the key before it went: once
+        // they are stored, the entries after those read above are read too, and only the payloads
+        // under the key destroyed are counted. (Counted from the read above alone, those events
+        // were missing, and payloads under a key an earlier erasure destroyed were counted again.)
+        await this.flush();
+        const seqFrom = before.reduce((next, e) => Math.max(next, e.seq + 1), stored);
+        const since = await query(source, { subject, seqFrom }).toArray();
+        const shredded = planCryptoShred([...before, ...since], generation);
+        count.entries = shredded.entries;
+        count.fields = shredded.fields;
+      }
     } finally {
       source.close();
     }
-    const left = plan.plain + plan.masterKey;
-    if (left > 0) {
-      throw new AuditError(
-        'USAGE',
-        `erase: ${left} content fields about this subject in log ${log} are in clear (${plan.plain}) or under the master key (${plan.masterKey}), which destroying the subject's key does not reach; nothing was destroyed (docs/postgres.md)`,
-      );
-    }
-    await this.protection.destroySubject(subject);
-    this.sendKeyUpdate(); // the writer thread's copy goes too
     await this.recordOwnDurable({
       type: 'audit.erasure',
       subject,
       outcome: 'success',
       meta: {
-        entries: plan.entries,
-        fields: plan.fields,
+        entries: count.entries,
+        fields: count.fields,
         method: 'crypto-shredding',
         ...(reason === undefined ? {} : { reason }),
       },
     });
-    return { entries: plan.entries, fields: plan.fields };
+    return count;
   }
 
   /** A reader of the trail's PostgreSQL log (the driver is loaded only for PostgreSQL trails). */
