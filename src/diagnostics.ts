@@ -24,7 +24,9 @@ export interface Diagnostic {
     /** An event dropped under `failure: 'continue'`. */
     | 'emit-failed'
     /** An event emitted through `audit` before `audit.enable()`. */
-    | 'not-enabled';
+    | 'not-enabled'
+    /** An erasure on PostgreSQL destroyed the key but could not count all it reached. */
+    | 'erasure-count-incomplete';
   message: string;
   detail?: Record<string, unknown>;
 }

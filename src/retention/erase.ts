@@ -31,6 +31,12 @@ export interface ErasureCount {
    * they are is unknown (left as they were). Absent when nothing is quarantined.
    */
   quarantine?: { erased: number; unreadable: number };
+  /**
+   * PostgreSQL (crypto-shredding): the key was destroyed, but the payloads written under it while
+   * the erasure ran could not be read to count them (a dropped connection); `entries` and `fields`
+   * are those read before the destruction. Recorded as `meta.countIncomplete` too.
+   */
+  countIncomplete?: true;
 }
 
 /**

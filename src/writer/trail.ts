@@ -7,7 +7,7 @@
  */
 
 import { reportDiagnostic } from '../diagnostics.js';
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { refuseTrailOwnType } from '../event/catalogue.js';
 import { type PreparedEvent, type PrepareOptions, prepareEvent } from '../event/prepare.js';
 import type { AuditEventInput } from '../event/types.js';
@@ -536,10 +536,22 @@ export class AuditTrail {
         // they are stored, the entries after those read above are read too, and only the payloads
         // under the key destroyed are counted. (Counted from the read above alone, those events
         // were missing, and payloads under a key an earlier erasure destroyed were counted again.)
-        await this.flush();
-        const seqFrom = before.reduce((next, e) => Math.max(next, e.seq + 1), stored);
-        const since = await query(source, { subject, seqFrom }).toArray();
-        const shredded = planCryptoShred([...before, ...since], generation);
+        let shredded = planCryptoShred(before, generation);
+        try {
+          await this.flush();
+          const seqFrom = before.reduce((next, e) => Math.max(next, e.seq + 1), stored);
+          const since = await query(source, { subject, seqFrom }).toArray();
+          shredded = planCryptoShred([...before, ...since], generation);
+        } catch (err) {
+          // The key is gone: the erasure is recorded whatever became of this read (a dropped
+          // connection), with what the read before it counted; thrown, it left no record.
+          count.countIncomplete = true;
+          reportDiagnostic({
+            kind: 'erasure-count-incomplete',
+            message: `erase: the subject's key was destroyed; its payloads written meanwhile could not be counted: ${(err as Error)?.message ?? String(err)}`,
+            detail: { code: isAuditError(err) ? err.code : undefined },
+          });
+        }
         count.entries = shredded.entries;
         count.fields = shredded.fields;
       }
@@ -555,6 +567,7 @@ export class AuditTrail {
         fields: count.fields,
         method: 'crypto-shredding',
         ...(reason === undefined ? {} : { reason }),
+        ...(count.countIncomplete === true ? { countIncomplete: true } : {}),
       },
     });
     return count;

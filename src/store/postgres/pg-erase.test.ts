@@ -29,6 +29,7 @@ import { query } from '../../read/query.js';
 import { verifyDir } from '../../read/verify-dir.js';
 import { startPostgres, type TestPostgres } from '../../test-support/postgres.js';
 import { AuditTrail } from '../../writer/trail.js';
+import { acquireLock } from '../lock.js';
 import { insertPendingReads } from './pg-pending-reads.js';
 import { PgSource } from './pg-source.js';
 
@@ -356,6 +357,50 @@ describe('erasing a subject of a PostgreSQL log again', () => {
       { entries: 3, fields: 6, method: 'crypto-shredding' },
       { entries: 1, fields: 2, method: 'crypto-shredding' },
       { entries: 0, fields: 0, method: 'crypto-shredding' },
+    ]);
+  });
+});
+
+describe('erasing a subject of a PostgreSQL log when the count after the destruction cannot be read', () => {
+  it('records the erasure all the same, with what was counted before it and countIncomplete', async () => {
+    const { db, url } = await freshDb();
+    const origin = 'example.test/pg-erase-recount';
+    const keysDir = path.join(tmp, 'recount');
+    const { trail, ring } = await openLog(url, 'main', keysDir, origin);
+    let erased: Awaited<ReturnType<AuditTrail['eraseSubject']>>;
+    try {
+      for (let n = 0; n < 3; n++) trail.emit(roundOf(n)[0]!);
+      await trail.flush();
+      const name = (await openKeyDirSubjectKeys(keysDir, ring)).subjectName('alice');
+      // Held as `keys rotate` holds it: the destruction waits for it, after alice's entries are read.
+      const release = acquireLock(path.join(keysDir, 'subjects', `${name}.lock`), 'rewrapping');
+      let erasing: Promise<typeof erased>;
+      try {
+        erasing = trail.eraseSubject('alice', { reason: 'request' });
+        // The erasure's reader connection, idle once it has read alice's entries, goes away: the
+        // first read after the destruction fails.
+        await waitFor(async () => {
+          const r = await server.sql(
+            db,
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND application_name LIKE 'sealtrail reader%' AND state = 'idle'
+               AND query LIKE '%strpos%'`,
+            [db],
+          );
+          return (r.rowCount ?? 0) > 0;
+        });
+      } finally {
+        release();
+      }
+      erased = await erasing;
+    } finally {
+      await trail.close();
+    }
+    expect(erased).toEqual({ entries: 3, fields: 6, countIncomplete: true });
+    expect(await destroyedGenerations(keysDir, ring)).toHaveLength(1);
+    const erasures = (await entriesOf(url, 'main')).filter((e) => e.type === 'audit.erasure');
+    expect(erasures.map((e) => e.meta)).toEqual([
+      { entries: 3, fields: 6, method: 'crypto-shredding', reason: 'request', countIncomplete: true },
     ]);
   });
 });
