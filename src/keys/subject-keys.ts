@@ -198,10 +198,12 @@ export class SubjectKeyStore {
         withFile(this.#erasedFile(name), 'write', () =>
           writeFileAtomic(this.#erasedFile(name), `${JSON.stringify(erased)}\n`),
         );
-        const shredded = withFile(file, 'destroy', () => shredFile(file));
+        // The copy in memory goes first: once the erasure record names the generation, nothing
+        // more may be encrypted under it, even when the shredding below fails and is retried later.
         const ring = this.#cache.get(name);
         this.#cache.delete(name);
         ring?.wipe();
+        const shredded = withFile(file, 'destroy', () => shredFile(file));
         return shredded ? record?.generation : undefined;
       }),
     );

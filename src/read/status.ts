@@ -62,8 +62,9 @@ function dirBytes(dir: string): number {
   }
   for (const name of names) {
     const p = path.join(dir, name);
-    const st = fs.statSync(p);
-    total += st.isDirectory() ? dirBytes(p) : st.size;
+    // gone since the listing (a segment archived or pruned meanwhile): not counted
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (st !== undefined) total += st.isDirectory() ? dirBytes(p) : st.size;
   }
   return total;
 }
