@@ -508,6 +508,30 @@ describe('sealtrail tail', () => {
       /^sealtrail: the read could not be recorded in the trail: .*segment was changed/,
     );
   });
+
+  it('reports a line that is JSON but lacks a field every entry has, as query does, and prints the rest', () => {
+    const d = trailCopy();
+    const file = segmentFiles(d).at(-1)!;
+    const lines = readSegmentLines(file);
+    expect(lines[0]).toContain('"severity":"');
+    lines[0] = lines[0]!.replace(/"severity":"[a-z]+",/, '');
+    writeSegmentLines(file, lines);
+    const seq = Number(path.basename(file).slice(0, 20));
+    const skipped = `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): event has no severity`;
+    for (const format of [[], ['--json']]) {
+      // every entry of the segment (and the reads recorded since), the damaged line reported
+      const r = run(['tail', '--dir', d, '-n', String(lines.length + 2), ...format]);
+      expect(r.stderr.split('\n')[0]).toBe(skipped);
+      expect(r.code).toBe(1);
+      // the lines after it are printed, in the table as in JSON (the table read `severity` and threw)
+      expect(r.stdout).toContain(
+        format.length === 0 ? `${seq + lines.length - 1}  ` : `"seq":${seq + lines.length - 1},`,
+      );
+      expect(r.stdout).not.toContain(`"seq":${seq},`);
+    }
+    const q = run(['query', '--dir', d, '--seq-from', String(seq), '--seq-to', String(seq + 1)]);
+    expect(q.stderr.split('\n')[0]).toBe(skipped);
+  });
 });
 
 describe('sealtrail status', () => {

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { isAuditError } from '../errors.js';
 import { renderVisible } from '../event/index.js';
-import { type AuditEntry, decodeLine } from '../read/index.js';
+import { type AuditEntry, decodeEntry } from '../read/index.js';
 import { DirSource, type StoredLine } from '../store/index.js';
 import { DIR_OPTION, intOption, jsonText, out, parseVerbArgs, stdoutClosed } from './common.js';
 import { POSTGRES_OPTIONS, readTarget } from './postgres-options.js';
@@ -47,9 +47,9 @@ export async function runTail(args: string[]): Promise<number> {
   const source = typeof target.source === 'string' ? new DirSource(target.source) : target.source;
   let issues = 0;
   const print = (line: StoredLine): void => {
-    let entry: ReturnType<typeof decodeLine>;
+    let entry: AuditEntry;
     try {
-      entry = decodeLine(line.text);
+      entry = decodeEntry(line.text);
     } catch (err) {
       // one damaged line must not hide the entries after it (nor end -f)
       if (!isAuditError(err, 'ENTRY_MALFORMED')) throw err;

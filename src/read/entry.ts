@@ -3,6 +3,7 @@
  * content payloads put back in place (erased payloads marked as such).
  */
 import { parseCommitted, parsePayloads, splitLine } from '../chain/index.js';
+import { AuditError } from '../errors.js';
 
 /** An entry as read back from the trail. */
 export interface AuditEntry {
@@ -37,6 +38,22 @@ export function decodeLine(text: string): AuditEntry {
     }
     entry.content = content;
     if (erased.length > 0) entry.erased = erased;
+  }
+  return entry;
+}
+
+/**
+ * Decodes one stored line into an entry with the fields every reader relies on: a numeric seq and
+ * string id, ts, type, category and severity. A line that parses but lacks one of them (a damaged
+ * record) is refused like one that does not parse, so each reader reports it instead of failing
+ * on it.
+ * @throws AuditError ENTRY_MALFORMED.
+ */
+export function decodeEntry(text: string): AuditEntry {
+  const entry = decodeLine(text);
+  if (typeof entry.seq !== 'number') throw new AuditError('ENTRY_MALFORMED', 'record has no seq');
+  for (const k of ['id', 'ts', 'type', 'category', 'severity'] as const) {
+    if (typeof entry[k] !== 'string') throw new AuditError('ENTRY_MALFORMED', `event has no ${k}`);
   }
   return entry;
 }

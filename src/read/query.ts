@@ -11,7 +11,7 @@ import { AuditError, isAuditError } from '../errors.js';
 import { canonicalJson } from '../event/index.js';
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
-import { type AuditEntry, decodeLine } from './entry.js';
+import { type AuditEntry, decodeEntry } from './entry.js';
 import { type CompiledFilter, compileFilter, type QueryFilter } from './query-filter.js';
 import {
   emptyStats,
@@ -121,7 +121,7 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
     for (const line of lines) {
       let entry: AuditEntry;
       try {
-        entry = decodeChecked(line.text);
+        entry = decodeEntry(line.text);
         if (reveal !== undefined && entry.content !== undefined) await revealContent(entry, reveal);
       } catch (err) {
         this.report({ seq: line.seq, file: line.file, reason: reasonOf(err) });
@@ -153,16 +153,6 @@ export class TrailQuery implements AsyncIterable<AuditEntry> {
 function reasonOf(err: unknown): string {
   if (err instanceof AuditError) return err.message;
   return `not a sealtrail record (${(err as Error).name})`;
-}
-
-/** decodeLine plus the fields every reader relies on. */
-function decodeChecked(text: string): AuditEntry {
-  const entry = decodeLine(text);
-  if (typeof entry.seq !== 'number') throw new AuditError('ENTRY_MALFORMED', 'record has no seq');
-  for (const k of ['id', 'ts', 'type', 'category', 'severity'] as const) {
-    if (typeof entry[k] !== 'string') throw new AuditError('ENTRY_MALFORMED', `event has no ${k}`);
-  }
-  return entry;
 }
 
 async function revealContent(entry: AuditEntry, reveal: ContentReveal): Promise<void> {
