@@ -109,6 +109,22 @@ describe('AnomalyDetector', () => {
       expect(feed(detector('requestSpike'), minutes([...Array(20).fill(10), 25]))).toEqual([]);
       expect(feed(detector('requestSpike'), minutes([10, 10, 10, 200]))).toEqual([]);
     });
+    it('still finds the spike after an entry a producer dated far ahead of when the trail took it', () => {
+      // ids as the trail makes them: UUIDv7 holding the time the event was taken (here 50 ms after it happened)
+      const taken = (e: AuditEntry, ms: number): AuditEntry => {
+        const h = ms.toString(16).padStart(12, '0');
+        return { ...e, id: `${h.slice(0, 8)}-${h.slice(8)}-7000-8000-${String(e.seq).padStart(12, '0')}` };
+      };
+      const live = minutes([...Array(20).fill(10), 100, 10]).map((e) => taken(e, Date.parse(e.ts) + 50));
+      // one event sent at minute 15 with ts in 2099: it moved the buckets to 2099, and every entry
+      // after it, the spike's included, fell behind them and was not counted
+      const forged = taken(entry('x.heartbeat', Date.UTC(2099, 0, 1)), T + 15 * MIN + 500);
+      const at = live.findIndex((e) => Date.parse(e.ts) >= T + 15 * MIN + 500);
+      const f = feed(detector('requestSpike'), [...live.slice(0, at), forged, ...live.slice(at)]);
+      expect(f.map((x) => [x.rule, x.count, x.from])).toEqual([
+        ['requestSpike', 100, new Date(T + 20 * MIN).toISOString()],
+      ]);
+    });
     it('finds a spike of guardrail blocks', () => {
       const blocks = (n: number) => Array.from({ length: n }, () => ({ name: 'pii', decision: 'block' }));
       const d = detector('guardrailBlockSpike');

@@ -3,12 +3,12 @@
  * IP, request-rate spikes against a rolling baseline, guardrail-block spikes, off-hours access,
  * and one actor touching many distinct data subjects. Rules keep small per-key state, so history
  * of any length streams through in one pass; entries are taken in trail order and bucketed by
- * their event time. Each finding becomes a `security.anomaly` event (`anomalyEvent`) and goes to
+ * their event time (never later than the time the trail took them). Each finding becomes a `security.anomaly` event (`anomalyEvent`) and goes to
  * the alert handlers. Thresholds are documented in docs/reading.md.
  */
 import { createHash } from 'node:crypto';
 import { AuditError } from '../errors.js';
-import type { AuditEventInput } from '../event/index.js';
+import { type AuditEventInput, uuid7Ms } from '../event/index.js';
 import type { AuditEntry } from './entry.js';
 import { entryTimeMs } from './query-time.js';
 
@@ -239,8 +239,13 @@ export class AnomalyDetector {
 
   observe(e: AuditEntry): AnomalyFinding[] {
     if (e.type === 'security.anomaly') return []; // findings never feed the rules
-    const t = entryTimeMs(e.ts);
-    if (Number.isNaN(t)) return [];
+    const ts = entryTimeMs(e.ts);
+    if (Number.isNaN(ts)) return [];
+    // An entry cannot have happened after the trail took it: its id (UUIDv7, made by the trail,
+    // not the producer) holds that time. A producer's `ts` ahead of it (one event dated 2099) would
+    // move the rate rules' buckets past every entry after it, which then went uncounted.
+    const recorded = uuid7Ms(e.id);
+    const t = recorded !== undefined && recorded < ts ? recorded : ts;
     const out: AnomalyFinding[] = [];
     const actor = str(e, 'actor', 'id');
     const ip = str(e, 'actor', 'ip');
