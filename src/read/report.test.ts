@@ -5,8 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRetentionPolicy } from '../retention/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { FIXTURE_ENTRIES, fixtureEvent, HOUR, T0, writeReportTrail } from '../test-support/read-fixtures.js';
+import { AuditTrail } from '../writer/index.js';
 import { buildReport, type ComplianceReport } from './report.js';
 import { renderReportMarkdown } from './report-md.js';
 
@@ -98,6 +100,40 @@ describe('buildReport', () => {
     const r = await buildReport(d, {});
     expect(r.integrity.verify?.ok).toBe(false);
     expect(r.integrity.verify?.failure).toMatch(/^[A-Z_]+: /);
+  });
+});
+
+describe('buildReport on a pruned trail', () => {
+  it('claims no quiet period over the time span of the pruned entries, only before and after it', async () => {
+    const d = path.join(root, 'pruned');
+    const trail = await AuditTrail.open({ dir: d, worker: false, maxSegmentBytes: 100 });
+    const DAY = 86_400_000;
+    const now = Date.now();
+    const at = (days: number, s = 0) => now - days * DAY + s * 1000;
+    // one segment per batch; the second (pruned too) holds entries older than the first's
+    for (const days of [400, 450, 100, 10]) {
+      for (let i = 0; i < 3; i++) trail.emit({ type: 'x.note', ts: at(days, i) });
+      await trail.flush();
+    }
+    const run = await trail.applyRetention(parseRetentionPolicy({ default: { keep: '1y' } }));
+    await trail.close();
+    expect(run.prune.entries).toBe(6);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const r = await buildReport(d, { from: iso(at(500)), to: iso(at(5)) }, { verify: false, now });
+    expect(r.totals.entries).toBe(6);
+    expect(r.retention.pruned).toMatchObject({ oldest: iso(at(450)), newest: iso(at(400, 2)) });
+    // the 6 pruned entries were written between day -450 and day -400: not a quiet time
+    const period = (from: number, to: number) => ({
+      from: iso(from),
+      to: iso(to),
+      minutes: Math.round((to - from) / 60_000),
+    });
+    expect(r.gaps.periods).toEqual([
+      period(at(500), at(450)),
+      period(at(400, 2), at(100)),
+      period(at(100, 2), at(10)),
+      period(at(10, 2), at(5)),
+    ]);
   });
 });
 

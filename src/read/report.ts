@@ -16,6 +16,7 @@ import type { AuditEntry } from './entry.js';
 import { type ContentReveal, query } from './query.js';
 import type { QueryFilter } from './query-filter.js';
 import type { ReadIssue } from './query-scan.js';
+import { entryTimeMs } from './query-time.js';
 import { verifyDir } from './verify-dir.js';
 
 /** A count per key, largest first. */
@@ -263,7 +264,15 @@ export async function buildReport(
     if (e.type === 'system.recovery') recoveries++;
   }
 
-  // Quiet periods: between consecutive event times, and from the period's bounds.
+  const dir = source instanceof DirSource ? source : undefined;
+  // A PostgreSQL log has no retention files (policy, holds, boundary, archive) of its own.
+  const retention: RetentionState =
+    dir === undefined
+      ? { policy: null, policyError: null, holds: [], holdsError: null, pruned: null, archivedSegments: 0 }
+      : retentionState(dir.layout);
+
+  // Quiet periods: between consecutive event times, and from the period's bounds. The time span
+  // of pruned entries is not quiet but unknown (they are gone): no quiet period is claimed in it.
   const f = q.filter;
   const ts = times.sorted();
   const gapMs = gapMinutes * 60_000;
@@ -274,14 +283,25 @@ export async function buildReport(
     ...ts,
     ...(Number.isFinite(f.toMs) ? [Math.min(f.toMs, now)] : []),
   ];
-  for (let i = 1; i < edges.length; i++) {
-    const d = edges[i]! - edges[i - 1]!;
-    if (d > gapMs && periods.length < 1000) {
+  const prunedFrom = entryTimeMs(retention.pruned?.oldest);
+  const prunedTo = entryTimeMs(retention.pruned?.newest);
+  const quiet = (a: number, b: number) => {
+    if (b - a > gapMs && periods.length < 1000)
       periods.push({
-        from: new Date(edges[i - 1]!).toISOString(),
-        to: new Date(edges[i]!).toISOString(),
-        minutes: Math.round(d / 60_000),
+        from: new Date(a).toISOString(),
+        to: new Date(b).toISOString(),
+        minutes: Math.round((b - a) / 60_000),
       });
+  };
+  for (let i = 1; i < edges.length; i++) {
+    const a = edges[i - 1]!;
+    const b = edges[i]!;
+    if (b - a <= gapMs) continue;
+    if (!(prunedFrom <= prunedTo) || b <= prunedFrom || a >= prunedTo) quiet(a, b);
+    else {
+      // the parts before and after the pruned span
+      if (a < prunedFrom) quiet(a, prunedFrom);
+      if (b > prunedTo) quiet(prunedTo, b);
     }
   }
 
@@ -318,16 +338,10 @@ export async function buildReport(
   }
   const seals = source.seals();
   const lastSeal = seals.at(-1);
-  const dir = source instanceof DirSource ? source : undefined;
   const segments = dir?.segments();
   const sealedSegments = segments?.filter((s) => s.summary !== undefined).length ?? null;
   let oldest: string | null = null;
   for await (const e of query(source, {}, { order: 'oldest', limit: 1 })) oldest = e.ts;
-  // A PostgreSQL log has no retention files (policy, holds, boundary, archive) of its own.
-  const retention: RetentionState =
-    dir === undefined
-      ? { policy: null, policyError: null, holds: [], holdsError: null, pruned: null, archivedSegments: 0 }
-      : retentionState(dir.layout);
 
   return {
     format: 'sealtrail-report/1',

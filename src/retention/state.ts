@@ -66,7 +66,12 @@ export function retentionState(layout: TrailLayout): RetentionState {
         firstKept: b.size,
         at: b.prunedAt,
         segments: b.pruned.length,
-        oldest: b.pruned[0]?.minTs ?? null,
+        // event times, not seqs, order these: a segment can hold entries older than the one before
+        oldest:
+          b.pruned
+            .map((p) => p.minTs)
+            .sort()
+            .at(0) ?? null,
         newest:
           b.pruned
             .map((p) => p.maxTs)
