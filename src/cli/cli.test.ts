@@ -98,6 +98,11 @@ describe('sealtrail', () => {
   describe('messages name what the user typed', () => {
     it.each([
       [['tail', '-n', 'abc'], 'sealtrail: -n: expected a non-negative integer'],
+      // a number too large is not called "not a non-negative integer"
+      [
+        ['query', '--limit', '1'.repeat(16)],
+        'sealtrail: --limit: expected at most 999999999999999, got 16 digits',
+      ],
       [['query', '--seq-from', '5', '--seq-to', '2'], 'sealtrail: --seq-to: must be greater than --seq-from'],
       [
         ['query', '--since', 'lastHour', '--from', '2026-01-01'],

@@ -54,7 +54,10 @@ export function trailDir(dir: string | undefined): string {
 /** Parses a non-negative integer option (`shown`: how the message names it, default `--<name>`). */
 export function intOption(name: string, value: string | undefined, shown = `--${name}`): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new AuditError('USAGE', `${shown}: expected a non-negative integer`);
+  if (!/^\d+$/.test(value)) throw new AuditError('USAGE', `${shown}: expected a non-negative integer`);
+  // every 15-digit number is exact (below 2 ** 53); no count, seq or size gets past them
+  if (value.length > 15)
+    throw new AuditError('USAGE', `${shown}: expected at most 999999999999999, got ${value.length} digits`);
   return Number(value);
 }
 
