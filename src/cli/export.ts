@@ -14,6 +14,7 @@ import {
   exportEntries,
   exportToFile,
   manifestText,
+  outputsCollide,
   PartialFile,
 } from '../read/index.js';
 import { DirSource } from '../store/index.js';
@@ -105,6 +106,12 @@ async function exportFrom(
   if (values.out !== undefined) {
     const file = values.out;
     const manifestFile = values.manifest ?? `${file}.manifest.json`;
+    if (outputsCollide(file, manifestFile))
+      throw new AuditError(
+        'USAGE',
+        `--manifest: ${renderVisible(manifestFile)} is where --out writes the export; give another path`,
+        { field: 'manifest' },
+      );
     manifest = await withOptionNames(() => exportToFile(source, filter, file, { ...options, manifestFile }));
     bar.done();
     if (values.json === true) outJson(manifest);

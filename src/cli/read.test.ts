@@ -252,6 +252,23 @@ describe('sealtrail export', () => {
       'sealtrail: --out: expected a path, got an empty string\n',
     );
   });
+  it('refuses a --manifest path the --out file would take, before reading anything', () => {
+    const d = trailCopy();
+    const file = path.join(root, 'same-path.jsonl');
+    for (const [out, manifest] of [
+      [file, file],
+      [file, path.join(root, '.', 'same-path.jsonl')],
+      // the export, renamed over the manifest's .partial, was then renamed to the manifest's name
+      [`${file}.partial`, file],
+    ]) {
+      const r = run(['export', '--dir', d, '--format', 'jsonl', '--out', out!, '--manifest', manifest!]);
+      expect(r.stderr).toBe(
+        `sealtrail: --manifest: ${manifest} is where --out writes the export; give another path\n`,
+      );
+      expect(r.code).toBe(2);
+    }
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('same-path'))).toEqual([]);
+  });
   it('streams JSON to stdout and fails without --format', () => {
     const d = trailCopy();
     const r = run(['export', '--dir', d, '--format', 'json', '--seq-to', '10']);

@@ -199,10 +199,23 @@ export function manifestText(manifest: ExportManifest): string {
 }
 
 /**
+ * True when an export to `file` and its manifest `manifestFile` would write the same path: the
+ * export is the manifest, or the manifest's `.partial` (see {@link PartialFile}). The manifest's
+ * rename would then fail (and the export be removed with it), or put the export under the
+ * manifest's name.
+ */
+export function outputsCollide(file: string, manifestFile: string): boolean {
+  const a = path.resolve(file);
+  const b = path.resolve(manifestFile);
+  return a === b || a === `${b}.partial`;
+}
+
+/**
  * Exports into `file` and writes the manifest beside it as `<file>.manifest.json` (or
  * `manifestFile`), each written whole or not at all (see {@link PartialFile}; both are opened
  * before anything is read). Returns the manifest.
- * @throws AuditError USAGE, TRAIL_NOT_FOUND, STORE_IO when a file cannot be written.
+ * @throws AuditError USAGE (also for a `manifestFile` that is `file`, see {@link outputsCollide}),
+ * TRAIL_NOT_FOUND, STORE_IO when a file cannot be written.
  */
 export async function exportToFile(
   dirOrSource: string | DirSource | PgSource,
@@ -210,10 +223,15 @@ export async function exportToFile(
   file: string,
   options: ExportOptions & { manifestFile?: string },
 ): Promise<ExportManifest> {
+  const manifestPath = options.manifestFile ?? `${file}.manifest.json`;
+  if (outputsCollide(file, manifestPath))
+    throw new AuditError('USAGE', 'manifestFile: the export file is this path (or its .partial)', {
+      field: 'manifestFile',
+    });
   const data = new PartialFile(file);
   let manifestFile: PartialFile;
   try {
-    manifestFile = new PartialFile(options.manifestFile ?? `${file}.manifest.json`);
+    manifestFile = new PartialFile(manifestPath);
   } catch (err) {
     data.abandon();
     throw err;

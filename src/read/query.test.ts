@@ -1,7 +1,8 @@
 /**
  * Queries against a real trail directory: every filter checked against a naive reference over
  * the fixture's events, both time bounds with mixed zones, segment skipping, ordering, limits,
- * lookups by id, reveal hooks, erased payloads, and a corrupt line in the middle.
+ * lookups by id, reveal hooks, erased payloads, and a corrupt line in the middle; the paths
+ * exportToFile refuses.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { isAuditError } from '../errors.js';
 import { readSegmentLines, segmentFiles, tempDir, writeSegmentLines } from '../test-support/fixtures.js';
 import { FIXTURE_ENTRIES, fixtureEvent, HOUR, T0, writeFixtureTrail } from '../test-support/read-fixtures.js';
 import type { AuditEntry } from './entry.js';
+import { exportToFile } from './export.js';
 import { getEntry, type QueryOptions, query, TrailReader } from './query.js';
 import type { QueryFilter } from './query-filter.js';
 
@@ -296,5 +298,24 @@ describe('query', () => {
         resource: { type: 'record', id: 'rec-5' },
       });
     });
+  });
+});
+
+describe('exportToFile', () => {
+  it('refuses a manifest path the export file would take, and writes neither', async () => {
+    const file = path.join(root, 'export.jsonl');
+    for (const [out, manifestFile] of [
+      [file, file],
+      [file, path.join(root, 'export.jsonl', '..', 'export.jsonl')],
+      // the export, renamed over the manifest's .partial, was then renamed to the manifest's name
+      [`${file}.partial`, file],
+    ] as const) {
+      const err = await exportToFile(dir, {}, out, { format: 'jsonl', manifestFile }).catch(
+        (e: unknown) => e,
+      );
+      expect(isAuditError(err, 'USAGE')).toBe(true);
+      expect((err as Error).message).toMatch(/^manifestFile: /);
+    }
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('export.jsonl'))).toEqual([]);
   });
 });
