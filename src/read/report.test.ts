@@ -76,6 +76,16 @@ describe('buildReport', () => {
       { from: at(62), to: at(72), minutes: 10 * 60 },
     ]);
   });
+  it('ends the period now when it has no end: the quiet time since the last entry is a gap', async () => {
+    const r = await buildReport(dir, { from: at(0) }, { verify: false, now: T0 + 80 * HOUR });
+    expect(r.period.to).toBeNull();
+    expect(r.gaps.periods).toEqual([
+      { from: at(47), to: at(60), minutes: 13 * 60 },
+      { from: at(62), to: at(80), minutes: 18 * 60 },
+    ]);
+    const all = await buildReport(dir, {}, { verify: false, now: T0 + 80 * HOUR });
+    expect(all.gaps.periods.at(-1)).toEqual({ from: at(62), to: at(80), minutes: 18 * 60 });
+  });
   it('verifies the whole trail and states the latest checkpoint and seals', () => {
     expect(report.integrity.verify).toEqual({ ok: true, entries: FIXTURE_ENTRIES + 5, failure: null });
     expect(report.integrity.latestCheckpoint).toMatchObject({

@@ -278,11 +278,8 @@ export async function buildReport(
   const gapMs = gapMinutes * 60_000;
   const periods: Array<{ from: string; to: string; minutes: number }> = [];
   const now = options.now ?? Date.now();
-  const edges = [
-    ...(Number.isFinite(f.fromMs) ? [f.fromMs] : []),
-    ...ts,
-    ...(Number.isFinite(f.toMs) ? [Math.min(f.toMs, now)] : []),
-  ];
+  // without `to` the period ends now: a trail that went quiet last week shows it
+  const edges = [...(Number.isFinite(f.fromMs) ? [f.fromMs] : []), ...ts, Math.min(f.toMs, now)];
   const prunedFrom = entryTimeMs(retention.pruned?.oldest);
   const prunedTo = entryTimeMs(retention.pruned?.newest);
   const quiet = (a: number, b: number) => {
