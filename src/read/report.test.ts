@@ -1,9 +1,12 @@
 /**
- * The compliance report's numbers against the fixture's known events, its period honoured, and
- * the Markdown rendering kept safe from hostile values.
+ * The compliance report's numbers against the fixture's known events, its period honoured, its
+ * gaps on a pruned trail and their memory (in a child process on the built dist), and the Markdown
+ * rendering kept safe from hostile values.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRetentionPolicy } from '../retention/index.js';
 import { tempDir } from '../test-support/fixtures.js';
@@ -144,6 +147,26 @@ describe('buildReport on a pruned trail', () => {
       period(at(100, 2), at(10)),
       period(at(10, 2), at(5)),
     ]);
+  });
+});
+
+describe('quietPeriods', () => {
+  it('reads the event times in place: 6 million of them fit a 32 MiB heap', () => {
+    // The times are a Float64Array outside the heap; they were spread into an array on it, which
+    // ended a report over a large trail with V8's fatal "heap out of memory" at the default limit.
+    const report = fileURLToPath(new URL('../../dist/read/report.js', import.meta.url));
+    const script = `
+      const { quietPeriods } = await import(${JSON.stringify(report)});
+      const n = 6_000_000;
+      const t = new Float64Array(n);
+      for (let i = 0; i < n; i++) t[i] = 1.7e12 + i * 1000 + (i >= n / 2 ? 7_200_000 : 0);
+      const p = quietPeriods(t, { fromMs: 1.7e12, toMs: 1.7e12 + n * 1000 + 7_200_000 + 3_600_001, gapMs: 3_600_000 });
+      process.stdout.write(JSON.stringify(p.map((q) => q.minutes)));`;
+    const r = spawnSync(process.execPath, ['--max-old-space-size=32', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('[120,60]');
   });
 });
 
