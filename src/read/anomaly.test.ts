@@ -13,7 +13,14 @@ import { isAuditError } from '../errors.js';
 import type { AuditEventInput } from '../event/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/index.js';
-import { AnomalyDetector, type AnomalyFinding, anomalyEvent, DEFAULT_ANOMALY_RULES } from './anomaly.js';
+import {
+  AnomalyDetector,
+  type AnomalyFinding,
+  type AnomalyRules,
+  anomalyEvent,
+  DEFAULT_ANOMALY_RULES,
+  type RateRule,
+} from './anomaly.js';
 import { detectAnomalies, signWebhook, webhookAlert } from './anomaly-alerts.js';
 import type { AuditEntry } from './entry.js';
 import { query } from './query.js';
@@ -184,6 +191,34 @@ describe('AnomalyDetector', () => {
     }
     expect(isAuditError(err, 'USAGE')).toBe(true);
     expect((err as Error).message).toMatch(/^rules\.authFailureBurst\.threshold: /);
+  });
+  it('rejects a rule setting left out or not a number, which turned the rule off or threw on the first entry', () => {
+    const { sigmas: _sigmas, ...noSigmas } = DEFAULT_ANOMALY_RULES.requestSpike as RateRule;
+    const off = DEFAULT_ANOMALY_RULES.offHours as Exclude<AnomalyRules['offHours'], false>;
+    const cases: Array<[Partial<AnomalyRules>, string]> = [
+      [{ requestSpike: noSigmas as RateRule }, 'rules.requestSpike.sigmas'],
+      [
+        {
+          guardrailBlockSpike: {
+            ...(DEFAULT_ANOMALY_RULES.guardrailBlockSpike as RateRule),
+            warmupBuckets: Number.NaN,
+          },
+        },
+        'rules.guardrailBlockSpike.warmupBuckets',
+      ],
+      [{ offHours: { ...off, utcOffsetMinutes: Number.NaN } }, 'rules.offHours.utcOffsetMinutes'],
+      [{ offHours: { ...off, weekendDays: [7] } }, 'rules.offHours.weekendDays'],
+    ];
+    for (const [rules, field] of cases) {
+      let err: unknown;
+      try {
+        new AnomalyDetector(rules);
+      } catch (e) {
+        err = e;
+      }
+      expect(isAuditError(err, 'USAGE')).toBe(true);
+      expect((err as Error).message).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: `));
+    }
   });
 });
 

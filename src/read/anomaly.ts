@@ -193,19 +193,38 @@ function checkRules(rules: AnomalyRules): void {
   }
   for (const name of ['requestSpike', 'guardrailBlockSpike'] as const) {
     const r = rules[name];
-    if (r)
+    if (r) {
       for (const k of ['bucketMs', 'baselineBuckets', 'factor', 'minCount'] as const)
         pos(`${name}.${k}`, r[k]);
+      // left out or NaN, either made every comparison false: the rule never found anything
+      for (const k of ['warmupBuckets', 'sigmas'] as const) {
+        if (typeof r[k] !== 'number' || !(r[k] >= 0) || !Number.isFinite(r[k]))
+          throw new AuditError('USAGE', `rules.${name}.${k}: expected a number >= 0`, {
+            field: `rules.${name}.${k}`,
+          });
+      }
+    }
   }
   if (rules.manySubjects) {
     pos('manySubjects.threshold', rules.manySubjects.threshold);
     pos('manySubjects.windowMs', rules.manySubjects.windowMs);
   }
   if (rules.offHours) {
-    const { startHour, endHour } = rules.offHours;
+    const { startHour, endHour, weekendDays, utcOffsetMinutes } = rules.offHours;
     if (!(startHour >= 0 && startHour <= 24 && endHour >= startHour && endHour <= 24)) {
       throw new AuditError('USAGE', 'rules.offHours: expected 0 <= startHour <= endHour <= 24', {
         field: 'rules.offHours',
+      });
+    }
+    // NaN made the first entry's local time an invalid Date, whose toISOString threw a RangeError
+    if (typeof utcOffsetMinutes !== 'number' || !(Math.abs(utcOffsetMinutes) <= 24 * 60)) {
+      throw new AuditError('USAGE', 'rules.offHours.utcOffsetMinutes: expected minutes from -1440 to 1440', {
+        field: 'rules.offHours.utcOffsetMinutes',
+      });
+    }
+    if (!Array.isArray(weekendDays) || !weekendDays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6)) {
+      throw new AuditError('USAGE', 'rules.offHours.weekendDays: expected days 0 (Sunday) to 6', {
+        field: 'rules.offHours.weekendDays',
       });
     }
   }
