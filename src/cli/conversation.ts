@@ -174,7 +174,7 @@ export async function runTimeline(args: string[]): Promise<number> {
       let prev: number | undefined;
       for (const e of timeline.entries) {
         const t = Date.parse(e.ts);
-        if (prev !== undefined && t - prev >= gapMs) lines.push(`  … ${duration(t - prev)} without events …`);
+        if (prev !== undefined && t - prev > gapMs) lines.push(`  … ${duration(t - prev)} without events …`);
         prev = t;
         const actor = (e.actor as { id?: string } | undefined)?.id ?? '-';
         lines.push(

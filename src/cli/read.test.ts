@@ -436,6 +436,21 @@ describe('sealtrail conversation and timeline', () => {
     // user-0 at hour 0, user-1 at hour 1: the hour between is not marked below a 120-minute gap.
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^2026-03-01T00:00:00\.000Z .* user-0 .* model\.request/);
+    // nor at 60 minutes: a quiet period is marked when longer than --gap, as the report lists them
+    const window = ['--from', '2026-03-01T00:00:00Z', '--to', '2026-03-01T04:00:00Z'];
+    const exact = run([
+      'timeline',
+      '--dir',
+      t,
+      ...window,
+      '--actor',
+      'user-0',
+      '--actor',
+      'user-1',
+      '--gap',
+      '60',
+    ]);
+    expect(exact.stdout.trim().split('\n')).toHaveLength(2);
     const wide = run([
       'timeline',
       '--dir',
