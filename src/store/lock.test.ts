@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-support/fixtures.js';
-import { acquireLock, lockHolder } from './lock.js';
+import { acquireLock, acquireLockWaiting, lockHolder } from './lock.js';
 
 const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -92,6 +92,26 @@ describe('acquireLock', () => {
     fs.utimesSync(lockFile, old, old);
     acquireLock(lockFile)();
   }, 30_000);
+
+  it('waits for a lock of another container with the event loop running, and takes it once it goes stale', async () => {
+    const lockFile = path.join(root, 'unseen-waiting.lock');
+    fs.writeFileSync(lockFile, '999999999\n1\npid:[1]\n');
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 10);
+    try {
+      await expect(acquireLockWaiting(lockFile, 'rotating', 300)).rejects.toMatchObject({
+        code: 'TRAIL_LOCKED',
+      });
+    } finally {
+      clearInterval(tick);
+    }
+    // blocked in Atomics.wait, as acquireLock waits, the timer would not have run at all
+    expect(ticks).toBeGreaterThan(5);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockFile, old, old);
+    (await acquireLockWaiting(lockFile, 'rotating', 300))();
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
 
   it.runIf(fs.existsSync('/proc/self/ns/pid'))(
     'counts a fresh lock of a gone process as stale in its own pid namespace, as live from another',

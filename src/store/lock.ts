@@ -130,10 +130,12 @@ function refreshedMeanwhile(lockFile: string, l: LockState): boolean {
  * in another pid namespace (a second container on the same volume, each process pid 1) is told
  * from a crashed one: a lock taken in this pid namespace by a process that is gone is taken over
  * at once; one from another namespace once it has gone unrefreshed for the grace period (up to
- * ~11 s of waiting after a container's crash; at once when it is older).
+ * ~11 s of waiting after a container's crash, blocking this thread; at once when it is older).
+ * With `wait` false it does not wait: such a lock counts as live while refreshed within the grace
+ * period (see {@link acquireLockWaiting}).
  * @throws AuditError TRAIL_LOCKED when another live process holds it.
  */
-export function acquireLock(lockFile: string, what = 'trail is being written'): () => void {
+export function acquireLock(lockFile: string, what = 'trail is being written', wait = true): () => void {
   // The lock file appears with its pid already in it (written aside, then linked into place): a
   // lock created empty and filled after could be read empty by another process, taken for a
   // stale one, removed and taken a second time.
@@ -158,7 +160,12 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
             file: lockFile,
           });
         }
-        if (j === 'live' || (j === 'unseen' && refreshedMeanwhile(lockFile, l))) {
+        // Without `wait`, an unseen holder's lock is live until it goes unrefreshed for the grace
+        // period, and the caller tries again later instead of this thread blocking meanwhile.
+        const unseenLive =
+          j === 'unseen' &&
+          (wait ? refreshedMeanwhile(lockFile, l) : Date.now() - l.mtimeMs < HEARTBEAT_GRACE_MS);
+        if (j === 'live' || unseenLive) {
           throw new AuditError('TRAIL_LOCKED', `${what} by process ${l.pid} (lock file ${lockFile})`, {
             file: lockFile,
             pid: l.pid,
@@ -175,8 +182,8 @@ export function acquireLock(lockFile: string, what = 'trail is being written'): 
 }
 
 /**
- * {@link acquireLock}, waiting up to `timeoutMs` (without blocking the event loop) while another
- * holder, in this process or another, keeps it.
+ * {@link acquireLock}, waiting up to `timeoutMs` (without blocking the event loop, also for a
+ * holder in another pid namespace) while another holder, in this process or another, keeps it.
  * @throws AuditError TRAIL_LOCKED when it is still held after that.
  */
 export async function acquireLockWaiting(
@@ -187,7 +194,7 @@ export async function acquireLockWaiting(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return acquireLock(lockFile, what);
+      return acquireLock(lockFile, what, false);
     } catch (err) {
       if (!(err instanceof AuditError && err.code === 'TRAIL_LOCKED') || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 25));
