@@ -603,14 +603,15 @@ describe('the PostgreSQL store', () => {
           application_name: 'sealtrail writer decoy',
         });
         await c.connect();
-        const tries = await Promise.all(
-          lockFns.map((fn) =>
-            c
+        // one at a time: pg deprecates a query sent while the client runs another
+        const tries: string[] = [];
+        for (const fn of lockFns)
+          tries.push(
+            await c
               .query(`SELECT pg_try${fn.slice(2)}(0::bigint)`)
               .then(() => 'taken')
               .catch((e: Error) => e.message),
-          ),
-        );
+          );
         const taken = await c
           .query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [logLockKey('squatted')])
           .then((r) => r.rows[0].ok as boolean)
