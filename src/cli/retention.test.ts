@@ -121,6 +121,17 @@ describe('sealtrail retention', () => {
     const s = run(['status', '--dir', dir]);
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('pruned: entries before seq 12');
+    // the entries stored and the entries ever written, each named: the 12 pruned are not counted as kept
+    const stored = fs
+      .readdirSync(path.join(dir, 'segments'))
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => fs.readFileSync(path.join(dir, 'segments', f), 'utf8').split('\n').length - 1)
+      .reduce((a, b) => a + b, 0);
+    const js = JSON.parse(run(['status', '--dir', dir, '--json']).stdout);
+    expect(js).toMatchObject({ entries: stored, treeSize: stored + 12, firstSeq: 12, unsignedEntries: 0 });
+    expect(s.stdout).toContain(
+      `entries: ${stored} kept (seq 12 to ${stored + 11}), from ${js.oldestEntry} to ${js.newestEntry}; ${stored + 12} written in all (tree size), the 12 before seq 12 no longer stored (pruned)`,
+    );
     expect(s.stdout).toContain('legal holds: none');
     const r = run(['report', '--dir', dir, '--format', 'json']);
     expect(r.stderr).toBe('');

@@ -21,6 +21,16 @@ function retentionLines(r: TrailStatus['retention']): string[] {
   ];
 }
 
+/** Entries stored and, once some were pruned, entries ever written: both, each named. */
+function entriesLine(s: TrailStatus): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const span = `from ${s.oldestEntry ?? '-'} to ${s.newestEntry ?? '-'}`;
+  if (s.entries === s.treeSize) return `entries: ${n(s.entries)}, ${span}`;
+  const first = s.treeSize - s.entries;
+  const kept = s.firstSeq === null ? 'none' : `seq ${first} to ${s.treeSize - 1}`;
+  return `entries: ${n(s.entries)} kept (${kept}), ${span}; ${n(s.treeSize)} written in all (tree size), the ${n(first)} before seq ${first} no longer stored (pruned)`;
+}
+
 export async function runStatus(args: string[]): Promise<number> {
   const { values } = parseVerbArgs('status', args, {
     ...DIR_OPTION,
@@ -44,7 +54,7 @@ export async function runStatus(args: string[]): Promise<number> {
   const lines = [
     `trail ${s.origin} in ${s.dir} (content ${s.content}, created ${s.createdAt})`,
     `writer: ${s.writer.running ? (s.writer.pid === null ? 'running' : `running (pid ${s.writer.pid})`) : 'not running'}`,
-    `entries: ${s.entries.toLocaleString('en-US')}, from ${s.oldestEntry ?? '-'} to ${s.newestEntry ?? '-'}`,
+    entriesLine(s),
     s.segments === null
       ? 'segments: none (entries are rows in PostgreSQL)'
       : `segments: ${s.segments.count} (${s.segments.sealed} sealed), ${s.segments.bytes.toLocaleString('en-US')} bytes; ${(s.bytesOnDisk ?? 0).toLocaleString('en-US')} bytes on disk in all`,

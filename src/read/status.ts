@@ -26,13 +26,18 @@ export interface TrailStatus {
   content: string;
   createdAt: string;
   writer: { running: boolean; pid: number | null };
+  /** Entries stored, which a reader can read: on a pruned trail, not those before `firstSeq`. */
   entries: number;
+  /** Entries ever written: the seq the next entry gets, the size of the Merkle tree. */
+  treeSize: number;
+  /** Seq of the oldest stored entry (above 0 once the trail was pruned), or null when none is. */
+  firstSeq: number | null;
   oldestEntry: string | null;
   newestEntry: string | null;
   segments: { count: number; sealed: number; bytes: number } | null;
   bytesOnDisk: number | null;
   lastCheckpoint: { size: number; time: string; reason: string; signatureVerified: boolean } | null;
-  /** Entries after the last checkpoint (a running writer signs them on its interval). */
+  /** Entries written after the last checkpoint (a running writer signs them on its interval). */
   unsignedEntries: number;
   checkpoints: number;
   lastSeal: { epoch: number; start: string; end: string; size: number } | null;
@@ -88,7 +93,10 @@ export function trailStatus(dir: string | DirSource | PgSource): TrailStatus {
   const layout = source.layout;
   const segments = source.segments();
   const last = segments.at(-1);
-  const entries = last === undefined ? 0 : last.ref.firstSeq + countLines(last.ref.file);
+  const treeSize = last === undefined ? 0 : last.ref.firstSeq + countLines(last.ref.file);
+  // the oldest stored segment's first seq: on a pruned trail the entries before it are gone
+  const firstSeq = segments[0]?.ref.firstSeq ?? 0;
+  const counts = { entries: treeSize - firstSeq, treeSize, firstSeq: treeSize > firstSeq ? firstSeq : null };
   let oldest: string | undefined;
   for (const line of segments.length > 0 ? readLines(segments[0]!.ref.file) : []) {
     oldest = line.text;
@@ -117,7 +125,7 @@ export function trailStatus(dir: string | DirSource | PgSource): TrailStatus {
     keyFiles = [];
   }
   return {
-    ...common(source, entries, records),
+    ...common(source, counts, records),
     dir: layout.dir,
     store: 'directory',
     writer: { running: holder !== undefined, pid: holder ?? null },
@@ -138,6 +146,7 @@ export function trailStatus(dir: string | DirSource | PgSource): TrailStatus {
 
 /** The status of a PostgreSQL log: the records are searched by the server (see the file's note). */
 function pgStatus(source: PgSource): TrailStatus {
+  // a PostgreSQL log is never pruned (no retention there): every entry ever written is stored
   const entries = source.size();
   const records = recordsIn((needle) =>
     [
@@ -145,7 +154,7 @@ function pgStatus(source: PgSource): TrailStatus {
     ].map((l) => l.text),
   );
   return {
-    ...common(source, entries, records),
+    ...common(source, { entries, treeSize: entries, firstSeq: entries === 0 ? null : 0 }, records),
     dir: source.name,
     store: 'postgres',
     writer: { running: source.live(), pid: null },
@@ -208,7 +217,11 @@ function recordsIn(linesHolding: (needle: string) => Iterable<string>) {
 }
 
 /** The fields both stores fill the same way: metadata, checkpoints, seals and the records. */
-function common(source: DirSource | PgSource, entries: number, r: ReturnType<typeof recordsIn>) {
+function common(
+  source: DirSource | PgSource,
+  counts: { entries: number; treeSize: number; firstSeq: number | null },
+  r: ReturnType<typeof recordsIn>,
+) {
   const stored = source.checkpoints();
   const lastCp = stored.at(-1);
   let lastCheckpoint: TrailStatus['lastCheckpoint'] = null;
@@ -229,9 +242,10 @@ function common(source: DirSource | PgSource, entries: number, r: ReturnType<typ
     origin: source.meta.origin,
     content: source.meta.content,
     createdAt: new Date(source.meta.createdAt).toISOString(),
-    entries,
+    ...counts,
     lastCheckpoint,
-    unsignedEntries: Math.max(0, entries - (lastCheckpoint?.size ?? 0)),
+    // a checkpoint signs the tree size, pruned entries included
+    unsignedEntries: Math.max(0, counts.treeSize - (lastCheckpoint?.size ?? 0)),
     checkpoints: stored.length,
     lastSeal:
       lastSeal === undefined
