@@ -13,6 +13,7 @@ import {
   type AuditEntry,
   buildTimeline,
   type ConversationEntry,
+  type ConversationView,
   ERASED_MARKER,
   reconstructConversation,
 } from '../read/index.js';
@@ -78,6 +79,28 @@ function integrityLabel(c: ConversationEntry): string {
   }
 }
 
+/**
+ * On a pruned trail, that entries before the boundary are gone and may have belonged to the
+ * conversation: not that they did, which cannot be known from what is kept.
+ */
+function prunedLines(view: ConversationView): string[] {
+  const p = view.pruned;
+  if (p === null) return [];
+  const span = p.oldestTs === null ? '' : `, written ${p.oldestTs} to ${p.newestTs ?? '-'},`;
+  const first = view.turns[0];
+  const shown =
+    first === undefined
+      ? ''
+      : first.turn === null
+        ? 'its first entries shown have no turn number; '
+        : first.turn > 0
+          ? `its first turn shown is turn ${first.turn}; `
+          : '';
+  return [
+    `pruned: the trail's entries before seq ${p.beforeSeq}${span} are no longer stored; ${shown}earlier entries of this conversation may have been among them`,
+  ];
+}
+
 export async function runConversation(args: string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(
     'conversation',
@@ -105,7 +128,8 @@ export async function runConversation(args: string[]): Promise<number> {
     });
     for (const issue of view.issues) process.stderr.write(`${issueLine(issue)}\n`);
     if (values.json === true) outJson(view);
-    else if (view.entries === 0) out(renderVisible(`no entries for conversation ${view.id}`));
+    else if (view.entries === 0)
+      out([`no entries for conversation ${view.id}`, ...prunedLines(view)].map(renderVisible).join('\n'));
     else {
       const lines: string[] = [];
       lines.push(
@@ -115,6 +139,7 @@ export async function runConversation(args: string[]): Promise<number> {
       lines.push(
         `integrity: ${view.integrity.verified} verified against signed checkpoint ${view.checkpointSize ?? '(none)'}, ${view.integrity.unsigned} not yet checkpointed, ${view.integrity.failed} failed`,
       );
+      lines.push(...prunedLines(view));
       for (const t of view.turns) {
         lines.push('', t.turn === null ? 'before the first turn' : `turn ${t.turn}`);
         for (const c of t.entries) {

@@ -35,6 +35,7 @@ describe('sealtrail retention', () => {
         type: 'model.completion',
         ts: ago(400),
         subject: `s${i}`,
+        conversation: { id: 'c1', turn: i },
         content: { prompt: `old ${i}` },
       });
       if (i % 4 === 3) await trail.flush();
@@ -42,6 +43,15 @@ describe('sealtrail retention', () => {
     for (let i = 0; i < 8; i++) {
       trail.emit({ type: 'auth.failure', ts: ago(30), actor: { id: `u${i}` } });
       if (i % 4 === 3) await trail.flush();
+    }
+    // the conversation goes on after its first 12 turns (pruned below)
+    for (const turn of [12, 13]) {
+      trail.emit({
+        type: 'model.completion',
+        ts: ago(30),
+        conversation: { id: 'c1', turn },
+        content: { prompt: `new ${turn}` },
+      });
     }
     await trail.close();
     fs.writeFileSync(
@@ -138,6 +148,25 @@ describe('sealtrail retention', () => {
     const report = JSON.parse(r.stdout);
     expect(report.retention.pruned).toMatchObject({ firstKept: 12, segments: 3 });
     expect(report.retention.actions.map((a: { key: string }) => a.key)).toContain('retention.pruned');
+  });
+
+  it('conversation says that the entries before the boundary are no longer stored', () => {
+    const pruned = JSON.parse(run(['status', '--dir', dir, '--json']).stdout).retention.pruned;
+    expect(pruned.oldest).toEqual(expect.any(String));
+    const r = run(['conversation', 'c1', '--dir', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('c1: 2 entries, 2 turns');
+    expect(r.stdout).toContain(
+      `pruned: the trail's entries before seq 12, written ${pruned.oldest} to ${pruned.newest}, are no longer stored; its first turn shown is turn 12; earlier entries of this conversation may have been among them`,
+    );
+    const js = JSON.parse(run(['conversation', 'c1', '--dir', dir, '--json']).stdout);
+    expect(js.pruned).toEqual({ beforeSeq: 12, oldestTs: pruned.oldest, newestTs: pruned.newest });
+    // a conversation with nothing kept says so too
+    const none = run(['conversation', 'c0', '--dir', dir]);
+    expect(none.stdout).toContain(
+      "no entries for conversation c0\npruned: the trail's entries before seq 12",
+    );
   });
 
   it('rejects an unknown hold action with exit 2', () => {

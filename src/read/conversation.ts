@@ -5,6 +5,7 @@
  * event-time order.
  */
 import { AuditError } from '../errors.js';
+import { retentionState } from '../retention/state.js';
 import { DirSource } from '../store/index.js';
 import type { PgSource } from '../store/postgres/index.js';
 import type { AuditEntry } from './entry.js';
@@ -37,6 +38,12 @@ export interface ConversationView {
   /** Size of the latest signed checkpoint the entries were checked against (null: none). */
   checkpointSize: number | null;
   integrity: { verified: number; unsigned: number; failed: number };
+  /**
+   * Set when the trail was pruned: entries before seq `beforeSeq` are no longer stored (their event
+   * times from `oldestTs` to `newestTs`, null when unknown). Some may have belonged to this
+   * conversation; whether any did cannot be known from what is kept. Null when nothing is missing.
+   */
+  pruned: { beforeSeq: number; oldestTs: string | null; newestTs: string | null } | null;
   issues: ReadIssue[];
 }
 
@@ -118,8 +125,23 @@ export async function reconstructConversation(
     turns,
     checkpointSize: checker.checkpointSize ?? null,
     integrity,
+    pruned: prunedBefore(source),
     issues: q.issues,
   };
+}
+
+/**
+ * What is no longer stored of a pruned trail directory: the entries before its first stored seq,
+ * with the pruned entries' time span from the signed boundary when it can be read. A PostgreSQL
+ * log is never pruned; a directory whose pruned segments were restored (first stored seq 0) lacks
+ * nothing.
+ */
+function prunedBefore(source: DirSource | PgSource): ConversationView['pruned'] {
+  if (!(source instanceof DirSource)) return null;
+  const first = source.segments()[0]?.ref.firstSeq ?? 0;
+  if (first === 0) return null;
+  const b = retentionState(source.layout).pruned;
+  return { beforeSeq: first, oldestTs: b?.oldest ?? null, newestTs: b?.newest ?? null };
 }
 
 /** A timeline: entries of a window in event-time order. */
