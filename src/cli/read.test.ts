@@ -495,6 +495,30 @@ describe('sealtrail report', () => {
     expect(md.stdout).toMatch(/^# Audit trail compliance report/);
     expect(md.stdout).toContain('not verified for this report');
   });
+  it('says when the list of quiet periods was cut, and counts them all', async () => {
+    const d = path.join(root, 'many-gaps');
+    const trail = await AuditTrail.open({ dir: d, worker: false });
+    const t0 = Date.UTC(2025, 0, 1);
+    // 1,203 events two hours apart: 1,202 quiet periods of more than 60 minutes, more than a report lists
+    for (let i = 0; i < 1203; i++)
+      trail.emit({ type: 'x.note', ts: new Date(t0 + i * 7_200_000).toISOString() });
+    await trail.close();
+    const to = new Date(t0 + 1202 * 7_200_000).toISOString();
+    const period = ['--from', new Date(t0).toISOString(), '--to', to, '--no-verify'];
+    const md = run(['report', '--dir', d, ...period, '--format', 'md']);
+    expect(md.stderr).toBe('');
+    expect(md.stdout).toContain(
+      '1,202 periods of more than 60 minutes without events (the first 50 shown below; the JSON report lists the first 1,000);',
+    );
+    const json = JSON.parse(run(['report', '--dir', d, ...period, '--format', 'json']).stdout);
+    expect(json.gaps.count).toBe(1202);
+    expect(json.gaps.periods).toHaveLength(1000);
+    const file = path.join(root, 'many-gaps.html');
+    expect(run(['report', '--dir', d, ...period, '--format', 'html', '--out', file]).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toContain(
+      'the first 50 listed below (the JSON report lists the first 1,000)',
+    );
+  });
   it('exits 1 when the trail fails verification', () => {
     const d = trailCopy();
     const file = segmentFiles(d)[0]!;

@@ -208,8 +208,8 @@ ${rankedTable('Reads of the trail by reader', r.trailReads.byActor, ['trailReads
 </tbody></table>
 
 <h2>Gaps</h2>
-<p>Periods of more than ${metric(['gaps', 'thresholdMinutes'], r.gaps.thresholdMinutes)} minutes without any event
-(a quiet night, or a system that stopped recording); ${metric(['gaps', 'droppedEvents'], r.gaps.droppedEvents)} events reported dropped in
+<p>${metric(['gaps', 'count'], r.gaps.count)} periods of more than ${metric(['gaps', 'thresholdMinutes'], r.gaps.thresholdMinutes)} minutes without any event
+(a quiet night, or a system that stopped recording)${r.gaps.count > 50 ? `, the first 50 listed below${r.gaps.periods.length < r.gaps.count ? ` (the JSON report lists the first ${fmt(r.gaps.periods.length)})` : ''}` : ''}; ${metric(['gaps', 'droppedEvents'], r.gaps.droppedEvents)} events reported dropped in
 ${metric(['gaps', 'overflowRecords'], r.gaps.overflowRecords)} overflow records; ${metric(['gaps', 'recoveries'], r.gaps.recoveries)} crash recoveries.</p>
 ${gaps === '' ? '<p class="muted">No gaps.</p>' : `<table><caption>Quiet periods</caption><thead><tr><th>from</th><th>to</th><th class="r">minutes</th></tr></thead><tbody>${gaps}</tbody></table>`}
 ${r.issues.count === 0 ? '' : `<h2>Unreadable lines</h2><p class="fail">${metric(['issues', 'count'], r.issues.count)} lines could not be read and were left out of this report.</p><table><thead><tr><th>seq</th><th>file</th><th>reason</th></tr></thead><tbody>${issues}</tbody></table>`}

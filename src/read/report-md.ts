@@ -17,6 +17,21 @@ function table(title: string, header: string, rows: Ranked[]): string {
   return `**${title}**\n\n| ${header} | entries |\n| --- | ---: |\n${rows.map((r) => `| ${cell(r.key)} | ${r.count} |`).join('\n')}\n`;
 }
 
+/** Quiet periods written out; the JSON report lists more (QUIET_PERIODS_LISTED). */
+const GAPS_SHOWN = 50;
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** How many of the `found` quiet periods are listed, when not all: the list is cut, not the count. */
+function listed(found: number, inJson: number): string {
+  const shown = Math.min(inJson, GAPS_SHOWN);
+  if (shown === found) return '';
+  const json = inJson < found ? `; the JSON report lists the first ${count(inJson)}` : '';
+  return ` (the first ${count(shown)} shown below${json})`;
+}
+
 /** The report as a Markdown document. */
 export function renderReportMarkdown(r: ComplianceReport): string {
   const v = r.integrity.verify;
@@ -76,9 +91,9 @@ export function renderReportMarkdown(r: ComplianceReport): string {
     '',
     '## Gaps',
     '',
-    `${r.gaps.periods.length} periods of more than ${r.gaps.thresholdMinutes} minutes without events; ${r.gaps.droppedEvents} events reported dropped; ${r.gaps.recoveries} crash recoveries.`,
+    `${count(r.gaps.count)} periods of more than ${r.gaps.thresholdMinutes} minutes without events${listed(r.gaps.count, r.gaps.periods.length)}; ${r.gaps.droppedEvents} events reported dropped; ${r.gaps.recoveries} crash recoveries.`,
     '',
-    ...r.gaps.periods.slice(0, 50).map((g) => `- ${g.from} to ${g.to} (${g.minutes} min)`),
+    ...r.gaps.periods.slice(0, GAPS_SHOWN).map((g) => `- ${g.from} to ${g.to} (${g.minutes} min)`),
     '',
   ];
   if (r.issues.count > 0)

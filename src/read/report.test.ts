@@ -12,7 +12,7 @@ import { parseRetentionPolicy } from '../retention/index.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { FIXTURE_ENTRIES, fixtureEvent, HOUR, T0, writeReportTrail } from '../test-support/read-fixtures.js';
 import { AuditTrail } from '../writer/index.js';
-import { buildReport, type ComplianceReport } from './report.js';
+import { buildReport, type ComplianceReport, quietPeriods } from './report.js';
 import { renderReportMarkdown } from './report-md.js';
 
 let root: string;
@@ -74,6 +74,7 @@ describe('buildReport', () => {
   it('lists quiet periods and dropped events', () => {
     expect(report.gaps.droppedEvents).toBe(5);
     expect(report.gaps.overflowRecords).toBe(1);
+    expect(report.gaps.count).toBe(2);
     expect(report.gaps.periods).toEqual([
       { from: at(47), to: at(60), minutes: 13 * 60 },
       { from: at(62), to: at(72), minutes: 10 * 60 },
@@ -161,12 +162,20 @@ describe('quietPeriods', () => {
       const t = new Float64Array(n);
       for (let i = 0; i < n; i++) t[i] = 1.7e12 + i * 1000 + (i >= n / 2 ? 7_200_000 : 0);
       const p = quietPeriods(t, { fromMs: 1.7e12, toMs: 1.7e12 + n * 1000 + 7_200_000 + 3_600_001, gapMs: 3_600_000 });
-      process.stdout.write(JSON.stringify(p.map((q) => q.minutes)));`;
+      process.stdout.write(JSON.stringify(p.periods.map((q) => q.minutes)));`;
     const r = spawnSync(process.execPath, ['--max-old-space-size=32', '--input-type=module', '-e', script], {
       encoding: 'utf8',
     });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('[120,60]');
+  });
+  it('counts every quiet period and lists the first 1,000', () => {
+    // 1,500 events two hours apart: 1,499 quiet periods of an hour or more between them
+    const t = Float64Array.from({ length: 1500 }, (_, i) => T0 + i * 2 * HOUR);
+    const r = quietPeriods(t, { fromMs: T0, toMs: T0 + 2998 * HOUR, gapMs: HOUR });
+    expect(r.count).toBe(1499);
+    expect(r.periods).toHaveLength(1000);
+    expect(r.periods[999]).toEqual({ from: at(1998), to: at(2000), minutes: 120 });
   });
 });
 

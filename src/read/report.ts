@@ -85,6 +85,8 @@ export interface ComplianceReport {
   };
   gaps: {
     thresholdMinutes: number;
+    /** Quiet periods found, all of them: `periods` lists the first QUIET_PERIODS_LISTED. */
+    count: number;
     periods: Array<{ from: string; to: string; minutes: number }>;
     droppedEvents: number;
     overflowRecords: number;
@@ -167,21 +169,27 @@ export interface QuietPeriod {
   minutes: number;
 }
 
+/** A report lists at most this many quiet periods (earliest first); it counts them all. */
+export const QUIET_PERIODS_LISTED = 1000;
+
 /**
- * The quiet periods longer than `gapMs` (at most 1000, earliest first): between consecutive event
- * times, from `fromMs` to the first and from the last to `toMs` (bounds that are not finite are
- * left out). The time span of pruned entries (`pruned`) is not quiet but unknown, since they are
+ * The quiet periods longer than `gapMs`: how many (`count`) and the first QUIET_PERIODS_LISTED
+ * (`periods`, earliest first). Between consecutive event times, from `fromMs` to the first and
+ * from the last to `toMs` (bounds that are not finite are left out). The time span of pruned entries (`pruned`) is not quiet but unknown, since they are
  * gone: no period is claimed in it, only the parts before and after it. Reads `sorted` in place,
  * without a copy (8 bytes an entry of a large trail already).
  */
 export function quietPeriods(
   sorted: Float64Array,
   bounds: { fromMs: number; toMs: number; gapMs: number; pruned?: { fromMs: number; toMs: number } },
-): QuietPeriod[] {
+): { count: number; periods: QuietPeriod[] } {
   const { gapMs, pruned } = bounds;
   const periods: QuietPeriod[] = [];
+  let count = 0;
   const quiet = (a: number, b: number) => {
-    if (b - a > gapMs && periods.length < 1000)
+    if (b - a <= gapMs) return;
+    // counted past the list's end: a list cut at its length must not read as the whole count
+    if (count++ < QUIET_PERIODS_LISTED)
       periods.push({
         from: new Date(a).toISOString(),
         to: new Date(b).toISOString(),
@@ -204,7 +212,7 @@ export function quietPeriods(
     prev = t;
   }
   if (prev !== undefined && Number.isFinite(bounds.toMs)) between(prev, bounds.toMs);
-  return periods;
+  return { count, periods };
 }
 
 /**
@@ -322,7 +330,7 @@ export async function buildReport(
   const now = options.now ?? Date.now();
   const prunedFrom = entryTimeMs(retention.pruned?.oldest);
   const prunedTo = entryTimeMs(retention.pruned?.newest);
-  const periods = quietPeriods(times.sorted(), {
+  const quiet = quietPeriods(times.sorted(), {
     fromMs: f.fromMs,
     // without `to` the period ends now: a trail that went quiet last week shows it
     toMs: Math.min(f.toMs, now),
@@ -448,7 +456,14 @@ export async function buildReport(
         .ranked()
         .filter((t) => t.key.startsWith('retention.') || t.key === 'admin.retention_applied'),
     },
-    gaps: { thresholdMinutes: gapMinutes, periods, droppedEvents: dropped, overflowRecords, recoveries },
+    gaps: {
+      thresholdMinutes: gapMinutes,
+      count: quiet.count,
+      periods: quiet.periods,
+      droppedEvents: dropped,
+      overflowRecords,
+      recoveries,
+    },
     issues: { count: q.stats.issues, list: q.issues },
   };
 }
