@@ -495,6 +495,36 @@ describe('sealtrail report', () => {
     expect(md.stdout).toMatch(/^# Audit trail compliance report/);
     expect(md.stdout).toContain('not verified for this report');
   });
+  it('keeps a provider and model name apart from a model name holding the same slash', () => {
+    const d = path.join(root, 'models');
+    expect(run(['init', '--dir', d]).code).toBe(0);
+    const events = [
+      { type: 'model.completion', model: { provider: 'openai', name: 'gpt-4o' }, usage: { inputTokens: 10 } },
+      { type: 'model.completion', model: { provider: 'openai', name: 'gpt-4o' }, usage: { inputTokens: 20 } },
+      { type: 'model.completion', model: { name: 'openai/gpt-4o' }, usage: { inputTokens: 5 } },
+    ];
+    const a = spawnSync(process.execPath, [bin, 'append', '--dir', d], {
+      input: `${events.map((e) => JSON.stringify(e)).join('\n')}\n`,
+      encoding: 'utf8',
+      env: { ...process.env, SEALTRAIL_QUIET: '1' },
+    });
+    expect(a.stderr).toBe('');
+    expect(a.status).toBe(0);
+    const json = JSON.parse(run(['report', '--dir', d, '--format', 'json', '--no-verify']).stdout);
+    expect(json.totals.byModel).toEqual([
+      { provider: 'openai', name: 'gpt-4o', count: 2, inputTokens: 30, outputTokens: 0 },
+      { provider: null, name: 'openai/gpt-4o', count: 1, inputTokens: 5, outputTokens: 0 },
+    ]);
+    const md = run(['report', '--dir', d, '--format', 'md', '--no-verify']).stdout;
+    expect(md).toContain('| provider | model | entries | input tokens | output tokens |');
+    expect(md).toContain('| openai | gpt-4o | 2 | 30 | 0 |');
+    expect(md).toContain('| *none* | openai/gpt-4o | 1 | 5 | 0 |');
+    const file = path.join(root, 'models.html');
+    expect(run(['report', '--dir', d, '--format', 'html', '--no-verify', '--out', file]).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toContain(
+      '<td><span class="muted">none</span></td><td>openai/gpt-4o</td>',
+    );
+  });
   it('says when the list of quiet periods was cut, and counts them all', async () => {
     const d = path.join(root, 'many-gaps');
     const trail = await AuditTrail.open({ dir: d, worker: false });

@@ -112,7 +112,7 @@ export function renderReportHtml(r: ComplianceReport): string {
   const models = r.totals.byModel
     .map(
       (m, i) =>
-        `<tr><td>${esc(m.key)}</td><td class="r">${metric(['totals', 'byModel', i, 'count'], m.count)}</td><td class="r">${metric(['totals', 'byModel', i, 'inputTokens'], m.inputTokens)}</td><td class="r">${metric(['totals', 'byModel', i, 'outputTokens'], m.outputTokens)}</td></tr>`,
+        `<tr><td>${m.provider === null ? '<span class="muted">none</span>' : esc(m.provider)}</td><td>${esc(m.name)}</td><td class="r">${metric(['totals', 'byModel', i, 'count'], m.count)}</td><td class="r">${metric(['totals', 'byModel', i, 'inputTokens'], m.inputTokens)}</td><td class="r">${metric(['totals', 'byModel', i, 'outputTokens'], m.outputTokens)}</td></tr>`,
     )
     .join('');
   const gaps = r.gaps.periods
@@ -156,7 +156,7 @@ ${barChart('Entries by type (top 15)', r.totals.byType)}
 ${rankedTable('By type', r.totals.byType, ['totals', 'byType'], 'type')}
 ${rankedTable('By severity', r.totals.bySeverity, ['totals', 'bySeverity'], 'severity')}
 ${rankedTable('By outcome', r.totals.byOutcome, ['totals', 'byOutcome'], 'outcome')}
-${models === '' ? '<p class="muted">No model calls in this period.</p>' : `<table><caption>Models</caption><thead><tr><th>model</th><th class="r">entries</th><th class="r">input tokens</th><th class="r">output tokens</th></tr></thead><tbody>${models}</tbody></table>`}
+${models === '' ? '<p class="muted">No model calls in this period.</p>' : `<table><caption>Models</caption><thead><tr><th>provider</th><th>model</th><th class="r">entries</th><th class="r">input tokens</th><th class="r">output tokens</th></tr></thead><tbody>${models}</tbody></table>`}
 
 <h2>Guardrails</h2>
 <p>Safety checks on model inputs and outputs: ${metric(['guardrails', 'decisions'], r.guardrails.decisions)} decisions, of which

@@ -17,6 +17,9 @@ function table(title: string, header: string, rows: Ranked[]): string {
   return `**${title}**\n\n| ${header} | entries |\n| --- | ---: |\n${rows.map((r) => `| ${cell(r.key)} | ${r.count} |`).join('\n')}\n`;
 }
 
+/** A model given without a provider: emphasis, which no escaped value from the trail can make. */
+const NO_PROVIDER = '*none*';
+
 /** Quiet periods written out; the JSON report lists more (QUIET_PERIODS_LISTED). */
 const GAPS_SHOWN = 50;
 
@@ -62,7 +65,7 @@ export function renderReportMarkdown(r: ComplianceReport): string {
     table('By severity', 'severity', r.totals.bySeverity),
     r.totals.byModel.length === 0
       ? 'Models: none.\n'
-      : `**Models**\n\n| model | entries | input tokens | output tokens |\n| --- | ---: | ---: | ---: |\n${r.totals.byModel.map((m) => `| ${cell(m.key)} | ${m.count} | ${m.inputTokens} | ${m.outputTokens} |`).join('\n')}\n`,
+      : `**Models**\n\n| provider | model | entries | input tokens | output tokens |\n| --- | --- | ---: | ---: | ---: |\n${r.totals.byModel.map((m) => `| ${m.provider === null ? NO_PROVIDER : cell(m.provider)} | ${cell(m.name)} | ${m.count} | ${m.inputTokens} | ${m.outputTokens} |`).join('\n')}\n`,
     '## Guardrails',
     '',
     `${r.guardrails.decisions} decisions, ${r.guardrails.blocks} blocks, ${r.guardrails.warnings} warnings.`,

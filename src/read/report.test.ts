@@ -44,8 +44,8 @@ describe('buildReport', () => {
       { day: '2026-03-03', count: 5 },
     ]);
     expect(report.totals.byModel).toEqual([
-      { key: 'anthropic/claude', count: 8, inputTokens: 80, outputTokens: 160 },
-      { key: 'openai/gpt-4o', count: 8, inputTokens: 0, outputTokens: 0 },
+      { provider: 'anthropic', name: 'claude', count: 8, inputTokens: 80, outputTokens: 160 },
+      { provider: 'openai', name: 'gpt-4o', count: 8, inputTokens: 0, outputTokens: 0 },
     ]);
   });
   it('counts guardrail blocks with their reasons', () => {

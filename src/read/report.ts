@@ -38,7 +38,17 @@ export interface ComplianceReport {
     byType: Ranked[];
     bySeverity: Ranked[];
     byOutcome: Ranked[];
-    byModel: Array<Ranked & { inputTokens: number; outputTokens: number }>;
+    /**
+     * Entries per model, kept apart by provider: provider `openai` with name `gpt-4o` is not the
+     * name `openai/gpt-4o` given without a provider (`provider` null).
+     */
+    byModel: Array<{
+      provider: string | null;
+      name: string;
+      count: number;
+      inputTokens: number;
+      outputTokens: number;
+    }>;
     byDay: Array<{ day: string; count: number }>;
   };
   guardrails: {
@@ -236,7 +246,10 @@ export async function buildReport(
   const byType = new Counter();
   const bySeverity = new Counter();
   const byOutcome = new Counter();
-  const byModel = new Map<string, { count: number; inputTokens: number; outputTokens: number }>();
+  const byModel = new Map<
+    string,
+    { provider: string | null; name: string; count: number; inputTokens: number; outputTokens: number }
+  >();
   const byDay = new Counter();
   const blockedBy = new Counter();
   const blockReasons = new Counter();
@@ -271,9 +284,10 @@ export async function buildReport(
     if (!Number.isNaN(t)) times.push(t);
     const model = str(e, 'model', 'name');
     if (model !== undefined) {
-      const provider = str(e, 'model', 'provider');
-      const key = provider === undefined ? model : `${provider}/${model}`;
-      const m = byModel.get(key) ?? { count: 0, inputTokens: 0, outputTokens: 0 };
+      const provider = str(e, 'model', 'provider') ?? null;
+      // a structured key: a name may hold the '/' a joined key would use
+      const key = JSON.stringify([provider, model]);
+      const m = byModel.get(key) ?? { provider, name: model, count: 0, inputTokens: 0, outputTokens: 0 };
       const usage = e.usage as { inputTokens?: number; outputTokens?: number } | undefined;
       m.count++;
       m.inputTokens += usage?.inputTokens ?? 0;
@@ -392,8 +406,8 @@ export async function buildReport(
       bySeverity: bySeverity.ranked(),
       byOutcome: byOutcome.ranked(),
       byModel: [...byModel]
-        .map(([key, m]) => ({ key, ...m }))
-        .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1)),
+        .sort(([ka, a], [kb, b]) => b.count - a.count || (ka < kb ? -1 : 1))
+        .map(([, m]) => m),
       byDay: byDay
         .ranked()
         .map((r) => ({ day: r.key, count: r.count }))
