@@ -15,7 +15,13 @@ import type { EventEmitter } from 'node:events';
  */
 export function bindRequestEvents(...emitters: ReadonlyArray<EventEmitter | undefined>): AsyncResource {
   const resource = new AsyncResource('sealtrail.request');
-  for (const emitter of emitters)
-    if (emitter !== undefined) emitter.emit = resource.bind(emitter.emit.bind(emitter));
+  for (const emitter of emitters) {
+    if (emitter === undefined) continue;
+    const emit = emitter.emit;
+    // Not resource.bind(): on Node 20 it costs ≈ 8 µs a call (it redefines the bound function's
+    // properties), twice per request; this closure costs ≈ 0.1 µs (bench/integrations.ts).
+    emitter.emit = (event: string | symbol, ...args: unknown[]): boolean =>
+      resource.runInAsyncScope(emit, emitter, event, ...args);
+  }
   return resource;
 }
