@@ -13,6 +13,8 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateNoteKey } from '../chain/index.js';
+import { parseRetentionPolicy } from '../retention/index.js';
+import { AuditTrail } from '../writer/index.js';
 import { Collector } from './collector.js';
 import { createToken } from './tokens.js';
 
@@ -185,6 +187,59 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     expect(await page.getAttribute('#cp-signature', 'class')).toBe('bad');
     expect(await page.textContent('#vkey-source')).toContain('the collector serves ANOTHER key');
     await page.close();
+  });
+
+  it('says in a conversation of a pruned trail that the entries before the boundary are no longer stored', async () => {
+    const prunedDir = path.join(tmp, 'pruned');
+    const longAgo = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    const trail = await AuditTrail.open({
+      dir: prunedDir,
+      worker: false,
+      maxSegmentBytes: 1024,
+      handleExit: false,
+    });
+    for (let turn = 0; turn < 12; turn++) {
+      trail.emit({
+        type: 'model.completion',
+        ts: longAgo,
+        conversation: { id: 'c1', turn },
+        content: { prompt: `old ${turn}` },
+      });
+      if (turn % 4 === 3) await trail.flush();
+    }
+    for (const turn of [12, 13]) trail.emit({ type: 'model.completion', conversation: { id: 'c1', turn } });
+    await trail.flush();
+    const applied = await trail.applyRetention(
+      parseRetentionPolicy({ categories: { ai: { keep: '180d' } } }),
+    );
+    await trail.close();
+    expect(applied).toMatchObject({ prune: { firstKept: 12 } });
+    const token = createToken(prunedDir, { name: 'auditor', scopes: ['read'] }).token;
+    const pruned = await Collector.open({ dir: prunedDir });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      await page.goto(`${(await pruned.listen({ port: 0 })).url}/`);
+      await page.fill('#token', token);
+      await page.click('#signin-button');
+      await page.waitForSelector('#rows tr');
+      await page.fill('input[name=conversation]', 'c1');
+      await page.click('#apply');
+      await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(2);
+      await page.locator('#rows tr').first().click();
+      await page.waitForSelector('#open-conversation:not([hidden])');
+      await page.click('#open-conversation');
+      await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
+      expect(await page.locator('ol.turns > li > h3').allTextContents()).toEqual(['Turn 12', 'Turn 13']);
+      const facts = (await page.textContent('#conv-facts')) ?? '';
+      expect(await page.locator('#conv-facts dt', { hasText: 'pruned' }).count()).toBe(1);
+      expect(facts).toContain("the trail's entries before seq 12 (written ");
+      expect(facts).toContain(
+        'are no longer stored; earlier entries of this conversation may have been among them',
+      );
+      await page.close();
+    } finally {
+      await pruned.close();
+    }
   });
 
   it('opens a conversation: turns in order, prompts, retrieval, tool call, response, guardrail, integrity', async () => {

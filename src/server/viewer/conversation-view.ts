@@ -85,6 +85,11 @@ export const CONVERSATION_JS = String.raw`
     fact(facts, 'entries', view.entries + ' from ' + view.firstTs + ' to ' + view.lastTs);
     fact(facts, 'actors', view.actors.join(', '));
     fact(facts, 'models', view.models.join(', '));
+    const pruned = view.pruned;
+    if (pruned) {
+      const span = pruned.oldestTs ? ' (written ' + pruned.oldestTs + ' to ' + pruned.newestTs + ')' : '';
+      fact(facts, 'pruned', "the trail's entries before seq " + pruned.beforeSeq + span + ' are no longer stored; earlier entries of this conversation may have been among them');
+    }
     const i = view.integrity;
     const integrity = el('dd', i.failed > 0 ? 'bad' : 'ok', i.verified + ' verified, ' + i.unsigned + ' not yet signed, ' + i.failed + ' failed');
     integrity.id = 'conv-integrity';
