@@ -236,6 +236,14 @@ describe('verifyDir in runs and threads', () => {
       fs.writeFileSync(gz, gzipSync(fs.readFileSync(seg.file)));
       fs.rmSync(seg.file);
       expect(expectSameReports(dir).ok).toBe(true);
+      // zero bytes appended, which gunzip would skip without a word
+      const intact = fs.readFileSync(gz);
+      fs.appendFileSync(gz, Buffer.alloc(16));
+      expect(expectSameReports(dir).failure).toMatchObject({
+        code: 'SEGMENT_CHECKSUM_MISMATCH',
+        file: path.basename(gz),
+      });
+      fs.writeFileSync(gz, intact);
       const bytes = fs.readFileSync(gz);
       bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
       fs.writeFileSync(gz, bytes);

@@ -130,6 +130,17 @@ describe('openSegmentFile on a block archive', () => {
     }
   });
 
+  it('reports bytes after the gzip data as damage, in a block archive and in a one-member one', () => {
+    const data = lines(3 * BLOCK_BYTES);
+    const file = path.join(dir, '00000000000000000000.log.gz');
+    for (const packed of [blockGzip(data), gzipSync(data)]) {
+      fs.writeFileSync(file, Buffer.concat([packed, Buffer.alloc(10)]));
+      expect(() => readWhole(file)).toThrow(/archived segment is damaged \(bytes after the gzip data\)/);
+      fs.writeFileSync(file, packed);
+      expect(readWhole(file).equals(data)).toBe(true);
+    }
+  });
+
   it('reports an intact index that does not describe its blocks', () => {
     const data = lines(3 * BLOCK_BYTES + 100);
     const packed = blockGzip(data);

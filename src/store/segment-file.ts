@@ -35,11 +35,15 @@ export function isArchived(file: string): boolean {
  */
 export function gunzipSegment(file: string): Buffer {
   const packed = fs.readFileSync(file);
+  let out: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    return gunzipSync(packed);
+    // `info` gives the bytes zlib took: gunzip stops silently at trailing zeros after the last member
+    out = gunzipSync(packed, { info: true } as object) as unknown as typeof out;
   } catch {
     throw damagedArchive(file, 'not valid gzip');
   }
+  if (out.engine.bytesWritten !== packed.length) throw damagedArchive(file, 'bytes after the gzip data');
+  return out.buffer;
 }
 
 function damagedArchive(file: string, why: string): AuditError {
