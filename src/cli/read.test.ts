@@ -618,6 +618,35 @@ describe('sealtrail tail', () => {
     const q = run(['query', '--dir', d, '--seq-from', String(seq), '--seq-to', String(seq + 1)]);
     expect(q.stderr.split('\n')[0]).toBe(skipped);
   });
+
+  it('reports a line whose content is null, or whose event holds a field the reader sets, and prints the rest', () => {
+    for (const [edit, reason] of [
+      [
+        (l: string) => l.replace(/^\{"content":\{[^}]*\},/, '{"content":null,'),
+        'record content is not an object of digests',
+      ],
+      [
+        (l: string) => l.replace('"event":{', '"event":{"erased":"response",'),
+        'event holds erased, which only a reader sets',
+      ],
+    ] as const) {
+      const d = trailCopy();
+      const file = segmentFiles(d).at(-1)!;
+      const lines = readSegmentLines(file);
+      const damaged = edit(lines[0]!);
+      expect(damaged).not.toBe(lines[0]);
+      lines[0] = damaged;
+      writeSegmentLines(file, lines);
+      const seq = Number(path.basename(file).slice(0, 20));
+      // Object.keys(null) and `erased.join` threw: tail ended with exit 2 and none of the rest
+      const r = run(['tail', '--dir', d, '-n', String(lines.length + 2)]);
+      expect(r.stderr.split('\n')[0]).toBe(
+        `sealtrail: skipped unreadable line at seq ${seq} (${path.basename(file)}): ${reason}`,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`${seq + lines.length - 1}  `);
+    }
+  });
 });
 
 describe('sealtrail status', () => {

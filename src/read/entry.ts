@@ -19,6 +19,9 @@ export interface AuditEntry {
   [field: string]: unknown;
 }
 
+/** Entry fields a reader sets from the record, never taken from its event. */
+const READER_FIELDS = ['seq', 'content', 'erased'] as const;
+
 /**
  * Decodes one stored line.
  * @throws AuditError ENTRY_MALFORMED when the line is not a sealtrail record.
@@ -26,8 +29,16 @@ export interface AuditEntry {
 export function decodeLine(text: string): AuditEntry {
   const { committed, payloads } = splitLine(text);
   const rec = parseCommitted(committed);
+  // The writer never puts these in an event (docs/format.md §2): only a damaged line has them, and
+  // spread over the entry they would stand for the reader's own fields (`e.erased.join` threw in tail).
+  for (const k of READER_FIELDS) {
+    if (k in rec.event) throw new AuditError('ENTRY_MALFORMED', `event holds ${k}, which only a reader sets`);
+  }
   const entry = { seq: rec.seq, ...rec.event } as AuditEntry;
   if (rec.content !== undefined) {
+    // `null` made Object.keys throw a TypeError, which tail did not take for a damaged line
+    if (typeof rec.content !== 'object' || rec.content === null || Array.isArray(rec.content))
+      throw new AuditError('ENTRY_MALFORMED', 'record content is not an object of digests');
     const stored = payloads === undefined ? {} : parsePayloads(payloads);
     const content: Record<string, unknown> = {};
     const erased: string[] = [];
