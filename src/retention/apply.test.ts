@@ -147,6 +147,20 @@ describe('applyRetention', () => {
       expect(pruned.meta).toMatchObject({ segments: 5, entries: 20, firstKept: 20 });
     });
 
+    it('records the earliest and latest event time of all pruned entries, whichever segment holds them', async () => {
+      const { dir } = await oldTrail();
+      // the fixture's second segment holds older entries than its first (ts counts back with i)
+      const times = entries(dir)
+        .slice(0, 20)
+        .map((e) => e.ts)
+        .sort();
+      expect(times[0]).not.toBe(entries(dir)[0]!.ts);
+      await apply(dir, POLICY);
+      const pruned = entries(dir).find((e) => e.type === 'retention.pruned')!;
+      // oldestPruned was the first segment's oldest, days after the oldest entry pruned
+      expect(pruned.meta).toMatchObject({ oldestPruned: times[0], newestPruned: times.at(-1) });
+    });
+
     it('answers a proof of a pruned entry with NOT_FOUND naming the pruning', async () => {
       const { dir } = await oldTrail();
       await apply(dir, POLICY);

@@ -153,7 +153,12 @@ export function applyRetention(ctx: RetentionContext, policy: RetentionPolicy): 
         segments: segs.length,
         entries: plan.prune.entries,
         firstKept: plan.prune.firstKept,
-        oldestPruned: segs[0]!.minTs,
+        // event times, not seqs, order these: a later segment can hold older entries
+        oldestPruned:
+          segs
+            .map((s) => s.minTs)
+            .sort()
+            .at(0) ?? '',
         newestPruned:
           segs
             .map((s) => s.maxTs)
