@@ -264,6 +264,37 @@ describe('exactly-once delivery from remote sinks', () => {
     });
   });
 
+  describe('when a stamped line of the trail is damaged', () => {
+    it('still opens, and learns the sequences from the lines it can read', async () => {
+      const dir = path.join(tmp, 'damaged');
+      const token = createToken(dir, { name: 'worker', scopes: ['ingest'] }).token;
+      let collector = await Collector.open({ dir });
+      await post(
+        (await collector.listen({ port: 0 })).url,
+        token,
+        [0, 1, 2].map((i) => event(i, i)),
+      );
+      await collector.close();
+      // no saved state: the trail is read; the line of sinkSeq 1 holds `"content":null`
+      fs.rmSync(path.join(dir, SINK_STATE_FILE));
+      const segment = path.join(dir, 'segments', '00000000000000000000.log');
+      const lines = fs.readFileSync(segment, 'utf8').split('\n');
+      const at = lines.findIndex((l) => l.includes('"sinkSeq":1'));
+      lines[at] = lines[at]!.replace('{"event":', '{"content":null,"event":');
+      fs.writeFileSync(segment, lines.join('\n'));
+      collector = await Collector.open({ dir });
+      try {
+        const again = await post((await collector.listen({ port: 0 })).url, token, [
+          event(2, 2),
+          event(3, 3),
+        ]);
+        expect(again.body.duplicates).toBe(1);
+      } finally {
+        await collector.close();
+      }
+    });
+  });
+
   describe('when the dedup state is bounded', () => {
     const DAY = 24 * 3600_000;
 

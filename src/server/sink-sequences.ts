@@ -26,7 +26,7 @@
  */
 import path from 'node:path';
 import { NoteVerifier, openCheckpoint } from '../chain/index.js';
-import { AuditError } from '../errors.js';
+import { AuditError, isAuditError } from '../errors.js';
 import { isRecord } from '../is-record.js';
 import { decodeLine } from '../read/index.js';
 import { DirSource, readIfExists, writeFileAtomic } from '../store/index.js';
@@ -158,7 +158,14 @@ export class SinkSequences {
     }
     for (const line of source.lineBytes(from)) {
       if (line.bytes.indexOf(SINK_STAMP) < 0) continue;
-      const meta = decodeLine(line.bytes.toString('utf8')).meta;
+      let meta: unknown;
+      try {
+        meta = decodeLine(line.bytes.toString('utf8')).meta;
+      } catch (err) {
+        // A damaged line is verify's to report; the collector still opens on the lines it can read.
+        if (isAuditError(err, 'ENTRY_MALFORMED')) continue;
+        throw err;
+      }
       if (!isRecord(meta)) continue;
       const { producer, sinkId, sinkSeq } = meta;
       if (typeof producer !== 'string' || typeof sinkId !== 'string' || !Number.isSafeInteger(sinkSeq))
