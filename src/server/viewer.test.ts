@@ -94,11 +94,22 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${url}/`);
+  async function signIn(page: Page, token: string, at = url): Promise<void> {
+    await page.goto(`${at}/`);
     await page.fill('#token', token);
     await page.click('#signin-button');
     await page.waitForSelector('#rows tr');
+  }
+
+  /** Lists conversation `id` (`rows` entries), opens its first entry, then the conversation view. */
+  async function openConversation(page: Page, id: string, rows: number): Promise<void> {
+    await page.fill('input[name=conversation]', id);
+    await page.click('#apply');
+    await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(rows);
+    await page.locator('#rows tr').first().click();
+    await page.waitForSelector('#open-conversation:not([hidden])');
+    await page.click('#open-conversation');
+    await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
   }
 
   afterAll(async () => {
@@ -218,17 +229,8 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     const pruned = await Collector.open({ dir: prunedDir });
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-      await page.goto(`${(await pruned.listen({ port: 0 })).url}/`);
-      await page.fill('#token', token);
-      await page.click('#signin-button');
-      await page.waitForSelector('#rows tr');
-      await page.fill('input[name=conversation]', 'c1');
-      await page.click('#apply');
-      await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(2);
-      await page.locator('#rows tr').first().click();
-      await page.waitForSelector('#open-conversation:not([hidden])');
-      await page.click('#open-conversation');
-      await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
+      await signIn(page, token, (await pruned.listen({ port: 0 })).url);
+      await openConversation(page, 'c1', 2);
       expect(await page.locator('ol.turns > li > h3').allTextContents()).toEqual(['Turn 12', 'Turn 13']);
       const facts = (await page.textContent('#conv-facts')) ?? '';
       expect(await page.locator('#conv-facts dt', { hasText: 'pruned' }).count()).toBe(1);
@@ -245,13 +247,7 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
   it('opens a conversation: turns in order, prompts, retrieval, tool call, response, guardrail, integrity', async () => {
     const page = await browser.newPage({ viewport: { width: 1300, height: 1200 } });
     await signIn(page, investigator);
-    await page.fill('input[name=conversation]', 'conv-42');
-    await page.click('#apply');
-    await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(5);
-    await page.locator('#rows tr').first().click();
-    await page.waitForSelector('#open-conversation:not([hidden])');
-    await page.click('#open-conversation');
-    await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
+    await openConversation(page, 'conv-42', 5);
     expect(await page.locator('ol.turns > li > h3').allTextContents()).toEqual(['Turn 1', 'Turn 2']);
     const types = await page
       .locator('ol.turns .entry')
@@ -410,13 +406,7 @@ describe.skipIf(!present && !required)('the web viewer in headless Chromium', ()
     });
     const page = await browser.newPage();
     await signIn(page, investigator);
-    await page.fill('input[name=conversation]', conversation.id);
-    await page.click('#apply');
-    await expect.poll(() => page.locator('#rows tr').count(), { timeout: 10_000 }).toBe(2);
-    await page.locator('#rows tr').first().click();
-    await page.waitForSelector('#open-conversation:not([hidden])');
-    await page.click('#open-conversation');
-    await page.waitForSelector('#conversation:not([hidden]) ol.turns > li');
+    await openConversation(page, conversation.id, 2);
     const shown = `${await page.textContent('#conv-title')}${await page.textContent('#turns')}`;
     expect(shown).not.toMatch(/[\u0008\u202c\u202e]/);
     expect(shown).toContain('conv-\\u202ebidi');
