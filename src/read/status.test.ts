@@ -41,6 +41,21 @@ describe('trailStatus', () => {
     expect(s.keys.checkpointKeyId).toMatch(/^[0-9a-f]{8}$/);
     expect(s.lastVerification).toBeNull();
   });
+  it('finds the newest entry before an empty newest segment (a writer stopped after it rotated)', () => {
+    const copy = path.join(root, 'empty-newest');
+    fs.cpSync(dir, copy, { recursive: true });
+    const before = trailStatus(copy);
+    const empty = path.join(
+      trailLayout(copy).segmentsDir,
+      `${String(before.treeSize).padStart(20, '0')}.log`,
+    );
+    fs.writeFileSync(empty, '', { mode: 0o600 });
+    const s = trailStatus(copy);
+    expect(s.segments?.count).toBe(before.segments!.count + 1);
+    expect(s.newestEntry).toBe(before.newestEntry);
+    expect(s.entries).toBe(before.entries);
+  });
+
   it('shows the size the checkpoint note signs, not the unsigned size field beside it', () => {
     const copy = path.join(root, 'unsigned-size');
     fs.cpSync(dir, copy, { recursive: true });

@@ -102,10 +102,13 @@ export function trailStatus(dir: string | DirSource | PgSource): TrailStatus {
     oldest = line.text;
     break;
   }
+  // the newest segment may be empty (a writer stopped right after it rotated): look further back
   let newest: string | undefined;
-  for (const text of last === undefined ? [] : readLinesReverse(last.ref.file)) {
-    newest = text;
-    break;
+  for (let i = segments.length - 1; i >= 0 && newest === undefined; i--) {
+    for (const text of readLinesReverse(segments[i]!.ref.file)) {
+      newest = text;
+      break;
+    }
   }
 
   const records = recordsIn((needle) =>
