@@ -193,16 +193,23 @@ describe('Audit', () => {
   });
 
   describe('redaction on the way to a collector', () => {
-    it('spools what was scanned, even when a getter answers a secret on a later read', async () => {
-      const spoolDir = path.join(dirs.root(), 'spool');
+    /** An audit whose only destination is a collector no one answers: events stay in its spool. */
+    async function spooling(name: string, failure?: 'block'): Promise<{ a: Audit; spoolDir: string }> {
+      const spoolDir = path.join(dirs.root(), name);
       const a = newAudit();
-      // nothing listens on port 9: the event stays in the spool
+      // nothing listens on port 9
       await a.enable({
         env: TEST_ENV,
         destination: 'http://127.0.0.1:9',
         collectorToken: 'test-token',
         spoolDir,
+        ...(failure === undefined ? {} : { failure }),
       });
+      return { a, spoolDir };
+    }
+
+    it('spools what was scanned, even when a getter answers a secret on a later read', async () => {
+      const { a, spoolDir } = await spooling('spool');
       let reads = 0;
       const meta = Object.defineProperty({}, 'note', {
         get: () => (reads++ === 0 ? 'nothing here' : 'mail jane.doe@example.com'),
@@ -216,15 +223,7 @@ describe('Audit', () => {
     });
 
     it('refuses a record the trail writes about itself before it reaches the spool', async () => {
-      const spoolDir = path.join(dirs.root(), 'own-spool');
-      const a = newAudit();
-      await a.enable({
-        env: TEST_ENV,
-        destination: 'http://127.0.0.1:9',
-        collectorToken: 'test-token',
-        spoolDir,
-        failure: 'block',
-      });
+      const { a, spoolDir } = await spooling('own-spool', 'block');
       a.emit({ type: 'x.before' });
       expect(() => a.emit({ type: 'retention.content_expired' })).toThrow(
         expect.objectContaining({ code: 'EVENT_INVALID', detail: { field: 'type' } }),

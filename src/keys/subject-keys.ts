@@ -236,7 +236,7 @@ export class SubjectKeyStore {
             // read under the lock: a destruction finished meanwhile left no file, or an erased one
             const record = readRecord(file);
             if (record === undefined || record.wrap !== 'local' || record.keyId === ring.current) return;
-            if (readErased(this.#erasedFile(name))?.erased.some((e) => e.generation === record.generation)) {
+            if (namesGeneration(readErased(this.#erasedFile(name)), record.generation)) {
               withFile(file, 'destroy', () => shredFile(file));
               return;
             }
@@ -276,7 +276,7 @@ export class SubjectKeyStore {
     const file = this.#file(name);
     let record = readRecord(file);
     const erased = readErased(this.#erasedFile(name));
-    if (record !== undefined && erased?.erased.some((e) => e.generation === record!.generation)) {
+    if (record !== undefined && namesGeneration(erased, record.generation)) {
       // A destruction was interrupted after its erasure record: finish it.
       await this.#exclusive(name, () => withFile(file, 'destroy', () => shredFile(file)));
       record = undefined;
@@ -290,7 +290,7 @@ export class SubjectKeyStore {
       const wanted = options.generation;
       const destroyed =
         erased !== undefined &&
-        (wanted === undefined ? record === undefined : erased.erased.some((e) => e.generation === wanted));
+        (wanted === undefined ? record === undefined : namesGeneration(erased, wanted));
       if (destroyed) {
         throw new AuditError(
           'KEY_DESTROYED',
@@ -418,6 +418,11 @@ function createRecord(file: string, record: SubjectKeyRecord): Promise<boolean> 
       throw err;
     }
   });
+}
+
+/** True when erasure record `erased` lists `generation` as destroyed. */
+function namesGeneration(erased: ErasedRecord | undefined, generation: string): boolean {
+  return erased?.erased.some((e) => e.generation === generation) === true;
 }
 
 function readErased(file: string): ErasedRecord | undefined {
