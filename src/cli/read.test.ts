@@ -255,11 +255,16 @@ describe('sealtrail export', () => {
   it('refuses a --manifest path the --out file would take, before reading anything', () => {
     const d = trailCopy();
     const file = path.join(root, 'same-path.jsonl');
+    const linked = path.join(root, 'linked-root');
+    fs.symlinkSync(root, linked);
     for (const [out, manifest] of [
       [file, file],
       [file, path.join(root, '.', 'same-path.jsonl')],
       // the export, renamed over the manifest's .partial, was then renamed to the manifest's name
       [`${file}.partial`, file],
+      [file, `${file}.partial`],
+      // the same directory through a symlink: both outputs would share one .partial file
+      [file, path.join(linked, 'same-path.jsonl')],
     ]) {
       const r = run(['export', '--dir', d, '--format', 'jsonl', '--out', out!, '--manifest', manifest!]);
       expect(r.stderr).toBe(

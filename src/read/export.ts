@@ -200,14 +200,27 @@ export function manifestText(manifest: ExportManifest): string {
 
 /**
  * True when an export to `file` and its manifest `manifestFile` would write the same path: the
- * export is the manifest, or the manifest's `.partial` (see {@link PartialFile}). The manifest's
- * rename would then fail (and the export be removed with it), or put the export under the
- * manifest's name.
+ * export is the manifest, or the manifest's `.partial` (see {@link PartialFile}), also through a
+ * symlinked directory. The two would then share a `.partial` file, the manifest's rename would
+ * fail (and the export be removed with it), or the export would end under the manifest's name.
  */
 export function outputsCollide(file: string, manifestFile: string): boolean {
-  const a = path.resolve(file);
-  const b = path.resolve(manifestFile);
-  return a === b || a === `${b}.partial`;
+  const a = writtenPath(file);
+  const b = writtenPath(manifestFile);
+  return a === b || a === `${b}.partial` || b === `${a}.partial`;
+}
+
+/**
+ * The path a write to `file` lands on: its directory with symlinks resolved, and its name (the
+ * rename that commits an output replaces a symlink of that name, not its target).
+ */
+function writtenPath(file: string): string {
+  const abs = path.resolve(file);
+  try {
+    return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
+  } catch {
+    return abs; // no such directory: the open fails later and names it
+  }
 }
 
 /**
