@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseRecordTailBytes, splitLine } from '../chain/record.js';
 import { AuditError } from '../errors.js';
 import { writeAll } from '../write-all.js';
+import type { AppendThread } from './append-thread.js';
 import { ensureDir, FILE_MODE, syncDir, withFile, writeFileAtomic } from './fs-safe.js';
 import { parseSegmentFileName, segmentFileName, summaryFileName, type TrailLayout } from './layout.js';
 import { readLineBytes, readLines } from './line-reader.js';
@@ -107,6 +108,8 @@ export interface SegmentLogOptions {
    * someone else).
    */
   signedSize?: number;
+  /** Writes batches off the calling thread (append-thread.ts); without it `append` writes them. */
+  appendThread?: AppendThread;
 }
 
 const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -132,12 +135,14 @@ export class SegmentLog {
   private maxTs = '';
   private day = '';
   private readonly maxBytes: number;
+  private readonly thread: AppendThread | undefined;
 
   private constructor(
     readonly layout: TrailLayout,
     options: SegmentLogOptions,
   ) {
     this.maxBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.thread = options.appendThread;
   }
 
   /**
@@ -249,14 +254,22 @@ export class SegmentLog {
 
   /**
    * Appends complete lines (each ending in `\n`) holding `count` entries. Not durable until {@link sync}.
-   * @throws AuditError STORE_IO on a write error (the partial write is cut back first).
+   * With an append thread the lines are queued: they are in the file once {@link writes} says so.
+   * @throws AuditError STORE_IO on a write error (the partial write is cut back first), or, with an
+   *   append thread, while one of its writes is failing and no slot is free.
    */
   append(data: Uint8Array, count: number, minTs: string, maxTs: string, now: number): void {
     if (this.current === undefined) this.startSegment(this.size, now);
     const file = this.current!.file;
+    const thread = this.thread;
     try {
-      writeAll(this.fd, data);
+      if (thread?.fits(data.length) === true) thread.write(this.fd, data, this.bytes, file);
+      else {
+        thread?.waitIdle(file);
+        writeAll(this.fd, data);
+      }
     } catch (err) {
+      if (err instanceof AuditError) throw err; // nothing of this batch was written or queued
       // Cut a partial write back so the file ends on a whole entry.
       try {
         fs.ftruncateSync(this.fd, this.bytes);
@@ -293,9 +306,23 @@ export class SegmentLog {
     forEachSealedLine(this.layout, visit);
   }
 
-  /** fdatasync of the open segment: one per batch (group commit). */
+  /**
+   * Batches handed to {@link append} and those of them in the file (equal without an append
+   * thread): a sync covers the batches written when it began.
+   */
+  writes(): { issued: number; written: number } {
+    const thread = this.thread;
+    return thread === undefined
+      ? { issued: 0, written: 0 }
+      : { issued: thread.issued, written: thread.completed };
+  }
+
+  /** fdatasync of the open segment, after every queued write: one per batch (group commit). */
   sync(): void {
-    if (this.fd >= 0) withFile(this.current!.file, 'sync', () => fs.fdatasyncSync(this.fd));
+    if (this.fd < 0) return;
+    const file = this.current!.file;
+    this.thread?.waitIdle(file);
+    withFile(file, 'sync', () => fs.fdatasyncSync(this.fd));
   }
 
   /**
@@ -324,7 +351,7 @@ export class SegmentLog {
   rotate(treeSize: number, root: Buffer): SegmentSummary | undefined {
     const ref = this.current;
     if (ref === undefined || this.bytes === 0) return undefined;
-    this.sync();
+    this.sync(); // after the queued writes: the descriptor is closed below
     fs.closeSync(this.fd);
     this.fd = -1;
     const summary: SegmentSummary = {

@@ -39,6 +39,11 @@ export interface EntryLog {
   append(lines: Buffer, count: number, minTs: string, maxTs: string, now: number): void;
   setLast(committed: string): void;
   sync(): void;
+  /**
+   * Batches appended and those of them already in the store, where writes are queued to another
+   * thread (segment files, store/append-thread.ts); absent where `append` writes them.
+   */
+  writes?(): { issued: number; written: number };
   /** Syncs off the calling thread where the store can (segment files); absent otherwise. */
   syncAsync?(done: (err: Error | undefined) => void): void;
   needsRotation(now: number): boolean;
@@ -176,6 +181,14 @@ export class Appender {
     if (sync) log.sync();
     this.parts.mirror?.(out);
     return seq - 1;
+  }
+
+  /**
+   * Batches appended so far and those of them in the store: a {@link syncAsync} makes durable the
+   * batches written when it begins. Equal (zero) where appending writes at once.
+   */
+  writes(): { issued: number; written: number } {
+    return this.parts.log.writes?.() ?? { issued: 0, written: 0 };
   }
 
   /** Makes every appended entry durable (fdatasync of the open segment). */

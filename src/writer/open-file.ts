@@ -8,6 +8,7 @@ import { NoteSigner } from '../chain/note.js';
 import { hashLeaf } from '../chain/rfc6962.js';
 import { SealKeyFile } from '../chain/seal.js';
 import { TileTree } from '../chain/tree.js';
+import type { AppendThread } from '../store/append-thread.js';
 import {
   acquireLock,
   type ContentMode,
@@ -48,10 +49,11 @@ export interface OpenedFile {
 }
 
 /**
- * Opens (and if allowed creates) the trail in `options.dir` for appending.
+ * Opens (and if allowed creates) the trail in `options.dir` for appending; with `appendThread`,
+ * segment writes go through it (store/append-thread.ts).
  * @throws AuditError TRAIL_LOCKED, TRAIL_NOT_FOUND, STORE_IO, KEY_INVALID.
  */
-export function openFileAppender(options: OpenFileOptions): OpenedFile {
+export function openFileAppender(options: OpenFileOptions, appendThread?: AppendThread): OpenedFile {
   const layout = trailLayout(options.dir);
   let sealSeed: string | undefined;
   if (options.create !== false && !fs.existsSync(layout.meta)) {
@@ -69,6 +71,7 @@ export function openFileAppender(options: OpenFileOptions): OpenedFile {
     const log = SegmentLog.open(layout, {
       signedSize: latest?.size ?? 0,
       ...(options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes }),
+      ...(appendThread === undefined ? {} : { appendThread }),
     });
     const adopted = checkUnsignedTail(latest, log.size, layout.segmentsDir);
     const tree = TileTree.open(layout.treeDir);

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditError } from '../errors.js';
+import { AppendThread } from '../store/append-thread.js';
 import type { Appender } from './appender.js';
 import { type FromWorker, SHARED, type ToWorker, type WorkerInit } from './channel.js';
 import { openFileAppender } from './open-file.js';
@@ -34,15 +35,20 @@ function errorOf(err: unknown): { code: string; message: string; detail?: Record
     : { code: 'STORE_IO', message: (err as Error).message };
 }
 
-// Batches that queued up while the last one was written go out together in one write. The sync
-// runs on libuv's thread pool while the next batches are built and written (pipelined group
-// commit: the disk and the hashing overlap, measured); entries count as durable only once a sync
-// that started after their write has finished.
-const MAX_EVENTS_PER_WRITE = 16_384;
+// Batches that queued up while the last one was written go out together in one write (of at most
+// this many events, which fits a slot of the append thread). A trail directory's writes run on
+// the append thread and the sync on libuv's thread pool while the next batches are built
+// (pipelined group commit: the disk, the page cache and the hashing overlap, measured); entries
+// count as durable only once a sync that started after their write was done has finished.
+const MAX_EVENTS_PER_WRITE = 4096;
 let drainScheduled = false;
-/** Entries written by this session, and how many of them a finished sync covers. */
+/** Entries appended by this session, those of them in the store, and those a finished sync covers. */
 let written = 0;
+let inStore = 0;
 let synced = 0;
+/** Per append of this session not yet known to be in the store: its batch number and `written` after it. */
+const appends: Array<{ batch: number; total: number }> = [];
+let appendThread: AppendThread | undefined;
 let syncing = false;
 let syncRetryDelay = 0;
 
@@ -77,8 +83,16 @@ function drain(): void {
     retryDelay = 0;
     recycle(backlog.splice(0, take));
     written += count;
+    appends.push({ batch: appender.writes().issued, total: written });
   }
   startSync();
+}
+
+/** Entries of this session in the store: those whose append the store has written. */
+function storedTotal(): number {
+  const done = appender?.writes().written ?? 0;
+  while (appends.length > 0 && appends[0]!.batch <= done) inStore = appends.shift()!.total;
+  return inStore;
 }
 
 /** Gives the caller back the buffers of written batches, for its next batches (framing.ts). */
@@ -89,9 +103,10 @@ function recycle(done: ReadonlyArray<{ data: Uint8Array }>): void {
 
 /** Starts a sync of everything written so far, unless one is running (it starts the next one). */
 function startSync(): void {
-  if (syncing || appender === undefined || written === synced) return;
+  if (syncing || appender === undefined) return;
+  const target = storedTotal();
+  if (target === synced) return;
   syncing = true;
-  const target = written;
   appender.syncAsync((err) => {
     syncing = false;
     if (err !== undefined) {
@@ -123,6 +138,7 @@ async function close(): Promise<void> {
     markDurable(written);
   } finally {
     appender = undefined;
+    await appendThread?.terminate();
     release?.();
     release = undefined;
     Atomics.store(shared, SHARED.closed, 1n);
@@ -188,10 +204,17 @@ port.on('message', (msg: ToWorker) => {
 try {
   const options = init.options;
   // The PostgreSQL driver is loaded only for PostgreSQL trails.
+  if (!('postgres' in options)) {
+    appendThread = AppendThread.start({
+      onWritten: () => startSync(),
+      onError: (code) =>
+        post({ type: 'error', code: 'STORE_IO', message: `cannot write a segment: ${code}`, retrying: true }),
+    });
+  }
   const opened =
     'postgres' in options
       ? await (await import('./open-postgres.js')).openPgAppender(options)
-      : openFileAppender(options);
+      : openFileAppender(options, appendThread);
   appender = opened.appender;
   if ('release' in opened) release = opened.release;
   else ({ settle, finish } = opened);
@@ -208,5 +231,6 @@ try {
   if (opened.sealSeed !== undefined) ready.sealSeed = opened.sealSeed;
   post(ready);
 } catch (err) {
+  await appendThread?.terminate();
   post({ type: 'error', ...errorOf(err), retrying: false, fatal: true });
 }

@@ -1,0 +1,45 @@
+/** What the append thread and the writer share (append-thread.ts): the queue's slots and counters. */
+
+/** Batches that can wait to be written at once. */
+export const SLOTS = 4;
+
+/** Indexes into the control array (Int32). */
+export const CTL = {
+  /** Batches queued so far (the next one goes to slot `queued % SLOTS`). */
+  queued: 0,
+  /** Batches written so far. */
+  completed: 1,
+  /** 1 while the oldest queued batch failed at its last attempt (it is being retried). */
+  failing: 2,
+  /** 1 once the writer closes: the thread writes what is queued, then ends. */
+  stop: 3,
+  /** SLOTS entries: the descriptor each slot's batch goes to. */
+  slotFd: 4,
+  /** SLOTS entries: the length of each slot's batch. */
+  slotLength: 4 + SLOTS,
+} as const;
+
+const CONTROL_LENGTH = 4 + 2 * SLOTS;
+
+/** The shared memory, as the thread gets it (workerData). */
+export interface AppendThreadShared {
+  control: SharedArrayBuffer;
+  /** Per slot: the file's length before the batch (where a failed write is cut back to). */
+  offsets: SharedArrayBuffer;
+  slots: SharedArrayBuffer[];
+}
+
+export type FromAppendThread = { type: 'written'; completed: number } | { type: 'error'; code: string };
+
+export function allocateShared(slotBytes: number): AppendThreadShared {
+  return {
+    control: new SharedArrayBuffer(CONTROL_LENGTH * 4),
+    offsets: new SharedArrayBuffer(SLOTS * 8),
+    slots: Array.from({ length: SLOTS }, () => new SharedArrayBuffer(slotBytes)),
+  };
+}
+
+/** The first `length` bytes of slot `slot`. */
+export function slotView(shared: AppendThreadShared, slot: number, length: number): Uint8Array {
+  return new Uint8Array(shared.slots[slot]!, 0, length);
+}

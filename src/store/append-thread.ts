@@ -1,0 +1,125 @@
+/**
+ * Segment writes off the writer's thread. Writing a batch into the page cache is not free: on the
+ * benchmark's virtual machine it took 38% of the writer thread at a million events, where the host
+ * backs fresh memory on first touch (docs/benchmarks.md). The append thread does those writes while
+ * the writer hashes and builds the next batch.
+ *
+ * The writer copies each batch into one of a few shared slots and goes on; the thread writes the
+ * slots in order. Everything that needs the file whole first waits, blocking, until the thread has
+ * written all that is queued ({@link AppendThread.waitIdle}): syncs, rotation, closing, and so
+ * every checkpoint and seal, which sync first. An entry counts as durable only once a sync that
+ * began after its write completed has finished (writer/worker.ts). A failed write is cut back and
+ * retried by the thread until it succeeds, like a failed batch before; meanwhile a wait fails
+ * with STORE_IO, so the writer reports it and keeps its batches.
+ */
+import type { Worker } from 'node:worker_threads';
+import { AuditError } from '../errors.js';
+import { startModuleWorker } from '../worker-start.js';
+import {
+  type AppendThreadShared,
+  allocateShared,
+  CTL,
+  type FromAppendThread,
+  SLOTS,
+  slotView,
+} from './append-thread-shared.js';
+
+/** Room for a batch of 4,096 entries of ~1.7 KB; a larger batch is written on the writer's thread. */
+const SLOT_BYTES = 8 * 1024 * 1024;
+
+/** The append thread of one writer. */
+export class AppendThread {
+  private readonly ctl: Int32Array;
+  private readonly offsets: Float64Array;
+  private queued = 0;
+  private stopped = false;
+
+  private constructor(
+    private readonly shared: AppendThreadShared,
+    private readonly worker: Worker,
+  ) {
+    this.ctl = new Int32Array(shared.control);
+    this.offsets = new Float64Array(shared.offsets);
+  }
+
+  /**
+   * Starts the thread. `onWritten` gets the number of batches written so far after each write;
+   * `onError` the error code of each failed attempt (the thread retries it).
+   */
+  static start(events: { onWritten(completed: number): void; onError(code: string): void }): AppendThread {
+    const shared = allocateShared(SLOT_BYTES);
+    const worker = startModuleWorker(import.meta.url, 'append-thread-worker', { workerData: shared });
+    worker.unref();
+    worker.on('message', (msg: FromAppendThread) => {
+      if (msg.type === 'written') events.onWritten(msg.completed);
+      else events.onError(msg.code);
+    });
+    worker.on('error', (err) => events.onError(err.message));
+    return new AppendThread(shared, worker);
+  }
+
+  /** Whether a batch of `bytes` goes through the thread ({@link write}). */
+  fits(bytes: number): boolean {
+    return bytes <= SLOT_BYTES && !this.stopped;
+  }
+
+  /** Batches queued so far; {@link completed} catches up with it. */
+  get issued(): number {
+    return this.queued;
+  }
+
+  /** Batches written so far. */
+  get completed(): number {
+    return Atomics.load(this.ctl, CTL.completed);
+  }
+
+  /**
+   * Queues `data` (copied) to be appended to `fd`, a file `offset` bytes long before it. Waits
+   * for a free slot when all are taken.
+   * @throws AuditError STORE_IO when it would wait on a write that is failing (`file` named).
+   */
+  write(fd: number, data: Uint8Array, offset: number, file: string): void {
+    while (this.queued - this.completed >= SLOTS) this.waitForWrite(file);
+    const slot = this.queued % SLOTS;
+    slotView(this.shared, slot, data.length).set(data);
+    Atomics.store(this.ctl, CTL.slotFd + slot, fd);
+    Atomics.store(this.ctl, CTL.slotLength + slot, data.length);
+    this.offsets[slot] = offset;
+    this.queued++;
+    Atomics.store(this.ctl, CTL.queued, this.queued);
+    Atomics.notify(this.ctl, CTL.queued);
+  }
+
+  /**
+   * Blocks until every queued batch is written.
+   * @throws AuditError STORE_IO while a write is failing (the thread goes on retrying it).
+   */
+  waitIdle(file: string): void {
+    while (this.completed < this.queued) this.waitForWrite(file);
+  }
+
+  /** Writes what is queued (waiting for it), then ends the thread. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    Atomics.store(this.ctl, CTL.stop, 1);
+    Atomics.notify(this.ctl, CTL.queued);
+    Atomics.notify(this.ctl, CTL.stop);
+  }
+
+  /** Ends the thread at once (a write being retried is given up: the next open recovers the tail). */
+  terminate(): Promise<number> {
+    this.stop();
+    return this.worker.terminate();
+  }
+
+  private waitForWrite(file: string): void {
+    const done = this.completed;
+    if (done < this.queued && Atomics.load(this.ctl, CTL.failing) === 1) {
+      throw new AuditError('STORE_IO', `cannot write ${file}: a write is failing and being retried`, {
+        file,
+      });
+    }
+    Atomics.wait(this.ctl, CTL.completed, done, 1000);
+  }
+}
