@@ -322,8 +322,9 @@ function openNodeCheck(source: DirSource): NodeCheck | undefined {
  * the ones below, as proofs read them: the leaves themselves were checked against the entries.
  */
 function checkTreeFiles(source: DirSource, nodes: NodeCheck, live: boolean, report: VerifyReport): void {
-  // The writer stores an entry's leaf after its line, so the tree may run ahead only while it
-  // writes (the segments were read first); a writer that opens the trail cuts what runs ahead.
+  // The writer stores an entry's leaf before its line is in the segment (the append thread writes
+  // it), so the tree runs ahead while it writes (the segments were read first), and after it was
+  // killed, like an unsigned tail: a writer that opens the trail cuts what runs ahead.
   if (!live && nodes.tree.size > report.entries) {
     report.ok = false;
     report.failure = {

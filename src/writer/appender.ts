@@ -149,31 +149,36 @@ export class Appender {
     let minTs = '';
     let maxTs = '';
     let last = { start: 0, end: 0, leaf: prev };
-    for (const batch of batches) {
-      const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
-      forEachFramed(src, (ev) => {
-        if (ev.seal === undefined) last = lines.appendLine(src, ev, prev, seq);
-        else {
-          const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
-          last = lines.appendLine(sealed.src, sealed.ev, prev, seq);
-        }
-        prev = last.leaf;
-        tree.append(prev);
-        if (minTs === '' || ev.ts < minTs) minTs = ev.ts;
-        if (ev.ts > maxTs) maxTs = ev.ts;
-        seq++;
-        count++;
-      });
-    }
-    if (count === 0) return seq - 1;
-    const out = lines.bytes();
+    let out: Buffer;
     try {
+      for (const batch of batches) {
+        const src = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+        forEachFramed(src, (ev) => {
+          if (ev.seal === undefined) last = lines.appendLine(src, ev, prev, seq);
+          else {
+            const sealed = this.contentKeys.seal(src, ev, this.parts.origin);
+            last = lines.appendLine(sealed.src, sealed.ev, prev, seq);
+          }
+          prev = last.leaf;
+          tree.append(prev); // may flush on its own: the tree is cut back below on any failure
+          if (minTs === '' || ev.ts < minTs) minTs = ev.ts;
+          if (ev.ts > maxTs) maxTs = ev.ts;
+          seq++;
+          count++;
+        });
+      }
+      if (count === 0) return seq - 1;
+      out = lines.bytes();
+      // The tree's files first: once the lines are handed to the log they are stored (the append
+      // thread writes them), so nothing after that may fail the batch, which the caller would
+      // then append a second time with the chain going on from before it. A tree ahead of the
+      // lines is cut back at the next open (open-file.ts), as one the append thread left is.
+      tree.flush();
       log.append(out, count, minTs, maxTs, now);
     } catch (err) {
       tree.truncate(startSize);
       throw err;
     }
-    tree.flush();
     // The entries are written: the chain goes on from them even if the sync below fails (a
     // caller that retried the batch would write it twice).
     log.setLast(lines.text(last.start, last.end));
