@@ -1,8 +1,9 @@
 /**
  * The append thread (append-thread.ts): writes the queued batches of segment lines to their
- * files, in the order they were queued. A write that fails is cut back to where it started and
- * tried again, with a growing pause, until it succeeds or the thread is stopped; the writer learns
- * of each failure (a message) and of each completed write (the shared counter, then a message).
+ * files, in the order they were queued. A write that fails is cut back to where it started and,
+ * once the cut-back has worked, tried again, with a growing pause, until it succeeds or the thread
+ * is stopped; the writer learns of each failure (a message) and of each completed write (the
+ * shared counter, then a message).
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -28,16 +29,27 @@ for (;;) {
   const slot = done % shared.slots.length;
   const fd = Atomics.load(ctl, CTL.slotFd + slot);
   const start = offsets[slot]!;
+  // Whether the file ends where this batch starts: after a failed attempt only once it was cut
+  // back, for a write after part of a batch would leave that part as a torn line amid whole ones
+  // (the next open would set aside everything after it, lines made durable too).
+  let whole = true;
   for (let pause = 0; ; ) {
     try {
+      if (!whole) {
+        fs.ftruncateSync(fd, start);
+        whole = true;
+      }
       writeAll(fd, slotView(shared, slot, Atomics.load(ctl, CTL.slotLength + slot)));
       break;
     } catch (err) {
-      // Cut a partial write back, so the file ends on a whole line; the next attempt appends again.
+      whole = false;
+      // Cut a partial write back at once, so the file ends on a whole line (the writer may be
+      // killed while this waits); the next attempt appends again.
       try {
         fs.ftruncateSync(fd, start);
+        whole = true;
       } catch {
-        // the writer's next open recovers a torn tail
+        // cut back before the next attempt
       }
       Atomics.store(ctl, CTL.failing, 1);
       Atomics.notify(ctl, CTL.completed);

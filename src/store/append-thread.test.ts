@@ -3,7 +3,7 @@
  * they are there, and a write that fails is cut back to whole lines and retried, while nothing the
  * writer confirmed as durable is lost.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,30 @@ describe('AppendThread', () => {
       await thread.terminate();
       fs.closeSync(fd);
     }
+  });
+});
+
+/** Whether this process may set a file append-only here (root, and a file system that has the flag). */
+function canSetAppendOnly(): boolean {
+  const probe = path.join(root, 'probe');
+  fs.writeFileSync(probe, '');
+  const set = spawnSync('chattr', ['+a', probe]).status === 0;
+  if (set) spawnSync('chattr', ['-a', probe]);
+  return set && spawnSync('prlimit', ['--version']).status === 0;
+}
+
+describe('AppendThread, when a write fails part way and the part cannot be cut back at once', () => {
+  it.skipIf(!canSetAppendOnly())('writes the batch again only after the part is cut back', () => {
+    const file = path.join(root, 'cut-back.log');
+    const script = fileURLToPath(new URL('../test-support/cut-back-writer.mjs', import.meta.url));
+    const child = spawnSync(process.execPath, [script, file], { encoding: 'utf8' });
+    spawnSync('chattr', ['-a', file]); // whatever the child left, so that the file can be removed
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    // the line before, then the batch whole: no part of a first attempt before it
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text.length).toBe(1000 + 5000);
+    expect(text === `${'a'.repeat(999)}\n${'b'.repeat(4999)}\n`).toBe(true);
   });
 });
 
