@@ -3,12 +3,13 @@
  * they are there, and a write that fails is cut back to whole lines and retried, while nothing the
  * writer confirmed as durable is lost.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeLine, verifyDir } from '../read/index.js';
+import { canSetAppendOnly, runCutBackWriter } from '../test-support/cut-back.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { AuditTrail } from '../writer/trail.js';
 import { AppendThread } from './append-thread.js';
@@ -47,25 +48,14 @@ describe('AppendThread', () => {
   });
 });
 
-/** Whether this process may set a file append-only here (root, and a file system that has the flag). */
-function canSetAppendOnly(): boolean {
-  const probe = path.join(root, 'probe');
-  fs.writeFileSync(probe, '');
-  const set = spawnSync('chattr', ['+a', probe]).status === 0;
-  if (set) spawnSync('chattr', ['-a', probe]);
-  return set && spawnSync('prlimit', ['--version']).status === 0;
-}
-
 describe('AppendThread, when a write fails part way and the part cannot be cut back at once', () => {
-  it.skipIf(!canSetAppendOnly())('writes the batch again only after the part is cut back', () => {
-    const file = path.join(root, 'cut-back.log');
-    const script = fileURLToPath(new URL('../test-support/cut-back-writer.mjs', import.meta.url));
-    const child = spawnSync(process.execPath, [script, file], { encoding: 'utf8' });
-    spawnSync('chattr', ['-a', file]); // whatever the child left, so that the file can be removed
+  it.skipIf(!canSetAppendOnly(root))('writes the batch again only after the part is cut back', () => {
+    const dir = path.join(root, 'cut-back');
+    const child = runCutBackWriter('thread', dir);
     expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
     // the line before, then the batch whole: no part of a first attempt before it
-    const text = fs.readFileSync(file, 'utf8');
+    const text = fs.readFileSync(path.join(dir, 'thread.log'), 'utf8');
     expect(text.length).toBe(1000 + 5000);
     expect(text === `${'a'.repeat(999)}\n${'b'.repeat(4999)}\n`).toBe(true);
   });

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { canSetAppendOnly, runCutBackWriter } from '../test-support/cut-back.js';
 import { trailDirs } from '../test-support/fixtures.js';
 import { trailLayout } from './layout.js';
 import { listSegments, readSummary, SegmentLog } from './segment-log.js';
@@ -60,5 +62,33 @@ describe('SegmentLog', () => {
     log.append(line(1), 1, '', '', now);
     expect(log.needsRotation(now)).toBe(true);
     log.close();
+  });
+});
+
+describe('SegmentLog.append, when a write fails part way and the part cannot be cut back at once', () => {
+  it.skipIf(!canSetAppendOnly(dirs.root()))('writes the batch again only after the part is cut back', () => {
+    const dir = dirs.fresh();
+    const child = runCutBackWriter('segment-log', dir);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const [segment] = listSegments(trailLayout(dir).segmentsDir);
+    // the line before, then the batch whole: no part of a first attempt before it
+    const text = fs.readFileSync(segment!.file, 'utf8');
+    expect(text.length).toBe(1000 + 5000);
+    expect(text === `${'a'.repeat(999)}\n${'b'.repeat(4999)}\n`).toBe(true);
+  });
+
+  it.skipIf(!canSetAppendOnly(dirs.root()))('seals the segment without the part', () => {
+    const dir = dirs.fresh();
+    const child = runCutBackWriter('segment-log-rotate', dir);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const [segment] = listSegments(trailLayout(dir).segmentsDir);
+    const bytes = fs.readFileSync(segment!.file);
+    expect(bytes.length).toBe(1000);
+    expect(readSummary(segment!)).toMatchObject({
+      bytes: 1000,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
   });
 });

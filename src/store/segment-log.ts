@@ -136,6 +136,8 @@ export class SegmentLog {
   private day = '';
   private readonly maxBytes: number;
   private readonly thread: AppendThread | undefined;
+  /** Set while the file may end in part of a batch whose write failed (its cut-back failed too). */
+  private torn = false;
 
   private constructor(
     readonly layout: TrailLayout,
@@ -263,6 +265,7 @@ export class SegmentLog {
     const file = this.current!.file;
     const thread = this.thread;
     try {
+      this.cutTornTail();
       if (thread?.fits(data.length) === true) thread.write(this.fd, data, this.bytes, file);
       else {
         thread?.waitIdle(file);
@@ -274,7 +277,7 @@ export class SegmentLog {
       try {
         fs.ftruncateSync(this.fd, this.bytes);
       } catch {
-        // the next open recovers the tail
+        this.torn = true; // cut back before the next batch; or the next open recovers the tail
       }
       throw new AuditError(
         'STORE_IO',
@@ -289,6 +292,18 @@ export class SegmentLog {
     this.size += count;
     if (this.minTs === '' || minTs < this.minTs) this.minTs = minTs;
     if (maxTs > this.maxTs) this.maxTs = maxTs;
+  }
+
+  /**
+   * Cuts off the part of a batch that a failed write left, where cutting it back right then
+   * failed too: a batch written after it, or a summary sealing the file with it, would leave it as
+   * a torn line amid whole ones (the next open would set aside every line after it).
+   * @throws Error from node:fs when it still cannot be cut.
+   */
+  private cutTornTail(): void {
+    if (!this.torn) return;
+    fs.ftruncateSync(this.fd, this.bytes);
+    this.torn = false;
   }
 
   /** Remembers the last entry's committed bytes (for the chain after a restart). */
@@ -351,6 +366,7 @@ export class SegmentLog {
   rotate(treeSize: number, root: Buffer): SegmentSummary | undefined {
     const ref = this.current;
     if (ref === undefined || this.bytes === 0) return undefined;
+    withFile(ref.file, 'write', () => this.cutTornTail());
     this.sync(); // after the queued writes: the descriptor is closed below
     fs.closeSync(this.fd);
     this.fd = -1;
