@@ -13,13 +13,15 @@ export const CTL = {
   failing: 2,
   /** 1 once the writer closes: the thread writes what is queued, then ends. */
   stop: 3,
+  /** 1 once the thread runs (append-thread.ts waits for it before it queues anything). */
+  running: 4,
   /** SLOTS entries: the descriptor each slot's batch goes to. */
-  slotFd: 4,
+  slotFd: 5,
   /** SLOTS entries: the length of each slot's batch. */
-  slotLength: 4 + SLOTS,
+  slotLength: 5 + SLOTS,
 } as const;
 
-const CONTROL_LENGTH = 4 + 2 * SLOTS;
+const CONTROL_LENGTH = 5 + 2 * SLOTS;
 
 /** The shared memory, as the thread gets it (workerData). */
 export interface AppendThreadShared {

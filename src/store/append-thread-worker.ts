@@ -19,6 +19,9 @@ function post(msg: FromAppendThread): void {
   port.postMessage(msg);
 }
 
+Atomics.store(ctl, CTL.running, 1);
+Atomics.notify(ctl, CTL.running);
+
 for (;;) {
   const done = Atomics.load(ctl, CTL.completed);
   if (Atomics.load(ctl, CTL.stop) === 1 && Atomics.load(ctl, CTL.queued) === done) break;

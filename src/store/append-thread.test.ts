@@ -19,11 +19,20 @@ const root = tempDir();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('AppendThread', () => {
+  it('is not used when it does not run within the wait given (the writer writes itself then)', () => {
+    const events = { onWritten: () => undefined, onError: () => undefined };
+    // no thread loads its module in no time: start gives up, and ends it
+    expect(AppendThread.start(events, 0)).toBeUndefined();
+    const thread = AppendThread.start(events);
+    expect(thread).toBeDefined();
+    return thread!.terminate();
+  });
+
   it('writes queued batches in order, and waitIdle returns once all are in the file', async () => {
     const file = path.join(root, 'ordered.log');
     const fd = fs.openSync(file, 'a', 0o600);
     const written: number[] = [];
-    const thread = AppendThread.start({ onWritten: (n) => written.push(n), onError: () => undefined });
+    const thread = AppendThread.start({ onWritten: (n) => written.push(n), onError: () => undefined })!;
     try {
       let expected = '';
       let offset = 0;

@@ -26,6 +26,8 @@ import {
 
 /** Room for a batch of 4,096 entries of ~1.7 KB; a larger batch is written on the writer's thread. */
 const SLOT_BYTES = 8 * 1024 * 1024;
+/** The longest wait for the thread to start (it loads one small module; ≈ 30 ms here). */
+const START_MS = 10_000;
 
 /** The append thread of one writer. */
 export class AppendThread {
@@ -43,13 +45,24 @@ export class AppendThread {
   }
 
   /**
-   * Starts the thread. `onWritten` gets the number of batches written so far after each write;
-   * `onError` the error code of each failed attempt (the thread retries it).
+   * Starts the thread and waits (blocking, at most `startMs`) until it runs. `onWritten` gets the
+   * number of batches written so far after each write; `onError` the error code of each failed
+   * attempt (the thread retries it).
+   * @returns undefined when the thread did not start in time (it is ended): the caller writes on
+   *   its own thread then, for a wait on a thread that never runs would never end.
    */
-  static start(events: { onWritten(completed: number): void; onError(code: string): void }): AppendThread {
+  static start(
+    events: { onWritten(completed: number): void; onError(code: string): void },
+    startMs = START_MS,
+  ): AppendThread | undefined {
     const shared = allocateShared(SLOT_BYTES);
     const worker = startModuleWorker(import.meta.url, 'append-thread-worker', { workerData: shared });
     worker.unref();
+    const ctl = new Int32Array(shared.control);
+    if (Atomics.wait(ctl, CTL.running, 0, startMs) === 'timed-out') {
+      void worker.terminate();
+      return undefined;
+    }
     worker.on('message', (msg: FromAppendThread) => {
       if (msg.type === 'written') events.onWritten(msg.completed);
       else events.onError(msg.code);

@@ -210,6 +210,13 @@ try {
       onError: (code) =>
         post({ type: 'error', code: 'STORE_IO', message: `cannot write a segment: ${code}`, retrying: true }),
     });
+    if (appendThread === undefined)
+      post({
+        type: 'error',
+        code: 'STORE_IO',
+        message: 'the append thread did not start: segments are written on the writer thread',
+        retrying: false,
+      });
   }
   const opened =
     'postgres' in options
