@@ -11,6 +11,7 @@ import { GENESIS_PREV } from '../chain/record.js';
 import { hashLeaf } from '../chain/rfc6962.js';
 import type { SealRecord } from '../chain/seal.js';
 import type { TreeWriter } from '../chain/tree.js';
+import { reportDiagnostic } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { prepareEvent } from '../event/prepare.js';
 import { applyRetention, type RetentionResult } from '../retention/apply.js';
@@ -184,8 +185,24 @@ export class Appender {
     log.setLast(lines.text(last.start, last.end));
     this.prev = prev;
     if (sync) log.sync();
-    this.parts.mirror?.(out);
+    this.copyOut(out);
     return seq - 1;
+  }
+
+  /**
+   * Copies stored lines to the mirror (stdout). The batch is in the trail already: a copy that
+   * fails is reported, never thrown, for a batch that failed would be appended again.
+   */
+  private copyOut(lines: Buffer): void {
+    try {
+      this.parts.mirror?.(lines);
+    } catch (err) {
+      reportDiagnostic({
+        kind: 'write-failed',
+        message: `cannot copy stored entries to stdout (they are in the trail directory): ${(err as Error).message}`,
+        detail: { code: (err as NodeJS.ErrnoException).code },
+      });
+    }
   }
 
   /**

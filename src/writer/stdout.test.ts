@@ -3,11 +3,16 @@
  * calling close(). The collected stream holds every entry, a checkpoint and a seal, and the
  * entries verify against them with the announced key.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { verifyTrail } from '../chain/index.js';
 import { canonicalJson } from '../event/index.js';
+import { decodeLine, verifyDir } from '../read/index.js';
+import { DirSource } from '../store/index.js';
+import { tempDir } from '../test-support/fixtures.js';
 
 const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
@@ -53,5 +58,34 @@ describe('AuditTrail with store "stdout"', () => {
     });
     expect(report.failure).toBeUndefined();
     expect(report).toMatchObject({ ok: true, entries: 26 });
+  });
+});
+
+describe('AuditTrail with a directory and stdout: true, when stdout is gone', () => {
+  it('stores each event once, says that the copy failed, and ends normally', async () => {
+    const root = tempDir();
+    try {
+      const dir = path.join(root, 'audit');
+      const script = fileURLToPath(new URL('../test-support/broken-stdout-writer.mjs', import.meta.url));
+      const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone: each write to stdout fails with EPIPE
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(err).toContain(
+        'sealtrail: cannot copy stored entries to stdout (they are in the trail directory): cannot write to fd 1: EPIPE',
+      );
+      expect(code).toBe(0);
+      const stored = [...new DirSource(dir).lines()]
+        .map((l) => decodeLine(l.text))
+        .filter((e) => e.type === 'x.mirror')
+        .map((e) => (e.meta as { i: number }).i);
+      expect(stored).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(verifyDir(dir).failure).toBeUndefined();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
