@@ -47,7 +47,8 @@ describe('AppendThread', () => {
       thread.waitIdle(file);
       expect(thread.completed).toBe(40);
       expect(fs.readFileSync(file, 'utf8')).toBe(expected);
-      expect(thread.fits(8 * 1024 * 1024 + 1)).toBe(false);
+      expect(thread.fits(4 * 1024 * 1024)).toBe(true);
+      expect(thread.fits(4 * 1024 * 1024 + 1)).toBe(false);
       await new Promise<void>((r) => setTimeout(r, 50));
       expect(written.at(-1)).toBe(40);
     } finally {

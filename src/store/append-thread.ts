@@ -24,8 +24,8 @@ import {
   slotView,
 } from './append-thread-shared.js';
 
-/** Room for a batch of 4,096 entries of ~1.7 KB; a larger batch is written on the writer's thread. */
-const SLOT_BYTES = 8 * 1024 * 1024;
+/** Room for a batch of 2,048 entries of ~1.7 KB; a larger batch is written on the writer's thread. */
+const SLOT_BYTES = 4 * 1024 * 1024;
 /** The longest wait for the thread to start (it loads one small module; ≈ 30 ms here). */
 const START_MS = 10_000;
 

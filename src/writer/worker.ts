@@ -40,7 +40,7 @@ function errorOf(err: unknown): { code: string; message: string; detail?: Record
 // the append thread and the sync on libuv's thread pool while the next batches are built
 // (pipelined group commit: the disk, the page cache and the hashing overlap, measured); entries
 // count as durable only once a sync that started after their write was done has finished.
-const MAX_EVENTS_PER_WRITE = 4096;
+const MAX_EVENTS_PER_WRITE = 2048;
 let drainScheduled = false;
 /** Entries appended by this session, those of them in the store, and those a finished sync covers. */
 let written = 0;
