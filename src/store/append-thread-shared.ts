@@ -11,14 +11,22 @@ export const CTL = {
   completed: 1,
   /** 1 while the oldest queued batch failed at its last attempt (it is being retried). */
   failing: 2,
-  /** 1 once the writer closes: the thread writes what is queued, then ends. */
+  /** A {@link STOP} value: 0 while the thread runs on. */
   stop: 3,
-  /** 1 once the thread runs (append-thread.ts waits for it before it queues anything). */
+  /** 1 while the thread runs (append-thread.ts waits for it before it queues anything). */
   running: 4,
   /** SLOTS entries: the descriptor each slot's batch goes to. */
   slotFd: 5,
   /** SLOTS entries: the length of each slot's batch. */
   slotLength: 5 + SLOTS,
+} as const;
+
+/** Values of `CTL.stop`. */
+export const STOP = {
+  /** Write what is queued, then end (unless a write is failing: then end now). */
+  finish: 1,
+  /** End before the next attempt to write, written or not (the trail was not opened). */
+  abandon: 2,
 } as const;
 
 const CONTROL_LENGTH = 5 + 2 * SLOTS;

@@ -8,7 +8,13 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeAll } from '../write-all.js';
-import { type AppendThreadShared, CTL, type FromAppendThread, slotView } from './append-thread-shared.js';
+import {
+  type AppendThreadShared,
+  CTL,
+  type FromAppendThread,
+  STOP,
+  slotView,
+} from './append-thread-shared.js';
 
 const shared = workerData as AppendThreadShared;
 const ctl = new Int32Array(shared.control);
@@ -19,12 +25,20 @@ function post(msg: FromAppendThread): void {
   port.postMessage(msg);
 }
 
+/** Ends the thread, saying so (append-thread.ts `abandon` waits for it). */
+function end(): never {
+  Atomics.store(ctl, CTL.running, 0);
+  Atomics.notify(ctl, CTL.running);
+  process.exit(0); // in a worker thread: ends this thread only
+}
+
 Atomics.store(ctl, CTL.running, 1);
 Atomics.notify(ctl, CTL.running);
 
 for (;;) {
   const done = Atomics.load(ctl, CTL.completed);
-  if (Atomics.load(ctl, CTL.stop) === 1 && Atomics.load(ctl, CTL.queued) === done) break;
+  const stop = Atomics.load(ctl, CTL.stop);
+  if (stop === STOP.abandon || (stop === STOP.finish && Atomics.load(ctl, CTL.queued) === done)) end();
   if (Atomics.load(ctl, CTL.queued) === done) {
     Atomics.wait(ctl, CTL.queued, done);
     continue;
@@ -38,6 +52,7 @@ for (;;) {
   let whole = true;
   for (let pause = 0; ; ) {
     try {
+      if (Atomics.load(ctl, CTL.stop) === STOP.abandon) end();
       if (!whole) {
         fs.ftruncateSync(fd, start);
         whole = true;
@@ -58,9 +73,8 @@ for (;;) {
       Atomics.notify(ctl, CTL.completed);
       post({ type: 'error', code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
       pause = Math.min(Math.max(pause * 2, 50), 5000);
-      // Woken early by stop(): the writer gave up on this trail, whose next open recovers it.
-      if (Atomics.wait(ctl, CTL.stop, 0, pause) !== 'timed-out' && Atomics.load(ctl, CTL.stop) === 1)
-        process.exit(0);
+      // Woken early by a stop: the writer gave up on this trail, whose next open recovers it.
+      if (Atomics.wait(ctl, CTL.stop, 0, pause) !== 'timed-out' && Atomics.load(ctl, CTL.stop) !== 0) end();
     }
   }
   Atomics.store(ctl, CTL.failing, 0);

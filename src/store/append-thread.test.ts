@@ -58,6 +58,31 @@ describe('AppendThread', () => {
   });
 });
 
+describe('AppendThread.abandon', () => {
+  it('ends a thread that is retrying a failed write before its next attempt, and returns once it has', async () => {
+    const file = path.join(root, 'read-only.log');
+    fs.writeFileSync(file, 'x\n');
+    const fd = fs.openSync(file, 'r'); // every write to it fails (EBADF) and is retried
+    let errors = 0;
+    const thread = AppendThread.start({ onWritten: () => undefined, onError: () => errors++ })!;
+    const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    try {
+      thread.write(fd, Buffer.from('line\n'), 2, file);
+      expect(() => thread.waitIdle(file)).toThrow(/a write is failing/);
+      thread.abandon();
+      await pause(50); // the messages it sent before it ended
+      const seen = errors;
+      expect(seen).toBeGreaterThan(0);
+      await pause(400); // retries come after 50, 100 and 200 ms
+      expect(errors).toBe(seen);
+      expect(fs.readFileSync(file, 'utf8')).toBe('x\n');
+    } finally {
+      await thread.terminate();
+      fs.closeSync(fd);
+    }
+  });
+});
+
 describe('AppendThread, when a write fails part way and the part cannot be cut back at once', () => {
   it.skipIf(!canSetAppendOnly(root))('writes the batch again only after the part is cut back', () => {
     const dir = path.join(root, 'cut-back');

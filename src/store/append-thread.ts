@@ -21,6 +21,7 @@ import {
   CTL,
   type FromAppendThread,
   SLOTS,
+  STOP,
   slotView,
 } from './append-thread-shared.js';
 
@@ -113,9 +114,24 @@ export class AppendThread {
 
   /** Writes what is queued (waiting for it), then ends the thread. */
   stop(): void {
-    if (this.stopped) return;
+    this.signal(STOP.finish);
+  }
+
+  /**
+   * Ends the thread before its next attempt to write, and waits (blocking, at most `waitMs`) until
+   * it has ended: called before the writer's lock is released when opening failed, so that no
+   * write it was retrying lands after another writer has opened the trail.
+   */
+  abandon(waitMs = START_MS): void {
+    this.signal(STOP.abandon);
+    const deadline = Date.now() + waitMs;
+    while (Atomics.load(this.ctl, CTL.running) === 1 && Date.now() < deadline)
+      Atomics.wait(this.ctl, CTL.running, 1, Math.max(1, deadline - Date.now()));
+  }
+
+  private signal(stop: number): void {
     this.stopped = true;
-    Atomics.store(this.ctl, CTL.stop, 1);
+    Atomics.store(this.ctl, CTL.stop, Math.max(stop, Atomics.load(this.ctl, CTL.stop)));
     Atomics.notify(this.ctl, CTL.queued);
     Atomics.notify(this.ctl, CTL.stop);
   }

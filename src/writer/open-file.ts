@@ -109,6 +109,7 @@ export function openFileAppender(options: OpenFileOptions, appendThread?: Append
     if (sealSeed !== undefined) opened.sealSeed = sealSeed;
     return opened;
   } catch (err) {
+    appendThread?.abandon(); // a write it is retrying must not land after the lock is released
     release();
     throw err;
   }
