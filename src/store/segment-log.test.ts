@@ -91,4 +91,15 @@ describe('SegmentLog.append, when a write fails part way and the part cannot be 
       sha256: createHash('sha256').update(bytes).digest('hex'),
     });
   });
+
+  it.skipIf(!canSetAppendOnly(dirs.root()))('closes the segment without the part', () => {
+    // A writer signs its `close` checkpoint after this sync: whole lines of the part left after it
+    // would be entries it did not sign, and the next open would refuse the trail.
+    const dir = dirs.fresh();
+    const child = runCutBackWriter('segment-log-close', dir);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const [segment] = listSegments(trailLayout(dir).segmentsDir);
+    expect(fs.readFileSync(segment!.file).length).toBe(1000);
+  });
 });

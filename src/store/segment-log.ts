@@ -297,7 +297,9 @@ export class SegmentLog {
   /**
    * Cuts off the part of a batch that a failed write left, where cutting it back right then
    * failed too: a batch written after it, or a summary sealing the file with it, would leave it as
-   * a torn line amid whole ones (the next open would set aside every line after it).
+   * a torn line amid whole ones (the next open would set aside every line after it); a checkpoint
+   * signed with it there (the `close` one) would stand before whole lines of it that the next open
+   * refuses as not the writer's (unsigned-tail.ts).
    * @throws Error from node:fs when it still cannot be cut.
    */
   private cutTornTail(): void {
@@ -332,11 +334,15 @@ export class SegmentLog {
       : { issued: thread.issued, written: thread.completed };
   }
 
-  /** fdatasync of the open segment, after every queued write: one per batch (group commit). */
+  /**
+   * fdatasync of the open segment, after every queued write and the cut of a torn tail, since a
+   * checkpoint, a seal or the segment's summary follows: one per batch (group commit).
+   */
   sync(): void {
     if (this.fd < 0) return;
     const file = this.current!.file;
     this.thread?.waitIdle(file);
+    withFile(file, 'write', () => this.cutTornTail());
     withFile(file, 'sync', () => fs.fdatasyncSync(this.fd));
   }
 
@@ -366,7 +372,6 @@ export class SegmentLog {
   rotate(treeSize: number, root: Buffer): SegmentSummary | undefined {
     const ref = this.current;
     if (ref === undefined || this.bytes === 0) return undefined;
-    withFile(ref.file, 'write', () => this.cutTornTail());
     this.sync(); // after the queued writes: the descriptor is closed below
     fs.closeSync(this.fd);
     this.fd = -1;

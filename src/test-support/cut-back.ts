@@ -23,7 +23,7 @@ export function canSetAppendOnly(dir: string): boolean {
  * (so that the directory can be removed), and returns the child's exit status and stderr.
  */
 export function runCutBackWriter(
-  mode: 'thread' | 'segment-log' | 'segment-log-rotate',
+  mode: 'thread' | 'segment-log' | 'segment-log-rotate' | 'segment-log-close',
   dir: string,
 ): { status: number | null; stderr: string } {
   const script = fileURLToPath(new URL('./cut-back-writer.mjs', import.meta.url));
