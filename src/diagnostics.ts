@@ -31,8 +31,24 @@ export interface Diagnostic {
   detail?: Record<string, unknown>;
 }
 
+/** Where this thread's diagnostics go instead, in a thread of the library's own (see {@link forwardDiagnostics}). */
+let forward: ((d: Diagnostic) => void) | undefined;
+
+/**
+ * Hands every diagnostic of this thread to `to` instead of publishing it: the writer's worker
+ * thread sends them to the application's thread, whose diagnostics channel the application
+ * subscribes to (a channel is per thread).
+ */
+export function forwardDiagnostics(to: (d: Diagnostic) => void): void {
+  forward = to;
+}
+
 /** Publishes a diagnostic; the first of each kind also goes to stderr unless SEALTRAIL_QUIET=1. */
 export function reportDiagnostic(d: Diagnostic): void {
+  if (forward !== undefined) {
+    forward(d);
+    return;
+  }
   if (channel.hasSubscribers) channel.publish(d);
   if (!seen.has(d.kind)) {
     seen.add(d.kind);

@@ -4,6 +4,7 @@
  * a SharedArrayBuffer so that the caller can also wait synchronously (process exit, `block` policy).
  */
 import type { Worker } from 'node:worker_threads';
+import { type Diagnostic, reportDiagnostic } from '../diagnostics.js';
 import { AuditError, type AuditErrorCode } from '../errors.js';
 import type { RetentionResult } from '../retention/apply.js';
 import type { ErasureCount } from '../retention/erase.js';
@@ -41,6 +42,8 @@ export type FromWorker =
   | { type: 'recycle'; buffers: ArrayBuffer[] }
   | { type: 'done'; id: number; result?: ErasureCount | RetentionResult }
   | { type: 'closed' }
+  /** A diagnostic of the worker's thread (diagnostics.ts), published on the caller's. */
+  | { type: 'diagnostic'; diagnostic: Diagnostic }
   | {
       type: 'error';
       code: string;
@@ -144,6 +147,9 @@ export class WorkerChannel implements Channel {
             break;
           case 'done':
             channel.settle(msg.id, undefined, msg.result);
+            break;
+          case 'diagnostic':
+            reportDiagnostic(msg.diagnostic);
             break;
           case 'closed':
             channel.resolveClosed?.();

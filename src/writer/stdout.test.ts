@@ -62,7 +62,7 @@ describe('AuditTrail with store "stdout"', () => {
 });
 
 describe('AuditTrail with a directory and stdout: true, when stdout is gone', () => {
-  it('stores each event once, says that the copy failed, and ends normally', async () => {
+  it('stores each event once, says that the copy failed (on stderr and the diagnostics channel), and ends normally', async () => {
     const root = tempDir();
     try {
       const dir = path.join(root, 'audit');
@@ -77,6 +77,8 @@ describe('AuditTrail with a directory and stdout: true, when stdout is gone', ()
       expect(err).toContain(
         'sealtrail: cannot copy stored entries to stdout (they are in the trail directory): cannot write to fd 1: EPIPE',
       );
+      // published on the application's thread, though the copy failed on the writer's
+      expect(err).toContain('diagnostics seen: copy failed');
       expect(code).toBe(0);
       const stored = [...new DirSource(dir).lines()]
         .map((l) => decodeLine(l.text))

@@ -4,6 +4,7 @@
  * Protocol in channel.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { forwardDiagnostics } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { AppendThread } from '../store/append-thread.js';
 import type { Appender } from './appender.js';
@@ -27,6 +28,8 @@ let finish: (() => Promise<void>) | undefined;
 function post(msg: FromWorker): void {
   port.postMessage(msg);
 }
+// A diagnostic raised here (a failed copy to stdout) reaches the application's subscribers.
+forwardDiagnostics((diagnostic) => post({ type: 'diagnostic', diagnostic }));
 
 /** An error as the caller's thread rebuilds it (the detail is non-secret by contract). */
 function errorOf(err: unknown): { code: string; message: string; detail?: Record<string, unknown> } {
