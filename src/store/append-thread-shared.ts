@@ -15,10 +15,15 @@ export const CTL = {
   stop: 3,
   /** 1 while the thread runs (append-thread.ts waits for it before it queues anything). */
   running: 4,
+  /**
+   * Counts every batch queued and every stop: the idle thread waits on it, so that neither is
+   * missed between its last look at `queued` and `stop` and its wait.
+   */
+  wake: 5,
   /** SLOTS entries: the descriptor each slot's batch goes to. */
-  slotFd: 5,
+  slotFd: 6,
   /** SLOTS entries: the length of each slot's batch. */
-  slotLength: 5 + SLOTS,
+  slotLength: 6 + SLOTS,
 } as const;
 
 /** Values of `CTL.stop`. */
@@ -29,7 +34,7 @@ export const STOP = {
   abandon: 2,
 } as const;
 
-const CONTROL_LENGTH = 5 + 2 * SLOTS;
+const CONTROL_LENGTH = 6 + 2 * SLOTS;
 
 /** The shared memory, as the thread gets it (workerData). */
 export interface AppendThreadShared {

@@ -36,11 +36,12 @@ Atomics.store(ctl, CTL.running, 1);
 Atomics.notify(ctl, CTL.running);
 
 for (;;) {
+  const wake = Atomics.load(ctl, CTL.wake); // read first: a batch or stop after it changes it
   const done = Atomics.load(ctl, CTL.completed);
   const stop = Atomics.load(ctl, CTL.stop);
   if (stop === STOP.abandon || (stop === STOP.finish && Atomics.load(ctl, CTL.queued) === done)) end();
   if (Atomics.load(ctl, CTL.queued) === done) {
-    Atomics.wait(ctl, CTL.queued, done);
+    Atomics.wait(ctl, CTL.wake, wake);
     continue;
   }
   const slot = done % shared.slots.length;

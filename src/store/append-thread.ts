@@ -101,7 +101,7 @@ export class AppendThread {
     this.offsets[slot] = offset;
     this.queued++;
     Atomics.store(this.ctl, CTL.queued, this.queued);
-    Atomics.notify(this.ctl, CTL.queued);
+    this.wake();
   }
 
   /**
@@ -132,8 +132,14 @@ export class AppendThread {
   private signal(stop: number): void {
     this.stopped = true;
     Atomics.store(this.ctl, CTL.stop, Math.max(stop, Atomics.load(this.ctl, CTL.stop)));
-    Atomics.notify(this.ctl, CTL.queued);
-    Atomics.notify(this.ctl, CTL.stop);
+    this.wake();
+    Atomics.notify(this.ctl, CTL.stop); // a thread pausing between attempts waits on `stop`
+  }
+
+  /** Wakes an idle thread: it waits on `wake`, which this changes, so no call of this is missed. */
+  private wake(): void {
+    Atomics.add(this.ctl, CTL.wake, 1);
+    Atomics.notify(this.ctl, CTL.wake);
   }
 
   /** Ends the thread at once (a write being retried is given up: the next open recovers the tail). */
