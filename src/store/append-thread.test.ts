@@ -32,7 +32,15 @@ describe('AppendThread', () => {
     const file = path.join(root, 'ordered.log');
     const fd = fs.openSync(file, 'a', 0o600);
     const written: number[] = [];
-    const thread = AppendThread.start({ onWritten: (n) => written.push(n), onError: () => undefined })!;
+    let allReported: () => void = () => undefined;
+    const reported = new Promise<void>((resolve) => {
+      allReported = resolve;
+    });
+    const onWritten = (n: number) => {
+      written.push(n);
+      if (n === 40) allReported();
+    };
+    const thread = AppendThread.start({ onWritten, onError: () => undefined })!;
     try {
       let expected = '';
       let offset = 0;
@@ -49,8 +57,8 @@ describe('AppendThread', () => {
       expect(fs.readFileSync(file, 'utf8')).toBe(expected);
       expect(thread.fits(4 * 1024 * 1024)).toBe(true);
       expect(thread.fits(4 * 1024 * 1024 + 1)).toBe(false);
-      await new Promise<void>((r) => setTimeout(r, 50));
-      expect(written.at(-1)).toBe(40);
+      await reported; // the message of each write follows it
+      expect(written).toEqual([...written].sort((a, b) => a - b));
     } finally {
       await thread.terminate();
       fs.closeSync(fd);
@@ -64,15 +72,23 @@ describe('AppendThread.abandon', () => {
     fs.writeFileSync(file, 'x\n');
     const fd = fs.openSync(file, 'r'); // every write to it fails (EBADF) and is retried
     let errors = 0;
-    const thread = AppendThread.start({ onWritten: () => undefined, onError: () => errors++ })!;
+    let failed: () => void = () => undefined;
+    const firstFailure = new Promise<void>((resolve) => {
+      failed = resolve;
+    });
+    const onError = () => {
+      errors++;
+      failed();
+    };
+    const thread = AppendThread.start({ onWritten: () => undefined, onError })!;
     const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
     try {
       thread.write(fd, Buffer.from('line\n'), 2, file);
+      await firstFailure;
       expect(() => thread.waitIdle(file)).toThrow(/a write is failing/);
       thread.abandon();
       await pause(50); // the messages it sent before it ended
       const seen = errors;
-      expect(seen).toBeGreaterThan(0);
       await pause(400); // retries come after 50, 100 and 200 ms
       expect(errors).toBe(seen);
       expect(fs.readFileSync(file, 'utf8')).toBe('x\n');
