@@ -87,7 +87,7 @@ export interface AppenderParts {
   signer: NoteSigner;
   sealKey: SealKey;
   state: SealedState;
-  /** Receives each batch of stored lines after it is durable (stdout sink). */
+  /** Receives each batch of stored lines once it is appended, before it is synced (stdout mirror). */
   mirror?: (lines: Buffer) => void;
   now?: () => number;
 }
