@@ -23,3 +23,8 @@ export function writeAll(fd: number, data: string | Uint8Array, position?: numbe
     done += n;
   }
 }
+
+/** The pause before trying a failed write or sync again: 50 ms after the first failure, doubling up to 5 s. */
+export function retryDelay(previousMs: number): number {
+  return Math.min(Math.max(previousMs * 2, 50), 5000);
+}

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { writeAll } from '../write-all.js';
+import { retryDelay, writeAll } from '../write-all.js';
 import {
   type AppendThreadShared,
   CTL,
@@ -47,33 +47,27 @@ for (;;) {
   const slot = done % shared.slots.length;
   const fd = Atomics.load(ctl, CTL.slotFd + slot);
   const start = offsets[slot]!;
-  // Whether the file ends where this batch starts: after a failed attempt only once it was cut
-  // back, for a write after part of a batch would leave that part as a torn line amid whole ones
-  // (the next open would set aside everything after it, lines made durable too).
-  let whole = true;
   for (let pause = 0; ; ) {
     try {
       if (Atomics.load(ctl, CTL.stop) === STOP.abandon) end();
-      if (!whole) {
-        fs.ftruncateSync(fd, start);
-        whole = true;
-      }
+      // After a failed attempt the file must end where this batch starts (the cut below may have
+      // failed): a write after part of a batch would leave that part as a torn line amid whole
+      // ones, and the next open would set aside everything after it, lines made durable too.
+      if (pause > 0) fs.ftruncateSync(fd, start);
       writeAll(fd, slotView(shared, slot, Atomics.load(ctl, CTL.slotLength + slot)));
       break;
     } catch (err) {
-      whole = false;
       // Cut a partial write back at once, so the file ends on a whole line (the writer may be
-      // killed while this waits); the next attempt appends again.
+      // killed while this waits); the next attempt cuts again first.
       try {
         fs.ftruncateSync(fd, start);
-        whole = true;
       } catch {
         // cut back before the next attempt
       }
       Atomics.store(ctl, CTL.failing, 1);
       Atomics.notify(ctl, CTL.completed);
       post({ type: 'error', code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
-      pause = Math.min(Math.max(pause * 2, 50), 5000);
+      pause = retryDelay(pause);
       // Woken early by a stop: the writer gave up on this trail, whose next open recovers it.
       if (Atomics.wait(ctl, CTL.stop, 0, pause) !== 'timed-out' && Atomics.load(ctl, CTL.stop) !== 0) end();
     }

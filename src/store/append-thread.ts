@@ -112,11 +112,6 @@ export class AppendThread {
     while (this.completed < this.queued) this.waitForWrite(file);
   }
 
-  /** Writes what is queued (waiting for it), then ends the thread. */
-  stop(): void {
-    this.signal(STOP.finish);
-  }
-
   /**
    * Ends the thread before its next attempt to write, and waits (blocking, at most `waitMs`) until
    * it has ended: called before the writer's lock is released when opening failed, so that no
@@ -144,7 +139,7 @@ export class AppendThread {
 
   /** Ends the thread at once (a write being retried is given up: the next open recovers the tail). */
   terminate(): Promise<number> {
-    this.stop();
+    this.signal(STOP.finish);
     return this.worker.terminate();
   }
 

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { forwardDiagnostics } from '../diagnostics.js';
 import { AuditError } from '../errors.js';
 import { AppendThread } from '../store/append-thread.js';
+import { retryDelay } from '../write-all.js';
 import type { Appender } from './appender.js';
 import { type FromWorker, SHARED, type ToWorker, type WorkerInit } from './channel.js';
 import { openFileAppender } from './open-file.js';
@@ -18,7 +19,7 @@ let appender: Appender | undefined;
 let timer: NodeJS.Timeout | undefined;
 // Keys are added as their batch arrives; slots are dropped once their batch is written.
 const backlog: Array<{ data: Uint8Array; count: number; forget?: number[] }> = [];
-let retryDelay = 0;
+let writeRetryDelay = 0;
 let release: (() => void) | undefined;
 /** PostgreSQL: commits what the appender buffered (checkpoints, seals); absent for files. */
 let settle: (() => Promise<void>) | undefined;
@@ -78,12 +79,12 @@ function drain(): void {
       );
       for (let i = 0; i < take; i++) appender.contentKeys.forget(backlog[i]!.forget);
     } catch (err) {
-      retryDelay = Math.min(Math.max(retryDelay * 2, 50), 5000);
+      writeRetryDelay = retryDelay(writeRetryDelay);
       post({ type: 'error', ...errorOf(err), retrying: true });
-      setTimeout(drain, retryDelay).unref();
+      setTimeout(drain, writeRetryDelay).unref();
       return;
     }
-    retryDelay = 0;
+    writeRetryDelay = 0;
     recycle(backlog.splice(0, take));
     written += count;
     appends.push({ batch: appender.writes().issued, total: written });
@@ -113,7 +114,7 @@ function startSync(): void {
   appender.syncAsync((err) => {
     syncing = false;
     if (err !== undefined) {
-      syncRetryDelay = Math.min(Math.max(syncRetryDelay * 2, 50), 5000);
+      syncRetryDelay = retryDelay(syncRetryDelay);
       post({ type: 'error', ...errorOf(err), retrying: true });
       setTimeout(startSync, syncRetryDelay).unref();
       return;
